@@ -1,0 +1,42 @@
+/*
+ * log: one line per event, key=value pairs, four levels.
+ *
+ *   ts=2026-11-21T10:00:00.123Z level=warn event=parse_error src=127.0.0.1:5060 reason="Bad CSeq"
+ *
+ * Each line is formatted into a stack buffer and written with one write(2),
+ * so lines from several threads never interleave. Targets: stderr, syslog,
+ * or a file that SIGHUP reopens (log_reopen) for logrotate.
+ */
+#ifndef JCT_LOG_H
+#define JCT_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* Sets the level and target. target is "stderr", "syslog" or a file path
+ * (absolute). Returns 0 or a negative errno (file cannot be opened). */
+int log_open(enum log_level level, const char *target);
+/* Reopens a file target (SIGHUP); no-op for stderr and syslog. */
+int log_reopen(void);
+void log_close(void);
+
+/* Parses "error|warn|info|debug". Returns 0 or -EINVAL. */
+int log_level_parse(const char *s, enum log_level *out);
+/* Is a message of this level written? Cheap; use before building costly fields. */
+bool log_enabled(enum log_level level);
+
+/* fmt is the rest of the line after "ts=... level=...", conventionally
+ * starting with "event=NAME". Values with spaces are quoted by the caller. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_enabled(LOG_LVL_DEBUG))                                                    \
+			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                                       \
+	} while (0)
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * sip_str: a borrowed slice of a SIP message, (pointer, length), never
+ * NUL-terminated. Every piece of a parsed message is one of these pointing
+ * into the received buffer, so parsing copies nothing. A slice borrows its
+ * bytes: it is valid as long as the buffer it points into.
+ *
+ * Conversions refuse empty input and overflow instead of clamping, so a
+ * header like "Expires: 99999999999" is an error, not a silent maximum.
+ */
+#ifndef JCT_SIP_STR_H
+#define JCT_SIP_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct sip_str {
+	const char *p;
+	size_t len;
+};
+
+/* A slice of a string literal (length without the NUL). */
+#define SIP_STR(lit) ((struct sip_str){(lit), sizeof(lit) - 1})
+#define SIP_STR_NULL ((struct sip_str){NULL, 0})
+/* printf("%.*s", SIP_STR_FMT(s)) */
+#define SIP_STR_FMT(s) (int)(s).len, (s).p
+
+static inline struct sip_str sip_str_make(const char *p, size_t len)
+{
+	return (struct sip_str){p, len};
+}
+
+static inline struct sip_str sip_str_cstr(const char *s)
+{
+	return (struct sip_str){s, s ? strlen(s) : 0};
+}
+
+static inline bool sip_str_empty(struct sip_str s)
+{
+	return s.len == 0;
+}
+
+/* Exact, case-sensitive comparison. */
+static inline bool sip_str_eq(struct sip_str a, struct sip_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/* ASCII case-insensitive comparison (tokens, header names, hosts). */
+bool sip_str_caseeq(struct sip_str a, struct sip_str b);
+/* Case-insensitive comparison with a C string. */
+bool sip_str_caseeq_cstr(struct sip_str a, const char *b);
+/* Case-insensitive prefix test. */
+bool sip_str_caseprefix(struct sip_str s, const char *prefix);
+
+/* True for SP, HTAB, CR and LF: the characters of LWS once a header has
+ * been unfolded in place (RFC 3261 §7.3.1 folding keeps CRLF in values). */
+static inline bool sip_is_lws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Removes leading and trailing LWS, folded line breaks included. */
+struct sip_str sip_str_trim(struct sip_str s);
+
+/* Decimal conversions: 1*DIGIT only (no sign, no spaces), refusing empty
+ * input (-EINVAL), other characters (-EINVAL) and overflow (-ERANGE).
+ * Return 0 on success. */
+int sip_str_to_u32(struct sip_str s, uint32_t *out);
+int sip_str_to_u64(struct sip_str s, uint64_t *out);
+
+/* Index of the first byte c in s, or -1. */
+static inline ptrdiff_t sip_str_chr(struct sip_str s, char c)
+{
+	const char *q = s.len ? memchr(s.p, c, s.len) : NULL;
+	return q ? q - s.p : -1;
+}
+
+/* Copies s into dst (capacity cap, cap > 0) as a NUL-terminated string,
+ * truncating if needed. Returns dst. For logging and libc calls only. */
+char *sip_str_to_cstr(struct sip_str s, char *dst, size_t cap);
+
+#endif
