@@ -1,1 +1,161 @@
-int main(void) { return 0; }
+/*
+ * main: command line, start-up order and shutdown.
+ *
+ * Start-up binds every socket before any thread exists, so a bad config
+ * or a busy port fails the start with one clear message. Signals are
+ * blocked in every thread and taken synchronously here with sigwait(3):
+ * SIGHUP reopens the log, SIGTERM/SIGINT stop the listeners, let the
+ * workers drain what was already queued, and exit 0 within a bounded time.
+ */
+#include "autoconfig.h"
+#include "config.h"
+#include "dispatch.h"
+#include "log.h"
+#include "self.h"
+#include "transport.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DRAIN_TIMEOUT_MS 5000
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: junction -c FILE            run in the foreground\n"
+		   "       junction --check-config -c FILE\n"
+		   "       junction --version\n"
+		   "options:\n"
+		   "  -c, --config FILE    configuration file (default " SYSCONFDIR
+		   "/junction/junction.conf)\n"
+		   "      --check-config   validate the configuration and exit\n"
+		   "  -V, --version        print the version and exit\n"
+		   "  -h, --help           this text\n");
+}
+
+static int run(const struct config *cfg)
+{
+	sigset_t sigs;
+	int sig, rc;
+	bool stop = false;
+
+	if (cfg->sip.mode != PROXY_MODE_STATELESS) {
+		log_error("event=config_error error=\"[sip] mode: only 'stateless' is available in "
+			  "this version\"");
+		return 1;
+	}
+	rc = self_init(cfg);
+	if (rc < 0)
+		return 1;
+	/* Threads inherit this mask: only this thread takes signals. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = transport_open(cfg);
+	if (rc < 0)
+		return 1;
+	rc = workers_start(cfg, cfg->sip.workers);
+	if (rc < 0) {
+		log_error("event=start_failed error=\"workers: %s\"", strerror(-rc));
+		return 1;
+	}
+	dispatch_setup(cfg, workers_queues(), workers_count());
+	rc = transport_start();
+	if (rc < 0) {
+		log_error("event=start_failed error=\"listeners: %s\"", strerror(-rc));
+		return 1;
+	}
+	log_info("event=started version=%s workers=%u mode=stateless", PACKAGE_VERSION,
+		 cfg->sip.workers);
+
+	while (!stop) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		switch (sig) {
+		case SIGHUP:
+			log_reopen();
+			log_info("event=log_reopened");
+			break;
+		default:
+			log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+			stop = true;
+			break;
+		}
+	}
+	transport_stop();
+	rc = workers_stop(DRAIN_TIMEOUT_MS);
+	transport_close();
+	log_info("event=stopped clean=%s", rc == 0 ? "yes" : "no");
+	return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = SYSCONFDIR "/junction/junction.conf";
+	bool check = false;
+	struct config *cfg;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'V':
+			printf("junction %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "junction: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return 1;
+	rc = config_load(path, cfg, stderr);
+	if (check) {
+		if (rc == 0)
+			printf("%s: OK\n", path);
+		free(cfg);
+		return rc == 0 ? 0 : 1;
+	}
+	if (rc < 0) {
+		free(cfg);
+		return 1;
+	}
+	if (log_open(cfg->log.level, cfg->log.target) < 0) {
+		fprintf(stderr, "junction: cannot open log target %s\n", cfg->log.target);
+		free(cfg);
+		return 1;
+	}
+	rc = run(cfg);
+	log_close();
+	free(cfg);
+	return rc;
+}

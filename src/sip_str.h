@@ -81,4 +81,51 @@ static inline ptrdiff_t sip_str_chr(struct sip_str s, char c)
  * truncating if needed. Returns dst. For logging and libc calls only. */
 char *sip_str_to_cstr(struct sip_str s, char *dst, size_t cap);
 
+/*
+ * Character classes of RFC 3261 §25.1, one 256-byte table shared by the
+ * parsers so that a class test is one load and one AND.
+ */
+enum {
+	SIP_CT_ALPHA = 0x01,
+	SIP_CT_DIGIT = 0x02,
+	SIP_CT_HEX = 0x04,
+	SIP_CT_TOKEN = 0x08,      /* token: alphanum / "-.!%*_+`'~" */
+	SIP_CT_UNRESERVED = 0x10, /* alphanum / mark "-_.!~*'()" */
+	SIP_CT_HOST = 0x20,       /* hostname and IPv4 characters: alphanum / "-" / "." */
+};
+extern const uint8_t sip_ctype[256];
+
+static inline bool sip_is_token(char c)
+{
+	return sip_ctype[(unsigned char)c] & SIP_CT_TOKEN;
+}
+
+static inline bool sip_is_digit(char c)
+{
+	return sip_ctype[(unsigned char)c] & SIP_CT_DIGIT;
+}
+
+static inline bool sip_is_alpha(char c)
+{
+	return sip_ctype[(unsigned char)c] & SIP_CT_ALPHA;
+}
+
+static inline bool sip_is_hex(char c)
+{
+	return sip_ctype[(unsigned char)c] & SIP_CT_HEX;
+}
+
+static inline char sip_tolower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+}
+
+/*
+ * p points at the opening DQUOTE of a quoted-string (§25.1); returns the
+ * byte after the closing DQUOTE, or NULL when the string is unterminated
+ * before end or holds a control character other than LWS. A backslash
+ * escapes the next byte (quoted-pair), except CR and LF.
+ */
+const char *sip_skip_quoted(const char *p, const char *end);
+
 #endif

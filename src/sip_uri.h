@@ -73,4 +73,23 @@ int sip_unescape(struct sip_str s, char *dst, size_t cap);
 /* The port to use when u has none: 5061 for sips or transport=tls, else 5060. */
 uint16_t sip_uri_default_port(const struct sip_uri *u);
 
+/* What sip_host_check() found. */
+enum sip_host_type {
+	SIP_HOST_NAME = 1,
+	SIP_HOST_IPV4,
+	SIP_HOST_IPV6, /* "[...]" with brackets */
+};
+
+/*
+ * Checks that s is a host of §25.1: hostname (labels of alphanum and '-',
+ * a top label starting with a letter, optional trailing dot),
+ * IPv4address, or IPv6reference in brackets. Shared by the URI and Via
+ * parsers. Returns an enum sip_host_type, or -EBADMSG.
+ */
+int sip_host_check(struct sip_str s);
+
+/* True when s is an IPv6address without brackets (inet_pton on a stack
+ * copy; s need not be NUL-terminated). */
+bool sip_ipv6_check(struct sip_str s);
+
 #endif

@@ -1,0 +1,851 @@
+/*
+ * config: the INI file, read with libinih and checked against one table.
+ *
+ * cfg_keys[] below has one row per key: section, name, the setter that
+ * parses the value, where the value goes in struct config, its range or
+ * its names, and its default written as it would be in the file. The
+ * defaults go through the same setters as the file does, so a default
+ * cannot be something the file could not say. Adding a key is adding a
+ * row (and a line in etc/junction.conf and man/junction.conf.5).
+ *
+ * libinih splits lines into section, name and value; it reports syntax
+ * errors only as "the first bad line number". Our reader function
+ * (cfg_reader) therefore hands inih one physical line at a time, counts
+ * lines, and checks the line's shape first, so every problem, syntax or
+ * value, is reported as "FILE:LINE: message" and parsing goes on to report
+ * the rest. The reader also strips leading blanks: that turns off inih's
+ * continuation lines, under which an indented "key = value" would silently
+ * become part of the previous key's value.
+ *
+ * Lists (listen, domain) take several values separated by blanks or
+ * commas; the first occurrence of the key replaces the default and later
+ * occurrences append. A scalar key given twice is an error.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+/* Setters write unsigned numbers and enums through an unsigned *. */
+_Static_assert(_Generic((uint32_t)0, unsigned : 1, default : 0), "uint32_t is unsigned int");
+_Static_assert(sizeof(enum proxy_mode) == sizeof(unsigned), "enum proxy_mode fits unsigned");
+
+struct cfg_parse;
+struct cfg_key;
+
+/* Parses value into the field of ps->cfg that k names; reports problems
+ * with cfg_err() and leaves the field as it was. */
+typedef void (*cfg_setter)(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+
+struct cfg_key {
+	const char *section;
+	const char *name;
+	cfg_setter set;
+	size_t off;               /* offsetof(struct config, the field) */
+	size_t count_off;         /* lists: offsetof the element count */
+	unsigned min, max;        /* cfg_set_uint */
+	const char *const *names; /* cfg_set_enum: NULL-terminated, index = value */
+	const char *dflt;         /* as written in the file; NULL: none or computed */
+	bool list;                /* several values; a repeated key appends */
+};
+
+enum cfg_section_state { CFG_SECT_NONE = 0, CFG_SECT_OK, CFG_SECT_BAD };
+
+static void cfg_set_uint(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_bool(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_enum(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_listen(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_domain(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_advertise(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_log_level(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_log_target(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+
+static const char *const mode_names[] = {"stateless", "stateful", "redirect", NULL};
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct cfg_key cfg_keys[] = {
+	/* clang-format off */
+	{"sip", "listen", cfg_set_listen, .count_off = OFF(sip.nlisten), .list = true,
+	 .dflt = "udp:127.0.0.1:5060 tcp:127.0.0.1:5060"},
+	{"sip", "domain", cfg_set_domain, .count_off = OFF(sip.ndomains), .list = true},
+	{"sip", "advertise", cfg_set_advertise, .off = OFF(sip.advertise)},
+	/* Default computed in config_defaults(): 2 x online CPUs. */
+	{"sip", "workers", cfg_set_uint, .off = OFF(sip.workers), .min = 1, .max = 256},
+	{"sip", "queue_depth", cfg_set_uint, .off = OFF(sip.queue_depth), .min = 16, .max = 1048576,
+	 .dflt = "4096"},
+	{"sip", "max_message_size", cfg_set_uint, .off = OFF(sip.limits.max_message_size),
+	 .min = 1024, .max = 1048576, .dflt = STR(SIP_DEFAULT_MAX_MESSAGE_SIZE)},
+	{"sip", "max_headers", cfg_set_uint, .off = OFF(sip.limits.max_headers),
+	 .min = 16, .max = 1024, .dflt = STR(SIP_DEFAULT_MAX_HEADERS)},
+	{"sip", "max_line_length", cfg_set_uint, .off = OFF(sip.limits.max_line_length),
+	 .min = 256, .max = 65535, .dflt = STR(SIP_DEFAULT_MAX_LINE_LENGTH)},
+	{"sip", "max_vias", cfg_set_uint, .off = OFF(sip.limits.max_vias),
+	 .min = 1, .max = 255, .dflt = STR(SIP_DEFAULT_MAX_VIAS)},
+	{"sip", "mode", cfg_set_enum, .off = OFF(sip.mode), .names = mode_names,
+	 .dflt = "stateless"},
+	{"sip", "record_route", cfg_set_bool, .off = OFF(sip.record_route), .dflt = "no"},
+	{"sip", "tcp_idle_timeout", cfg_set_uint, .off = OFF(sip.tcp_idle_timeout),
+	 .min = 1, .max = 86400, .dflt = "300"},
+	{"sip", "tcp_max_connections", cfg_set_uint, .off = OFF(sip.tcp_max_connections),
+	 .min = 1, .max = 1048576, .dflt = "4096"},
+	{"log", "level", cfg_set_log_level, .off = OFF(log.level), .dflt = "info"},
+	{"log", "target", cfg_set_log_target, .off = OFF(log.target), .dflt = "stderr"},
+	/* clang-format on */
+};
+
+#define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+struct cfg_parse {
+	struct config *cfg;
+	const char *name; /* the path, in messages */
+	FILE *errs;       /* may be NULL */
+	unsigned nerr;
+	unsigned lineno;
+	enum cfg_section_state sect;
+	unsigned first_line[CFG_NKEYS]; /* line a key was first set on; 0: not yet */
+	/* The input: a stream, or a NUL-terminated text. */
+	FILE *f;
+	const char *text;
+	int read_errno;
+};
+
+static void cfg_err(struct cfg_parse *ps, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void cfg_err(struct cfg_parse *ps, const char *fmt, ...)
+{
+	va_list ap;
+
+	ps->nerr++;
+	if (!ps->errs)
+		return;
+	fprintf(ps->errs, "%s:%u: ", ps->name, ps->lineno);
+	va_start(ap, fmt);
+	vfprintf(ps->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', ps->errs);
+}
+
+static void *cfg_field(struct cfg_parse *ps, size_t off)
+{
+	return (char *)ps->cfg + off;
+}
+
+/* ---- scalar values ---------------------------------------------------- */
+
+static void cfg_set_uint(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	uint32_t v;
+	int r = sip_str_to_u32(sip_str_cstr(value), &v);
+
+	if (r == -EINVAL) {
+		cfg_err(ps, "%s: '%s' is not a number (expected %u..%u)", k->name, value, k->min,
+			k->max);
+		return;
+	}
+	if (r < 0 || v < k->min || v > k->max) {
+		cfg_err(ps, "%s: '%s' is out of range %u..%u", k->name, value, k->min, k->max);
+		return;
+	}
+	*(unsigned *)cfg_field(ps, k->off) = v;
+}
+
+static void cfg_set_bool(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*(bool *)cfg_field(ps, k->off) = true;
+			return;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*(bool *)cfg_field(ps, k->off) = false;
+			return;
+		}
+	}
+	cfg_err(ps, "%s: '%s' is not a boolean (expected yes/no/true/false/on/off/1/0)", k->name,
+		value);
+}
+
+static void cfg_set_enum(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	char accepted[128] = "";
+
+	for (unsigned i = 0; k->names[i]; i++) {
+		if (strcasecmp(value, k->names[i]) == 0) {
+			*(unsigned *)cfg_field(ps, k->off) = i;
+			return;
+		}
+	}
+	for (unsigned i = 0; k->names[i]; i++) {
+		if (i)
+			strncat(accepted, "|", sizeof(accepted) - strlen(accepted) - 1);
+		strncat(accepted, k->names[i], sizeof(accepted) - strlen(accepted) - 1);
+	}
+	cfg_err(ps, "%s: '%s' is not one of %s", k->name, value, accepted);
+}
+
+static void cfg_set_log_level(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	enum log_level level;
+
+	if (log_level_parse(value, &level) < 0) {
+		cfg_err(ps, "%s: '%s' is not one of error|warn|info|debug", k->name, value);
+		return;
+	}
+	*(enum log_level *)cfg_field(ps, k->off) = level;
+}
+
+static void cfg_set_log_target(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	char *target = cfg_field(ps, k->off);
+
+	if (strcasecmp(value, "stderr") == 0 || strcasecmp(value, "syslog") == 0) {
+		strcpy(target, strcasecmp(value, "stderr") == 0 ? "stderr" : "syslog");
+		return;
+	}
+	/* A relative path would depend on the directory the daemon was
+	 * started from, which differs between a shell and systemd. */
+	if (value[0] != '/') {
+		cfg_err(ps, "%s: '%s' is not stderr, syslog or an absolute path", k->name, value);
+		return;
+	}
+	if (strlen(value) >= sizeof(ps->cfg->log.target)) {
+		cfg_err(ps, "%s: the path is longer than %zu characters", k->name,
+			sizeof(ps->cfg->log.target) - 1);
+		return;
+	}
+	strcpy(target, value);
+}
+
+/* ---- hosts and addresses ---------------------------------------------- */
+
+/*
+ * Checks one host, host[0..len), and writes its normal form to out (cap
+ * bytes): a host name in lowercase, an IPv4 address, or an IPv6 address in
+ * inet_ntop(3) form without brackets. The IPv6 form may be given with or
+ * without brackets. Returns 0, or -EINVAL with *why saying what is wrong.
+ */
+static int cfg_host_norm(const char *host, size_t len, char *out, size_t cap, const char **why)
+{
+	char buf[CFG_NAME_MAX];
+	unsigned char bin[sizeof(struct in6_addr)];
+	bool digits_only = true;
+	size_t label = 0;
+
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+		if (!memchr(host, ':', len)) {
+			*why = "brackets are for IPv6 addresses only";
+			return -EINVAL;
+		}
+	}
+	if (len == 0) {
+		*why = "the host is empty";
+		return -EINVAL;
+	}
+	/* RFC 1035 §2.3.4: 253 characters in text form. */
+	if (len > 253 || len >= sizeof(buf)) {
+		*why = "the host is longer than 253 characters";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)tolower((unsigned char)host[i]);
+	buf[len] = '\0';
+
+	if (strchr(buf, ':')) {
+		if (inet_pton(AF_INET6, buf, bin) != 1) {
+			*why = "it is not a valid IPv6 address";
+			return -EINVAL;
+		}
+		inet_ntop(AF_INET6, bin, out, (socklen_t)cap);
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++)
+		digits_only &= buf[i] == '.' || isdigit((unsigned char)buf[i]);
+	if (digits_only) {
+		/* A name of digits and dots is meant as an IPv4 address: no
+		 * top-level domain is all-numeric (RFC 3696 §2). */
+		if (inet_pton(AF_INET, buf, bin) != 1) {
+			*why = "it is not a valid IPv4 address";
+			return -EINVAL;
+		}
+		inet_ntop(AF_INET, bin, out, (socklen_t)cap);
+		return 0;
+	}
+	/* RFC 1123 §2.1 host name: labels of letters, digits and hyphens, 1 to
+	 * 63 characters, not starting or ending with a hyphen. */
+	for (size_t i = 0; i <= len; i++) {
+		char c = buf[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0) {
+				*why = "it has an empty label";
+				return -EINVAL;
+			}
+			if (buf[i - 1] == '-') {
+				*why = "a label ends with '-'";
+				return -EINVAL;
+			}
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)c) && c != '-') {
+			*why = "a host name has only letters, digits, '-' and '.'";
+			return -EINVAL;
+		}
+		if (label == 0 && c == '-') {
+			*why = "a label starts with '-'";
+			return -EINVAL;
+		}
+		if (++label > 63) {
+			*why = "a label is longer than 63 characters";
+			return -EINVAL;
+		}
+	}
+	if (len >= cap) {
+		*why = "the host is too long";
+		return -EINVAL;
+	}
+	memcpy(out, buf, len + 1);
+	return 0;
+}
+
+/* 1..65535, digits only. */
+static int cfg_port(const char *s, size_t len, uint16_t *out)
+{
+	uint32_t v;
+
+	if (sip_str_to_u32(sip_str_make(s, len), &v) < 0 || v == 0 || v > 65535)
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* Next item of a list separated by blanks and/or commas; NULL at the end. */
+static const char *cfg_next_item(const char **cursor, size_t *len)
+{
+	const char *p = *cursor + strspn(*cursor, " \t,");
+
+	if (*p == '\0')
+		return NULL;
+	*len = strcspn(p, " \t,");
+	*cursor = p + *len;
+	return p;
+}
+
+static void cfg_listen_item(struct cfg_parse *ps, const struct cfg_key *k, const char *item)
+{
+	struct config *cfg = ps->cfg;
+	struct cfg_listen l;
+	const char *colon = strchr(item, ':');
+	const char *hostport, *host_end, *port;
+	char addr[NETADDR_STRLEN];
+	uint16_t portnum;
+
+	memset(&l, 0, sizeof(l)); /* copied whole into cfg: no stray bytes */
+	if (!colon || sip_proto_parse(sip_str_make(item, (size_t)(colon - item)), &l.proto) < 0) {
+		if (colon && strspn(item, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
+				     (size_t)(colon - item))
+			cfg_err(ps,
+				"%s: '%s' has an unknown transport '%.*s' "
+				"(expected udp, tcp or tls)",
+				k->name, item, (int)(colon - item), item);
+		else
+			cfg_err(ps,
+				"%s: '%s' has no transport: expected PROTO:ADDRESS:PORT, e.g. "
+				"udp:192.0.2.1:5060 or tcp:[2001:db8::1]:5060",
+				k->name, item);
+		return;
+	}
+	hostport = colon + 1;
+	if (hostport[0] == '[') {
+		host_end = strchr(hostport, ']');
+		if (!host_end) {
+			cfg_err(ps, "%s: '%s' has no ']' after the IPv6 address", k->name, item);
+			return;
+		}
+		host_end++;
+		if (*host_end != ':') {
+			cfg_err(ps, "%s: '%s' has no port", k->name, item);
+			return;
+		}
+	} else {
+		host_end = strrchr(hostport, ':');
+		if (!host_end) {
+			cfg_err(ps, "%s: '%s' has no port", k->name, item);
+			return;
+		}
+		if (memchr(hostport, ':', (size_t)(host_end - hostport))) {
+			cfg_err(ps,
+				"%s: '%s': an IPv6 address goes in brackets, e.g. udp:[::1]:5060",
+				k->name, item);
+			return;
+		}
+	}
+	port = host_end + 1;
+	if (cfg_port(port, strlen(port), &portnum) < 0) {
+		cfg_err(ps, "%s: '%s': port '%s' is not a number in 1..65535", k->name, item, port);
+		return;
+	}
+	if (netaddr_from_host(sip_str_make(hostport, (size_t)(host_end - hostport)), portnum,
+			      &l.addr) < 0) {
+		cfg_err(ps,
+			"%s: '%s': '%.*s' is not a numeric IPv4 or IPv6 address "
+			"(host names are not allowed here)",
+			k->name, item, (int)(host_end - hostport), hostport);
+		return;
+	}
+	netaddr_format(&l.addr, addr, sizeof(addr));
+	snprintf(l.text, sizeof(l.text), "%s:%s", sip_proto_name(l.proto), addr);
+
+	for (unsigned i = 0; i < cfg->sip.nlisten; i++) {
+		const struct cfg_listen *o = &cfg->sip.listen[i];
+		if (!netaddr_equal(&o->addr, &l.addr))
+			continue;
+		if (o->proto == l.proto) {
+			cfg_err(ps, "%s: '%s' is listed twice", k->name, l.text);
+			return;
+		}
+		/* TCP and TLS are both stream sockets: one port, one of them. */
+		if (sip_proto_is_stream(o->proto) && sip_proto_is_stream(l.proto)) {
+			cfg_err(ps, "%s: '%s' and '%s' cannot share one TCP port", k->name, o->text,
+				l.text);
+			return;
+		}
+	}
+	if (cfg->sip.nlisten >= CFG_MAX_LISTEN) {
+		cfg_err(ps, "%s: more than %d addresses ('%s' is one too many)", k->name,
+			CFG_MAX_LISTEN, item);
+		return;
+	}
+	cfg->sip.listen[cfg->sip.nlisten++] = l;
+}
+
+static void cfg_set_listen(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	/* Longer than any address; a longer item is reported as such. */
+	char item[NETADDR_STRLEN + 16];
+	const char *p;
+	size_t len;
+
+	while ((p = cfg_next_item(&value, &len))) {
+		if (len >= sizeof(item)) {
+			cfg_err(ps, "%s: '%.*s' is too long to be an address", k->name, (int)len,
+				p);
+			continue;
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		cfg_listen_item(ps, k, item);
+	}
+}
+
+static void cfg_set_domain(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct config *cfg = ps->cfg;
+	char norm[CFG_NAME_MAX];
+	const char *p, *why = NULL;
+	size_t len;
+
+	while ((p = cfg_next_item(&value, &len))) {
+		if (cfg_host_norm(p, len, norm, sizeof(norm), &why) < 0) {
+			cfg_err(ps, "%s: '%.*s' is not a host name or IP address: %s", k->name,
+				(int)len, p, why);
+			continue;
+		}
+		bool dup = false;
+		for (unsigned i = 0; i < cfg->sip.ndomains && !dup; i++)
+			dup = strcmp(cfg->sip.domain[i], norm) == 0;
+		if (dup) {
+			cfg_err(ps, "%s: '%.*s' is listed twice", k->name, (int)len, p);
+			continue;
+		}
+		if (cfg->sip.ndomains >= CFG_MAX_DOMAINS) {
+			cfg_err(ps, "%s: more than %d domains ('%.*s' is one too many)", k->name,
+				CFG_MAX_DOMAINS, (int)len, p);
+			continue;
+		}
+		strcpy(cfg->sip.domain[cfg->sip.ndomains++], norm);
+	}
+}
+
+static void cfg_set_advertise(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	const char *host_end, *why = NULL;
+	const char *port = NULL;
+	char *out = cfg_field(ps, k->off); /* CFG_NAME_MAX bytes */
+	char norm[CFG_NAME_MAX];
+	uint16_t portnum = 0;
+	size_t n;
+
+	if (value[strcspn(value, " \t,")] != '\0') {
+		cfg_err(ps, "%s: '%s': give one host or host:port", k->name, value);
+		return;
+	}
+	if (value[0] == '[') {
+		host_end = strchr(value, ']');
+		if (!host_end) {
+			cfg_err(ps, "%s: '%s' has no ']' after the IPv6 address", k->name, value);
+			return;
+		}
+		host_end++;
+		if (*host_end != '\0' && *host_end != ':') {
+			cfg_err(ps, "%s: '%s': unexpected text after ']'", k->name, value);
+			return;
+		}
+	} else {
+		host_end = strchr(value, ':');
+		if (host_end && strchr(host_end + 1, ':')) {
+			cfg_err(ps,
+				"%s: '%s': an IPv6 address goes in brackets, e.g. [2001:db8::1]",
+				k->name, value);
+			return;
+		}
+		if (!host_end)
+			host_end = value + strlen(value);
+	}
+	if (*host_end == ':') {
+		port = host_end + 1;
+		if (cfg_port(port, strlen(port), &portnum) < 0) {
+			cfg_err(ps, "%s: '%s': port '%s' is not a number in 1..65535", k->name,
+				value, port);
+			return;
+		}
+	}
+	if (cfg_host_norm(value, (size_t)(host_end - value), norm, sizeof(norm), &why) < 0) {
+		cfg_err(ps, "%s: '%s' is not a host name or IP address: %s", k->name, value, why);
+		return;
+	}
+	/* Stored ready for a Via sent-by: IPv6 in brackets (RFC 3261 §25.1). */
+	n = (size_t)snprintf(out, CFG_NAME_MAX, strchr(norm, ':') ? "[%s]" : "%s", norm);
+	if (port && n < CFG_NAME_MAX)
+		snprintf(out + n, CFG_NAME_MAX - n, ":%u", (unsigned)portnum);
+}
+
+/* ---- the file --------------------------------------------------------- */
+
+static const struct cfg_key *cfg_find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		if (strcmp(cfg_keys[i].section, section) == 0 &&
+		    strcmp(cfg_keys[i].name, name) == 0)
+			return &cfg_keys[i];
+	}
+	return NULL;
+}
+
+static bool cfg_known_section(const char *section)
+{
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		if (strcmp(cfg_keys[i].section, section) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* inih's rule for where a name, a ']' or a value ends: at one of chars,
+ * or at an inline comment, a ';' after a blank (INI_INLINE_COMMENT_PREFIXES
+ * of the distribution builds). */
+static char *cfg_find_chars_or_comment(char *s, const char *chars)
+{
+	bool was_space = false;
+
+	while (*s && !strchr(chars, *s) && !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+static char *cfg_blank_line(char *str)
+{
+	strcpy(str, "\n");
+	return str;
+}
+
+/* Checks the shape of one line, str without its "\n", as inih will read
+ * it, and follows the section. Returns false when the line is reported and
+ * must not reach inih. */
+static bool cfg_check_line(struct cfg_parse *ps, char *str)
+{
+	char *end, *rest;
+
+	if (*str == '\0' || *str == ';' || *str == '#')
+		return true;
+	if (*str == '[') {
+		end = cfg_find_chars_or_comment(str + 1, "]");
+		if (*end != ']') {
+			cfg_err(ps, "no ']' at the end of the section name");
+			ps->sect = CFG_SECT_BAD;
+			return false;
+		}
+		rest = end + 1 + strspn(end + 1, " \t");
+		/* Reported, but the section is still entered (inih ignores the
+		 * rest), so the keys below are checked against it. */
+		if (*rest != '\0' && *rest != ';' && *rest != '#')
+			cfg_err(ps, "unexpected text after ']'");
+		*end = '\0';
+		if (cfg_known_section(str + 1)) {
+			ps->sect = CFG_SECT_OK;
+		} else {
+			cfg_err(ps, "unknown section [%s]", str + 1);
+			ps->sect = CFG_SECT_BAD;
+		}
+		*end = ']';
+		return true;
+	}
+	end = cfg_find_chars_or_comment(str, "=:");
+	if (*end != '=' && *end != ':') {
+		cfg_err(ps, "expected 'key = value', '[section]' or a comment");
+		return false;
+	}
+	if (end == str) {
+		cfg_err(ps, "no key name before '%c'", *end);
+		return false;
+	}
+	return true;
+}
+
+static int cfg_getc(struct cfg_parse *ps)
+{
+	if (ps->f)
+		return getc(ps->f);
+	if (*ps->text == '\0')
+		return EOF;
+	return (unsigned char)*ps->text++;
+}
+
+/*
+ * inih's reader: one physical line per call, so inih's line count and ours
+ * agree. A line too long for inih's buffer (num) is reported here instead
+ * of being split in two, and a bad line reaches inih as an empty one.
+ */
+static char *cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *ps = stream;
+	size_t cap = (size_t)num - 2; /* room for "\n" and the NUL */
+	size_t len = 0, skip = 0;
+	bool too_long = false, nul = false;
+	int c = cfg_getc(ps);
+
+	if (c == EOF) {
+		if (ps->f && ferror(ps->f))
+			ps->read_errno = errno ? errno : EIO;
+		return NULL;
+	}
+	ps->lineno++;
+	for (; c != EOF && c != '\n'; c = cfg_getc(ps)) {
+		if (c == '\0')
+			nul = true;
+		if (len < cap)
+			str[len++] = (char)c;
+		else if (c != '\r')
+			too_long = true;
+	}
+	if (c == EOF && ps->f && ferror(ps->f)) {
+		ps->read_errno = errno ? errno : EIO;
+		return NULL;
+	}
+	if (too_long) {
+		cfg_err(ps,
+			"the line is longer than %zu characters "
+			"(repeat a list key to split a long list)",
+			cap);
+		return cfg_blank_line(str);
+	}
+	if (nul) {
+		cfg_err(ps, "the line contains a NUL byte");
+		return cfg_blank_line(str);
+	}
+	if (len && str[len - 1] == '\r')
+		len--;
+	str[len] = '\0';
+	if (ps->lineno == 1 && len >= 3 && memcmp(str, "\xEF\xBB\xBF", 3) == 0)
+		skip = 3; /* UTF-8 byte order mark */
+	skip += strspn(str + skip, " \t\f\v\r");
+	memmove(str, str + skip, len - skip + 1);
+	if (!cfg_check_line(ps, str))
+		return cfg_blank_line(str);
+	strcat(str, "\n");
+	return str;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_parse *ps = user;
+	const struct cfg_key *k;
+	size_t i;
+
+	if (ps->sect == CFG_SECT_BAD)
+		return 1; /* the section header was reported */
+	if (ps->sect == CFG_SECT_NONE) {
+		for (i = 0; i < CFG_NKEYS && strcmp(cfg_keys[i].name, name) != 0; i++)
+			;
+		if (i < CFG_NKEYS)
+			cfg_err(ps, "'%s' is outside any section (it belongs in [%s])", name,
+				cfg_keys[i].section);
+		else
+			cfg_err(ps, "'%s' is outside any section", name);
+		return 1;
+	}
+	k = cfg_find_key(section, name);
+	if (!k) {
+		cfg_err(ps, "unknown key '%s' in [%s]", name, section);
+		return 1;
+	}
+	i = (size_t)(k - cfg_keys);
+	if (ps->first_line[i] && !k->list) {
+		cfg_err(ps, "'%s' is set twice (first at line %u)", name, ps->first_line[i]);
+		return 1;
+	}
+	if (*value == '\0') {
+		cfg_err(ps, "'%s' has no value", name);
+		return 1;
+	}
+	if (!ps->first_line[i]) {
+		ps->first_line[i] = ps->lineno;
+		/* The file's first occurrence replaces the default list. */
+		if (k->list)
+			*(unsigned *)cfg_field(ps, k->count_off) = 0;
+	}
+	k->set(ps, k, value);
+	return 1;
+}
+
+static void cfg_parse_init(struct cfg_parse *ps, struct config *cfg, const char *name, FILE *errs)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->cfg = cfg;
+	ps->name = name;
+	ps->errs = errs;
+}
+
+static int cfg_parse_run(struct cfg_parse *ps)
+{
+	int r = ini_parse_stream(cfg_reader, ps, cfg_handler, ps);
+
+	if (ps->read_errno) {
+		if (ps->errs)
+			fprintf(ps->errs, "%s: cannot read: %s\n", ps->name,
+				strerror(ps->read_errno));
+		return -ps->read_errno;
+	}
+	if (r == -2)
+		return -ENOMEM;
+	/* cfg_reader lets through only lines inih accepts; should the two
+	 * ever disagree, the file still fails, with inih's line number. */
+	if (r > 0 && ps->nerr == 0) {
+		ps->lineno = (unsigned)r;
+		cfg_err(ps, "syntax error");
+	}
+	return ps->nerr ? -EINVAL : 0;
+}
+
+static unsigned cfg_default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	return n > 128 ? 256 : (unsigned)(2 * n);
+}
+
+void config_defaults(struct config *cfg)
+{
+	struct cfg_parse ps;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg_parse_init(&ps, cfg, "(built-in defaults)", stderr);
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		if (cfg_keys[i].dflt)
+			cfg_keys[i].set(&ps, &cfg_keys[i], cfg_keys[i].dflt);
+	}
+	cfg->sip.workers = cfg_default_workers();
+	assert(ps.nerr == 0);
+}
+
+int config_load(const char *path, struct config *cfg, FILE *errs)
+{
+	struct cfg_parse ps;
+	FILE *f = NULL;
+	int err;
+
+	config_defaults(cfg);
+	if (strlen(path) >= sizeof(cfg->path)) {
+		err = -ENAMETOOLONG;
+		if (errs)
+			fprintf(errs, "%s: cannot open: %s\n", path, strerror(-err));
+		goto out;
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		if (errs)
+			fprintf(errs, "%s: cannot open: %s\n", path, strerror(-err));
+		goto out;
+	}
+	strcpy(cfg->path, path);
+	cfg_parse_init(&ps, cfg, path, errs);
+	ps.f = f;
+	err = cfg_parse_run(&ps);
+out:
+	if (f)
+		fclose(f);
+	return err;
+}
+
+int config_load_string(const char *text, const char *name, struct config *cfg, FILE *errs)
+{
+	struct cfg_parse ps;
+
+	config_defaults(cfg);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
+	cfg_parse_init(&ps, cfg, name, errs);
+	ps.text = text;
+	return cfg_parse_run(&ps);
+}
+
+bool config_is_domain(const struct config *cfg, struct sip_str host)
+{
+	char buf[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']') {
+		host.p++;
+		host.len -= 2;
+	}
+	if (host.len == 0)
+		return false;
+	/* IPv6 has many spellings of one address (::1, 0:0::1, ::0001);
+	 * domains hold the inet_ntop(3) form, so compare in that form. */
+	if (memchr(host.p, ':', host.len)) {
+		if (host.len >= sizeof(buf))
+			return false;
+		memcpy(buf, host.p, host.len);
+		buf[host.len] = '\0';
+		if (inet_pton(AF_INET6, buf, bin) != 1 ||
+		    !inet_ntop(AF_INET6, bin, canon, sizeof(canon)))
+			return false;
+		host = sip_str_cstr(canon);
+	}
+	for (unsigned i = 0; i < cfg->sip.ndomains; i++) {
+		if (sip_str_caseeq_cstr(host, cfg->sip.domain[i]))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,77 @@
+/*
+ * config: the INI configuration file (libinih), validated whole at start.
+ *
+ * Every key is one row of a table (section, name, parser, where it goes),
+ * so adding an option is adding a row. An unknown section or key, a bad
+ * value or a missing required key is an error reported as "FILE:LINE:
+ * message"; nothing is silently ignored. The loaded struct config is
+ * immutable afterwards and shared read-only by all threads.
+ */
+#ifndef JCT_CONFIG_H
+#define JCT_CONFIG_H
+
+#include "log.h"
+#include "netaddr.h"
+#include "sip_msg.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CFG_MAX_LISTEN  16
+#define CFG_MAX_DOMAINS 32
+#define CFG_NAME_MAX    256
+
+enum proxy_mode { PROXY_MODE_STATELESS = 0, PROXY_MODE_STATEFUL, PROXY_MODE_REDIRECT };
+
+struct cfg_listen {
+	enum sip_proto proto;
+	struct netaddr addr;
+	char text[NETADDR_STRLEN + 8]; /* "udp:127.0.0.1:5060" as configured */
+};
+
+struct config {
+	char path[PATH_MAX];
+
+	struct {
+		struct cfg_listen listen[CFG_MAX_LISTEN];
+		unsigned nlisten;
+		/* Domains this proxy is responsible for (lowercase). */
+		char domain[CFG_MAX_DOMAINS][CFG_NAME_MAX];
+		unsigned ndomains;
+		/* Host (and optional :port) put in Via and Record-Route instead of
+		 * the listen address, e.g. when listening on 0.0.0.0. Empty: none. */
+		char advertise[CFG_NAME_MAX];
+		unsigned workers;     /* default: 2 x online CPUs */
+		unsigned queue_depth; /* per worker */
+		struct sip_limits limits;
+		enum proxy_mode mode;
+		bool record_route;
+		unsigned tcp_idle_timeout; /* seconds */
+		unsigned tcp_max_connections;
+	} sip;
+
+	struct {
+		enum log_level level;
+		char target[PATH_MAX]; /* "stderr", "syslog" or an absolute path */
+	} log;
+};
+
+/* Fills cfg with the defaults of every key. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Reads and validates the file at path into cfg (defaults first). Every
+ * problem is written to errs (may be NULL) as "PATH:LINE: message", one
+ * per line. Returns 0, -ENOENT/-EACCES when the file cannot be read, or
+ * -EINVAL when it has errors.
+ */
+int config_load(const char *path, struct config *cfg, FILE *errs);
+
+/* The same for an in-memory text; name stands for the path in messages. */
+int config_load_string(const char *text, const char *name, struct config *cfg, FILE *errs);
+
+/* Is host (case-insensitive) one of the served domains? */
+bool config_is_domain(const struct config *cfg, struct sip_str host);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * counters: per-thread event counters, written by their owner thread only
+ * and read by anyone (the admin API, the metrics exporter).
+ *
+ * Each counter is a relaxed 64-bit atomic: the owner increments it with a
+ * plain load and store (no locked instruction, no shared cache line with
+ * other threads), a reader sums the per-thread sets and may see a value a
+ * few events old, which is all a counter needs.
+ */
+#ifndef JCT_COUNTERS_H
+#define JCT_COUNTERS_H
+
+#include "sip_msg.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+enum ctr_id {
+	CTR_RX_MESSAGES = 0,  /* messages received (requests and responses) */
+	CTR_RX_BYTES,
+	CTR_TX_MESSAGES,      /* messages sent (relayed or generated) */
+	CTR_TX_BYTES,
+	CTR_TX_ERRORS,        /* sends that failed */
+	CTR_DROPPED,          /* messages dropped without an answer */
+	CTR_PARSE_ERRORS,     /* messages that failed to parse */
+	CTR_OVERLOAD_REJECTED,/* requests answered 503 because a queue was full */
+	CTR_KEEPALIVES,       /* RFC 5626 CRLF keep-alives */
+	CTR_RELAYED_REQUESTS,
+	CTR_RELAYED_RESPONSES,
+	CTR__COUNT
+};
+
+/* Response classes 1xx..6xx are indexed 1..6; 0 is unused. */
+#define CTR_CLASSES 7
+
+struct counters {
+	_Atomic uint64_t v[CTR__COUNT];
+	_Atomic uint64_t rx_requests[SIP_METHOD__COUNT];
+	_Atomic uint64_t rx_responses[CTR_CLASSES];
+	_Atomic uint64_t tx_responses[CTR_CLASSES]; /* relayed and local */
+	_Atomic uint64_t local_responses[CTR_CLASSES]; /* generated here */
+} __attribute__((aligned(64)));
+
+static inline void ctr_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* Single writer: load + store is enough and costs no lock prefix. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline void ctr_inc(struct counters *c, enum ctr_id id)
+{
+	ctr_add(&c->v[id], 1);
+}
+
+static inline unsigned ctr_class(unsigned status)
+{
+	unsigned k = status / 100;
+	return k < CTR_CLASSES ? k : 0;
+}
+
+/* Adds every counter of src into dst (dst is a private snapshot). */
+void counters_sum(struct counters *dst, const struct counters *src);
+
+/* Name of a counter for logs and the API ("rx_messages"). */
+const char *ctr_name(enum ctr_id id);
+
+/* Registry of every thread's counters, so readers can sum them. The
+ * registered struct must outlive the process's readers (threads keep
+ * theirs in static or never-freed storage). */
+void counters_register(struct counters *c);
+/* Sums every registered set into out (zeroed first). */
+void counters_snapshot(struct counters *out);
+
+#endif

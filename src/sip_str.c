@@ -1,0 +1,143 @@
+/*
+ * sip_str: slices, their comparisons and conversions, and the character
+ * class table the parsers share.
+ *
+ * Everything here works on (pointer, length) and never expects a NUL.
+ * The class table is built at compile time from ranges (GNU designated
+ * initializers), so the parsers' inner loops test a class with one load.
+ */
+#include "sip_str.h"
+
+#include <errno.h>
+
+#define C_LOWHEX (SIP_CT_ALPHA | SIP_CT_HEX | SIP_CT_TOKEN | SIP_CT_UNRESERVED | SIP_CT_HOST)
+#define C_ALPHA  (SIP_CT_ALPHA | SIP_CT_TOKEN | SIP_CT_UNRESERVED | SIP_CT_HOST)
+#define C_DIGIT  (SIP_CT_DIGIT | SIP_CT_HEX | SIP_CT_TOKEN | SIP_CT_UNRESERVED | SIP_CT_HOST)
+#define C_TOKMK  (SIP_CT_TOKEN | SIP_CT_UNRESERVED)
+
+/* RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_"
+ * / "+" / "`" / "'" / "~"); mark = "-" / "_" / "." / "!" / "~" / "*" /
+ * "'" / "(" / ")". */
+const uint8_t sip_ctype[256] = {
+	['0' ... '9'] = C_DIGIT,
+	['a' ... 'f'] = C_LOWHEX,
+	['A' ... 'F'] = C_LOWHEX,
+	['g' ... 'z'] = C_ALPHA,
+	['G' ... 'Z'] = C_ALPHA,
+	['-'] = C_TOKMK | SIP_CT_HOST,
+	['.'] = C_TOKMK | SIP_CT_HOST,
+	['!'] = C_TOKMK,
+	['*'] = C_TOKMK,
+	['_'] = C_TOKMK,
+	['~'] = C_TOKMK,
+	['\''] = C_TOKMK,
+	['%'] = SIP_CT_TOKEN,
+	['+'] = SIP_CT_TOKEN,
+	['`'] = SIP_CT_TOKEN,
+	['('] = SIP_CT_UNRESERVED,
+	[')'] = SIP_CT_UNRESERVED, /* one entry a line: keep clang-format from packing */
+};
+
+bool sip_str_caseeq(struct sip_str a, struct sip_str b)
+{
+	size_t i;
+
+	if (a.len != b.len)
+		return false;
+	for (i = 0; i < a.len; i++) {
+		char x = a.p[i], y = b.p[i];
+
+		if (x != y && sip_tolower(x) != sip_tolower(y))
+			return false;
+	}
+	return true;
+}
+
+bool sip_str_caseeq_cstr(struct sip_str a, const char *b)
+{
+	return sip_str_caseeq(a, sip_str_cstr(b));
+}
+
+bool sip_str_caseprefix(struct sip_str s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return s.len >= n && sip_str_caseeq(sip_str_make(s.p, n), sip_str_make(prefix, n));
+}
+
+struct sip_str sip_str_trim(struct sip_str s)
+{
+	while (s.len && sip_is_lws(s.p[0])) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len && sip_is_lws(s.p[s.len - 1]))
+		s.len--;
+	return s;
+}
+
+int sip_str_to_u64(struct sip_str s, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (s.len == 0)
+		return -EINVAL;
+	for (i = 0; i < s.len; i++) {
+		unsigned d = (unsigned char)s.p[i] - '0';
+
+		if (d > 9)
+			return -EINVAL;
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int sip_str_to_u32(struct sip_str s, uint32_t *out)
+{
+	uint64_t v;
+	int err;
+
+	/* Any value above UINT32_MAX is refused, whether it overflowed the
+	 * u64 (-ERANGE there) or only the u32. */
+	err = sip_str_to_u64(s, &v);
+	if (err)
+		return err;
+	if (v > UINT32_MAX)
+		return -ERANGE;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+char *sip_str_to_cstr(struct sip_str s, char *dst, size_t cap)
+{
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
+
+	if (n)
+		memcpy(dst, s.p, n);
+	dst[n] = '\0';
+	return dst;
+}
+
+const char *sip_skip_quoted(const char *p, const char *end)
+{
+	/* §25.1: qdtext = LWS / %x21 / %x23-5B / %x5D-7E / UTF8-NONASCII;
+	 * quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F). */
+	for (p++; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"')
+			return p + 1;
+		if (c == '\\') {
+			if (++p == end || *p == '\r' || *p == '\n')
+				return NULL;
+			continue;
+		}
+		if ((c < 0x20 && !sip_is_lws((char)c)) || c == 0x7f)
+			return NULL;
+	}
+	return NULL;
+}

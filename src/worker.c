@@ -1,0 +1,212 @@
+/*
+ * worker: see worker.h. The loop is: take the whole queue, run each job
+ * to completion, free it; sleep on the queue when it is empty. A worker
+ * stops when its queue is closed and drained, so SIGTERM loses nothing
+ * that was already queued.
+ */
+#include "worker.h"
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "stateless.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Room for the edits on top of the largest message. */
+#define WORKER_OUT_SLACK (MSG_EDIT_TEXT_MAX + 1024)
+
+static struct worker *workers;
+static struct queue **queues;
+static unsigned nworkers;
+
+int worker_send(struct worker *w, const struct sip_dest *d, const char *buf, size_t len)
+{
+	int rc = transport_send(d, buf, len);
+
+	if (rc < 0) {
+		char a[NETADDR_STRLEN];
+
+		ctr_inc(&w->ctr, CTR_TX_ERRORS);
+		netaddr_format(&d->addr, a, sizeof(a));
+		log_debug("event=send_failed dst=%s:%s error=\"%s\"", sip_proto_name(d->proto), a,
+			  strerror(-rc));
+		return rc;
+	}
+	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	ctr_add(&w->ctr.v[CTR_TX_BYTES], len);
+	return 0;
+}
+
+void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+		  unsigned status, const char *reason, const char *extra)
+{
+	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
+	int rc;
+
+	if (m->method_id == SIP_METHOD_ACK)
+		return; /* an ACK is never answered (§17.2.1, §17.2.3) */
+	rc = sip_reply_send(m, src, &r, w->out, w->out_cap);
+	if (rc < 0) {
+		ctr_inc(&w->ctr, rc == -EBADMSG ? CTR_DROPPED : CTR_TX_ERRORS);
+		return;
+	}
+	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	ctr_add(&w->ctr.tx_responses[ctr_class(status)], 1);
+	ctr_add(&w->ctr.local_responses[ctr_class(status)], 1);
+	if (status >= 400 && log_enabled(LOG_LVL_INFO)) {
+		char a[NETADDR_STRLEN];
+
+		netaddr_format(&src->remote, a, sizeof(a));
+		log_info("event=rejected status=%u reason=\"%s\" method=%.*s src=%s:%s", status,
+			 reason ? reason : sip_reason_phrase(status), SIP_STR_FMT(m->method),
+			 sip_proto_name(src->proto), a);
+	}
+}
+
+static void worker_process(struct worker *w, struct sip_job *job)
+{
+	struct sip_msg m;
+	int rc;
+
+	rc = sip_msg_parse(&m, job->data, job->len, w->hdrs, w->max_hdrs, &w->cfg->sip.limits);
+	if (rc == 0 && job->truncated) {
+		/* The datagram was cut at the buffer: too large (§18.1.1). */
+		rc = -EMSGSIZE;
+		m.error = (struct sip_error){513, "Message Too Large"};
+	}
+	if (rc < 0) {
+		char a[NETADDR_STRLEN];
+
+		ctr_inc(&w->ctr, CTR_PARSE_ERRORS);
+		netaddr_format(&job->src.remote, a, sizeof(a));
+		log_info("event=parse_error src=%s:%s reason=\"%s\"", sip_proto_name(job->src.proto),
+			 a, m.error.reason ? m.error.reason : "unknown");
+		/* Answer when the headers a response needs were indexed before
+		 * the error; otherwise nobody can be addressed: drop. */
+		if (m.request && m.error.status)
+			worker_reply(w, &m, &job->src, m.error.status, m.error.reason, NULL);
+		else
+			ctr_inc(&w->ctr, CTR_DROPPED);
+		return;
+	}
+	if (m.request) {
+		ctr_add(&w->ctr.rx_requests[m.method_id], 1);
+		stateless_request(w, job, &m);
+	} else {
+		ctr_add(&w->ctr.rx_responses[ctr_class(m.status)], 1);
+		stateless_response(w, job, &m);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	bool closed = false;
+
+	while (!closed) {
+		struct sip_job *job = queue_pop_all(&w->queue, 0, &closed);
+
+		while (job) {
+			struct sip_job *next = job->next;
+
+			worker_process(w, job);
+			job_free(job);
+			job = next;
+		}
+	}
+	return NULL;
+}
+
+static int worker_init(struct worker *w, const struct config *cfg, unsigned index)
+{
+	int rc;
+
+	w->index = index;
+	w->cfg = cfg;
+	w->max_hdrs = (uint16_t)cfg->sip.limits.max_headers;
+	w->hdrs = calloc(w->max_hdrs, sizeof(*w->hdrs));
+	w->out_cap = cfg->sip.limits.max_message_size + WORKER_OUT_SLACK;
+	w->out = malloc(w->out_cap);
+	if (!w->hdrs || !w->out)
+		return -ENOMEM;
+	rc = queue_init(&w->queue, cfg->sip.queue_depth);
+	if (rc < 0)
+		return rc;
+	counters_register(&w->ctr);
+	return 0;
+}
+
+int workers_start(const struct config *cfg, unsigned n)
+{
+	int rc;
+
+	workers = aligned_alloc(64, sizeof(*workers) * n);
+	queues = calloc(n, sizeof(*queues));
+	if (!workers || !queues)
+		return -ENOMEM;
+	memset(workers, 0, sizeof(*workers) * n);
+	for (unsigned i = 0; i < n; i++) {
+		rc = worker_init(&workers[i], cfg, i);
+		if (rc < 0)
+			return rc;
+		queues[i] = &workers[i].queue;
+	}
+	nworkers = n;
+	for (unsigned i = 0; i < n; i++) {
+		rc = pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+		if (rc)
+			return -rc;
+		workers[i].started = true;
+	}
+	return 0;
+}
+
+struct queue **workers_queues(void)
+{
+	return queues;
+}
+
+unsigned workers_count(void)
+{
+	return nworkers;
+}
+
+int workers_stop(unsigned timeout_ms)
+{
+	uint64_t deadline_ns;
+	struct timespec ts;
+	int result = 0;
+
+	for (unsigned i = 0; i < nworkers; i++)
+		queue_close(&workers[i].queue);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	deadline_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+		      (uint64_t)timeout_ms * 1000000ULL;
+	ts.tv_sec = (time_t)(deadline_ns / 1000000000ULL);
+	ts.tv_nsec = (long)(deadline_ns % 1000000000ULL);
+	for (unsigned i = 0; i < nworkers; i++) {
+		if (!workers[i].started)
+			continue;
+		if (pthread_timedjoin_np(workers[i].thread, NULL, &ts) != 0) {
+			log_error("event=worker_stuck worker=%u", i);
+			result = -ETIMEDOUT;
+			continue;
+		}
+		workers[i].started = false;
+	}
+	if (result == 0) {
+		/* Every worker is gone: their memory can go (counters are
+		 * unregistered by process exit only after this point). */
+		for (unsigned i = 0; i < nworkers; i++) {
+			queue_destroy(&workers[i].queue);
+			free(workers[i].hdrs);
+			free(workers[i].out);
+			workers[i].hdrs = NULL;
+			workers[i].out = NULL;
+		}
+	}
+	return result;
+}

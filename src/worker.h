@@ -1,0 +1,54 @@
+/*
+ * worker: the threads that run SIP logic to completion.
+ *
+ * Each worker owns one queue (dispatch.c fills it by Call-ID hash), its
+ * counters and its scratch buffers. It pops the whole queue at once,
+ * parses each message into a stack sip_msg over the job's bytes, hands it
+ * to the core (stateless.c for now) and frees the job. Nothing a worker
+ * touches per message is shared with another worker.
+ */
+#ifndef JCT_WORKER_H
+#define JCT_WORKER_H
+
+#include "counters.h"
+#include "msg_edit.h"
+#include "queue.h"
+#include "sip_msg.h"
+#include "sip_reply.h"
+
+#include <pthread.h>
+
+struct config;
+
+struct worker {
+	unsigned index;
+	const struct config *cfg;
+	struct queue queue;
+	struct counters ctr;
+	struct sip_hdr *hdrs; /* parse scratch: cfg limits.max_headers entries */
+	uint16_t max_hdrs;
+	char *out;            /* the message being sent */
+	size_t out_cap;
+	struct msg_edits edits;
+	pthread_t thread;
+	bool started;
+};
+
+/* Creates and starts n workers. Returns 0 or a negative errno. */
+int workers_start(const struct config *cfg, unsigned n);
+/* The queues of the workers, for dispatch_setup(). */
+struct queue **workers_queues(void);
+unsigned workers_count(void);
+/* Closes the queues, lets the workers drain them, and joins them; gives up
+ * after timeout_ms. Returns 0, or -ETIMEDOUT when a worker did not finish. */
+int workers_stop(unsigned timeout_ms);
+
+/* Sends buf[0..len) to d and counts it. Returns 0 or a negative errno. */
+int worker_send(struct worker *w, const struct sip_dest *d, const char *buf, size_t len);
+
+/* Answers the request m (from src) with status; never answers an ACK.
+ * reason NULL: the standard phrase; extra: header lines or NULL. */
+void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+		  unsigned status, const char *reason, const char *extra);
+
+#endif

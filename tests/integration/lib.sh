@@ -1,0 +1,147 @@
+# Shared helpers for the integration tests (sourced, not run).
+#
+# Each test runs in its own temporary directory, on ports nobody else
+# uses, and cleans up everything it started on exit, pass or fail.
+# Environment from `make check`: JUNCTION (the built daemon), TOP_SRCDIR,
+# TOP_BUILDDIR.
+
+set -u
+shopt -s lastpipe # `cmd | check` runs check here, so its failures count
+
+: "${TOP_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${TOP_BUILDDIR:=$TOP_SRCDIR}"
+: "${JUNCTION:=$TOP_BUILDDIR/src/junction}"
+SIPSEND="$TOP_BUILDDIR/tests/integration/sipsend"
+SCEN="$TOP_SRCDIR/tests/integration/scenarios"
+
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/jct-test.XXXXXX")
+T_PIDS=()
+T_FAILS=0
+T_NAME=$(basename "$0" .sh)
+
+t_cleanup() {
+	local pid
+	for pid in "${T_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${T_PIDS[@]}"; do
+		# bounded wait, then force
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	[ -n "${T_CLEANUP_HOOK:-}" ] && $T_CLEANUP_HOOK
+	if [ "$T_FAILS" -eq 0 ] && [ -z "${KEEP_TEST_DIR:-}" ]; then
+		rm -rf "$T_DIR"
+	else
+		echo "test files kept in $T_DIR" >&2
+	fi
+}
+trap t_cleanup EXIT
+trap 'exit 1' INT TERM
+
+log() { echo "[$T_NAME] $*" >&2; }
+
+fail() {
+	log "FAIL: $*"
+	T_FAILS=$((T_FAILS + 1))
+}
+
+pass() { log "ok: $*"; }
+
+# Ends the test: 0 when nothing failed.
+t_done() {
+	if [ "$T_FAILS" -ne 0 ]; then
+		log "$T_FAILS check(s) failed"
+		[ -f "$T_DIR/junction.log" ] && tail -n 40 "$T_DIR/junction.log" >&2
+		exit 1
+	fi
+	exit 0
+}
+
+# Skip (exit 77, automake's SKIP) when a tool is missing.
+need() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || { log "SKIP: $t not installed"; exit 77; }
+	done
+}
+
+# A free port (UDP and TCP) in 20000-59999.
+free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! ss -Hlnu "sport = :$p" 2>/dev/null | grep -q . &&
+			! ss -Hlnt "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Writes a config for a daemon on $1 (port) to $T_DIR/junction.conf; extra
+# lines for [sip] come from stdin when given ($2 = "extra").
+write_config() {
+	local port=$1
+	cat >"$T_DIR/junction.conf" <<CONF
+[sip]
+listen = udp:127.0.0.1:$port tcp:127.0.0.1:$port udp:[::1]:$port tcp:[::1]:$port
+domain = example.com localhost
+workers = 2
+${SIP_EXTRA:-}
+
+[log]
+level = ${LOG_LEVEL:-info}
+target = stderr
+CONF
+}
+
+# Starts the daemon with $T_DIR/junction.conf and waits until it answers
+# OPTIONS on 127.0.0.1:$1.
+start_junction() {
+	local port=$1
+	"$JUNCTION" -c "$T_DIR/junction.conf" >>"$T_DIR/junction.log" 2>&1 &
+	JCT_PID=$!
+	T_PIDS+=("$JCT_PID")
+	for _ in $(seq 100); do
+		if options_msg 127.0.0.1 "$port" | "$SIPSEND" -q -w 100 udp 127.0.0.1 "$port" - >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$JCT_PID" 2>/dev/null || { log "junction exited at start"; cat "$T_DIR/junction.log" >&2; return 1; }
+		sleep 0.1
+	done
+	log "junction did not answer on port $port"
+	return 1
+}
+
+# Stops the daemon with SIGTERM; returns its exit status.
+stop_junction() {
+	local rc
+	kill -TERM "$JCT_PID"
+	wait "$JCT_PID"
+	rc=$?
+	T_PIDS=("${T_PIDS[@]/$JCT_PID/}")
+	return $rc
+}
+
+# An OPTIONS request for the proxy itself (LF line ends; sipsend turns
+# them into CRLF).
+options_msg() {
+	local host=$1 port=$2 branch=${3:-z9hG4bK$RANDOM$RANDOM}
+	local hp=$host${port:+:$port}
+	cat <<MSG
+OPTIONS sip:$hp SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:9;branch=$branch;rport
+Max-Forwards: 70
+From: <sip:probe@example.com>;tag=$RANDOM
+To: <sip:$hp>
+Call-ID: opt-$RANDOM$RANDOM@test
+CSeq: 1 OPTIONS
+Content-Length: 0
+
+MSG
+}
+
+# Memory (RSS, kB) of a process.
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -1,0 +1,717 @@
+/*
+ * Unit tests for config: defaults, a full file, every kind of error with
+ * its exact "FILE:LINE: message", lists and repeated keys, the range of
+ * every number at its bounds, listen/domain/advertise syntax, and the
+ * committed etc/junction.conf.
+ *
+ * Errors are captured with open_memstream(3) and compared whole, so an
+ * extra, missing or misplaced message fails the test.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Loads text as "t.conf"; returns config_load_string()'s value and the
+ * error output in *errs (caller frees). */
+static int load(const char *text, struct config *cfg, char **errs)
+{
+	size_t len;
+	FILE *f = open_memstream(errs, &len);
+	int rc;
+
+	cr_assert_not_null(f);
+	rc = config_load_string(text, "t.conf", cfg, f);
+	fclose(f);
+	return rc;
+}
+
+/* The text must load with exactly the error output expect ("" = none). */
+static void expect_errors(const char *text, const char *expect)
+{
+	struct config cfg;
+	char *errs = NULL;
+	int rc = load(text, &cfg, &errs);
+
+	cr_expect_str_eq(errs, expect, "for:\n%s", text);
+	cr_expect_eq(rc, *expect ? -EINVAL : 0, "for:\n%s", text);
+	free(errs);
+}
+
+static void load_ok(const char *text, struct config *cfg)
+{
+	char *errs = NULL;
+	int rc = load(text, cfg, &errs);
+
+	cr_assert_str_eq(errs, "", "for:\n%s", text);
+	cr_assert_eq(rc, 0);
+	free(errs);
+}
+
+static unsigned expected_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	long w = n < 1 ? 2 : 2 * n;
+	return w > 256 ? 256 : (unsigned)w;
+}
+
+Test(config, defaults)
+{
+	struct config cfg;
+
+	memset(&cfg, 0x5a, sizeof(cfg));
+	config_defaults(&cfg);
+	cr_assert_eq(cfg.sip.nlisten, 2);
+	cr_assert_eq(cfg.sip.listen[0].proto, SIP_PROTO_UDP);
+	cr_assert_str_eq(cfg.sip.listen[0].text, "udp:127.0.0.1:5060");
+	cr_assert_eq(netaddr_family(&cfg.sip.listen[0].addr), AF_INET);
+	cr_assert_eq(netaddr_port(&cfg.sip.listen[0].addr), 5060);
+	cr_assert_eq(cfg.sip.listen[1].proto, SIP_PROTO_TCP);
+	cr_assert_str_eq(cfg.sip.listen[1].text, "tcp:127.0.0.1:5060");
+	cr_assert_eq(cfg.sip.ndomains, 0);
+	cr_assert_str_eq(cfg.sip.advertise, "");
+	cr_assert_eq(cfg.sip.workers, expected_workers());
+	cr_assert_geq(cfg.sip.workers, 2);
+	cr_assert_eq(cfg.sip.queue_depth, 4096);
+	cr_assert_eq(cfg.sip.limits.max_message_size, SIP_DEFAULT_MAX_MESSAGE_SIZE);
+	cr_assert_eq(cfg.sip.limits.max_headers, SIP_DEFAULT_MAX_HEADERS);
+	cr_assert_eq(cfg.sip.limits.max_line_length, SIP_DEFAULT_MAX_LINE_LENGTH);
+	cr_assert_eq(cfg.sip.limits.max_vias, SIP_DEFAULT_MAX_VIAS);
+	cr_assert_eq(cfg.sip.mode, PROXY_MODE_STATELESS);
+	cr_assert_eq(cfg.sip.record_route, false);
+	cr_assert_eq(cfg.sip.tcp_idle_timeout, 300);
+	cr_assert_eq(cfg.sip.tcp_max_connections, 4096);
+	cr_assert_eq(cfg.log.level, LOG_LVL_INFO);
+	cr_assert_str_eq(cfg.log.target, "stderr");
+	cr_assert_str_eq(cfg.path, "");
+}
+
+Test(config, empty_file_is_defaults)
+{
+	struct config a, b;
+
+	config_defaults(&a);
+	load_ok("", &b);
+	cr_assert_str_eq(b.path, "t.conf");
+	memset(b.path, 0, sizeof(b.path));
+	cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0);
+	load_ok("; only a comment\n\n# another\n[sip]\n[log]\n", &b);
+	cr_assert_eq(b.sip.nlisten, 2);
+}
+
+Test(config, full_file)
+{
+	struct config cfg;
+
+	load_ok("; Junction\n"
+		"[sip]\n"
+		"listen = udp:192.0.2.1:5060, tcp:[2001:DB8::1]:5061\n"
+		"listen = tls:0.0.0.0:5061\n"
+		"domain = Example.COM sip.example.com\n"
+		"domain = [2001:db8::1], 192.0.2.1\n"
+		"advertise = SBC.example.com:5080\n"
+		"workers = 8\n"
+		"queue_depth = 100\n"
+		"max_message_size = 8192\n"
+		"max_headers = 64\n"
+		"max_line_length = 1000\n"
+		"max_vias = 10\n"
+		"mode = Stateful ; inline comment\n"
+		"record_route = yes\n"
+		"tcp_idle_timeout = 60\n"
+		"tcp_max_connections = 100\n"
+		"\n"
+		"[log]\n"
+		"level = debug\n"
+		"target = /var/log/junction/junction.log\n",
+		&cfg);
+	cr_assert_eq(cfg.sip.nlisten, 3);
+	cr_assert_str_eq(cfg.sip.listen[0].text, "udp:192.0.2.1:5060");
+	cr_assert_str_eq(cfg.sip.listen[1].text, "tcp:[2001:db8::1]:5061");
+	cr_assert_eq(cfg.sip.listen[1].proto, SIP_PROTO_TCP);
+	cr_assert_eq(netaddr_family(&cfg.sip.listen[1].addr), AF_INET6);
+	cr_assert_str_eq(cfg.sip.listen[2].text, "tls:0.0.0.0:5061");
+	cr_assert_eq(cfg.sip.listen[2].proto, SIP_PROTO_TLS);
+	cr_assert_eq(cfg.sip.ndomains, 4);
+	cr_assert_str_eq(cfg.sip.domain[0], "example.com");
+	cr_assert_str_eq(cfg.sip.domain[1], "sip.example.com");
+	cr_assert_str_eq(cfg.sip.domain[2], "2001:db8::1");
+	cr_assert_str_eq(cfg.sip.domain[3], "192.0.2.1");
+	cr_assert_str_eq(cfg.sip.advertise, "sbc.example.com:5080");
+	cr_assert_eq(cfg.sip.workers, 8);
+	cr_assert_eq(cfg.sip.queue_depth, 100);
+	cr_assert_eq(cfg.sip.limits.max_message_size, 8192);
+	cr_assert_eq(cfg.sip.limits.max_headers, 64);
+	cr_assert_eq(cfg.sip.limits.max_line_length, 1000);
+	cr_assert_eq(cfg.sip.limits.max_vias, 10);
+	cr_assert_eq(cfg.sip.mode, PROXY_MODE_STATEFUL);
+	cr_assert_eq(cfg.sip.record_route, true);
+	cr_assert_eq(cfg.sip.tcp_idle_timeout, 60);
+	cr_assert_eq(cfg.sip.tcp_max_connections, 100);
+	cr_assert_eq(cfg.log.level, LOG_LVL_DEBUG);
+	cr_assert_str_eq(cfg.log.target, "/var/log/junction/junction.log");
+}
+
+Test(config, file_syntax)
+{
+	struct config cfg;
+
+	/* Indented keys are keys, not continuation lines; CRLF, a BOM, ':'
+	 * as separator and comments after the section name are accepted. */
+	load_ok("\xEF\xBB\xBF[sip]\r\n"
+		"  workers = 3\r\n"
+		"\tqueue_depth: 64\r\n"
+		"[log] ; logging\n"
+		"    level = warn\n",
+		&cfg);
+	cr_assert_eq(cfg.sip.workers, 3);
+	cr_assert_eq(cfg.sip.queue_depth, 64);
+	cr_assert_eq(cfg.log.level, LOG_LVL_WARN);
+}
+
+Test(config, unknown_section_and_key)
+{
+	expect_errors(
+		"[sip]\nworkers = 2\n[database]\nconninfo = x\nfoo = y\n[log]\nlevel = info\n",
+		"t.conf:3: unknown section [database]\n");
+	expect_errors("[sip]\nworkers = 2\nfoo = 1\n", "t.conf:3: unknown key 'foo' in [sip]\n");
+	expect_errors("[log]\nlisten = udp:127.0.0.1:5060\n",
+		      "t.conf:2: unknown key 'listen' in [log]\n");
+	expect_errors("[SIP]\nworkers = 2\n", "t.conf:1: unknown section [SIP]\n");
+	expect_errors("[sip]\nWorkers = 2\n", "t.conf:2: unknown key 'Workers' in [sip]\n");
+	expect_errors("workers = 2\n[sip]\n",
+		      "t.conf:1: 'workers' is outside any section (it belongs in [sip])\n");
+	expect_errors("\nfoo = 2\n", "t.conf:2: 'foo' is outside any section\n");
+}
+
+Test(config, syntax_errors)
+{
+	expect_errors("[sip\nworkers = 2\n", "t.conf:1: no ']' at the end of the section name\n");
+	expect_errors("[sip]\nworkers\n",
+		      "t.conf:2: expected 'key = value', '[section]' or a comment\n");
+	expect_errors("[sip]\n= 4\n", "t.conf:2: no key name before '='\n");
+	expect_errors("[sip]\nworkers =\n", "t.conf:2: 'workers' has no value\n");
+	/* The section is still entered: the key below is checked against it. */
+	expect_errors("[sip] junk\nworkers = 0\n",
+		      "t.conf:1: unexpected text after ']'\n"
+		      "t.conf:2: workers: '0' is out of range 1..256\n");
+	/* '#' starts a comment only at the start of a line. */
+	expect_errors("[sip]\nworkers = 4 # four\n",
+		      "t.conf:2: workers: '4 # four' is not a number (expected 1..256)\n");
+}
+
+Test(config, line_length_bound)
+{
+	char text[512];
+	char line[200];
+	struct config cfg;
+
+	/* inih's buffer holds 198 characters, "\n" and a NUL. Trailing blanks
+	 * count as characters of the line. */
+	memset(line, ' ', sizeof(line));
+	memcpy(line, "workers = 7", 11);
+	line[198] = '\0';
+	snprintf(text, sizeof(text), "[sip]\n%s\n", line);
+	load_ok(text, &cfg);
+	cr_assert_eq(cfg.sip.workers, 7);
+	line[198] = ' ';
+	line[199] = '\0';
+	snprintf(text, sizeof(text), "[sip]\n%s\n", line);
+	expect_errors(text, "t.conf:2: the line is longer than 198 characters (repeat a list key "
+			    "to split a long list)\n");
+}
+
+Test(config, long_line)
+{
+	char text[512];
+	char value[300];
+
+	memset(value, ' ', sizeof(value));
+	value[sizeof(value) - 1] = '\0';
+	memcpy(value, "udp:127.0.0.1:5060", 18);
+	snprintf(text, sizeof(text), "[sip]\nlisten = %s\nworkers = 0\n", value);
+	/* Reported once, with its line, and not split into a second line. */
+	expect_errors(text, "t.conf:2: the line is longer than 198 characters (repeat a list key "
+			    "to split a long list)\n"
+			    "t.conf:3: workers: '0' is out of range 1..256\n");
+}
+
+Test(config, all_errors_reported)
+{
+	expect_errors("[sip]\n"
+		      "workers = 0\n"
+		      "; fine\n"
+		      "queue_depth = lots\n"
+		      "mode = fast\n"
+		      "[nope]\n"
+		      "x = 1\n"
+		      "[log]\n"
+		      "level = loud\n"
+		      "target = junction.log\n"
+		      "target = stderr\n",
+		      "t.conf:2: workers: '0' is out of range 1..256\n"
+		      "t.conf:4: queue_depth: 'lots' is not a number (expected 16..1048576)\n"
+		      "t.conf:5: mode: 'fast' is not one of stateless|stateful|redirect\n"
+		      "t.conf:6: unknown section [nope]\n"
+		      "t.conf:9: level: 'loud' is not one of error|warn|info|debug\n"
+		      "t.conf:10: target: 'junction.log' is not stderr, syslog or an absolute "
+		      "path\n"
+		      "t.conf:11: 'target' is set twice (first at line 10)\n");
+}
+
+Test(config, scalar_twice)
+{
+	expect_errors("[sip]\nworkers = 2\n\nworkers = 2\n",
+		      "t.conf:4: 'workers' is set twice (first at line 2)\n");
+	/* Another [sip] section is the same section. */
+	expect_errors("[sip]\nmode = stateless\n[log]\n[sip]\nmode = redirect\n",
+		      "t.conf:5: 'mode' is set twice (first at line 2)\n");
+}
+
+Test(config, list_appends)
+{
+	struct config cfg;
+
+	/* The first occurrence replaces the default; later ones append. */
+	load_ok("[sip]\nlisten = udp:10.0.0.1:5060\nlisten = tcp:10.0.0.1:5060,udp:[::1]:5060 ,\n"
+		"domain = a.example\ndomain = b.example,,c.example\n",
+		&cfg);
+	cr_assert_eq(cfg.sip.nlisten, 3);
+	cr_assert_str_eq(cfg.sip.listen[0].text, "udp:10.0.0.1:5060");
+	cr_assert_str_eq(cfg.sip.listen[1].text, "tcp:10.0.0.1:5060");
+	cr_assert_str_eq(cfg.sip.listen[2].text, "udp:[::1]:5060");
+	cr_assert_eq(cfg.sip.ndomains, 3);
+	cr_assert_str_eq(cfg.sip.domain[2], "c.example");
+}
+
+Test(config, list_limits)
+{
+	char text[4096] = "[sip]\n";
+	struct config cfg;
+
+	for (int i = 0; i < CFG_MAX_LISTEN; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "listen = udp:127.0.0.1:%d\n", 5000 + i);
+	for (int i = 0; i < CFG_MAX_DOMAINS; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "domain = d%d.example\n",
+			 i);
+	load_ok(text, &cfg);
+	cr_assert_eq(cfg.sip.nlisten, CFG_MAX_LISTEN);
+	cr_assert_eq(cfg.sip.ndomains, CFG_MAX_DOMAINS);
+
+	strcat(text, "listen = udp:127.0.0.1:6000\ndomain = one.too.many\n");
+	expect_errors(text, "t.conf:50: listen: more than 16 addresses ('udp:127.0.0.1:6000' is "
+			    "one too many)\n"
+			    "t.conf:51: domain: more than 32 domains ('one.too.many' is one too "
+			    "many)\n");
+}
+
+struct range_case {
+	const char *name;
+	size_t off;
+	unsigned min, max;
+};
+
+#define RANGE(key, field, lo, hi)                                                                  \
+	{                                                                                          \
+		key, offsetof(struct config, field), lo, hi                                        \
+	}
+
+static const struct range_case ranges[] = {
+	RANGE("workers", sip.workers, 1, 256),
+	RANGE("queue_depth", sip.queue_depth, 16, 1048576),
+	RANGE("max_message_size", sip.limits.max_message_size, 1024, 1048576),
+	RANGE("max_headers", sip.limits.max_headers, 16, 1024),
+	RANGE("max_line_length", sip.limits.max_line_length, 256, 65535),
+	RANGE("max_vias", sip.limits.max_vias, 1, 255),
+	RANGE("tcp_idle_timeout", sip.tcp_idle_timeout, 1, 86400),
+	RANGE("tcp_max_connections", sip.tcp_max_connections, 1, 1048576),
+};
+
+Test(config, ranges)
+{
+	char text[128], expect[256];
+	struct config cfg;
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		const struct range_case *r = &ranges[i];
+		unsigned bad[] = {r->min - 1, r->max + 1};
+
+		snprintf(text, sizeof(text), "[sip]\n%s = %u\n", r->name, r->min);
+		load_ok(text, &cfg);
+		cr_expect_eq(*(unsigned *)((char *)&cfg + r->off), r->min, "%s", r->name);
+		snprintf(text, sizeof(text), "[sip]\n%s = %u\n", r->name, r->max);
+		load_ok(text, &cfg);
+		cr_expect_eq(*(unsigned *)((char *)&cfg + r->off), r->max, "%s", r->name);
+		for (int j = 0; j < 2; j++) {
+			snprintf(text, sizeof(text), "[sip]\n%s = %u\n", r->name, bad[j]);
+			snprintf(expect, sizeof(expect),
+				 "t.conf:2: %s: '%u' is out of range %u..%u\n", r->name, bad[j],
+				 r->min, r->max);
+			expect_errors(text, expect);
+		}
+	}
+	expect_errors("[sip]\nworkers = 99999999999\n",
+		      "t.conf:2: workers: '99999999999' is out of range 1..256\n");
+	expect_errors("[sip]\nworkers = -1\n",
+		      "t.conf:2: workers: '-1' is not a number (expected 1..256)\n");
+	expect_errors("[sip]\nworkers = 0x10\n",
+		      "t.conf:2: workers: '0x10' is not a number (expected 1..256)\n");
+}
+
+Test(config, booleans)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1", "YES", "True"};
+	static const char *const no[] = {"no", "false", "off", "0", "No", "OFF"};
+	char text[64];
+	struct config cfg;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		snprintf(text, sizeof(text), "[sip]\nrecord_route = %s\n", yes[i]);
+		load_ok(text, &cfg);
+		cr_expect(cfg.sip.record_route, "%s", yes[i]);
+		snprintf(text, sizeof(text), "[sip]\nrecord_route = %s\n", no[i]);
+		cfg.sip.record_route = true;
+		load_ok(text, &cfg);
+		cr_expect_not(cfg.sip.record_route, "%s", no[i]);
+	}
+	expect_errors("[sip]\nrecord_route = maybe\n",
+		      "t.conf:2: record_route: 'maybe' is not a boolean "
+		      "(expected yes/no/true/false/on/off/1/0)\n");
+	expect_errors("[sip]\nrecord_route = 2\n", "t.conf:2: record_route: '2' is not a boolean "
+						   "(expected yes/no/true/false/on/off/1/0)\n");
+}
+
+Test(config, mode_and_log)
+{
+	struct config cfg;
+
+	load_ok("[sip]\nmode = redirect\n[log]\nlevel = ERROR\ntarget = syslog\n", &cfg);
+	cr_assert_eq(cfg.sip.mode, PROXY_MODE_REDIRECT);
+	cr_assert_eq(cfg.log.level, LOG_LVL_ERROR);
+	cr_assert_str_eq(cfg.log.target, "syslog");
+	load_ok("[sip]\nmode = stateless\n[log]\ntarget = STDERR\n", &cfg);
+	cr_assert_eq(cfg.sip.mode, PROXY_MODE_STATELESS);
+	cr_assert_str_eq(cfg.log.target, "stderr");
+	expect_errors("[log]\ntarget = ./junction.log\n",
+		      "t.conf:2: target: './junction.log' is not stderr, syslog or an absolute "
+		      "path\n");
+	expect_errors("[log]\nlevel = warning\n",
+		      "t.conf:2: level: 'warning' is not one of error|warn|info|debug\n");
+}
+
+struct listen_case {
+	const char *value;
+	const char *error; /* after "t.conf:2: listen: " */
+};
+
+static const struct listen_case bad_listen[] = {
+	{"127.0.0.1:5060", "'127.0.0.1:5060' has no transport: expected PROTO:ADDRESS:PORT, e.g. "
+			   "udp:192.0.2.1:5060 or tcp:[2001:db8::1]:5060"},
+	{"udp", "'udp' has no transport: expected PROTO:ADDRESS:PORT, e.g. udp:192.0.2.1:5060 or "
+		"tcp:[2001:db8::1]:5060"},
+	{"sctp:127.0.0.1:5060",
+	 "'sctp:127.0.0.1:5060' has an unknown transport 'sctp' (expected udp, tcp or tls)"},
+	{"udp:localhost:5060", "'udp:localhost:5060': 'localhost' is not a numeric IPv4 or IPv6 "
+			       "address (host names are not allowed here)"},
+	{"udp:sip.example.com:5060", "'udp:sip.example.com:5060': 'sip.example.com' is not a "
+				     "numeric IPv4 or IPv6 address (host names are not allowed "
+				     "here)"},
+	{"udp:127.0.0.1", "'udp:127.0.0.1' has no port"},
+	{"udp:", "'udp:' has no port"},
+	{"udp:127.0.0.1:", "'udp:127.0.0.1:': port '' is not a number in 1..65535"},
+	{"udp:127.0.0.1:0", "'udp:127.0.0.1:0': port '0' is not a number in 1..65535"},
+	{"udp:127.0.0.1:65536", "'udp:127.0.0.1:65536': port '65536' is not a number in 1..65535"},
+	{"udp:127.0.0.1:50x", "'udp:127.0.0.1:50x': port '50x' is not a number in 1..65535"},
+	{"udp:[::1]", "'udp:[::1]' has no port"},
+	{"udp:[::1:5060", "'udp:[::1:5060' has no ']' after the IPv6 address"},
+	{"udp:::1:5060", "'udp:::1:5060': an IPv6 address goes in brackets, e.g. udp:[::1]:5060"},
+	{"udp:[::g]:5060", "'udp:[::g]:5060': '[::g]' is not a numeric IPv4 or IPv6 address (host "
+			   "names are not allowed here)"},
+	{"udp:[1:2:3:4:5:6:7:8:9]:5060", "'udp:[1:2:3:4:5:6:7:8:9]:5060': '[1:2:3:4:5:6:7:8:9]' "
+					 "is not a numeric IPv4 or IPv6 address (host names are "
+					 "not allowed here)"},
+	{"udp:[127.0.0.1]:5060", "'udp:[127.0.0.1]:5060': '[127.0.0.1]' is not a numeric IPv4 or "
+				 "IPv6 address (host names are not allowed here)"},
+	{"udp:256.1.1.1:5060", "'udp:256.1.1.1:5060': '256.1.1.1' is not a numeric IPv4 or IPv6 "
+			       "address (host names are not allowed here)"},
+	{"udp:127.0.0.1:5060 UDP:127.0.0.1:5060", "'udp:127.0.0.1:5060' is listed twice"},
+	{"udp:[::1]:5060 udp:[0:0::1]:5060", "'udp:[::1]:5060' is listed twice"},
+	{"tcp:127.0.0.1:5061 tls:127.0.0.1:5061",
+	 "'tcp:127.0.0.1:5061' and 'tls:127.0.0.1:5061' cannot share one TCP port"},
+};
+
+Test(config, listen_errors)
+{
+	char text[256], expect[512];
+
+	for (size_t i = 0; i < sizeof(bad_listen) / sizeof(bad_listen[0]); i++) {
+		snprintf(text, sizeof(text), "[sip]\nlisten = %s\n", bad_listen[i].value);
+		snprintf(expect, sizeof(expect), "t.conf:2: listen: %s\n", bad_listen[i].error);
+		expect_errors(text, expect);
+	}
+}
+
+Test(config, listen_good)
+{
+	struct config cfg;
+
+	/* udp and tcp share a port; the text is the normal form. */
+	load_ok("[sip]\nlisten = UDP:[::]:5060 tcp:[::]:5060 udp:127.0.0.1:65535 "
+		"tls:[2001:0db8::0001]:5061\n",
+		&cfg);
+	cr_assert_eq(cfg.sip.nlisten, 4);
+	cr_assert_str_eq(cfg.sip.listen[0].text, "udp:[::]:5060");
+	cr_assert(netaddr_is_any(&cfg.sip.listen[0].addr));
+	cr_assert_eq(cfg.sip.listen[1].proto, SIP_PROTO_TCP);
+	cr_assert_eq(netaddr_port(&cfg.sip.listen[2].addr), 65535);
+	cr_assert_str_eq(cfg.sip.listen[3].text, "tls:[2001:db8::1]:5061");
+}
+
+Test(config, domains)
+{
+	struct config cfg;
+
+	load_ok("[sip]\ndomain = LocalHost 127.0.0.1 [::1] 2001:DB8:0::5 a-b.c9.example\n", &cfg);
+	cr_assert_eq(cfg.sip.ndomains, 5);
+	cr_assert_str_eq(cfg.sip.domain[0], "localhost");
+	cr_assert_str_eq(cfg.sip.domain[1], "127.0.0.1");
+	cr_assert_str_eq(cfg.sip.domain[2], "::1");
+	cr_assert_str_eq(cfg.sip.domain[3], "2001:db8::5");
+	cr_assert_str_eq(cfg.sip.domain[4], "a-b.c9.example");
+
+	expect_errors("[sip]\ndomain = under_score.example\n",
+		      "t.conf:2: domain: 'under_score.example' is not a host name or IP address: a "
+		      "host name has only letters, digits, '-' and '.'\n");
+	expect_errors("[sip]\ndomain = example.com.\n",
+		      "t.conf:2: domain: 'example.com.' is not a host name or IP address: it has "
+		      "an empty label\n");
+	expect_errors("[sip]\ndomain = a..b\n",
+		      "t.conf:2: domain: 'a..b' is not a host name or IP address: it has an empty "
+		      "label\n");
+	expect_errors("[sip]\ndomain = -a.example\n",
+		      "t.conf:2: domain: '-a.example' is not a host name or IP address: a label "
+		      "starts with '-'\n");
+	expect_errors("[sip]\ndomain = a-.example\n",
+		      "t.conf:2: domain: 'a-.example' is not a host name or IP address: a label "
+		      "ends with '-'\n");
+	expect_errors("[sip]\ndomain = 192.0.2.300\n",
+		      "t.conf:2: domain: '192.0.2.300' is not a host name or IP address: it is not "
+		      "a valid IPv4 address\n");
+	expect_errors("[sip]\ndomain = [::g]\n",
+		      "t.conf:2: domain: '[::g]' is not a host name or IP address: it is not a "
+		      "valid IPv6 address\n");
+	expect_errors("[sip]\ndomain = [192.0.2.1]\n",
+		      "t.conf:2: domain: '[192.0.2.1]' is not a host name or IP address: brackets "
+		      "are for IPv6 addresses only\n");
+	expect_errors("[sip]\ndomain = a.example A.EXAMPLE\n",
+		      "t.conf:2: domain: 'A.EXAMPLE' is listed twice\n");
+	expect_errors("[sip]\ndomain = "
+		      "a234567890123456789012345678901234567890123456789012345678901234.example\n",
+		      "t.conf:2: domain: "
+		      "'a234567890123456789012345678901234567890123456789012345678901234.example' "
+		      "is not a host name or IP address: a label is longer than 63 characters\n");
+}
+
+Test(config, is_domain)
+{
+	struct config cfg;
+
+	load_ok("[sip]\ndomain = example.com 192.0.2.1 ::1 [2001:db8::1]\n", &cfg);
+	cr_assert(config_is_domain(&cfg, SIP_STR("example.com")));
+	cr_assert(config_is_domain(&cfg, SIP_STR("EXAMPLE.Com")));
+	cr_assert(config_is_domain(&cfg, SIP_STR("192.0.2.1")));
+	cr_assert(config_is_domain(&cfg, SIP_STR("[::1]")));
+	cr_assert(config_is_domain(&cfg, SIP_STR("::1")));
+	cr_assert(config_is_domain(&cfg, SIP_STR("[0:0::0:1]")));
+	cr_assert(config_is_domain(&cfg, SIP_STR("[2001:DB8::1]")));
+	cr_assert(config_is_domain(&cfg, sip_str_make("example.com;transport=udp", 11)));
+
+	cr_assert_not(config_is_domain(&cfg, SIP_STR("example.co")));
+	cr_assert_not(config_is_domain(&cfg, SIP_STR("example.com.")));
+	cr_assert_not(config_is_domain(&cfg, SIP_STR("sub.example.com")));
+	cr_assert_not(config_is_domain(&cfg, SIP_STR("192.0.2.10")));
+	cr_assert_not(config_is_domain(&cfg, SIP_STR("[::2]")));
+	cr_assert_not(config_is_domain(&cfg, SIP_STR("[::1")));
+	cr_assert_not(config_is_domain(&cfg, SIP_STR("[]")));
+	cr_assert_not(config_is_domain(&cfg, SIP_STR("")));
+
+	config_defaults(&cfg);
+	cr_assert_not(config_is_domain(&cfg, SIP_STR("localhost")), "no domains by default");
+}
+
+Test(config, advertise)
+{
+	static const struct {
+		const char *in, *out;
+	} good[] = {
+		{"sip.Example.com", "sip.example.com"},
+		{"sip.example.com:5080", "sip.example.com:5080"},
+		{"192.0.2.1", "192.0.2.1"},
+		{"192.0.2.1:5060", "192.0.2.1:5060"},
+		{"[2001:DB8::1]", "[2001:db8::1]"},
+		{"[2001:db8::1]:5061", "[2001:db8::1]:5061"},
+	};
+	char text[128];
+	struct config cfg;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[sip]\nadvertise = %s\n", good[i].in);
+		load_ok(text, &cfg);
+		cr_expect_str_eq(cfg.sip.advertise, good[i].out);
+	}
+	expect_errors("[sip]\nadvertise = a.example b.example\n",
+		      "t.conf:2: advertise: 'a.example b.example': give one host or host:port\n");
+	expect_errors("[sip]\nadvertise = 2001:db8::1\n",
+		      "t.conf:2: advertise: '2001:db8::1': an IPv6 address goes in brackets, e.g. "
+		      "[2001:db8::1]\n");
+	expect_errors("[sip]\nadvertise = a.example:0\n",
+		      "t.conf:2: advertise: 'a.example:0': port '0' is not a number in 1..65535\n");
+	expect_errors("[sip]\nadvertise = [::1]x\n",
+		      "t.conf:2: advertise: '[::1]x': unexpected text after ']'\n");
+	expect_errors("[sip]\nadvertise = bad_host\n",
+		      "t.conf:2: advertise: 'bad_host' is not a host name or IP address: a host "
+		      "name has only letters, digits, '-' and '.'\n");
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static char *write_temp(const char *text, size_t len)
+{
+	char *path = strdup("/tmp/test_config.XXXXXX");
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+static int load_file(const char *path, struct config *cfg, char **errs)
+{
+	size_t len;
+	FILE *f = open_memstream(errs, &len);
+	int rc;
+
+	cr_assert_not_null(f);
+	rc = config_load(path, cfg, f);
+	fclose(f);
+	return rc;
+}
+
+Test(config, load_file)
+{
+	static const char text[] = "[sip]\nworkers = 5\nqueue_depth = 1\n";
+	char *path = write_temp(text, sizeof(text) - 1);
+	char *errs = NULL, expect[128];
+	struct config cfg;
+
+	cr_assert_eq(load_file(path, &cfg, &errs), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:3: queue_depth: '1' is out of range 16..1048576\n",
+		 path);
+	cr_assert_str_eq(errs, expect);
+	cr_assert_str_eq(cfg.path, path);
+	cr_assert_eq(cfg.sip.workers, 5);
+	free(errs);
+	unlink(path);
+	free(path);
+}
+
+Test(config, nul_byte)
+{
+	static const char text[] = "[sip]\nworkers = 5\0junk\nmode = x\n";
+	char *path = write_temp(text, sizeof(text) - 1);
+	char *errs = NULL, expect[256];
+	struct config cfg;
+
+	cr_assert_eq(load_file(path, &cfg, &errs), -EINVAL);
+	snprintf(expect, sizeof(expect),
+		 "%s:2: the line contains a NUL byte\n"
+		 "%s:3: mode: 'x' is not one of stateless|stateful|redirect\n",
+		 path, path);
+	cr_assert_str_eq(errs, expect);
+	free(errs);
+	unlink(path);
+	free(path);
+}
+
+Test(config, cannot_open)
+{
+	char *errs = NULL;
+	struct config cfg;
+
+	cr_assert_eq(load_file("/nonexistent/junction.conf", &cfg, &errs), -ENOENT);
+	cr_assert_str_eq(errs, "/nonexistent/junction.conf: cannot open: No such file or "
+			       "directory\n");
+	free(errs);
+	cr_assert_eq(config_load("/nonexistent/junction.conf", &cfg, NULL), -ENOENT);
+
+	cr_assert_eq(load_file("/", &cfg, &errs), -EISDIR);
+	cr_assert_str_eq(errs, "/: cannot read: Is a directory\n");
+	free(errs);
+}
+
+Test(config, cannot_read)
+{
+	static const char text[] = "[sip]\n";
+	char *path, *errs = NULL, expect[128];
+	struct config cfg;
+
+	if (geteuid() == 0)
+		cr_skip_test("root reads any file");
+	path = write_temp(text, sizeof(text) - 1);
+	cr_assert_eq(chmod(path, 0), 0);
+	cr_assert_eq(load_file(path, &cfg, &errs), -EACCES);
+	snprintf(expect, sizeof(expect), "%s: cannot open: Permission denied\n", path);
+	cr_assert_str_eq(errs, expect);
+	free(errs);
+	unlink(path);
+	free(path);
+}
+
+/* The committed reference configuration: $TOP_SRCDIR (make check) or the
+ * source tree this file is in. */
+static void reference_conf(char *buf, size_t cap)
+{
+	const char *top = getenv("TOP_SRCDIR");
+	const char *me = __FILE__;
+	const char *suffix = "tests/unit/test_config.c";
+	size_t n = strlen(me), s = strlen(suffix);
+
+	if (top && *top) {
+		snprintf(buf, cap, "%s/etc/junction.conf", top);
+		return;
+	}
+	cr_assert(n >= s && strcmp(me + n - s, suffix) == 0, "cannot find the source tree");
+	snprintf(buf, cap, "%.*setc/junction.conf", (int)(n - s), me);
+}
+
+Test(config, reference_file)
+{
+	char path[PATH_MAX];
+	char *errs = NULL;
+	struct config cfg;
+
+	reference_conf(path, sizeof(path));
+	cr_assert_eq(load_file(path, &cfg, &errs), 0, "%s: %s", path, errs);
+	cr_assert_str_eq(errs, "");
+	free(errs);
+
+	cr_assert_eq(cfg.sip.nlisten, 2);
+	cr_assert_str_eq(cfg.sip.listen[0].text, "udp:127.0.0.1:5060");
+	cr_assert_str_eq(cfg.sip.listen[1].text, "tcp:127.0.0.1:5060");
+	cr_assert_eq(cfg.sip.ndomains, 2);
+	cr_assert_str_eq(cfg.sip.domain[0], "localhost");
+	cr_assert_str_eq(cfg.sip.domain[1], "127.0.0.1");
+	cr_assert_eq(cfg.sip.mode, PROXY_MODE_STATELESS);
+	cr_assert_eq(cfg.log.level, LOG_LVL_INFO);
+	cr_assert_str_eq(cfg.log.target, "stderr");
+	cr_assert_eq(cfg.sip.queue_depth, 4096);
+	cr_assert_eq(cfg.sip.limits.max_message_size, SIP_DEFAULT_MAX_MESSAGE_SIZE);
+}
