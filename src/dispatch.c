@@ -104,8 +104,10 @@ void dispatch_reject(struct dispatch_ctx *ctx, const char *buf, size_t len,
 	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
 	int rc;
 
+	/* A parse error leaves the lines before it indexed: enough to answer
+	 * when the error carries a status. */
 	rc = sip_msg_parse(&m, buf, len, ctx->hdrs, ctx->max_hdrs, &cfg->sip.limits);
-	if (rc < 0 || !m.request || m.method_id == SIP_METHOD_ACK) {
+	if ((rc < 0 && !m.error.status) || !m.request || m.method_id == SIP_METHOD_ACK) {
 		ctr_inc(&ctx->ctr, CTR_DROPPED);
 		return;
 	}

@@ -33,7 +33,7 @@ static const char *skip_token(const char *p, const char *end)
 
 static bool all_token(struct sip_str s)
 {
-	return s.len && skip_token(s.p, s.p + s.len) == s.p + s.len;
+	return s.len && skip_token(s.p, sip_str_end(s)) == sip_str_end(s);
 }
 
 static struct sip_str span(const char *p, const char *q)
@@ -68,7 +68,7 @@ static const char *find_list_special(const char *p, const char *end)
 
 bool sip_list_next(struct sip_str *cursor, struct sip_str *item)
 {
-	const char *p = cursor->p, *end = cursor->p + cursor->len, *start, *q;
+	const char *p = cursor->p, *end = sip_str_end(*cursor), *start, *q;
 
 	while (p < end && (sip_is_lws(*p) || *p == ','))
 		p++;
@@ -170,33 +170,47 @@ static bool received_ok(struct sip_str s)
 }
 
 /* Records one known Via parameter; a second branch (or received, ...) is
- * refused since the two could be read differently by two elements. */
+ * refused since the two could be read differently by two elements. The
+ * length picks the one name to compare. */
 static int via_param(struct sip_via *v, struct sip_str name, struct sip_str value)
 {
 	uint32_t n;
 
-	if (sip_str_caseeq(name, SIP_STR("branch"))) {
-		if (v->branch.p || !all_token(value))
-			return -EBADMSG;
-		v->branch = value;
-	} else if (sip_str_caseeq(name, SIP_STR("received"))) {
-		if (v->received.p || !received_ok(value))
-			return -EBADMSG;
-		v->received = value;
-	} else if (sip_str_caseeq(name, SIP_STR("maddr"))) {
-		if (v->maddr.p || sip_host_check(value) < 0)
-			return -EBADMSG;
-		v->maddr = value;
-	} else if (sip_str_caseeq(name, SIP_STR("ttl"))) {
+	switch (name.len) {
+	case 3:
 		/* ttl = 1*3DIGIT ; 0 to 255 */
+		if (!sip_str_caseeq(name, SIP_STR("ttl")))
+			break;
 		if (v->ttl.p || value.len > 3 || sip_str_to_u32(value, &n) || n > 255)
 			return -EBADMSG;
 		v->ttl = value;
-	} else if (sip_str_caseeq(name, SIP_STR("rport"))) {
-		/* RFC 3581 §3: response-port = "rport" [EQUAL 1*DIGIT] */
-		if (v->rport || (value.len && port_value(value, &v->rport_value)))
+		break;
+	case 5:
+		if (sip_str_caseeq(name, SIP_STR("rport"))) {
+			/* RFC 3581 §3: response-port = "rport" [EQUAL 1*DIGIT] */
+			if (v->rport || (value.len && port_value(value, &v->rport_value)))
+				return -EBADMSG;
+			v->rport = true;
+		} else if (sip_str_caseeq(name, SIP_STR("maddr"))) {
+			if (v->maddr.p || sip_host_check(value) < 0)
+				return -EBADMSG;
+			v->maddr = value;
+		}
+		break;
+	case 6:
+		if (!sip_str_caseeq(name, SIP_STR("branch")))
+			break;
+		if (v->branch.p || !all_token(value))
 			return -EBADMSG;
-		v->rport = true;
+		v->branch = value;
+		break;
+	case 8:
+		if (!sip_str_caseeq(name, SIP_STR("received")))
+			break;
+		if (v->received.p || !received_ok(value))
+			return -EBADMSG;
+		v->received = value;
+		break;
 	}
 	return 0;
 }
@@ -211,7 +225,7 @@ int sip_via_parse(struct sip_str s, struct sip_via *v)
 	s = sip_str_trim(s);
 	v->raw = s;
 	p = s.p;
-	end = s.p + s.len;
+	end = sip_str_end(s);
 
 	/* sent-protocol = protocol-name SLASH protocol-version SLASH
 	 * transport, SLASH = SWS "/" SWS */
@@ -342,7 +356,7 @@ int sip_addr_parse(struct sip_str s, struct sip_addr *a)
 	s = sip_str_trim(s);
 	a->raw = s;
 	p = s.p;
-	end = s.p + s.len;
+	end = sip_str_end(s);
 	if (p == end)
 		goto out;
 	/* Contact: STAR (§20.10); it takes no parameters. */
@@ -410,8 +424,10 @@ int sip_cseq_parse(struct sip_str s, struct sip_cseq *c)
 	uint32_t n;
 
 	s = sip_str_trim(s);
+	if (s.len == 0)
+		return -EBADMSG;
 	p = s.p;
-	end = s.p + s.len;
+	end = sip_str_end(s);
 	/* CSeq = 1*DIGIT LWS Method; §8.1.1.5: the number is below 2^31. */
 	for (q = p; q < end && sip_is_digit(*q); q++)
 		;
@@ -487,7 +503,7 @@ int sip_digest_cred_parse(struct sip_str s, struct sip_digest_cred *c)
 	memset(c, 0, sizeof(*c));
 	s = sip_str_trim(s);
 	p = s.p;
-	end = s.p + s.len;
+	end = sip_str_end(s);
 
 	/* credentials = ("Digest" LWS digest-response) / other-response */
 	q = skip_token(p, end);

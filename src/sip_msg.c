@@ -455,7 +455,7 @@ static enum line_result find_line(const struct scanner *sc, const char *p, const
  * case-insensitively; only 2.0 is spoken. */
 static int check_version(struct sip_msg *m, struct sip_str v, const char *bad)
 {
-	const char *p, *end = v.p + v.len;
+	const char *p, *end = sip_str_end(v);
 	bool dot = false;
 	unsigned digits = 0;
 
@@ -503,7 +503,8 @@ static int parse_request_line(struct sip_msg *m, const char *p, const char *eol)
 
 /* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF (§7.2).
  * The reason may be empty; a missing SP before an empty reason is
- * tolerated since refusing a response only makes the peer retransmit. */
+ * tolerated since refusing a response only makes the peer retransmit.
+ * Another version (-EPROTO) is returned once the code is read. */
 static int parse_status_line(struct sip_msg *m, const char *p, const char *eol)
 {
 	static const char bad[] = "Bad Status-Line";
@@ -513,7 +514,7 @@ static int parse_status_line(struct sip_msg *m, const char *p, const char *eol)
 	if (!q)
 		return fail(m, -EBADMSG, 400, bad);
 	err = check_version(m, span(p, q), bad);
-	if (err)
+	if (err && err != -EPROTO)
 		return err;
 	p = q + 1;
 	if (eol - p < 3 || !sip_is_digit(p[0]) || !sip_is_digit(p[1]) || !sip_is_digit(p[2]) ||
@@ -523,7 +524,7 @@ static int parse_status_line(struct sip_msg *m, const char *p, const char *eol)
 	if (m->status < 100 || m->status > 699)
 		return fail(m, -EBADMSG, 400, bad);
 	m->reason = eol - p > 3 ? span(p + 4, eol) : span(eol, eol);
-	return 0;
+	return err;
 }
 
 static int line_fail(struct sip_msg *m, enum line_result r, bool start)
@@ -582,10 +583,11 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr
 {
 	const struct sip_limits l = limits_of(lim);
 	uint32_t cap = l.max_headers;
-	const char *p = buf, *end = buf + len, *eol, *next;
+	const char *p = buf, *end = (len ? buf + len : buf), *eol, *next;
 	struct sip_hdr *cur = NULL;
 	struct scanner sc;
 	enum line_result r;
+	struct sip_error version_error = {0, NULL};
 	int err;
 
 	/* Everything up to the lazy caches; those are only read once their
@@ -624,8 +626,14 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr
 		goto out;
 	}
 	err = m->request ? parse_request_line(m, p, eol) : parse_status_line(m, p, eol);
-	if (err)
+	if (err == -EPROTO) {
+		/* Another SIP version: index the headers anyway, so that the
+		 * 505 can be addressed (§8.2.6 needs Via, From, To, ...). */
+		version_error = m->error;
+		m->error = (struct sip_error){0, NULL};
+	} else if (err) {
 		goto out;
+	}
 	p = next;
 	m->headers_off = (uint32_t)(p - m->buf);
 
@@ -700,6 +708,10 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr
 	}
 	m->headers_end = (uint32_t)(p - m->buf);
 	err = frame_body(m, next, end, l.max_message_size);
+	if (!err && version_error.reason) {
+		m->error = version_error;
+		err = -EPROTO;
+	}
 out:
 	return err;
 }
@@ -735,7 +747,7 @@ ssize_t sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
 		      struct sip_error *err)
 {
 	const uint32_t max_size = limits_of(lim).max_message_size;
-	const char *p = buf, *end = buf + len, *scan_end, *line, *nl, *hdr_end = NULL;
+	const char *p = buf, *end = (len ? buf + len : buf), *scan_end, *line, *nl, *hdr_end = NULL;
 	struct sip_error e = {0, NULL};
 	uint32_t cl = 0;
 	bool seen = false;
@@ -798,7 +810,7 @@ out:
 
 struct sip_str sip_msg_scan_call_id(const char *buf, size_t len)
 {
-	const char *p = buf, *end = buf + len, *nl, *q;
+	const char *p = buf, *end = (len ? buf + len : buf), *nl, *q;
 
 	while (p < end && (*p == '\r' || *p == '\n'))
 		p++;
@@ -864,15 +876,15 @@ struct once {
 	const char *missing, *duplicate, *bad;
 };
 
-static const struct once ONCE_FROM = {SIP_HDR_FROM, "Missing From", "Duplicate From header",
+static const struct once once_from = {SIP_HDR_FROM, "Missing From", "Duplicate From header",
 				      "Bad From header"};
-static const struct once ONCE_TO = {SIP_HDR_TO, "Missing To", "Duplicate To header",
+static const struct once once_to = {SIP_HDR_TO, "Missing To", "Duplicate To header",
 				    "Bad To header"};
-static const struct once ONCE_CSEQ = {SIP_HDR_CSEQ, "Missing CSeq", "Duplicate CSeq header",
+static const struct once once_cseq = {SIP_HDR_CSEQ, "Missing CSeq", "Duplicate CSeq header",
 				      "Bad CSeq header"};
-static const struct once ONCE_CALL_ID = {SIP_HDR_CALL_ID, "Missing Call-ID",
+static const struct once once_call_id = {SIP_HDR_CALL_ID, "Missing Call-ID",
 					 "Duplicate Call-ID header", "Bad Call-ID header"};
-static const struct once ONCE_MAX_FORWARDS = {SIP_HDR_MAX_FORWARDS, "Missing Max-Forwards",
+static const struct once once_max_forwards = {SIP_HDR_MAX_FORWARDS, "Missing Max-Forwards",
 					      "Duplicate Max-Forwards header",
 					      "Bad Max-Forwards header"};
 
@@ -963,12 +975,12 @@ static const struct sip_addr *addr_once(struct sip_msg *m, uint32_t bit, const s
 
 const struct sip_addr *sip_msg_from(struct sip_msg *m)
 {
-	return addr_once(m, P_FROM, &ONCE_FROM, &m->from);
+	return addr_once(m, P_FROM, &once_from, &m->from);
 }
 
 const struct sip_addr *sip_msg_to(struct sip_msg *m)
 {
-	return addr_once(m, P_TO, &ONCE_TO, &m->to);
+	return addr_once(m, P_TO, &once_to, &m->to);
 }
 
 const struct sip_cseq *sip_msg_cseq(struct sip_msg *m)
@@ -978,11 +990,11 @@ const struct sip_cseq *sip_msg_cseq(struct sip_msg *m)
 	if (m->parse_ok & P_CSEQ)
 		return &m->cseq;
 	m->parsed |= P_CSEQ;
-	h = hdr_once(m, &ONCE_CSEQ);
+	h = hdr_once(m, &once_cseq);
 	if (!h)
 		return NULL;
 	if (sip_cseq_parse(h->value, &m->cseq)) {
-		fail(m, -EBADMSG, 400, ONCE_CSEQ.bad);
+		fail(m, -EBADMSG, 400, once_cseq.bad);
 		return NULL;
 	}
 	m->parse_ok |= P_CSEQ;
@@ -998,7 +1010,7 @@ struct sip_str sip_msg_call_id(struct sip_msg *m)
 	if (m->parse_ok & P_CALL_ID)
 		return m->call_id;
 	m->parsed |= P_CALL_ID;
-	h = hdr_once(m, &ONCE_CALL_ID);
+	h = hdr_once(m, &once_call_id);
 	if (!h)
 		return SIP_STR_NULL;
 	/* callid = word [ "@" word ] (§25.1): no LWS inside, not empty. */
@@ -1008,7 +1020,7 @@ struct sip_str sip_msg_call_id(struct sip_msg *m)
 			break;
 	}
 	if (v.len == 0 || i < v.len) {
-		fail(m, -EBADMSG, 400, ONCE_CALL_ID.bad);
+		fail(m, -EBADMSG, 400, once_call_id.bad);
 		return SIP_STR_NULL;
 	}
 	m->call_id = v;
@@ -1028,12 +1040,12 @@ int sip_msg_max_forwards(struct sip_msg *m, uint32_t *value)
 	m->parsed |= P_MAX_FORWARDS;
 	if (m->first[SIP_HDR_MAX_FORWARDS] == SIP_HDR_NONE)
 		return -ENOENT;
-	h = hdr_once(m, &ONCE_MAX_FORWARDS);
+	h = hdr_once(m, &once_max_forwards);
 	if (!h)
 		return -EBADMSG;
 	/* §20.22: an integer from 0 to 255 (RFC 4475 §3.1.2.4: 300 is bad). */
 	if (sip_str_to_u32(h->value, &v) || v > 255)
-		return fail(m, -EBADMSG, 400, ONCE_MAX_FORWARDS.bad);
+		return fail(m, -EBADMSG, 400, once_max_forwards.bad);
 	m->max_forwards = v;
 	m->parse_ok |= P_MAX_FORWARDS;
 	*value = v;

@@ -179,12 +179,17 @@ ssize_t sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
  * using hdrs[0..max_hdrs) (borrowed, must outlive m). len is the datagram
  * or the framed message. Content-Length, when present, cuts the body and
  * m->len (RFC 3261 §18.3: bytes beyond it are discarded); a body shorter
- * than Content-Length is an error (400). Returns 0 or a negative errno
- * with m->error set:
+ * than Content-Length is an error (400). m->buf is where the start line
+ * begins: CRLFs before it are skipped (§7.5) and every offset counts from
+ * m->buf. lim may be NULL, and a 0 field in it means that field's default.
+ * Returns 0 or a negative errno with m->error set:
  *   -EMSGSIZE  message, header count or line longer than the limits
  *   -EBADMSG   malformed start line or header line (400 + reason)
  *   -EPROTO    not SIP/2.0 (505 for requests)
- * Typed header bodies are not parsed here.
+ * On an error after the start line, the header lines indexed before it
+ * stay in m (for -EPROTO and the body errors: all of them), so a caller
+ * can still address an error response when Via, From, To, Call-ID and
+ * CSeq were read. Typed header bodies are not parsed here.
  */
 int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr *hdrs,
 		  uint16_t max_hdrs, const struct sip_limits *lim);

@@ -88,7 +88,8 @@ int sip_str_to_u64(struct sip_str s, uint64_t *out)
 
 		if (d > 9)
 			return -EINVAL;
-		if (v > (UINT64_MAX - d) / 10)
+		/* v * 10 + d overflows; constants, no division per digit. */
+		if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
 			return -ERANGE;
 		v = v * 10 + d;
 	}

@@ -36,6 +36,13 @@ static inline struct sip_str sip_str_cstr(const char *s)
 	return (struct sip_str){s, s ? strlen(s) : 0};
 }
 
+/* One past the last byte. An empty slice may have p == NULL, and C does
+ * not allow even NULL + 0, so that case returns p unchanged. */
+static inline const char *sip_str_end(struct sip_str s)
+{
+	return s.len ? s.p + s.len : s.p;
+}
+
 static inline bool sip_str_empty(struct sip_str s)
 {
 	return s.len == 0;

@@ -117,7 +117,7 @@ bool sip_ipv6_check(struct sip_str s)
 
 int sip_host_check(struct sip_str s)
 {
-	const char *p = s.p, *end = s.p + s.len, *label = p;
+	const char *p = s.p, *end = sip_str_end(s), *label = p;
 
 	if (s.len == 0)
 		return -EBADMSG;
@@ -146,7 +146,7 @@ int sip_host_check(struct sip_str s)
 		return -EBADMSG;
 	if (sip_is_alpha(*label))
 		return SIP_HOST_NAME;
-	return ipv4_ok(s.p, s.p + s.len) ? SIP_HOST_IPV4 : -EBADMSG;
+	return ipv4_ok(s.p, sip_str_end(s)) ? SIP_HOST_IPV4 : -EBADMSG;
 }
 
 /* port = 1*DIGIT; 0 is refused since sip_uri uses it for "absent". */
@@ -325,7 +325,7 @@ static int parse_tel(const char *p, const char *end, struct sip_uri *u)
 
 int sip_uri_parse(struct sip_str s, struct sip_uri *u)
 {
-	const char *p = s.p, *end = s.p + s.len, *q;
+	const char *p = s.p, *end = sip_str_end(s), *q;
 	struct sip_str scheme;
 	int err = -EBADMSG;
 
@@ -342,13 +342,13 @@ int sip_uri_parse(struct sip_str s, struct sip_uri *u)
 	scheme = sip_str_make(p, (size_t)(q - p));
 	p = q + 1;
 
-	if (sip_str_caseeq(scheme, SIP_STR("sip"))) {
+	if (scheme.len == 3 && sip_str_caseeq(scheme, SIP_STR("sip"))) {
 		u->scheme = SIP_URI_SIP;
 		err = parse_sip(p, end, u);
-	} else if (sip_str_caseeq(scheme, SIP_STR("sips"))) {
+	} else if (scheme.len == 4 && sip_str_caseeq(scheme, SIP_STR("sips"))) {
 		u->scheme = SIP_URI_SIPS;
 		err = parse_sip(p, end, u);
-	} else if (sip_str_caseeq(scheme, SIP_STR("tel"))) {
+	} else if (scheme.len == 3 && sip_str_caseeq(scheme, SIP_STR("tel"))) {
 		u->scheme = SIP_URI_TEL;
 		err = parse_tel(p, end, u);
 	} else {
@@ -375,7 +375,7 @@ out:
  */
 static bool param_next(struct sip_str *cur, struct sip_str *name, struct sip_str *value)
 {
-	const char *p = cur->p, *end = cur->p + cur->len;
+	const char *p = cur->p, *end = sip_str_end(*cur);
 
 	while (p < end) {
 		const char *n, *v;
@@ -444,7 +444,7 @@ static int hexval(char c)
 
 int sip_unescape(struct sip_str s, char *dst, size_t cap)
 {
-	const char *p = s.p, *end = s.p + s.len;
+	const char *p = s.p, *end = sip_str_end(s);
 	size_t n = 0;
 
 	while (p < end) {
@@ -485,7 +485,7 @@ static int dec_next(const char **p, const char *end)
  * ASCII case-insensitive. No buffer: decodes both sides in step. */
 static bool esc_eq(struct sip_str a, struct sip_str b, bool icase)
 {
-	const char *pa = a.p, *ea = a.p + a.len, *pb = b.p, *eb = b.p + b.len;
+	const char *pa = a.p, *ea = sip_str_end(a), *pb = b.p, *eb = sip_str_end(b);
 
 	for (;;) {
 		int ca = dec_next(&pa, ea), cb = dec_next(&pb, eb);
@@ -554,7 +554,7 @@ static bool params_match(struct sip_str a, struct sip_str b, bool only_must)
 /* Next "name=value" of a URI headers component ("a=b&c=d"). */
 static bool header_next(struct sip_str *cur, struct sip_str *name, struct sip_str *value)
 {
-	const char *p = cur->p, *end = cur->p + cur->len, *amp, *eq;
+	const char *p = cur->p, *end = sip_str_end(*cur), *amp, *eq;
 
 	if (p == end)
 		return false;

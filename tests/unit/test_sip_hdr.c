@@ -20,7 +20,8 @@ static struct sip_str guarded(const char *s, size_t n)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	size_t data = (n + pg - 1) / pg * pg;
-	char *map = mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *map =
+		mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *dst;
 
 	cr_assert(map != MAP_FAILED);
@@ -221,8 +222,7 @@ static void via_bad(struct sip_str s)
 {
 	struct sip_via v;
 
-	cr_assert_eq(sip_via_parse(s, &v), -EBADMSG, "\"%.*s\" should be refused", (int)s.len,
-		     s.p);
+	cr_assert_eq(sip_via_parse(s, &v), -EBADMSG, "\"%.*s\" should be refused", (int)s.len, s.p);
 }
 
 #define VIA_BAD(lit) via_bad(G(lit))
@@ -477,13 +477,13 @@ Test(sip_hdr, qvalue)
 		const char *s;
 		int32_t q;
 	} ok[] = {
-		{"0", 0},	{"1", 1000},	 {"0.", 0},	{"1.", 1000},
-		{"0.5", 500},	{"0.123", 123},	 {"1.000", 1000}, {"0.05", 50},
-		{"0.001", 1},	{"1.0", 1000},	 {"0.999", 999},
+		{"0", 0},     {"1", 1000},    {"0.", 0},       {"1.", 1000},
+		{"0.5", 500}, {"0.123", 123}, {"1.000", 1000}, {"0.05", 50},
+		{"0.001", 1}, {"1.0", 1000},  {"0.999", 999},
 	};
 	static const char *const bad[] = {
-		"", "1.5", "0.1234", "2", "-0.5", ".5", "01", "1.001", "0.5 ", " 0.5", "0,5", "1.0000",
-		"00", "0.a", "q",
+		"",     "1.5",  "0.1234", "2",      "-0.5", ".5",  "01", "1.001",
+		"0.5 ", " 0.5", "0,5",    "1.0000", "00",   "0.a", "q",
 	};
 	size_t i;
 
@@ -564,7 +564,8 @@ Test(sip_hdr, digest_full)
 
 	cr_assert_eq(sip_digest_cred_parse(
 			     G("Digest username=\"bob\", realm=\"biloxi.com\", "
-			       "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"sip:bob@biloxi.com\", "
+			       "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", "
+			       "uri=\"sip:bob@biloxi.com\", "
 			       "qop=auth, nc=00000001, cnonce=\"0a4f113b\", "
 			       "response=\"6629fae49393a05397450978507c4ef1\", "
 			       "opaque=\"5ccc069c403ebaf9f0171e9517f40e41\", algorithm=MD5"),

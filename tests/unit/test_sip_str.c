@@ -19,7 +19,8 @@ static struct sip_str guarded(const char *s, size_t n)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	size_t data = (n + pg - 1) / pg * pg;
-	char *map = mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *map =
+		mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *dst;
 
 	cr_assert(map != MAP_FAILED);
@@ -176,7 +177,8 @@ Test(sip_str, char_classes)
 	for (p = "-_.!~*'()aZ9"; *p; p++)
 		cr_assert(sip_ctype[(unsigned char)*p] & SIP_CT_UNRESERVED, "'%c' unreserved", *p);
 	for (p = "%+`;@&"; *p; p++)
-		cr_assert_not(sip_ctype[(unsigned char)*p] & SIP_CT_UNRESERVED, "'%c' reserved", *p);
+		cr_assert_not(sip_ctype[(unsigned char)*p] & SIP_CT_UNRESERVED, "'%c' reserved",
+			      *p);
 }
 
 Test(sip_str, skip_quoted)

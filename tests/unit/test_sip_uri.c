@@ -19,7 +19,8 @@ static struct sip_str guarded(const char *s, size_t n)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	size_t data = (n + pg - 1) / pg * pg;
-	char *map = mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *map =
+		mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *dst;
 
 	cr_assert(map != MAP_FAILED);
@@ -67,9 +68,10 @@ Test(sip_uri, basic_sip)
 
 Test(sip_uri, all_components)
 {
-	struct sip_uri u = parse_ok(G("sips:alice:secret%20word@Atlanta.Example.COM:5061;transport=tcp"
-				      ";maddr=239.255.255.1;user=ip;lr;x-foo=bar?subject=project%20x"
-				      "&priority=urgent"));
+	struct sip_uri u =
+		parse_ok(G("sips:alice:secret%20word@Atlanta.Example.COM:5061;transport=tcp"
+			   ";maddr=239.255.255.1;user=ip;lr;x-foo=bar?subject=project%20x"
+			   "&priority=urgent"));
 
 	cr_assert_eq(u.scheme, SIP_URI_SIPS);
 	assert_slice(u.user, "alice");
@@ -210,8 +212,7 @@ static void assert_bad(struct sip_str s)
 {
 	struct sip_uri u;
 
-	cr_assert_eq(sip_uri_parse(s, &u), -EBADMSG, "\"%.*s\" should be refused", (int)s.len,
-		     s.p);
+	cr_assert_eq(sip_uri_parse(s, &u), -EBADMSG, "\"%.*s\" should be refused", (int)s.len, s.p);
 }
 
 #define BAD(lit) assert_bad(G(lit))
