@@ -48,8 +48,12 @@ fail() {
 
 pass() { log "ok: $*"; }
 
-# Ends the test: 0 when nothing failed.
+# Ends the test: 0 when nothing failed. A sanitizer report in the
+# daemon's log is a failure even when every check passed.
 t_done() {
+	if [ -f "$T_DIR/junction.log" ] && grep -Eq "ERROR: (Address|Leak|Thread)Sanitizer|runtime error:" "$T_DIR/junction.log"; then
+		fail "sanitizer report in junction.log"
+	fi
 	if [ "$T_FAILS" -ne 0 ]; then
 		log "$T_FAILS check(s) failed"
 		[ -f "$T_DIR/junction.log" ] && tail -n 40 "$T_DIR/junction.log" >&2

@@ -260,6 +260,9 @@ int main(int argc, char **argv)
 			break;
 	}
 	close(fd);
+	if (data != msg)
+		free(data);
+	free(msg);
 	if (keepalive)
 		return rlen == 2 && memcmp(rbuf, "\r\n", 2) == 0 ? 0 : 1;
 	if (expect_none)
