@@ -9,6 +9,7 @@
  */
 #include "autoconfig.h"
 #include "config.h"
+#include "counters.h"
 #include "dispatch.h"
 #include "log.h"
 #include "self.h"
@@ -35,6 +36,20 @@ static void usage(FILE *f)
 		   "      --check-config   validate the configuration and exit\n"
 		   "  -V, --version        print the version and exit\n"
 		   "  -h, --help           this text\n");
+}
+
+/* One line with the lifetime totals, so a run leaves its figures behind. */
+static void log_counters(void)
+{
+	struct counters c;
+	char line[1024];
+	size_t n = 0;
+
+	counters_snapshot(&c);
+	for (unsigned i = 0; i < CTR__COUNT && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", ctr_name(i),
+				      (unsigned long long)c.v[i]);
+	log_info("event=counters%s", line);
 }
 
 static int run(const struct config *cfg)
@@ -93,6 +108,7 @@ static int run(const struct config *cfg)
 	transport_stop();
 	rc = workers_stop(DRAIN_TIMEOUT_MS);
 	transport_close();
+	log_counters();
 	log_info("event=stopped clean=%s", rc == 0 ? "yes" : "no");
 	return rc == 0 ? 0 : 1;
 }

@@ -293,7 +293,7 @@ int sip_reply_send(struct sip_msg *req, const struct sip_source *src, const stru
 	if (n < 0)
 		return (int)n;
 	rc = transport_response_dest(sip_msg_top_via(req), src, &d);
-	if (rc < 0)
-		return rc;
-	return transport_send(&d, out, (size_t)n);
+	if (rc == 0)
+		rc = transport_send(&d, out, (size_t)n);
+	return rc < 0 ? rc : (int)n;
 }

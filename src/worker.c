@@ -54,6 +54,7 @@ void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *
 		return;
 	}
 	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	ctr_add(&w->ctr.v[CTR_TX_BYTES], (uint64_t)rc);
 	ctr_add(&w->ctr.tx_responses[ctr_class(status)], 1);
 	ctr_add(&w->ctr.local_responses[ctr_class(status)], 1);
 	if (status >= 400 && log_enabled(LOG_LVL_INFO)) {

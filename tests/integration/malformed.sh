@@ -110,4 +110,9 @@ rss1=$(rss_kb "$JCT_PID")
 
 stop_junction && pass "SIGTERM exit 0" || fail "exit status"
 grep -q "event=parse_error" "$T_DIR/junction.log" && pass "parse errors logged" || fail "parse errors not logged"
+# the lifetime counters: the burst above was counted, not silently lost
+pe=$(grep -o 'parse_errors=[0-9]*' "$T_DIR/junction.log" | tail -n 1 | cut -d= -f2)
+dr=$(grep -o ' dropped=[0-9]*' "$T_DIR/junction.log" | tail -n 1 | cut -d= -f2)
+[ "${pe:-0}" -ge 5 ] && pass "parse_errors counted ($pe)" || fail "parse_errors=$pe"
+[ "${dr:-0}" -ge 2000 ] && pass "unanswerable messages counted as dropped ($dr)" || fail "dropped=$dr"
 t_done

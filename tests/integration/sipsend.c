@@ -205,6 +205,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (fd >= 0) {
+		int rcvbuf = 8 * 1024 * 1024;
+		/* bursts of answers must not overflow our own socket */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	}
 	if (listen_only) {
 		repeat = 0; /* -l: only print what arrives on the -b port (UDP) */
 	} else if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
