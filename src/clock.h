@@ -22,4 +22,14 @@ static inline uint64_t clock_now_ms(void)
 	return clock_now_ns() / 1000000ULL;
 }
 
+/* Wall clock seconds: for what other machines must agree on (nonces that
+ * any node verifies), never for timeouts. */
+static inline uint64_t clock_wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
 #endif

@@ -40,6 +40,7 @@
 /* Setters write unsigned numbers and enums through an unsigned *. */
 _Static_assert(_Generic((uint32_t)0, unsigned : 1, default : 0), "uint32_t is unsigned int");
 _Static_assert(sizeof(enum proxy_mode) == sizeof(unsigned), "enum proxy_mode fits unsigned");
+_Static_assert(sizeof(enum auth_mode) == sizeof(unsigned), "enum auth_mode fits unsigned");
 
 struct cfg_parse;
 struct cfg_key;
@@ -70,8 +71,12 @@ static void cfg_set_domain(struct cfg_parse *ps, const struct cfg_key *k, const 
 static void cfg_set_advertise(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_log_level(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_log_target(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_string(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_algorithms(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static const struct cfg_key *cfg_find_key(const char *section, const char *name);
 
 static const char *const mode_names[] = {"stateless", "stateful", "redirect", NULL};
+static const char *const auth_mode_names[] = {"local", "none", NULL};
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -102,6 +107,37 @@ static const struct cfg_key cfg_keys[] = {
 	 .min = 1, .max = 1048576, .dflt = "4096"},
 	{"log", "level", cfg_set_log_level, .off = OFF(log.level), .dflt = "info"},
 	{"log", "target", cfg_set_log_target, .off = OFF(log.target), .dflt = "stderr"},
+	/* cfg_set_string: .min and .max bound the length (.max is the buffer). */
+	{"database", "conninfo", cfg_set_string, .off = OFF(database.conninfo),
+	 .min = 1, .max = CFG_CONNINFO_MAX},
+	{"database", "retry_after", cfg_set_uint, .off = OFF(database.retry_after),
+	 .min = 1, .max = 3600, .dflt = "5"},
+	{"registrar", "min_expires", cfg_set_uint, .off = OFF(registrar.min_expires),
+	 .min = 1, .max = 86400, .dflt = "60"},
+	{"registrar", "max_expires", cfg_set_uint, .off = OFF(registrar.max_expires),
+	 .min = 1, .max = 604800, .dflt = "7200"},
+	{"registrar", "default_expires", cfg_set_uint, .off = OFF(registrar.default_expires),
+	 .min = 1, .max = 604800, .dflt = "3600"},
+	{"registrar", "max_contacts", cfg_set_uint, .off = OFF(registrar.max_contacts),
+	 .min = 1, .max = 1000, .dflt = "10"},
+	{"registrar", "sweep_interval", cfg_set_uint, .off = OFF(registrar.sweep_interval),
+	 .min = 1, .max = 3600, .dflt = "10"},
+	{"auth", "mode", cfg_set_enum, .off = OFF(auth.mode), .names = auth_mode_names,
+	 .dflt = "local"},
+	{"auth", "secret", cfg_set_string, .off = OFF(auth.secret),
+	 .min = CFG_SECRET_MIN, .max = CFG_SECRET_MAX},
+	{"auth", "invite", cfg_set_bool, .off = OFF(auth.invite), .dflt = "no"},
+	{"auth", "aor_owner", cfg_set_bool, .off = OFF(auth.aor_owner), .dflt = "yes"},
+	{"auth", "nonce_lifetime", cfg_set_uint, .off = OFF(auth.nonce_lifetime),
+	 .min = 10, .max = 86400, .dflt = "300"},
+	{"auth", "cache_ttl", cfg_set_uint, .off = OFF(auth.cache_ttl),
+	 .min = 1, .max = 86400, .dflt = "60"},
+	/* MD5 first by default: many deployed UAs (sipsak, SIPp among them)
+	 * answer only the first challenge and know MD5 only. */
+	{"auth", "algorithms", cfg_set_algorithms, .count_off = OFF(auth.nalgorithms),
+	 .list = true, .dflt = "md5 sha256"},
+	/* Default computed in config_defaults(): the host name. */
+	{"node", "name", cfg_set_string, .off = OFF(node.name), .min = 1, .max = CFG_NAME_MAX},
 	/* clang-format on */
 };
 
@@ -537,6 +573,81 @@ static void cfg_set_advertise(struct cfg_parse *ps, const struct cfg_key *k, con
 		snprintf(out + n, CFG_NAME_MAX - n, ":%u", (unsigned)portnum);
 }
 
+/* A free-form string of .min to .max - 1 characters, no control bytes. */
+static void cfg_set_string(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n < k->min || n >= k->max) {
+		cfg_err(ps, "%s: must be %u to %u characters long", k->name, k->min, k->max - 1);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) {
+			cfg_err(ps, "%s: control characters are not allowed", k->name);
+			return;
+		}
+	}
+	memcpy(cfg_field(ps, k->off), value, n + 1);
+}
+
+/* md5 / sha256, in order of preference, each once. */
+static void cfg_set_algorithms(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct config *cfg = ps->cfg;
+	const char *p;
+	size_t len;
+
+	while ((p = cfg_next_item(&value, &len))) {
+		unsigned a;
+
+		if (len == 3 && strncasecmp(p, "md5", 3) == 0) {
+			a = 0;
+		} else if (len == 6 && strncasecmp(p, "sha256", 6) == 0) {
+			a = 1;
+		} else {
+			cfg_err(ps, "%s: '%.*s' is not one of md5|sha256", k->name, (int)len, p);
+			continue;
+		}
+		for (unsigned i = 0; i < cfg->auth.nalgorithms; i++) {
+			if (cfg->auth.algorithms[i] == a) {
+				cfg_err(ps, "%s: '%.*s' is listed twice", k->name, (int)len, p);
+				return;
+			}
+		}
+		cfg->auth.algorithms[cfg->auth.nalgorithms++] = a;
+	}
+}
+
+/* Rules that tie keys together, checked once the whole file is read. The
+ * message points at the line of the key to change. */
+static unsigned cfg_line_of(struct cfg_parse *ps, const char *section, const char *name)
+{
+	const struct cfg_key *k = cfg_find_key(section, name);
+
+	return k ? ps->first_line[k - cfg_keys] : 0;
+}
+
+static void cfg_check_together(struct cfg_parse *ps)
+{
+	const struct config *c = ps->cfg;
+
+	if (c->registrar.min_expires > c->registrar.default_expires ||
+	    c->registrar.default_expires > c->registrar.max_expires) {
+		ps->lineno = cfg_line_of(ps, "registrar", "default_expires");
+		cfg_err(ps, "[registrar] needs min_expires <= default_expires <= max_expires "
+			    "(%u, %u, %u)",
+			c->registrar.min_expires, c->registrar.default_expires,
+			c->registrar.max_expires);
+	}
+	if (c->database.conninfo[0] && c->auth.mode == AUTH_MODE_LOCAL && !c->auth.secret[0]) {
+		ps->lineno = cfg_line_of(ps, "auth", "mode");
+		cfg_err(ps, "[auth] mode = local needs [auth] secret (at least %u characters, "
+			    "the same on every node)",
+			CFG_SECRET_MIN);
+	}
+}
+
 /* ---- the file --------------------------------------------------------- */
 
 static const struct cfg_key *cfg_find_key(const char *section, const char *name)
@@ -753,6 +864,7 @@ static int cfg_parse_run(struct cfg_parse *ps)
 		ps->lineno = (unsigned)r;
 		cfg_err(ps, "syntax error");
 	}
+	cfg_check_together(ps);
 	return ps->nerr ? -EINVAL : 0;
 }
 
@@ -776,6 +888,8 @@ void config_defaults(struct config *cfg)
 			cfg_keys[i].set(&ps, &cfg_keys[i], cfg_keys[i].dflt);
 	}
 	cfg->sip.workers = cfg_default_workers();
+	if (gethostname(cfg->node.name, sizeof(cfg->node.name) - 1) < 0 || !cfg->node.name[0])
+		strcpy(cfg->node.name, "junction");
 	assert(ps.nerr == 0);
 }
 

@@ -23,6 +23,13 @@
 #define CFG_NAME_MAX    256
 
 enum proxy_mode { PROXY_MODE_STATELESS = 0, PROXY_MODE_STATEFUL, PROXY_MODE_REDIRECT };
+enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
+/* Digest algorithms a challenge may offer (values of digest.h's enum). */
+#define CFG_MAX_ALGORITHMS 2
+
+#define CFG_CONNINFO_MAX 512
+#define CFG_SECRET_MAX 256
+#define CFG_SECRET_MIN 16
 
 struct cfg_listen {
 	enum sip_proto proto;
@@ -55,6 +62,36 @@ struct config {
 		enum log_level level;
 		char target[PATH_MAX]; /* "stderr", "syslog" or an absolute path */
 	} log;
+
+	struct {
+		/* libpq connection string; empty: no database, registrar off */
+		char conninfo[CFG_CONNINFO_MAX];
+		unsigned retry_after; /* Retry-After of the 503 sent while it is down */
+	} database;
+
+	struct {
+		unsigned min_expires;     /* shorter is 423 (RFC 3261 §10.3 step 7) */
+		unsigned max_expires;     /* longer is clamped */
+		unsigned default_expires; /* when the REGISTER gives none */
+		unsigned max_contacts;    /* per AOR */
+		unsigned sweep_interval;  /* seconds between expired-binding sweeps */
+	} registrar;
+
+	struct {
+		enum auth_mode mode;
+		char secret[CFG_SECRET_MAX]; /* nonce HMAC key, the same on every node */
+		bool invite;                 /* challenge out-of-dialog requests (407) */
+		bool aor_owner;              /* the authenticated user must own the AOR */
+		unsigned nonce_lifetime;     /* seconds before a nonce is stale */
+		unsigned cache_ttl;          /* seconds a subscriber stays cached */
+		/* Challenges in order of preference: 0 = MD5, 1 = SHA-256. */
+		unsigned algorithms[CFG_MAX_ALGORITHMS];
+		unsigned nalgorithms;
+	} auth;
+
+	struct {
+		char name[CFG_NAME_MAX]; /* written into binding.node; default: hostname */
+	} node;
 };
 
 /* Fills cfg with the defaults of every key. */

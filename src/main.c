@@ -8,11 +8,15 @@
  * workers drain what was already queued, and exit 0 within a bounded time.
  */
 #include "autoconfig.h"
+#include "auth.h"
 #include "config.h"
 #include "counters.h"
 #include "dispatch.h"
 #include "log.h"
 #include "self.h"
+#include "store.h"
+#include "store_bg.h"
+#include "subcache.h"
 #include "transport.h"
 #include "worker.h"
 
@@ -24,18 +28,55 @@
 #include <string.h>
 
 #define DRAIN_TIMEOUT_MS 5000
+#define SUBCACHE_ENTRIES (1024 * 1024)
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: junction -c FILE            run in the foreground\n"
 		   "       junction --check-config -c FILE\n"
+		   "       junction --migrate -c FILE\n"
 		   "       junction --version\n"
 		   "options:\n"
 		   "  -c, --config FILE    configuration file (default " SYSCONFDIR
 		   "/junction/junction.conf)\n"
 		   "      --check-config   validate the configuration and exit\n"
+		   "      --migrate        apply pending database migrations and exit\n"
 		   "  -V, --version        print the version and exit\n"
 		   "  -h, --help           this text\n");
+}
+
+/*
+ * The database must carry the schema this binary needs; an older one is
+ * refused with the command that fixes it. An unreachable database is not
+ * fatal: the workers connect when it comes up.
+ */
+static int check_schema(const struct config *cfg)
+{
+	unsigned have = 0, need = 0;
+	char *msg = NULL;
+	size_t len = 0;
+	FILE *errs = open_memstream(&msg, &len);
+	int rc = store_schema_version(cfg->database.conninfo, &have, &need, errs);
+
+	if (errs)
+		fclose(errs);
+	if (rc == -ECONNREFUSED) {
+		if (msg)
+			msg[strcspn(msg, "\r\n\"")] = '\0';
+		log_warn("event=db_unreachable at=start error=\"%s\"", msg ? msg : "");
+		rc = 0;
+	} else if (rc < 0) {
+		log_error("event=start_failed error=\"cannot read the schema version\"");
+	} else if (have < need) {
+		log_error("event=start_failed error=\"the database schema is at version %u, this "
+			  "junction needs %u: run junction --migrate -c %s\"",
+			  have, need, cfg->path);
+		rc = -EINVAL;
+	} else if (have > need) {
+		log_warn("event=schema_newer have=%u need=%u", have, need);
+	}
+	free(msg);
+	return rc;
 }
 
 /* One line with the lifetime totals, so a run leaves its figures behind. */
@@ -66,6 +107,13 @@ static int run(const struct config *cfg)
 	rc = self_init(cfg);
 	if (rc < 0)
 		return 1;
+	if (cfg->database.conninfo[0] && check_schema(cfg) < 0)
+		return 1;
+	if (auth_init(cfg) < 0 ||
+	    subcache_init(SUBCACHE_ENTRIES, (uint64_t)cfg->auth.cache_ttl * 1000) < 0) {
+		log_error("event=start_failed error=\"out of memory\"");
+		return 1;
+	}
 	/* Threads inherit this mask: only this thread takes signals. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -83,6 +131,16 @@ static int run(const struct config *cfg)
 		return 1;
 	}
 	dispatch_setup(cfg, workers_queues(), workers_count());
+	if (cfg->database.conninfo[0]) {
+		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval);
+		if (rc < 0) {
+			log_error("event=start_failed error=\"database thread: %s\"", strerror(-rc));
+			return 1;
+		}
+	} else {
+		log_warn("event=no_database detail=\"no [database] conninfo: registrar and "
+			 "location service are off\"");
+	}
 	rc = transport_start();
 	if (rc < 0) {
 		log_error("event=start_failed error=\"listeners: %s\"", strerror(-rc));
@@ -107,7 +165,10 @@ static int run(const struct config *cfg)
 	}
 	transport_stop();
 	rc = workers_stop(DRAIN_TIMEOUT_MS);
+	store_bg_stop();
 	transport_close();
+	auth_destroy();
+	subcache_destroy();
 	log_counters();
 	log_info("event=stopped clean=%s", rc == 0 ? "yes" : "no");
 	return rc == 0 ? 0 : 1;
@@ -118,12 +179,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 'C'},
+		{"migrate", no_argument, NULL, 'M'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = SYSCONFDIR "/junction/junction.conf";
-	bool check = false;
+	bool check = false, migrate = false;
 	struct config *cfg;
 	int c, rc;
 
@@ -134,6 +196,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check = true;
+			break;
+		case 'M':
+			migrate = true;
 			break;
 		case 'V':
 			printf("junction %s\n", PACKAGE_VERSION);
@@ -164,6 +229,16 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		free(cfg);
 		return 1;
+	}
+	if (migrate) {
+		if (!cfg->database.conninfo[0]) {
+			fprintf(stderr, "%s: no [database] conninfo to migrate\n", path);
+			rc = -EINVAL;
+		} else {
+			rc = store_migrate(cfg->database.conninfo, stdout);
+		}
+		free(cfg);
+		return rc == 0 ? 0 : 1;
 	}
 	if (log_open(cfg->log.level, cfg->log.target) < 0) {
 		fprintf(stderr, "junction: cannot open log target %s\n", cfg->log.target);

@@ -1,17 +1,19 @@
 /*
- * queue: see queue.h. The consumer sleeps on a condition variable bound to
- * CLOCK_MONOTONIC (so its timer deadline is immune to wall clock jumps);
- * producers signal only when the consumer said it is waiting, which saves
- * the futex wake while the worker is busy draining.
+ * queue: see queue.h. The eventfd is written only when the consumer said
+ * it is going to sleep, which saves a system call per push while the
+ * worker is busy draining.
  */
 #include "queue.h"
 
 #include "clock.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 struct sip_job *job_new(const char *data, size_t len, const struct sip_source *src)
 {
@@ -24,6 +26,7 @@ struct sip_job *job_new(const char *data, size_t len, const struct sip_source *s
 	job->rx_ns = clock_now_ns();
 	job->len = (uint32_t)len;
 	job->truncated = false;
+	job->replays = 0;
 	memcpy(job->data, data, len);
 	job->data[len] = '\0'; /* never relied on by the parser; eases debugging */
 	return job;
@@ -36,20 +39,16 @@ void job_free(struct sip_job *job)
 
 int queue_init(struct queue *q, unsigned depth)
 {
-	pthread_condattr_t attr;
 	int rc;
 
 	memset(q, 0, sizeof(*q));
 	q->depth = depth;
+	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->efd < 0)
+		return -errno;
 	rc = pthread_mutex_init(&q->lock, NULL);
-	if (rc)
-		return -rc;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&q->cond, &attr);
-	pthread_condattr_destroy(&attr);
 	if (rc) {
-		pthread_mutex_destroy(&q->lock);
+		close(q->efd);
 		return -rc;
 	}
 	return 0;
@@ -65,13 +64,21 @@ void queue_destroy(struct queue *q)
 		j = next;
 	}
 	q->head = q->tail = NULL;
-	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->lock);
+	close(q->efd);
+}
+
+static void wake(struct queue *q)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is saturated, the consumer wakes anyway. */
+	(void)!write(q->efd, &one, sizeof(one));
 }
 
 int queue_push(struct queue *q, struct sip_job *job, bool force)
 {
-	bool wake;
+	bool do_wake;
 
 	job->next = NULL;
 	pthread_mutex_lock(&q->lock);
@@ -91,34 +98,19 @@ int queue_push(struct queue *q, struct sip_job *job, bool force)
 	q->tail = job;
 	q->count++;
 	q->pushed++;
-	wake = q->waiting;
+	do_wake = q->waiting;
 	q->waiting = false;
 	pthread_mutex_unlock(&q->lock);
-	if (wake)
-		pthread_cond_signal(&q->cond);
+	if (do_wake)
+		wake(q);
 	return 0;
 }
 
-struct sip_job *queue_pop_all(struct queue *q, uint64_t deadline_ns, bool *closed)
+struct sip_job *queue_take(struct queue *q, bool *closed)
 {
 	struct sip_job *list;
 
 	pthread_mutex_lock(&q->lock);
-	while (!q->head && !q->closed) {
-		int rc;
-
-		q->waiting = true;
-		if (deadline_ns) {
-			struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000ULL),
-					      .tv_nsec = (long)(deadline_ns % 1000000000ULL)};
-			rc = pthread_cond_timedwait(&q->cond, &q->lock, &ts);
-		} else {
-			rc = pthread_cond_wait(&q->cond, &q->lock);
-		}
-		if (rc == ETIMEDOUT)
-			break;
-	}
-	q->waiting = false;
 	list = q->head;
 	q->head = q->tail = NULL;
 	q->count = 0;
@@ -127,12 +119,60 @@ struct sip_job *queue_pop_all(struct queue *q, uint64_t deadline_ns, bool *close
 	return list;
 }
 
+bool queue_sleep_begin(struct queue *q)
+{
+	bool sleep;
+
+	pthread_mutex_lock(&q->lock);
+	sleep = !q->head && !q->closed;
+	q->waiting = sleep;
+	pthread_mutex_unlock(&q->lock);
+	return sleep;
+}
+
+void queue_sleep_end(struct queue *q)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&q->lock);
+	q->waiting = false;
+	pthread_mutex_unlock(&q->lock);
+	(void)!read(q->efd, &v, sizeof(v));
+}
+
+int queue_fd(const struct queue *q)
+{
+	return q->efd;
+}
+
+struct sip_job *queue_pop_all(struct queue *q, uint64_t deadline_ns, bool *closed)
+{
+	for (;;) {
+		struct sip_job *list = queue_take(q, closed);
+		struct pollfd pfd = {.fd = q->efd, .events = POLLIN};
+		int timeout = -1;
+
+		if (list || *closed)
+			return list;
+		if (deadline_ns) {
+			uint64_t now = clock_now_ns();
+			if (now >= deadline_ns)
+				return NULL;
+			timeout = (int)((deadline_ns - now + 999999) / 1000000);
+		}
+		if (queue_sleep_begin(q)) {
+			(void)poll(&pfd, 1, timeout);
+			queue_sleep_end(q);
+		}
+	}
+}
+
 void queue_close(struct queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	q->closed = true;
 	pthread_mutex_unlock(&q->lock);
-	pthread_cond_broadcast(&q->cond);
+	wake(q);
 }
 
 unsigned queue_length(struct queue *q)

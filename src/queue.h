@@ -6,7 +6,10 @@
  * worker owns its calls' state without locks and sees their messages in
  * order. The queue is a mutex-protected intrusive list: the worker takes
  * the whole list in one lock and processes it outside the lock, so the
- * lock is held for a few instructions per batch, not per message.
+ * lock is held for a few instructions per batch, not per message. A
+ * sleeping worker waits in poll(2) on the queue's eventfd together with
+ * its database socket; a producer writes the eventfd only when the worker
+ * said it is going to sleep.
  *
  * Bound: requests beyond `depth` are refused (the caller answers 503);
  * responses and ACKs are always accepted (forced), because dropping them
@@ -31,6 +34,7 @@ struct sip_job {
 	uint64_t rx_ns;    /* CLOCK_MONOTONIC at receive */
 	uint32_t len;
 	bool truncated;    /* datagram was larger than the buffer */
+	uint8_t replays;   /* times run again after a database fetch */
 	char data[];
 };
 
@@ -40,11 +44,11 @@ void job_free(struct sip_job *job);
 
 struct queue {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	int efd; /* eventfd: readable when the sleeping consumer has work */
 	struct sip_job *head, *tail;
 	unsigned count;
 	unsigned depth;
-	bool waiting; /* consumer is asleep on cond: signal on push */
+	bool waiting; /* consumer is (about to be) asleep: wake it on push */
 	bool closed;
 	uint64_t pushed, refused; /* under lock */
 } __attribute__((aligned(64)));
@@ -57,11 +61,25 @@ void queue_destroy(struct queue *q);
  * or -EPIPE when the queue is closed (job not taken). */
 int queue_push(struct queue *q, struct sip_job *job, bool force);
 
+/* Takes every queued job without waiting: the list head in arrival order,
+ * now owned by the caller, or NULL. *closed: the queue was closed. */
+struct sip_job *queue_take(struct queue *q, bool *closed);
+
 /*
- * Takes every queued job (returns the list head, in arrival order, now
- * owned by the caller). When the queue is empty, waits until a push, the
- * absolute CLOCK_MONOTONIC deadline (0: no deadline), or close. Returns
- * NULL on timeout or when closed and empty (*closed tells which).
+ * Sleeping, for a consumer that also waits on other descriptors:
+ * queue_sleep_begin() returns true when the queue is empty and open, and
+ * from then on a push makes queue_fd() readable; the consumer polls it
+ * (with its own descriptors and timeout) and then calls queue_sleep_end().
+ * When it returns false there is work (or the queue closed): do not sleep.
+ */
+bool queue_sleep_begin(struct queue *q);
+void queue_sleep_end(struct queue *q);
+int queue_fd(const struct queue *q);
+
+/*
+ * Takes every queued job, waiting when there is none until a push, the
+ * absolute CLOCK_MONOTONIC deadline (0: none), or close. Returns NULL on
+ * timeout or when closed and empty (*closed tells which).
  */
 struct sip_job *queue_pop_all(struct queue *q, uint64_t deadline_ns, bool *closed);
 

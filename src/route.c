@@ -32,8 +32,10 @@ unsigned route_preprocess(struct sip_msg *m, struct route_state *rs)
 	end = rs->routes.n;
 
 	/* A strict router before us put our Record-Route URI in the
-	 * Request-URI and the real one last in Route (§16.4 paragraph 2). */
-	if (end > 0 && self_is_local_uri(ruri)) {
+	 * Request-URI and the real one last in Route (§16.4 paragraph 2). Our
+	 * Record-Route URIs carry an address of ours, never a served domain:
+	 * "REGISTER sip:example.com" with a Route is not that case. */
+	if (end > 0 && self_is_rr_uri(ruri)) {
 		struct sip_addr last;
 
 		if (parse_route(&rs->routes.e[end - 1], &last) < 0)
@@ -69,11 +71,29 @@ void route_set_target(struct route_state *rs, const struct sip_uri *uri)
 	rs->ruri_changed = true;
 }
 
+unsigned route_preload(struct route_state *rs, struct sip_str path)
+{
+	struct sip_str cur = path, first;
+	struct sip_addr a;
+	struct hdr_elem e;
+
+	if (!sip_list_next(&cur, &first))
+		return 0;
+	e.s = first;
+	if (parse_route(&e, &a) < 0)
+		return 400;
+	rs->preload = path;
+	rs->hop = a.uri;
+	return 0;
+}
+
 unsigned route_next_hop(struct sip_msg *m, struct route_state *rs)
 {
 	struct sip_addr a;
 
 	(void)m;
+	if (rs->preload.len)
+		return 0; /* the hop is the first pre-loaded value (loose, RFC 3327 §5.2) */
 	if (!route_has_next(rs)) {
 		rs->hop = rs->target;
 		return 0;
@@ -105,6 +125,11 @@ int route_commit(struct sip_msg *m, struct route_state *rs, struct msg_edits *ed
 	}
 	if (rs->remove) {
 		rc = hdr_list_delete(m, &rs->routes, rs->remove, ed);
+		if (rc < 0)
+			return rc;
+	}
+	if (rs->preload.len) {
+		rc = msg_edit_insertf(ed, m->headers_off, "Route: %.*s\r\n", SIP_STR_FMT(rs->preload));
 		if (rc < 0)
 			return rc;
 	}

@@ -26,6 +26,7 @@ struct route_state {
 	struct sip_str target_str;
 	bool ruri_changed;       /* target differs from the received Request-URI */
 	struct sip_str append;   /* a Route value to append (strict next hop) */
+	struct sip_str preload;  /* Route values to put first (a binding's Path) */
 	struct sip_uri hop;      /* where to send: the next hop's URI */
 };
 
@@ -41,6 +42,11 @@ static inline bool route_has_next(const struct route_state *rs)
 /* Replaces the target (the location service or a static route chose
  * another Request-URI). uri must point into memory that outlives the edits. */
 void route_set_target(struct route_state *rs, const struct sip_uri *uri);
+
+/* Pre-loads a route set (RFC 3327: the Path a binding was registered
+ * with) ahead of the request's own; path must outlive the edits. Returns 0
+ * or 400 when its first value is not a SIP URI. */
+unsigned route_preload(struct route_state *rs, struct sip_str path);
 
 /* §16.6 steps 6-7: fills rs->hop. Returns 0 or 400. */
 unsigned route_next_hop(struct sip_msg *m, struct route_state *rs);

@@ -167,6 +167,17 @@ bool self_is_local_uri(const struct sip_uri *u)
 	return config_is_domain(scfg, u->host) && (u->port == 0 || port_is_ours(u->port));
 }
 
+bool self_is_rr_uri(const struct sip_uri *u)
+{
+	enum sip_proto proto = SIP_PROTO__COUNT;
+
+	if ((u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS) || u->has_user)
+		return false;
+	if (u->transport.len)
+		(void)sip_proto_parse(u->transport, &proto);
+	return self_is_local_address(u->host, u->port ? u->port : sip_uri_default_port(u), proto);
+}
+
 bool self_is_our_via(const struct sip_via *v)
 {
 	enum sip_proto p;

@@ -32,6 +32,10 @@ bool self_is_local_address(struct sip_str host, uint16_t port, enum sip_proto pr
  * address, the advertised name or a served domain (RFC 3261 §16.4)? */
 bool self_is_local_uri(const struct sip_uri *u);
 
+/* Is u a URI this proxy could have put in a Record-Route: no user part
+ * and host:port one of its own addresses (served domains do not count)? */
+bool self_is_rr_uri(const struct sip_uri *u);
+
 /* Is the Via one this node added? */
 bool self_is_our_via(const struct sip_via *v);
 

@@ -135,4 +135,14 @@ static inline char sip_tolower(char c)
  */
 const char *sip_skip_quoted(const char *p, const char *end);
 
+/*
+ * Length of the well-formed UTF-8 sequence at p (1 to 4 bytes, of the n
+ * available), or 0 when the bytes there are not one (overlong forms,
+ * surrogates and code points above U+10FFFF included). Used before text
+ * goes to PostgreSQL, which refuses invalid UTF-8.
+ */
+size_t sip_utf8_seq_len(const unsigned char *p, size_t n);
+/* Is all of s well-formed UTF-8? */
+bool sip_str_utf8_valid(struct sip_str s);
+
 #endif

@@ -12,6 +12,8 @@
 #include "stateless.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,11 +46,34 @@ void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *
 		  unsigned status, const char *reason, const char *extra)
 {
 	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
+
+	worker_reply_full(w, m, src, &r);
+}
+
+void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m,
+				 const struct sip_source *src)
+{
+	char extra[32];
+
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", w->cfg->database.retry_after);
+	worker_reply(w, m, src, 503, "Database Unavailable", extra);
+}
+
+int worker_reparse(struct worker *w, struct sip_job *job, struct sip_msg *m)
+{
+	return sip_msg_parse(m, job->data, job->len, w->hdrs, w->max_hdrs, &w->cfg->sip.limits);
+}
+
+void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+		       const struct sip_reply *r)
+{
+	unsigned status = r->status;
+	const char *reason = r->reason;
 	int rc;
 
 	if (m->method_id == SIP_METHOD_ACK)
 		return; /* an ACK is never answered (§17.2.1, §17.2.3) */
-	rc = sip_reply_send(m, src, &r, w->out, w->out_cap);
+	rc = sip_reply_send(m, src, r, w->out, w->out_cap);
 	if (rc < 0) {
 		ctr_inc(&w->ctr, rc == -EBADMSG ? CTR_DROPPED : CTR_TX_ERRORS);
 		return;
@@ -67,7 +92,8 @@ void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *
 	}
 }
 
-static void worker_process(struct worker *w, struct sip_job *job)
+/* Returns true when the core kept the job (it frees it later). */
+static bool worker_process(struct worker *w, struct sip_job *job)
 {
 	struct sip_msg m;
 	int rc;
@@ -91,15 +117,44 @@ static void worker_process(struct worker *w, struct sip_job *job)
 			worker_reply(w, &m, &job->src, m.error.status, m.error.reason, NULL);
 		else
 			ctr_inc(&w->ctr, CTR_DROPPED);
-		return;
+		return false;
 	}
 	if (m.request) {
 		ctr_add(&w->ctr.rx_requests[m.method_id], 1);
-		stateless_request(w, job, &m);
-	} else {
-		ctr_add(&w->ctr.rx_responses[ctr_class(m.status)], 1);
-		stateless_response(w, job, &m);
+		return stateless_request(w, job, &m);
 	}
+	ctr_add(&w->ctr.rx_responses[ctr_class(m.status)], 1);
+	stateless_response(w, job, &m);
+	return false;
+}
+
+void worker_resume(struct worker *w, struct sip_job *job)
+{
+	if (!worker_process(w, job))
+		job_free(job);
+}
+
+/* Sleeps until the queue or the database has work, or the next timeout. */
+static void worker_sleep(struct worker *w)
+{
+	struct pollfd pfd[2] = {{.fd = queue_fd(&w->queue), .events = POLLIN}};
+	nfds_t n = 1;
+	int timeout = -1;
+
+	if (w->store) {
+		uint64_t now = clock_now_ms();
+
+		timeout = store_timeout_ms(w->store, now);
+		if (store_fd(w->store) >= 0) {
+			pfd[1].fd = store_fd(w->store);
+			pfd[1].events = store_events(w->store);
+			n = 2;
+		}
+	}
+	if (!queue_sleep_begin(&w->queue))
+		return;
+	(void)poll(pfd, n, timeout);
+	queue_sleep_end(&w->queue);
 }
 
 static void *worker_main(void *arg)
@@ -107,16 +162,30 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	bool closed = false;
 
-	while (!closed) {
-		struct sip_job *job = queue_pop_all(&w->queue, 0, &closed);
+	for (;;) {
+		struct sip_job *job = queue_take(&w->queue, &closed);
+		bool idle = !job;
 
 		while (job) {
 			struct sip_job *next = job->next;
 
-			worker_process(w, job);
-			job_free(job);
+			if (!worker_process(w, job))
+				job_free(job);
 			job = next;
 		}
+		if (w->store) {
+			/* Send what this round queued, then take what came back;
+			 * completions may queue more, sent at once. */
+			store_commit(w->store);
+			store_handle(w->store, clock_now_ms());
+			store_commit(w->store);
+		}
+		/* Stop once closed and drained, including what waits on the
+		 * database, so nothing acknowledged is cut off. */
+		if (closed && idle && (!w->store || !store_pending(w->store)))
+			break;
+		if (idle)
+			worker_sleep(w);
 	}
 	return NULL;
 }
@@ -136,6 +205,14 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 	rc = queue_init(&w->queue, cfg->sip.queue_depth);
 	if (rc < 0)
 		return rc;
+	if (cfg->database.conninfo[0]) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "worker%u", index);
+		w->store = store_new(cfg->database.conninfo, name);
+		if (!w->store)
+			return -ENOMEM;
+	}
 	counters_register(&w->ctr);
 	return 0;
 }
@@ -203,6 +280,8 @@ int workers_stop(unsigned timeout_ms)
 		 * unregistered by process exit only after this point). */
 		for (unsigned i = 0; i < nworkers; i++) {
 			queue_destroy(&workers[i].queue);
+			store_free(workers[i].store);
+			workers[i].store = NULL;
 			free(workers[i].hdrs);
 			free(workers[i].out);
 			workers[i].hdrs = NULL;

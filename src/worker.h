@@ -2,10 +2,13 @@
  * worker: the threads that run SIP logic to completion.
  *
  * Each worker owns one queue (dispatch.c fills it by Call-ID hash), its
- * counters and its scratch buffers. It pops the whole queue at once,
- * parses each message into a stack sip_msg over the job's bytes, hands it
- * to the core (stateless.c for now) and frees the job. Nothing a worker
- * touches per message is shared with another worker.
+ * counters, its scratch buffers and its database connection (store.h). It
+ * takes the whole queue at once, parses each message into a stack sip_msg
+ * over the job's bytes and hands it to the core (stateless.c), which
+ * either finishes with it or keeps the job while the database answers; a
+ * completion then resumes it from the same loop. The loop sleeps in
+ * poll(2) on the queue's eventfd and the database socket together.
+ * Nothing a worker touches per message is shared with another worker.
  */
 #ifndef JCT_WORKER_H
 #define JCT_WORKER_H
@@ -15,6 +18,7 @@
 #include "queue.h"
 #include "sip_msg.h"
 #include "sip_reply.h"
+#include "store.h"
 
 #include <pthread.h>
 
@@ -30,6 +34,7 @@ struct worker {
 	char *out;            /* the message being sent */
 	size_t out_cap;
 	struct msg_edits edits;
+	struct store *store;  /* NULL without a [database] */
 	pthread_t thread;
 	bool started;
 };
@@ -50,5 +55,20 @@ int worker_send(struct worker *w, const struct sip_dest *d, const char *buf, siz
  * reason NULL: the standard phrase; extra: header lines or NULL. */
 void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *src,
 		  unsigned status, const char *reason, const char *extra);
+/* The same with a whole sip_reply (body, To tag). */
+void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+		       const struct sip_reply *r);
+/* 503 with Retry-After: the database is down or overloaded. */
+void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m,
+				 const struct sip_source *src);
+
+/* Runs a kept job through the worker again from the start (after a cache
+ * was filled); takes the job. */
+void worker_resume(struct worker *w, struct sip_job *job);
+
+/* Re-parses a job kept across a database round trip into m (using the
+ * worker's header array). Returns 0 or a negative errno (never expected:
+ * it parsed before). */
+int worker_reparse(struct worker *w, struct sip_job *job, struct sip_msg *m);
 
 #endif

@@ -178,8 +178,8 @@ Test(config, file_syntax)
 Test(config, unknown_section_and_key)
 {
 	expect_errors(
-		"[sip]\nworkers = 2\n[database]\nconninfo = x\nfoo = y\n[log]\nlevel = info\n",
-		"t.conf:3: unknown section [database]\n");
+		"[sip]\nworkers = 2\n[nosuch]\nconninfo = x\nfoo = y\n[log]\nlevel = info\n",
+		"t.conf:3: unknown section [nosuch]\n");
 	expect_errors("[sip]\nworkers = 2\nfoo = 1\n", "t.conf:3: unknown key 'foo' in [sip]\n");
 	expect_errors("[log]\nlisten = udp:127.0.0.1:5060\n",
 		      "t.conf:2: unknown key 'listen' in [log]\n");
@@ -714,4 +714,52 @@ Test(config, reference_file)
 	cr_assert_str_eq(cfg.log.target, "stderr");
 	cr_assert_eq(cfg.sip.queue_depth, 4096);
 	cr_assert_eq(cfg.sip.limits.max_message_size, SIP_DEFAULT_MAX_MESSAGE_SIZE);
+}
+
+Test(config, registrar_auth_database_keys)
+{
+	struct config cfg;
+
+	cr_assert_eq(config_load_string("[database]\nconninfo = host=/tmp dbname=j\n"
+					"[auth]\nsecret = 0123456789abcdef\ninvite = yes\n"
+					"[registrar]\nmin_expires = 30\nmax_expires = 600\n"
+					"default_expires = 300\nmax_contacts = 3\n[node]\nname = n1\n",
+					"t.conf", &cfg, NULL),
+		     0);
+	cr_assert_str_eq(cfg.database.conninfo, "host=/tmp dbname=j");
+	cr_assert_str_eq(cfg.auth.secret, "0123456789abcdef");
+	cr_assert(cfg.auth.invite);
+	cr_assert(cfg.auth.aor_owner, "default: the user must own the AOR");
+	cr_assert_eq(cfg.auth.mode, AUTH_MODE_LOCAL);
+	cr_assert_eq(cfg.registrar.min_expires, 30);
+	cr_assert_eq(cfg.registrar.max_expires, 600);
+	cr_assert_eq(cfg.registrar.default_expires, 300);
+	cr_assert_eq(cfg.registrar.max_contacts, 3);
+	cr_assert_str_eq(cfg.node.name, "n1");
+	cr_assert_eq(cfg.database.retry_after, 5);
+}
+
+Test(config, node_name_defaults_to_host_name)
+{
+	struct config cfg;
+	char host[256] = "";
+
+	config_defaults(&cfg);
+	gethostname(host, sizeof(host) - 1);
+	cr_assert_str_eq(cfg.node.name, host[0] ? host : "junction");
+}
+
+Test(config, keys_that_go_together)
+{
+	/* A database with local auth needs the cluster's nonce secret. */
+	expect_errors("[database]\nconninfo = dbname=j\n[auth]\nmode = local\n",
+		      "t.conf:4: [auth] mode = local needs [auth] secret (at least 16 characters, "
+		      "the same on every node)\n");
+	expect_errors("[auth]\nsecret = short\n",
+		      "t.conf:2: secret: must be 16 to 255 characters long\n");
+	expect_errors("[registrar]\nmin_expires = 100\ndefault_expires = 50\n",
+		      "t.conf:3: [registrar] needs min_expires <= default_expires <= max_expires "
+		      "(100, 50, 7200)\n");
+	expect_errors("[auth]\nmode = ldap\n",
+		      "t.conf:2: mode: 'ldap' is not one of local|none\n");
 }

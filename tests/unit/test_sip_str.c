@@ -213,3 +213,18 @@ Test(sip_str, skip_quoted)
 	s = G("\"");
 	cr_assert_null(sip_skip_quoted(s.p, s.p + s.len));
 }
+
+Test(sip_str, utf8)
+{
+	cr_assert(sip_str_utf8_valid(SIP_STR("plain ascii")));
+	cr_assert(sip_str_utf8_valid(SIP_STR("J\xc3\xb6rg \xe2\x82\xac \xf0\x9f\x93\x9e")));
+	cr_assert_not(sip_str_utf8_valid(SIP_STR("\xc3")), "truncated");
+	cr_assert_not(sip_str_utf8_valid(SIP_STR("\xc0\xaf")), "overlong two-byte");
+	cr_assert_not(sip_str_utf8_valid(SIP_STR("\xe0\x80\xaf")), "overlong three-byte");
+	cr_assert_not(sip_str_utf8_valid(SIP_STR("\xed\xa0\x80")), "surrogate");
+	cr_assert_not(sip_str_utf8_valid(SIP_STR("\xf4\x90\x80\x80")), "above U+10FFFF");
+	cr_assert_not(sip_str_utf8_valid(SIP_STR("\x80")), "lone continuation");
+	cr_assert_not(sip_str_utf8_valid(SIP_STR("ok\xffok")), "invalid byte");
+	cr_assert_eq(sip_utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 3), 3);
+	cr_assert_eq(sip_utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 2), 0);
+}

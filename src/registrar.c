@@ -1,0 +1,379 @@
+/*
+ * registrar: REGISTER for the domains this node serves (RFC 3261 §10.3,
+ * RFC 3665 §2, RFC 3327 Path, RFC 5626 instance and reg-id).
+ *
+ * Steps 1-7 that need no data are done here, on the worker: Require (420),
+ * the AOR from To (404), digest authentication (401/403), every Contact
+ * and its expiry (400/423, clamping to max_expires). The change itself
+ * (step 7's Call-ID/CSeq ordering, the contact limit, add/refresh/remove)
+ * is one call of junction_register() in PostgreSQL under a lock on the
+ * AOR, so nodes and workers never race on one AOR. The job waits for the
+ * transaction to commit; only then does the 200 with every current
+ * binding (step 8) leave, so a 200 always means a durable binding.
+ */
+#include "registrar.h"
+
+#include "auth.h"
+#include "clock.h"
+#include "config.h"
+#include "hdr_list.h"
+#include "log.h"
+#include "siphash.h"
+#include "store.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define REG_MAX_CONTACTS HDR_LIST_MAX
+#define REG_URI_MAX 512
+#define REG_UA_MAX 255
+#define REG_AOR_MAX 300
+
+/* Option tags the registrar understands in Require (§10.3 step 2). */
+static bool reg_supported(struct sip_str tag)
+{
+	return sip_str_caseeq_cstr(tag, "path");
+}
+
+struct reg_pending {
+	struct worker *w;
+	struct sip_job *job;
+};
+
+static void reply(struct worker *w, struct sip_msg *m, struct sip_job *job, unsigned status,
+		  const char *reason, const char *extra)
+{
+	worker_reply(w, m, &job->src, status, reason, extra);
+}
+
+/* §20.17: Date: Sat, 13 Nov 2010 23:29:00 GMT */
+static size_t date_header(char *buf, size_t cap)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return strftime(buf, cap, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+}
+
+/* Path header values as one comma-separated text, or empty. */
+static struct sip_str path_text(struct sip_msg *m, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PATH); h; h = sip_msg_hdr_next(m, h)) {
+		if (n + h->value.len + 2 >= cap)
+			return SIP_STR_NULL;
+		if (n) {
+			memcpy(buf + n, ", ", 2);
+			n += 2;
+		}
+		memcpy(buf + n, h->value.p, h->value.len);
+		n += h->value.len;
+	}
+	return sip_str_make(buf, n);
+}
+
+static bool supports(struct sip_msg *m, const char *tag)
+{
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_SUPPORTED); h;
+	     h = sip_msg_hdr_next(m, h))
+		if (sip_token_list_has(h->value, tag))
+			return true;
+	return false;
+}
+
+/* ---- the answer -------------------------------------------------------- */
+
+static void registered(void *arg, int err, const struct store_result *r)
+{
+	struct reg_pending *p = arg;
+	struct worker *w = p->w;
+	struct sip_job *job = p->job;
+	struct sip_msg m;
+	char extra[8192];
+	size_t n = 0;
+	int status;
+
+	free(p);
+	if (worker_reparse(w, job, &m) < 0)
+		goto out;
+	if (err == -ECONNRESET || err == -ENOTCONN) {
+		worker_reply_db_unavailable(w, &m, &job->src);
+		goto out;
+	}
+	if (err || store_result_rows(r) == 0) {
+		reply(w, &m, job, 500, "Registration Not Stored", NULL);
+		goto out;
+	}
+	status = atoi(store_result_get(r, 0, 0).p);
+	if (status == 500) {
+		/* §10.3 step 7: an older CSeq of the same Call-ID */
+		reply(w, &m, job, 500, "Out of Order Request", NULL);
+		goto out;
+	}
+	if (status == 403) {
+		reply(w, &m, job, 403, "Too Many Registered Contacts", NULL);
+		goto out;
+	}
+	/* §10.3 step 8: every current binding, with its remaining time. */
+	for (unsigned i = 0; i < store_result_rows(r); i++) {
+		struct sip_str contact = store_result_get(r, i, 1);
+		struct sip_str q = store_result_get(r, i, 2);
+		struct sip_str exp = store_result_get(r, i, 3);
+		int k;
+
+		if (!contact.p)
+			continue;
+		k = snprintf(extra + n, sizeof(extra) - n, "Contact: <%.*s>;expires=%.*s;q=%.*s\r\n",
+			     SIP_STR_FMT(contact), SIP_STR_FMT(exp), SIP_STR_FMT(q));
+		if (k < 0 || (size_t)k >= sizeof(extra) - n)
+			break;
+		n += (size_t)k;
+	}
+	/* RFC 3327 §5.3: the Path back to a UA that supports it. */
+	if (sip_msg_hdr(&m, SIP_HDR_PATH) && supports(&m, "path")) {
+		char pbuf[2048];
+		struct sip_str path = path_text(&m, pbuf, sizeof(pbuf));
+		int k = snprintf(extra + n, sizeof(extra) - n, "Path: %.*s\r\n", SIP_STR_FMT(path));
+
+		if (path.len && k > 0 && (size_t)k < sizeof(extra) - n)
+			n += (size_t)k;
+	}
+	n += date_header(extra + n, sizeof(extra) - n);
+	reply(w, &m, job, 200, NULL, extra);
+out:
+	job_free(job);
+}
+
+/* ---- the request ------------------------------------------------------- */
+
+struct reg_contacts {
+	unsigned n;
+	bool star;
+	struct sip_str uri[REG_MAX_CONTACTS];
+	int64_t expires[REG_MAX_CONTACTS];
+	int64_t q[REG_MAX_CONTACTS]; /* thousandths */
+	struct sip_str instance[REG_MAX_CONTACTS];
+	int64_t reg_id[REG_MAX_CONTACTS];
+	bool reg_id_null[REG_MAX_CONTACTS];
+};
+
+/*
+ * §10.3 steps 6-7 that need no data. Returns 0, or the status to answer
+ * with (*reason and *extra set).
+ */
+static unsigned read_contacts(struct worker *w, struct sip_msg *m, struct reg_contacts *rc,
+			      const char **reason, char *extra, size_t extra_cap)
+{
+	const struct config *cfg = w->cfg;
+	const struct sip_hdr *eh = sip_msg_hdr(m, SIP_HDR_EXPIRES);
+	struct hdr_list l;
+	int64_t dflt = cfg->registrar.default_expires;
+	uint32_t v;
+	int n;
+
+	if (eh) {
+		if (sip_str_to_u32(eh->value, &v) < 0) {
+			*reason = "Bad Expires";
+			return 400;
+		}
+		dflt = v;
+	}
+	n = hdr_list_collect(m, SIP_HDR_CONTACT, &l, REG_MAX_CONTACTS);
+	if (n < 0) {
+		*reason = "Too Many Contacts";
+		return 400;
+	}
+	memset(rc, 0, sizeof(*rc));
+	for (int i = 0; i < n; i++) {
+		struct sip_addr a;
+		struct sip_str val;
+		int64_t exp;
+
+		if (sip_addr_parse(l.e[i].s, &a) == -EBADMSG) {
+			*reason = "Bad Contact";
+			return 400;
+		}
+		if (a.star) {
+			rc->star = true;
+			continue;
+		}
+		if (a.uri_str.len > REG_URI_MAX || !sip_str_utf8_valid(a.uri_str)) {
+			*reason = "Bad Contact";
+			return 400;
+		}
+		exp = a.expires >= 0 ? a.expires : dflt;
+		/* §10.3 step 7: too brief is refused (423), too long clamped. */
+		if (exp > 0 && exp < cfg->registrar.min_expires) {
+			snprintf(extra, extra_cap, "Min-Expires: %u\r\n", cfg->registrar.min_expires);
+			*reason = NULL;
+			return 423;
+		}
+		if (exp > cfg->registrar.max_expires)
+			exp = cfg->registrar.max_expires;
+		rc->uri[rc->n] = a.uri_str;
+		rc->expires[rc->n] = exp;
+		rc->q[rc->n] = a.q >= 0 ? a.q : 1000;
+		rc->instance[rc->n] = SIP_STR_NULL;
+		if (sip_param_find(a.params, "+sip.instance", &val) && val.len &&
+		    sip_str_utf8_valid(val))
+			rc->instance[rc->n] = val;
+		rc->reg_id_null[rc->n] = true;
+		if (sip_param_find(a.params, "reg-id", &val) && sip_str_to_u32(val, &v) == 0) {
+			rc->reg_id[rc->n] = v;
+			rc->reg_id_null[rc->n] = false;
+		}
+		rc->n++;
+	}
+	/* §10.3 step 6: "*" only alone and with Expires: 0. */
+	if (rc->star && (rc->n > 0 || n > 1 || !eh || dflt != 0)) {
+		*reason = "Invalid Contact *";
+		return 400;
+	}
+	return 0;
+}
+
+/* The q-values as numeric text for the array parameter. */
+static void q_texts(const struct reg_contacts *rc, char (*buf)[8], struct sip_str *out)
+{
+	for (unsigned i = 0; i < rc->n; i++) {
+		int k = snprintf(buf[i], 8, "%d.%03d", (int)(rc->q[i] / 1000), (int)(rc->q[i] % 1000));
+		out[i] = sip_str_make(buf[i], (size_t)k);
+	}
+}
+
+static bool submit(struct worker *w, struct sip_job *job, struct sip_msg *m, struct sip_str aor,
+		   const struct reg_contacts *rc)
+{
+	const struct sip_hdr *ua = sip_msg_hdr(m, SIP_HDR_USER_AGENT);
+	char qbuf[REG_MAX_CONTACTS][8];
+	struct sip_str qs[REG_MAX_CONTACTS];
+	char received[NETADDR_STRLEN + 8];
+	char pbuf[2048];
+	struct sip_str path = path_text(m, pbuf, sizeof(pbuf));
+	struct reg_pending *p;
+	struct store_op *op;
+	int err = -ENOTCONN;
+	size_t k;
+
+	p = malloc(sizeof(*p));
+	if (!p) {
+		worker_reply_db_unavailable(w, m, &job->src);
+		return false;
+	}
+	p->w = w;
+	p->job = job;
+	op = store_op_begin(w->store, STORE_REGISTER, true,
+			    siphash(siphash_process_key(), aor.p, aor.len), registered, p, &err);
+	if (!op) {
+		free(p);
+		worker_reply_db_unavailable(w, m, &job->src);
+		return false;
+	}
+	k = (size_t)snprintf(received, sizeof(received), "%s:", sip_proto_name(job->src.proto));
+	k += netaddr_format(&job->src.remote, received + k, sizeof(received) - k);
+	q_texts(rc, qbuf, qs);
+
+	store_op_param_str(op, aor);
+	store_op_param_str(op, sip_msg_call_id(m));
+	store_op_param_u64(op, sip_msg_cseq(m)->num);
+	store_op_param_text_array(op, rc->uri, rc->n);
+	store_op_param_int_array(op, rc->expires, NULL, rc->n);
+	store_op_param_text_array(op, qs, rc->n);
+	store_op_param_text_array(op, rc->instance, rc->n);
+	store_op_param_int_array(op, rc->reg_id, rc->reg_id_null, rc->n);
+	store_op_param(op, rc->star ? "true" : "false", rc->star ? 4 : 5);
+	store_op_param(op, received, k);
+	if (path.len)
+		store_op_param_str(op, path);
+	else
+		store_op_param_null(op);
+	if (ua)
+		store_op_param(op, ua->value.p, ua->value.len > REG_UA_MAX ? REG_UA_MAX : ua->value.len);
+	else
+		store_op_param_null(op);
+	store_op_param(op, w->cfg->node.name, strlen(w->cfg->node.name));
+	store_op_param_u64(op, w->cfg->registrar.max_contacts);
+	return true;
+}
+
+bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
+{
+	const struct sip_addr *to = sip_msg_to(m);
+	const char *reason = NULL;
+	char extra[1024] = "";
+	char aorbuf[REG_AOR_MAX];
+	struct reg_contacts rc;
+	char domain[CFG_NAME_MAX];
+	struct sip_str realm, aor;
+	unsigned status;
+
+	if (!w->store) {
+		reply(w, m, job, 403, "Registrar Not Configured", NULL);
+		return false;
+	}
+	/* §10.3 step 2 */
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_REQUIRE); h;
+	     h = sip_msg_hdr_next(m, h)) {
+		struct sip_str cur = h->value, tag;
+
+		while (sip_list_next(&cur, &tag)) {
+			if (!reg_supported(tag)) {
+				snprintf(extra, sizeof(extra), "Unsupported: %.*s\r\n", SIP_STR_FMT(tag));
+				reply(w, m, job, 420, NULL, extra);
+				return false;
+			}
+		}
+	}
+	/* §10.3 step 5: the AOR must be ours. */
+	if ((to->uri.scheme != SIP_URI_SIP && to->uri.scheme != SIP_URI_SIPS) || !to->uri.user.len ||
+	    !config_is_domain(w->cfg, to->uri.host) || to->uri.host.len >= sizeof(domain) ||
+	    !sip_str_utf8_valid(to->uri.user)) {
+		reply(w, m, job, 404, NULL, NULL);
+		return false;
+	}
+	for (size_t i = 0; i < to->uri.host.len; i++)
+		domain[i] = sip_tolower(to->uri.host.p[i]);
+	realm = sip_str_make(domain, to->uri.host.len);
+	if ((size_t)snprintf(aorbuf, sizeof(aorbuf), "sip:%.*s@%.*s", SIP_STR_FMT(to->uri.user),
+			     SIP_STR_FMT(realm)) >= sizeof(aorbuf)) {
+		reply(w, m, job, 404, NULL, NULL);
+		return false;
+	}
+	aor = sip_str_cstr(aorbuf);
+
+	/* §10.3 steps 3-4 */
+	if (w->cfg->auth.mode == AUTH_MODE_LOCAL) {
+		struct auth_outcome ao;
+
+		auth_check(m, false, realm, clock_now_ms(), &ao);
+		if (ao.verdict == AUTH_NEED_USER)
+			return auth_fetch_subscriber(w, job, m, ao.username, realm);
+		if (ao.verdict == AUTH_CHALLENGE) {
+			if (!auth_challenge(false, realm, ao.stale, clock_now_ms(), extra,
+					    sizeof(extra))) {
+				reply(w, m, job, 500, NULL, NULL);
+				return false;
+			}
+			log_debug("event=auth_challenge method=REGISTER aor=%s why=\"%s\"", aorbuf,
+				  ao.why);
+			reply(w, m, job, 401, NULL, extra);
+			return false;
+		}
+		if (w->cfg->auth.aor_owner && !sip_str_eq(ao.username, to->uri.user)) {
+			reply(w, m, job, 403, "Not Owner of AOR", NULL);
+			return false;
+		}
+	}
+	status = read_contacts(w, m, &rc, &reason, extra, sizeof(extra));
+	if (status) {
+		reply(w, m, job, status, reason, extra[0] ? extra : NULL);
+		return false;
+	}
+	return submit(w, job, m, aor, &rc);
+}

@@ -1,0 +1,755 @@
+/*
+ * store: see store.h.
+ *
+ * The connection is a small state machine: DOWN (waiting for the next
+ * attempt), CONNECTING (PQconnectPoll), SETUP (statements being prepared)
+ * and UP. Everything sent is recorded, in order, in a queue of expected
+ * replies (a prepare, BEGIN, an operation, COMMIT, a sync point); results
+ * are matched against it as libpq returns them: each command's results end
+ * with a NULL from PQgetResult, a sync point with PGRES_PIPELINE_SYNC.
+ *
+ * Memory: operations come from a free list owned by the store and keep
+ * their parameters in a buffer of their own, since the batch is sent after
+ * the caller has moved on. A write's PGresult is kept until its batch's
+ * COMMIT comes back.
+ */
+#include "store.h"
+
+#include "clock.h"
+#include "log.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_MAX_PARAMS 16
+#define STORE_MAX_PENDING 20000
+#define STORE_BACKOFF_MIN_MS 100
+#define STORE_BACKOFF_MAX_MS 5000
+/* A batch with no answer for this long means the server or the path to it
+ * is gone without the socket noticing: reset and reconnect. */
+#define STORE_BATCH_TIMEOUT_MS 15000
+
+static const struct {
+	const char *name;
+	const char *sql;
+	int nparams;
+} stmts[STORE__COUNT] = {
+	[STORE_REGISTER] = {"reg",
+			    "SELECT status, contact, q, expires, path FROM junction_register("
+			    "$1, $2, $3::bigint, $4::text[], $5::integer[], $6::numeric[], "
+			    "$7::text[], $8::integer[], $9::boolean, $10, $11, $12, $13, "
+			    "$14::integer)",
+			    14},
+	[STORE_LOOKUP] = {"lookup",
+			  "SELECT known, contact, q, path, received FROM junction_lookup($1, $2, $3)",
+			  3},
+	[STORE_SUBSCRIBER] = {"subscriber",
+			      "SELECT ha1_md5, ha1_sha256, enabled FROM subscriber "
+			      "WHERE username = $1 AND domain = $2",
+			      2},
+	[STORE_SWEEP] = {"sweep", "SELECT junction_sweep_expired($1::integer)", 1},
+	[STORE_PING] = {"ping", "SELECT 1", 0},
+};
+
+enum store_state { ST_DOWN = 0, ST_CONNECTING, ST_SETUP, ST_UP };
+
+struct store_op {
+	struct store_op *next;
+	enum store_stmt stmt;
+	bool write;
+	uint64_t lock_key;
+	store_done_fn fn;
+	void *arg;
+	unsigned nparams;
+	uint32_t param_off[STORE_MAX_PARAMS];
+	bool param_null[STORE_MAX_PARAMS];
+	char *buf;
+	size_t buf_len, buf_cap;
+	PGresult *res;
+	int err;
+};
+
+struct store_result {
+	PGresult *res;
+};
+
+enum item_kind { IT_PREPARE, IT_BEGIN, IT_OP, IT_COMMIT, IT_SYNC };
+
+struct item {
+	enum item_kind kind;
+	struct store_op *op;     /* IT_OP */
+	struct store_op *writes; /* IT_COMMIT: the batch's writes, waiting for it */
+	uint64_t sent_ms;        /* IT_COMMIT / IT_SYNC */
+	bool failed;             /* a result of this item was an error */
+};
+
+struct store {
+	char *conninfo;
+	char name[64];
+	PGconn *conn;
+	enum store_state state;
+	PostgresPollingStatusType poll_status;
+	uint64_t next_attempt_ms;
+	unsigned backoff_ms;
+	bool want_write; /* PQflush left data to send */
+	bool logged_down;
+
+	struct store_op *batch;  /* the batch being built, newest first */
+	unsigned batch_n;
+	struct store_op *free_ops;
+	unsigned pending;
+
+	struct item *items; /* ring of expected replies */
+	unsigned items_cap, items_head, items_n;
+
+	uint64_t last_rtt_us;
+};
+
+/* ---- expected replies ------------------------------------------------- */
+
+static int items_push(struct store *s, struct item it)
+{
+	if (s->items_n == s->items_cap) {
+		unsigned cap = s->items_cap ? s->items_cap * 2 : 256;
+		struct item *n = malloc(sizeof(*n) * cap);
+
+		if (!n)
+			return -ENOMEM;
+		for (unsigned i = 0; i < s->items_n; i++)
+			n[i] = s->items[(s->items_head + i) % s->items_cap];
+		free(s->items);
+		s->items = n;
+		s->items_cap = cap;
+		s->items_head = 0;
+	}
+	s->items[(s->items_head + s->items_n) % s->items_cap] = it;
+	s->items_n++;
+	return 0;
+}
+
+static struct item *items_front(struct store *s)
+{
+	return s->items_n ? &s->items[s->items_head] : NULL;
+}
+
+static void items_pop(struct store *s)
+{
+	s->items_head = (s->items_head + 1) % s->items_cap;
+	s->items_n--;
+}
+
+/* ---- operations ------------------------------------------------------- */
+
+static void op_release(struct store *s, struct store_op *op)
+{
+	if (op->res)
+		PQclear(op->res);
+	op->res = NULL;
+	op->next = s->free_ops;
+	s->free_ops = op;
+	s->pending--;
+}
+
+/* Runs the completion and frees the operation. */
+static void op_complete(struct store *s, struct store_op *op, int err)
+{
+	struct store_result r = {.res = op->res};
+
+	op->fn(op->arg, err, err ? NULL : &r);
+	op_release(s, op);
+}
+
+struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool write,
+				uint64_t lock_key, store_done_fn fn, void *arg, int *err)
+{
+	struct store_op *op;
+
+	if (s->state != ST_UP) {
+		*err = -ENOTCONN;
+		return NULL;
+	}
+	if (s->pending >= STORE_MAX_PENDING) {
+		*err = -ENOBUFS;
+		return NULL;
+	}
+	op = s->free_ops;
+	if (op) {
+		s->free_ops = op->next;
+	} else {
+		op = calloc(1, sizeof(*op));
+		if (!op) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
+	op->stmt = stmt;
+	op->write = write;
+	op->lock_key = lock_key;
+	op->fn = fn;
+	op->arg = arg;
+	op->nparams = 0;
+	op->buf_len = 0;
+	op->res = NULL;
+	op->err = 0;
+	op->next = s->batch;
+	s->batch = op;
+	s->batch_n++;
+	s->pending++;
+	return op;
+}
+
+/* Makes room for n more parameter bytes; on failure the parameter
+ * becomes NULL and the statement fails, which the caller sees as -EIO. */
+static bool op_reserve(struct store_op *op, size_t n)
+{
+	if (op->buf_len + n <= op->buf_cap)
+		return true;
+	size_t cap = op->buf_cap ? op->buf_cap : 512;
+	while (cap < op->buf_len + n)
+		cap *= 2;
+	char *p = realloc(op->buf, cap);
+	if (!p)
+		return false;
+	op->buf = p;
+	op->buf_cap = cap;
+	return true;
+}
+
+/* Appends text, replacing what a text-format parameter cannot carry (NUL)
+ * or what the server would refuse (invalid UTF-8) with '?', so that one
+ * hostile header can never fail a whole batch. */
+static void op_put(struct store_op *op, const char *p, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	char *o = op->buf + op->buf_len;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = sip_utf8_seq_len(u + i, len - i);
+
+		if (n == 0 || (n == 1 && u[i] == 0)) {
+			*o++ = '?';
+			i++;
+			continue;
+		}
+		memcpy(o, u + i, n);
+		o += n;
+		i += n;
+	}
+	op->buf_len = (size_t)(o - op->buf);
+}
+
+void store_op_param(struct store_op *op, const char *p, size_t len)
+{
+	unsigned i = op->nparams;
+
+	if (i >= STORE_MAX_PARAMS)
+		return;
+	op->nparams++;
+	op->param_null[i] = !p || !op_reserve(op, len + 1);
+	if (op->param_null[i])
+		return;
+	op->param_off[i] = (uint32_t)op->buf_len;
+	op_put(op, p, len);
+	op->buf[op->buf_len++] = '\0';
+}
+
+void store_op_param_null(struct store_op *op)
+{
+	store_op_param(op, NULL, 0);
+}
+
+void store_op_param_u64(struct store_op *op, uint64_t v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+
+	store_op_param(op, num, (size_t)n);
+}
+
+/* Length of the prefix of p[0..len) without any byte of reject. */
+static size_t strcspn_len(const char *p, size_t len, const char *reject)
+{
+	size_t i = 0;
+
+	while (i < len && (p[i] == '\0' || !strchr(reject, p[i])))
+		i++;
+	return i;
+}
+
+void store_op_param_text_array(struct store_op *op, const struct sip_str *v, unsigned n)
+{
+	unsigned i = op->nparams;
+	size_t need = 3;
+
+	if (i >= STORE_MAX_PARAMS)
+		return;
+	for (unsigned k = 0; k < n; k++)
+		need += v[k].len * 2 + 8; /* worst case: every byte escaped */
+	op->nparams++;
+	op->param_null[i] = !op_reserve(op, need);
+	if (op->param_null[i])
+		return;
+	op->param_off[i] = (uint32_t)op->buf_len;
+	/* Array literal: {"a","b\"c",NULL}, backslash-escaping " and \. */
+	op->buf[op->buf_len++] = '{';
+	for (unsigned k = 0; k < n; k++) {
+		if (k)
+			op->buf[op->buf_len++] = ',';
+		if (!v[k].p) {
+			memcpy(op->buf + op->buf_len, "NULL", 4);
+			op->buf_len += 4;
+			continue;
+		}
+		op->buf[op->buf_len++] = '"';
+		for (size_t j = 0; j < v[k].len;) {
+			size_t run = strcspn_len(v[k].p + j, v[k].len - j, "\"\\");
+
+			op_put(op, v[k].p + j, run);
+			j += run;
+			if (j < v[k].len) {
+				op->buf[op->buf_len++] = '\\';
+				op->buf[op->buf_len++] = v[k].p[j++];
+			}
+		}
+		op->buf[op->buf_len++] = '"';
+	}
+	op->buf[op->buf_len++] = '}';
+	op->buf[op->buf_len++] = '\0';
+}
+
+void store_op_param_int_array(struct store_op *op, const int64_t *v, const bool *null, unsigned n)
+{
+	unsigned i = op->nparams;
+
+	if (i >= STORE_MAX_PARAMS)
+		return;
+	op->nparams++;
+	op->param_null[i] = !op_reserve(op, 3 + (size_t)n * 22);
+	if (op->param_null[i])
+		return;
+	op->param_off[i] = (uint32_t)op->buf_len;
+	op->buf[op->buf_len++] = '{';
+	for (unsigned k = 0; k < n; k++) {
+		int w = (null && null[k])
+				? snprintf(op->buf + op->buf_len, 22, "%sNULL", k ? "," : "")
+				: snprintf(op->buf + op->buf_len, 22, "%s%lld", k ? "," : "",
+					   (long long)v[k]);
+		op->buf_len += (size_t)w;
+	}
+	op->buf[op->buf_len++] = '}';
+	op->buf[op->buf_len++] = '\0';
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+unsigned store_result_rows(const struct store_result *r)
+{
+	return r && r->res ? (unsigned)PQntuples(r->res) : 0;
+}
+
+struct sip_str store_result_get(const struct store_result *r, unsigned row, unsigned col)
+{
+	if (!r || !r->res || PQgetisnull(r->res, (int)row, (int)col))
+		return SIP_STR_NULL;
+	return sip_str_make(PQgetvalue(r->res, (int)row, (int)col),
+			    (size_t)PQgetlength(r->res, (int)row, (int)col));
+}
+
+bool store_result_null(const struct store_result *r, unsigned row, unsigned col)
+{
+	return !r || !r->res || PQgetisnull(r->res, (int)row, (int)col);
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+struct store *store_new(const char *conninfo, const char *name)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->conninfo = strdup(conninfo);
+	if (!s->conninfo) {
+		free(s);
+		return NULL;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->backoff_ms = STORE_BACKOFF_MIN_MS;
+	return s;
+}
+
+/* Completes everything pending (the batch being built and everything on
+ * the wire) with err. The state is already DOWN, so a completion that
+ * starts a new operation is refused at once. */
+static void fail_all(struct store *s, int err)
+{
+	struct store_op *op;
+
+	while (s->items_n) {
+		struct item it = *items_front(s);
+
+		items_pop(s);
+		if (it.kind == IT_OP)
+			op_complete(s, it.op, err);
+		while ((op = it.writes)) {
+			it.writes = op->next;
+			op_complete(s, op, err);
+		}
+	}
+	/* Writes not yet answered are still IT_OP items, answered ones wait on
+	 * their IT_COMMIT: both handled above. What is left is the unsent batch. */
+	while ((op = s->batch)) {
+		s->batch = op->next;
+		op_complete(s, op, err);
+	}
+	s->batch_n = 0;
+}
+
+static void go_down(struct store *s, uint64_t now_ms, const char *why)
+{
+	if (!s->logged_down)
+		log_error("event=db_down store=%s reason=\"%s\"", s->name, why);
+	s->logged_down = true;
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	s->state = ST_DOWN;
+	s->want_write = false;
+	s->next_attempt_ms = now_ms + s->backoff_ms;
+	s->backoff_ms = s->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS
+								 : s->backoff_ms * 2;
+	fail_all(s, -ECONNRESET);
+}
+
+static void conn_error(struct store *s, uint64_t now_ms)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", s->conn ? PQerrorMessage(s->conn) : "no connection");
+	why[strcspn(why, "\r\n\"")] = '\0';
+	go_down(s, now_ms, why);
+}
+
+static void flush_out(struct store *s, uint64_t now_ms)
+{
+	int r = PQflush(s->conn);
+
+	if (r < 0)
+		conn_error(s, now_ms);
+	else
+		s->want_write = r == 1;
+}
+
+static void start_setup(struct store *s, uint64_t now_ms)
+{
+	if (PQsetnonblocking(s->conn, 1) != 0 || PQenterPipelineMode(s->conn) != 1) {
+		conn_error(s, now_ms);
+		return;
+	}
+	for (int i = 0; i < STORE__COUNT; i++) {
+		if (!PQsendPrepare(s->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL) ||
+		    items_push(s, (struct item){.kind = IT_PREPARE}) < 0) {
+			conn_error(s, now_ms);
+			return;
+		}
+	}
+	if (!PQpipelineSync(s->conn) ||
+	    items_push(s, (struct item){.kind = IT_SYNC, .sent_ms = now_ms}) < 0) {
+		conn_error(s, now_ms);
+		return;
+	}
+	s->state = ST_SETUP;
+	flush_out(s, now_ms);
+}
+
+static void connect_step(struct store *s, uint64_t now_ms)
+{
+	if (s->state == ST_DOWN) {
+		if (now_ms < s->next_attempt_ms)
+			return;
+		s->conn = PQconnectStart(s->conninfo);
+		if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
+			conn_error(s, now_ms);
+			return;
+		}
+		s->state = ST_CONNECTING;
+		s->poll_status = PGRES_POLLING_WRITING;
+		return;
+	}
+	s->poll_status = PQconnectPoll(s->conn);
+	if (s->poll_status == PGRES_POLLING_FAILED) {
+		conn_error(s, now_ms);
+		return;
+	}
+	if (s->poll_status == PGRES_POLLING_OK)
+		start_setup(s, now_ms);
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static int send_op(struct store *s, struct store_op *op)
+{
+	const char *values[STORE_MAX_PARAMS];
+
+	for (unsigned i = 0; i < op->nparams; i++)
+		values[i] = op->param_null[i] ? NULL : op->buf + op->param_off[i];
+	if (!PQsendQueryPrepared(s->conn, stmts[op->stmt].name, (int)op->nparams, values, NULL,
+				 NULL, 0))
+		return -EIO;
+	return items_push(s, (struct item){.kind = IT_OP, .op = op});
+}
+
+static int cmp_lock_key(const void *a, const void *b)
+{
+	const struct store_op *x = *(const struct store_op *const *)a;
+	const struct store_op *y = *(const struct store_op *const *)b;
+
+	return x->lock_key < y->lock_key ? -1 : x->lock_key > y->lock_key;
+}
+
+void store_commit(struct store *s)
+{
+	uint64_t now_ms = clock_now_ms();
+	struct store_op *stack_ops[256], **ops = stack_ops, *op;
+	unsigned n = 0;
+	bool any_write = false;
+
+	if (!s->batch_n || s->state != ST_UP)
+		return;
+	if (s->batch_n > sizeof(stack_ops) / sizeof(stack_ops[0])) {
+		ops = malloc(sizeof(*ops) * s->batch_n);
+		if (!ops) {
+			go_down(s, now_ms, "out of memory");
+			return;
+		}
+	}
+	/* Oldest first, then writes by lock key (a stable order for locks). */
+	for (op = s->batch; op; op = op->next)
+		ops[s->batch_n - 1 - n++] = op;
+	for (unsigned i = 0; i < n; i++)
+		any_write |= ops[i]->write;
+	if (any_write)
+		qsort(ops, n, sizeof(*ops), cmp_lock_key);
+	s->batch = NULL;
+	s->batch_n = 0;
+
+	if (!PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
+	    items_push(s, (struct item){.kind = IT_BEGIN}) < 0)
+		goto broken;
+	for (unsigned i = 0; i < n; i++) {
+		if (send_op(s, ops[i]) < 0) {
+			/* ops[i..] are not recorded anywhere yet: back to the
+			 * batch so go_down() completes them. */
+			for (unsigned k = i; k < n; k++) {
+				ops[k]->next = s->batch;
+				s->batch = ops[k];
+			}
+			goto broken;
+		}
+	}
+	if (!PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+	    items_push(s, (struct item){.kind = IT_COMMIT, .sent_ms = now_ms}) < 0 ||
+	    !PQpipelineSync(s->conn) || items_push(s, (struct item){.kind = IT_SYNC}) < 0)
+		goto broken;
+	if (ops != stack_ops)
+		free(ops);
+	flush_out(s, now_ms);
+	return;
+broken:
+	if (ops != stack_ops)
+		free(ops);
+	conn_error(s, now_ms);
+}
+
+/* ---- receiving -------------------------------------------------------- */
+
+/* The writes of the batch whose COMMIT is the next IT_COMMIT item wait on
+ * it: move a finished write there. */
+static void park_write(struct store *s, struct store_op *op)
+{
+	for (unsigned i = 0; i < s->items_n; i++) {
+		struct item *it = &s->items[(s->items_head + i) % s->items_cap];
+		if (it->kind == IT_COMMIT) {
+			op->next = it->writes;
+			it->writes = op;
+			return;
+		}
+	}
+	op_complete(s, op, -EIO); /* cannot happen: every batch ends in COMMIT */
+}
+
+/* One command's results are all in (PQgetResult gave NULL). */
+static void item_done(struct store *s, uint64_t now_ms)
+{
+	struct item it = *items_front(s);
+	struct store_op *op;
+
+	items_pop(s);
+	switch (it.kind) {
+	case IT_PREPARE:
+		if (it.failed)
+			log_error("event=db_prepare_failed store=%s", s->name);
+		break;
+	case IT_BEGIN:
+	case IT_SYNC:
+		break;
+	case IT_OP:
+		op = it.op;
+		if (it.failed)
+			op->err = -EIO;
+		if (!op->write)
+			op_complete(s, op, op->err);
+		else
+			park_write(s, op);
+		break;
+	case IT_COMMIT:
+		s->last_rtt_us = (now_ms - it.sent_ms) * 1000;
+		while ((op = it.writes)) {
+			it.writes = op->next;
+			op_complete(s, op, it.failed ? -EIO : op->err);
+		}
+		break;
+	}
+}
+
+static void read_results(struct store *s, uint64_t now_ms)
+{
+	if (!PQconsumeInput(s->conn)) {
+		conn_error(s, now_ms);
+		return;
+	}
+	while (s->conn && s->items_n && !PQisBusy(s->conn)) {
+		struct item *it = items_front(s);
+		PGresult *r = PQgetResult(s->conn);
+		ExecStatusType st;
+
+		if (!r) {
+			if (it->kind == IT_SYNC)
+				break; /* nothing more until the sync point arrives */
+			item_done(s, now_ms);
+			continue;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			if (it->kind != IT_SYNC) {
+				go_down(s, now_ms, "pipeline out of step");
+				return;
+			}
+			item_done(s, now_ms);
+			if (s->state == ST_SETUP) {
+				s->state = ST_UP;
+				s->backoff_ms = STORE_BACKOFF_MIN_MS;
+				if (s->logged_down)
+					log_info("event=db_up store=%s", s->name);
+				s->logged_down = false;
+			}
+			continue;
+		}
+		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+			it->failed = true;
+			if (st == PGRES_FATAL_ERROR) {
+				char msg[256];
+				snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+				msg[strcspn(msg, "\r\n\"")] = '\0';
+				log_warn("event=db_error store=%s error=\"%s\"", s->name, msg);
+			}
+		}
+		if (it->kind == IT_OP && !it->op->res && st == PGRES_TUPLES_OK)
+			it->op->res = r;
+		else
+			PQclear(r);
+	}
+	if (s->conn && PQstatus(s->conn) == CONNECTION_BAD)
+		conn_error(s, now_ms);
+}
+
+/* ---- the owner's loop ------------------------------------------------- */
+
+int store_fd(const struct store *s)
+{
+	return s->conn ? PQsocket(s->conn) : -1;
+}
+
+short store_events(const struct store *s)
+{
+	if (!s->conn)
+		return 0;
+	if (s->state == ST_CONNECTING)
+		return s->poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+	return POLLIN | (s->want_write ? POLLOUT : 0);
+}
+
+int store_timeout_ms(const struct store *s, uint64_t now_ms)
+{
+	if (s->state == ST_DOWN)
+		return s->next_attempt_ms > now_ms ? (int)(s->next_attempt_ms - now_ms) : 0;
+	if (s->items_n)
+		return 1000; /* to notice a batch that never comes back */
+	return -1;
+}
+
+static bool batch_timed_out(struct store *s, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < s->items_n; i++) {
+		const struct item *it = &s->items[(s->items_head + i) % s->items_cap];
+		if (it->kind == IT_COMMIT || it->kind == IT_SYNC)
+			return it->sent_ms && now_ms - it->sent_ms > STORE_BATCH_TIMEOUT_MS;
+	}
+	return false;
+}
+
+void store_handle(struct store *s, uint64_t now_ms)
+{
+	if (s->state == ST_DOWN || s->state == ST_CONNECTING) {
+		connect_step(s, now_ms);
+		if (s->state != ST_SETUP)
+			return;
+	}
+	if (s->want_write)
+		flush_out(s, now_ms);
+	if (s->conn)
+		read_results(s, now_ms);
+	if (s->conn && batch_timed_out(s, now_ms))
+		go_down(s, now_ms, "no answer from the database");
+}
+
+bool store_up(const struct store *s)
+{
+	return s->state == ST_UP;
+}
+
+unsigned store_pending(const struct store *s)
+{
+	return s->pending;
+}
+
+uint64_t store_last_rtt_us(const struct store *s)
+{
+	return s->last_rtt_us;
+}
+
+void store_free(struct store *s)
+{
+	struct store_op *op;
+
+	if (!s)
+		return;
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	s->state = ST_DOWN;
+	fail_all(s, -ECANCELED);
+	while ((op = s->free_ops)) {
+		s->free_ops = op->next;
+		free(op->buf);
+		free(op);
+	}
+	free(s->items);
+	free(s->conninfo);
+	free(s);
+}
