@@ -27,7 +27,7 @@
 #define STORE_MAX_PARAMS 16
 #define STORE_MAX_PENDING 20000
 #define STORE_BACKOFF_MIN_MS 100
-#define STORE_BACKOFF_MAX_MS 5000
+#define STORE_BACKOFF_MAX_MS 1000
 /* A batch with no answer for this long means the server or the path to it
  * is gone without the socket noticing: reset and reconnect. */
 #define STORE_BATCH_TIMEOUT_MS 15000

@@ -17,7 +17,7 @@
  *
  * When the connection is lost, every pending operation completes with
  * -ECONNRESET, new ones are refused with -ENOTCONN, and the store
- * reconnects by itself with exponential backoff (100 ms up to 5 s).
+ * reconnects by itself with exponential backoff (100 ms up to 1 s).
  */
 #ifndef JCT_STORE_H
 #define JCT_STORE_H

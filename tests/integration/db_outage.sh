@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Durability across a database outage: SIPp registers (with digest auth)
+# while PostgreSQL is killed and started again. Every REGISTER that got a
+# 200 has its binding in the table afterwards; during the outage Junction
+# answers 503 with Retry-After (never 200); once PostgreSQL is back,
+# registrations succeed again without restarting Junction.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg.sh"
+need ss psql sipp
+
+USERS=200
+PORT=$(free_port)
+write_config "$PORT"
+pg_start || { fail "postgres"; t_done; }
+REG_EXTRA="max_contacts = 50" pg_config
+pg_migrate >/dev/null || { fail "migrate"; t_done; }
+psql_q "SELECT count(junction_add_subscriber('u' || i, 'localhost', 'pw' || i)) FROM generate_series(1, $USERS) i" >/dev/null
+{
+	echo SEQUENTIAL
+	for i in $(seq $USERS); do echo "u$i;[authentication username=u$i password=pw$i]"; done
+} >"$T_DIR/users.csv"
+start_junction "$PORT" || { fail "start"; t_done; }
+
+# 1. load across the outage: 100 REGISTERs/s for 12 s; PostgreSQL killed
+#    at 4 s (immediate: no clean shutdown) and back at 8 s
+sipp -sf "$SCEN/reg_auth.xml" -inf "$T_DIR/users.csv" -i 127.0.0.1 -p "$(free_port)" \
+	-m 1200 -r 100 -l 300 -nostdin -timeout 60s -recv_timeout 10s \
+	-trace_logs -log_file "$T_DIR/ok.log" -trace_stat -stf "$T_DIR/load.csv" \
+	-trace_msg -message_file "$T_DIR/msgs.log" \
+	"127.0.0.1:$PORT" >"$T_DIR/sipp-load.out" 2>&1 &
+SIPP=$!
+T_PIDS+=("$SIPP")
+sleep 4
+pg_stop immediate && pass "PostgreSQL killed during the load" || fail "could not stop PostgreSQL"
+sleep 4
+pg_restart && pass "PostgreSQL started again" || fail "restart"
+wait "$SIPP"
+
+ok=$(grep -c '^OK ' "$T_DIR/ok.log" 2>/dev/null)
+n503=$(grep -c '^SIP/2.0 503 ' "$T_DIR/msgs.log" 2>/dev/null)
+log "200s: $ok, 503s: $n503"
+[ "$ok" -gt 100 ] && pass "$ok registrations acknowledged" || fail "only $ok registrations acknowledged"
+[ "$n503" -gt 0 ] && pass "$n503 answered 503 during the outage" || fail "no 503 during the outage"
+grep -A8 '^SIP/2.0 503 ' "$T_DIR/msgs.log" | grep -q '^Retry-After: 2' && pass "503 carries Retry-After" ||
+	fail "503 without Retry-After"
+
+# 2. every acknowledged binding is in the table
+sed -n 's/^OK //p' "$T_DIR/ok.log" | sort -u >"$T_DIR/acked"
+psql_q "SELECT contact FROM binding" | sort -u >"$T_DIR/stored"
+missing=$(comm -23 "$T_DIR/acked" "$T_DIR/stored" | wc -l)
+[ "$missing" -eq 0 ] && pass "all $(wc -l <"$T_DIR/acked") acknowledged bindings stored" ||
+	{ fail "$missing acknowledged bindings missing"; comm -23 "$T_DIR/acked" "$T_DIR/stored" | head >&2; }
+
+# 3. recovery: a fresh run against the restarted database, no failures
+sleep 1
+sipp -sf "$SCEN/reg_auth.xml" -inf "$T_DIR/users.csv" -i 127.0.0.1 -p "$(free_port)" \
+	-m 200 -r 100 -nostdin -timeout 30s -trace_stat -stf "$T_DIR/after.csv" \
+	"127.0.0.1:$PORT" >"$T_DIR/sipp-after.out" 2>&1
+rc=$?
+okc=$(tail -n 1 "$T_DIR/after.csv" | cut -d';' -f16)
+[ "$rc" -eq 0 ] && [ "$okc" = 200 ] && pass "after the outage: 200 of 200 registered" ||
+	fail "after the outage: rc=$rc successful=$okc"
+grep -q 'event=db_down' "$T_DIR/junction.log" && grep -q 'event=db_up' "$T_DIR/junction.log" &&
+	pass "outage and recovery logged" || fail "db_down/db_up not logged"
+
+kill -0 "$JCT_PID" && pass "junction kept running" || fail "junction died"
+stop_junction && pass "SIGTERM exit 0" || fail "exit status"
+t_done
