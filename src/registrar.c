@@ -28,10 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-#define REG_MAX_CONTACTS HDR_LIST_MAX
 #define REG_URI_MAX 512
 #define REG_UA_MAX 255
-#define REG_AOR_MAX 300
 
 /* Option tags the registrar understands in Require (§10.3 step 2). */
 static bool reg_supported(struct sip_str tag)
@@ -152,51 +150,37 @@ out:
 
 /* ---- the request ------------------------------------------------------- */
 
-struct reg_contacts {
-	unsigned n;
-	bool star;
-	struct sip_str uri[REG_MAX_CONTACTS];
-	int64_t expires[REG_MAX_CONTACTS];
-	int64_t q[REG_MAX_CONTACTS]; /* thousandths */
-	struct sip_str instance[REG_MAX_CONTACTS];
-	int64_t reg_id[REG_MAX_CONTACTS];
-	bool reg_id_null[REG_MAX_CONTACTS];
-};
-
-/*
- * §10.3 steps 6-7 that need no data. Returns 0, or the status to answer
- * with (*reason and *extra set).
- */
-static unsigned read_contacts(struct worker *w, struct sip_msg *m, struct reg_contacts *rc,
-			      const char **reason, char *extra, size_t extra_cap)
+unsigned registrar_read_contacts(const struct config *cfg, struct sip_msg *m,
+				 struct reg_contacts *rc, struct reg_refusal *why)
 {
-	const struct config *cfg = w->cfg;
 	const struct sip_hdr *eh = sip_msg_hdr(m, SIP_HDR_EXPIRES);
 	struct hdr_list l;
 	int64_t dflt = cfg->registrar.default_expires;
 	uint32_t v;
 	int n;
 
+	why->reason = NULL;
+	why->extra[0] = '\0';
+	memset(rc, 0, sizeof(*rc));
 	if (eh) {
 		if (sip_str_to_u32(eh->value, &v) < 0) {
-			*reason = "Bad Expires";
+			why->reason = "Bad Expires";
 			return 400;
 		}
 		dflt = v;
 	}
 	n = hdr_list_collect(m, SIP_HDR_CONTACT, &l, REG_MAX_CONTACTS);
 	if (n < 0) {
-		*reason = "Too Many Contacts";
+		why->reason = "Too Many Contacts";
 		return 400;
 	}
-	memset(rc, 0, sizeof(*rc));
 	for (int i = 0; i < n; i++) {
 		struct sip_addr a;
 		struct sip_str val;
 		int64_t exp;
 
 		if (sip_addr_parse(l.e[i].s, &a) == -EBADMSG) {
-			*reason = "Bad Contact";
+			why->reason = "Bad Contact";
 			return 400;
 		}
 		if (a.star) {
@@ -204,14 +188,14 @@ static unsigned read_contacts(struct worker *w, struct sip_msg *m, struct reg_co
 			continue;
 		}
 		if (a.uri_str.len > REG_URI_MAX || !sip_str_utf8_valid(a.uri_str)) {
-			*reason = "Bad Contact";
+			why->reason = "Bad Contact";
 			return 400;
 		}
 		exp = a.expires >= 0 ? a.expires : dflt;
 		/* §10.3 step 7: too brief is refused (423), too long clamped. */
 		if (exp > 0 && exp < cfg->registrar.min_expires) {
-			snprintf(extra, extra_cap, "Min-Expires: %u\r\n", cfg->registrar.min_expires);
-			*reason = NULL;
+			snprintf(why->extra, sizeof(why->extra), "Min-Expires: %u\r\n",
+				 cfg->registrar.min_expires);
 			return 423;
 		}
 		if (exp > cfg->registrar.max_expires)
@@ -232,9 +216,45 @@ static unsigned read_contacts(struct worker *w, struct sip_msg *m, struct reg_co
 	}
 	/* §10.3 step 6: "*" only alone and with Expires: 0. */
 	if (rc->star && (rc->n > 0 || n > 1 || !eh || dflt != 0)) {
-		*reason = "Invalid Contact *";
+		why->reason = "Invalid Contact *";
 		return 400;
 	}
+	return 0;
+}
+
+unsigned registrar_check_aor(const struct config *cfg, struct sip_msg *m, struct reg_aor *a,
+			     struct reg_refusal *why)
+{
+	const struct sip_addr *to = sip_msg_to(m);
+	size_t dlen = to ? to->uri.host.len : 0;
+
+	why->reason = NULL;
+	why->extra[0] = '\0';
+	/* §10.3 step 2 */
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_REQUIRE); h;
+	     h = sip_msg_hdr_next(m, h)) {
+		struct sip_str cur = h->value, tag;
+
+		while (sip_list_next(&cur, &tag)) {
+			if (!reg_supported(tag)) {
+				snprintf(why->extra, sizeof(why->extra), "Unsupported: %.*s\r\n",
+					 SIP_STR_FMT(tag));
+				return 420;
+			}
+		}
+	}
+	/* §10.3 step 5: the AOR must be ours. */
+	if (!to || (to->uri.scheme != SIP_URI_SIP && to->uri.scheme != SIP_URI_SIPS) ||
+	    !to->uri.user.len || !config_is_domain(cfg, to->uri.host) || dlen >= sizeof(a->realm) ||
+	    !sip_str_utf8_valid(to->uri.user))
+		return 404;
+	for (size_t i = 0; i < dlen; i++)
+		a->realm[i] = sip_tolower(to->uri.host.p[i]);
+	a->realm[dlen] = '\0';
+	a->user = to->uri.user;
+	if ((size_t)snprintf(a->aor, sizeof(a->aor), "sip:%.*s@%s", SIP_STR_FMT(to->uri.user),
+			     a->realm) >= sizeof(a->aor))
+		return 404;
 	return 0;
 }
 
@@ -304,76 +324,51 @@ static bool submit(struct worker *w, struct sip_job *job, struct sip_msg *m, str
 
 bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 {
-	const struct sip_addr *to = sip_msg_to(m);
-	const char *reason = NULL;
-	char extra[1024] = "";
-	char aorbuf[REG_AOR_MAX];
+	struct reg_refusal why;
 	struct reg_contacts rc;
-	char domain[CFG_NAME_MAX];
-	struct sip_str realm, aor;
+	struct reg_aor a;
+	struct sip_str realm;
 	unsigned status;
 
 	if (!w->store) {
 		reply(w, m, job, 403, "Registrar Not Configured", NULL);
 		return false;
 	}
-	/* §10.3 step 2 */
-	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_REQUIRE); h;
-	     h = sip_msg_hdr_next(m, h)) {
-		struct sip_str cur = h->value, tag;
-
-		while (sip_list_next(&cur, &tag)) {
-			if (!reg_supported(tag)) {
-				snprintf(extra, sizeof(extra), "Unsupported: %.*s\r\n", SIP_STR_FMT(tag));
-				reply(w, m, job, 420, NULL, extra);
-				return false;
-			}
-		}
-	}
-	/* §10.3 step 5: the AOR must be ours. */
-	if ((to->uri.scheme != SIP_URI_SIP && to->uri.scheme != SIP_URI_SIPS) || !to->uri.user.len ||
-	    !config_is_domain(w->cfg, to->uri.host) || to->uri.host.len >= sizeof(domain) ||
-	    !sip_str_utf8_valid(to->uri.user)) {
-		reply(w, m, job, 404, NULL, NULL);
+	status = registrar_check_aor(w->cfg, m, &a, &why);
+	if (status) {
+		reply(w, m, job, status, why.reason, why.extra[0] ? why.extra : NULL);
 		return false;
 	}
-	for (size_t i = 0; i < to->uri.host.len; i++)
-		domain[i] = sip_tolower(to->uri.host.p[i]);
-	realm = sip_str_make(domain, to->uri.host.len);
-	if ((size_t)snprintf(aorbuf, sizeof(aorbuf), "sip:%.*s@%.*s", SIP_STR_FMT(to->uri.user),
-			     SIP_STR_FMT(realm)) >= sizeof(aorbuf)) {
-		reply(w, m, job, 404, NULL, NULL);
-		return false;
-	}
-	aor = sip_str_cstr(aorbuf);
+	realm = sip_str_cstr(a.realm);
 
 	/* §10.3 steps 3-4 */
 	if (w->cfg->auth.mode == AUTH_MODE_LOCAL) {
 		struct auth_outcome ao;
+		char challenge[1024];
 
 		auth_check(m, false, realm, clock_now_ms(), &ao);
 		if (ao.verdict == AUTH_NEED_USER)
 			return auth_fetch_subscriber(w, job, m, ao.username, realm);
 		if (ao.verdict == AUTH_CHALLENGE) {
-			if (!auth_challenge(false, realm, ao.stale, clock_now_ms(), extra,
-					    sizeof(extra))) {
+			if (!auth_challenge(false, realm, ao.stale, clock_now_ms(), challenge,
+					    sizeof(challenge))) {
 				reply(w, m, job, 500, NULL, NULL);
 				return false;
 			}
-			log_debug("event=auth_challenge method=REGISTER aor=%s why=\"%s\"", aorbuf,
+			log_debug("event=auth_challenge method=REGISTER aor=%s why=\"%s\"", a.aor,
 				  ao.why);
-			reply(w, m, job, 401, NULL, extra);
+			reply(w, m, job, 401, NULL, challenge);
 			return false;
 		}
-		if (w->cfg->auth.aor_owner && !sip_str_eq(ao.username, to->uri.user)) {
+		if (w->cfg->auth.aor_owner && !sip_str_eq(ao.username, a.user)) {
 			reply(w, m, job, 403, "Not Owner of AOR", NULL);
 			return false;
 		}
 	}
-	status = read_contacts(w, m, &rc, &reason, extra, sizeof(extra));
+	status = registrar_read_contacts(w->cfg, m, &rc, &why);
 	if (status) {
-		reply(w, m, job, status, reason, extra[0] ? extra : NULL);
+		reply(w, m, job, status, why.reason, why.extra[0] ? why.extra : NULL);
 		return false;
 	}
-	return submit(w, job, m, aor, &rc);
+	return submit(w, job, m, sip_str_cstr(a.aor), &rc);
 }
