@@ -135,10 +135,11 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended(p_aor, 0));
 
     IF p_star THEN
-        -- §10.3 step 6: remove all, unless one binding is newer than this
-        -- request (same Call-ID, CSeq not lower).
+        -- §10.3 step 6: remove all, unless a binding of the same Call-ID
+        -- has a CSeq not lower than this request's (a retransmitted "*"
+        -- finds nothing left and is answered 200 again).
         IF EXISTS (SELECT 1 FROM binding b WHERE b.aor = p_aor AND b.call_id = p_call_id
-                   AND b.cseq > p_cseq AND b.expires_at > now()) THEN
+                   AND b.cseq >= p_cseq AND b.expires_at > now()) THEN
             RETURN QUERY SELECT 500, NULL::text, NULL::numeric, NULL::integer, NULL::text;
             RETURN;
         END IF;
@@ -220,6 +221,7 @@ $$;
 
 -- The location service: where requests for an AOR go, best q first, and
 -- whether the user exists at all (404) when nothing is registered (480).
+-- A disabled subscriber is reached nowhere, whatever is registered.
 -- Always one row at least: contact is NULL when there is no binding.
 CREATE FUNCTION junction_lookup(p_aor text, p_username text, p_domain text)
 RETURNS TABLE (known boolean, contact text, q numeric, path text, received text)
@@ -232,6 +234,8 @@ LANGUAGE sql STABLE AS $$
         SELECT bb.contact, bb.q, bb.path, bb.received, bb.updated_at
         FROM binding bb
         WHERE bb.aor = p_aor AND bb.expires_at > now()
+          AND NOT EXISTS (SELECT 1 FROM subscriber s WHERE s.username = p_username
+                          AND s.domain = p_domain AND NOT s.enabled)
     ) b ON true
     ORDER BY b.q DESC NULLS LAST, b.updated_at DESC
 $$;

@@ -3,8 +3,9 @@
  * RFC 8760), for the registrar (401, Authorization) and for the proxy
  * ([auth] invite: 407, Proxy-Authorization).
  *
- * Challenges offer SHA-256 first and MD5 second, qop=auth, with a nonce
- * any node of the cluster can verify (nonce.h). A verification needs the
+ * Challenges offer the algorithms of [auth] algorithms in their order
+ * (MD5 and SHA-256), qop=auth, with a nonce any node of the cluster can
+ * verify (nonce.h). A verification needs the
  * subscriber's HA1, taken from the node's cache (subcache.h); on a miss the
  * caller fetches it with auth_fetch_subscriber() and runs the request
  * again. An unknown user, a disabled one and a wrong password all get the
@@ -47,7 +48,7 @@ void auth_check(struct sip_msg *m, bool proxy, struct sip_str realm, uint64_t no
 		struct auth_outcome *out);
 
 /* Writes the challenge header lines (WWW-Authenticate or
- * Proxy-Authenticate, SHA-256 then MD5) into buf. Returns the length, or
+ * Proxy-Authenticate, one per configured algorithm) into buf. Returns the length, or
  * 0 when buf is too small. */
 size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, uint64_t now_ms, char *buf,
 		      size_t cap);

@@ -99,7 +99,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"sip", "max_vias", cfg_set_uint, .off = OFF(sip.limits.max_vias),
 	 .min = 1, .max = 255, .dflt = STR(SIP_DEFAULT_MAX_VIAS)},
 	{"sip", "mode", cfg_set_enum, .off = OFF(sip.mode), .names = mode_names,
-	 .dflt = "stateless"},
+	 .dflt = "stateful"},
 	{"sip", "record_route", cfg_set_bool, .off = OFF(sip.record_route), .dflt = "no"},
 	{"sip", "tcp_idle_timeout", cfg_set_uint, .off = OFF(sip.tcp_idle_timeout),
 	 .min = 1, .max = 86400, .dflt = "300"},
@@ -136,6 +136,18 @@ static const struct cfg_key cfg_keys[] = {
 	 * answer only the first challenge and know MD5 only. */
 	{"auth", "algorithms", cfg_set_algorithms, .count_off = OFF(auth.nalgorithms),
 	 .list = true, .dflt = "md5 sha256"},
+	/* RFC 3261 timers: T1 500 ms, T2 4 s, T4 5 s; Timer C "greater than
+	 * 3 minutes" (§16.6 step 11), lower only for tests. */
+	{"transaction", "t1", cfg_set_uint, .off = OFF(transaction.t1),
+	 .min = 10, .max = 10000, .dflt = "500"},
+	{"transaction", "t2", cfg_set_uint, .off = OFF(transaction.t2),
+	 .min = 10, .max = 60000, .dflt = "4000"},
+	{"transaction", "t4", cfg_set_uint, .off = OFF(transaction.t4),
+	 .min = 10, .max = 60000, .dflt = "5000"},
+	{"transaction", "timer_c", cfg_set_uint, .off = OFF(transaction.timer_c),
+	 .min = 1000, .max = 3600000, .dflt = "180000"},
+	{"transaction", "max_transactions", cfg_set_uint, .off = OFF(transaction.max_transactions),
+	 .min = 16, .max = 4194304, .dflt = "262144"},
 	/* Default computed in config_defaults(): the host name. */
 	{"node", "name", cfg_set_string, .off = OFF(node.name), .min = 1, .max = CFG_NAME_MAX},
 	/* clang-format on */
@@ -167,7 +179,11 @@ static void cfg_err(struct cfg_parse *ps, const char *fmt, ...)
 	ps->nerr++;
 	if (!ps->errs)
 		return;
-	fprintf(ps->errs, "%s:%u: ", ps->name, ps->lineno);
+	/* A rule between keys found none of them in the file: no line. */
+	if (ps->lineno)
+		fprintf(ps->errs, "%s:%u: ", ps->name, ps->lineno);
+	else
+		fprintf(ps->errs, "%s: ", ps->name);
 	va_start(ap, fmt);
 	vfprintf(ps->errs, fmt, ap);
 	va_end(ap);
@@ -639,6 +655,15 @@ static void cfg_check_together(struct cfg_parse *ps)
 			    "(%u, %u, %u)",
 			c->registrar.min_expires, c->registrar.default_expires,
 			c->registrar.max_expires);
+	}
+	if (c->transaction.t1 > c->transaction.t2) {
+		ps->lineno = cfg_line_of(ps, "transaction", "t2");
+		cfg_err(ps, "[transaction] needs t1 <= t2 (%u, %u)", c->transaction.t1,
+			c->transaction.t2);
+	}
+	if (c->auth.invite && c->auth.mode == AUTH_MODE_LOCAL && !c->database.conninfo[0]) {
+		ps->lineno = cfg_line_of(ps, "auth", "invite");
+		cfg_err(ps, "[auth] invite = yes needs a [database] (the subscribers live there)");
 	}
 	if (c->database.conninfo[0] && c->auth.mode == AUTH_MODE_LOCAL && !c->auth.secret[0]) {
 		ps->lineno = cfg_line_of(ps, "auth", "mode");

@@ -92,6 +92,12 @@ struct config {
 	struct {
 		char name[CFG_NAME_MAX]; /* written into binding.node; default: hostname */
 	} node;
+
+	struct {
+		unsigned t1, t2, t4;      /* RFC 3261 §17 timer bases, milliseconds */
+		unsigned timer_c;         /* §16.6 step 11, milliseconds */
+		unsigned max_transactions; /* per worker; 503 beyond */
+	} transaction;
 };
 
 /* Fills cfg with the defaults of every key. */

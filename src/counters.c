@@ -26,6 +26,8 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_KEEPALIVES] = "keepalives",
 	[CTR_RELAYED_REQUESTS] = "relayed_requests",
 	[CTR_RELAYED_RESPONSES] = "relayed_responses",
+	[CTR_DIALOGS_CREATED] = "dialogs_created",
+	[CTR_DIALOGS_ENDED] = "dialogs_ended",
 };
 
 const char *ctr_name(enum ctr_id id)

@@ -27,6 +27,8 @@ enum ctr_id {
 	CTR_KEEPALIVES,       /* RFC 5626 CRLF keep-alives */
 	CTR_RELAYED_REQUESTS,
 	CTR_RELAYED_RESPONSES,
+	CTR_DIALOGS_CREATED,  /* 2xx to INVITE relayed (stateful) */
+	CTR_DIALOGS_ENDED,    /* 2xx to BYE relayed (stateful) */
 	CTR__COUNT
 };
 

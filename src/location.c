@@ -13,8 +13,8 @@
 
 struct lookup {
 	struct worker *w;
-	struct sip_job *job;
 	location_fn fn;
+	void *arg;
 };
 
 static int32_t q_thousandths(struct sip_str q)
@@ -44,12 +44,12 @@ static void looked_up(void *arg, int err, const struct store_result *r)
 			res.n++;
 		}
 	}
-	l->fn(l->w, l->job, err, err ? NULL : &res);
+	l->fn(l->w, l->arg, err, err ? NULL : &res);
 	free(l);
 }
 
-bool location_lookup(struct worker *w, struct sip_job *job, struct sip_msg *m,
-		     struct sip_str user, struct sip_str domain, location_fn fn)
+int location_lookup(struct worker *w, struct sip_str user, struct sip_str domain, location_fn fn,
+		    void *arg)
 {
 	char aor[512], dom[CFG_NAME_MAX];
 	struct store_op *op;
@@ -57,29 +57,28 @@ bool location_lookup(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	int err = -ENOTCONN;
 	int n;
 
+	if (!w->store)
+		return -ENOTCONN;
 	if (domain.len >= sizeof(dom))
-		goto unavailable;
+		return -EINVAL;
 	for (size_t i = 0; i < domain.len; i++)
 		dom[i] = sip_tolower(domain.p[i]);
 	n = snprintf(aor, sizeof(aor), "sip:%.*s@%.*s", SIP_STR_FMT(user), (int)domain.len, dom);
-	if (n < 0 || (size_t)n >= sizeof(aor) || !w->store)
-		goto unavailable;
+	if (n < 0 || (size_t)n >= sizeof(aor))
+		return -EINVAL;
 	l = malloc(sizeof(*l));
 	if (!l)
-		goto unavailable;
+		return -ENOMEM;
 	l->w = w;
-	l->job = job;
 	l->fn = fn;
+	l->arg = arg;
 	op = store_op_begin(w->store, STORE_LOOKUP, false, 0, looked_up, l, &err);
 	if (!op) {
 		free(l);
-		goto unavailable;
+		return err;
 	}
 	store_op_param(op, aor, (size_t)n);
 	store_op_param_str(op, user);
 	store_op_param(op, dom, domain.len);
-	return true;
-unavailable:
-	worker_reply_db_unavailable(w, m, &job->src);
-	return false;
+	return 0;
 }

@@ -23,14 +23,13 @@ struct location_result {
 	struct location_target t[LOCATION_MAX];
 };
 
-/* err: 0, or -ECONNRESET/-EIO when the database could not answer. The
- * callback owns the job. */
-typedef void (*location_fn)(struct worker *w, struct sip_job *job, int err,
-			    const struct location_result *r);
+/* err: 0, or -ECONNRESET/-EIO when the database could not answer. */
+typedef void (*location_fn)(struct worker *w, void *arg, int err, const struct location_result *r);
 
-/* Looks up user@domain (domain lowercased here). Takes the job and returns
- * true, or answers 503 and returns false (the job stays the caller's). */
-bool location_lookup(struct worker *w, struct sip_job *job, struct sip_msg *m,
-		     struct sip_str user, struct sip_str domain, location_fn fn);
+/* Looks up user@domain (domain lowercased here); fn(w, arg, ...) runs when
+ * the database answers. Returns 0, or a negative errno when the lookup
+ * could not be sent (no database, down, full): the caller answers. */
+int location_lookup(struct worker *w, struct sip_str user, struct sip_str domain, location_fn fn,
+		    void *arg);
 
 #endif

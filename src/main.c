@@ -99,11 +99,6 @@ static int run(const struct config *cfg)
 	int sig, rc;
 	bool stop = false;
 
-	if (cfg->sip.mode != PROXY_MODE_STATELESS) {
-		log_error("event=config_error error=\"[sip] mode: only 'stateless' is available in "
-			  "this version\"");
-		return 1;
-	}
 	rc = self_init(cfg);
 	if (rc < 0)
 		return 1;
@@ -146,8 +141,10 @@ static int run(const struct config *cfg)
 		log_error("event=start_failed error=\"listeners: %s\"", strerror(-rc));
 		return 1;
 	}
-	log_info("event=started version=%s workers=%u mode=stateless", PACKAGE_VERSION,
-		 cfg->sip.workers);
+	log_info("event=started version=%s workers=%u mode=%s", PACKAGE_VERSION, cfg->sip.workers,
+		 cfg->sip.mode == PROXY_MODE_STATEFUL	 ? "stateful"
+		 : cfg->sip.mode == PROXY_MODE_REDIRECT ? "redirect"
+							 : "stateless");
 
 	while (!stop) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -235,7 +232,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: no [database] conninfo to migrate\n", path);
 			rc = -EINVAL;
 		} else {
-			rc = store_migrate(cfg->database.conninfo, stdout);
+			rc = store_migrate(cfg->database.conninfo, stdout, stderr);
 		}
 		free(cfg);
 		return rc == 0 ? 0 : 1;

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #define REG_URI_MAX 512
+#define REG_PATH_MAX 4096
 #define REG_UA_MAX 255
 
 /* Option tags the registrar understands in Require (§10.3 step 2). */
@@ -135,7 +136,7 @@ static void registered(void *arg, int err, const struct store_result *r)
 	}
 	/* RFC 3327 §5.3: the Path back to a UA that supports it. */
 	if (sip_msg_hdr(&m, SIP_HDR_PATH) && supports(&m, "path")) {
-		char pbuf[2048];
+		char pbuf[REG_PATH_MAX];
 		struct sip_str path = path_text(&m, pbuf, sizeof(pbuf));
 		int k = snprintf(extra + n, sizeof(extra) - n, "Path: %.*s\r\n", SIP_STR_FMT(path));
 
@@ -163,11 +164,24 @@ unsigned registrar_read_contacts(const struct config *cfg, struct sip_msg *m,
 	why->extra[0] = '\0';
 	memset(rc, 0, sizeof(*rc));
 	if (eh) {
-		if (sip_str_to_u32(eh->value, &v) < 0) {
+		int err = sip_str_to_u32(eh->value, &v);
+
+		/* §20.19: beyond 2^32-1 means 2^32-1 (clamped below) */
+		if (err == -ERANGE)
+			v = UINT32_MAX;
+		else if (err < 0) {
 			why->reason = "Bad Expires";
 			return 400;
 		}
 		dflt = v;
+	}
+	{
+		char pbuf[REG_PATH_MAX];
+
+		if (sip_msg_hdr(m, SIP_HDR_PATH) && !path_text(m, pbuf, sizeof(pbuf)).len) {
+			why->reason = "Path Too Long";
+			return 400;
+		}
 	}
 	n = hdr_list_collect(m, SIP_HDR_CONTACT, &l, REG_MAX_CONTACTS);
 	if (n < 0) {
@@ -274,7 +288,7 @@ static bool submit(struct worker *w, struct sip_job *job, struct sip_msg *m, str
 	char qbuf[REG_MAX_CONTACTS][8];
 	struct sip_str qs[REG_MAX_CONTACTS];
 	char received[NETADDR_STRLEN + 8];
-	char pbuf[2048];
+	char pbuf[REG_PATH_MAX];
 	struct sip_str path = path_text(m, pbuf, sizeof(pbuf));
 	struct reg_pending *p;
 	struct store_op *op;

@@ -67,7 +67,7 @@ int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct
 		if (rc < 0)
 			return rc;
 	}
-	if (r->src->conn_id)
+	if (r->conn_hint && r->src->conn_id)
 		rc = msg_edit_insertf(ed, via->start, "Via: SIP/2.0/%s %s;branch=%s;" VIA_CONN_PARAM "=%llx\r\n",
 				      sip_proto_via_name(r->dst->proto), self_hostport((unsigned)out),
 				      r->branch, (unsigned long long)r->src->conn_id);
@@ -128,6 +128,69 @@ void relay_stateless_branch(struct sip_msg *m, struct sip_str out_ruri, char *bu
 #undef ADD
 	snprintf(buf, RELAY_BRANCH_LEN, "z9hG4bK%016llx",
 		 (unsigned long long)siphash(siphash_process_key(), tmp, n));
+}
+
+/* The loop hash of m as if sender (one Via value) had been its top Via. */
+static uint64_t loop_hash(struct sip_msg *m, const struct sip_via *sender)
+{
+	const struct sip_addr *to = sip_msg_to(m), *from = sip_msg_from(m);
+	char tmp[2048];
+	size_t n = 0;
+	char num[32];
+
+#define ADD(s)                                                                                     \
+	do {                                                                                       \
+		struct sip_str s_ = (s);                                                           \
+		size_t k_ = s_.len < sizeof(tmp) - n ? s_.len : sizeof(tmp) - n;                   \
+		if (k_)                                                                            \
+			memcpy(tmp + n, s_.p, k_);                                                 \
+		n += k_;                                                                           \
+		if (n < sizeof(tmp))                                                               \
+			tmp[n++] = '|';                                                            \
+	} while (0)
+	/* Only what the next hops do not change: the sender's Via is hashed
+	 * by branch and sent-by, as we add received/rport to it; our own
+	 * Proxy-Authorization is consumed, so it is left out. */
+	snprintf(num, sizeof(num), "%u:%u", sip_msg_cseq(m)->num, (unsigned)sender->port);
+	ADD(to ? to->tag : SIP_STR_NULL);
+	ADD(from ? from->tag : SIP_STR_NULL);
+	ADD(sip_msg_call_id(m));
+	ADD(m->ruri);
+	ADD(sender->branch);
+	ADD(sender->host);
+	ADD(sip_str_cstr(num));
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PROXY_REQUIRE); h;
+	     h = sip_msg_hdr_next(m, h))
+		ADD(h->value);
+#undef ADD
+	return siphash(siphash_process_key(), tmp, n);
+}
+
+void relay_stateful_branch(struct sip_msg *m, uint64_t unique, char *buf)
+{
+	snprintf(buf, RELAY_BRANCH_MAX, "z9hG4bK%016llx.%016llx",
+		 (unsigned long long)loop_hash(m, sip_msg_top_via(m)), (unsigned long long)unique);
+}
+
+bool relay_is_loop(struct sip_msg *m)
+{
+	struct hdr_list vias;
+	struct sip_via ours, below;
+	char expect[24];
+
+	if (hdr_list_collect(m, SIP_HDR_VIA, &vias, HDR_LIST_MAX) < 0)
+		return false;
+	for (unsigned i = 0; i + 1 < vias.n; i++) {
+		if (sip_via_parse(vias.e[i].s, &ours) < 0 || !self_is_our_via(&ours))
+			continue;
+		if (sip_via_parse(vias.e[i + 1].s, &below) < 0)
+			continue;
+		snprintf(expect, sizeof(expect), "z9hG4bK%016llx",
+			 (unsigned long long)loop_hash(m, &below));
+		if (sip_str_caseprefix(ours.branch, expect))
+			return true;
+	}
+	return false;
 }
 
 uint64_t relay_via_conn(const struct sip_via *our_via)

@@ -21,6 +21,7 @@ struct relay_request {
 	const struct sip_dest *dst;   /* where it goes */
 	const char *branch;           /* our Via branch */
 	bool record_route;
+	bool conn_hint;               /* name the inbound connection in our Via (stateless) */
 };
 
 /*
@@ -41,6 +42,21 @@ int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct
  * spiral gets a new branch. buf holds RELAY_BRANCH_LEN bytes.
  */
 void relay_stateless_branch(struct sip_msg *m, struct sip_str out_ruri, char *buf);
+
+/*
+ * A stateful branch: "z9hG4bK" + the loop-detection hash of §16.6 step 8
+ * (over what identifies the request as received: To and From tags,
+ * Call-ID, Request-URI, the sender's Via branch and sent-by, CSeq number,
+ * Proxy-Require) + "." + unique, unique per branch. buf holds
+ * RELAY_BRANCH_MAX bytes.
+ */
+#define RELAY_BRANCH_MAX 48
+void relay_stateful_branch(struct sip_msg *m, uint64_t unique, char *buf);
+
+/* §16.3 step 4: does a Via of ours carry the loop hash this request would
+ * get again, i.e. did it come back unchanged? A spiral (new Request-URI)
+ * does not. */
+bool relay_is_loop(struct sip_msg *m);
 
 /* The connection id we put in our Via (0 when none). */
 uint64_t relay_via_conn(const struct sip_via *our_via);

@@ -95,6 +95,7 @@ struct store {
 	uint64_t next_attempt_ms;
 	unsigned backoff_ms;
 	bool want_write; /* PQflush left data to send */
+	bool setup_failed; /* a statement could not be prepared */
 	bool logged_down;
 
 	struct store_op *batch;  /* the batch being built, newest first */
@@ -591,8 +592,11 @@ static void item_done(struct store *s, uint64_t now_ms)
 	items_pop(s);
 	switch (it.kind) {
 	case IT_PREPARE:
+		/* Our statements call the schema's functions: if one cannot be
+		 * prepared, the database is not migrated (or too old). Down,
+		 * and keep trying, rather than failing every request. */
 		if (it.failed)
-			log_error("event=db_prepare_failed store=%s", s->name);
+			s->setup_failed = true;
 		break;
 	case IT_BEGIN:
 	case IT_SYNC:
@@ -641,6 +645,11 @@ static void read_results(struct store *s, uint64_t now_ms)
 				return;
 			}
 			item_done(s, now_ms);
+			if (s->state == ST_SETUP && s->setup_failed) {
+				s->setup_failed = false;
+				go_down(s, now_ms, "the schema is missing or too old: run junction --migrate");
+				return;
+			}
 			if (s->state == ST_SETUP) {
 				s->state = ST_UP;
 				s->backoff_ms = STORE_BACKOFF_MIN_MS;

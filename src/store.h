@@ -112,7 +112,7 @@ bool store_result_null(const struct store_result *r, unsigned row, unsigned col)
 int store_schema_version(const char *conninfo, unsigned *have, unsigned *need, FILE *errs);
 /* Applies the pending migrations, each in its own transaction, under an
  * advisory lock so that several nodes may run it at once. Progress goes to
- * out. Returns 0 or a negative errno (reason written to out). */
-int store_migrate(const char *conninfo, FILE *out);
+ * out, problems to errs. Returns 0 or a negative errno. */
+int store_migrate(const char *conninfo, FILE *out, FILE *errs);
 
 #endif

@@ -78,9 +78,9 @@ int store_schema_version(const char *conninfo, unsigned *have, unsigned *need, F
 	return rc;
 }
 
-int store_migrate(const char *conninfo, FILE *out)
+int store_migrate(const char *conninfo, FILE *out, FILE *errs)
 {
-	PGconn *c = connect_or_report(conninfo, out);
+	PGconn *c = connect_or_report(conninfo, errs);
 	unsigned have = 0, applied = 0;
 	char sql[256];
 	int rc;
@@ -90,18 +90,18 @@ int store_migrate(const char *conninfo, FILE *out)
 	/* Several nodes may migrate at once: one at a time, each re-reading
 	 * the version under the lock. */
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)", (long long)MIGRATE_LOCK_KEY);
-	rc = exec_ok(c, "SET client_min_messages = warning", out, "setup");
+	rc = exec_ok(c, "SET client_min_messages = warning", errs, "setup");
 	if (rc == 0)
-		rc = exec_ok(c, sql, out, "taking the migration lock");
+		rc = exec_ok(c, sql, errs, "taking the migration lock");
 	if (rc == 0)
 		rc = exec_ok(c,
 			     "CREATE TABLE IF NOT EXISTS schema_version ("
 			     " version integer PRIMARY KEY,"
 			     " name text NOT NULL,"
 			     " applied_at timestamptz NOT NULL DEFAULT now())",
-			     out, "creating schema_version");
+			     errs, "creating schema_version");
 	if (rc == 0)
-		rc = read_version(c, &have, out);
+		rc = read_version(c, &have, errs);
 	for (unsigned i = 0; rc == 0 && i < store_migration_count; i++) {
 		const struct store_migration *m = &store_migrations[i];
 		const char *params[2];
@@ -110,9 +110,9 @@ int store_migrate(const char *conninfo, FILE *out)
 
 		if (m->version <= have)
 			continue;
-		rc = exec_ok(c, "BEGIN", out, "BEGIN");
+		rc = exec_ok(c, "BEGIN", errs, "BEGIN");
 		if (rc == 0)
-			rc = exec_ok(c, m->sql, out, m->name);
+			rc = exec_ok(c, m->sql, errs, m->name);
 		if (rc == 0) {
 			snprintf(ver, sizeof(ver), "%u", m->version);
 			params[0] = ver;
@@ -120,14 +120,14 @@ int store_migrate(const char *conninfo, FILE *out)
 			r = PQexecParams(c, "INSERT INTO schema_version (version, name) VALUES ($1, $2)",
 					 2, NULL, params, NULL, NULL, 0);
 			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-				fprintf(out, "junction: recording %s failed: %s", m->name,
+				fprintf(errs, "junction: recording %s failed: %s", m->name,
 					PQresultErrorMessage(r));
 				rc = -EIO;
 			}
 			PQclear(r);
 		}
 		if (rc == 0)
-			rc = exec_ok(c, "COMMIT", out, "COMMIT");
+			rc = exec_ok(c, "COMMIT", errs, "COMMIT");
 		else
 			(void)exec_ok(c, "ROLLBACK", NULL, "ROLLBACK");
 		if (rc == 0) {

@@ -9,7 +9,8 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
-#include "stateless.h"
+#include "core.h"
+#include "txn.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -121,10 +122,10 @@ static bool worker_process(struct worker *w, struct sip_job *job)
 	}
 	if (m.request) {
 		ctr_add(&w->ctr.rx_requests[m.method_id], 1);
-		return stateless_request(w, job, &m);
+		return core_request(w, job, &m);
 	}
 	ctr_add(&w->ctr.rx_responses[ctr_class(m.status)], 1);
-	stateless_response(w, job, &m);
+	core_response(w, &m);
 	return false;
 }
 
@@ -141,10 +142,13 @@ static void worker_sleep(struct worker *w)
 	nfds_t n = 1;
 	int timeout = -1;
 
+	timeout = timer_next_ms(&w->timers, clock_now_ms());
 	if (w->store) {
 		uint64_t now = clock_now_ms();
+		int st = store_timeout_ms(w->store, now);
 
-		timeout = store_timeout_ms(w->store, now);
+		if (st >= 0 && (timeout < 0 || st < timeout))
+			timeout = st;
 		if (store_fd(w->store) >= 0) {
 			pfd[1].fd = store_fd(w->store);
 			pfd[1].events = store_events(w->store);
@@ -173,6 +177,7 @@ static void *worker_main(void *arg)
 				job_free(job);
 			job = next;
 		}
+		timer_run(&w->timers, clock_now_ms());
 		if (w->store) {
 			/* Send what this round queued, then take what came back;
 			 * completions may queue more, sent at once. */
@@ -181,7 +186,8 @@ static void *worker_main(void *arg)
 			store_commit(w->store);
 		}
 		/* Stop once closed and drained, including what waits on the
-		 * database, so nothing acknowledged is cut off. */
+		 * database, so nothing acknowledged is cut off. Transactions
+		 * still lingering (Timer J and the like) are not waited for. */
 		if (closed && idle && (!w->store || !store_pending(w->store)))
 			break;
 		if (idle)
@@ -198,10 +204,21 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 	w->cfg = cfg;
 	w->max_hdrs = (uint16_t)cfg->sip.limits.max_headers;
 	w->hdrs = calloc(w->max_hdrs, sizeof(*w->hdrs));
+	w->hdrs2 = calloc(w->max_hdrs, sizeof(*w->hdrs2));
 	w->out_cap = cfg->sip.limits.max_message_size + WORKER_OUT_SLACK;
 	w->out = malloc(w->out_cap);
-	if (!w->hdrs || !w->out)
+	if (!w->hdrs || !w->hdrs2 || !w->out)
 		return -ENOMEM;
+	timer_heap_init(&w->timers);
+	if (cfg->sip.mode == PROXY_MODE_STATEFUL) {
+		struct txn_timers tt = {.t1 = cfg->transaction.t1,
+					.t2 = cfg->transaction.t2,
+					.t4 = cfg->transaction.t4};
+
+		w->txn = txn_layer_new(&tt, cfg->transaction.max_transactions, &w->timers);
+		if (!w->txn)
+			return -ENOMEM;
+	}
 	rc = queue_init(&w->queue, cfg->sip.queue_depth);
 	if (rc < 0)
 		return rc;
@@ -280,9 +297,13 @@ int workers_stop(unsigned timeout_ms)
 		 * unregistered by process exit only after this point). */
 		for (unsigned i = 0; i < nworkers; i++) {
 			queue_destroy(&workers[i].queue);
+			txn_layer_free(workers[i].txn);
+			workers[i].txn = NULL;
+			timer_heap_destroy(&workers[i].timers);
 			store_free(workers[i].store);
 			workers[i].store = NULL;
 			free(workers[i].hdrs);
+			free(workers[i].hdrs2);
 			free(workers[i].out);
 			workers[i].hdrs = NULL;
 			workers[i].out = NULL;

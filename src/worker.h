@@ -19,6 +19,7 @@
 #include "sip_msg.h"
 #include "sip_reply.h"
 #include "store.h"
+#include "timer.h"
 
 #include <pthread.h>
 
@@ -30,11 +31,15 @@ struct worker {
 	struct queue queue;
 	struct counters ctr;
 	struct sip_hdr *hdrs; /* parse scratch: cfg limits.max_headers entries */
+	struct sip_hdr *hdrs2; /* a second one, for a request parsed while a response is */
 	uint16_t max_hdrs;
 	char *out;            /* the message being sent */
 	size_t out_cap;
 	struct msg_edits edits;
 	struct store *store;  /* NULL without a [database] */
+	struct txn_layer *txn; /* NULL unless mode = stateful */
+	struct timer_heap timers;
+	uint64_t branch_seq;  /* makes our branch IDs unique */
 	pthread_t thread;
 	bool started;
 };

@@ -147,7 +147,7 @@ NONCE=$(grep -m1 '^Proxy-Authenticate: ' "$T_DIR/inv1" | sed 's/.*nonce="\([^"]*
 ha1=$(H "alice:localhost:secret"); ha2=$(H "INVITE:sip:carol@127.0.0.1:$CATCH")
 resp=$(H "$ha1:$NONCE:00000001:beef:auth:$ha2")
 invite 2 "Digest username=\"alice\", realm=\"localhost\", nonce=\"$NONCE\", uri=\"sip:carol@127.0.0.1:$CATCH\", response=\"$resp\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"beef\"" |
-	"$SIPSEND" -v -c 1 -w 3000 -b "$CATCH" udp 127.0.0.1 "$PORT" - >"$T_DIR/inv2"
+	"$SIPSEND" -P -v -c 1 -w 3000 -b "$CATCH" udp 127.0.0.1 "$PORT" - >"$T_DIR/inv2"
 head -n 1 "$T_DIR/inv2" | grep -q "^INVITE sip:carol@127.0.0.1:$CATCH SIP/2.0" && pass "authenticated INVITE relayed" ||
 	{ fail "authenticated INVITE not relayed"; cat "$T_DIR/inv2" >&2; }
 grep -q '^Proxy-Authorization' "$T_DIR/inv2" && fail "our credentials were relayed" || pass "credentials consumed (RFC 3261 §22.3)"

@@ -34,7 +34,7 @@ reg() {
 	printf 'Content-Length: 0\n\n'
 }
 
-send() { "$SIPSEND" -v -w 3000 udp 127.0.0.1 "$PORT" - >"$T_DIR/last"; }
+send() { "$SIPSEND" -P -v -w 3000 udp 127.0.0.1 "$PORT" - >"$T_DIR/last"; }
 # R [headers...]: the next CSeq, sent; the answer in $T_DIR/last
 R() {
 	CSEQ=$((CSEQ + 1))
@@ -163,7 +163,7 @@ invite() {
 	printf 'Max-Forwards: 70\nFrom: <sip:bob@example.net>;tag=i1\nTo: <sip:%s@localhost>\n' "$1"
 	printf 'Call-ID: inv-%s\nCSeq: 1 INVITE\nContent-Length: 0\n\n' "$RANDOM"
 }
-invite alice | "$SIPSEND" -v -c 1 -w 3000 -b "$CATCH" udp 127.0.0.1 "$PORT" - >"$T_DIR/last"
+invite alice | "$SIPSEND" -P -v -c 1 -w 3000 -b "$CATCH" udp 127.0.0.1 "$PORT" - >"$T_DIR/last"
 resp_has "^INVITE $C1 SIP/2.0" "INVITE to the AOR goes to the registered contact"
 resp_has "^Route: <sip:127.0.0.1:$CATCH;lr>" "the binding's Path is pre-loaded as Route"
 resp_has "^Via: SIP/2.0/UDP 127.0.0.1:$PORT;branch=z9hG4bK" "relayed by us"

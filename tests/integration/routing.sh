@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the stateless proxy does to a request it relays (RFC 3261 §16.4,
+# What the stateless proxy (mode = stateless) does to a request it relays (RFC 3261 §16.4,
 # §16.6, §16.11): our Via on top with a stable branch, received/rport on
 # the sender's Via, Max-Forwards decremented or added, our Route removed,
 # loose and strict routing, Record-Route (double when the transport
@@ -10,7 +10,8 @@ need ss
 
 PORT=$(free_port)
 CATCH=$(free_port)
-SIP_EXTRA="record_route = yes" write_config "$PORT"
+SIP_EXTRA="mode = stateless
+record_route = yes" write_config "$PORT"
 start_junction "$PORT" || { fail "start"; t_done; }
 
 # req RURI BRANCH [headers...]

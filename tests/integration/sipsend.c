@@ -3,7 +3,7 @@
  * what comes back, for the integration tests' malformed-message checks,
  * where sipsak and SIPp would refuse to send what we want to send.
  *
- *   sipsend [-q] [-v] [-r] [-n] [-k] [-l] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp HOST PORT FILE|-
+ *   sipsend [-q] [-v] [-r] [-n] [-k] [-l] [-P] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp HOST PORT FILE|-
  *
  * The message is read from FILE (- for stdin); bare LF line ends become
  * CRLF unless -r (raw). Prints the first line of each response (-v: whole
@@ -15,7 +15,8 @@
  * garbage). -b binds the local port first, so a test can
  * address a request to sipsend itself through the proxy and read what the
  * proxy relayed (the relayed request is printed like a response). -l
- * sends nothing and prints what arrives on the -b port (UDP).
+ * sends nothing and prints what arrives on the -b port (UDP). -P ignores
+ * provisional responses (the 100 Trying of a stateful proxy).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -124,7 +125,7 @@ static size_t stream_frame(const char *buf, size_t len)
 int main(int argc, char **argv)
 {
 	bool quiet = false, verbose = false, raw = false, expect_none = false, keepalive = false;
-	bool listen_only = false;
+	bool listen_only = false, skip_provisional = false;
 	long wait_ms = 2000;
 	int want = 0, got = 0, finals = 0, opt, fd, type, bind_port = 0, repeat = 1;
 	struct sockaddr_storage ss;
@@ -136,7 +137,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	long deadline;
 
-	while ((opt = getopt(argc, argv, "qvrnklw:c:b:R:")) != -1) {
+	while ((opt = getopt(argc, argv, "qvrnklPw:c:b:R:")) != -1) {
 		switch (opt) {
 		case 'q': quiet = true; break;
 		case 'v': verbose = true; break;
@@ -148,12 +149,13 @@ int main(int argc, char **argv)
 		case 'b': bind_port = atoi(optarg); break;
 		case 'R': repeat = atoi(optarg); break;
 		case 'l': listen_only = true; break;
+		case 'P': skip_provisional = true; break;
 		default: return 2;
 		}
 	}
 	if (argc - optind != 4) {
 		fprintf(stderr,
-			"usage: sipsend [-qvrnkl] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp HOST PORT FILE|-\n");
+			"usage: sipsend [-qvrnklP] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp HOST PORT FILE|-\n");
 		return 2;
 	}
 	type = strcmp(argv[optind], "tcp") == 0 ? SOCK_STREAM : SOCK_DGRAM;
@@ -242,6 +244,8 @@ int main(int argc, char **argv)
 		}
 		if (type == SOCK_DGRAM) {
 			int st = status_of(rbuf, (size_t)n);
+			if (skip_provisional && st >= 100 && st < 200)
+				continue;
 			got++;
 			if (!quiet)
 				print_msg(rbuf, (size_t)n, verbose);
@@ -253,11 +257,13 @@ int main(int argc, char **argv)
 			rlen += (size_t)n;
 			while ((fl = stream_frame(rbuf, rlen)) > 0) {
 				int st = status_of(rbuf, fl);
-				got++;
-				if (!quiet)
-					print_msg(rbuf, fl, verbose);
-				if (st >= 200)
-					finals++;
+				if (!(skip_provisional && st >= 100 && st < 200)) {
+					got++;
+					if (!quiet)
+						print_msg(rbuf, fl, verbose);
+					if (st >= 200)
+						finals++;
+				}
 				memmove(rbuf, rbuf + fl, rlen - fl);
 				rlen -= fl;
 			}

@@ -83,7 +83,7 @@ Test(config, defaults)
 	cr_assert_eq(cfg.sip.limits.max_headers, SIP_DEFAULT_MAX_HEADERS);
 	cr_assert_eq(cfg.sip.limits.max_line_length, SIP_DEFAULT_MAX_LINE_LENGTH);
 	cr_assert_eq(cfg.sip.limits.max_vias, SIP_DEFAULT_MAX_VIAS);
-	cr_assert_eq(cfg.sip.mode, PROXY_MODE_STATELESS);
+	cr_assert_eq(cfg.sip.mode, PROXY_MODE_STATEFUL);
 	cr_assert_eq(cfg.sip.record_route, false);
 	cr_assert_eq(cfg.sip.tcp_idle_timeout, 300);
 	cr_assert_eq(cfg.sip.tcp_max_connections, 4096);
@@ -709,7 +709,7 @@ Test(config, reference_file)
 	cr_assert_eq(cfg.sip.ndomains, 2);
 	cr_assert_str_eq(cfg.sip.domain[0], "localhost");
 	cr_assert_str_eq(cfg.sip.domain[1], "127.0.0.1");
-	cr_assert_eq(cfg.sip.mode, PROXY_MODE_STATELESS);
+	cr_assert_eq(cfg.sip.mode, PROXY_MODE_STATEFUL);
 	cr_assert_eq(cfg.log.level, LOG_LVL_INFO);
 	cr_assert_str_eq(cfg.log.target, "stderr");
 	cr_assert_eq(cfg.sip.queue_depth, 4096);
