@@ -64,6 +64,7 @@ static bool offered(enum digest_alg alg)
 
 static void challenge(struct auth_outcome *out, bool stale, const char *why)
 {
+	/* presented is kept: set once credentials were found */
 	out->verdict = AUTH_CHALLENGE;
 	out->stale = stale;
 	out->why = why;
@@ -105,6 +106,7 @@ void auth_check(struct sip_msg *m, bool proxy, struct sip_str realm, uint64_t no
 		challenge(out, false, "no credentials");
 		return;
 	}
+	out->presented = true;
 	if (!c.username.len || !c.nonce.len || !c.response.len || !c.uri.len || c.userhash) {
 		challenge(out, false, "incomplete credentials");
 		return;

@@ -36,6 +36,7 @@ enum auth_verdict {
 struct auth_outcome {
 	enum auth_verdict verdict;
 	bool stale;              /* right password, expired or reused nonce */
+	bool presented;          /* credentials for the realm were there */
 	struct sip_str username; /* PASS and NEED_USER: points into the message */
 	const char *why;         /* for the log: what failed */
 };

@@ -90,6 +90,7 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	if (ao.verdict == AUTH_PASS) {
 		/* The From user must be the one who authenticated. */
 		if (w->cfg->auth.aor_owner && !sip_str_eq(ao.username, from->uri.user)) {
+			ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
 			worker_reply(w, m, &job->src, 403, "Not Owner of From", NULL);
 			return false;
 		}
@@ -103,6 +104,9 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		worker_reply(w, m, &job->src, 500, NULL, NULL);
 		return false;
 	}
+	ctr_inc(&w->ctr, CTR_AUTH_CHALLENGES);
+	if (ao.presented && !ao.stale)
+		ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
 	worker_reply(w, m, &job->src, 407, NULL, extra);
 	return false;
 }

@@ -28,6 +28,9 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_RELAYED_RESPONSES] = "relayed_responses",
 	[CTR_DIALOGS_CREATED] = "dialogs_created",
 	[CTR_DIALOGS_ENDED] = "dialogs_ended",
+	[CTR_REGISTRATIONS] = "registrations",
+	[CTR_AUTH_CHALLENGES] = "auth_challenges",
+	[CTR_AUTH_FAILURES] = "auth_failures",
 };
 
 const char *ctr_name(enum ctr_id id)
@@ -48,6 +51,13 @@ void counters_sum(struct counters *dst, const struct counters *src)
 	sum_array(dst->rx_responses, src->rx_responses, CTR_CLASSES);
 	sum_array(dst->tx_responses, src->tx_responses, CTR_CLASSES);
 	sum_array(dst->local_responses, src->local_responses, CTR_CLASSES);
+	sum_array(dst->tx_codes, src->tx_codes, 700);
+	sum_array(dst->db_latency, src->db_latency, CTR_DB_BUCKETS + 1);
+	sum_array(&dst->db_latency_sum_us, &src->db_latency_sum_us, 1);
+	sum_array(&dst->db_latency_count, &src->db_latency_count, 1);
+	sum_array(&dst->g_transactions, &src->g_transactions, 1);
+	sum_array(&dst->g_db_up, &src->g_db_up, 1);
+	sum_array(&dst->g_db_pending, &src->g_db_pending, 1);
 }
 
 void counters_register(struct counters *c)

@@ -118,6 +118,5 @@ void dispatch_reject(struct dispatch_ctx *ctx, const char *buf, size_t len,
 	}
 	ctr_inc(&ctx->ctr, CTR_TX_MESSAGES);
 	ctr_add(&ctx->ctr.v[CTR_TX_BYTES], (uint64_t)rc);
-	ctr_add(&ctx->ctr.tx_responses[ctr_class(status)], 1);
-	ctr_add(&ctx->ctr.local_responses[ctr_class(status)], 1);
+	ctr_response_sent(&ctx->ctr, status, true);
 }

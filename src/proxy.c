@@ -18,8 +18,10 @@
  *
  * Ownership: the context owns its target set and branches; the
  * transactions belong to the layer and tell the context when they are gone
- * (done callbacks). The context is freed when its server transaction and
- * every client transaction are gone.
+ * (done callbacks). The context lives while it is open (no final response
+ * sent upstream yet), looking up targets, or has a client transaction
+ * alive; then it detaches from its server transaction, which lingers on
+ * its own (Timer J, ...) holding just its key and last response.
  */
 #include "proxy.h"
 
@@ -71,13 +73,14 @@ struct pctx {
 	bool cancelled;      /* CANCEL received, 2xx or 6xx: no new branches */
 	bool got_2xx, got_6xx;
 	bool locating;       /* waiting for the location service */
-	unsigned refs;       /* server transaction + live client transactions */
+	bool closed;         /* the final response went up, or the server transaction is gone */
+	unsigned refs;       /* open + locating + live client transactions */
 	struct target_set ts;
 	unsigned next_target; /* first target not tried yet */
 	unsigned nbranches;
 	unsigned pending;     /* branches without a final */
 	unsigned local_status; /* a final decided before any branch (404, 480...) */
-	struct pbranch b[PROXY_MAX_BRANCHES];
+	struct pbranch *b[PROXY_MAX_BRANCHES]; /* each its own block: ctx_ops hold pointers */
 };
 
 static void stx_gone(void *tu, struct stx *st);
@@ -100,12 +103,28 @@ static void pctx_unref(struct pctx *p)
 {
 	if (--p->refs)
 		return;
+	if (p->st) {
+		/* it lingers alone from now on */
+		p->st->ops = NULL;
+		p->st->tu = NULL;
+	}
 	for (unsigned i = 0; i < p->nbranches; i++) {
-		timer_stop(&p->w->timers, &p->b[i].timer_c);
-		free(p->b[i].resp);
+		timer_stop(&p->w->timers, &p->b[i]->timer_c);
+		free(p->b[i]->resp);
+		free(p->b[i]);
 	}
 	target_set_free(&p->ts);
 	free(p);
+}
+
+/* The response context is answered (or has nobody to answer): it stays
+ * only for the client transactions still running. */
+static void pctx_close(struct pctx *p)
+{
+	if (p->closed)
+		return;
+	p->closed = true;
+	pctx_unref(p);
 }
 
 static void stx_gone(void *tu, struct stx *st)
@@ -114,7 +133,7 @@ static void stx_gone(void *tu, struct stx *st)
 
 	(void)st;
 	p->st = NULL;
-	pctx_unref(p);
+	pctx_close(p);
 }
 
 static void branch_gone(void *tu, struct ctx *c)
@@ -149,6 +168,12 @@ static int parse_request(struct pctx *p, struct sip_msg *m)
 
 /* ---- answering upstream -------------------------------------------------- */
 
+static void final_sent(struct pctx *p)
+{
+	p->final_sent = true;
+	pctx_close(p);
+}
+
 /* A response of our own to the original request (408, 487, 500...). */
 static void respond_local(struct pctx *p, unsigned status, const char *reason, const char *extra)
 {
@@ -162,12 +187,13 @@ static void respond_local(struct pctx *p, unsigned status, const char *reason, c
 	n = sip_reply_build(&m, &p->st->src, &r, w->out, w->out_cap);
 	if (n < 0)
 		return;
-	if (status >= 200)
-		p->final_sent = true;
 	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
-	ctr_add(&w->ctr.tx_responses[ctr_class(status)], 1);
-	ctr_add(&w->ctr.local_responses[ctr_class(status)], 1);
+	ctr_response_sent(&w->ctr, status, true);
+	p->refs++; /* held: the server transaction may end inside stx_respond */
 	(void)stx_respond(p->st, w->out, (size_t)n, status, clock_now_ms());
+	if (status >= 200)
+		final_sent(p);
+	pctx_unref(p);
 }
 
 /* Relays response m upstream through the server transaction (or, when it
@@ -195,11 +221,13 @@ static void relay_up(struct pctx *p, struct sip_msg *m, const char *extra, size_
 	n = msg_edit_apply(&w->edits, m->buf, m->len, w->out, w->out_cap);
 	if (n < 0)
 		return;
-	if (status >= 200)
-		p->final_sent = true;
 	ctr_inc(&w->ctr, CTR_RELAYED_RESPONSES);
-	ctr_add(&w->ctr.tx_responses[ctr_class(status)], 1);
+	ctr_response_sent(&w->ctr, status, false);
+	p->refs++; /* held: a 2xx ends the INVITE server transaction inside */
 	(void)stx_respond(p->st, w->out, (size_t)n, status, clock_now_ms());
+	if (status >= 200)
+		final_sent(p);
+	pctx_unref(p);
 }
 
 /* "Retry-After: N" for a 503 caused by the database. */
@@ -271,7 +299,7 @@ static void cancel_branch(struct pbranch *b)
 static void cancel_pending(struct pctx *p)
 {
 	for (unsigned i = 0; i < p->nbranches; i++)
-		cancel_branch(&p->b[i]);
+		cancel_branch(p->b[i]);
 }
 
 static void on_timer_c(struct timer *t, void *arg, uint64_t now_ms)
@@ -314,8 +342,10 @@ static void start_branch(struct pctx *p, const struct target *t)
 
 	if (p->nbranches == PROXY_MAX_BRANCHES)
 		return;
-	b = &p->b[p->nbranches++];
-	memset(b, 0, sizeof(*b));
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return;
+	p->b[p->nbranches++] = b;
 	b->p = p;
 	p->pending++;
 
@@ -419,7 +449,7 @@ static struct pbranch *best_branch(struct pctx *p)
 	struct pbranch *best = NULL;
 
 	for (unsigned i = 0; i < p->nbranches; i++) {
-		struct pbranch *b = &p->b[i];
+		struct pbranch *b = p->b[i];
 
 		if (!b->final)
 			continue;
@@ -447,7 +477,7 @@ static size_t merged_challenges(struct pctx *p, struct pbranch *chosen, char *bu
 	size_t n = 0;
 
 	for (unsigned i = 0; i < p->nbranches; i++) {
-		struct pbranch *b = &p->b[i];
+		struct pbranch *b = p->b[i];
 		struct sip_hdr hdrs[128];
 		struct sip_msg r;
 
@@ -483,7 +513,7 @@ void proxy_check_complete(struct pctx *p)
 		if (p->pending)
 			return;
 	if (p->got_2xx) {
-		p->final_sent = true; /* the 2xx went up already */
+		final_sent(p); /* the 2xx went up already */
 		return;
 	}
 	best = best_branch(p);
@@ -564,7 +594,8 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 			ctr_inc(&w->ctr, CTR_DIALOGS_ENDED);
 			log_debug("event=dialog_ended call_id=%.*s", SIP_STR_FMT(sip_msg_call_id(m)));
 		}
-		p->final_sent = true;
+		if (!p->final_sent)
+			final_sent(p);
 		return;
 	}
 	if (b->final)
@@ -659,7 +690,7 @@ bool proxy_start(struct worker *w, struct sip_job *job, struct sip_msg *m, struc
 	}
 	p->w = w;
 	p->invite = m->method_id == SIP_METHOD_INVITE;
-	p->refs = 1; /* the server transaction */
+	p->refs = 1; /* open: released when the final response goes up */
 	if (p->invite)
 		respond_local(p, 100, NULL, NULL); /* §16.2: the INVITE is ours now */
 	if (locate) {
@@ -688,8 +719,8 @@ bool proxy_cancel(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	/* §16.10: the CANCEL itself is answered 200 at once, hop by hop. */
 	worker_reply(w, m, &job->src, 200, NULL, NULL);
 	p = st->tu;
-	if (p->final_sent || p->cancelled)
-		return true;
+	if (!p || p->final_sent || p->cancelled)
+		return true; /* answered already: nothing left to cancel */
 	p->cancelled = true;
 	if (p->locating)
 		return true; /* answered 487 when the lookup returns */

@@ -145,6 +145,7 @@ static void registered(void *arg, int err, const struct store_result *r)
 	}
 	n += date_header(extra + n, sizeof(extra) - n);
 	reply(w, &m, job, 200, NULL, extra);
+	ctr_inc(&w->ctr, CTR_REGISTRATIONS);
 out:
 	job_free(job);
 }
@@ -371,10 +372,14 @@ bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 			}
 			log_debug("event=auth_challenge method=REGISTER aor=%s why=\"%s\"", a.aor,
 				  ao.why);
+			ctr_inc(&w->ctr, CTR_AUTH_CHALLENGES);
+			if (ao.presented && !ao.stale)
+				ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
 			reply(w, m, job, 401, NULL, challenge);
 			return false;
 		}
 		if (w->cfg->auth.aor_owner && !sip_str_eq(ao.username, a.user)) {
+			ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
 			reply(w, m, job, 403, "Not Owner of AOR", NULL);
 			return false;
 		}

@@ -162,6 +162,6 @@ void stateless_response(struct worker *w, struct sip_msg *m)
 	}
 	if (worker_send(w, &dst, w->out, (size_t)n) == 0) {
 		ctr_inc(&w->ctr, CTR_RELAYED_RESPONSES);
-		ctr_add(&w->ctr.tx_responses[ctr_class(m->status)], 1);
+		ctr_response_sent(&w->ctr, m->status, false);
 	}
 }

@@ -16,6 +16,7 @@
 #include "store.h"
 
 #include "clock.h"
+#include "counters.h"
 #include "log.h"
 
 #include <errno.h>
@@ -83,6 +84,7 @@ struct item {
 	struct store_op *op;     /* IT_OP */
 	struct store_op *writes; /* IT_COMMIT: the batch's writes, waiting for it */
 	uint64_t sent_ms;        /* IT_COMMIT / IT_SYNC */
+	uint64_t sent_ns;        /* IT_COMMIT: for the round-trip histogram */
 	bool failed;             /* a result of this item was an error */
 };
 
@@ -107,6 +109,7 @@ struct store {
 	unsigned items_cap, items_head, items_n;
 
 	uint64_t last_rtt_us;
+	struct counters *ctr;
 };
 
 /* ---- expected replies ------------------------------------------------- */
@@ -367,7 +370,7 @@ bool store_result_null(const struct store_result *r, unsigned row, unsigned col)
 
 /* ---- connection ------------------------------------------------------- */
 
-struct store *store_new(const char *conninfo, const char *name)
+struct store *store_new(const char *conninfo, const char *name, struct counters *ctr)
 {
 	struct store *s = calloc(1, sizeof(*s));
 
@@ -380,6 +383,7 @@ struct store *store_new(const char *conninfo, const char *name)
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->backoff_ms = STORE_BACKOFF_MIN_MS;
+	s->ctr = ctr;
 	return s;
 }
 
@@ -553,7 +557,8 @@ void store_commit(struct store *s)
 		}
 	}
 	if (!PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
-	    items_push(s, (struct item){.kind = IT_COMMIT, .sent_ms = now_ms}) < 0 ||
+	    items_push(s, (struct item){.kind = IT_COMMIT, .sent_ms = now_ms,
+					.sent_ns = clock_now_ns()}) < 0 ||
 	    !PQpipelineSync(s->conn) || items_push(s, (struct item){.kind = IT_SYNC}) < 0)
 		goto broken;
 	if (ops != stack_ops)
@@ -611,7 +616,9 @@ static void item_done(struct store *s, uint64_t now_ms)
 			park_write(s, op);
 		break;
 	case IT_COMMIT:
-		s->last_rtt_us = (now_ms - it.sent_ms) * 1000;
+		s->last_rtt_us = (clock_now_ns() - it.sent_ns) / 1000;
+		if (s->ctr)
+			ctr_db_latency(s->ctr, s->last_rtt_us);
 		while ((op = it.writes)) {
 			it.writes = op->next;
 			op_complete(s, op, it.failed ? -EIO : op->err);

@@ -48,8 +48,10 @@ enum store_stmt {
 typedef void (*store_done_fn)(void *arg, int err, const struct store_result *r);
 
 /* A store for conninfo (copied); it starts connecting at the first
- * store_handle(). name is for logs. NULL when out of memory. */
-struct store *store_new(const char *conninfo, const char *name);
+ * store_handle(). name is for logs; ctr (borrowed, may be NULL) gets the
+ * round-trip histogram. NULL when out of memory. */
+struct counters;
+struct store *store_new(const char *conninfo, const char *name, struct counters *ctr);
 /* Completes every pending operation with -ECANCELED, then frees. */
 void store_free(struct store *s);
 

@@ -81,8 +81,7 @@ void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_sou
 	}
 	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
 	ctr_add(&w->ctr.v[CTR_TX_BYTES], (uint64_t)rc);
-	ctr_add(&w->ctr.tx_responses[ctr_class(status)], 1);
-	ctr_add(&w->ctr.local_responses[ctr_class(status)], 1);
+	ctr_response_sent(&w->ctr, status, true);
 	if (status >= 400 && log_enabled(LOG_LVL_INFO)) {
 		char a[NETADDR_STRLEN];
 
@@ -184,7 +183,11 @@ static void *worker_main(void *arg)
 			store_commit(w->store);
 			store_handle(w->store, clock_now_ms());
 			store_commit(w->store);
+			ctr_set(&w->ctr.g_db_up, store_up(w->store));
+			ctr_set(&w->ctr.g_db_pending, store_pending(w->store));
 		}
+		if (w->txn)
+			ctr_set(&w->ctr.g_transactions, txn_layer_count(w->txn));
 		/* Stop once closed and drained, including what waits on the
 		 * database, so nothing acknowledged is cut off. Transactions
 		 * still lingering (Timer J and the like) are not waited for. */
@@ -226,7 +229,7 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 		char name[32];
 
 		snprintf(name, sizeof(name), "worker%u", index);
-		w->store = store_new(cfg->database.conninfo, name);
+		w->store = store_new(cfg->database.conninfo, name, &w->ctr);
 		if (!w->store)
 			return -ENOMEM;
 	}

@@ -107,7 +107,9 @@ regmsg bob "Digest username=\"alice\", realm=\"localhost\", nonce=\"$NONCE\", ur
 
 # A forged nonce (MAC broken) is just a new challenge
 challenge bob
-NONCE=${NONCE%?}0
+last=${NONCE: -1}
+[ "$last" = 0 ] && flip=1 || flip=0
+NONCE=${NONCE%?}$flip
 answer bob hunter2 00000001
 [ "$(status_of)" = 401 ] && ! grep -q stale "$T_DIR/last" && pass "forged nonce: 401, not stale" || fail "forged nonce: $(status_of)"
 
