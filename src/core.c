@@ -25,6 +25,7 @@
 #include "relay.h"
 #include "route.h"
 #include "self.h"
+#include "sip_reply.h"
 #include "stateless.h"
 #include "txn.h"
 #include "validate.h"
@@ -125,10 +126,15 @@ static bool matched_transaction(struct worker *w, struct sip_job *job, struct si
 	st = stx_find(w->txn, m);
 	if (!st)
 		return false;
-	if (m->method_id == SIP_METHOD_ACK)
+	if (m->method_id == SIP_METHOD_ACK) {
+		/* The ACK of a 2xx is end to end: relayed, even when the UAC
+		 * reused the INVITE's branch (RFC 6026 Accepted). */
+		if (st->state != STX_COMPLETED && st->state != STX_CONFIRMED)
+			return false;
 		stx_acked(st, clock_now_ms()); /* §17.2.1: absorbed hop by hop */
-	else
+	} else {
 		stx_retransmitted(st);
+	}
 	return true;
 }
 
@@ -189,6 +195,12 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	}
 	if (w->txn && matched_transaction(w, job, m, &kept))
 		return kept;
+	/* The hop-by-hop ACK of a final response we made ourselves (its To
+	 * tag is the one we derived, §17.2.1): nothing to relay. */
+	if (m->method_id == SIP_METHOD_ACK && sip_reply_is_our_tag(m)) {
+		ctr_inc(&w->ctr, CTR_ACKS_ABSORBED);
+		return false;
+	}
 	if (options_for_us(m)) {
 		worker_reply(w, m, src, 200, NULL, OPTIONS_EXTRA);
 		return false;

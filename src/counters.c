@@ -31,6 +31,7 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_REGISTRATIONS] = "registrations",
 	[CTR_AUTH_CHALLENGES] = "auth_challenges",
 	[CTR_AUTH_FAILURES] = "auth_failures",
+	[CTR_ACKS_ABSORBED] = "acks_absorbed",
 };
 
 const char *ctr_name(enum ctr_id id)

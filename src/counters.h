@@ -33,6 +33,7 @@ enum ctr_id {
 	CTR_REGISTRATIONS,    /* REGISTERs answered 200 (binding committed) */
 	CTR_AUTH_CHALLENGES,  /* 401/407 sent */
 	CTR_AUTH_FAILURES,    /* credentials given and refused */
+	CTR_ACKS_ABSORBED,    /* ACKs of our own final responses */
 	CTR__COUNT
 };
 

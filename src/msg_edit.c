@@ -7,6 +7,7 @@
 #include "msg_edit.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,11 +70,19 @@ ssize_t msg_edits_delta(const struct msg_edits *ed)
 	return d;
 }
 
-/* Offset order; at one offset, record order (so pure inserts keep theirs
- * and an insert recorded before a delete at the same place lands first). */
+/* Offset order; at one offset, inserts before a deletion starting there
+ * (whatever order they were recorded in: "put a Record-Route at the top"
+ * and "delete the first header" must both work), and otherwise record
+ * order. */
 static int edit_before(const struct msg_edit *a, const struct msg_edit *b)
 {
-	return a->off < b->off || (a->off == b->off && a->seq < b->seq);
+	bool a_ins = a->del == 0, b_ins = b->del == 0;
+
+	if (a->off != b->off)
+		return a->off < b->off;
+	if (a_ins != b_ins)
+		return a_ins;
+	return a->seq < b->seq;
 }
 
 static void edits_sort(struct msg_edits *ed)

@@ -38,7 +38,8 @@ void msg_edits_init(struct msg_edits *ed);
 
 /* Records an edit: at off, delete del bytes and insert text[0..len).
  * Inserts at the same offset come out in the order they were recorded,
- * before any deletion there. Returns 0 or -ENOSPC. */
+ * before any deletion starting there (recorded before or after them).
+ * Returns 0 or -ENOSPC. */
 int msg_edit_add(struct msg_edits *ed, uint32_t off, uint32_t del, const char *text, size_t len);
 
 static inline int msg_edit_insert(struct msg_edits *ed, uint32_t off, const char *text, size_t len)

@@ -370,7 +370,10 @@ static void start_branch(struct pctx *p, const struct target *t)
 		status = rc == -EPROTONOSUPPORT && rs.hop.scheme == SIP_URI_SIPS ? 416 : 478;
 		goto failed;
 	}
-	if (self_is_listening_on(&dst.addr, dst.proto)) {
+	/* Straight back to us unchanged is a loop; with a new Request-URI it
+	 * is a spiral (§16.3 step 4), and the loop check catches it if it
+	 * ever comes back unchanged. */
+	if (!rs.ruri_changed && self_is_listening_on(&dst.addr, dst.proto)) {
 		status = 482;
 		goto failed;
 	}
@@ -517,6 +520,12 @@ void proxy_check_complete(struct pctx *p)
 		return;
 	}
 	best = best_branch(p);
+	/* RFC 4320 §4.1: no 408 for a non-INVITE: when nothing better came
+	 * back, the request just goes unanswered, like its client expects. */
+	if (!p->invite && (!best || (best->final == 408 && !best->resp))) {
+		final_sent(p);
+		return;
+	}
 	if (!best) {
 		respond_local(p, p->local_status ? p->local_status : 480, NULL, NULL);
 		return;

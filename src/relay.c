@@ -178,6 +178,8 @@ bool relay_is_loop(struct sip_msg *m)
 	struct sip_via ours, below;
 	char expect[24];
 
+	if (sip_msg_to(m) && sip_msg_to(m)->tag.len)
+		return false; /* in-dialog: its route set may pass us twice */
 	if (hdr_list_collect(m, SIP_HDR_VIA, &vias, HDR_LIST_MAX) < 0)
 		return false;
 	for (unsigned i = 0; i + 1 < vias.n; i++) {

@@ -55,7 +55,8 @@ void relay_stateful_branch(struct sip_msg *m, uint64_t unique, char *buf);
 
 /* §16.3 step 4: does a Via of ours carry the loop hash this request would
  * get again, i.e. did it come back unchanged? A spiral (new Request-URI)
- * does not. */
+ * does not. Only for requests outside a dialog: record-routing may send
+ * an in-dialog request through us twice with the same Request-URI. */
 bool relay_is_loop(struct sip_msg *m);
 
 /* The connection id we put in our Via (0 when none). */

@@ -200,6 +200,17 @@ const char *sip_reply_derive_tag(struct sip_msg *req, char *buf, size_t cap)
 	return buf;
 }
 
+bool sip_reply_is_our_tag(struct sip_msg *m)
+{
+	const struct sip_addr *to = sip_msg_to(m);
+	char tag[32];
+
+	if (!to || to->tag.len != 16)
+		return false;
+	sip_reply_derive_tag(m, tag, sizeof(tag));
+	return sip_str_eq(to->tag, sip_str_make(tag, 16));
+}
+
 /* The top Via value with received/rport added (RFC 3261 §18.2.1, RFC 3581). */
 static void put_top_via(struct writer *w, const struct sip_hdr *h, const struct sip_via *v,
 			const struct sip_source *src)

@@ -42,6 +42,10 @@ ssize_t sip_reply_build(struct sip_msg *req, const struct sip_source *src,
  * bytes at least). Returns buf. */
 const char *sip_reply_derive_tag(struct sip_msg *req, char *buf, size_t cap);
 
+/* Is the To tag of m (an ACK) the one sip_reply_derive_tag() gives for it,
+ * i.e. does it acknowledge a final response this node made itself? */
+bool sip_reply_is_our_tag(struct sip_msg *m);
+
 /* Builds the response and sends it per §18.2.2. Returns the bytes sent or
  * a negative errno. out/cap is the caller's scratch buffer. */
 int sip_reply_send(struct sip_msg *req, const struct sip_source *src, const struct sip_reply *r,

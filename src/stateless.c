@@ -55,7 +55,7 @@ void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
 				     NULL);
 		return;
 	}
-	if (self_is_listening_on(&dst.addr, dst.proto)) {
+	if (!rs->ruri_changed && self_is_listening_on(&dst.addr, dst.proto)) {
 		/* It would come straight back to us (§16.3 step 4's concern). */
 		worker_reply(w, m, src, 482, NULL, NULL);
 		return;

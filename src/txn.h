@@ -35,7 +35,14 @@ struct txn_timers {
 
 /* ---- server transactions ---------------------------------------------- */
 
-enum stx_state { STX_TRYING, STX_PROCEEDING, STX_COMPLETED, STX_CONFIRMED, STX_TERMINATED };
+enum stx_state {
+	STX_TRYING,
+	STX_PROCEEDING,
+	STX_ACCEPTED, /* RFC 6026: a 2xx was sent; INVITE retransmissions absorbed */
+	STX_COMPLETED,
+	STX_CONFIRMED,
+	STX_TERMINATED
+};
 
 struct stx_ops {
 	/* The transaction is gone (terminated, or the layer is shutting down).
@@ -61,7 +68,7 @@ struct stx {
 	unsigned resp_status;
 	unsigned g_ms;
 	struct timer t_retrans;     /* G */
-	struct timer t_end;         /* H, I, J */
+	struct timer t_end;         /* H, I, J, L */
 	const struct stx_ops *ops;
 	void *tu;
 };
@@ -76,7 +83,8 @@ struct stx *stx_find_cancelled(struct txn_layer *l, struct sip_msg *m);
 struct stx *stx_new(struct txn_layer *l, struct sip_job *job, struct sip_msg *m,
 		    const struct stx_ops *ops, void *tu, int *err);
 /* Sends a response (buf copied) and moves the state machine (§17.2.1,
- * §17.2.2). Returns 0 or the transport's error. */
+ * §17.2.2, RFC 6026 for a 2xx to INVITE: Accepted for Timer L, further
+ * 2xx pass through). Returns 0 or the transport's error. */
 int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, uint64_t now_ms);
 /* A retransmission of the request arrived: resend the last response. */
 void stx_retransmitted(struct stx *st);

@@ -232,8 +232,14 @@ void ctx_response(struct ctx *c, struct sip_msg *m, uint64_t now_ms)
 	if (c->state == CTX_TERMINATED)
 		return;
 	if (st < 200) {
-		if (c->invite)
-			timer_stop(c->layer->th, &c->t_retrans); /* §17.1.1.2: no more A */
+		/* §17.1.1.2: in Proceeding an INVITE is no longer retransmitted
+		 * and Timer B, which only applies to Calling, is over: how long
+		 * it may ring is the proxy's Timer C. Timer F keeps running for
+		 * a non-INVITE (§17.1.2.2). */
+		if (c->invite) {
+			timer_stop(c->layer->th, &c->t_retrans);
+			timer_stop(c->layer->th, &c->t_timeout);
+		}
 		c->state = CTX_PROCEEDING;
 		c->got_provisional = true;
 		c->ops->response(c->tu, c, m, now_ms);

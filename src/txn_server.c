@@ -1,10 +1,12 @@
 /*
  * txn_server: server transactions (RFC 3261 §17.2).
  *
- * INVITE (§17.2.1): Proceeding until a final response; a 2xx ends it at
- * once (2xx retransmission is the UAS's business, end to end); 3xx-6xx move
- * to Completed, retransmitted over UDP with Timer G until the ACK (then
- * Confirmed, Timer I) or Timer H. Non-INVITE (§17.2.2): Trying, Proceeding
+ * INVITE (§17.2.1 as amended by RFC 6026): Proceeding until a final
+ * response; a 2xx moves it to Accepted for Timer L (64*T1), where INVITE
+ * retransmissions are absorbed and further 2xx (other forks) pass through,
+ * while 2xx retransmission stays the UAS's business, end to end; 3xx-6xx
+ * move to Completed, retransmitted over UDP with Timer G until the ACK
+ * (then Confirmed, Timer I) or Timer H. Non-INVITE (§17.2.2): Trying, Proceeding
  * on a provisional, Completed on a final, kept for Timer J to answer
  * retransmissions. Once Completed a transaction drops the request it held
  * and keeps only its key and last response, so lingering transactions cost
@@ -168,12 +170,23 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 	char *copy;
 	int rc;
 
-	if (st->state == STX_COMPLETED || st->state == STX_CONFIRMED ||
-	    st->state == STX_TERMINATED)
+	if (st->state == STX_ACCEPTED && status >= 200 && status < 300)
+		return transport_send(&st->resp_dest, buf, len); /* RFC 6026 §7.1 */
+	if (st->state == STX_ACCEPTED || st->state == STX_COMPLETED ||
+	    st->state == STX_CONFIRMED || st->state == STX_TERMINATED)
 		return -EALREADY; /* one final response per transaction */
 	rc = transport_send(&st->resp_dest, buf, len);
 	if (st->invite && status >= 200 && status < 300) {
-		stx_destroy(st); /* §17.2.1: a 2xx ends the INVITE server transaction */
+		/* RFC 6026 §7.1: Accepted until Timer L; nothing to resend. */
+		st->state = STX_ACCEPTED;
+		st->resp_status = status;
+		free(st->resp);
+		st->resp = NULL;
+		if (st->req) {
+			job_free(st->req);
+			st->req = NULL;
+		}
+		(void)timer_start(st->layer->th, &st->t_end, now_ms + 64ULL * tm->t1, on_end, st);
 		return rc;
 	}
 	copy = realloc(st->resp, len);
@@ -211,7 +224,8 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 void stx_retransmitted(struct stx *st)
 {
 	/* §17.2.1/§17.2.2: the last provisional or final goes again; in
-	 * Trying (nothing sent yet) the retransmission is just absorbed. */
+	 * Trying (nothing sent yet) and Accepted (RFC 6026) the
+	 * retransmission is just absorbed. */
 	if (st->state == STX_PROCEEDING || st->state == STX_COMPLETED) {
 		send_last(st);
 		st->layer->retransmissions++;

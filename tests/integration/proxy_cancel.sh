@@ -40,7 +40,7 @@ sipp -sf "$SCEN/uas_cancel.xml" -i 127.0.0.1 -p "$UAS" -m "$CALLS" -nostdin \
 UAS_PID=$!
 T_PIDS+=("$UAS_PID")
 sleep 0.5
-timeout 60 sipp -sf "$SCEN/uac_cancel.xml" -s ring -i 127.0.0.1 -rsa "127.0.0.1:$PORT" \
+timeout 60 sipp -sf "$SCEN/uac_cancel.xml" -s ring -i 127.0.0.1 -p "$(free_port)" -rsa "127.0.0.1:$PORT" \
 	-m "$CALLS" -r 50 -nostdin -timeout 40s -timeout_error \
 	-trace_stat -stf "$T_DIR/uac.csv" -trace_err -error_file "$T_DIR/uac.err" \
 	"127.0.0.1:$PORT" >"$T_DIR/uac.out" 2>&1

@@ -64,6 +64,14 @@ Test(msg_edit, insert_before_delete_at_same_offset)
 	cr_assert_str_eq(apply("abcd"), "a+d");
 }
 
+Test(msg_edit, insert_recorded_after_delete_at_same_offset_still_first)
+{
+	/* "delete our Route (the first header)" then "Record-Route on top" */
+	cr_assert_eq(msg_edit_delete(&ed, 0, 2), 0);
+	cr_assert_eq(msg_edit_insert(&ed, 0, "RR", 2), 0);
+	cr_assert_str_eq(apply("abcd"), "RRcd");
+}
+
 Test(msg_edit, insert_at_end_of_a_deletion)
 {
 	cr_assert_eq(msg_edit_delete(&ed, 1, 2), 0);

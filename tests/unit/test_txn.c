@@ -206,6 +206,22 @@ Test(txn, invite_client_timer_a_doubles_and_b_gives_408)
 	cr_assert_eq(timer_count(&th), 0, "no timer left");
 }
 
+Test(txn, invite_client_provisional_stops_timer_b)
+{
+	struct ctx *c = start("INVITE", SIP_METHOD_INVITE);
+	struct sip_hdr hdrs[64];
+	struct sip_msg m;
+	char buf[1024];
+
+	response(&m, hdrs, buf, 180, "INVITE");
+	ctx_response(c, &m, 100);
+	timer_run(&th, 10 * 64 * T1);
+	cr_assert_eq(failures, 0, "ringing is Timer C's business, not B's");
+	cr_assert_eq(txn_layer_count(layer), 1);
+	ctx_abandon(c);
+	cr_assert_eq(txn_layer_count(layer), 0);
+}
+
 Test(txn, invite_client_provisional_stops_a_and_2xx_ends)
 {
 	struct ctx *c = start("INVITE", SIP_METHOD_INVITE);
@@ -454,14 +470,23 @@ Test(txn, invite_server_ack_stops_g_then_timer_i)
 	cr_assert_eq(txn_layer_count(layer), 0);
 }
 
-Test(txn, invite_server_2xx_ends_at_once)
+Test(txn, invite_server_2xx_accepted_then_timer_l)
 {
 	struct stx *st = server("INVITE", SIP_PROTO_UDP);
 
 	respond(st, 180, 0);
 	respond(st, 200, 10);
-	cr_assert_eq(stx_dones, 1);
 	cr_assert_eq(drain(NULL, 0), 2);
+	cr_assert_eq(st->state, STX_ACCEPTED, "RFC 6026");
+	stx_retransmitted(st);
+	cr_assert_eq(drain(NULL, 0), 0, "an INVITE retransmission is absorbed in Accepted");
+	respond(st, 200, 20); /* another fork's 2xx passes through */
+	cr_assert_eq(drain(NULL, 0), 1);
+	cr_assert_eq(stx_respond(st, "x", 1, 486, 30), -EALREADY);
+	timer_run(&th, 10 + 64 * T1 - 1);
+	cr_assert_eq(stx_dones, 0);
+	timer_run(&th, 10 + 64 * T1);
+	cr_assert_eq(stx_dones, 1, "Timer L = 64*T1");
 	cr_assert_eq(txn_layer_count(layer), 0);
 	cr_assert_eq(timer_count(&th), 0);
 }

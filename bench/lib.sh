@@ -1,0 +1,358 @@
+# bench/run's machinery (sourced): the shared PostgreSQL, starting each
+# system, one load step, the step-up search, memory, and the report.
+# Every process started here is stopped by bench_teardown.
+
+WORK=${BENCH_WORK:-/var/tmp/junction-bench}
+RESULTS_DIR=$bench/results
+SCEN=$bench/scenarios
+TSCEN=$top/tests/integration/scenarios
+JPORT=25060
+KPORT=25070
+UASPORT=25080
+PGPORT=25432
+PIDS=()
+
+log() { echo "[bench] $*" >&2; }
+die() { log "$*"; exit 1; }
+
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+psqlq() { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$1" -v ON_ERROR_STOP=1 -c "$2"; }
+
+# CPU ticks (1/100 s) used so far by a process and all its descendants.
+tree_ticks() {
+	local pid=$1 total=0 p
+	for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+		[ -r "/proc/$p/stat" ] || continue
+		total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+		if [ "$p" != "$pid" ]; then
+			local c
+			for c in $(pgrep -P "$p" 2>/dev/null); do
+				[ -r "/proc/$c/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$c/stat")))
+			done
+		fi
+	done
+	echo $total
+}
+udp_rcvbuf_errors() { awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp; }
+# resident and proportional set size (kB) of a process tree
+tree_mem() {
+	local pid=$1 rss=0 pss=0 p
+	for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+		[ -r "/proc/$p/smaps_rollup" ] || continue
+		rss=$((rss + $(awk '/^Rss:/ {print $2}' "/proc/$p/smaps_rollup")))
+		pss=$((pss + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")))
+	done
+	echo "$rss $pss"
+}
+
+bench_setup() {
+	mkdir -p "$WORK" "$RESULTS_DIR"
+	"$top/admin/install-deps" || return 1
+	local missing=()
+	for p in kamailio kamailio-postgres-modules sip-tester; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing ${missing[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+			return 1
+	fi
+	# an optimised build of our own, apart from the test builds
+	(cd "$top" && { [ -x configure ] || autoreconf -fi; }) || return 1
+	mkdir -p "$WORK/build"
+	(cd "$WORK/build" && { [ -f Makefile ] || "$top/configure" -q CFLAGS="-O2 -g"; } &&
+		make -j"$(nproc)" src/junction >/dev/null) || return 1
+	JUNCTION=$WORK/build/src/junction
+
+	local pgbin
+	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+	PGBIN=$pgbin
+	rm -rf "$WORK/pg"
+	mkdir -p "$WORK/pg"
+	[ "$(id -u)" -eq 0 ] && chown postgres "$WORK/pg"
+	as_pg "$pgbin/initdb" -D "$WORK/pg/data" -A trust -U postgres >"$WORK/pg/initdb.log" || return 1
+	# fsync and synchronous_commit stay on: durability is what is measured
+	as_pg "$pgbin/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -w \
+		-o "-k $WORK/pg -p $PGPORT -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB" \
+		start >/dev/null || return 1
+	psqlq postgres "CREATE DATABASE junction" >/dev/null
+	psqlq postgres "CREATE DATABASE kamailio" >/dev/null
+
+	# Junction's schema and subscribers
+	write_junction_conf auth
+	"$JUNCTION" --migrate -c "$WORK/junction.conf" >/dev/null || return 1
+	psqlq junction "SELECT count(junction_add_subscriber('u' || i, 'localhost', 'pw' || i))
+	                FROM generate_series(1, $USERS) i" >/dev/null
+	# Kamailio's (its own scripts), the same subscribers with the same HA1
+	local k=/usr/share/kamailio/postgres
+	psqlq kamailio "$(cat $k/standard-create.sql $k/auth_db-create.sql $k/usrloc-create.sql)" >/dev/null ||
+		return 1
+	psqlq kamailio "INSERT INTO subscriber (username, domain, ha1, ha1b)
+	                SELECT 'u' || i, 'localhost', md5('u' || i || ':localhost:pw' || i), ''
+	                FROM generate_series(1, $USERS) i" >/dev/null
+	{
+		echo SEQUENTIAL
+		for i in $(seq "$USERS"); do echo "u$i;[authentication username=u$i password=pw$i]"; done
+	} >"$WORK/users.csv"
+	log "PostgreSQL on 127.0.0.1:$PGPORT with $USERS subscribers in each database"
+}
+
+bench_teardown() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 1
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	[ -n "${PGBIN:-}" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null 2>&1
+	return 0
+}
+
+write_junction_conf() {
+	cat >"$WORK/junction.conf" <<CONF
+[sip]
+listen = udp:127.0.0.1:$JPORT
+domain = localhost
+record_route = yes
+workers = ${JUNCTION_WORKERS:-2}
+queue_depth = 65536
+[database]
+conninfo = host=127.0.0.1 port=$PGPORT dbname=junction user=postgres
+[auth]
+mode = $([ "$1" = auth ] && echo local || echo none)
+secret = bench-secret-0123456789abcdef
+[registrar]
+min_expires = 10
+max_contacts = 100
+[log]
+level = warn
+CONF
+}
+
+SYS_PID=""
+stop_system() {
+	[ -n "$SYS_PID" ] || return 0
+	kill -TERM "$SYS_PID" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$SYS_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$SYS_PID" 2>/dev/null
+	wait "$SYS_PID" 2>/dev/null
+	SYS_PID=""
+}
+
+# start_system junction|kamailio auth|noauth: clean bindings, start it
+start_system() {
+	local sys=$1 variant=$2
+	stop_system
+	psqlq junction "TRUNCATE binding" >/dev/null
+	psqlq kamailio "TRUNCATE location" >/dev/null
+	if [ "$sys" = junction ]; then
+		write_junction_conf "$variant"
+		"$JUNCTION" -c "$WORK/junction.conf" >>"$WORK/junction.log" 2>&1 &
+		SYS_PID=$!
+		PORT=$JPORT
+	else
+		local defs=(-A "DBURL=\"postgres://postgres@127.0.0.1:$PGPORT/kamailio\"" -A "CHILDREN=${KAMAILIO_CHILDREN:-4}")
+		[ "$variant" = auth ] && defs+=(-A WITH_AUTH)
+		kamailio -f "$bench/kamailio/kamailio.cfg" -l "udp:127.0.0.1:$KPORT" -DD -E -m 512 -M 32 \
+			"${defs[@]}" >>"$WORK/kamailio.log" 2>&1 &
+		SYS_PID=$!
+		PORT=$KPORT
+	fi
+	PIDS+=("$SYS_PID")
+	for _ in $(seq 50); do
+		sipsak -s "sip:localhost" -r "$PORT" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	log "$sys did not start"
+	return 1
+}
+
+# The called party for the call scenario, registered as uas@localhost.
+start_uas() {
+	[ -n "${UAS_PID:-}" ] && kill -0 "$UAS_PID" 2>/dev/null && return 0
+	sipp -sf "$TSCEN/uas.xml" -i 127.0.0.1 -p "$UASPORT" -bg >/dev/null 2>&1
+	sleep 0.3
+	UAS_PID=$(pgrep -n -f "sipp -sf $TSCEN/uas.xml -i 127.0.0.1 -p $UASPORT")
+	PIDS+=("$UAS_PID")
+}
+register_uas() {
+	printf 'REGISTER sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%s;branch=z9hG4bKbu%s;rport\r\nMax-Forwards: 70\r\nFrom: <sip:uas@localhost>;tag=1\r\nTo: <sip:uas@localhost>\r\nCall-ID: bench-uas-%s\r\nCSeq: 1 REGISTER\r\nContact: <sip:uas@127.0.0.1:%s>\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n' \
+		"$UASPORT" "$RANDOM" "$RANDOM" "$UASPORT" >"$WORK/reg_uas"
+	sipsak -f "$WORK/reg_uas" -s "sip:localhost" -r "$PORT" >/dev/null 2>&1 ||
+		"$top/build/tests/integration/sipsend" udp 127.0.0.1 "$PORT" "$WORK/reg_uas" >/dev/null 2>&1
+}
+
+# The SIPp command line of a scenario at a rate, for a number of calls.
+sipp_cmd() {
+	local sc=$1 rate=$2 calls=$3
+	local common=(-i 127.0.0.1 -r "$rate" -m "$calls" -l $((rate * 4 + 100)) -nostdin -buff_size 4194304
+		-timeout $((STEP_S + 30))s -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1000)
+	case $sc in
+	options) echo sipp -sf "$SCEN/options.xml" "${common[@]}" "127.0.0.1:$PORT" ;;
+	reg_auth) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
+	reg_noauth) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
+	calls) echo sipp -sf "$TSCEN/uac_aor.xml" -s uas -rsa "127.0.0.1:$PORT" "${common[@]}" "127.0.0.1:$PORT" ;;
+	esac
+}
+
+variant_of() {
+	case $1 in
+	reg_auth) echo auth ;;
+	*) echo noauth ;;
+	esac
+}
+
+# One step: sets STEP_OK (1/0) and STEP_{RATE,CPU_OP,PG_OP,P50,P99,SIPP_CPU,WHY}.
+run_step() {
+	local sys=$1 sc=$2 rate=$3 calls=$((rate * STEP_S)) dir
+	dir=$(mktemp -d "$WORK/step.XXXXXX")
+	local pgpid c0 c1 p0 p1 u0 u1 rc
+	pgpid=$(head -n 1 "$WORK/pg/data/postmaster.pid")
+	c0=$(tree_ticks "$SYS_PID")
+	p0=$(tree_ticks "$pgpid")
+	u0=$(udp_rcvbuf_errors)
+	(cd "$dir" && TIMEFORMAT='%R %U %S' &&
+		{ time $(sipp_cmd "$sc" "$rate" "$calls") >sipp.out 2>&1; } 2>time.txt; exit $?)
+	rc=$?
+	c1=$(tree_ticks "$SYS_PID")
+	p1=$(tree_ticks "$pgpid")
+	u1=$(udp_rcvbuf_errors)
+	local last ok failed elapsed
+	last=$(tail -n 1 "$dir/stat.csv" 2>/dev/null)
+	ok=$(echo "$last" | cut -d';' -f16)
+	failed=$(echo "$last" | cut -d';' -f18)
+	elapsed=$(echo "$last" | cut -d';' -f4 | awk -F: '{print $1 * 3600 + $2 * 60 + $3}')
+	ok=${ok:-0}
+	failed=${failed:-0}
+	STEP_RATE=$rate
+	STEP_CPU_OP=$(awk -v t=$((c1 - c0)) -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }')
+	STEP_PG_OP=$(awk -v t=$((p1 - p0)) -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }')
+	STEP_SIPP_CPU=$(awk '{ if ($1 > 0) printf "%.0f", ($2 + $3) * 100 / $1; else print 0 }' "$dir/time.txt" 2>/dev/null)
+	cat "$dir"/*_rtt.csv 2>/dev/null | awk -F';' '$2 ~ /^[0-9.]+$/ {print $2}' | sort -n >"$dir/rtt"
+	local n
+	n=$(wc -l <"$dir/rtt")
+	if [ "$n" -gt 0 ]; then
+		STEP_P50=$(sed -n "$(((n + 1) / 2))p" "$dir/rtt")
+		STEP_P99=$(sed -n "$(((n * 99 + 99) / 100))p" "$dir/rtt")
+	else
+		STEP_P50=-
+		STEP_P99=-
+	fi
+	STEP_OK=1
+	STEP_WHY=""
+	if [ "$ok" -eq 0 ] || [ $((failed * 1000)) -ge "$calls" ] || [ $((ok + failed)) -lt "$calls" ]; then
+		STEP_OK=0
+		STEP_WHY="failed=$failed of $calls (ok=$ok, sipp rc=$rc)"
+	elif [ $((u1 - u0)) -gt 0 ]; then
+		STEP_OK=0
+		STEP_WHY="$((u1 - u0)) UDP receive-buffer drops"
+	elif [ "$(awk -v e="$elapsed" -v s="$STEP_S" 'BEGIN { print (e > s * 1.15 + 2) }')" = 1 ]; then
+		STEP_OK=0
+		STEP_WHY="took ${elapsed}s for ${STEP_S}s of load"
+	fi
+	log "$sys $sc rate=$rate ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us p50=${STEP_P50}ms p99=${STEP_P99}ms sipp=${STEP_SIPP_CPU}% ${STEP_WHY}"
+	rm -rf "$dir"
+}
+
+start_rate() {
+	case $1 in
+	options) echo 4000 ;;
+	reg_noauth | reg_auth) echo 1000 ;;
+	calls) echo 1000 ;;
+	esac
+}
+
+find_rate() {
+	local sys=$1 sc=$2 rate best=0 steps=0
+	local key="$sys/$sc"
+	start_system "$sys" "$(variant_of "$sc")" || { NOTE[$key]="did not start"; return; }
+	if [ "$sc" = calls ]; then
+		start_uas
+		register_uas
+	fi
+	rate=$(start_rate "$sc")
+	while [ $steps -lt "$MAX_STEPS" ]; do
+		run_step "$sys" "$sc" "$rate"
+		steps=$((steps + 1))
+		[ "$STEP_OK" = 1 ] || { NOTE[$key]="limit: $STEP_WHY at $rate/s"; break; }
+		best=$rate
+		RATE[$key]=$rate CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
+		[ "${STEP_SIPP_CPU:-0}" -ge 90 ] && NOTE[$key]="SIPp at ${STEP_SIPP_CPU}% CPU: the load generator is the limit"
+		rate=$((rate * 5 / 4))
+	done
+	[ "$best" -gt 0 ] || { RATE[$key]=0; return; }
+	if [ "$CONFIRM" = 1 ]; then
+		run_step "$sys" "$sc" "$best"
+		if [ "$STEP_OK" != 1 ]; then
+			best=$((best * 4 / 5))
+			NOTE[$key]="best rate not confirmed, one step lower"
+			run_step "$sys" "$sc" "$best"
+		fi
+		RATE[$key]=$best CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
+	fi
+	run_step "$sys" "$sc" $((best * 4 / 5))
+	P99_80[$key]=$STEP_P99
+}
+
+measure_memory() {
+	local sys=$1 rest with
+	start_system "$sys" noauth || return
+	sleep 2
+	rest=$(tree_mem "$SYS_PID")
+	# MEM_BINDINGS distinct bindings: unique contacts per REGISTER
+	(cd "$WORK" && sipp -sf "$SCEN/register_unique.xml" -inf "$WORK/users.csv" -i 127.0.0.1 \
+		-r 2000 -m "$MEM_BINDINGS" -l 5000 -nostdin -timeout 300s "127.0.0.1:$PORT" >/dev/null 2>&1)
+	sleep 2
+	with=$(tree_mem "$SYS_PID")
+	local rows
+	if [ "$sys" = junction ]; then
+		rows=$(psqlq junction "SELECT count(*) FROM binding")
+	else
+		rows=$(psqlq kamailio "SELECT count(*) FROM location")
+	fi
+	MEM_REST[$sys]=$rest
+	MEM_WITH[$sys]=$with
+	MEM_ROWS[$sys]=$rows
+	log "$sys memory: at rest rss/pss ${rest// /\/} kB; with $rows bindings ${with// /\/} kB"
+}
+declare -A MEM_REST MEM_WITH MEM_ROWS
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+report() {
+	local cores kver commit
+	cores=$(nproc)
+	commit=$(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	kver=$(kamailio -v 2>/dev/null | head -n 1 | awk '{print $3}')
+	echo "# Junction vs Kamailio, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "Machine: $cores cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r);" \
+		"Junction $commit, Kamailio $kver, SIPp $(sipp -v 2>/dev/null | grep -o 'v[0-9.]*' | head -n 1)," \
+		"PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') (fsync, synchronous_commit on)."
+	echo "Steps of ${STEP_S} s$([ "$QUICK" = 1 ] && echo ', quick run: indicative only'); pass = < 0.1% failed, no UDP receive-buffer drops, rate kept."
+	echo
+	echo "| scenario | system | rate/s | ratio | proxy CPU µs/op | PG CPU µs/op | p50 ms | p99 ms | p99 at 80% | note |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+	local sc sys
+	for sc in $SCENARIOS; do
+		[ "$sc" = memory ] && continue
+		for sys in $systems; do
+			local k="$sys/$sc" r=""
+			[ "$sys" = junction ] && r=$(ratio "${RATE[junction/$sc]:-0}" "${RATE[kamailio/$sc]:-0}")
+			echo "| $sc | $sys | ${RATE[$k]:-0} | $r | ${CPU_OP[$k]:--} | ${PG_OP[$k]:--} | ${P50[$k]:--} | ${P99[$k]:--} | ${P99_80[$k]:--} | ${NOTE[$k]:-} |"
+		done
+	done
+	if [[ " $SCENARIOS " == *" memory "* ]]; then
+		echo
+		echo "| memory | system | RSS kB at rest | PSS kB at rest | bindings | RSS kB | PSS kB |"
+		echo "|---|---|---:|---:|---:|---:|---:|"
+		for sys in $systems; do
+			local rest=(${MEM_REST[$sys]:-- -}) with=(${MEM_WITH[$sys]:-- -})
+			echo "| memory | $sys | ${rest[0]} | ${rest[1]} | ${MEM_ROWS[$sys]:-0} | ${with[0]} | ${with[1]} |"
+		done
+	fi
+	echo
+	echo "CPU per operation: the process tree's user+system time (/proc/PID/stat) over the"
+	echo "step, divided by the successful operations (a REGISTER with auth counts once; a call"
+	echo "is INVITE to BYE). Kamailio: $((${KAMAILIO_CHILDREN:-4})) UDP children; Junction: ${JUNCTION_WORKERS:-2} workers."
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Memory stays flat under sustained load: 50,000 calls (INVITE, 200, ACK,
+# BYE, 200) through the stateful proxy to a registered SIPp UAS, with
+# [transaction] t1 = 50 ms and t4 = 500 ms so finished transactions linger
+# only briefly (Timers J and D = 64*T1 = 3.2 s, K = T4). The daemon's RSS
+# after the first 10,000 calls (once their transactions are gone) and
+# after all 50,000 may differ by less than 10 % or 8 MB; the counters
+# logged at SIGTERM count exactly one dialog created and ended per call.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg.sh"
+need ss psql sipp
+
+# 1000 calls/s: what both SIPps sustain on 2 cores; faster, the UAC lags past
+# its 500 ms INVITE timer and retransmits INVITEs that were answered already
+RATE=${MEMORY_RATE:-1000}
+FIRST=10000
+TOTAL=50000
+PORT=$(free_port)
+SIP_EXTRA="record_route = yes" write_config "$PORT"
+pg_start || { fail "postgres"; t_done; }
+AUTH_MODE=none pg_config
+cat >>"$T_DIR/junction.conf" <<CONF
+
+[transaction]
+t1 = 50
+t4 = 500
+CONF
+pg_migrate >/dev/null || { fail "migrate"; t_done; }
+start_junction "$PORT" || { fail "start"; t_done; }
+
+# register USER CONTACT [Q]: one REGISTER (its own Call-ID) for USER@localhost
+register() {
+	printf 'REGISTER sip:localhost SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKreg%s;rport\nMax-Forwards: 70\nFrom: <sip:%s@localhost>;tag=%s\nTo: <sip:%s@localhost>\nCall-ID: reg-%s-%s\nCSeq: 1 REGISTER\nContact: <%s>%s\nExpires: 600\nContent-Length: 0\n\n' \
+		"$RANDOM$RANDOM" "$1" "$RANDOM" "$1" "$RANDOM" "$RANDOM" "$2" "${3:+;q=$3}" |
+		"$SIPSEND" -P udp 127.0.0.1 "$PORT" - | grep -q "^SIP/2.0 200" &&
+		pass "registered $1 -> $2${3:+ q=$3}" || fail "REGISTER $1 -> $2"
+}
+
+# uas NAME SCENARIO PORT [SIPp options]: a SIPp UAS in the background,
+# its PID in NAME_PID
+uas() {
+	local name=$1 sf=$2 port=$3
+	shift 3
+	sipp -sf "$SCEN/$sf" -i 127.0.0.1 -p "$port" -nostdin "$@" \
+		-trace_stat -stf "$T_DIR/$name.csv" -trace_err -error_file "$T_DIR/$name.err" \
+		>"$T_DIR/$name.out" 2>&1 &
+	T_PIDS+=("$!")
+	printf -v "${name}_PID" %s "$!"
+}
+
+# csv_check NAME RC [N]: SIPp's exit status and its final statistics line
+# (field 16 SuccessfulCall(C), field 18 FailedCall(C)): N (default CALLS)
+# calls, none failed
+csv_check() {
+	local name=$1 rc=$2 n=${3:-$CALLS} ok failed
+	ok=$(tail -n 1 "$T_DIR/$name.csv" 2>/dev/null | cut -d';' -f16)
+	failed=$(tail -n 1 "$T_DIR/$name.csv" 2>/dev/null | cut -d';' -f18)
+	if [ "$rc" -eq 0 ] && [ "$ok" = "$n" ] && [ "$failed" = 0 ]; then
+		pass "$name: $n calls, 0 failed"
+	else
+		fail "$name: rc=$rc successful=$ok failed=$failed"
+		tail -c 1500 "$T_DIR/$name.err" >&2 2>/dev/null
+		echo >&2
+	fi
+}
+
+UAS=$(free_port)
+UAC=$(free_port)
+register mem "sip:mem@127.0.0.1:$UAS"
+uas uas uas.xml "$UAS" -max_recv_loops 10000 -max_sched_loops 10000
+sleep 0.5
+
+# calls NAME N: N calls at RATE/s through Junction, checked
+calls() {
+	timeout 60 sipp -sf "$SCEN/uac_aor.xml" -s mem -i 127.0.0.1 -p "$UAC" -rsa "127.0.0.1:$PORT" \
+		-m "$2" -r "$RATE" -l 20000 -nostdin -timeout 50s -timeout_error \
+		-max_recv_loops 10000 -max_sched_loops 10000 \
+		-trace_stat -stf "$T_DIR/$1.csv" -trace_err -error_file "$T_DIR/$1.err" \
+		"127.0.0.1:$PORT" >"$T_DIR/$1.out" 2>&1
+	csv_check "$1" $? "$2"
+}
+
+t0=$SECONDS
+calls first "$FIRST"
+sleep 4 # Timers J, K, D: every transaction of these calls is gone
+rss1=$(rss_kb "$JCT_PID")
+log "RSS after $FIRST calls: $rss1 kB ($((SECONDS - t0)) s)"
+calls rest $((TOTAL - FIRST))
+sleep 4
+rss2=$(rss_kb "$JCT_PID")
+log "RSS after $TOTAL calls: $rss2 kB ($((SECONDS - t0)) s)"
+growth=$((rss2 - rss1))
+if [ -n "$rss1" ] && [ -n "$rss2" ] && { [ "$growth" -lt 8192 ] || [ $((growth * 10)) -lt "$rss1" ]; }; then
+	pass "RSS flat: $rss1 kB -> $rss2 kB (+$growth kB)"
+else
+	fail "RSS grew from $rss1 kB to $rss2 kB (+$growth kB)"
+fi
+
+kill -0 "$JCT_PID" || fail "junction died"
+stop_junction && pass "SIGTERM exit 0" || fail "exit status on SIGTERM"
+counters=$(grep -o "event=counters.*" "$T_DIR/junction.log")
+log "$counters"
+echo "$counters" | grep -q " dialogs_created=$TOTAL dialogs_ended=$TOTAL\b" &&
+	pass "counters: $TOTAL dialogs created and ended" ||
+	fail "counters: $(echo "$counters" | grep -o 'dialogs_created=[0-9]* dialogs_ended=[0-9]*'), expected $TOTAL each"
+t_done
