@@ -272,6 +272,11 @@ unsigned workers_count(void)
 	return nworkers;
 }
 
+unsigned worker_queue_length(unsigned i)
+{
+	return i < nworkers ? queue_length(&workers[i].queue) : 0;
+}
+
 int workers_stop(unsigned timeout_ms)
 {
 	uint64_t deadline_ns;

@@ -49,6 +49,8 @@ int workers_start(const struct config *cfg, unsigned n);
 /* The queues of the workers, for dispatch_setup(). */
 struct queue **workers_queues(void);
 unsigned workers_count(void);
+/* Messages waiting in worker i's queue (for monitoring, any thread). */
+unsigned worker_queue_length(unsigned i);
 /* Closes the queues, lets the workers drain them, and joins them; gives up
  * after timeout_ms. Returns 0, or -ETIMEDOUT when a worker did not finish. */
 int workers_stop(unsigned timeout_ms);
