@@ -189,7 +189,7 @@ sipp_cmd() {
 	options) echo sipp -sf "$SCEN/options.xml" "${common[@]}" "127.0.0.1:$PORT" ;;
 	reg_auth) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
 	reg_noauth) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
-	calls) echo sipp -sf "$TSCEN/uac_aor.xml" -s uas -rsa "127.0.0.1:$PORT" "${common[@]}" "127.0.0.1:$PORT" ;;
+	calls) echo sipp -sf "$SCEN/uac.xml" -s uas -rsa "127.0.0.1:$PORT" "${common[@]}" "127.0.0.1:$PORT" ;;
 	esac
 }
 

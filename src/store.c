@@ -4,14 +4,20 @@
  * The connection is a small state machine: DOWN (waiting for the next
  * attempt), CONNECTING (PQconnectPoll), SETUP (statements being prepared)
  * and UP. Everything sent is recorded, in order, in a queue of expected
- * replies (a prepare, BEGIN, an operation, COMMIT, a sync point); results
- * are matched against it as libpq returns them: each command's results end
- * with a NULL from PQgetResult, a sync point with PGRES_PIPELINE_SYNC.
+ * replies (a prepare, an operation, a sync point); results are matched
+ * against it as libpq returns them: each command's results end with a NULL
+ * from PQgetResult, a sync point with PGRES_PIPELINE_SYNC.
+ *
+ * A batch is its operations followed by a sync point: the extended query
+ * protocol runs everything up to a Sync as one implicit transaction,
+ * committed when the Sync is processed, so no BEGIN or COMMIT statements
+ * are needed. If any operation fails the whole implicit transaction rolls
+ * back, and every write of the batch completes with -EIO.
  *
  * Memory: operations come from a free list owned by the store and keep
  * their parameters in a buffer of their own, since the batch is sent after
  * the caller has moved on. A write's PGresult is kept until its batch's
- * COMMIT comes back.
+ * sync point comes back.
  */
 #include "store.h"
 
@@ -27,6 +33,7 @@
 
 #define STORE_MAX_PARAMS 16
 #define STORE_MAX_PENDING 20000
+#define STORE_BATCH_MAX 256 /* operations in one batch before it goes anyway */
 #define STORE_BACKOFF_MIN_MS 100
 #define STORE_BACKOFF_MAX_MS 1000
 /* A batch with no answer for this long means the server or the path to it
@@ -77,15 +84,16 @@ struct store_result {
 	PGresult *res;
 };
 
-enum item_kind { IT_PREPARE, IT_BEGIN, IT_OP, IT_COMMIT, IT_SYNC };
+enum item_kind { IT_PREPARE, IT_OP, IT_SYNC };
 
 struct item {
 	enum item_kind kind;
 	struct store_op *op;     /* IT_OP */
-	struct store_op *writes; /* IT_COMMIT: the batch's writes, waiting for it */
-	uint64_t sent_ms;        /* IT_COMMIT / IT_SYNC */
-	uint64_t sent_ns;        /* IT_COMMIT: for the round-trip histogram */
-	bool failed;             /* a result of this item was an error */
+	bool batch;              /* IT_SYNC: the end (and commit) of a batch */
+	struct store_op *writes; /* IT_SYNC of a batch: its writes, waiting for it */
+	uint64_t sent_ms;
+	uint64_t sent_ns;        /* for the round-trip histogram */
+	bool failed;             /* a result of this item, or of its batch, was an error */
 };
 
 struct store {
@@ -110,6 +118,7 @@ struct store {
 
 	uint64_t last_rtt_us;
 	struct counters *ctr;
+	unsigned inflight; /* batches sent and not yet committed */
 };
 
 /* ---- expected replies ------------------------------------------------- */
@@ -406,7 +415,8 @@ static void fail_all(struct store *s, int err)
 		}
 	}
 	/* Writes not yet answered are still IT_OP items, answered ones wait on
-	 * their IT_COMMIT: both handled above. What is left is the unsent batch. */
+	 * their batch's IT_SYNC: both handled above. What is left is the
+	 * unsent batch. */
 	while ((op = s->batch)) {
 		s->batch = op->next;
 		op_complete(s, op, err);
@@ -424,6 +434,7 @@ static void go_down(struct store *s, uint64_t now_ms, const char *why)
 	s->conn = NULL;
 	s->state = ST_DOWN;
 	s->want_write = false;
+	s->inflight = 0;
 	s->next_attempt_ms = now_ms + s->backoff_ms;
 	s->backoff_ms = s->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS
 								 : s->backoff_ms * 2;
@@ -523,7 +534,13 @@ void store_commit(struct store *s)
 	unsigned n = 0;
 	bool any_write = false;
 
+	(void)any_write;
 	if (!s->batch_n || s->state != ST_UP)
+		return;
+	/* Group commit: while a batch is on its way, the next one grows (up
+	 * to a cap), so under load one round trip and one WAL flush carry
+	 * many operations, and at low load a batch of one leaves at once. */
+	if (s->inflight && s->batch_n < STORE_BATCH_MAX)
 		return;
 	if (s->batch_n > sizeof(stack_ops) / sizeof(stack_ops[0])) {
 		ops = malloc(sizeof(*ops) * s->batch_n);
@@ -542,9 +559,6 @@ void store_commit(struct store *s)
 	s->batch = NULL;
 	s->batch_n = 0;
 
-	if (!PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-	    items_push(s, (struct item){.kind = IT_BEGIN}) < 0)
-		goto broken;
 	for (unsigned i = 0; i < n; i++) {
 		if (send_op(s, ops[i]) < 0) {
 			/* ops[i..] are not recorded anywhere yet: back to the
@@ -556,11 +570,11 @@ void store_commit(struct store *s)
 			goto broken;
 		}
 	}
-	if (!PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
-	    items_push(s, (struct item){.kind = IT_COMMIT, .sent_ms = now_ms,
-					.sent_ns = clock_now_ns()}) < 0 ||
-	    !PQpipelineSync(s->conn) || items_push(s, (struct item){.kind = IT_SYNC}) < 0)
+	if (!PQpipelineSync(s->conn) ||
+	    items_push(s, (struct item){.kind = IT_SYNC, .batch = true, .sent_ms = now_ms,
+					.sent_ns = clock_now_ns()}) < 0)
 		goto broken;
+	s->inflight++;
 	if (ops != stack_ops)
 		free(ops);
 	flush_out(s, now_ms);
@@ -573,22 +587,32 @@ broken:
 
 /* ---- receiving -------------------------------------------------------- */
 
-/* The writes of the batch whose COMMIT is the next IT_COMMIT item wait on
- * it: move a finished write there. */
-static void park_write(struct store *s, struct store_op *op)
+/* The sync point that ends the batch of the item at the front. */
+static struct item *batch_end(struct store *s)
 {
 	for (unsigned i = 0; i < s->items_n; i++) {
 		struct item *it = &s->items[(s->items_head + i) % s->items_cap];
-		if (it->kind == IT_COMMIT) {
-			op->next = it->writes;
-			it->writes = op;
-			return;
-		}
+		if (it->kind == IT_SYNC)
+			return it;
 	}
-	op_complete(s, op, -EIO); /* cannot happen: every batch ends in COMMIT */
+	return NULL;
 }
 
-/* One command's results are all in (PQgetResult gave NULL). */
+/* A write that has its result waits for its batch to commit. */
+static void park_write(struct store *s, struct store_op *op)
+{
+	struct item *end = batch_end(s);
+
+	if (!end) {
+		op_complete(s, op, -EIO); /* cannot happen: every batch ends in a sync */
+		return;
+	}
+	op->next = end->writes;
+	end->writes = op;
+}
+
+/* An item's results are all in: NULL from PQgetResult for a command, the
+ * PGRES_PIPELINE_SYNC result for a sync point. */
 static void item_done(struct store *s, uint64_t now_ms)
 {
 	struct item it = *items_front(s);
@@ -603,19 +627,24 @@ static void item_done(struct store *s, uint64_t now_ms)
 		if (it.failed)
 			s->setup_failed = true;
 		break;
-	case IT_BEGIN:
-	case IT_SYNC:
-		break;
 	case IT_OP:
 		op = it.op;
-		if (it.failed)
+		if (it.failed) {
+			struct item *end = batch_end(s);
+
 			op->err = -EIO;
+			if (end)
+				end->failed = true; /* the implicit transaction rolls back */
+		}
 		if (!op->write)
 			op_complete(s, op, op->err);
 		else
 			park_write(s, op);
 		break;
-	case IT_COMMIT:
+	case IT_SYNC:
+		if (!it.batch)
+			break;
+		s->inflight--;
 		s->last_rtt_us = (clock_now_ns() - it.sent_ns) / 1000;
 		if (s->ctr)
 			ctr_db_latency(s->ctr, s->last_rtt_us);
@@ -625,6 +654,7 @@ static void item_done(struct store *s, uint64_t now_ms)
 		}
 		break;
 	}
+	(void)now_ms;
 }
 
 static void read_results(struct store *s, uint64_t now_ms)
@@ -713,7 +743,7 @@ static bool batch_timed_out(struct store *s, uint64_t now_ms)
 {
 	for (unsigned i = 0; i < s->items_n; i++) {
 		const struct item *it = &s->items[(s->items_head + i) % s->items_cap];
-		if (it->kind == IT_COMMIT || it->kind == IT_SYNC)
+		if (it->kind == IT_SYNC)
 			return it->sent_ms && now_ms - it->sent_ms > STORE_BATCH_TIMEOUT_MS;
 	}
 	return false;
