@@ -57,10 +57,14 @@ bench_setup() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
 			return 1
 	fi
-	# an optimised build of our own, apart from the test builds
-	(cd "$top" && { [ -x configure ] || autoreconf -fi; }) || return 1
+	# an optimised build of our own, apart from the test builds, from
+	# BENCH_SRC (default: this tree; a clean checkout of a commit works too)
+	local src=${BENCH_SRC:-$top}
+	(cd "$src" && { [ -x configure ] || autoreconf -fi; }) || return 1
 	mkdir -p "$WORK/build"
-	(cd "$WORK/build" && { [ -f Makefile ] || "$top/configure" -q CFLAGS="-O2 -g"; } &&
+	[ -f "$WORK/build/.src" ] && [ "$(cat "$WORK/build/.src")" != "$src" ] && rm -rf "$WORK/build" && mkdir -p "$WORK/build"
+	echo "$src" >"$WORK/build/.src"
+	(cd "$WORK/build" && { [ -f Makefile ] || "$src/configure" -q CFLAGS="-O2 -g"; } &&
 		make -j"$(nproc)" src/junction >/dev/null) || return 1
 	JUNCTION=$WORK/build/src/junction
 
