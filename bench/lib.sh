@@ -62,7 +62,7 @@ bench_setup() {
 	local src=${BENCH_SRC:-$top}
 	(cd "$src" && { [ -x configure ] || autoreconf -fi; }) || return 1
 	mkdir -p "$WORK/build"
-	[ -f "$WORK/build/.src" ] && [ "$(cat "$WORK/build/.src")" != "$src" ] && rm -rf "$WORK/build" && mkdir -p "$WORK/build"
+	[ "$(cat "$WORK/build/.src" 2>/dev/null)" != "$src" ] && rm -rf "$WORK/build" && mkdir -p "$WORK/build"
 	echo "$src" >"$WORK/build/.src"
 	(cd "$WORK/build" && { [ -f Makefile ] || "$src/configure" -q CFLAGS="-O2 -g"; } &&
 		make -j"$(nproc)" src/junction >/dev/null) || return 1
