@@ -193,7 +193,8 @@ size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, uint64_t now
 
 struct fetch {
 	struct worker *w;
-	struct sip_job *job;
+	void (*done)(struct worker *w, void *arg, int err);
+	void *arg;
 	char user[128];
 	char domain[128];
 };
@@ -210,7 +211,6 @@ static void fetched(void *arg, int err, const struct store_result *r)
 {
 	struct fetch *f = arg;
 	struct subscriber sub = {.exists = false};
-	struct sip_msg m;
 
 	if (err == 0) {
 		if (store_result_rows(r) > 0) {
@@ -220,34 +220,28 @@ static void fetched(void *arg, int err, const struct store_result *r)
 			sub.enabled = store_result_get(r, 0, 2).len && store_result_get(r, 0, 2).p[0] == 't';
 		}
 		subcache_put(sip_str_cstr(f->user), sip_str_cstr(f->domain), &sub, clock_now_ms());
-		worker_resume(f->w, f->job);
-	} else {
-		if (worker_reparse(f->w, f->job, &m) == 0)
-			worker_reply_db_unavailable(f->w, &m, &f->job->src);
-		job_free(f->job);
 	}
+	f->done(f->w, f->arg, err);
 	free(f);
 }
 
-bool auth_fetch_subscriber(struct worker *w, struct sip_job *job, struct sip_msg *m,
-			   struct sip_str username, struct sip_str realm)
+int auth_fetch(struct worker *w, struct sip_str username, struct sip_str realm,
+	       void (*done)(struct worker *w, void *arg, int err), void *arg)
 {
 	struct store_op *op;
 	struct fetch *f;
 	int err = -ENOTCONN;
 
-	if (!w->store || job->replays > 0 || username.len >= sizeof(f->user) ||
-	    realm.len >= sizeof(f->domain)) {
-		worker_reply_db_unavailable(w, m, &job->src);
-		return false;
-	}
+	if (!w->store)
+		return -ENOTCONN;
+	if (username.len >= sizeof(f->user) || realm.len >= sizeof(f->domain))
+		return -EINVAL;
 	f = malloc(sizeof(*f));
-	if (!f) {
-		worker_reply_db_unavailable(w, m, &job->src);
-		return false;
-	}
+	if (!f)
+		return -ENOMEM;
 	f->w = w;
-	f->job = job;
+	f->done = done;
+	f->arg = arg;
 	memcpy(f->user, username.p, username.len);
 	f->user[username.len] = '\0';
 	memcpy(f->domain, realm.p, realm.len);
@@ -255,11 +249,35 @@ bool auth_fetch_subscriber(struct worker *w, struct sip_job *job, struct sip_msg
 	op = store_op_begin(w->store, STORE_SUBSCRIBER, false, 0, fetched, f, &err);
 	if (!op) {
 		free(f);
-		worker_reply_db_unavailable(w, m, &job->src);
-		return false;
+		return err;
 	}
 	store_op_param_str(op, username);
 	store_op_param_str(op, realm);
+	return 0;
+}
+
+/* The replay continuation: the job goes through the worker again. */
+static void replay(struct worker *w, void *arg, int err)
+{
+	struct sip_job *job = arg;
+	struct sip_msg m;
+
+	if (err == 0) {
+		worker_resume(w, job);
+		return;
+	}
+	if (worker_reparse(w, job, &m) == 0)
+		worker_reply_db_unavailable(w, &m, &job->src);
+	job_free(job);
+}
+
+bool auth_fetch_subscriber(struct worker *w, struct sip_job *job, struct sip_msg *m,
+			   struct sip_str username, struct sip_str realm)
+{
+	if (job->replays > 0 || auth_fetch(w, username, realm, replay, job) < 0) {
+		worker_reply_db_unavailable(w, m, &job->src);
+		return false;
+	}
 	job->replays++;
 	return true;
 }

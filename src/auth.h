@@ -55,8 +55,17 @@ size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, uint64_t now
 		      size_t cap);
 
 /*
- * Fetches username@realm from the database into the cache, then runs the
- * job again through the worker. Takes the job (returns true) or, when the
+ * Fetches username@realm from the database into the cache, then calls
+ * done(w, arg, err) (err: 0, or negative when the database could not
+ * answer; the cache then has nothing new). Returns 0, or a negative errno
+ * when the fetch could not be sent (no database, down): done is not called.
+ */
+int auth_fetch(struct worker *w, struct sip_str username, struct sip_str realm,
+	       void (*done)(struct worker *w, void *arg, int err), void *arg);
+
+/*
+ * auth_fetch() for a request with no transaction yet: runs the job again
+ * through the worker once the cache is filled. Takes the job (returns true) or, when the
  * database is down, answers 503 and returns false (the job stays the
  * caller's). A job already run again once is answered 503 instead, so a
  * cache that cannot hold the entry never loops.

@@ -10,6 +10,11 @@
  * AOR, so nodes and workers never race on one AOR. The job waits for the
  * transaction to commit; only then does the 200 with every current
  * binding (step 8) leave, so a 200 always means a durable binding.
+ *
+ * In stateful mode a REGISTER gets a server transaction first (§17.2.2):
+ * a retransmission, also while the database works, is absorbed and
+ * answered with the same response, never processed twice (its
+ * nonce-count would look replayed). The transaction then owns the job.
  */
 #include "registrar.h"
 
@@ -20,6 +25,7 @@
 #include "log.h"
 #include "siphash.h"
 #include "store.h"
+#include "txn.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -38,15 +44,28 @@ static bool reg_supported(struct sip_str tag)
 	return sip_str_caseeq_cstr(tag, "path");
 }
 
-struct reg_pending {
+/* A REGISTER in the works: its job and, in stateful mode, its server
+ * transaction (which then owns the job). */
+struct reg_req {
 	struct worker *w;
 	struct sip_job *job;
+	struct stx *st;
 };
 
-static void reply(struct worker *w, struct sip_msg *m, struct sip_job *job, unsigned status,
+static void reply(const struct reg_req *rq, struct sip_msg *m, unsigned status,
 		  const char *reason, const char *extra)
 {
-	worker_reply(w, m, &job->src, status, reason, extra);
+	if (rq->st)
+		worker_reply_stx(rq->w, rq->st, m, status, reason, extra);
+	else
+		worker_reply(rq->w, m, &rq->job->src, status, reason, extra);
+}
+
+/* The job is done with: freed unless its transaction owns it. */
+static void reg_done(struct reg_req *rq)
+{
+	if (!rq->st)
+		job_free(rq->job);
 }
 
 /* §20.17: Date: Sat, 13 Nov 2010 23:29:00 GMT */
@@ -88,35 +107,42 @@ static bool supports(struct sip_msg *m, const char *tag)
 
 /* ---- the answer -------------------------------------------------------- */
 
+/* 503 with Retry-After: the database is down. */
+static void reply_db_down(const struct reg_req *rq, struct sip_msg *m)
+{
+	char extra[32];
+
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", rq->w->cfg->database.retry_after);
+	reply(rq, m, 503, "Database Unavailable", extra);
+}
+
 static void registered(void *arg, int err, const struct store_result *r)
 {
-	struct reg_pending *p = arg;
-	struct worker *w = p->w;
-	struct sip_job *job = p->job;
+	struct reg_req *rq = arg;
+	struct worker *w = rq->w;
 	struct sip_msg m;
 	char extra[8192];
 	size_t n = 0;
 	int status;
 
-	free(p);
-	if (worker_reparse(w, job, &m) < 0)
+	if (worker_reparse(w, rq->job, &m) < 0)
 		goto out;
 	if (err == -ECONNRESET || err == -ENOTCONN) {
-		worker_reply_db_unavailable(w, &m, &job->src);
+		reply_db_down(rq, &m);
 		goto out;
 	}
 	if (err || store_result_rows(r) == 0) {
-		reply(w, &m, job, 500, "Registration Not Stored", NULL);
+		reply(rq, &m, 500, "Registration Not Stored", NULL);
 		goto out;
 	}
 	status = atoi(store_result_get(r, 0, 0).p);
 	if (status == 500) {
 		/* §10.3 step 7: an older CSeq of the same Call-ID */
-		reply(w, &m, job, 500, "Out of Order Request", NULL);
+		reply(rq, &m, 500, "Out of Order Request", NULL);
 		goto out;
 	}
 	if (status == 403) {
-		reply(w, &m, job, 403, "Too Many Registered Contacts", NULL);
+		reply(rq, &m, 403, "Too Many Registered Contacts", NULL);
 		goto out;
 	}
 	/* §10.3 step 8: every current binding, with its remaining time. */
@@ -144,10 +170,11 @@ static void registered(void *arg, int err, const struct store_result *r)
 			n += (size_t)k;
 	}
 	n += date_header(extra + n, sizeof(extra) - n);
-	reply(w, &m, job, 200, NULL, extra);
+	reply(rq, &m, 200, NULL, extra);
 	ctr_inc(&w->ctr, CTR_REGISTRATIONS);
 out:
-	job_free(job);
+	reg_done(rq);
+	free(rq);
 }
 
 /* ---- the request ------------------------------------------------------- */
@@ -282,33 +309,36 @@ static void q_texts(const struct reg_contacts *rc, char (*buf)[8], struct sip_st
 	}
 }
 
-static bool submit(struct worker *w, struct sip_job *job, struct sip_msg *m, struct sip_str aor,
+static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 		   const struct reg_contacts *rc)
 {
+	struct worker *w = in->w;
+	struct sip_job *job = in->job;
 	const struct sip_hdr *ua = sip_msg_hdr(m, SIP_HDR_USER_AGENT);
 	char qbuf[REG_MAX_CONTACTS][8];
 	struct sip_str qs[REG_MAX_CONTACTS];
 	char received[NETADDR_STRLEN + 8];
 	char pbuf[REG_PATH_MAX];
 	struct sip_str path = path_text(m, pbuf, sizeof(pbuf));
-	struct reg_pending *p;
+	struct reg_req *rq;
 	struct store_op *op;
 	int err = -ENOTCONN;
 	size_t k;
 
-	p = malloc(sizeof(*p));
-	if (!p) {
-		worker_reply_db_unavailable(w, m, &job->src);
-		return false;
+	rq = malloc(sizeof(*rq));
+	if (!rq) {
+		reply_db_down(in, m);
+		reg_done(in);
+		return;
 	}
-	p->w = w;
-	p->job = job;
+	*rq = *in;
 	op = store_op_begin(w->store, STORE_REGISTER, true,
-			    siphash(siphash_process_key(), aor.p, aor.len), registered, p, &err);
+			    siphash(siphash_process_key(), aor.p, aor.len), registered, rq, &err);
 	if (!op) {
-		free(p);
-		worker_reply_db_unavailable(w, m, &job->src);
-		return false;
+		free(rq);
+		reply_db_down(in, m);
+		reg_done(in);
+		return;
 	}
 	k = (size_t)snprintf(received, sizeof(received), "%s:", sip_proto_name(job->src.proto));
 	k += netaddr_format(&job->src.remote, received + k, sizeof(received) - k);
@@ -334,25 +364,45 @@ static bool submit(struct worker *w, struct sip_job *job, struct sip_msg *m, str
 		store_op_param_null(op);
 	store_op_param(op, w->cfg->node.name, strlen(w->cfg->node.name));
 	store_op_param_u64(op, w->cfg->registrar.max_contacts);
-	return true;
 }
 
-bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
+static void process(struct reg_req *rq, struct sip_msg *m);
+
+/* The subscriber came from the database: the same REGISTER again. */
+static void fetched(struct worker *w, void *arg, int err)
 {
+	struct reg_req *rq = arg;
+	struct sip_msg m;
+
+	(void)w;
+	if (worker_reparse(rq->w, rq->job, &m) < 0) {
+		reg_done(rq);
+	} else if (err) {
+		reply_db_down(rq, &m);
+		reg_done(rq);
+	} else {
+		rq->job->replays++;
+		process(rq, &m);
+	}
+	free(rq);
+}
+
+/* Everything after the transaction; finishes with rq->job (answered, or
+ * handed to a database round trip). rq itself stays the caller's. */
+static void process(struct reg_req *rq, struct sip_msg *m)
+{
+	struct worker *w = rq->w;
 	struct reg_refusal why;
 	struct reg_contacts rc;
 	struct reg_aor a;
 	struct sip_str realm;
 	unsigned status;
 
-	if (!w->store) {
-		reply(w, m, job, 403, "Registrar Not Configured", NULL);
-		return false;
-	}
 	status = registrar_check_aor(w->cfg, m, &a, &why);
 	if (status) {
-		reply(w, m, job, status, why.reason, why.extra[0] ? why.extra : NULL);
-		return false;
+		reply(rq, m, status, why.reason, why.extra[0] ? why.extra : NULL);
+		reg_done(rq);
+		return;
 	}
 	realm = sip_str_cstr(a.realm);
 
@@ -362,32 +412,72 @@ bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		char challenge[1024];
 
 		auth_check(m, false, realm, clock_now_ms(), &ao);
-		if (ao.verdict == AUTH_NEED_USER)
-			return auth_fetch_subscriber(w, job, m, ao.username, realm);
+		if (ao.verdict == AUTH_NEED_USER) {
+			struct reg_req *cont = malloc(sizeof(*cont));
+
+			/* Fetched once; a second miss (the cache could not keep
+			 * it) is the database's trouble, not the user's. */
+			if (!cont || rq->job->replays > 0 ||
+			    auth_fetch(w, ao.username, realm, fetched, cont) < 0) {
+				free(cont);
+				reply_db_down(rq, m);
+				reg_done(rq);
+				return;
+			}
+			*cont = *rq;
+			return;
+		}
 		if (ao.verdict == AUTH_CHALLENGE) {
 			if (!auth_challenge(false, realm, ao.stale, clock_now_ms(), challenge,
 					    sizeof(challenge))) {
-				reply(w, m, job, 500, NULL, NULL);
-				return false;
+				reply(rq, m, 500, NULL, NULL);
+				reg_done(rq);
+				return;
 			}
 			log_debug("event=auth_challenge method=REGISTER aor=%s why=\"%s\"", a.aor,
 				  ao.why);
 			ctr_inc(&w->ctr, CTR_AUTH_CHALLENGES);
 			if (ao.presented && !ao.stale)
 				ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
-			reply(w, m, job, 401, NULL, challenge);
-			return false;
+			reply(rq, m, 401, NULL, challenge);
+			reg_done(rq);
+			return;
 		}
 		if (w->cfg->auth.aor_owner && !sip_str_eq(ao.username, a.user)) {
 			ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
-			reply(w, m, job, 403, "Not Owner of AOR", NULL);
-			return false;
+			reply(rq, m, 403, "Not Owner of AOR", NULL);
+			reg_done(rq);
+			return;
 		}
 	}
 	status = registrar_read_contacts(w->cfg, m, &rc, &why);
 	if (status) {
-		reply(w, m, job, status, why.reason, why.extra[0] ? why.extra : NULL);
+		reply(rq, m, status, why.reason, why.extra[0] ? why.extra : NULL);
+		reg_done(rq);
+		return;
+	}
+	submit(rq, m, sip_str_cstr(a.aor), &rc);
+}
+
+bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
+{
+	struct reg_req rq = {.w = w, .job = job, .st = NULL};
+	int err = -ENOMEM;
+
+	if (!w->store) {
+		worker_reply(w, m, &job->src, 403, "Registrar Not Configured", NULL);
 		return false;
 	}
-	return submit(w, job, m, sip_str_cstr(a.aor), &rc);
+	if (w->txn) {
+		rq.st = stx_new(w->txn, job, m, NULL, NULL, &err);
+		if (!rq.st) {
+			worker_reply(w, m, &job->src, 503,
+				     err == -EBUSY ? "Too Many Transactions" : NULL, "Retry-After: 1\r\n");
+			return false;
+		}
+	}
+	/* From here the job is the registrar's (or its transaction's): it is
+	 * freed when answered, whenever that is. */
+	process(&rq, m);
+	return true;
 }

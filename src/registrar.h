@@ -48,9 +48,10 @@ unsigned registrar_check_aor(const struct config *cfg, struct sip_msg *m, struct
 unsigned registrar_read_contacts(const struct config *cfg, struct sip_msg *m,
 				 struct reg_contacts *rc, struct reg_refusal *why);
 
-/* Handles a REGISTER whose Request-URI is one of our domains. Returns true
- * when it kept the job (answered once the database has), false when it
- * answered already and the job stays the caller's. */
+/* Handles a REGISTER whose Request-URI is one of our domains. Takes the
+ * job (returns true), except when it could not even start (no registrar
+ * configured, transaction table full): answered, false, the job stays the
+ * caller's. */
 bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m);
 
 #endif

@@ -60,6 +60,23 @@ void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m,
 	worker_reply(w, m, src, 503, "Database Unavailable", extra);
 }
 
+void worker_reply_stx(struct worker *w, struct stx *st, struct sip_msg *m, unsigned status,
+		      const char *reason, const char *extra)
+{
+	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
+	ssize_t n = sip_reply_build(m, &st->src, &r, w->out, w->out_cap);
+
+	if (n < 0) {
+		ctr_inc(&w->ctr, CTR_DROPPED);
+		return;
+	}
+	if (stx_respond(st, w->out, (size_t)n, status, clock_now_ms()) < 0)
+		ctr_inc(&w->ctr, CTR_TX_ERRORS);
+	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	ctr_add(&w->ctr.v[CTR_TX_BYTES], (uint64_t)n);
+	ctr_response_sent(&w->ctr, status, true);
+}
+
 int worker_reparse(struct worker *w, struct sip_job *job, struct sip_msg *m)
 {
 	return sip_msg_parse(m, job->data, job->len, w->hdrs, w->max_hdrs, &w->cfg->sip.limits);

@@ -65,6 +65,12 @@ void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *
 /* The same with a whole sip_reply (body, To tag). */
 void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_source *src,
 		       const struct sip_reply *r);
+/* Answers through server transaction st (which keeps it for
+ * retransmissions): built from m, the transaction's request. */
+struct stx;
+void worker_reply_stx(struct worker *w, struct stx *st, struct sip_msg *m, unsigned status,
+		      const char *reason, const char *extra);
+
 /* 503 with Retry-After: the database is down or overloaded. */
 void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m,
 				 const struct sip_source *src);
