@@ -33,7 +33,7 @@
 
 #define STORE_MAX_PARAMS 16
 #define STORE_MAX_PENDING 20000
-#define STORE_BATCH_MAX 256 /* operations in one batch before it goes anyway */
+#define STORE_BATCH_MAX 16 /* operations in one batch before it goes anyway */
 #define STORE_BACKOFF_MIN_MS 100
 #define STORE_BACKOFF_MAX_MS 1000
 /* A batch with no answer for this long means the server or the path to it
