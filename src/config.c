@@ -73,6 +73,9 @@ static void cfg_set_log_level(struct cfg_parse *ps, const struct cfg_key *k, con
 static void cfg_set_log_target(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_string(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_algorithms(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_admin_listen(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_token(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_path(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static const struct cfg_key *cfg_find_key(const char *section, const char *name);
 
 static const char *const mode_names[] = {"stateless", "stateful", "redirect", NULL};
@@ -150,6 +153,21 @@ static const struct cfg_key cfg_keys[] = {
 	 .min = 16, .max = 4194304, .dflt = "262144"},
 	/* Default computed in config_defaults(): the host name. */
 	{"node", "name", cfg_set_string, .off = OFF(node.name), .min = 1, .max = CFG_NAME_MAX},
+	/* The admin API is loopback-only unless told otherwise, and off
+	 * until a token is given (cfg_check_together). */
+	{"admin", "listen", cfg_set_admin_listen, .dflt = "127.0.0.1:8080"},
+	{"admin", "token", cfg_set_token, .off = OFF(admin.token)},
+	{"admin", "token_file", cfg_set_path, .off = OFF(admin.token_file)},
+	{"admin", "tls_cert", cfg_set_path, .off = OFF(admin.tls_cert)},
+	{"admin", "tls_key", cfg_set_path, .off = OFF(admin.tls_key)},
+	{"admin", "max_body", cfg_set_uint, .off = OFF(admin.max_body),
+	 .min = 256, .max = 16777216, .dflt = "65536"},
+	{"admin", "max_connections", cfg_set_uint, .off = OFF(admin.max_connections),
+	 .min = 4, .max = 4096, .dflt = "64"},
+	{"admin", "request_timeout", cfg_set_uint, .off = OFF(admin.request_timeout),
+	 .min = 1, .max = 3600, .dflt = "10"},
+	{"admin", "threads", cfg_set_uint, .off = OFF(admin.threads),
+	 .min = 1, .max = 16, .dflt = "2"},
 	/* clang-format on */
 };
 
@@ -635,6 +653,65 @@ static void cfg_set_algorithms(struct cfg_parse *ps, const struct cfg_key *k, co
 	}
 }
 
+/* [admin] listen: "off", or one ADDRESS:PORT (IPv6 in brackets). */
+static void cfg_set_admin_listen(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct config *cfg = ps->cfg;
+	struct netaddr a;
+
+	if (strcasecmp(value, "off") == 0) {
+		cfg->admin.listen_off = true;
+		return;
+	}
+	if (netaddr_parse(value, &a) < 0 || netaddr_port(&a) == 0) {
+		cfg_err(ps,
+			"%s: '%s' is not off or a numeric ADDRESS:PORT, e.g. 127.0.0.1:8080 or "
+			"[::1]:8080",
+			k->name, value);
+		return;
+	}
+	cfg->admin.listen_off = false;
+	cfg->admin.listen = a;
+	netaddr_format(&a, cfg->admin.listen_text, sizeof(cfg->admin.listen_text));
+}
+
+/* A bearer token (RFC 6750 §2.1 b64token): letters, digits, "-._~+/",
+ * then "=" padding; CFG_TOKEN_MIN characters at least, so that a guess
+ * is out of reach. */
+static void cfg_set_token(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	size_t n = strlen(value), i;
+
+	if (n < CFG_TOKEN_MIN || n >= CFG_TOKEN_MAX) {
+		cfg_err(ps, "%s: must be %d to %d characters long", k->name, CFG_TOKEN_MIN,
+			CFG_TOKEN_MAX - 1);
+		return;
+	}
+	i = strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+	if (i == 0 || value[i + strspn(value + i, "=")] != '\0') {
+		cfg_err(ps,
+			"%s: only letters, digits and -._~+/ are allowed (then '=' padding), e.g. "
+			"the output of \"openssl rand -hex 32\"",
+			k->name);
+		return;
+	}
+	memcpy(cfg_field(ps, k->off), value, n + 1);
+}
+
+/* An absolute path (PATH_MAX buffer); the file is read at start. */
+static void cfg_set_path(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	if (value[0] != '/') {
+		cfg_err(ps, "%s: '%s' is not an absolute path", k->name, value);
+		return;
+	}
+	if (strlen(value) >= PATH_MAX) {
+		cfg_err(ps, "%s: the path is longer than %d characters", k->name, PATH_MAX - 1);
+		return;
+	}
+	strcpy(cfg_field(ps, k->off), value);
+}
+
 /* Rules that tie keys together, checked once the whole file is read. The
  * message points at the line of the key to change. */
 static unsigned cfg_line_of(struct cfg_parse *ps, const char *section, const char *name)
@@ -642,6 +719,48 @@ static unsigned cfg_line_of(struct cfg_parse *ps, const char *section, const cha
 	const struct cfg_key *k = cfg_find_key(section, name);
 
 	return k ? ps->first_line[k - cfg_keys] : 0;
+}
+
+static void cfg_check_admin(struct cfg_parse *ps)
+{
+	const struct config *c = ps->cfg;
+	unsigned listen_line = cfg_line_of(ps, "admin", "listen");
+
+	if (c->admin.token[0] && c->admin.token_file[0]) {
+		ps->lineno = cfg_line_of(ps, "admin", "token_file");
+		cfg_err(ps, "[admin] give token or token_file, not both");
+	}
+	if (!c->admin.tls_cert[0] != !c->admin.tls_key[0]) {
+		ps->lineno =
+			cfg_line_of(ps, "admin", c->admin.tls_cert[0] ? "tls_cert" : "tls_key");
+		cfg_err(ps, "[admin] HTTPS needs both tls_cert and tls_key");
+	}
+	/* The default listen without a token leaves the server off (and the
+	 * log says so); an address written in the file means it is wanted. */
+	if (listen_line && !c->admin.listen_off && !c->admin.token[0] && !c->admin.token_file[0]) {
+		ps->lineno = listen_line;
+		cfg_err(ps,
+			"[admin] listen = %s needs [admin] token or [admin] token_file "
+			"(or listen = off)",
+			c->admin.listen_text);
+	}
+	if (c->admin.max_connections < c->admin.threads) {
+		ps->lineno = cfg_line_of(ps, "admin", "max_connections");
+		cfg_err(ps, "[admin] needs max_connections >= threads (%u, %u)",
+			c->admin.max_connections, c->admin.threads);
+	}
+	if (config_admin_on(c)) {
+		for (unsigned i = 0; i < c->sip.nlisten; i++) {
+			const struct cfg_listen *l = &c->sip.listen[i];
+			if (sip_proto_is_stream(l->proto) &&
+			    netaddr_equal(&l->addr, &c->admin.listen)) {
+				ps->lineno = listen_line ? listen_line
+							 : cfg_line_of(ps, "sip", "listen");
+				cfg_err(ps, "[admin] listen = %s is also the SIP listener '%s'",
+					c->admin.listen_text, l->text);
+			}
+		}
+	}
 }
 
 static void cfg_check_together(struct cfg_parse *ps)
@@ -671,6 +790,7 @@ static void cfg_check_together(struct cfg_parse *ps)
 			    "the same on every node)",
 			CFG_SECRET_MIN);
 	}
+	cfg_check_admin(ps);
 }
 
 /* ---- the file --------------------------------------------------------- */
@@ -957,6 +1077,11 @@ int config_load_string(const char *text, const char *name, struct config *cfg, F
 	cfg_parse_init(&ps, cfg, name, errs);
 	ps.text = text;
 	return cfg_parse_run(&ps);
+}
+
+bool config_admin_on(const struct config *cfg)
+{
+	return !cfg->admin.listen_off && (cfg->admin.token[0] || cfg->admin.token_file[0]);
 }
 
 bool config_is_domain(const struct config *cfg, struct sip_str host)

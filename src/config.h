@@ -30,6 +30,9 @@ enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
 #define CFG_CONNINFO_MAX 512
 #define CFG_SECRET_MAX 256
 #define CFG_SECRET_MIN 16
+/* Admin API bearer tokens: RFC 6750 b64token characters. */
+#define CFG_TOKEN_MAX 256
+#define CFG_TOKEN_MIN 16
 
 struct cfg_listen {
 	enum sip_proto proto;
@@ -94,6 +97,22 @@ struct config {
 	} node;
 
 	struct {
+		/* The REST API and /metrics (admin.c). It runs when listen is
+		 * not "off" and a token (or token file) is configured. */
+		bool listen_off;       /* listen = off */
+		struct netaddr listen; /* default 127.0.0.1:8080 */
+		char listen_text[NETADDR_STRLEN];
+		char token[CFG_TOKEN_MAX]; /* empty: none given */
+		char token_file[PATH_MAX]; /* read at start; empty: none */
+		char tls_cert[PATH_MAX];   /* PEM; both or neither: HTTPS */
+		char tls_key[PATH_MAX];
+		unsigned max_body; /* bytes of a request body; 413 beyond */
+		unsigned max_connections;
+		unsigned request_timeout; /* seconds: idle connection, SQL statement */
+		unsigned threads;         /* MHD thread pool = database connections */
+	} admin;
+
+	struct {
 		unsigned t1, t2, t4;      /* RFC 3261 §17 timer bases, milliseconds */
 		unsigned timer_c;         /* §16.6 step 11, milliseconds */
 		unsigned max_transactions; /* per worker; 503 beyond */
@@ -113,6 +132,9 @@ int config_load(const char *path, struct config *cfg, FILE *errs);
 
 /* The same for an in-memory text; name stands for the path in messages. */
 int config_load_string(const char *text, const char *name, struct config *cfg, FILE *errs);
+
+/* Is the admin server to run (listen not off, a token or token file)? */
+bool config_admin_on(const struct config *cfg);
 
 /* Is host (case-insensitive) one of the served domains? */
 bool config_is_domain(const struct config *cfg, struct sip_str host);

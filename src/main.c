@@ -8,6 +8,7 @@
  * workers drain what was already queued, and exit 0 within a bounded time.
  */
 #include "autoconfig.h"
+#include "admin.h"
 #include "auth.h"
 #include "config.h"
 #include "counters.h"
@@ -120,6 +121,9 @@ static int run(const struct config *cfg)
 	rc = transport_open(cfg);
 	if (rc < 0)
 		return 1;
+	rc = admin_open(cfg);
+	if (rc < 0)
+		return 1;
 	rc = workers_start(cfg, cfg->sip.workers);
 	if (rc < 0) {
 		log_error("event=start_failed error=\"workers: %s\"", strerror(-rc));
@@ -136,11 +140,17 @@ static int run(const struct config *cfg)
 		log_warn("event=no_database detail=\"no [database] conninfo: registrar and "
 			 "location service are off\"");
 	}
+	/* Before the listeners, so /healthz answers while they start;
+	 * /readyz waits for admin_set_serving(). */
+	rc = admin_start();
+	if (rc < 0)
+		return 1;
 	rc = transport_start();
 	if (rc < 0) {
 		log_error("event=start_failed error=\"listeners: %s\"", strerror(-rc));
 		return 1;
 	}
+	admin_set_serving(true);
 	log_info("event=started version=%s workers=%u mode=%s", PACKAGE_VERSION, cfg->sip.workers,
 		 cfg->sip.mode == PROXY_MODE_STATEFUL	 ? "stateful"
 		 : cfg->sip.mode == PROXY_MODE_REDIRECT ? "redirect"
@@ -160,6 +170,8 @@ static int run(const struct config *cfg)
 			break;
 		}
 	}
+	/* The admin server reads the workers' queues: it goes first. */
+	admin_stop();
 	transport_stop();
 	rc = workers_stop(DRAIN_TIMEOUT_MS);
 	store_bg_stop();

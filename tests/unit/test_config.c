@@ -763,3 +763,65 @@ Test(config, keys_that_go_together)
 	expect_errors("[auth]\nmode = ldap\n",
 		      "t.conf:2: mode: 'ldap' is not one of local|none\n");
 }
+
+Test(config, admin_keys)
+{
+	struct config cfg;
+
+	config_defaults(&cfg);
+	cr_assert_str_eq(cfg.admin.listen_text, "127.0.0.1:8080");
+	cr_assert(!cfg.admin.listen_off);
+	cr_assert(!config_admin_on(&cfg), "no token: the server is off");
+	cr_assert_eq(cfg.admin.max_body, 65536);
+	cr_assert_eq(cfg.admin.max_connections, 64);
+	cr_assert_eq(cfg.admin.request_timeout, 10);
+	cr_assert_eq(cfg.admin.threads, 2);
+
+	load_ok("[admin]\ntoken = 0123456789abcdefABCDEF-._~+/==\n", &cfg);
+	cr_assert(config_admin_on(&cfg), "a token turns it on at the default address");
+	cr_assert_str_eq(cfg.admin.token, "0123456789abcdefABCDEF-._~+/==");
+	load_ok("[admin]\nlisten = [::1]:9090\ntoken_file = /etc/junction/admin.token\n"
+		"tls_cert = /etc/c.pem\ntls_key = /etc/k.pem\nmax_body = 1024\n"
+		"max_connections = 8\nrequest_timeout = 3\nthreads = 4\n",
+		&cfg);
+	cr_assert_str_eq(cfg.admin.listen_text, "[::1]:9090");
+	cr_assert_str_eq(cfg.admin.token_file, "/etc/junction/admin.token");
+	cr_assert(config_admin_on(&cfg));
+	cr_assert_eq(cfg.admin.threads, 4);
+	load_ok("[admin]\nlisten = off\n", &cfg);
+	cr_assert(cfg.admin.listen_off);
+	cr_assert(!config_admin_on(&cfg));
+	load_ok("[admin]\nlisten = OFF\ntoken = 0123456789abcdef\n", &cfg);
+	cr_assert(!config_admin_on(&cfg), "off wins over a token");
+}
+
+Test(config, admin_errors)
+{
+	expect_errors("[admin]\nlisten = 127.0.0.1:9000\n",
+		      "t.conf:2: [admin] listen = 127.0.0.1:9000 needs [admin] token or [admin] "
+		      "token_file (or listen = off)\n");
+	expect_errors("[admin]\ntoken = 0123456789abcdef\ntoken_file = /t\n",
+		      "t.conf:3: [admin] give token or token_file, not both\n");
+	expect_errors("[admin]\ntoken = short\n",
+		      "t.conf:2: token: must be 16 to 255 characters long\n");
+	expect_errors("[admin]\ntoken = 0123456789abcdef\"x\n",
+		      "t.conf:2: token: only letters, digits and -._~+/ are allowed (then '=' "
+		      "padding), e.g. the output of \"openssl rand -hex 32\"\n");
+	expect_errors("[admin]\ntoken = 0123456789abcdef=x\n",
+		      "t.conf:2: token: only letters, digits and -._~+/ are allowed (then '=' "
+		      "padding), e.g. the output of \"openssl rand -hex 32\"\n");
+	expect_errors("[admin]\nlisten = localhost:8080\ntoken = 0123456789abcdef\n",
+		      "t.conf:2: listen: 'localhost:8080' is not off or a numeric ADDRESS:PORT, "
+		      "e.g. 127.0.0.1:8080 or [::1]:8080\n");
+	expect_errors("[admin]\ntoken = 0123456789abcdef\ntls_cert = /c.pem\n",
+		      "t.conf:3: [admin] HTTPS needs both tls_cert and tls_key\n");
+	expect_errors("[admin]\ntoken_file = admin.token\n",
+		      "t.conf:2: token_file: 'admin.token' is not an absolute path\n");
+	expect_errors("[admin]\ntoken = 0123456789abcdef\nmax_body = 100\n",
+		      "t.conf:3: max_body: '100' is out of range 256..16777216\n");
+	expect_errors("[admin]\nmax_connections = 4\nthreads = 8\n",
+		      "t.conf:2: [admin] needs max_connections >= threads (4, 8)\n");
+	expect_errors("[sip]\nlisten = tcp:127.0.0.1:8080\n[admin]\ntoken = 0123456789abcdef\n",
+		      "t.conf:2: [admin] listen = 127.0.0.1:8080 is also the SIP listener "
+		      "'tcp:127.0.0.1:8080'\n");
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# junctionctl against the running daemon and a real PostgreSQL: status,
+# subscriber add (password from a flag, from stdin, and asked on a
+# terminal without echo) / list / show / passwd / disable / enable / rm,
+# binding list / rm, tables and --json, the URL and token from flags, the
+# environment and config files (and which wins), and the errors: an
+# unreachable daemon (exit 3), a wrong or missing token (exit 4), API
+# refusals (exit 1) and bad usage (exit 2).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg.sh"
+. "$(dirname "$0")/admin_lib.sh"
+need ss psql curl jq md5sum
+[ -x "$JUNCTIONCTL" ] || { fail "no $JUNCTIONCTL"; t_done; }
+
+PORT=$(free_port)
+APORT=$(free_port)
+CATCH=$(free_port)
+write_config "$PORT"
+pg_start || { fail "postgres"; t_done; }
+pg_config
+admin_config "$APORT"
+pg_migrate >/dev/null || { fail "migrate"; t_done; }
+start_junction "$PORT" || { fail "start"; t_done; }
+wait_admin || { fail "admin API"; t_done; }
+
+# No config file of the user's may leak in.
+export HOME=$T_DIR/home XDG_CONFIG_HOME=
+mkdir -p "$HOME/.config"
+unset JUNCTION_URL JUNCTION_TOKEN
+
+# jc [args...]: junctionctl with the URL and token as flags; sets RC, the
+# output in OUT and standard error in ERR.
+jc() {
+	"$JUNCTIONCTL" --url "$ADMIN_URL" --token "$ADMIN_TOKEN" "$@" >"$T_DIR/out" 2>"$T_DIR/err" </dev/null
+	RC=$?
+	OUT=$(cat "$T_DIR/out")
+	ERR=$(cat "$T_DIR/err")
+}
+ok() { [ "$RC" = 0 ] && pass "$1" || { fail "$1: exit $RC: $ERR"; echo "$OUT" >&2; }; }
+
+# ---- status -------------------------------------------------------------------------
+jc status
+ok "status"
+grep -q '^database  *up (' <<<"$OUT" && grep -q "^listeners  *udp:127.0.0.1:$PORT tcp:127.0.0.1:$PORT" <<<"$OUT" &&
+	grep -q '^queue depths  *[0-9]* [0-9]*$' <<<"$OUT" && pass "status table: database, listeners, queues" ||
+	{ fail "status table"; echo "$OUT" >&2; }
+jc --json status
+[ "$(jq -r .database.state <<<"$OUT")" = up ] && pass "status --json" || fail "status --json: $OUT"
+
+# ---- subscribers --------------------------------------------------------------------
+jc subscriber add alice@localhost --password Alice-pw-1
+ok "subscriber add --password"
+[ "$OUT" = "created sip:alice@localhost (enabled)" ] && pass "add says what it did" || fail "add output: $OUT"
+echo 'Bob-pw-1' | "$JUNCTIONCTL" --url "$ADMIN_URL" --token "$ADMIN_TOKEN" subscriber add bob@localhost --password-stdin >"$T_DIR/out" 2>&1 &&
+	pass "subscriber add --password-stdin" || fail "add --password-stdin: $(cat "$T_DIR/out")"
+echo 'Carol-pw-1' | "$JUNCTIONCTL" --url "$ADMIN_URL" --token "$ADMIN_TOKEN" --json subscriber add carol@localhost --disabled >"$T_DIR/out" 2>&1 &&
+	[ "$(jq -r .enabled "$T_DIR/out")" = false ] && pass "add reads stdin when it is no terminal; --disabled; --json" ||
+	fail "add from stdin: $(cat "$T_DIR/out")"
+# On a terminal: asked twice, not echoed.
+"$PY3" - "$JUNCTIONCTL" "$ADMIN_URL" "$ADMIN_TOKEN" >"$T_DIR/tty.out" 2>&1 <<'PY'
+import os, pty, sys, time
+ctl, url, token = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(ctl, [ctl, "--url", url, "--token", token, "subscriber", "add", "dave@localhost"])
+out = b""
+def wait_for(s):
+    global out
+    deadline = time.time() + 10
+    while s not in out and time.time() < deadline:
+        try:
+            out += os.read(fd, 1024)
+        except OSError:
+            break
+for prompt, answer in ((b"Password for dave@localhost: ", b"Dave-pw-1\n"), (b"Again: ", b"Dave-pw-1\n")):
+    wait_for(prompt)
+    time.sleep(0.2)
+    os.write(fd, answer)
+wait_for(b"created")
+try:
+    while True:
+        chunk = os.read(fd, 1024)
+        if not chunk:
+            break
+        out += chunk
+except OSError:
+    pass
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+rc=$?
+[ "$rc" = 0 ] && grep -q 'created sip:dave@localhost' "$T_DIR/tty.out" && ! grep -q 'Dave-pw-1' "$T_DIR/tty.out" &&
+	pass "add on a terminal: asked twice, no echo" || { fail "tty prompt (rc $rc)"; cat "$T_DIR/tty.out" >&2; }
+sip_register dave localhost Dave-pw-1 "sip:dave@127.0.0.1:$CATCH" && pass "the password typed on the terminal works over SIP" || fail "dave REGISTER"
+
+jc subscriber add alice@localhost --password x
+[ "$RC" = 1 ] && grep -q 'subscriber alice@localhost already exists' <<<"$ERR" && pass "add twice: exit 1 with the API's message" || fail "add twice: $RC $ERR"
+jc subscriber add eve@example.org --password x
+[ "$RC" = 1 ] && grep -q "not one this Junction serves" <<<"$ERR" && pass "a domain not served: exit 1, message" || fail "foreign domain: $RC $ERR"
+jc subscriber add eve --password x
+[ "$RC" = 2 ] && pass "add without a domain: usage, exit 2" || fail "add eve: $RC"
+
+jc subscriber list
+ok "subscriber list"
+head -n 1 <<<"$OUT" | grep -q '^USERNAME  DOMAIN     ENABLED  CREATED  *UPDATED$' && [ "$(wc -l <<<"$OUT")" = 5 ] &&
+	grep -q '^carol  *localhost  no  ' <<<"$OUT" && pass "list: a table of 4" || { fail "list table"; echo "$OUT" >&2; }
+jc --json subscriber list --disabled
+[ "$(jq -r '[.items[].username] | join(",")' <<<"$OUT")" = carol ] && [ "$(jq -r .next <<<"$OUT")" = null ] &&
+	pass "list --disabled --json" || fail "list --disabled: $OUT"
+psql_q "SELECT count(junction_add_subscriber('u' || i, 'example.com', 'pw')) FROM generate_series(1, 1100) i" >/dev/null
+jc --json subscriber list --domain example.com
+[ "$(jq '.items | length' <<<"$OUT")" = 1100 ] && pass "list follows the pages (1100 over two)" || fail "list all: $(jq '.items | length' <<<"$OUT")"
+jc subscriber list --domain example.com --username u10 --limit 3
+[ "$(tail -n +2 <<<"$OUT" | awk '{print $1}' | tr '\n' ' ')" = "u10 u100 u101 " ] && pass "list --username prefix --limit" || fail "list prefix: $OUT"
+jc subscriber list --domain nowhere.example
+[ "$OUT" = "no subscribers" ] && pass "an empty list says so" || fail "empty list: $OUT"
+
+jc subscriber show alice@localhost
+ok "subscriber show"
+grep -q '^aor  *sip:alice@localhost$' <<<"$OUT" && grep -q '^enabled  *yes$' <<<"$OUT" && pass "show: fields" || fail "show: $OUT"
+jc subscriber show nobody@localhost
+[ "$RC" = 1 ] && [ "$ERR" = "junctionctl: no subscriber nobody@localhost" ] && pass "show unknown: exit 1, 'no subscriber'" || fail "show unknown: $RC $ERR"
+jc subscriber passwd alice@localhost --password Alice-pw-2
+ok "subscriber passwd"
+sip_register alice localhost Alice-pw-2 "sip:alice@127.0.0.1:$CATCH" && pass "the new password works over SIP" || fail "alice REGISTER"
+jc subscriber disable alice@localhost
+[ "$OUT" = "sip:alice@localhost: disabled" ] && pass "disable" || fail "disable: $OUT $ERR"
+jc --json subscriber show alice@localhost
+[ "$(jq -r .enabled <<<"$OUT")" = false ] && pass "disabled in show --json" || fail "show after disable: $OUT"
+jc subscriber enable alice@localhost
+ok "enable"
+
+# ---- bindings -------------------------------------------------------------------------
+jc binding list
+ok "binding list"
+head -n 1 <<<"$OUT" | grep -q '^ID  *AOR  *CONTACT  *EXPIRES  *Q  *NODE  *RECEIVED  *USER-AGENT$' &&
+	grep -q "sip:alice@localhost  *sip:alice@127.0.0.1:$CATCH  *[0-9]*  *1  " <<<"$OUT" && pass "binding table" || { fail "binding table"; echo "$OUT" >&2; }
+jc --json binding list --aor alice@localhost
+[ "$(jq '.items | length' <<<"$OUT")" = 1 ] && pass "binding list --aor --json" || fail "binding list --aor: $OUT"
+BID=$(jq -r '.items[0].id' <<<"$OUT")
+jc binding rm "$BID"
+[ "$OUT" = "deleted binding $BID" ] && pass "binding rm ID" || fail "binding rm: $OUT $ERR"
+jc binding rm "$BID"
+[ "$RC" = 1 ] && grep -q "no binding $BID" <<<"$ERR" && pass "binding rm again: exit 1" || fail "binding rm again: $RC $ERR"
+jc binding rm --aor sip:dave@localhost
+[ "$OUT" = "deleted 1 binding(s) of sip:dave@localhost" ] && pass "binding rm --aor" || fail "binding rm --aor: $OUT $ERR"
+jc binding list --node "$(hostname)"
+[ "$OUT" = "no bindings" ] && pass "no bindings left" || fail "bindings left: $OUT"
+jc binding rm
+[ "$RC" = 2 ] && pass "binding rm without what: exit 2" || fail "binding rm: $RC"
+
+jc subscriber rm bob@localhost
+[ "$OUT" = "deleted bob@localhost" ] && pass "subscriber rm" || fail "rm: $OUT $ERR"
+jc subscriber rm bob@localhost
+[ "$RC" = 1 ] && pass "rm again: exit 1" || fail "rm again: $RC"
+
+# ---- errors -----------------------------------------------------------------------------
+DEAD=$(free_port)
+"$JUNCTIONCTL" --url "http://127.0.0.1:$DEAD" --token x status >"$T_DIR/out" 2>&1
+rc=$?
+[ "$rc" = 3 ] && [ "$(cat "$T_DIR/out")" = "junctionctl: cannot reach Junction at http://127.0.0.1:$DEAD: connection refused" ] &&
+	pass "daemon unreachable: exit 3, connection refused" || fail "unreachable: $rc $(cat "$T_DIR/out")"
+"$JUNCTIONCTL" --url "$ADMIN_URL" --token wrong-token-0123456789 subscriber list >"$T_DIR/out" 2>&1
+rc=$?
+[ "$rc" = 4 ] && grep -q '^junctionctl: the token was refused (401)' "$T_DIR/out" && pass "wrong token: exit 4" || fail "wrong token: $rc $(cat "$T_DIR/out")"
+"$JUNCTIONCTL" --url "$ADMIN_URL" status >"$T_DIR/out" 2>&1
+rc=$?
+[ "$rc" = 4 ] && grep -q 'none was given' "$T_DIR/out" && pass "no token: exit 4, says none was given" || fail "no token: $rc $(cat "$T_DIR/out")"
+"$JUNCTIONCTL" --url "$ADMIN_URL" --token x frobnicate >"$T_DIR/out" 2>&1
+[ $? = 2 ] && pass "unknown command: exit 2" || fail "unknown command"
+"$JUNCTIONCTL" --bogus >"$T_DIR/out" 2>&1
+[ $? = 2 ] && pass "unknown option: exit 2" || fail "unknown option"
+"$JUNCTIONCTL" --help | grep -q '^usage: junctionctl' && pass "--help" || fail "--help"
+"$JUNCTIONCTL" --version | grep -q '^junctionctl [0-9]' && pass "--version" || fail "--version"
+
+# ---- where the URL and token come from ----------------------------------------------------
+JUNCTION_URL=$ADMIN_URL JUNCTION_TOKEN=$ADMIN_TOKEN "$JUNCTIONCTL" status >/dev/null 2>&1 &&
+	pass "URL and token from the environment" || fail "environment"
+JUNCTION_URL=$ADMIN_URL JUNCTION_TOKEN=wrong-token-0123456789 "$JUNCTIONCTL" --token "$ADMIN_TOKEN" status >/dev/null 2>&1 &&
+	pass "--token wins over JUNCTION_TOKEN" || fail "flag precedence"
+printf '# junctionctl\nurl = %s\ntoken = %s\n' "$ADMIN_URL" "$ADMIN_TOKEN" >"$HOME/.config/junctionctl.conf"
+"$JUNCTIONCTL" status >/dev/null 2>&1 && pass "URL and token from ~/.config/junctionctl.conf" || fail "user config file"
+JUNCTION_TOKEN=wrong-token-0123456789 "$JUNCTIONCTL" status >"$T_DIR/out" 2>&1
+rc=$?
+[ "$rc" = 4 ] && grep -q 'it came from JUNCTION_TOKEN' "$T_DIR/out" && pass "JUNCTION_TOKEN wins over the file, and the error says where it came from" ||
+	fail "env over file: $rc $(cat "$T_DIR/out")"
+printf '[junctionctl]\nurl = %s\ntoken = wrong-token-0123456789\n' "$ADMIN_URL" >"$T_DIR/other.conf"
+"$JUNCTIONCTL" --config "$T_DIR/other.conf" status >"$T_DIR/out" 2>&1
+rc=$?
+[ "$rc" = 4 ] && grep -q "it came from $T_DIR/other.conf" "$T_DIR/out" && pass "--config FILE replaces the default file" || fail "--config: $rc $(cat "$T_DIR/out")"
+printf 'url = %s\ncolour = red\n' "$ADMIN_URL" >"$T_DIR/bad.conf"
+"$JUNCTIONCTL" --config "$T_DIR/bad.conf" status >"$T_DIR/out" 2>&1
+rc=$?
+[ "$rc" = 2 ] && grep -q "unknown key 'colour'" "$T_DIR/out" && pass "a config file with an unknown key: exit 2" || fail "bad config: $rc $(cat "$T_DIR/out")"
+"$JUNCTIONCTL" --config "$T_DIR/missing.conf" status >"$T_DIR/out" 2>&1
+[ $? = 2 ] && pass "a missing --config file: exit 2" || fail "missing config"
+rm -f "$HOME/.config/junctionctl.conf"
+
+stop_junction && pass "SIGTERM exit 0" || fail "exit status"
+t_done
