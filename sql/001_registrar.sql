@@ -225,14 +225,14 @@ $$;
 -- A disabled subscriber is reached nowhere, whatever is registered.
 -- Always one row at least: contact is NULL when there is no binding.
 CREATE FUNCTION junction_lookup(p_aor text, p_username text, p_domain text)
-RETURNS TABLE (known boolean, contact text, q numeric, path text, received text)
+RETURNS TABLE (known boolean, contact text, q numeric, path text, received text, expires bigint)
 LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM subscriber s WHERE s.username = p_username
                    AND s.domain = p_domain AND s.enabled),
-           b.contact, b.q, b.path, b.received
+           b.contact, b.q, b.path, b.received, extract(epoch FROM b.expires_at)::bigint
     FROM (VALUES (1)) AS one (x)
     LEFT JOIN LATERAL (
-        SELECT bb.contact, bb.q, bb.path, bb.received, bb.updated_at
+        SELECT bb.contact, bb.q, bb.path, bb.received, bb.expires_at, bb.updated_at
         FROM binding bb
         WHERE bb.aor = p_aor AND bb.expires_at > now()
           AND NOT EXISTS (SELECT 1 FROM subscriber s WHERE s.username = p_username
@@ -240,6 +240,35 @@ LANGUAGE sql STABLE AS $$
     ) b ON true
     ORDER BY b.q DESC NULLS LAST, b.updated_at DESC
 $$;
+
+-- Nodes cache where an AOR is reached; tell them when that changes
+-- (LISTEN junction_binding, payload the AOR). A refresh that only moves
+-- expires_at later is not a change for them: their cached entries carry
+-- the expiry and are fetched again when it passes; an earlier expiry is.
+CREATE FUNCTION junction_binding_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('junction_binding', CASE WHEN TG_OP = 'DELETE' THEN OLD.aor ELSE NEW.aor END);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER binding_notify_insert_delete AFTER INSERT OR DELETE ON binding
+    FOR EACH ROW EXECUTE FUNCTION junction_binding_notify();
+CREATE TRIGGER binding_notify_update AFTER UPDATE ON binding
+    FOR EACH ROW
+    WHEN (OLD.contact IS DISTINCT FROM NEW.contact OR OLD.q IS DISTINCT FROM NEW.q
+          OR OLD.path IS DISTINCT FROM NEW.path OR OLD.received IS DISTINCT FROM NEW.received
+          OR NEW.expires_at < OLD.expires_at)
+    EXECUTE FUNCTION junction_binding_notify();
+-- Subscribers enabled or disabled change where their AOR is reached too.
+CREATE FUNCTION junction_subscriber_binding_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('junction_binding', 'sip:' || NEW.username || '@' || NEW.domain);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER subscriber_enabled_notify AFTER UPDATE OF enabled ON subscriber
+    FOR EACH ROW WHEN (OLD.enabled IS DISTINCT FROM NEW.enabled)
+    EXECUTE FUNCTION junction_subscriber_binding_notify();
 
 -- The sweeper: expired bindings in batches, so a large backlog never holds
 -- a long lock. Returns how many rows went.

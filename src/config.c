@@ -125,6 +125,8 @@ static const struct cfg_key cfg_keys[] = {
 	 .min = 1, .max = 1000, .dflt = "10"},
 	{"registrar", "sweep_interval", cfg_set_uint, .off = OFF(registrar.sweep_interval),
 	 .min = 1, .max = 3600, .dflt = "10"},
+	{"registrar", "location_cache_ttl", cfg_set_uint,
+	 .off = OFF(registrar.location_cache_ttl), .min = 0, .max = 3600, .dflt = "30"},
 	{"auth", "mode", cfg_set_enum, .off = OFF(auth.mode), .names = auth_mode_names,
 	 .dflt = "local"},
 	{"auth", "secret", cfg_set_string, .off = OFF(auth.secret),

@@ -78,6 +78,7 @@ struct config {
 		unsigned default_expires; /* when the REGISTER gives none */
 		unsigned max_contacts;    /* per AOR */
 		unsigned sweep_interval;  /* seconds between expired-binding sweeps */
+		unsigned location_cache_ttl; /* seconds; 0: no location cache */
 	} registrar;
 
 	struct {

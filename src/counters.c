@@ -32,6 +32,8 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_AUTH_CHALLENGES] = "auth_challenges",
 	[CTR_AUTH_FAILURES] = "auth_failures",
 	[CTR_ACKS_ABSORBED] = "acks_absorbed",
+	[CTR_LOCATION_LOOKUPS] = "location_lookups",
+	[CTR_LOCATION_CACHE_HITS] = "location_cache_hits",
 };
 
 const char *ctr_name(enum ctr_id id)

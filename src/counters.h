@@ -34,6 +34,8 @@ enum ctr_id {
 	CTR_AUTH_CHALLENGES,  /* 401/407 sent */
 	CTR_AUTH_FAILURES,    /* credentials given and refused */
 	CTR_ACKS_ABSORBED,    /* ACKs of our own final responses */
+	CTR_LOCATION_LOOKUPS, /* location service queries (cached or not) */
+	CTR_LOCATION_CACHE_HITS, /* of which answered from the node's cache */
 	CTR__COUNT
 };
 

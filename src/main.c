@@ -13,6 +13,7 @@
 #include "config.h"
 #include "counters.h"
 #include "dispatch.h"
+#include "location.h"
 #include "log.h"
 #include "self.h"
 #include "store.h"
@@ -29,7 +30,8 @@
 #include <string.h>
 
 #define DRAIN_TIMEOUT_MS 5000
-#define SUBCACHE_ENTRIES (1024 * 1024)
+#define SUBCACHE_ENTRIES (256 * 1024)
+#define LOCATION_ENTRIES (256 * 1024)
 
 static void usage(FILE *f)
 {
@@ -106,7 +108,8 @@ static int run(const struct config *cfg)
 	if (cfg->database.conninfo[0] && check_schema(cfg) < 0)
 		return 1;
 	if (auth_init(cfg) < 0 ||
-	    subcache_init(SUBCACHE_ENTRIES, (uint64_t)cfg->auth.cache_ttl * 1000) < 0) {
+	    subcache_init(SUBCACHE_ENTRIES, (uint64_t)cfg->auth.cache_ttl * 1000) < 0 ||
+	    location_init(LOCATION_ENTRIES, (uint64_t)cfg->registrar.location_cache_ttl * 1000) < 0) {
 		log_error("event=start_failed error=\"out of memory\"");
 		return 1;
 	}
@@ -178,6 +181,7 @@ static int run(const struct config *cfg)
 	transport_close();
 	auth_destroy();
 	subcache_destroy();
+	location_destroy();
 	log_counters();
 	log_info("event=stopped clean=%s", rc == 0 ? "yes" : "no");
 	return rc == 0 ? 0 : 1;

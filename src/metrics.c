@@ -150,6 +150,12 @@ static void state_families(FILE *f, const struct metrics_input *in)
 		get(&c->v[CTR_AUTH_CHALLENGES]));
 	counter(f, "junction_auth_failures_total", "Credentials given and refused.",
 		get(&c->v[CTR_AUTH_FAILURES]));
+	counter(f, "junction_location_lookups_total",
+		"Location service lookups (where a request for a user goes).",
+		get(&c->v[CTR_LOCATION_LOOKUPS]));
+	counter(f, "junction_location_cache_hits_total",
+		"Location lookups answered from the node's cache, without the database.",
+		get(&c->v[CTR_LOCATION_CACHE_HITS]));
 	if (in->bindings_active >= 0)
 		gauge(f, "junction_bindings_active",
 		      "Registrations (bindings) not expired, cluster-wide.",

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "config.h"
 #include "hdr_list.h"
+#include "location.h"
 #include "log.h"
 #include "siphash.h"
 #include "store.h"
@@ -170,6 +171,10 @@ static void registered(void *arg, int err, const struct store_result *r)
 			n += (size_t)k;
 	}
 	n += date_header(extra + n, sizeof(extra) - n);
+	/* Before the 200: a call that follows it must not find the old
+	 * bindings in this node's cache (others hear the NOTIFY). */
+	if (sip_msg_to(&m))
+		location_forget(sip_msg_to(&m)->uri.user, sip_msg_to(&m)->uri.host);
 	reply(rq, &m, 200, NULL, extra);
 	ctr_inc(&w->ctr, CTR_REGISTRATIONS);
 out:

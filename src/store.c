@@ -52,7 +52,8 @@ static const struct {
 			    "$14::integer)",
 			    14},
 	[STORE_LOOKUP] = {"lookup",
-			  "SELECT known, contact, q, path, received FROM junction_lookup($1, $2, $3)",
+			  "SELECT known, contact, q, path, received, expires "
+			  "FROM junction_lookup($1, $2, $3)",
 			  3},
 	[STORE_SUBSCRIBER] = {"subscriber",
 			      "SELECT ha1_md5, ha1_sha256, enabled FROM subscriber "

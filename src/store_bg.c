@@ -1,9 +1,9 @@
 /*
  * store_bg: the database side thread. It holds its own connection and
- *   - LISTENs on junction_subscriber, dropping the changed subscriber from
- *     the cache (subcache.h) the moment any node or operator changes it,
- *     and clearing the whole cache after a reconnect, when notifications
- *     may have been missed;
+ *   - LISTENs on junction_subscriber and junction_binding, dropping the
+ *     changed subscriber (subcache.h) or AOR (location.h) from the node's
+ *     caches the moment any node or operator changes it, and clearing both
+ *     caches after a reconnect, when notifications may have been missed;
  *   - sweeps expired bindings every [registrar] sweep_interval seconds, in
  *     batches, so the table stays small without long locks.
  * Blocking libpq calls are fine here: no SIP traffic waits on this thread.
@@ -11,6 +11,7 @@
 #include "store_bg.h"
 
 #include "clock.h"
+#include "location.h"
 #include "log.h"
 #include "subcache.h"
 
@@ -57,11 +58,12 @@ static PGconn *bg_connect(void)
 		PGresult *r;
 
 		if (PQstatus(c) == CONNECTION_OK) {
-			r = PQexec(c, "LISTEN junction_subscriber");
+			r = PQexec(c, "LISTEN junction_subscriber; LISTEN junction_binding");
 			if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 				PQclear(r);
 				/* Changes while we were away went unheard. */
 				subcache_clear();
+				location_clear();
 				return c;
 			}
 			PQclear(r);
@@ -139,7 +141,10 @@ static void *bg_main(void *unused)
 			continue;
 		}
 		while ((n = PQnotifies(c))) {
-			subcache_invalidate(sip_str_cstr(n->extra));
+			if (strcmp(n->relname, "junction_binding") == 0)
+				location_invalidate(sip_str_cstr(n->extra));
+			else
+				subcache_invalidate(sip_str_cstr(n->extra));
 			PQfreemem(n);
 		}
 	}

@@ -3,8 +3,7 @@
  * enabled), so that digest authentication costs no database round trip
  * for a user seen in the last [auth] cache_ttl seconds.
  *
- * Shared by all workers: 64 stripes, each a small hash table under its own
- * mutex, so two workers rarely touch the same lock. Unknown users are
+ * Shared by all workers (a ttlcache: striped locks). Unknown users are
  * cached too (negative entries), so guessing user names does not turn into
  * database load. Entries are dropped when a subscriber changes on any node
  * (PostgreSQL NOTIFY, see store_bg.c) and after the TTL in any case, and

@@ -4,8 +4,8 @@
 # query, remove one, remove all, Min-Expires (423), clamping, defaults,
 # Call-ID/CSeq ordering, retransmission, max contacts, Path, Require (420),
 # foreign AOR (404); then the location service routing an INVITE to the
-# binding (with its Path), 480 and 404, and expired bindings never used and
-# swept. Authentication is off here (auth.sh tests it).
+# binding (with its Path), 480 and 404, the location cache following a
+# change made in SQL, and expired bindings never used and swept. Authentication is off here (auth.sh tests it).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 need ss psql
@@ -174,6 +174,16 @@ status_is 480 "known user, nothing registered"
 invite nobody | send
 status_is 404 "unknown user"
 
+# 12b. the node caches where alice is; a change made behind its back (as
+#     another node or an operator would make it, in SQL) is in force on
+#     the next call all the same: the NOTIFY drops the cached answer
+invite alice | "$SIPSEND" -P -v -c 1 -w 3000 -b "$CATCH" udp 127.0.0.1 "$PORT" - >"$T_DIR/last"
+resp_has "^INVITE $C1 SIP/2.0" "INVITE again: same contact"
+db "UPDATE binding SET contact = 'sip:alice-moved@127.0.0.1:$CATCH' WHERE aor = 'sip:alice@localhost'" >/dev/null
+sleep 0.3
+invite alice | "$SIPSEND" -P -v -c 1 -w 3000 -b "$CATCH" udp 127.0.0.1 "$PORT" - >"$T_DIR/last"
+resp_has "^INVITE sip:alice-moved@127.0.0.1:$CATCH SIP/2.0" "a contact changed in SQL is used at once"
+
 # 13. an expired binding is never used, and the sweeper removes it
 db "UPDATE binding SET expires_at = now() - interval '1 second'" >/dev/null
 invite alice | send
@@ -182,4 +192,6 @@ for _ in $(seq 30); do [ "$(rows)" = 0 ] && break; sleep 0.2; done
 [ "$(rows)" = 0 ] && pass "expired binding swept" || fail "expired binding still there"
 
 stop_junction && pass "SIGTERM exit 0" || fail "exit status"
+hits=$(grep -o 'location_cache_hits=[0-9]*' "$T_DIR/junction.log" | tail -n 1 | cut -d= -f2)
+[ "${hits:-0}" -ge 1 ] && pass "location cache used ($hits hits)" || fail "no location cache hit"
 t_done
