@@ -10,6 +10,7 @@ JPORT=25060
 KPORT=25070
 UASPORT=25080
 PGPORT=25432
+JADMINPORT=25090
 PIDS=()
 
 log() { echo "[bench] $*" >&2; }
@@ -49,7 +50,7 @@ bench_setup() {
 	mkdir -p "$WORK" "$RESULTS_DIR"
 	"$top/admin/install-deps" || return 1
 	local missing=()
-	for p in kamailio kamailio-postgres-modules sip-tester; do
+	for p in kamailio kamailio-postgres-modules sip-tester tshark; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
@@ -71,6 +72,9 @@ bench_setup() {
 	local pgbin
 	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 	PGBIN=$pgbin
+	# a server left by an interrupted run goes first
+	[ -f "$WORK/pg/data/postmaster.pid" ] &&
+		as_pg "$pgbin/pg_ctl" -D "$WORK/pg/data" -m immediate -w stop >/dev/null 2>&1
 	rm -rf "$WORK/pg"
 	mkdir -p "$WORK/pg"
 	[ "$(id -u)" -eq 0 ] && chown postgres "$WORK/pg"
@@ -126,6 +130,9 @@ secret = bench-secret-0123456789abcdef
 [registrar]
 min_expires = 10
 max_contacts = 100
+[admin]
+listen = 127.0.0.1:$JADMINPORT
+token = bench-token-0123456789
 [log]
 level = warn
 CONF
@@ -190,7 +197,7 @@ register_uas() {
 sipp_cmd() {
 	local sc=$1 rate=$2 calls=$3
 	local common=(-i 127.0.0.1 -r "$rate" -m "$calls" -l $((rate * 4 + 100)) -nostdin -buff_size 4194304
-		-timeout $((STEP_S + 30))s -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1000)
+		-timeout $((STEP_S + 30))s -trace_stat -stf stat.csv -fd 1 ${SIPP_EXTRA:-})
 	case $sc in
 	options) echo sipp -sf "$SCEN/options.xml" "${common[@]}" "127.0.0.1:$PORT" ;;
 	reg_auth) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
@@ -208,16 +215,24 @@ variant_of() {
 
 # One step: sets STEP_OK (1/0) and STEP_{RATE,CPU_OP,PG_OP,P50,P99,SIPP_CPU,WHY}.
 run_step() {
-	local sys=$1 sc=$2 rate=$3 calls=$((rate * STEP_S)) dir
+	# (calls on a line of its own: words of one "local" expand before it runs)
+	local sys=$1 sc=$2 rate=$3 dir
+	local calls=$((rate * STEP_S))
 	dir=$(mktemp -d "$WORK/step.XXXXXX")
 	local pgpid c0 c1 p0 p1 u0 u1 rc
 	pgpid=$(head -n 1 "$WORK/pg/data/postmaster.pid")
 	c0=$(tree_ticks "$SYS_PID")
 	p0=$(tree_ticks "$pgpid")
 	u0=$(udp_rcvbuf_errors)
+	# a window of the step on the wire, for the latency (bench/wire-latency)
+	local win=$((STEP_S - 2 < 3 ? STEP_S - 2 : 3)) cap_pid
+	(sleep 1 && exec dumpcap -q -i lo -f "udp port $PORT" -B 64 -a "duration:$win" -w "$dir/cap.pcap" -P \
+		>/dev/null 2>&1) &
+	cap_pid=$!
 	(cd "$dir" && TIMEFORMAT='%R %U %S' &&
 		{ time $(sipp_cmd "$sc" "$rate" "$calls") >sipp.out 2>&1; } 2>time.txt; exit $?)
 	rc=$?
+	wait "$cap_pid"
 	c1=$(tree_ticks "$SYS_PID")
 	p1=$(tree_ticks "$pgpid")
 	u1=$(udp_rcvbuf_errors)
@@ -232,16 +247,9 @@ run_step() {
 	STEP_CPU_OP=$(awk -v t=$((c1 - c0)) -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }')
 	STEP_PG_OP=$(awk -v t=$((p1 - p0)) -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }')
 	STEP_SIPP_CPU=$(awk '{ if ($1 > 0) printf "%.0f", ($2 + $3) * 100 / $1; else print 0 }' "$dir/time.txt" 2>/dev/null)
-	cat "$dir"/*_rtt.csv 2>/dev/null | awk -F';' '$2 ~ /^[0-9.]+$/ {print $2}' | sort -n >"$dir/rtt"
-	local n
-	n=$(wc -l <"$dir/rtt")
-	if [ "$n" -gt 0 ]; then
-		STEP_P50=$(sed -n "$(((n + 1) / 2))p" "$dir/rtt")
-		STEP_P99=$(sed -n "$(((n * 99 + 99) / 100))p" "$dir/rtt")
-	else
-		STEP_P50=-
-		STEP_P99=-
-	fi
+	local lat
+	lat=$("$bench/wire-latency" "$dir/cap.pcap" "$PORT" 2>/dev/null || echo "- - 0")
+	read -r STEP_P50 STEP_P99 STEP_LAT_N <<<"$lat"
 	STEP_OK=1
 	STEP_WHY=""
 	if [ "$ok" -eq 0 ] || [ $((failed * 1000)) -ge "$calls" ] || [ $((ok + failed)) -lt "$calls" ]; then
@@ -254,8 +262,8 @@ run_step() {
 		STEP_OK=0
 		STEP_WHY="took ${elapsed}s for ${STEP_S}s of load"
 	fi
-	log "$sys $sc rate=$rate ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us p50=${STEP_P50}ms p99=${STEP_P99}ms sipp=${STEP_SIPP_CPU}% ${STEP_WHY}"
-	rm -rf "$dir"
+	log "$sys $sc rate=$rate ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}% ${STEP_WHY}"
+	[ -n "${BENCH_KEEP:-}" ] && log "kept $dir" || rm -rf "$dir"
 }
 
 start_rate() {
