@@ -224,9 +224,10 @@ run_step() {
 	c0=$(tree_ticks "$SYS_PID")
 	p0=$(tree_ticks "$pgpid")
 	u0=$(udp_rcvbuf_errors)
-	# a window of the step on the wire, for the latency (bench/wire-latency)
+	# a window of the step on the wire, for the latency (bench/wire-latency):
+	# at most 40,000 packets, which tshark reads in about 10 s
 	local win=$((STEP_S - 2 < 3 ? STEP_S - 2 : 3)) cap_pid
-	(sleep 1 && exec dumpcap -q -i lo -f "udp port $PORT" -B 64 -a "duration:$win" -w "$dir/cap.pcap" -P \
+	(sleep 1 && exec dumpcap -q -i lo -f "udp port $PORT" -B 64 -a "duration:$win" -c 40000 -w "$dir/cap.pcap" -P \
 		>/dev/null 2>&1) &
 	cap_pid=$!
 	(cd "$dir" && TIMEFORMAT='%R %U %S' &&

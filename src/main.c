@@ -28,8 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DRAIN_TIMEOUT_MS 5000
+#define DB_WAIT_MS 3000 /* at start, for the first database connections */
 #define SUBCACHE_ENTRIES (256 * 1024)
 #define LOCATION_ENTRIES (256 * 1024)
 
@@ -148,11 +150,20 @@ static int run(const struct config *cfg)
 	rc = admin_start();
 	if (rc < 0)
 		return 1;
+	/* Requests that need the database get 503 until it is up: give the
+	 * first connections a moment so that a fresh start does not refuse
+	 * the first REGISTERs. A database that is down does not stop the start. */
+	for (unsigned i = 0; i < DB_WAIT_MS / 10 && !workers_db_up(); i++)
+		usleep(10000);
+	if (!workers_db_up())
+		log_warn("event=db_not_ready detail=\"starting without the database; requests that "
+			 "need it get 503 until it is reachable\"");
 	rc = transport_start();
 	if (rc < 0) {
 		log_error("event=start_failed error=\"listeners: %s\"", strerror(-rc));
 		return 1;
 	}
+	workers_read_udp(true);
 	admin_set_serving(true);
 	log_info("event=started version=%s workers=%u mode=%s", PACKAGE_VERSION, cfg->sip.workers,
 		 cfg->sip.mode == PROXY_MODE_STATEFUL	 ? "stateful"
@@ -175,6 +186,7 @@ static int run(const struct config *cfg)
 	}
 	/* The admin server reads the workers' queues: it goes first. */
 	admin_stop();
+	workers_read_udp(false);
 	transport_stop();
 	rc = workers_stop(DRAIN_TIMEOUT_MS);
 	store_bg_stop();

@@ -140,6 +140,11 @@ void queue_sleep_end(struct queue *q)
 	(void)!read(q->efd, &v, sizeof(v));
 }
 
+void queue_poke(struct queue *q)
+{
+	wake(q);
+}
+
 int queue_fd(const struct queue *q)
 {
 	return q->efd;

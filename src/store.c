@@ -98,6 +98,7 @@ struct item {
 };
 
 struct store {
+	unsigned sock_serial; /* bumped whenever the socket may have changed */
 	char *conninfo;
 	char name[64];
 	PGconn *conn;
@@ -489,6 +490,7 @@ static void connect_step(struct store *s, uint64_t now_ms)
 		if (now_ms < s->next_attempt_ms)
 			return;
 		s->conn = PQconnectStart(s->conninfo);
+		s->sock_serial++;
 		if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
 			conn_error(s, now_ms);
 			return;
@@ -498,6 +500,7 @@ static void connect_step(struct store *s, uint64_t now_ms)
 		return;
 	}
 	s->poll_status = PQconnectPoll(s->conn);
+	s->sock_serial++; /* libpq may have moved to another address's socket */
 	if (s->poll_status == PGRES_POLLING_FAILED) {
 		conn_error(s, now_ms);
 		return;
@@ -716,6 +719,11 @@ static void read_results(struct store *s, uint64_t now_ms)
 }
 
 /* ---- the owner's loop ------------------------------------------------- */
+
+unsigned store_sock_serial(const struct store *s)
+{
+	return s->sock_serial;
+}
 
 int store_fd(const struct store *s)
 {

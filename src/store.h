@@ -59,6 +59,9 @@ void store_free(struct store *s);
  * poll(2) events wanted on it. */
 int store_fd(const struct store *s);
 short store_events(const struct store *s);
+/* Changes whenever the socket may have been replaced, even by one with the
+ * same number (for epoll(7) users, whose registration a close drops). */
+unsigned store_sock_serial(const struct store *s);
 /* Milliseconds until store_handle() has something to do without I/O
  * (a reconnect attempt), or -1. */
 int store_timeout_ms(const struct store *s, uint64_t now_ms);

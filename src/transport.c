@@ -19,8 +19,6 @@
 struct listener {
 	struct cfg_listen cfg;
 	int fd;
-	pthread_t thread;
-	bool thread_started;
 };
 
 static const struct config *tcfg;
@@ -59,17 +57,11 @@ int transport_start(void)
 	int tcp_fds[CFG_MAX_LISTEN];
 	unsigned tcp_idx[CFG_MAX_LISTEN];
 	unsigned ntcp = 0;
-	int rc;
 
 	for (unsigned i = 0; i < nlisteners; i++) {
 		struct listener *l = &listeners[i];
 
-		if (l->cfg.proto == SIP_PROTO_UDP) {
-			rc = udp_start(i, l->fd, tcfg->sip.limits.max_message_size, &l->thread);
-			if (rc < 0)
-				return rc;
-			l->thread_started = true;
-		} else {
+		if (l->cfg.proto != SIP_PROTO_UDP) {
 			tcp_fds[ntcp] = l->fd;
 			tcp_idx[ntcp++] = i;
 		}
@@ -84,14 +76,20 @@ int transport_start(void)
 
 void transport_stop(void)
 {
-	udp_request_stop();
-	for (unsigned i = 0; i < nlisteners; i++) {
-		if (listeners[i].thread_started) {
-			pthread_join(listeners[i].thread, NULL);
-			listeners[i].thread_started = false;
-		}
-	}
 	tcp_stop();
+}
+
+unsigned transport_udp_sockets(int *fds, unsigned *index, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nlisteners && n < max; i++) {
+		if (listeners[i].cfg.proto != SIP_PROTO_UDP)
+			continue;
+		fds[n] = listeners[i].fd;
+		index[n++] = i;
+	}
+	return n;
 }
 
 void transport_close(void)

@@ -3,7 +3,8 @@
  *
  * transport_open() binds every configured listener before any thread runs
  * (so a bad address fails the start, not a thread); transport_start()
- * starts the listener threads (udp.c, tcp.c), which hand each received
+ * starts the TCP thread (tcp.c); the workers read the UDP sockets
+ * themselves (udp.c, transport_udp_sockets()). Both hand each received
  * message to dispatch.c. Workers send with transport_send(), which never
  * blocks: UDP is one sendto(2); TCP writes what the socket takes and
  * leaves the rest to the TCP thread.
@@ -39,11 +40,14 @@ struct sip_dest {
 /* Binds every listener of cfg. Returns 0 or a negative errno (logged with
  * the listener that failed). */
 int transport_open(const struct config *cfg);
-/* Starts the listener threads. Returns 0 or a negative errno. */
+/* Starts the TCP thread. Returns 0 or a negative errno. */
 int transport_start(void);
-/* Stops reading (listener threads exit within ~200 ms) and joins them.
+/* Stops reading TCP (the thread exits within ~200 ms) and joins it.
  * Sending keeps working until transport_close(). */
 void transport_stop(void);
+/* The UDP sockets (borrowed) and their listener indexes, at most max;
+ * returns how many. */
+unsigned transport_udp_sockets(int *fds, unsigned *index, unsigned max);
 /* Closes every socket and connection. */
 void transport_close(void);
 

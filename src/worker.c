@@ -10,20 +10,33 @@
 #include "config.h"
 #include "log.h"
 #include "core.h"
+#include "transport.h"
 #include "txn.h"
+#include "udp.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 /* Room for the edits on top of the largest message. */
 #define WORKER_OUT_SLACK (MSG_EDIT_TEXT_MAX + 1024)
 
+/* epoll data of what a worker sleeps on */
+enum { WAKE_QUEUE, WAKE_STORE, WAKE_UDP };
+
 static struct worker *workers;
 static struct queue **queues;
 static unsigned nworkers;
+static atomic_bool read_udp;
+/* One reader at a time: a batch is read and queued whole before the next
+ * is read, so the messages of one sender reach their worker in the order
+ * they came (an ACK before the BYE that follows it). */
+static pthread_mutex_t udp_read_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int worker_send(struct worker *w, const struct sip_dest *d, const char *buf, size_t len)
 {
@@ -151,30 +164,101 @@ void worker_resume(struct worker *w, struct sip_job *job)
 		job_free(job);
 }
 
-/* Sleeps until the queue or the database has work, or the next timeout. */
+/* Keeps the database socket's registration in epfd current: a new
+ * connection may reuse the old number, which a close dropped from epfd. */
+static void watch_store(struct worker *w)
+{
+	int fd = store_fd(w->store);
+	short events = fd >= 0 ? store_events(w->store) : 0;
+	unsigned serial = store_sock_serial(w->store);
+	struct epoll_event ev = {.events = (events & POLLIN ? EPOLLIN : 0u) |
+					   (events & POLLOUT ? EPOLLOUT : 0u),
+				 .data.u32 = WAKE_STORE};
+
+	if (fd == w->store_fd && events == w->store_events && serial == w->store_serial)
+		return;
+	if (w->store_fd >= 0 && w->store_fd != fd)
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->store_fd, NULL);
+	if (fd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT &&
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		log_warn("event=epoll_failed worker=%u error=\"%s\"", w->index, strerror(errno));
+	w->store_fd = fd;
+	w->store_events = events;
+	w->store_serial = serial;
+}
+
+/* Adds the UDP sockets to epfd (on) or takes them out. EPOLLEXCLUSIVE:
+ * a datagram wakes one sleeping worker, not all of them. */
+static void watch_udp(struct worker *w, bool on)
+{
+	int fds[CFG_MAX_LISTEN];
+	unsigned idx[CFG_MAX_LISTEN];
+	unsigned n = transport_udp_sockets(fds, idx, CFG_MAX_LISTEN);
+
+	/* Made here, not at start: dispatch is set up after the workers. */
+	if (on && !w->udp && !(w->udp = udp_reader_new(w->cfg->sip.limits.max_message_size))) {
+		log_error("event=udp_reader_failed worker=%u error=\"out of memory\"", w->index);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = WAKE_UDP};
+
+		if (on ? epoll_ctl(w->epfd, EPOLL_CTL_ADD, fds[i], &ev)
+		       : epoll_ctl(w->epfd, EPOLL_CTL_DEL, fds[i], NULL))
+			log_warn("event=epoll_failed worker=%u error=\"%s\"", w->index,
+				 strerror(errno));
+	}
+	w->udp_on = on;
+}
+
+/* Reads one batch from each UDP socket; returns how many datagrams. */
+static unsigned read_udp_sockets(struct worker *w)
+{
+	int fds[CFG_MAX_LISTEN];
+	unsigned idx[CFG_MAX_LISTEN];
+	unsigned n = transport_udp_sockets(fds, idx, CFG_MAX_LISTEN), got = 0;
+
+	pthread_mutex_lock(&udp_read_lock);
+	for (unsigned i = 0; i < n; i++)
+		got += udp_read(w->udp, fds[i], idx[i]);
+	pthread_mutex_unlock(&udp_read_lock);
+	return got;
+}
+
+/* Sleeps until the queue, the database or a UDP socket has work, or the
+ * next timeout. */
 static void worker_sleep(struct worker *w)
 {
-	struct pollfd pfd[2] = {{.fd = queue_fd(&w->queue), .events = POLLIN}};
-	nfds_t n = 1;
-	int timeout = -1;
+	struct epoll_event evs[8];
+	int timeout = timer_next_ms(&w->timers, clock_now_ms());
 
-	timeout = timer_next_ms(&w->timers, clock_now_ms());
 	if (w->store) {
-		uint64_t now = clock_now_ms();
-		int st = store_timeout_ms(w->store, now);
+		int st = store_timeout_ms(w->store, clock_now_ms());
 
 		if (st >= 0 && (timeout < 0 || st < timeout))
 			timeout = st;
-		if (store_fd(w->store) >= 0) {
-			pfd[1].fd = store_fd(w->store);
-			pfd[1].events = store_events(w->store);
-			n = 2;
-		}
+		watch_store(w);
 	}
 	if (!queue_sleep_begin(&w->queue))
 		return;
-	(void)poll(pfd, n, timeout);
+	(void)epoll_wait(w->epfd, evs, 8, timeout);
 	queue_sleep_end(&w->queue);
+}
+
+bool workers_db_up(void)
+{
+	for (unsigned i = 0; i < nworkers; i++)
+		if (workers[i].store &&
+		    !atomic_load_explicit(&workers[i].ctr.g_db_up, memory_order_relaxed))
+			return false;
+	return true;
+}
+
+void workers_read_udp(bool on)
+{
+	atomic_store(&read_udp, on);
+	for (unsigned i = 0; i < nworkers; i++)
+		queue_poke(&workers[i].queue);
 }
 
 static void *worker_main(void *arg)
@@ -183,8 +267,17 @@ static void *worker_main(void *arg)
 	bool closed = false;
 
 	for (;;) {
-		struct sip_job *job = queue_take(&w->queue, &closed);
-		bool idle = !job;
+		bool want_udp = atomic_load_explicit(&read_udp, memory_order_relaxed) && !closed;
+		unsigned datagrams = 0;
+		struct sip_job *job;
+		bool idle;
+
+		if (want_udp != w->udp_on)
+			watch_udp(w, want_udp);
+		if (w->udp_on)
+			datagrams = read_udp_sockets(w);
+		job = queue_take(&w->queue, &closed);
+		idle = !job && !datagrams;
 
 		while (job) {
 			struct sip_job *next = job->next;
@@ -227,8 +320,12 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 	w->hdrs2 = calloc(w->max_hdrs, sizeof(*w->hdrs2));
 	w->out_cap = cfg->sip.limits.max_message_size + WORKER_OUT_SLACK;
 	w->out = malloc(w->out_cap);
+	w->store_fd = -1;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!w->hdrs || !w->hdrs2 || !w->out)
 		return -ENOMEM;
+	if (w->epfd < 0)
+		return -errno;
 	timer_heap_init(&w->timers);
 	if (cfg->sip.mode == PROXY_MODE_STATEFUL) {
 		struct txn_timers tt = {.t1 = cfg->transaction.t1,
@@ -242,6 +339,12 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 	rc = queue_init(&w->queue, cfg->sip.queue_depth);
 	if (rc < 0)
 		return rc;
+	{
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = WAKE_QUEUE};
+
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, queue_fd(&w->queue), &ev) < 0)
+			return -errno;
+	}
 	if (cfg->database.conninfo[0]) {
 		char name[32];
 
@@ -330,6 +433,9 @@ int workers_stop(unsigned timeout_ms)
 			free(workers[i].hdrs);
 			free(workers[i].hdrs2);
 			free(workers[i].out);
+			udp_reader_free(workers[i].udp);
+			close(workers[i].epfd);
+			workers[i].udp = NULL;
 			workers[i].hdrs = NULL;
 			workers[i].out = NULL;
 		}

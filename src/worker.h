@@ -7,7 +7,10 @@
  * over the job's bytes and hands it to the core (stateless.c), which
  * either finishes with it or keeps the job while the database answers; a
  * completion then resumes it from the same loop. The loop sleeps in
- * poll(2) on the queue's eventfd and the database socket together.
+ * epoll(7) on the queue's eventfd, the database socket and the UDP
+ * sockets together: the UDP sockets are read by whichever worker wakes
+ * first (EPOLLEXCLUSIVE wakes one), and a datagram whose Call-ID belongs
+ * to the reader itself is handled without waking another thread.
  * Nothing a worker touches per message is shared with another worker.
  */
 #ifndef JCT_WORKER_H
@@ -40,6 +43,12 @@ struct worker {
 	struct txn_layer *txn; /* NULL unless mode = stateful */
 	struct timer_heap timers;
 	uint64_t branch_seq;  /* makes our branch IDs unique */
+	int epfd;             /* what the worker sleeps on */
+	struct udp_reader *udp;
+	bool udp_on;          /* the UDP sockets are in epfd and read */
+	int store_fd;         /* the database socket as registered in epfd */
+	short store_events;
+	unsigned store_serial;
 	pthread_t thread;
 	bool started;
 };
@@ -51,6 +60,11 @@ struct queue **workers_queues(void);
 unsigned workers_count(void);
 /* Messages waiting in worker i's queue (for monitoring, any thread). */
 unsigned worker_queue_length(unsigned i);
+/* Has every worker's database connection come up (true without one)? */
+bool workers_db_up(void);
+/* Starts (on) or stops the workers' reading of the UDP sockets; on once
+ * dispatch is set up and the listeners are open. */
+void workers_read_udp(bool on);
 /* Closes the queues, lets the workers drain them, and joins them; gives up
  * after timeout_ms. Returns 0, or -ETIMEDOUT when a worker did not finish. */
 int workers_stop(unsigned timeout_ms);
