@@ -216,8 +216,8 @@ variant_of() {
 # One step: sets STEP_OK (1/0) and STEP_{RATE,CPU_OP,PG_OP,P50,P99,SIPP_CPU,WHY}.
 run_step() {
 	# (calls on a line of its own: words of one "local" expand before it runs)
-	local sys=$1 sc=$2 rate=$3 dir
-	local calls=$((rate * STEP_S))
+	local sys=$1 sc=$2 rate=$3 secs=${4:-$STEP_S} dir
+	local calls=$((rate * secs))
 	dir=$(mktemp -d "$WORK/step.XXXXXX")
 	local pgpid c0 c1 p0 p1 u0 u1 rc
 	pgpid=$(head -n 1 "$WORK/pg/data/postmaster.pid")
@@ -225,9 +225,9 @@ run_step() {
 	p0=$(tree_ticks "$pgpid")
 	u0=$(udp_rcvbuf_errors)
 	# a window of the step on the wire, for the latency (bench/wire-latency):
-	# at most 40,000 packets, which tshark reads in about 10 s
-	local win=$((STEP_S - 2 < 3 ? STEP_S - 2 : 3)) cap_pid
-	(sleep 1 && exec dumpcap -q -i lo -f "udp port $PORT" -B 64 -a "duration:$win" -c 40000 -w "$dir/cap.pcap" -P \
+	# at most 20,000 packets, which tshark reads in about 5 s
+	local win=$((secs - 2 < 3 ? secs - 2 : 3)) cap_pid
+	(sleep 1 && exec dumpcap -q -i lo -f "udp port $PORT" -B 64 -a "duration:$win" -c 20000 -w "$dir/cap.pcap" -P \
 		>/dev/null 2>&1) &
 	cap_pid=$!
 	(cd "$dir" && TIMEFORMAT='%R %U %S' &&
@@ -259,24 +259,28 @@ run_step() {
 	elif [ $((u1 - u0)) -gt 0 ]; then
 		STEP_OK=0
 		STEP_WHY="$((u1 - u0)) UDP receive-buffer drops"
-	elif [ "$(awk -v e="$elapsed" -v s="$STEP_S" 'BEGIN { print (e > s * 1.15 + 2) }')" = 1 ]; then
+	elif [ "$(awk -v e="$elapsed" -v s="$secs" 'BEGIN { print (e > s * 1.15 + 2) }')" = 1 ]; then
 		STEP_OK=0
-		STEP_WHY="took ${elapsed}s for ${STEP_S}s of load"
+		STEP_WHY="took ${elapsed}s for ${secs}s of load"
 	fi
-	log "$sys $sc rate=$rate ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}% ${STEP_WHY}"
+	log "$sys $sc rate=$rate (${secs}s) ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}% ${STEP_WHY}"
 	[ -n "${BENCH_KEEP:-}" ] && log "kept $dir" || rm -rf "$dir"
 }
 
 start_rate() {
 	case $1 in
-	options) echo 4000 ;;
-	reg_noauth | reg_auth) echo 1000 ;;
-	calls) echo 1000 ;;
+	options) echo 5000 ;;
+	reg_noauth | reg_auth) echo 1500 ;;
+	calls) echo 1500 ;;
 	esac
 }
 
+# The highest passing rate of sys for sc: steps of SEARCH_S seconds going
+# up x1.5 until one fails, one step between the last pass and the failure,
+# then the best rate held for STEP_S seconds (stepping down x0.8 when it
+# does not hold), then 80% of it for the latency there.
 find_rate() {
-	local sys=$1 sc=$2 rate best=0 steps=0
+	local sys=$1 sc=$2 rate best=0 fail=0 steps=0
 	local key="$sys/$sc"
 	start_system "$sys" "$(variant_of "$sc")" || { NOTE[$key]="did not start"; return; }
 	if [ "$sc" = calls ]; then
@@ -285,25 +289,35 @@ find_rate() {
 	fi
 	rate=$(start_rate "$sc")
 	while [ $steps -lt "$MAX_STEPS" ]; do
-		run_step "$sys" "$sc" "$rate"
+		run_step "$sys" "$sc" "$rate" "$SEARCH_S"
 		steps=$((steps + 1))
-		[ "$STEP_OK" = 1 ] || { NOTE[$key]="limit: $STEP_WHY at $rate/s"; break; }
-		best=$rate
-		RATE[$key]=$rate CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
-		[ "${STEP_SIPP_CPU:-0}" -ge 90 ] && NOTE[$key]="SIPp at ${STEP_SIPP_CPU}% CPU: the load generator is the limit"
-		rate=$((rate * 5 / 4))
+		if [ "$STEP_OK" = 1 ]; then
+			best=$rate
+			RATE[$key]=$rate CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
+			[ "$fail" -gt 0 ] && break
+			rate=$((rate * 3 / 2))
+		else
+			NOTE[$key]="limit: $STEP_WHY at $rate/s"
+			[ "$fail" -gt 0 ] || [ "$best" -eq 0 ] && break
+			fail=$rate
+			rate=$(((best + fail) / 2))
+		fi
+		[ "$fail" -gt 0 ] && [ "$rate" -le "$best" ] && break
 	done
 	[ "$best" -gt 0 ] || { RATE[$key]=0; return; }
-	if [ "$CONFIRM" = 1 ]; then
-		run_step "$sys" "$sc" "$best"
-		if [ "$STEP_OK" != 1 ]; then
-			best=$((best * 4 / 5))
-			NOTE[$key]="best rate not confirmed, one step lower"
-			run_step "$sys" "$sc" "$best"
-		fi
-		RATE[$key]=$best CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
-	fi
-	run_step "$sys" "$sc" $((best * 4 / 5))
+	[ "$STEP_S" = "$SEARCH_S" ] && return # quick: no confirmation, no 80% step
+	local tries=0
+	while :; do
+		run_step "$sys" "$sc" "$best" "$STEP_S"
+		tries=$((tries + 1))
+		[ "$STEP_OK" = 1 ] && break
+		[ $tries -ge 3 ] && { NOTE[$key]="no rate held for ${STEP_S}s: $STEP_WHY"; RATE[$key]=0; return; }
+		NOTE[$key]="${best}/s did not hold for ${STEP_S}s ($STEP_WHY)"
+		best=$((best * 4 / 5))
+	done
+	RATE[$key]=$best CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
+	[ "${STEP_SIPP_CPU:-0}" -ge 90 ] && NOTE[$key]="SIPp at ${STEP_SIPP_CPU}% CPU: the load generator is the limit"
+	run_step "$sys" "$sc" $((best * 4 / 5)) "$SEARCH_S"
 	P99_80[$key]=$STEP_P99
 }
 
@@ -344,7 +358,8 @@ report() {
 	echo "Machine: $cores cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r);" \
 		"Junction $commit, Kamailio $kver, SIPp $(sipp -v 2>/dev/null | grep -o 'v[0-9.]*' | head -n 1)," \
 		"PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') (fsync, synchronous_commit on)."
-	echo "Steps of ${STEP_S} s$([ "$QUICK" = 1 ] && echo ', quick run: indicative only'); pass = < 0.1% failed, no UDP receive-buffer drops, rate kept."
+	echo "Search steps of ${SEARCH_S} s, the rate reported held for ${STEP_S} s$([ "$QUICK" = 1 ] && echo ' (quick run: indicative only)');" \
+		"pass = < 0.1% failed, no UDP receive-buffer drops, rate kept."
 	echo
 	echo "| scenario | system | rate/s | ratio | proxy CPU µs/op | PG CPU µs/op | p50 ms | p99 ms | p99 at 80% | note |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
