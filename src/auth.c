@@ -156,7 +156,7 @@ void auth_check(struct sip_msg *m, bool proxy, struct sip_str realm, uint64_t no
 	 * nonce itself is single use: nc 1. */
 	rc = nonce_nc_check(nc_table, c.nonce, nc, now_s);
 	if (rc < 0) {
-		challenge(out, true, rc == -EALREADY ? "nonce-count replayed" : "nc table full");
+		challenge(out, true, rc == -EALREADY ? "nonce-count replayed" : "nonce-count forgotten");
 		return;
 	}
 	out->verdict = AUTH_PASS;

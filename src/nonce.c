@@ -17,7 +17,10 @@
  * An entry lives until its nonce goes stale (time stamped in the nonce +
  * lifetime): after that nonce_verify() refuses the nonce, so its count is
  * no longer needed. Expired entries are dropped lazily, when a stripe runs
- * out of free entries and its earliest expiry has passed. (A wall clock
+ * out of free entries and its earliest expiry has passed. A stripe full of
+ * live entries drops those that expire first and raises its floor: nonces
+ * expiring by the floor count as stale from then on, so a burst shortens
+ * the lifetime of older nonces instead of refusing every new one. (A wall clock
  * stepped backwards can revive a nonce whose count was dropped; NTP slews.)
  */
 #include "nonce.h"
@@ -254,6 +257,7 @@ struct nc_stripe {
 	uint32_t mask;        /* buckets - 1 */
 	uint32_t free;        /* head of the free entries */
 	uint64_t min_expires; /* no entry expires earlier: sweeping before is futile */
+	uint64_t floor;       /* counts of nonces expiring by then were forgotten */
 };
 
 struct nonce_nc_table {
@@ -319,9 +323,9 @@ void nonce_nc_table_free(struct nonce_nc_table *t)
 	free(t);
 }
 
-/* Returns the dead entries of s to the free list. Bounded by the stripe's
- * size, and run only when it is full and something may have expired. */
-static void nc_sweep(struct nc_stripe *s, uint64_t now_s)
+/* Returns to the free list the dead entries of s and those expiring by
+ * cutoff. Bounded by the stripe's size, and run only when it is full. */
+static void nc_sweep(struct nc_stripe *s, uint64_t now_s, uint64_t cutoff)
 {
 	uint64_t min = UINT64_MAX;
 
@@ -332,7 +336,7 @@ static void nc_sweep(struct nc_stripe *s, uint64_t now_s)
 			uint32_t i = *link;
 			struct nc_entry *e = &s->e[i];
 
-			if (now_s > e->expires) {
+			if (now_s > e->expires || e->expires <= cutoff) {
 				*link = e->next;
 				e->next = s->free;
 				s->free = i;
@@ -387,11 +391,24 @@ int nonce_nc_check(struct nonce_nc_table *t, struct sip_str nonce, uint32_t nc, 
 		err = -EALREADY; /* counts start at 1 (RFC 7616 §3.4) */
 		goto out;
 	}
-	if (s->free == NC_NIL && now_s > s->min_expires)
-		nc_sweep(s, now_s);
-	if (s->free == NC_NIL) {
-		err = -ENOSPC;
+	if (expires <= s->floor) {
+		err = -ESTALE; /* its count may have been forgotten: a replay? */
 		goto out;
+	}
+	if (s->free == NC_NIL && now_s > s->min_expires)
+		nc_sweep(s, now_s, 0);
+	if (s->free == NC_NIL) {
+		/* Full of live counts (a burst of authentications): forget the
+		 * counts of the nonces that expire first, and from now on treat
+		 * those nonces as stale, so that none can be replayed; their
+		 * clients retry with a fresh nonce. A nonce of that same
+		 * oldest second is refused without evicting. */
+		if (expires <= s->min_expires) {
+			err = -ESTALE;
+			goto out;
+		}
+		s->floor = s->min_expires;
+		nc_sweep(s, now_s, s->floor);
 	}
 	i = s->free;
 	e = &s->e[i];

@@ -75,10 +75,11 @@ void nonce_nc_table_free(struct nonce_nc_table *t);
  * RFC 7616 §3.3: the nonce-count must grow with each request on a nonce.
  * Returns 0 and records nc when it is greater than every nc seen for this
  * nonce (any nc > 0 for a nonce not seen yet); -EALREADY when it is not
- * (a replay); -ENOSPC when the table has no room even after dropping
- * expired entries (re-challenge). Like nonce_verify() with the table's
- * lifetime, -ESTALE for a nonce past its lifetime (its count is no longer
- * kept) and -EINVAL for one that is not NONCE_LEN lowercase hex or is
+ * (a replay); -ESTALE (re-challenge) for a nonce whose count the table
+ * may have forgotten to make room, or for which it has no room now (it is
+ * among the first to expire in a table full of live counts). Like
+ * nonce_verify() with the table's lifetime, -ESTALE for a nonce past its
+ * lifetime (its count is no longer kept) and -EINVAL for one that is not NONCE_LEN lowercase hex or is
  * stamped too far in the future.
  *
  * Call it only for a nonce that nonce_verify() accepted and a request

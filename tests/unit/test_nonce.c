@@ -335,12 +335,13 @@ Test(nonce_nc, future_stamp_refused_like_verify, .init = nc_setup, .fini = nc_te
 	cr_assert_eq(nonce_nc_check(tab, nstr(n), 1, T0), -EINVAL);
 }
 
-Test(nonce_nc, full_table_refuses_then_recovers_on_expiry)
+Test(nonce_nc, full_table_forgets_the_oldest_and_refuses_them)
 {
 	enum { TRIES = 4000 };
 	static char n[TRIES][NONCE_LEN + 1];
+	static char m[TRIES][NONCE_LEN + 1];
 	struct nonce_nc_table *t = nonce_nc_table_new(64, LIFETIME); /* one entry a stripe */
-	int ok = 0, full = 0, first_full = -1, first_ok = -1;
+	int ok = 0, stale = 0, first_stale = -1, first_ok = -1;
 
 	setup();
 	cr_assert_not_null(t);
@@ -348,34 +349,35 @@ Test(nonce_nc, full_table_refuses_then_recovers_on_expiry)
 		make(n[i], REALM, T0);
 		int r = nonce_nc_check(t, nstr(n[i]), 1, T0);
 
-		cr_assert(r == 0 || r == -ENOSPC, "r = %d", r);
+		cr_assert(r == 0 || r == -ESTALE, "r = %d", r);
 		if (r == 0 && first_ok < 0)
 			first_ok = i;
-		if (r == -ENOSPC && first_full < 0)
-			first_full = i;
+		if (r == -ESTALE && first_stale < 0)
+			first_stale = i;
 		ok += r == 0;
-		full += r == -ENOSPC;
+		stale += r == -ESTALE;
 	}
 	/* 64 entries: every stripe filled (4000 random nonces miss none of
-	 * 64 stripes but with probability ~64 * (63/64)^4000), the rest
-	 * refused. */
+	 * 64 stripes but with probability ~64 * (63/64)^4000); the rest,
+	 * of the same second as the occupants, refused without evicting. */
 	cr_assert_eq(ok, 64);
-	cr_assert_eq(full, TRIES - 64);
+	cr_assert_eq(stale, TRIES - 64);
 	/* Recorded nonces keep working while the table is full. */
 	cr_assert_eq(nonce_nc_check(t, nstr(n[first_ok]), 2, T0 + 1), 0);
 	cr_assert_eq(nonce_nc_check(t, nstr(n[first_ok]), 2, T0 + 1), -EALREADY);
-	/* Nothing has expired at the last second of the lifetime. */
-	make(n[0], REALM, T0 + LIFETIME);
-	cr_assert_eq(nonce_nc_check(t, nstr(n[0]), 1, T0 + LIFETIME), -ENOSPC);
-	cr_assert_eq(nonce_nc_check(t, nstr(n[first_full]), 1, T0 + LIFETIME), -ENOSPC);
-	/* A second later every occupant is stale, and the sweeps free their
-	 * entries for fresh nonces: all 64 again. */
+	/* Nonces of a later second push the older counts out: all 64
+	 * stripes take one at once, long before the old ones expire. */
 	ok = 0;
 	for (int i = 0; i < TRIES; i++) {
-		make(n[i], REALM, T0 + LIFETIME + 1);
-		ok += nonce_nc_check(t, nstr(n[i]), 1, T0 + LIFETIME + 1) == 0;
+		make(m[i], REALM, T0 + 1);
+		ok += nonce_nc_check(t, nstr(m[i]), 1, T0 + 1) == 0;
 	}
 	cr_assert_eq(ok, 64);
+	/* The forgotten nonces are stale from then on, so none of their
+	 * counts can be replayed; nor can a nonce never seen of that second. */
+	cr_assert_eq(nonce_nc_check(t, nstr(n[first_ok]), 3, T0 + 2), -ESTALE);
+	cr_assert_eq(nonce_nc_check(t, nstr(n[first_ok]), 2, T0 + 2), -ESTALE);
+	cr_assert_eq(nonce_nc_check(t, nstr(n[first_stale]), 1, T0 + 2), -ESTALE);
 	nonce_nc_table_free(t);
 	teardown();
 }
