@@ -322,14 +322,20 @@ find_rate() {
 }
 
 measure_memory() {
-	local sys=$1 rest with
+	local sys=$1 rest with after
 	start_system "$sys" noauth || return
 	sleep 2
 	rest=$(tree_mem "$SYS_PID")
 	# MEM_BINDINGS distinct bindings: unique contacts per REGISTER
 	(cd "$WORK" && sipp -sf "$SCEN/register_unique.xml" -inf "$WORK/users.csv" -i 127.0.0.1 \
 		-r 2000 -m "$MEM_BINDINGS" -l 5000 -nostdin -timeout 300s "127.0.0.1:$PORT" >/dev/null 2>&1)
-	sleep 2
+	# The bindings live on, the load's transactions do not: measure once
+	# they are gone (RFC 3261 Timer J, 64*T1 = 32 s, for Junction's
+	# REGISTER server transactions), so that the figure is the cost of
+	# the bindings, not of the last 32 s of traffic (measured just after
+	# the load too).
+	after=$(tree_mem "$SYS_PID")
+	sleep "${MEM_SETTLE_S:-35}"
 	with=$(tree_mem "$SYS_PID")
 	local rows
 	if [ "$sys" = junction ]; then
@@ -339,10 +345,11 @@ measure_memory() {
 	fi
 	MEM_REST[$sys]=$rest
 	MEM_WITH[$sys]=$with
+	MEM_AFTER[$sys]=$after
 	MEM_ROWS[$sys]=$rows
-	log "$sys memory: at rest rss/pss ${rest// /\/} kB; with $rows bindings ${with// /\/} kB"
+	log "$sys memory: at rest rss/pss ${rest// /\/} kB; just after the load ${after// /\/} kB; with $rows bindings ${with// /\/} kB"
 }
-declare -A MEM_REST MEM_WITH MEM_ROWS
+declare -A MEM_REST MEM_WITH MEM_AFTER MEM_ROWS
 
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
@@ -374,11 +381,11 @@ report() {
 	done
 	if [[ " $SCENARIOS " == *" memory "* ]]; then
 		echo
-		echo "| memory | system | RSS kB at rest | PSS kB at rest | bindings | RSS kB | PSS kB |"
-		echo "|---|---|---:|---:|---:|---:|---:|"
+		echo "| memory | system | RSS kB at rest | PSS kB at rest | bindings | RSS kB | PSS kB | RSS kB just after the load |"
+		echo "|---|---|---:|---:|---:|---:|---:|---:|"
 		for sys in $systems; do
-			local rest=(${MEM_REST[$sys]:-- -}) with=(${MEM_WITH[$sys]:-- -})
-			echo "| memory | $sys | ${rest[0]} | ${rest[1]} | ${MEM_ROWS[$sys]:-0} | ${with[0]} | ${with[1]} |"
+			local rest=(${MEM_REST[$sys]:-- -}) with=(${MEM_WITH[$sys]:-- -}) after=(${MEM_AFTER[$sys]:-- -})
+			echo "| memory | $sys | ${rest[0]} | ${rest[1]} | ${MEM_ROWS[$sys]:-0} | ${with[0]} | ${with[1]} | ${after[0]} |"
 		done
 	fi
 	echo
