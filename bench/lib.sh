@@ -230,8 +230,9 @@ run_step() {
 	(sleep 1 && exec dumpcap -q -i lo -f "udp port $PORT" -B 64 -a "duration:$win" -c 20000 -w "$dir/cap.pcap" -P \
 		>/dev/null 2>&1) &
 	cap_pid=$!
+	# bounded even when SIPp hangs after an overload (it has, past its -timeout)
 	(cd "$dir" && TIMEFORMAT='%R %U %S' &&
-		{ time $(sipp_cmd "$sc" "$rate" "$calls") >sipp.out 2>&1; } 2>time.txt; exit $?)
+		{ time timeout -k 5 -s INT $((secs * 2 + 40)) $(sipp_cmd "$sc" "$rate" "$calls") >sipp.out 2>&1; } 2>time.txt; exit $?)
 	rc=$?
 	wait "$cap_pid"
 	c1=$(tree_ticks "$SYS_PID")
@@ -276,7 +277,7 @@ start_rate() {
 }
 
 # The highest passing rate of sys for sc: steps of SEARCH_S seconds going
-# up x1.5 until one fails, one step between the last pass and the failure,
+# up x1.5 until one fails (down /2 while none has passed), one step between the last pass and the failure,
 # then the best rate held for STEP_S seconds (stepping down x0.8 when it
 # does not hold), then 80% of it for the latency there.
 find_rate() {
@@ -298,7 +299,13 @@ find_rate() {
 			rate=$((rate * 3 / 2))
 		else
 			NOTE[$key]="limit: $STEP_WHY at $rate/s"
-			[ "$fail" -gt 0 ] || [ "$best" -eq 0 ] && break
+			if [ "$best" -eq 0 ]; then
+				# the start rate is already too much: go down
+				rate=$((rate / 2))
+				[ "$rate" -ge 100 ] && continue
+				break
+			fi
+			[ "$fail" -gt 0 ] && break
 			fail=$rate
 			rate=$(((best + fail) / 2))
 		fi

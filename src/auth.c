@@ -156,7 +156,8 @@ void auth_check(struct sip_msg *m, bool proxy, struct sip_str realm, uint64_t no
 	 * nonce itself is single use: nc 1. */
 	rc = nonce_nc_check(nc_table, c.nonce, nc, now_s);
 	if (rc < 0) {
-		challenge(out, true, rc == -EALREADY ? "nonce-count replayed" : "nonce-count forgotten");
+		challenge(out, true,
+			  rc == -EALREADY ? "nonce-count replayed" : "nonce-count forgotten");
 		return;
 	}
 	out->verdict = AUTH_PASS;
@@ -217,7 +218,8 @@ static void fetched(void *arg, int err, const struct store_result *r)
 			sub.exists = true;
 			hex_copy(sub.ha1_md5, sizeof(sub.ha1_md5), store_result_get(r, 0, 0));
 			hex_copy(sub.ha1_sha256, sizeof(sub.ha1_sha256), store_result_get(r, 0, 1));
-			sub.enabled = store_result_get(r, 0, 2).len && store_result_get(r, 0, 2).p[0] == 't';
+			sub.enabled = store_result_get(r, 0, 2).len &&
+				      store_result_get(r, 0, 2).p[0] == 't';
 		}
 		subcache_put(sip_str_cstr(f->user), sip_str_cstr(f->domain), &sub, clock_now_ms());
 	}

@@ -79,8 +79,8 @@ void nonce_nc_table_free(struct nonce_nc_table *t);
  * may have forgotten to make room, or for which it has no room now (it is
  * among the first to expire in a table full of live counts). Like
  * nonce_verify() with the table's lifetime, -ESTALE for a nonce past its
- * lifetime (its count is no longer kept) and -EINVAL for one that is not NONCE_LEN lowercase hex or is
- * stamped too far in the future.
+ * lifetime (its count is no longer kept) and -EINVAL for one that is not NONCE_LEN lowercase hex or
+ * is stamped too far in the future.
  *
  * Call it only for a nonce that nonce_verify() accepted and a request
  * whose response digest is correct: otherwise anyone could fill the table

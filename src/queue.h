@@ -31,10 +31,10 @@
 struct sip_job {
 	struct sip_job *next;
 	struct sip_source src;
-	uint64_t rx_ns;    /* CLOCK_MONOTONIC at receive */
+	uint64_t rx_ns; /* CLOCK_MONOTONIC at receive */
 	uint32_t len;
-	bool truncated;    /* datagram was larger than the buffer */
-	uint8_t replays;   /* times run again after a database fetch */
+	bool truncated;  /* datagram was larger than the buffer */
+	uint8_t replays; /* times run again after a database fetch */
 	char data[];
 };
 

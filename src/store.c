@@ -31,9 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_MAX_PARAMS 16
-#define STORE_MAX_PENDING 20000
-#define STORE_BATCH_MAX 16 /* operations in one batch before it goes anyway */
+#define STORE_MAX_PARAMS     16
+#define STORE_MAX_PENDING    20000
+#define STORE_BATCH_MAX      16 /* operations in one batch before it goes anyway */
 #define STORE_BACKOFF_MIN_MS 100
 #define STORE_BACKOFF_MAX_MS 1000
 /* A batch with no answer for this long means the server or the path to it
@@ -93,8 +93,8 @@ struct item {
 	bool batch;              /* IT_SYNC: the end (and commit) of a batch */
 	struct store_op *writes; /* IT_SYNC of a batch: its writes, waiting for it */
 	uint64_t sent_ms;
-	uint64_t sent_ns;        /* for the round-trip histogram */
-	bool failed;             /* a result of this item, or of its batch, was an error */
+	uint64_t sent_ns; /* for the round-trip histogram */
+	bool failed;      /* a result of this item, or of its batch, was an error */
 };
 
 struct store {
@@ -106,11 +106,11 @@ struct store {
 	PostgresPollingStatusType poll_status;
 	uint64_t next_attempt_ms;
 	unsigned backoff_ms;
-	bool want_write; /* PQflush left data to send */
+	bool want_write;   /* PQflush left data to send */
 	bool setup_failed; /* a statement could not be prepared */
 	bool logged_down;
 
-	struct store_op *batch;  /* the batch being built, newest first */
+	struct store_op *batch; /* the batch being built, newest first */
 	unsigned batch_n;
 	struct store_op *free_ops;
 	unsigned pending;
@@ -438,8 +438,8 @@ static void go_down(struct store *s, uint64_t now_ms, const char *why)
 	s->want_write = false;
 	s->inflight = 0;
 	s->next_attempt_ms = now_ms + s->backoff_ms;
-	s->backoff_ms = s->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS
-								 : s->backoff_ms * 2;
+	s->backoff_ms =
+		s->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS : s->backoff_ms * 2;
 	fail_all(s, -ECONNRESET);
 }
 
@@ -574,9 +574,10 @@ void store_commit(struct store *s)
 			goto broken;
 		}
 	}
-	if (!PQpipelineSync(s->conn) ||
-	    items_push(s, (struct item){.kind = IT_SYNC, .batch = true, .sent_ms = now_ms,
-					.sent_ns = clock_now_ns()}) < 0)
+	if (!PQpipelineSync(s->conn) || items_push(s, (struct item){.kind = IT_SYNC,
+								    .batch = true,
+								    .sent_ms = now_ms,
+								    .sent_ns = clock_now_ns()}) < 0)
 		goto broken;
 	s->inflight++;
 	if (ops != stack_ops)
@@ -688,7 +689,8 @@ static void read_results(struct store *s, uint64_t now_ms)
 			item_done(s, now_ms);
 			if (s->state == ST_SETUP && s->setup_failed) {
 				s->setup_failed = false;
-				go_down(s, now_ms, "the schema is missing or too old: run junction --migrate");
+				go_down(s, now_ms,
+					"the schema is missing or too old: run junction --migrate");
 				return;
 			}
 			if (s->state == ST_SETUP) {

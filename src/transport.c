@@ -12,8 +12,8 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <strings.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct listener {
@@ -34,8 +34,9 @@ int transport_open(const struct config *cfg)
 		int fd;
 
 		if (cl->proto == SIP_PROTO_TLS) {
-			log_error("event=listen_failed listen=%s error=\"TLS is not supported yet\"",
-				  cl->text);
+			log_error(
+				"event=listen_failed listen=%s error=\"TLS is not supported yet\"",
+				cl->text);
 			transport_close();
 			return -EPROTONOSUPPORT;
 		}
@@ -234,8 +235,9 @@ int transport_response_dest(const struct sip_via *via, const struct sip_source *
 	/* Relaying a response: everything comes from the Via. */
 	port = via->rport_value ? (uint16_t)via->rport_value : via_port(via, p);
 	if (!sip_proto_is_stream(p) && via->maddr.len)
-		return netaddr_from_host(via->maddr, via_port(via, p), &d->addr) == 0 ? 0
-										       : -EHOSTUNREACH;
+		return netaddr_from_host(via->maddr, via_port(via, p), &d->addr) == 0
+			       ? 0
+			       : -EHOSTUNREACH;
 	if (via->received.len)
 		return netaddr_from_host(via->received, port, &d->addr) == 0 ? 0 : -EHOSTUNREACH;
 	return netaddr_from_host(via->host, port, &d->addr) == 0 ? 0 : -EHOSTUNREACH;

@@ -24,17 +24,17 @@ struct config;
 /* Where a received message came from: enough to answer it. */
 struct sip_source {
 	enum sip_proto proto;
-	uint16_t listener;  /* index of the config listener it arrived on */
+	uint16_t listener; /* index of the config listener it arrived on */
 	struct netaddr remote;
-	uint64_t conn_id;   /* stream connection, 0 for UDP */
+	uint64_t conn_id; /* stream connection, 0 for UDP */
 };
 
 /* Where a message goes. */
 struct sip_dest {
 	enum sip_proto proto;
 	struct netaddr addr;
-	int listener;       /* listener to send from; -1: the first of the right proto and family */
-	uint64_t conn_id;   /* stream: try this connection first; 0: find or open one by addr */
+	int listener;     /* listener to send from; -1: the first of the right proto and family */
+	uint64_t conn_id; /* stream: try this connection first; 0: find or open one by addr */
 };
 
 /* Binds every listener of cfg. Returns 0 or a negative errno (logged with

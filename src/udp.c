@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define UDP_BATCH 32
+#define UDP_BATCH  32
 #define UDP_RCVBUF (8 * 1024 * 1024)
 #define UDP_SNDBUF (4 * 1024 * 1024)
 

@@ -8,8 +8,8 @@
 
 #include "clock.h"
 #include "config.h"
-#include "log.h"
 #include "core.h"
+#include "log.h"
 #include "transport.h"
 #include "txn.h"
 #include "udp.h"
@@ -64,8 +64,7 @@ void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *
 	worker_reply_full(w, m, src, &r);
 }
 
-void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m,
-				 const struct sip_source *src)
+void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m, const struct sip_source *src)
 {
 	char extra[32];
 
@@ -139,8 +138,9 @@ static bool worker_process(struct worker *w, struct sip_job *job)
 
 		ctr_inc(&w->ctr, CTR_PARSE_ERRORS);
 		netaddr_format(&job->src.remote, a, sizeof(a));
-		log_info("event=parse_error src=%s:%s reason=\"%s\"", sip_proto_name(job->src.proto),
-			 a, m.error.reason ? m.error.reason : "unknown");
+		log_info("event=parse_error src=%s:%s reason=\"%s\"",
+			 sip_proto_name(job->src.proto), a,
+			 m.error.reason ? m.error.reason : "unknown");
 		/* Answer when the headers a response needs were indexed before
 		 * the error; otherwise nobody can be addressed: drop. */
 		if (m.request && m.error.status)

@@ -33,20 +33,20 @@ struct worker {
 	const struct config *cfg;
 	struct queue queue;
 	struct counters ctr;
-	struct sip_hdr *hdrs; /* parse scratch: cfg limits.max_headers entries */
+	struct sip_hdr *hdrs;  /* parse scratch: cfg limits.max_headers entries */
 	struct sip_hdr *hdrs2; /* a second one, for a request parsed while a response is */
 	uint16_t max_hdrs;
-	char *out;            /* the message being sent */
+	char *out; /* the message being sent */
 	size_t out_cap;
 	struct msg_edits edits;
-	struct store *store;  /* NULL without a [database] */
+	struct store *store;   /* NULL without a [database] */
 	struct txn_layer *txn; /* NULL unless mode = stateful */
 	struct timer_heap timers;
-	uint64_t branch_seq;  /* makes our branch IDs unique */
-	int epfd;             /* what the worker sleeps on */
+	uint64_t branch_seq; /* makes our branch IDs unique */
+	int epfd;            /* what the worker sleeps on */
 	struct udp_reader *udp;
-	bool udp_on;          /* the UDP sockets are in epfd and read */
-	int store_fd;         /* the database socket as registered in epfd */
+	bool udp_on;  /* the UDP sockets are in epfd and read */
+	int store_fd; /* the database socket as registered in epfd */
 	short store_events;
 	unsigned store_serial;
 	pthread_t thread;
@@ -86,8 +86,7 @@ void worker_reply_stx(struct worker *w, struct stx *st, struct sip_msg *m, unsig
 		      const char *reason, const char *extra);
 
 /* 503 with Retry-After: the database is down or overloaded. */
-void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m,
-				 const struct sip_source *src);
+void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m, const struct sip_source *src);
 
 /* Runs a kept job through the worker again from the start (after a cache
  * was filled); takes the job. */
