@@ -8,6 +8,7 @@
 # logged at SIGTERM count exactly one dialog created and ended per call.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
+. "$(dirname "$0")/proxy_lib.sh"
 need ss psql sipp
 
 # 1000 calls/s: what both SIPps sustain on 2 cores; faster, the UAC lags past
@@ -31,42 +32,6 @@ t4 = 500
 CONF
 pg_migrate >/dev/null || { fail "migrate"; t_done; }
 start_junction "$PORT" || { fail "start"; t_done; }
-
-# register USER CONTACT [Q]: one REGISTER (its own Call-ID) for USER@localhost
-register() {
-	printf 'REGISTER sip:localhost SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKreg%s;rport\nMax-Forwards: 70\nFrom: <sip:%s@localhost>;tag=%s\nTo: <sip:%s@localhost>\nCall-ID: reg-%s-%s\nCSeq: 1 REGISTER\nContact: <%s>%s\nExpires: 600\nContent-Length: 0\n\n' \
-		"$RANDOM$RANDOM" "$1" "$RANDOM" "$1" "$RANDOM" "$RANDOM" "$2" "${3:+;q=$3}" |
-		"$SIPSEND" -P udp 127.0.0.1 "$PORT" - | grep -q "^SIP/2.0 200" &&
-		pass "registered $1 -> $2${3:+ q=$3}" || fail "REGISTER $1 -> $2"
-}
-
-# uas NAME SCENARIO PORT [SIPp options]: a SIPp UAS in the background,
-# its PID in NAME_PID
-uas() {
-	local name=$1 sf=$2 port=$3
-	shift 3
-	sipp -sf "$SCEN/$sf" -i 127.0.0.1 -p "$port" -nostdin "$@" \
-		-trace_stat -stf "$T_DIR/$name.csv" -trace_err -error_file "$T_DIR/$name.err" \
-		>"$T_DIR/$name.out" 2>&1 &
-	T_PIDS+=("$!")
-	printf -v "${name}_PID" %s "$!"
-}
-
-# csv_check NAME RC [N]: SIPp's exit status and its final statistics line
-# (field 16 SuccessfulCall(C), field 18 FailedCall(C)): N (default CALLS)
-# calls, none failed
-csv_check() {
-	local name=$1 rc=$2 n=${3:-$CALLS} ok failed
-	ok=$(tail -n 1 "$T_DIR/$name.csv" 2>/dev/null | cut -d';' -f16)
-	failed=$(tail -n 1 "$T_DIR/$name.csv" 2>/dev/null | cut -d';' -f18)
-	if [ "$rc" -eq 0 ] && [ "$ok" = "$n" ] && [ "$failed" = 0 ]; then
-		pass "$name: $n calls, 0 failed"
-	else
-		fail "$name: rc=$rc successful=$ok failed=$failed"
-		tail -c 1500 "$T_DIR/$name.err" >&2 2>/dev/null
-		echo >&2
-	fi
-}
 
 UAS=$(free_port)
 UAC=$(free_port)

@@ -6,6 +6,7 @@
 # not answered.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
+. "$(dirname "$0")/proxy_lib.sh"
 need ss psql
 
 PORT=$(free_port)
@@ -17,14 +18,6 @@ pg_start || { fail "postgres"; t_done; }
 AUTH_MODE=none pg_config
 pg_migrate >/dev/null || { fail "migrate"; t_done; }
 start_junction "$PORT" || { fail "start"; t_done; }
-
-# register USER CONTACT [Q]: one REGISTER (its own Call-ID) for USER@localhost
-register() {
-	printf 'REGISTER sip:localhost SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKreg%s;rport\nMax-Forwards: 70\nFrom: <sip:%s@localhost>;tag=%s\nTo: <sip:%s@localhost>\nCall-ID: reg-%s-%s\nCSeq: 1 REGISTER\nContact: <%s>%s\nExpires: 600\nContent-Length: 0\n\n' \
-		"$RANDOM$RANDOM" "$1" "$RANDOM" "$1" "$RANDOM" "$RANDOM" "$2" "${3:+;q=$3}" |
-		"$SIPSEND" -P udp 127.0.0.1 "$PORT" - | grep -q "^SIP/2.0 200" &&
-		pass "registered $1 -> $2${3:+ q=$3}" || fail "REGISTER $1 -> $2"
-}
 
 BRANCH=
 CALLID=
