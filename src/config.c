@@ -772,8 +772,9 @@ static void cfg_check_together(struct cfg_parse *ps)
 	if (c->registrar.min_expires > c->registrar.default_expires ||
 	    c->registrar.default_expires > c->registrar.max_expires) {
 		ps->lineno = cfg_line_of(ps, "registrar", "default_expires");
-		cfg_err(ps, "[registrar] needs min_expires <= default_expires <= max_expires "
-			    "(%u, %u, %u)",
+		cfg_err(ps,
+			"[registrar] needs min_expires <= default_expires <= max_expires "
+			"(%u, %u, %u)",
 			c->registrar.min_expires, c->registrar.default_expires,
 			c->registrar.max_expires);
 	}
@@ -788,8 +789,9 @@ static void cfg_check_together(struct cfg_parse *ps)
 	}
 	if (c->database.conninfo[0] && c->auth.mode == AUTH_MODE_LOCAL && !c->auth.secret[0]) {
 		ps->lineno = cfg_line_of(ps, "auth", "mode");
-		cfg_err(ps, "[auth] mode = local needs [auth] secret (at least %u characters, "
-			    "the same on every node)",
+		cfg_err(ps,
+			"[auth] mode = local needs [auth] secret (at least %u characters, "
+			"the same on every node)",
 			CFG_SECRET_MIN);
 	}
 	cfg_check_admin(ps);

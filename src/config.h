@@ -28,8 +28,8 @@ enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
 #define CFG_MAX_ALGORITHMS 2
 
 #define CFG_CONNINFO_MAX 512
-#define CFG_SECRET_MAX 256
-#define CFG_SECRET_MIN 16
+#define CFG_SECRET_MAX   256
+#define CFG_SECRET_MIN   16
 /* Admin API bearer tokens: RFC 6750 b64token characters. */
 #define CFG_TOKEN_MAX 256
 #define CFG_TOKEN_MIN 16
@@ -73,11 +73,11 @@ struct config {
 	} database;
 
 	struct {
-		unsigned min_expires;     /* shorter is 423 (RFC 3261 §10.3 step 7) */
-		unsigned max_expires;     /* longer is clamped */
-		unsigned default_expires; /* when the REGISTER gives none */
-		unsigned max_contacts;    /* per AOR */
-		unsigned sweep_interval;  /* seconds between expired-binding sweeps */
+		unsigned min_expires;        /* shorter is 423 (RFC 3261 §10.3 step 7) */
+		unsigned max_expires;        /* longer is clamped */
+		unsigned default_expires;    /* when the REGISTER gives none */
+		unsigned max_contacts;       /* per AOR */
+		unsigned sweep_interval;     /* seconds between expired-binding sweeps */
 		unsigned location_cache_ttl; /* seconds; 0: no location cache */
 	} registrar;
 
@@ -114,8 +114,8 @@ struct config {
 	} admin;
 
 	struct {
-		unsigned t1, t2, t4;      /* RFC 3261 §17 timer bases, milliseconds */
-		unsigned timer_c;         /* §16.6 step 11, milliseconds */
+		unsigned t1, t2, t4;       /* RFC 3261 §17 timer bases, milliseconds */
+		unsigned timer_c;          /* §16.6 step 11, milliseconds */
 		unsigned max_transactions; /* per worker; 503 beyond */
 	} transaction;
 };

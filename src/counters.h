@@ -17,24 +17,24 @@
 #include <stdint.h>
 
 enum ctr_id {
-	CTR_RX_MESSAGES = 0,  /* messages received (requests and responses) */
+	CTR_RX_MESSAGES = 0, /* messages received (requests and responses) */
 	CTR_RX_BYTES,
-	CTR_TX_MESSAGES,      /* messages sent (relayed or generated) */
+	CTR_TX_MESSAGES, /* messages sent (relayed or generated) */
 	CTR_TX_BYTES,
-	CTR_TX_ERRORS,        /* sends that failed */
-	CTR_DROPPED,          /* messages dropped without an answer */
-	CTR_PARSE_ERRORS,     /* messages that failed to parse */
-	CTR_OVERLOAD_REJECTED,/* requests answered 503 because a queue was full */
-	CTR_KEEPALIVES,       /* RFC 5626 CRLF keep-alives */
+	CTR_TX_ERRORS,         /* sends that failed */
+	CTR_DROPPED,           /* messages dropped without an answer */
+	CTR_PARSE_ERRORS,      /* messages that failed to parse */
+	CTR_OVERLOAD_REJECTED, /* requests answered 503 because a queue was full */
+	CTR_KEEPALIVES,        /* RFC 5626 CRLF keep-alives */
 	CTR_RELAYED_REQUESTS,
 	CTR_RELAYED_RESPONSES,
-	CTR_DIALOGS_CREATED,  /* 2xx to INVITE relayed (stateful) */
-	CTR_DIALOGS_ENDED,    /* 2xx to BYE relayed (stateful) */
-	CTR_REGISTRATIONS,    /* REGISTERs answered 200 (binding committed) */
-	CTR_AUTH_CHALLENGES,  /* 401/407 sent */
-	CTR_AUTH_FAILURES,    /* credentials given and refused */
-	CTR_ACKS_ABSORBED,    /* ACKs of our own final responses */
-	CTR_LOCATION_LOOKUPS, /* location service queries (cached or not) */
+	CTR_DIALOGS_CREATED,     /* 2xx to INVITE relayed (stateful) */
+	CTR_DIALOGS_ENDED,       /* 2xx to BYE relayed (stateful) */
+	CTR_REGISTRATIONS,       /* REGISTERs answered 200 (binding committed) */
+	CTR_AUTH_CHALLENGES,     /* 401/407 sent */
+	CTR_AUTH_FAILURES,       /* credentials given and refused */
+	CTR_ACKS_ABSORBED,       /* ACKs of our own final responses */
+	CTR_LOCATION_LOOKUPS,    /* location service queries (cached or not) */
 	CTR_LOCATION_CACHE_HITS, /* of which answered from the node's cache */
 	CTR__COUNT
 };
@@ -42,8 +42,8 @@ enum ctr_id {
 /* Database round trips (one batch, BEGIN to COMMIT), upper bounds in
  * microseconds of the histogram buckets; one more bucket for the rest. */
 #define CTR_DB_BUCKETS 10
-static const uint64_t ctr_db_bounds_us[CTR_DB_BUCKETS] = {500,   1000,   2500,   5000,   10000,
-							  25000, 50000,  100000, 250000, 1000000};
+static const uint64_t ctr_db_bounds_us[CTR_DB_BUCKETS] = {500,   1000,  2500,   5000,   10000,
+							  25000, 50000, 100000, 250000, 1000000};
 
 /* Response classes 1xx..6xx are indexed 1..6; 0 is unused. */
 #define CTR_CLASSES 7
@@ -52,9 +52,9 @@ struct counters {
 	_Atomic uint64_t v[CTR__COUNT];
 	_Atomic uint64_t rx_requests[SIP_METHOD__COUNT];
 	_Atomic uint64_t rx_responses[CTR_CLASSES];
-	_Atomic uint64_t tx_responses[CTR_CLASSES]; /* relayed and local */
+	_Atomic uint64_t tx_responses[CTR_CLASSES];    /* relayed and local */
 	_Atomic uint64_t local_responses[CTR_CLASSES]; /* generated here */
-	_Atomic uint64_t tx_codes[700];               /* sent responses by status code */
+	_Atomic uint64_t tx_codes[700];                /* sent responses by status code */
 	_Atomic uint64_t db_latency[CTR_DB_BUCKETS + 1];
 	_Atomic uint64_t db_latency_sum_us;
 	_Atomic uint64_t db_latency_count;
@@ -75,7 +75,6 @@ static inline void ctr_inc(struct counters *c, enum ctr_id id)
 {
 	ctr_add(&c->v[id], 1);
 }
-
 
 static inline unsigned ctr_class(unsigned status)
 {

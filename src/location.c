@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define LOCATION_KEY_MAX 512
-#define LOCATION_EPOCHS 256
+#define LOCATION_EPOCHS  256
 
 static struct ttlcache *cache;
 /* Bumped when an AOR hashing here is forgotten. A lookup caches its answer
@@ -163,7 +163,8 @@ static void cache_put(const char *key, size_t klen, const struct location_result
 					 .path_len = (uint16_t)t->path.len,
 					 .received_len = (uint16_t)t->received.len};
 
-		if (off + sizeof(ft) + t->contact.len + t->path.len + t->received.len > sizeof(buf) ||
+		if (off + sizeof(ft) + t->contact.len + t->path.len + t->received.len >
+			    sizeof(buf) ||
 		    t->contact.len > UINT16_MAX || t->path.len > UINT16_MAX)
 			return;
 		memcpy(buf + off, &ft, sizeof(ft));
