@@ -53,18 +53,10 @@ void location_destroy(void)
 	cache = NULL;
 }
 
-/* "user@domain", domain lowercased; 0 when too long. */
+/* The cache key of user@domain; 0 when too long. */
 static size_t make_key(struct sip_str user, struct sip_str domain, char *key)
 {
-	size_t n = user.len + 1 + domain.len;
-
-	if (n > LOCATION_KEY_MAX)
-		return 0;
-	memcpy(key, user.p, user.len);
-	key[user.len] = '@';
-	for (size_t i = 0; i < domain.len; i++)
-		key[user.len + 1 + i] = sip_tolower(domain.p[i]);
-	return n;
+	return sip_user_at_domain(user, domain, key, LOCATION_KEY_MAX);
 }
 
 static _Atomic uint32_t *epoch_of(const char *key, size_t klen)

@@ -9,6 +9,7 @@
 #include "sip_str.h"
 
 #include <errno.h>
+#include <string.h>
 
 #define C_LOWHEX (SIP_CT_ALPHA | SIP_CT_HEX | SIP_CT_TOKEN | SIP_CT_UNRESERVED | SIP_CT_HOST)
 #define C_ALPHA  (SIP_CT_ALPHA | SIP_CT_TOKEN | SIP_CT_UNRESERVED | SIP_CT_HOST)
@@ -189,4 +190,17 @@ bool sip_str_utf8_valid(struct sip_str s)
 		i += n;
 	}
 	return true;
+}
+
+size_t sip_user_at_domain(struct sip_str user, struct sip_str domain, char *out, size_t cap)
+{
+	size_t n = user.len + 1 + domain.len;
+
+	if (n > cap)
+		return 0;
+	memcpy(out, user.p, user.len);
+	out[user.len] = '@';
+	for (size_t i = 0; i < domain.len; i++)
+		out[user.len + 1 + i] = sip_tolower(domain.p[i]);
+	return n;
 }

@@ -127,6 +127,12 @@ static inline char sip_tolower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
 }
 
+/* Writes "user@domain" with the domain lowercased (domains compare
+ * case-insensitively, RFC 3261 §19.1.4; users do not) into out, the key of
+ * an address of record in the caches. Returns its length, or 0 when it
+ * would not fit in cap bytes. */
+size_t sip_user_at_domain(struct sip_str user, struct sip_str domain, char *out, size_t cap);
+
 /*
  * p points at the opening DQUOTE of a quoted-string (§25.1); returns the
  * byte after the closing DQUOTE, or NULL when the string is unterminated

@@ -25,18 +25,10 @@ void subcache_destroy(void)
 	cache = NULL;
 }
 
-/* "user@domain" with the domain lowercased into key; 0 when too long. */
+/* The cache key of user@domain; 0 when too long. */
 static size_t make_key(struct sip_str user, struct sip_str domain, char *key)
 {
-	size_t n = user.len + 1 + domain.len;
-
-	if (n > SUBCACHE_KEY_MAX)
-		return 0;
-	memcpy(key, user.p, user.len);
-	key[user.len] = '@';
-	for (size_t i = 0; i < domain.len; i++)
-		key[user.len + 1 + i] = sip_tolower(domain.p[i]);
-	return n;
+	return sip_user_at_domain(user, domain, key, SUBCACHE_KEY_MAX);
 }
 
 int subcache_get(struct sip_str user, struct sip_str domain, uint64_t now_ms,
