@@ -12,6 +12,7 @@
  * free but mapped.
  */
 #include "autoconfig.h"
+
 #include "admin.h"
 #include "auth.h"
 #include "config.h"
@@ -36,8 +37,8 @@
 #include <unistd.h>
 
 #define DRAIN_TIMEOUT_MS 5000
-#define TRIM_INTERVAL_S 10
-#define DB_WAIT_MS 3000 /* at start, for the first database connections */
+#define TRIM_INTERVAL_S  10
+#define DB_WAIT_MS       3000 /* at start, for the first database connections */
 #define SUBCACHE_ENTRIES (256 * 1024)
 #define LOCATION_ENTRIES (256 * 1024)
 
@@ -117,7 +118,8 @@ static int run(const struct config *cfg)
 		return 1;
 	if (auth_init(cfg) < 0 ||
 	    subcache_init(SUBCACHE_ENTRIES, (uint64_t)cfg->auth.cache_ttl * 1000) < 0 ||
-	    location_init(LOCATION_ENTRIES, (uint64_t)cfg->registrar.location_cache_ttl * 1000) < 0) {
+	    location_init(LOCATION_ENTRIES, (uint64_t)cfg->registrar.location_cache_ttl * 1000) <
+		    0) {
 		log_error("event=start_failed error=\"out of memory\"");
 		return 1;
 	}
@@ -144,7 +146,8 @@ static int run(const struct config *cfg)
 	if (cfg->database.conninfo[0]) {
 		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval);
 		if (rc < 0) {
-			log_error("event=start_failed error=\"database thread: %s\"", strerror(-rc));
+			log_error("event=start_failed error=\"database thread: %s\"",
+				  strerror(-rc));
 			return 1;
 		}
 	} else {
@@ -172,9 +175,9 @@ static int run(const struct config *cfg)
 	workers_read_udp(true);
 	admin_set_serving(true);
 	log_info("event=started version=%s workers=%u mode=%s", PACKAGE_VERSION, cfg->sip.workers,
-		 cfg->sip.mode == PROXY_MODE_STATEFUL	 ? "stateful"
+		 cfg->sip.mode == PROXY_MODE_STATEFUL   ? "stateful"
 		 : cfg->sip.mode == PROXY_MODE_REDIRECT ? "redirect"
-							 : "stateless");
+							: "stateless");
 
 	while (!stop) {
 		struct timespec trim_every = {.tv_sec = TRIM_INTERVAL_S};
@@ -214,12 +217,9 @@ static int run(const struct config *cfg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"migrate", no_argument, NULL, 'M'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'C'},
+		{"migrate", no_argument, NULL, 'M'},      {"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *path = SYSCONFDIR "/junction/junction.conf";
 	bool check = false, migrate = false;

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define MSG_EDIT_MAX 32
+#define MSG_EDIT_MAX      32
 #define MSG_EDIT_TEXT_MAX 4096
 
 struct msg_edit {
@@ -24,7 +24,7 @@ struct msg_edit {
 	uint32_t del;      /* bytes of the original removed from off */
 	uint32_t text_off; /* inserted text: offset into msg_edits.text */
 	uint32_t text_len;
-	uint16_t seq;      /* order of recording, for edits at the same offset */
+	uint16_t seq; /* order of recording, for edits at the same offset */
 };
 
 struct msg_edits {

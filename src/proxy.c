@@ -36,8 +36,8 @@
 #include "resolve.h"
 #include "route.h"
 #include "self.h"
-#include "siphash.h"
 #include "sip_reply.h"
+#include "siphash.h"
 #include "stateless.h"
 #include "target.h"
 #include "txn.h"
@@ -47,20 +47,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROXY_MAX_BRANCHES 32
+#define PROXY_MAX_BRANCHES   32
 #define PROXY_CHALLENGES_MAX 4096
 
 struct pctx;
 
 struct pbranch {
 	struct pctx *p;
-	struct ctx *c;       /* the client transaction, NULL once gone */
-	struct ctx *cancel;  /* our CANCEL's transaction, if sent */
-	unsigned final;      /* final status (0: still pending) */
-	bool local;          /* final decided here (408, 487, 503...), not received */
-	bool provisional;    /* a provisional came: a CANCEL may be sent (§9.1) */
-	bool cancel_wanted;  /* cancel once a provisional comes */
-	char *resp;          /* the final response as received (for step 6) */
+	struct ctx *c;      /* the client transaction, NULL once gone */
+	struct ctx *cancel; /* our CANCEL's transaction, if sent */
+	unsigned final;     /* final status (0: still pending) */
+	bool local;         /* final decided here (408, 487, 503...), not received */
+	bool provisional;   /* a provisional came: a CANCEL may be sent (§9.1) */
+	bool cancel_wanted; /* cancel once a provisional comes */
+	char *resp;         /* the final response as received (for step 6) */
 	uint32_t resp_len;
 	struct timer timer_c;
 };
@@ -70,16 +70,16 @@ struct pctx {
 	struct stx *st;
 	bool invite;
 	bool final_sent;
-	bool cancelled;      /* CANCEL received, 2xx or 6xx: no new branches */
+	bool cancelled; /* CANCEL received, 2xx or 6xx: no new branches */
 	bool got_2xx, got_6xx;
-	bool locating;       /* waiting for the location service */
-	bool closed;         /* the final response went up, or the server transaction is gone */
-	unsigned refs;       /* open + locating + live client transactions */
+	bool locating; /* waiting for the location service */
+	bool closed;   /* the final response went up, or the server transaction is gone */
+	unsigned refs; /* open + locating + live client transactions */
 	struct target_set ts;
 	unsigned next_target; /* first target not tried yet */
 	unsigned nbranches;
-	unsigned pending;     /* branches without a final */
-	unsigned local_status; /* a final decided before any branch (404, 480...) */
+	unsigned pending;                      /* branches without a final */
+	unsigned local_status;                 /* a final decided before any branch (404, 480...) */
 	struct pbranch *b[PROXY_MAX_BRANCHES]; /* each its own block: ctx_ops hold pointers */
 };
 
@@ -377,8 +377,8 @@ static void start_branch(struct pctx *p, const struct target *t)
 		status = 482;
 		goto failed;
 	}
-	relay_stateful_branch(&m, siphash(siphash_process_key(), &w->branch_seq, sizeof(w->branch_seq)),
-			      branch);
+	relay_stateful_branch(
+		&m, siphash(siphash_process_key(), &w->branch_seq, sizeof(w->branch_seq)), branch);
 	w->branch_seq++;
 	msg_edits_init(&w->edits);
 	rr = (struct relay_request){.src = &p->st->src,
@@ -409,8 +409,8 @@ static void start_branch(struct pctx *p, const struct target *t)
 	ctr_inc(&w->ctr, CTR_RELAYED_REQUESTS);
 	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
 	if (p->invite) /* §16.6 step 11 */
-		(void)timer_start(&w->timers, &b->timer_c, clock_now_ms() + w->cfg->transaction.timer_c,
-				  on_timer_c, b);
+		(void)timer_start(&w->timers, &b->timer_c,
+				  clock_now_ms() + w->cfg->transaction.timer_c, on_timer_c, b);
 	return;
 failed:
 	b->final = status;
@@ -443,8 +443,7 @@ static int class_rank(unsigned status)
 
 static bool preferred_4xx(unsigned status)
 {
-	return status == 401 || status == 407 || status == 415 || status == 420 ||
-	       status == 484;
+	return status == 401 || status == 407 || status == 415 || status == 420 || status == 484;
 }
 
 static struct pbranch *best_branch(struct pctx *p)
@@ -464,8 +463,8 @@ static struct pbranch *best_branch(struct pctx *p)
 		if (best && best->final >= 600)
 			continue;
 		if (!best || class_rank(b->final) < class_rank(best->final) ||
-		    (class_rank(b->final) == class_rank(best->final) &&
-		     preferred_4xx(b->final) && !preferred_4xx(best->final)) ||
+		    (class_rank(b->final) == class_rank(best->final) && preferred_4xx(b->final) &&
+		     !preferred_4xx(best->final)) ||
 		    (class_rank(b->final) == class_rank(best->final) && b->resp && !best->resp &&
 		     preferred_4xx(b->final) == preferred_4xx(best->final)))
 			best = b;
@@ -492,7 +491,8 @@ static size_t merged_challenges(struct pctx *p, struct pbranch *chosen, char *bu
 			const struct sip_hdr *h = &r.hdrs[k];
 			size_t len = h->end - h->start;
 
-			if (h->id != SIP_HDR_WWW_AUTHENTICATE && h->id != SIP_HDR_PROXY_AUTHENTICATE)
+			if (h->id != SIP_HDR_WWW_AUTHENTICATE &&
+			    h->id != SIP_HDR_PROXY_AUTHENTICATE)
 				continue;
 			if (len > cap - n)
 				return n;
@@ -542,7 +542,8 @@ void proxy_check_complete(struct pctx *p)
 		char extra[PROXY_CHALLENGES_MAX];
 		size_t extra_len = 0;
 
-		if (sip_msg_parse(&r, best->resp, best->resp_len, hdrs, 128, &w->cfg->sip.limits) < 0) {
+		if (sip_msg_parse(&r, best->resp, best->resp_len, hdrs, 128, &w->cfg->sip.limits) <
+		    0) {
 			respond_local(p, 500, NULL, NULL);
 			return;
 		}
@@ -573,8 +574,9 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 			return;
 		/* §16.7 step 2: a ringing branch gets a fresh Timer C */
 		if (p->invite && status > 100 && timer_running(&b->timer_c))
-			(void)timer_start(&w->timers, &b->timer_c, clock_now_ms() + w->cfg->transaction.timer_c,
-					  on_timer_c, b);
+			(void)timer_start(&w->timers, &b->timer_c,
+					  clock_now_ms() + w->cfg->transaction.timer_c, on_timer_c,
+					  b);
 		/* step 5: 100 stays here, the rest goes up at once */
 		if (status > 100 && !p->final_sent)
 			relay_up(p, m, NULL, 0);
@@ -596,12 +598,14 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 		relay_up(p, m, NULL, 0);
 		if (p->invite) {
 			ctr_inc(&w->ctr, CTR_DIALOGS_CREATED);
-			log_debug("event=dialog_created call_id=%.*s", SIP_STR_FMT(sip_msg_call_id(m)));
+			log_debug("event=dialog_created call_id=%.*s",
+				  SIP_STR_FMT(sip_msg_call_id(m)));
 			if (first)
 				cancel_pending(p); /* step 10 */
 		} else if (p->st && p->st->method == SIP_METHOD_BYE) {
 			ctr_inc(&w->ctr, CTR_DIALOGS_ENDED);
-			log_debug("event=dialog_ended call_id=%.*s", SIP_STR_FMT(sip_msg_call_id(m)));
+			log_debug("event=dialog_ended call_id=%.*s",
+				  SIP_STR_FMT(sip_msg_call_id(m)));
 		}
 		if (!p->final_sent)
 			final_sent(p);

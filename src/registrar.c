@@ -35,9 +35,9 @@
 #include <string.h>
 #include <time.h>
 
-#define REG_URI_MAX 512
+#define REG_URI_MAX  512
 #define REG_PATH_MAX 4096
-#define REG_UA_MAX 255
+#define REG_UA_MAX   255
 
 /* Option tags the registrar understands in Require (§10.3 step 2). */
 static bool reg_supported(struct sip_str tag)
@@ -53,8 +53,8 @@ struct reg_req {
 	struct stx *st;
 };
 
-static void reply(const struct reg_req *rq, struct sip_msg *m, unsigned status,
-		  const char *reason, const char *extra)
+static void reply(const struct reg_req *rq, struct sip_msg *m, unsigned status, const char *reason,
+		  const char *extra)
 {
 	if (rq->st)
 		worker_reply_stx(rq->w, rq->st, m, status, reason, extra);
@@ -84,7 +84,8 @@ static struct sip_str path_text(struct sip_msg *m, char *buf, size_t cap)
 {
 	size_t n = 0;
 
-	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PATH); h; h = sip_msg_hdr_next(m, h)) {
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PATH); h;
+	     h = sip_msg_hdr_next(m, h)) {
 		if (n + h->value.len + 2 >= cap)
 			return SIP_STR_NULL;
 		if (n) {
@@ -155,8 +156,9 @@ static void registered(void *arg, int err, const struct store_result *r)
 
 		if (!contact.p)
 			continue;
-		k = snprintf(extra + n, sizeof(extra) - n, "Contact: <%.*s>;expires=%.*s;q=%.*s\r\n",
-			     SIP_STR_FMT(contact), SIP_STR_FMT(exp), SIP_STR_FMT(q));
+		k = snprintf(extra + n, sizeof(extra) - n,
+			     "Contact: <%.*s>;expires=%.*s;q=%.*s\r\n", SIP_STR_FMT(contact),
+			     SIP_STR_FMT(exp), SIP_STR_FMT(q));
 		if (k < 0 || (size_t)k >= sizeof(extra) - n)
 			break;
 		n += (size_t)k;
@@ -309,7 +311,8 @@ unsigned registrar_check_aor(const struct config *cfg, struct sip_msg *m, struct
 static void q_texts(const struct reg_contacts *rc, char (*buf)[8], struct sip_str *out)
 {
 	for (unsigned i = 0; i < rc->n; i++) {
-		int k = snprintf(buf[i], 8, "%d.%03d", (int)(rc->q[i] / 1000), (int)(rc->q[i] % 1000));
+		int k = snprintf(buf[i], 8, "%d.%03d", (int)(rc->q[i] / 1000),
+				 (int)(rc->q[i] % 1000));
 		out[i] = sip_str_make(buf[i], (size_t)k);
 	}
 }
@@ -364,7 +367,8 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 	else
 		store_op_param_null(op);
 	if (ua)
-		store_op_param(op, ua->value.p, ua->value.len > REG_UA_MAX ? REG_UA_MAX : ua->value.len);
+		store_op_param(op, ua->value.p,
+			       ua->value.len > REG_UA_MAX ? REG_UA_MAX : ua->value.len);
 	else
 		store_op_param_null(op);
 	store_op_param(op, w->cfg->node.name, strlen(w->cfg->node.name));
@@ -477,7 +481,8 @@ bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		rq.st = stx_new(w->txn, job, m, NULL, NULL, &err);
 		if (!rq.st) {
 			worker_reply(w, m, &job->src, 503,
-				     err == -EBUSY ? "Too Many Transactions" : NULL, "Retry-After: 1\r\n");
+				     err == -EBUSY ? "Too Many Transactions" : NULL,
+				     "Retry-After: 1\r\n");
 			return false;
 		}
 	}
