@@ -34,6 +34,7 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_ACKS_ABSORBED] = "acks_absorbed",
 	[CTR_LOCATION_LOOKUPS] = "location_lookups",
 	[CTR_LOCATION_CACHE_HITS] = "location_cache_hits",
+	[CTR_TXN_EVICTED] = "transactions_evicted",
 };
 
 const char *ctr_name(enum ctr_id id)

@@ -36,6 +36,7 @@ enum ctr_id {
 	CTR_ACKS_ABSORBED,       /* ACKs of our own final responses */
 	CTR_LOCATION_LOOKUPS,    /* location service queries (cached or not) */
 	CTR_LOCATION_CACHE_HITS, /* of which answered from the node's cache */
+	CTR_TXN_EVICTED,         /* lingering transactions ended early: table full */
 	CTR__COUNT
 };
 

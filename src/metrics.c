@@ -140,6 +140,9 @@ static void state_families(FILE *f, const struct metrics_input *in)
 
 	gauge(f, "junction_transactions_active", "SIP transactions alive (stateful mode).",
 	      get(&c->g_transactions));
+	counter(f, "junction_transactions_evicted_total",
+		"Lingering transactions (Timer J or L) ended early because the table was full.",
+		get(&c->v[CTR_TXN_EVICTED]));
 	counter(f, "junction_dialogs_created_total", "2xx answers to INVITE relayed.", created);
 	counter(f, "junction_dialogs_ended_total", "2xx answers to BYE relayed.", ended);
 	gauge(f, "junction_dialogs_active", "Dialogs created and not yet ended.",

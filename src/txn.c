@@ -69,8 +69,34 @@ void txn_layer_stats(const struct txn_layer *l, struct txn_stats *out)
 	out->client_created = l->ctx_created;
 	out->timeouts = l->timeouts;
 	out->retransmissions = l->retransmissions;
+	out->evicted = l->evicted;
 	out->server_alive = l->stx_alive;
 	out->client_alive = l->ctx_alive;
+}
+
+/* How many of the oldest lingering transactions are looked at for one
+ * still held by its transaction user (never ended early). */
+#define TXN_EVICT_SCAN 16
+
+bool txn_make_room(struct txn_layer *l)
+{
+	struct stx *st = l->linger_head;
+
+	if (l->stx_alive + l->ctx_alive < l->max)
+		return true;
+	/* A full table is mostly transactions that wait out Timer J or L
+	 * (64*T1) only to absorb a retransmission that will almost never
+	 * come. Ending the oldest of them early serves a new request instead
+	 * of refusing it with 503; a late retransmission of that one is then
+	 * relayed again, as a stateless proxy would (RFC 3261 §16.11). */
+	for (unsigned i = 0; st && i < TXN_EVICT_SCAN; i++, st = st->lnext) {
+		if (!st->ops) {
+			stx_destroy(st);
+			l->evicted++;
+			return true;
+		}
+	}
+	return false;
 }
 
 uint64_t txn_hash(const char *key, size_t len)

@@ -71,6 +71,10 @@ struct stx {
 	struct timer t_end;         /* H, I, J, L */
 	const struct stx_ops *ops;
 	void *tu;
+	/* on the layer's lingering list (oldest first) while it only waits
+	 * for Timer J or L to absorb retransmissions */
+	struct stx *lprev, *lnext;
+	bool lingering;
 };
 
 /* The server transaction this request belongs to (§17.2.3; an ACK finds
@@ -153,6 +157,7 @@ const struct txn_timers *txn_layer_timers(const struct txn_layer *l);
 /* Counters: transactions created and currently alive, per kind. */
 struct txn_stats {
 	uint64_t server_created, client_created, timeouts, retransmissions;
+	uint64_t evicted; /* lingering transactions ended early to make room */
 	unsigned server_alive, client_alive;
 };
 void txn_layer_stats(const struct txn_layer *l, struct txn_stats *out);

@@ -119,7 +119,7 @@ struct ctx *ctx_send(struct txn_layer *l, const char *buf, size_t len, const str
 	size_t b;
 	int n;
 
-	if (l->stx_alive + l->ctx_alive >= l->max) {
+	if (!txn_make_room(l)) {
 		*err = -EBUSY;
 		return NULL;
 	}

@@ -17,7 +17,8 @@ struct txn_layer {
 	unsigned max;
 	struct timer_heap *th;
 	unsigned stx_alive, ctx_alive;
-	uint64_t stx_created, ctx_created, timeouts, retransmissions;
+	uint64_t stx_created, ctx_created, timeouts, retransmissions, evicted;
+	struct stx *linger_head, *linger_tail; /* oldest first */
 };
 
 uint64_t txn_hash(const char *key, size_t len);
@@ -26,6 +27,10 @@ uint64_t txn_hash(const char *key, size_t len);
 int txn_server_key(struct sip_msg *m, bool as_invite, char *buf, size_t cap);
 /* The §17.1.3 match key: our branch and the CSeq method. */
 int txn_client_key(struct sip_str branch, struct sip_str method, char *buf, size_t cap);
+
+/* Room for one more transaction: true when below the maximum, or when the
+ * oldest transaction that only lingers could be ended to make room. */
+bool txn_make_room(struct txn_layer *l);
 
 /* Unlink and free at once (layer teardown), calling the TU's done. */
 void stx_destroy(struct stx *st);

@@ -34,12 +34,47 @@ static void stx_unlink(struct stx *st)
 	l->stx_alive--;
 }
 
+/* Timer J or L running and nothing else to do: the first to go when the
+ * table is full (txn_make_room). All linger 64*T1, so appending keeps the
+ * list in the order they end. */
+static void linger_start(struct stx *st)
+{
+	struct txn_layer *l = st->layer;
+
+	st->lingering = true;
+	st->lnext = NULL;
+	st->lprev = l->linger_tail;
+	if (l->linger_tail)
+		l->linger_tail->lnext = st;
+	else
+		l->linger_head = st;
+	l->linger_tail = st;
+}
+
+static void linger_stop(struct stx *st)
+{
+	struct txn_layer *l = st->layer;
+
+	if (!st->lingering)
+		return;
+	if (st->lprev)
+		st->lprev->lnext = st->lnext;
+	else
+		l->linger_head = st->lnext;
+	if (st->lnext)
+		st->lnext->lprev = st->lprev;
+	else
+		l->linger_tail = st->lprev;
+	st->lingering = false;
+}
+
 void stx_destroy(struct stx *st)
 {
 	struct txn_layer *l = st->layer;
 
 	timer_stop(l->th, &st->t_retrans);
 	timer_stop(l->th, &st->t_end);
+	linger_stop(st);
 	stx_unlink(st);
 	st->state = STX_TERMINATED;
 	if (st->ops && st->ops->done)
@@ -129,7 +164,7 @@ struct stx *stx_new(struct txn_layer *l, struct sip_job *job, struct sip_msg *m,
 		*err = n;
 		return NULL;
 	}
-	if (l->stx_alive + l->ctx_alive >= l->max) {
+	if (!txn_make_room(l)) {
 		*err = -EBUSY;
 		return NULL;
 	}
@@ -187,6 +222,7 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 			st->req = NULL;
 		}
 		(void)timer_start(st->layer->th, &st->t_end, now_ms + 64ULL * tm->t1, on_end, st);
+		linger_start(st);
 		return rc;
 	}
 	copy = realloc(st->resp, len);
@@ -217,6 +253,8 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 		/* Timer J: 64*T1 over UDP to absorb retransmissions, 0 otherwise. */
 		(void)timer_start(st->layer->th, &st->t_end, now_ms + (reliable(st) ? 0 : 64ULL * tm->t1),
 				  on_end, st);
+		if (!reliable(st))
+			linger_start(st);
 	}
 	return rc;
 }

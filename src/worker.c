@@ -296,8 +296,13 @@ static void *worker_main(void *arg)
 			ctr_set(&w->ctr.g_db_up, store_up(w->store));
 			ctr_set(&w->ctr.g_db_pending, store_pending(w->store));
 		}
-		if (w->txn)
-			ctr_set(&w->ctr.g_transactions, txn_layer_count(w->txn));
+		if (w->txn) {
+			struct txn_stats ts;
+
+			txn_layer_stats(w->txn, &ts);
+			ctr_set(&w->ctr.g_transactions, ts.server_alive + ts.client_alive);
+			ctr_set(&w->ctr.v[CTR_TXN_EVICTED], ts.evicted);
+		}
 		/* Stop once closed and drained, including what waits on the
 		 * database, so nothing acknowledged is cut off. Transactions
 		 * still lingering (Timer J and the like) are not waited for. */

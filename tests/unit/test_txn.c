@@ -567,3 +567,83 @@ Test(txn, table_limit)
 	}
 	txn_layer_free(small); /* frees every transaction and its job */
 }
+
+/* A full table ends its oldest lingering transaction (Timer J or L
+ * running, nobody holding it) to take a new request, and still refuses
+ * when what fills it is held or still working. */
+Test(txn, table_full_of_lingering_makes_room)
+{
+	struct txn_timers tt = {.t1 = T1, .t2 = T2, .t4 = T4};
+	struct txn_layer *small = txn_layer_new(&tt, 16, &th);
+	struct stx *first = NULL;
+	struct txn_stats ts;
+	char branch[32];
+	int err = 0;
+
+	for (int i = 0; i < 16; i++) {
+		struct sip_job *j;
+		struct stx *st;
+		const char *r = resp_text(200);
+
+		snprintf(branch, sizeof(branch), "z9hG4bKlin%d", i);
+		j = incoming(i % 2 ? "OPTIONS" : "INVITE", branch, SIP_PROTO_UDP);
+		st = stx_new(small, j, &sm, NULL, NULL, &err);
+		cr_assert_not_null(st);
+		/* a 2xx: INVITE to Accepted (Timer L), OPTIONS to Completed (J) */
+		cr_assert_eq(stx_respond(st, r, strlen(r), 200, (uint64_t)i), 0);
+		if (!first)
+			first = st;
+	}
+	(void)drain(NULL, 0);
+	{
+		struct sip_job *j = incoming("OPTIONS", "z9hG4bKlin99", SIP_PROTO_UDP);
+
+		cr_assert_not_null(stx_new(small, j, &sm, NULL, NULL, &err), "room made");
+	}
+	txn_layer_stats(small, &ts);
+	cr_assert_eq(ts.evicted, 1);
+	cr_assert_eq(ts.server_alive, 16);
+	{
+		struct sip_job *j = incoming("INVITE", "z9hG4bKlin0", SIP_PROTO_UDP);
+
+		cr_assert_null(stx_find(small, &sm), "the oldest went");
+		job_free(j);
+		j = incoming("OPTIONS", "z9hG4bKlin1", SIP_PROTO_UDP);
+		cr_assert_not_null(stx_find(small, &sm), "the next one stays");
+		job_free(j);
+	}
+	txn_layer_free(small);
+}
+
+Test(txn, table_full_of_held_transactions_refuses)
+{
+	struct txn_timers tt = {.t1 = T1, .t2 = T2, .t4 = T4};
+	struct txn_layer *small = txn_layer_new(&tt, 16, &th);
+	struct txn_stats ts;
+	char branch[32];
+	int err = 0;
+
+	for (int i = 0; i < 16; i++) {
+		struct sip_job *j;
+		struct stx *st;
+		const char *r = resp_text(200);
+
+		snprintf(branch, sizeof(branch), "z9hG4bKheld%d", i);
+		j = incoming("OPTIONS", branch, SIP_PROTO_UDP);
+		/* a transaction user still holds it (sops): never ended early */
+		st = stx_new(small, j, &sm, &sops, NULL, &err);
+		cr_assert_not_null(st);
+		cr_assert_eq(stx_respond(st, r, strlen(r), 200, 0), 0);
+	}
+	(void)drain(NULL, 0);
+	{
+		struct sip_job *j = incoming("OPTIONS", "z9hG4bKheld99", SIP_PROTO_UDP);
+
+		cr_assert_null(stx_new(small, j, &sm, NULL, NULL, &err));
+		cr_assert_eq(err, -EBUSY);
+		job_free(j);
+	}
+	txn_layer_stats(small, &ts);
+	cr_assert_eq(ts.evicted, 0);
+	txn_layer_free(small);
+}
