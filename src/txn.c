@@ -48,6 +48,7 @@ void txn_layer_free(struct txn_layer *l)
 		while (l->stx_buckets[b])
 			stx_destroy(l->stx_buckets[b]);
 	}
+	timer_stop(l->th, &l->linger_timer);
 	free(l->stx_buckets);
 	free(l->ctx_buckets);
 	free(l);

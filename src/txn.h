@@ -72,8 +72,9 @@ struct stx {
 	const struct stx_ops *ops;
 	void *tu;
 	/* on the layer's lingering list (oldest first) while it only waits
-	 * for Timer J or L to absorb retransmissions */
+	 * for Timer J or L to absorb retransmissions, until linger_end_ms */
 	struct stx *lprev, *lnext;
+	uint64_t linger_end_ms;
 	bool lingering;
 };
 

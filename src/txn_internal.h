@@ -19,6 +19,7 @@ struct txn_layer {
 	unsigned stx_alive, ctx_alive;
 	uint64_t stx_created, ctx_created, timeouts, retransmissions, evicted;
 	struct stx *linger_head, *linger_tail; /* oldest first */
+	struct timer linger_timer;             /* when the oldest ends */
 };
 
 uint64_t txn_hash(const char *key, size_t len);

@@ -34,14 +34,30 @@ static void stx_unlink(struct stx *st)
 	l->stx_alive--;
 }
 
-/* Timer J or L running and nothing else to do: the first to go when the
- * table is full (txn_make_room). All linger 64*T1, so appending keeps the
- * list in the order they end. */
-static void linger_start(struct stx *st)
+/* The lingering list's timer: ends every transaction whose Timer J or L
+ * is due, then waits for the next. */
+static void on_linger(struct timer *t, void *arg, uint64_t now_ms)
+{
+	struct txn_layer *l = arg;
+
+	while (l->linger_head && l->linger_head->linger_end_ms <= now_ms)
+		stx_destroy(l->linger_head);
+	if (l->linger_head)
+		(void)timer_start(l->th, t, l->linger_head->linger_end_ms, on_linger, l);
+}
+
+/* Timer J or L (64*T1 over UDP) with nothing else to do. Every one lasts
+ * the same, so a list in the order they started is also the order they
+ * end: one timer for the whole list rather than one per transaction on
+ * the heap (which at thousands of calls per second holds hundreds of
+ * thousands of them). The oldest is also the first to go when the table
+ * is full (txn_make_room). */
+static void linger_start(struct stx *st, uint64_t now_ms)
 {
 	struct txn_layer *l = st->layer;
 
 	st->lingering = true;
+	st->linger_end_ms = now_ms + 64ULL * l->timers.t1;
 	st->lnext = NULL;
 	st->lprev = l->linger_tail;
 	if (l->linger_tail)
@@ -49,6 +65,8 @@ static void linger_start(struct stx *st)
 	else
 		l->linger_head = st;
 	l->linger_tail = st;
+	if (!timer_running(&l->linger_timer))
+		(void)timer_start(l->th, &l->linger_timer, st->linger_end_ms, on_linger, l);
 }
 
 static void linger_stop(struct stx *st)
@@ -66,6 +84,8 @@ static void linger_stop(struct stx *st)
 	else
 		l->linger_tail = st->lprev;
 	st->lingering = false;
+	if (!l->linger_head)
+		timer_stop(l->th, &l->linger_timer);
 }
 
 void stx_destroy(struct stx *st)
@@ -221,8 +241,7 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 			job_free(st->req);
 			st->req = NULL;
 		}
-		(void)timer_start(st->layer->th, &st->t_end, now_ms + 64ULL * tm->t1, on_end, st);
-		linger_start(st);
+		linger_start(st, now_ms);
 		return rc;
 	}
 	copy = realloc(st->resp, len);
@@ -251,10 +270,10 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 		(void)timer_start(st->layer->th, &st->t_end, now_ms + 64ULL * tm->t1, on_end, st);
 	} else {
 		/* Timer J: 64*T1 over UDP to absorb retransmissions, 0 otherwise. */
-		(void)timer_start(st->layer->th, &st->t_end, now_ms + (reliable(st) ? 0 : 64ULL * tm->t1),
-				  on_end, st);
-		if (!reliable(st))
-			linger_start(st);
+		if (reliable(st))
+			(void)timer_start(st->layer->th, &st->t_end, now_ms, on_end, st);
+		else
+			linger_start(st, now_ms);
 	}
 	return rc;
 }
