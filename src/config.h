@@ -70,6 +70,7 @@ struct config {
 		/* libpq connection string; empty: no database, registrar off */
 		char conninfo[CFG_CONNINFO_MAX];
 		unsigned retry_after; /* Retry-After of the 503 sent while it is down */
+		unsigned connections_per_worker;
 	} database;
 
 	struct {

@@ -1,12 +1,20 @@
 /*
  * store: see store.h.
  *
- * The connection is a small state machine: DOWN (waiting for the next
+ * Each connection is a small state machine: DOWN (waiting for the next
  * attempt), CONNECTING (PQconnectPoll), SETUP (statements being prepared)
- * and UP. Everything sent is recorded, in order, in a queue of expected
- * replies (a prepare, an operation, a sync point); results are matched
- * against it as libpq returns them: each command's results end with a NULL
- * from PQgetResult, a sync point with PGRES_PIPELINE_SYNC.
+ * and UP. Everything sent is recorded, in order, in the connection's queue
+ * of expected replies (a prepare, an operation, a sync point); results are
+ * matched against it as libpq returns them: each command's results end
+ * with a NULL from PQgetResult, a sync point with PGRES_PIPELINE_SYNC.
+ *
+ * A store has one or more connections ([database] connections_per_worker)
+ * and one batch being built. The batch leaves on an idle connection at
+ * once; when every connection has a batch on the wire it grows until one
+ * comes back (or it reaches STORE_BATCH_MAX). With one connection a
+ * REGISTER waits for the whole batch ahead of it, statements and commit;
+ * with two, the next batch runs while the first waits for its WAL flush,
+ * and PostgreSQL flushes both commits together.
  *
  * A batch is its operations followed by a sync point: the extended query
  * protocol runs everything up to a Sync as one implicit transaction,
@@ -97,10 +105,9 @@ struct item {
 	bool failed;      /* a result of this item, or of its batch, was an error */
 };
 
-struct store {
-	unsigned sock_serial; /* bumped whenever the socket may have changed */
-	char *conninfo;
-	char name[64];
+struct conn {
+	struct store *s;
+	unsigned index;
 	PGconn *conn;
 	enum store_state state;
 	PostgresPollingStatusType poll_status;
@@ -110,22 +117,30 @@ struct store {
 	bool setup_failed; /* a statement could not be prepared */
 	bool logged_down;
 
+	struct item *items; /* ring of expected replies */
+	unsigned items_cap, items_head, items_n;
+	unsigned inflight; /* batches sent and not yet committed */
+};
+
+struct store {
+	unsigned sock_serial; /* bumped whenever a socket may have changed */
+	char *conninfo;
+	char name[64];
+	struct conn *conns;
+	unsigned nconns;
+
 	struct store_op *batch; /* the batch being built, newest first */
 	unsigned batch_n;
 	struct store_op *free_ops;
 	unsigned pending;
 
-	struct item *items; /* ring of expected replies */
-	unsigned items_cap, items_head, items_n;
-
 	uint64_t last_rtt_us;
 	struct counters *ctr;
-	unsigned inflight; /* batches sent and not yet committed */
 };
 
 /* ---- expected replies ------------------------------------------------- */
 
-static int items_push(struct store *s, struct item it)
+static int items_push(struct conn *s, struct item it)
 {
 	if (s->items_n == s->items_cap) {
 		unsigned cap = s->items_cap ? s->items_cap * 2 : 256;
@@ -145,12 +160,12 @@ static int items_push(struct store *s, struct item it)
 	return 0;
 }
 
-static struct item *items_front(struct store *s)
+static struct item *items_front(struct conn *s)
 {
 	return s->items_n ? &s->items[s->items_head] : NULL;
 }
 
-static void items_pop(struct store *s)
+static void items_pop(struct conn *s)
 {
 	s->items_head = (s->items_head + 1) % s->items_cap;
 	s->items_n--;
@@ -182,7 +197,7 @@ struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool writ
 {
 	struct store_op *op;
 
-	if (s->state != ST_UP) {
+	if (!store_up(s)) {
 		*err = -ENOTCONN;
 		return NULL;
 	}
@@ -381,44 +396,37 @@ bool store_result_null(const struct store_result *r, unsigned row, unsigned col)
 
 /* ---- connection ------------------------------------------------------- */
 
-struct store *store_new(const char *conninfo, const char *name, struct counters *ctr)
+struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
+			struct counters *ctr)
 {
 	struct store *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
+	s->nconns = nconns ? nconns : 1;
 	s->conninfo = strdup(conninfo);
-	if (!s->conninfo) {
+	s->conns = calloc(s->nconns, sizeof(*s->conns));
+	if (!s->conninfo || !s->conns) {
+		free(s->conninfo);
+		free(s->conns);
 		free(s);
 		return NULL;
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->backoff_ms = STORE_BACKOFF_MIN_MS;
+	for (unsigned i = 0; i < s->nconns; i++) {
+		s->conns[i].s = s;
+		s->conns[i].index = i;
+		s->conns[i].backoff_ms = STORE_BACKOFF_MIN_MS;
+	}
 	s->ctr = ctr;
 	return s;
 }
 
-/* Completes everything pending (the batch being built and everything on
- * the wire) with err. The state is already DOWN, so a completion that
- * starts a new operation is refused at once. */
-static void fail_all(struct store *s, int err)
+/* Completes the batch being built with err. */
+static void fail_batch(struct store *s, int err)
 {
 	struct store_op *op;
 
-	while (s->items_n) {
-		struct item it = *items_front(s);
-
-		items_pop(s);
-		if (it.kind == IT_OP)
-			op_complete(s, it.op, err);
-		while ((op = it.writes)) {
-			it.writes = op->next;
-			op_complete(s, op, err);
-		}
-	}
-	/* Writes not yet answered are still IT_OP items, answered ones wait on
-	 * their batch's IT_SYNC: both handled above. What is left is the
-	 * unsent batch. */
 	while ((op = s->batch)) {
 		s->batch = op->next;
 		op_complete(s, op, err);
@@ -426,10 +434,32 @@ static void fail_all(struct store *s, int err)
 	s->batch_n = 0;
 }
 
-static void go_down(struct store *s, uint64_t now_ms, const char *why)
+/* Completes everything on this connection's wire with err. Its state is
+ * already DOWN, so a completion that starts a new operation goes to
+ * another connection or is refused. */
+static void fail_conn(struct conn *c, int err)
+{
+	struct store_op *op;
+
+	while (c->items_n) {
+		struct item it = *items_front(c);
+
+		items_pop(c);
+		if (it.kind == IT_OP)
+			op_complete(c->s, it.op, err);
+		/* Writes not yet answered are still IT_OP items, answered ones
+		 * wait on their batch's IT_SYNC. */
+		while ((op = it.writes)) {
+			it.writes = op->next;
+			op_complete(c->s, op, err);
+		}
+	}
+}
+
+static void go_down(struct conn *s, uint64_t now_ms, const char *why)
 {
 	if (!s->logged_down)
-		log_error("event=db_down store=%s reason=\"%s\"", s->name, why);
+		log_error("event=db_down store=%s conn=%u reason=\"%s\"", s->s->name, s->index, why);
 	s->logged_down = true;
 	if (s->conn)
 		PQfinish(s->conn);
@@ -437,13 +467,17 @@ static void go_down(struct store *s, uint64_t now_ms, const char *why)
 	s->state = ST_DOWN;
 	s->want_write = false;
 	s->inflight = 0;
+	s->s->sock_serial++;
 	s->next_attempt_ms = now_ms + s->backoff_ms;
 	s->backoff_ms =
 		s->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS : s->backoff_ms * 2;
-	fail_all(s, -ECONNRESET);
+	fail_conn(s, -ECONNRESET);
+	/* The batch being built waits for another connection, if one is up. */
+	if (!store_up(s->s))
+		fail_batch(s->s, -ECONNRESET);
 }
 
-static void conn_error(struct store *s, uint64_t now_ms)
+static void conn_error(struct conn *s, uint64_t now_ms)
 {
 	char why[256];
 
@@ -452,7 +486,7 @@ static void conn_error(struct store *s, uint64_t now_ms)
 	go_down(s, now_ms, why);
 }
 
-static void flush_out(struct store *s, uint64_t now_ms)
+static void flush_out(struct conn *s, uint64_t now_ms)
 {
 	int r = PQflush(s->conn);
 
@@ -462,7 +496,7 @@ static void flush_out(struct store *s, uint64_t now_ms)
 		s->want_write = r == 1;
 }
 
-static void start_setup(struct store *s, uint64_t now_ms)
+static void start_setup(struct conn *s, uint64_t now_ms)
 {
 	if (PQsetnonblocking(s->conn, 1) != 0 || PQenterPipelineMode(s->conn) != 1) {
 		conn_error(s, now_ms);
@@ -484,13 +518,13 @@ static void start_setup(struct store *s, uint64_t now_ms)
 	flush_out(s, now_ms);
 }
 
-static void connect_step(struct store *s, uint64_t now_ms)
+static void connect_step(struct conn *s, uint64_t now_ms)
 {
 	if (s->state == ST_DOWN) {
 		if (now_ms < s->next_attempt_ms)
 			return;
-		s->conn = PQconnectStart(s->conninfo);
-		s->sock_serial++;
+		s->conn = PQconnectStart(s->s->conninfo);
+		s->s->sock_serial++;
 		if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
 			conn_error(s, now_ms);
 			return;
@@ -500,7 +534,7 @@ static void connect_step(struct store *s, uint64_t now_ms)
 		return;
 	}
 	s->poll_status = PQconnectPoll(s->conn);
-	s->sock_serial++; /* libpq may have moved to another address's socket */
+	s->s->sock_serial++; /* libpq may have moved to another address's socket */
 	if (s->poll_status == PGRES_POLLING_FAILED) {
 		conn_error(s, now_ms);
 		return;
@@ -511,7 +545,7 @@ static void connect_step(struct store *s, uint64_t now_ms)
 
 /* ---- sending ---------------------------------------------------------- */
 
-static int send_op(struct store *s, struct store_op *op)
+static int send_op(struct conn *s, struct store_op *op)
 {
 	const char *values[STORE_MAX_PARAMS];
 
@@ -531,25 +565,41 @@ static int cmp_lock_key(const void *a, const void *b)
 	return x->lock_key < y->lock_key ? -1 : x->lock_key > y->lock_key;
 }
 
+/* The connection for the next batch: an idle one if any, else the one
+ * with the fewest batches on the wire; NULL when none is up. */
+static struct conn *pick_conn(struct store *s)
+{
+	struct conn *best = NULL;
+
+	for (unsigned i = 0; i < s->nconns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->state == ST_UP && (!best || c->inflight < best->inflight))
+			best = c;
+	}
+	return best;
+}
+
 void store_commit(struct store *s)
 {
 	uint64_t now_ms = clock_now_ms();
 	struct store_op *stack_ops[256], **ops = stack_ops, *op;
+	struct conn *c = pick_conn(s);
 	unsigned n = 0;
 	bool any_write = false;
 
-	(void)any_write;
-	if (!s->batch_n || s->state != ST_UP)
+	if (!s->batch_n || !c)
 		return;
-	/* Group commit: while a batch is on its way, the next one grows (up
-	 * to a cap), so under load one round trip and one WAL flush carry
-	 * many operations, and at low load a batch of one leaves at once. */
-	if (s->inflight && s->batch_n < STORE_BATCH_MAX)
+	/* Group commit: while every connection has a batch on its way, the
+	 * next one grows (up to a cap), so under load one round trip and one
+	 * WAL flush carry many operations, and at low load a batch of one
+	 * leaves at once. */
+	if (c->inflight && s->batch_n < STORE_BATCH_MAX)
 		return;
 	if (s->batch_n > sizeof(stack_ops) / sizeof(stack_ops[0])) {
 		ops = malloc(sizeof(*ops) * s->batch_n);
 		if (!ops) {
-			go_down(s, now_ms, "out of memory");
+			go_down(c, now_ms, "out of memory");
 			return;
 		}
 	}
@@ -564,36 +614,37 @@ void store_commit(struct store *s)
 	s->batch_n = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		if (send_op(s, ops[i]) < 0) {
+		if (send_op(c, ops[i]) < 0) {
 			/* ops[i..] are not recorded anywhere yet: back to the
-			 * batch so go_down() completes them. */
+			 * batch, for another connection or go_down() to fail. */
 			for (unsigned k = i; k < n; k++) {
 				ops[k]->next = s->batch;
 				s->batch = ops[k];
+				s->batch_n++;
 			}
 			goto broken;
 		}
 	}
-	if (!PQpipelineSync(s->conn) || items_push(s, (struct item){.kind = IT_SYNC,
+	if (!PQpipelineSync(c->conn) || items_push(c, (struct item){.kind = IT_SYNC,
 								    .batch = true,
 								    .sent_ms = now_ms,
 								    .sent_ns = clock_now_ns()}) < 0)
 		goto broken;
-	s->inflight++;
+	c->inflight++;
 	if (ops != stack_ops)
 		free(ops);
-	flush_out(s, now_ms);
+	flush_out(c, now_ms);
 	return;
 broken:
 	if (ops != stack_ops)
 		free(ops);
-	conn_error(s, now_ms);
+	conn_error(c, now_ms);
 }
 
 /* ---- receiving -------------------------------------------------------- */
 
 /* The sync point that ends the batch of the item at the front. */
-static struct item *batch_end(struct store *s)
+static struct item *batch_end(struct conn *s)
 {
 	for (unsigned i = 0; i < s->items_n; i++) {
 		struct item *it = &s->items[(s->items_head + i) % s->items_cap];
@@ -604,12 +655,12 @@ static struct item *batch_end(struct store *s)
 }
 
 /* A write that has its result waits for its batch to commit. */
-static void park_write(struct store *s, struct store_op *op)
+static void park_write(struct conn *s, struct store_op *op)
 {
 	struct item *end = batch_end(s);
 
 	if (!end) {
-		op_complete(s, op, -EIO); /* cannot happen: every batch ends in a sync */
+		op_complete(s->s, op, -EIO); /* cannot happen: every batch ends in a sync */
 		return;
 	}
 	op->next = end->writes;
@@ -618,7 +669,7 @@ static void park_write(struct store *s, struct store_op *op)
 
 /* An item's results are all in: NULL from PQgetResult for a command, the
  * PGRES_PIPELINE_SYNC result for a sync point. */
-static void item_done(struct store *s, uint64_t now_ms)
+static void item_done(struct conn *s, uint64_t now_ms)
 {
 	struct item it = *items_front(s);
 	struct store_op *op;
@@ -642,7 +693,7 @@ static void item_done(struct store *s, uint64_t now_ms)
 				end->failed = true; /* the implicit transaction rolls back */
 		}
 		if (!op->write)
-			op_complete(s, op, op->err);
+			op_complete(s->s, op, op->err);
 		else
 			park_write(s, op);
 		break;
@@ -650,19 +701,19 @@ static void item_done(struct store *s, uint64_t now_ms)
 		if (!it.batch)
 			break;
 		s->inflight--;
-		s->last_rtt_us = (clock_now_ns() - it.sent_ns) / 1000;
-		if (s->ctr)
-			ctr_db_latency(s->ctr, s->last_rtt_us);
+		s->s->last_rtt_us = (clock_now_ns() - it.sent_ns) / 1000;
+		if (s->s->ctr)
+			ctr_db_latency(s->s->ctr, s->s->last_rtt_us);
 		while ((op = it.writes)) {
 			it.writes = op->next;
-			op_complete(s, op, it.failed ? -EIO : op->err);
+			op_complete(s->s, op, it.failed ? -EIO : op->err);
 		}
 		break;
 	}
 	(void)now_ms;
 }
 
-static void read_results(struct store *s, uint64_t now_ms)
+static void read_results(struct conn *s, uint64_t now_ms)
 {
 	if (!PQconsumeInput(s->conn)) {
 		conn_error(s, now_ms);
@@ -697,7 +748,8 @@ static void read_results(struct store *s, uint64_t now_ms)
 				s->state = ST_UP;
 				s->backoff_ms = STORE_BACKOFF_MIN_MS;
 				if (s->logged_down)
-					log_info("event=db_up store=%s", s->name);
+					log_info("event=db_up store=%s conn=%u", s->s->name,
+						 s->index);
 				s->logged_down = false;
 			}
 			continue;
@@ -708,7 +760,8 @@ static void read_results(struct store *s, uint64_t now_ms)
 				char msg[256];
 				snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
 				msg[strcspn(msg, "\r\n\"")] = '\0';
-				log_warn("event=db_error store=%s error=\"%s\"", s->name, msg);
+				log_warn("event=db_error store=%s conn=%u error=\"%s\"", s->s->name,
+					 s->index, msg);
 			}
 		}
 		if (it->kind == IT_OP && !it->op->res && st == PGRES_TUPLES_OK)
@@ -727,30 +780,46 @@ unsigned store_sock_serial(const struct store *s)
 	return s->sock_serial;
 }
 
-int store_fd(const struct store *s)
+unsigned store_conns(const struct store *s)
 {
-	return s->conn ? PQsocket(s->conn) : -1;
+	return s->nconns;
 }
 
-short store_events(const struct store *s)
+int store_fd(const struct store *s, unsigned i)
 {
-	if (!s->conn)
+	return s->conns[i].conn ? PQsocket(s->conns[i].conn) : -1;
+}
+
+short store_events(const struct store *s, unsigned i)
+{
+	const struct conn *c = &s->conns[i];
+
+	if (!c->conn)
 		return 0;
-	if (s->state == ST_CONNECTING)
-		return s->poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-	return POLLIN | (s->want_write ? POLLOUT : 0);
+	if (c->state == ST_CONNECTING)
+		return c->poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+	return POLLIN | (c->want_write ? POLLOUT : 0);
 }
 
 int store_timeout_ms(const struct store *s, uint64_t now_ms)
 {
-	if (s->state == ST_DOWN)
-		return s->next_attempt_ms > now_ms ? (int)(s->next_attempt_ms - now_ms) : 0;
-	if (s->items_n)
-		return 1000; /* to notice a batch that never comes back */
-	return -1;
+	int best = -1;
+
+	for (unsigned i = 0; i < s->nconns; i++) {
+		const struct conn *c = &s->conns[i];
+		int t = -1;
+
+		if (c->state == ST_DOWN)
+			t = c->next_attempt_ms > now_ms ? (int)(c->next_attempt_ms - now_ms) : 0;
+		else if (c->items_n)
+			t = 1000; /* to notice a batch that never comes back */
+		if (t >= 0 && (best < 0 || t < best))
+			best = t;
+	}
+	return best;
 }
 
-static bool batch_timed_out(struct store *s, uint64_t now_ms)
+static bool batch_timed_out(struct conn *s, uint64_t now_ms)
 {
 	for (unsigned i = 0; i < s->items_n; i++) {
 		const struct item *it = &s->items[(s->items_head + i) % s->items_cap];
@@ -760,24 +829,39 @@ static bool batch_timed_out(struct store *s, uint64_t now_ms)
 	return false;
 }
 
-void store_handle(struct store *s, uint64_t now_ms)
+static void conn_handle(struct conn *c, uint64_t now_ms)
 {
-	if (s->state == ST_DOWN || s->state == ST_CONNECTING) {
-		connect_step(s, now_ms);
-		if (s->state != ST_SETUP)
+	if (c->state == ST_DOWN || c->state == ST_CONNECTING) {
+		connect_step(c, now_ms);
+		if (c->state != ST_SETUP)
 			return;
 	}
-	if (s->want_write)
-		flush_out(s, now_ms);
-	if (s->conn)
-		read_results(s, now_ms);
-	if (s->conn && batch_timed_out(s, now_ms))
-		go_down(s, now_ms, "no answer from the database");
+	if (c->want_write)
+		flush_out(c, now_ms);
+	if (c->conn)
+		read_results(c, now_ms);
+	if (c->conn && batch_timed_out(c, now_ms))
+		go_down(c, now_ms, "no answer from the database");
+}
+
+void store_handle(struct store *s, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < s->nconns; i++)
+		conn_handle(&s->conns[i], now_ms);
 }
 
 bool store_up(const struct store *s)
 {
-	return s->state == ST_UP;
+	return store_conns_up(s) > 0;
+}
+
+unsigned store_conns_up(const struct store *s)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->nconns; i++)
+		n += s->conns[i].state == ST_UP;
+	return n;
 }
 
 unsigned store_pending(const struct store *s)
@@ -796,17 +880,24 @@ void store_free(struct store *s)
 
 	if (!s)
 		return;
-	if (s->conn)
-		PQfinish(s->conn);
-	s->conn = NULL;
-	s->state = ST_DOWN;
-	fail_all(s, -ECANCELED);
+	for (unsigned i = 0; i < s->nconns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->conn)
+			PQfinish(c->conn);
+		c->conn = NULL;
+		c->state = ST_DOWN;
+		fail_conn(c, -ECANCELED);
+	}
+	fail_batch(s, -ECANCELED);
 	while ((op = s->free_ops)) {
 		s->free_ops = op->next;
 		free(op->buf);
 		free(op);
 	}
-	free(s->items);
+	for (unsigned i = 0; i < s->nconns; i++)
+		free(s->conns[i].items);
+	free(s->conns);
 	free(s->conninfo);
 	free(s);
 }

@@ -1,22 +1,24 @@
 /*
  * store: Junction's PostgreSQL access, the only place that includes libpq.
  *
- * A struct store is one connection owned by one thread (each worker has
- * its own). It never blocks that thread: the connection is non-blocking
- * and in pipeline mode, the owner polls store_fd() for store_events() and
- * calls store_handle() when it is ready, and results come back through
- * callbacks from store_handle().
+ * A struct store is one or more connections owned by one thread (each
+ * worker has its own). It never blocks that thread: the connections are
+ * non-blocking and in pipeline mode, the owner polls each store_fd() for
+ * its store_events() and calls store_handle() when one is ready, and
+ * results come back through callbacks from store_handle().
  *
  * Operations are collected into a batch and sent by store_commit() as one
- * transaction (BEGIN; op; op; ...; COMMIT) in one round trip. A read
+ * transaction (BEGIN; op; op; ...; COMMIT) in one round trip, on the
+ * connection with the fewest batches on the wire. A read
  * completes as soon as its result arrives; a write completes only when its
  * batch's COMMIT succeeded, so a caller that answers on completion never
  * acknowledges something that was not made durable. Writes are sent in the
  * order of their lock keys, so two batches that touch the same rows take
  * their locks in the same order and cannot deadlock.
  *
- * When the connection is lost, every pending operation completes with
- * -ECONNRESET, new ones are refused with -ENOTCONN, and the store
+ * When a connection is lost, every operation on its wire completes with
+ * -ECONNRESET (and the batch being built too when no other is up), new
+ * ones are refused with -ENOTCONN while none is up, and each connection
  * reconnects by itself with exponential backoff (100 ms up to 1 s).
  */
 #ifndef JCT_STORE_H
@@ -27,6 +29,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* The most connections one store has ([database] connections_per_worker). */
+#define STORE_MAX_CONNS 16
 
 struct store;
 struct store_op;
@@ -47,19 +52,21 @@ enum store_stmt {
  * -ECANCELED (store freed). r is valid during the call only (NULL on error). */
 typedef void (*store_done_fn)(void *arg, int err, const struct store_result *r);
 
-/* A store for conninfo (copied); it starts connecting at the first
- * store_handle(). name is for logs; ctr (borrowed, may be NULL) gets the
- * round-trip histogram. NULL when out of memory. */
+/* A store of nconns connections to conninfo (copied); it starts
+ * connecting at the first store_handle(). name is for logs; ctr (borrowed,
+ * may be NULL) gets the round-trip histogram. NULL when out of memory. */
 struct counters;
-struct store *store_new(const char *conninfo, const char *name, struct counters *ctr);
+struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
+			struct counters *ctr);
 /* Completes every pending operation with -ECANCELED, then frees. */
 void store_free(struct store *s);
 
-/* The socket to poll (-1: none now; wait for store_timeout_ms()) and the
- * poll(2) events wanted on it. */
-int store_fd(const struct store *s);
-short store_events(const struct store *s);
-/* Changes whenever the socket may have been replaced, even by one with the
+/* How many connections; the socket of connection i to poll (-1: none
+ * now; wait for store_timeout_ms()) and the poll(2) events wanted on it. */
+unsigned store_conns(const struct store *s);
+int store_fd(const struct store *s, unsigned i);
+short store_events(const struct store *s, unsigned i);
+/* Changes whenever a socket may have been replaced, even by one with the
  * same number (for epoll(7) users, whose registration a close drops). */
 unsigned store_sock_serial(const struct store *s);
 /* Milliseconds until store_handle() has something to do without I/O
@@ -70,8 +77,9 @@ int store_timeout_ms(const struct store *s, uint64_t now_ms);
  * the timeout expired. */
 void store_handle(struct store *s, uint64_t now_ms);
 
-/* Connected and ready for operations. */
+/* At least one connection is ready for operations; how many are. */
 bool store_up(const struct store *s);
+unsigned store_conns_up(const struct store *s);
 /* Operations waiting for their outcome (in the batch or on the wire). */
 unsigned store_pending(const struct store *s);
 /* Round-trip time of the last completed batch, in microseconds. */

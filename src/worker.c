@@ -164,26 +164,34 @@ void worker_resume(struct worker *w, struct sip_job *job)
 		job_free(job);
 }
 
-/* Keeps the database socket's registration in epfd current: a new
- * connection may reuse the old number, which a close dropped from epfd. */
+/* Keeps the database sockets' registrations in epfd current: a new
+ * connection may reuse an old number, which a close dropped from epfd. */
 static void watch_store(struct worker *w)
 {
-	int fd = store_fd(w->store);
-	short events = fd >= 0 ? store_events(w->store) : 0;
-	unsigned serial = store_sock_serial(w->store);
-	struct epoll_event ev = {.events = (events & POLLIN ? EPOLLIN : 0u) |
-					   (events & POLLOUT ? EPOLLOUT : 0u),
-				 .data.u32 = WAKE_STORE};
+	unsigned serial = store_sock_serial(w->store), n = store_conns(w->store);
+	bool same = serial == w->store_serial;
 
-	if (fd == w->store_fd && events == w->store_events && serial == w->store_serial)
+	for (unsigned i = 0; i < n && same; i++)
+		same = store_fd(w->store, i) == w->store_fd[i] &&
+		       (w->store_fd[i] < 0 || store_events(w->store, i) == w->store_events[i]);
+	if (same)
 		return;
-	if (w->store_fd >= 0 && w->store_fd != fd)
-		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->store_fd, NULL);
-	if (fd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT &&
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		log_warn("event=epoll_failed worker=%u error=\"%s\"", w->index, strerror(errno));
-	w->store_fd = fd;
-	w->store_events = events;
+	for (unsigned i = 0; i < n; i++) {
+		int fd = store_fd(w->store, i);
+		short events = fd >= 0 ? store_events(w->store, i) : 0;
+		struct epoll_event ev = {.events = (events & POLLIN ? EPOLLIN : 0u) |
+						   (events & POLLOUT ? EPOLLOUT : 0u),
+					 .data.u32 = WAKE_STORE};
+
+		if (w->store_fd[i] >= 0 && w->store_fd[i] != fd)
+			(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->store_fd[i], NULL);
+		if (fd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT &&
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			log_warn("event=epoll_failed worker=%u error=\"%s\"", w->index,
+				 strerror(errno));
+		w->store_fd[i] = fd;
+		w->store_events[i] = events;
+	}
 	w->store_serial = serial;
 }
 
@@ -293,7 +301,7 @@ static void *worker_main(void *arg)
 			store_commit(w->store);
 			store_handle(w->store, clock_now_ms());
 			store_commit(w->store);
-			ctr_set(&w->ctr.g_db_up, store_up(w->store));
+			ctr_set(&w->ctr.g_db_up, store_conns_up(w->store));
 			ctr_set(&w->ctr.g_db_pending, store_pending(w->store));
 		}
 		if (w->txn) {
@@ -325,7 +333,8 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 	w->hdrs2 = calloc(w->max_hdrs, sizeof(*w->hdrs2));
 	w->out_cap = cfg->sip.limits.max_message_size + WORKER_OUT_SLACK;
 	w->out = malloc(w->out_cap);
-	w->store_fd = -1;
+	for (unsigned i = 0; i < STORE_MAX_CONNS; i++)
+		w->store_fd[i] = -1;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!w->hdrs || !w->hdrs2 || !w->out)
 		return -ENOMEM;
@@ -354,7 +363,8 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 		char name[32];
 
 		snprintf(name, sizeof(name), "worker%u", index);
-		w->store = store_new(cfg->database.conninfo, name, &w->ctr);
+		w->store = store_new(cfg->database.conninfo, name,
+				     cfg->database.connections_per_worker, &w->ctr);
 		if (!w->store)
 			return -ENOMEM;
 	}

@@ -46,8 +46,9 @@ struct worker {
 	int epfd;            /* what the worker sleeps on */
 	struct udp_reader *udp;
 	bool udp_on;  /* the UDP sockets are in epfd and read */
-	int store_fd; /* the database socket as registered in epfd */
-	short store_events;
+	/* the database sockets as registered in epfd, one per connection */
+	int store_fd[STORE_MAX_CONNS];
+	short store_events[STORE_MAX_CONNS];
 	unsigned store_serial;
 	pthread_t thread;
 	bool started;

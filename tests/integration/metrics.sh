@@ -50,6 +50,9 @@ after=$(value m1 'junction_sip_requests_received_total{method="OPTIONS"}')
 [ "$(value m1 'junction_sip_responses_sent_total{class="2xx",code="200"}')" -ge 4 ] && pass "200s counted" || fail "200s"
 [ "$(value m1 junction_bindings_active)" = 1 ] && pass "bindings_active from the database: 1" || fail "bindings_active: $(value m1 junction_bindings_active)"
 [ "$(value m1 junction_db_up)" = 1 ] && pass "db_up 1" || fail "db_up"
+# 2 workers, [database] connections_per_worker 2 by default
+[ "$(value m1 junction_db_connections_up)" = 4 ] && pass "db_connections_up 4" ||
+	fail "db_connections_up: $(value m1 junction_db_connections_up), expected 4"
 [ "$(value m1 'junction_build_info{version="'"$("$JUNCTION" --version | cut -d' ' -f2)"'"}')" = 1 ] && pass "build_info with the version" || fail "build_info"
 grep -q '^junction_queue_depth{worker="1"} ' "$T_DIR/m1" && pass "queue depth per worker" || fail "queue depth"
 grep -q '^process_resident_memory_bytes [1-9]' "$T_DIR/m1" && grep -q '^process_start_time_seconds 1[0-9]\{9\}' "$T_DIR/m1" &&
