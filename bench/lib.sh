@@ -124,6 +124,7 @@ workers = ${JUNCTION_WORKERS:-2}
 queue_depth = 65536
 [database]
 conninfo = host=127.0.0.1 port=$PGPORT dbname=junction user=postgres
+connections_per_worker = ${JUNCTION_DB_CONNS:-1}
 [auth]
 mode = $([ "$1" = auth ] && echo local || echo none)
 secret = bench-secret-0123456789abcdef
@@ -398,5 +399,5 @@ report() {
 	echo
 	echo "CPU per operation: the process tree's user+system time (/proc/PID/stat) over the"
 	echo "step, divided by the successful operations (a REGISTER with auth counts once; a call"
-	echo "is INVITE to BYE). Kamailio: $((${KAMAILIO_CHILDREN:-4})) UDP children; Junction: ${JUNCTION_WORKERS:-2} workers."
+	echo "is INVITE to BYE). Kamailio: $((${KAMAILIO_CHILDREN:-4})) UDP children; Junction: ${JUNCTION_WORKERS:-2} workers with ${JUNCTION_DB_CONNS:-1} database connection(s) each."
 }

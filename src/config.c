@@ -116,7 +116,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"database", "retry_after", cfg_set_uint, .off = OFF(database.retry_after),
 	 .min = 1, .max = 3600, .dflt = "5"},
 	{"database", "connections_per_worker", cfg_set_uint,
-	 .off = OFF(database.connections_per_worker), .min = 1, .max = 16, .dflt = "2"},
+	 .off = OFF(database.connections_per_worker), .min = 1, .max = 16, .dflt = "1"},
 	{"registrar", "min_expires", cfg_set_uint, .off = OFF(registrar.min_expires),
 	 .min = 1, .max = 86400, .dflt = "60"},
 	{"registrar", "max_expires", cfg_set_uint, .off = OFF(registrar.max_expires),

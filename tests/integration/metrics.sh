@@ -15,7 +15,7 @@ PORT=$(free_port)
 APORT=$(free_port)
 write_config "$PORT"
 pg_start || { fail "postgres"; t_done; }
-pg_config
+DB_EXTRA="connections_per_worker = 2" pg_config
 admin_config "$APORT"
 pg_migrate >/dev/null || { fail "migrate"; t_done; }
 psql_q "SELECT junction_add_subscriber('alice', 'localhost', 'Alice-pw-1')" >/dev/null
@@ -50,7 +50,7 @@ after=$(value m1 'junction_sip_requests_received_total{method="OPTIONS"}')
 [ "$(value m1 'junction_sip_responses_sent_total{class="2xx",code="200"}')" -ge 4 ] && pass "200s counted" || fail "200s"
 [ "$(value m1 junction_bindings_active)" = 1 ] && pass "bindings_active from the database: 1" || fail "bindings_active: $(value m1 junction_bindings_active)"
 [ "$(value m1 junction_db_up)" = 1 ] && pass "db_up 1" || fail "db_up"
-# 2 workers, [database] connections_per_worker 2 by default
+# 2 workers, [database] connections_per_worker = 2 (set above)
 [ "$(value m1 junction_db_connections_up)" = 4 ] && pass "db_connections_up 4" ||
 	fail "db_connections_up: $(value m1 junction_db_connections_up), expected 4"
 [ "$(value m1 'junction_build_info{version="'"$("$JUNCTION" --version | cut -d' ' -f2)"'"}')" = 1 ] && pass "build_info with the version" || fail "build_info"

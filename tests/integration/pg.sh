@@ -76,6 +76,7 @@ pg_config() {
 [database]
 conninfo = $PG_CONNINFO
 retry_after = 2
+${DB_EXTRA:-}
 
 [auth]
 mode = ${AUTH_MODE:-local}
