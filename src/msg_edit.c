@@ -37,6 +37,31 @@ int msg_edit_add(struct msg_edits *ed, uint32_t off, uint32_t del, const char *t
 	return 0;
 }
 
+int msg_edit_insert_parts(struct msg_edits *ed, uint32_t off, const struct sip_str *parts,
+			  unsigned n)
+{
+	size_t len = 0;
+
+	if (ed->n == MSG_EDIT_MAX)
+		return -ENOSPC;
+	for (unsigned i = 0; i < n; i++) {
+		if (parts[i].len > MSG_EDIT_TEXT_MAX - ed->text_used - len)
+			return -ENOSPC;
+		if (parts[i].len)
+			memcpy(ed->text + ed->text_used + len, parts[i].p, parts[i].len);
+		len += parts[i].len;
+	}
+	/* The text is already in place: record the edit pointing at it. */
+	ed->e[ed->n] = (struct msg_edit){.off = off,
+					 .del = 0,
+					 .text_off = ed->text_used,
+					 .text_len = (uint32_t)len,
+					 .seq = (uint16_t)ed->n};
+	ed->text_used += (uint32_t)len;
+	ed->n++;
+	return 0;
+}
+
 int msg_edit_insertf(struct msg_edits *ed, uint32_t off, const char *fmt, ...)
 {
 	size_t room = MSG_EDIT_TEXT_MAX - ed->text_used;

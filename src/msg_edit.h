@@ -12,6 +12,8 @@
 #ifndef JCT_MSG_EDIT_H
 #define JCT_MSG_EDIT_H
 
+#include "sip_str.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -52,6 +54,10 @@ static inline int msg_edit_delete(struct msg_edits *ed, uint32_t off, uint32_t d
 	return msg_edit_add(ed, off, del, NULL, 0);
 }
 
+/* Like msg_edit_insert with the text made of n pieces, joined. Returns 0
+ * or -ENOSPC. */
+int msg_edit_insert_parts(struct msg_edits *ed, uint32_t off, const struct sip_str *parts,
+			  unsigned n);
 /* Like msg_edit_insert with printf formatting. Returns 0 or -ENOSPC. */
 int msg_edit_insertf(struct msg_edits *ed, uint32_t off, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

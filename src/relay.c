@@ -40,9 +40,12 @@ static int record_route_edit(struct msg_edits *ed, uint32_t at, unsigned listene
 {
 	enum sip_proto p = transport_listener_proto(listener);
 
-	if (p == SIP_PROTO_UDP)
-		return msg_edit_insertf(ed, at, "Record-Route: <sip:%s;lr>\r\n",
-					self_hostport(listener));
+	if (p == SIP_PROTO_UDP) {
+		struct sip_str parts[] = {SIP_STR("Record-Route: <sip:"),
+					  sip_str_cstr(self_hostport(listener)), SIP_STR(";lr>\r\n")};
+
+		return msg_edit_insert_parts(ed, at, parts, 3);
+	}
 	return msg_edit_insertf(ed, at, "Record-Route: <sip:%s;transport=%s;lr>\r\n",
 				self_hostport(listener), sip_proto_name(p));
 }
@@ -71,19 +74,26 @@ int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct
 		rc = msg_edit_insertf(ed, via->start, "Via: SIP/2.0/%s %s;branch=%s;" VIA_CONN_PARAM "=%llx\r\n",
 				      sip_proto_via_name(r->dst->proto), self_hostport((unsigned)out),
 				      r->branch, (unsigned long long)r->src->conn_id);
-	else
-		rc = msg_edit_insertf(ed, via->start, "Via: SIP/2.0/%s %s;branch=%s\r\n",
-				      sip_proto_via_name(r->dst->proto), self_hostport((unsigned)out),
-				      r->branch);
+	else {
+		struct sip_str parts[] = {SIP_STR("Via: SIP/2.0/"),
+					  sip_str_cstr(sip_proto_via_name(r->dst->proto)),
+					  SIP_STR(" "),
+					  sip_str_cstr(self_hostport((unsigned)out)),
+					  SIP_STR(";branch="),
+					  sip_str_cstr(r->branch),
+					  SIP_STR("\r\n")};
+
+		rc = msg_edit_insert_parts(ed, via->start, parts, 7);
+	}
 	if (rc < 0)
 		return rc;
 	rc = sender_via_edits(m, r->src, ed);
 	if (rc < 0)
 		return rc;
 	if (mf && sip_msg_max_forwards(m, &mfv) == 0 && mfv > 0) {
-		char v[16];
-		int n = snprintf(v, sizeof(v), "%u", mfv - 1);
-		rc = msg_edit_add(ed, off_of(m, mf->value.p), (uint32_t)mf->value.len, v, (size_t)n);
+		char v[24];
+		size_t n = sip_fmt_u64(v, mfv - 1);
+		rc = msg_edit_add(ed, off_of(m, mf->value.p), (uint32_t)mf->value.len, v, n);
 	} else if (!mf) {
 		rc = msg_edit_insert(ed, via->start, "Max-Forwards: 70\r\n", 18);
 	}
@@ -92,6 +102,14 @@ int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct
 	if (!m->has_content_length && sip_proto_is_stream(r->dst->proto))
 		rc = msg_edit_insertf(ed, m->headers_end, "Content-Length: %zu\r\n", m->body.len);
 	return rc;
+}
+
+/* z9hG4bK and 16 hex digits of h, NUL-terminated: RELAY_BRANCH_LEN bytes. */
+static void relay_format_branch(char *buf, uint64_t h)
+{
+	memcpy(buf, "z9hG4bK", 7);
+	sip_fmt_hex64(buf + 7, h);
+	buf[23] = '\0';
 }
 
 void relay_stateless_branch(struct sip_msg *m, struct sip_str out_ruri, char *buf)
@@ -126,8 +144,7 @@ void relay_stateless_branch(struct sip_msg *m, struct sip_str out_ruri, char *bu
 	}
 	ADD(out_ruri);
 #undef ADD
-	snprintf(buf, RELAY_BRANCH_LEN, "z9hG4bK%016llx",
-		 (unsigned long long)siphash(siphash_process_key(), tmp, n));
+	relay_format_branch(buf, siphash(siphash_process_key(), tmp, n));
 }
 
 /* The loop hash of m as if sender (one Via value) had been its top Via. */
@@ -168,15 +185,19 @@ static uint64_t loop_hash(struct sip_msg *m, const struct sip_via *sender)
 
 void relay_stateful_branch(struct sip_msg *m, uint64_t unique, char *buf)
 {
-	snprintf(buf, RELAY_BRANCH_MAX, "z9hG4bK%016llx.%016llx",
-		 (unsigned long long)loop_hash(m, sip_msg_top_via(m)), (unsigned long long)unique);
+	/* z9hG4bK<loop hash>.<unique>, both 16 hex digits */
+	memcpy(buf, "z9hG4bK", 7);
+	sip_fmt_hex64(buf + 7, loop_hash(m, sip_msg_top_via(m)));
+	buf[23] = '.';
+	sip_fmt_hex64(buf + 24, unique);
+	buf[40] = '\0';
 }
 
 bool relay_is_loop(struct sip_msg *m)
 {
 	struct hdr_list vias;
 	struct sip_via ours, below;
-	char expect[24];
+	char expect[RELAY_BRANCH_LEN];
 
 	if (sip_msg_to(m) && sip_msg_to(m)->tag.len)
 		return false; /* in-dialog: its route set may pass us twice */
@@ -187,8 +208,7 @@ bool relay_is_loop(struct sip_msg *m)
 			continue;
 		if (sip_via_parse(vias.e[i + 1].s, &below) < 0)
 			continue;
-		snprintf(expect, sizeof(expect), "z9hG4bK%016llx",
-			 (unsigned long long)loop_hash(m, &below));
+		relay_format_branch(expect, loop_hash(m, &below));
 		if (sip_str_caseprefix(ours.branch, expect))
 			return true;
 	}

@@ -151,4 +151,11 @@ size_t sip_utf8_seq_len(const unsigned char *p, size_t n);
 /* Is all of s well-formed UTF-8? */
 bool sip_str_utf8_valid(struct sip_str s);
 
+/* Number formatting for the relay path, where printf's parsing of the
+ * format costs more than the work: v in decimal into out (room for 21
+ * bytes), NUL-terminated; returns the length. */
+size_t sip_fmt_u64(char *out, uint64_t v);
+/* v as exactly 16 lowercase hex digits into out (not NUL-terminated). */
+void sip_fmt_hex64(char *out, uint64_t v);
+
 #endif

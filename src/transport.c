@@ -184,12 +184,17 @@ void transport_via_stamp(const struct sip_via *v, const struct sip_source *src,
 	netaddr_format_host(&src->remote, host, sizeof(host), false);
 	if (v->rport && v->rport_value == 0) {
 		st->rport_at = param_name_end(v->params, "rport");
-		if (st->rport_at)
-			snprintf(st->rport_text, sizeof(st->rport_text), "=%u",
-				 (unsigned)netaddr_port(&src->remote));
+		if (st->rport_at) {
+			st->rport_text[0] = '=';
+			sip_fmt_u64(st->rport_text + 1, netaddr_port(&src->remote));
+		}
 	}
-	if (v->received.len == 0 && (v->rport || !sip_str_caseeq_cstr(bare, host)))
-		snprintf(st->received_text, sizeof(st->received_text), ";received=%s", host);
+	if (v->received.len == 0 && (v->rport || !sip_str_caseeq_cstr(bare, host))) {
+		size_t n = strlen(host);
+
+		memcpy(st->received_text, ";received=", 10);
+		memcpy(st->received_text + 10, host, n + 1);
+	}
 }
 
 /* Port of a Via's sent-by, or the transport's default (RFC 3261 §18.2.2). */

@@ -139,7 +139,7 @@ int txn_server_key(struct sip_msg *m, bool as_invite, char *buf, size_t cap)
 	const struct sip_via *v = sip_msg_top_via(m);
 	struct keybuf k = {.p = buf, .len = 0, .cap = cap, .overflow = false};
 	const char *method = as_invite ? "INVITE" : sip_method_name(m->method_id);
-	char port[8];
+	char port[24];
 
 	if (!v || !sip_msg_cseq(m))
 		return -EBADMSG;
@@ -147,7 +147,7 @@ int txn_server_key(struct sip_msg *m, bool as_invite, char *buf, size_t cap)
 		method = NULL;
 	if (sip_str_caseprefix(v->branch, "z9hG4bK")) {
 		/* §17.2.3: branch, sent-by and the method (ACK as INVITE) */
-		snprintf(port, sizeof(port), "%u", v->port ? v->port : 5060);
+		sip_fmt_u64(port, v->port ? v->port : 5060);
 		kput(&k, SIP_STR("3261"));
 		kput(&k, v->branch);
 		kput_lower(&k, v->host);

@@ -131,3 +131,16 @@ Test(msg_edit, list_and_text_limits)
 	cr_assert_eq(msg_edit_insert(&ed, 0, big, MSG_EDIT_TEXT_MAX), 0);
 	cr_assert_eq(msg_edit_insertf(&ed, 0, "x"), -ENOSPC);
 }
+
+Test(msg_edit, insert_parts_joins_and_refuses_what_does_not_fit)
+{
+	struct sip_str parts[] = {SIP_STR("Via: "), SIP_STR_NULL, SIP_STR("x;branch="),
+				  SIP_STR("z9\r\n")};
+	static char big[MSG_EDIT_TEXT_MAX + 1];
+	struct sip_str huge = {.p = big, .len = sizeof(big)};
+
+	cr_assert_eq(msg_edit_insert_parts(&ed, 1, parts, 4), 0);
+	cr_assert_str_eq(apply("ab"), "aVia: x;branch=z9\r\nb");
+	cr_assert_eq(msg_edit_insert_parts(&ed, 0, &huge, 1), -ENOSPC);
+	cr_assert_eq(ed.n, 1, "nothing recorded for the refused insert");
+}

@@ -228,3 +228,21 @@ Test(sip_str, utf8)
 	cr_assert_eq(sip_utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 3), 3);
 	cr_assert_eq(sip_utf8_seq_len((const unsigned char *)"\xe2\x82\xac", 2), 0);
 }
+
+Test(sip_str, fmt_u64_and_hex64)
+{
+	char d[24], h[17] = {0};
+
+	cr_assert_eq(sip_fmt_u64(d, 0), 1);
+	cr_assert_str_eq(d, "0");
+	cr_assert_eq(sip_fmt_u64(d, 69), 2);
+	cr_assert_str_eq(d, "69");
+	cr_assert_eq(sip_fmt_u64(d, UINT64_MAX), 20);
+	cr_assert_str_eq(d, "18446744073709551615");
+	sip_fmt_hex64(h, 0);
+	cr_assert_str_eq(h, "0000000000000000");
+	sip_fmt_hex64(h, 0x0123456789abcdefULL);
+	cr_assert_str_eq(h, "0123456789abcdef");
+	sip_fmt_hex64(h, UINT64_MAX);
+	cr_assert_str_eq(h, "ffffffffffffffff");
+}
