@@ -12,9 +12,10 @@
  * and one batch being built. The batch leaves on an idle connection at
  * once; when every connection has a batch on the wire it grows until one
  * comes back (or it reaches STORE_BATCH_MAX). With one connection a
- * REGISTER waits for the whole batch ahead of it, statements and commit;
- * with two, the next batch runs while the first waits for its WAL flush,
- * and PostgreSQL flushes both commits together.
+ * REGISTER may wait for the whole batch ahead of it, round trip and
+ * commit; with more, batches are smaller and leave sooner, which pays
+ * when the database is far away and costs PostgreSQL CPU per operation
+ * when it is near.
  *
  * A batch is its operations followed by a sync point: the extended query
  * protocol runs everything up to a Sync as one implicit transaction,
@@ -140,35 +141,35 @@ struct store {
 
 /* ---- expected replies ------------------------------------------------- */
 
-static int items_push(struct conn *s, struct item it)
+static int items_push(struct conn *c, struct item it)
 {
-	if (s->items_n == s->items_cap) {
-		unsigned cap = s->items_cap ? s->items_cap * 2 : 256;
+	if (c->items_n == c->items_cap) {
+		unsigned cap = c->items_cap ? c->items_cap * 2 : 256;
 		struct item *n = malloc(sizeof(*n) * cap);
 
 		if (!n)
 			return -ENOMEM;
-		for (unsigned i = 0; i < s->items_n; i++)
-			n[i] = s->items[(s->items_head + i) % s->items_cap];
-		free(s->items);
-		s->items = n;
-		s->items_cap = cap;
-		s->items_head = 0;
+		for (unsigned i = 0; i < c->items_n; i++)
+			n[i] = c->items[(c->items_head + i) % c->items_cap];
+		free(c->items);
+		c->items = n;
+		c->items_cap = cap;
+		c->items_head = 0;
 	}
-	s->items[(s->items_head + s->items_n) % s->items_cap] = it;
-	s->items_n++;
+	c->items[(c->items_head + c->items_n) % c->items_cap] = it;
+	c->items_n++;
 	return 0;
 }
 
-static struct item *items_front(struct conn *s)
+static struct item *items_front(struct conn *c)
 {
-	return s->items_n ? &s->items[s->items_head] : NULL;
+	return c->items_n ? &c->items[c->items_head] : NULL;
 }
 
-static void items_pop(struct conn *s)
+static void items_pop(struct conn *c)
 {
-	s->items_head = (s->items_head + 1) % s->items_cap;
-	s->items_n--;
+	c->items_head = (c->items_head + 1) % c->items_cap;
+	c->items_n--;
 }
 
 /* ---- operations ------------------------------------------------------- */
@@ -403,7 +404,7 @@ struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
 
 	if (!s)
 		return NULL;
-	s->nconns = nconns ? nconns : 1;
+	s->nconns = nconns < 1 ? 1 : nconns > STORE_MAX_CONNS ? STORE_MAX_CONNS : nconns;
 	s->conninfo = strdup(conninfo);
 	s->conns = calloc(s->nconns, sizeof(*s->conns));
 	if (!s->conninfo || !s->conns) {
@@ -456,105 +457,105 @@ static void fail_conn(struct conn *c, int err)
 	}
 }
 
-static void go_down(struct conn *s, uint64_t now_ms, const char *why)
+static void go_down(struct conn *c, uint64_t now_ms, const char *why)
 {
-	if (!s->logged_down)
-		log_error("event=db_down store=%s conn=%u reason=\"%s\"", s->s->name, s->index, why);
-	s->logged_down = true;
-	if (s->conn)
-		PQfinish(s->conn);
-	s->conn = NULL;
-	s->state = ST_DOWN;
-	s->want_write = false;
-	s->inflight = 0;
-	s->s->sock_serial++;
-	s->next_attempt_ms = now_ms + s->backoff_ms;
-	s->backoff_ms =
-		s->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS : s->backoff_ms * 2;
-	fail_conn(s, -ECONNRESET);
+	if (!c->logged_down)
+		log_error("event=db_down store=%s conn=%u reason=\"%s\"", c->s->name, c->index, why);
+	c->logged_down = true;
+	if (c->conn)
+		PQfinish(c->conn);
+	c->conn = NULL;
+	c->state = ST_DOWN;
+	c->want_write = false;
+	c->inflight = 0;
+	c->s->sock_serial++;
+	c->next_attempt_ms = now_ms + c->backoff_ms;
+	c->backoff_ms =
+		c->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS : c->backoff_ms * 2;
+	fail_conn(c, -ECONNRESET);
 	/* The batch being built waits for another connection, if one is up. */
-	if (!store_up(s->s))
-		fail_batch(s->s, -ECONNRESET);
+	if (!store_up(c->s))
+		fail_batch(c->s, -ECONNRESET);
 }
 
-static void conn_error(struct conn *s, uint64_t now_ms)
+static void conn_error(struct conn *c, uint64_t now_ms)
 {
 	char why[256];
 
-	snprintf(why, sizeof(why), "%s", s->conn ? PQerrorMessage(s->conn) : "no connection");
+	snprintf(why, sizeof(why), "%s", c->conn ? PQerrorMessage(c->conn) : "no connection");
 	why[strcspn(why, "\r\n\"")] = '\0';
-	go_down(s, now_ms, why);
+	go_down(c, now_ms, why);
 }
 
-static void flush_out(struct conn *s, uint64_t now_ms)
+static void flush_out(struct conn *c, uint64_t now_ms)
 {
-	int r = PQflush(s->conn);
+	int r = PQflush(c->conn);
 
 	if (r < 0)
-		conn_error(s, now_ms);
+		conn_error(c, now_ms);
 	else
-		s->want_write = r == 1;
+		c->want_write = r == 1;
 }
 
-static void start_setup(struct conn *s, uint64_t now_ms)
+static void start_setup(struct conn *c, uint64_t now_ms)
 {
-	if (PQsetnonblocking(s->conn, 1) != 0 || PQenterPipelineMode(s->conn) != 1) {
-		conn_error(s, now_ms);
+	if (PQsetnonblocking(c->conn, 1) != 0 || PQenterPipelineMode(c->conn) != 1) {
+		conn_error(c, now_ms);
 		return;
 	}
 	for (int i = 0; i < STORE__COUNT; i++) {
-		if (!PQsendPrepare(s->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL) ||
-		    items_push(s, (struct item){.kind = IT_PREPARE}) < 0) {
-			conn_error(s, now_ms);
+		if (!PQsendPrepare(c->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL) ||
+		    items_push(c, (struct item){.kind = IT_PREPARE}) < 0) {
+			conn_error(c, now_ms);
 			return;
 		}
 	}
-	if (!PQpipelineSync(s->conn) ||
-	    items_push(s, (struct item){.kind = IT_SYNC, .sent_ms = now_ms}) < 0) {
-		conn_error(s, now_ms);
+	if (!PQpipelineSync(c->conn) ||
+	    items_push(c, (struct item){.kind = IT_SYNC, .sent_ms = now_ms}) < 0) {
+		conn_error(c, now_ms);
 		return;
 	}
-	s->state = ST_SETUP;
-	flush_out(s, now_ms);
+	c->state = ST_SETUP;
+	flush_out(c, now_ms);
 }
 
-static void connect_step(struct conn *s, uint64_t now_ms)
+static void connect_step(struct conn *c, uint64_t now_ms)
 {
-	if (s->state == ST_DOWN) {
-		if (now_ms < s->next_attempt_ms)
+	if (c->state == ST_DOWN) {
+		if (now_ms < c->next_attempt_ms)
 			return;
-		s->conn = PQconnectStart(s->s->conninfo);
-		s->s->sock_serial++;
-		if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
-			conn_error(s, now_ms);
+		c->conn = PQconnectStart(c->s->conninfo);
+		c->s->sock_serial++;
+		if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD) {
+			conn_error(c, now_ms);
 			return;
 		}
-		s->state = ST_CONNECTING;
-		s->poll_status = PGRES_POLLING_WRITING;
+		c->state = ST_CONNECTING;
+		c->poll_status = PGRES_POLLING_WRITING;
 		return;
 	}
-	s->poll_status = PQconnectPoll(s->conn);
-	s->s->sock_serial++; /* libpq may have moved to another address's socket */
-	if (s->poll_status == PGRES_POLLING_FAILED) {
-		conn_error(s, now_ms);
+	c->poll_status = PQconnectPoll(c->conn);
+	c->s->sock_serial++; /* libpq may have moved to another address'c socket */
+	if (c->poll_status == PGRES_POLLING_FAILED) {
+		conn_error(c, now_ms);
 		return;
 	}
-	if (s->poll_status == PGRES_POLLING_OK)
-		start_setup(s, now_ms);
+	if (c->poll_status == PGRES_POLLING_OK)
+		start_setup(c, now_ms);
 }
 
 /* ---- sending ---------------------------------------------------------- */
 
-static int send_op(struct conn *s, struct store_op *op)
+static int send_op(struct conn *c, struct store_op *op)
 {
 	const char *values[STORE_MAX_PARAMS];
 
 	for (unsigned i = 0; i < op->nparams; i++)
 		values[i] = op->param_null[i] ? NULL : op->buf + op->param_off[i];
-	if (!PQsendQueryPrepared(s->conn, stmts[op->stmt].name, (int)op->nparams, values, NULL,
+	if (!PQsendQueryPrepared(c->conn, stmts[op->stmt].name, (int)op->nparams, values, NULL,
 				 NULL, 0))
 		return -EIO;
-	return items_push(s, (struct item){.kind = IT_OP, .op = op});
+	return items_push(c, (struct item){.kind = IT_OP, .op = op});
 }
 
 static int cmp_lock_key(const void *a, const void *b)
@@ -644,10 +645,10 @@ broken:
 /* ---- receiving -------------------------------------------------------- */
 
 /* The sync point that ends the batch of the item at the front. */
-static struct item *batch_end(struct conn *s)
+static struct item *batch_end(struct conn *c)
 {
-	for (unsigned i = 0; i < s->items_n; i++) {
-		struct item *it = &s->items[(s->items_head + i) % s->items_cap];
+	for (unsigned i = 0; i < c->items_n; i++) {
+		struct item *it = &c->items[(c->items_head + i) % c->items_cap];
 		if (it->kind == IT_SYNC)
 			return it;
 	}
@@ -655,12 +656,12 @@ static struct item *batch_end(struct conn *s)
 }
 
 /* A write that has its result waits for its batch to commit. */
-static void park_write(struct conn *s, struct store_op *op)
+static void park_write(struct conn *c, struct store_op *op)
 {
-	struct item *end = batch_end(s);
+	struct item *end = batch_end(c);
 
 	if (!end) {
-		op_complete(s->s, op, -EIO); /* cannot happen: every batch ends in a sync */
+		op_complete(c->s, op, -EIO); /* cannot happen: every batch ends in a sync */
 		return;
 	}
 	op->next = end->writes;
@@ -669,88 +670,88 @@ static void park_write(struct conn *s, struct store_op *op)
 
 /* An item's results are all in: NULL from PQgetResult for a command, the
  * PGRES_PIPELINE_SYNC result for a sync point. */
-static void item_done(struct conn *s, uint64_t now_ms)
+static void item_done(struct conn *c, uint64_t now_ms)
 {
-	struct item it = *items_front(s);
+	struct item it = *items_front(c);
 	struct store_op *op;
 
-	items_pop(s);
+	items_pop(c);
 	switch (it.kind) {
 	case IT_PREPARE:
-		/* Our statements call the schema's functions: if one cannot be
+		/* Our statements call the schema'c functions: if one cannot be
 		 * prepared, the database is not migrated (or too old). Down,
 		 * and keep trying, rather than failing every request. */
 		if (it.failed)
-			s->setup_failed = true;
+			c->setup_failed = true;
 		break;
 	case IT_OP:
 		op = it.op;
 		if (it.failed) {
-			struct item *end = batch_end(s);
+			struct item *end = batch_end(c);
 
 			op->err = -EIO;
 			if (end)
 				end->failed = true; /* the implicit transaction rolls back */
 		}
 		if (!op->write)
-			op_complete(s->s, op, op->err);
+			op_complete(c->s, op, op->err);
 		else
-			park_write(s, op);
+			park_write(c, op);
 		break;
 	case IT_SYNC:
 		if (!it.batch)
 			break;
-		s->inflight--;
-		s->s->last_rtt_us = (clock_now_ns() - it.sent_ns) / 1000;
-		if (s->s->ctr)
-			ctr_db_latency(s->s->ctr, s->s->last_rtt_us);
+		c->inflight--;
+		c->s->last_rtt_us = (clock_now_ns() - it.sent_ns) / 1000;
+		if (c->s->ctr)
+			ctr_db_latency(c->s->ctr, c->s->last_rtt_us);
 		while ((op = it.writes)) {
 			it.writes = op->next;
-			op_complete(s->s, op, it.failed ? -EIO : op->err);
+			op_complete(c->s, op, it.failed ? -EIO : op->err);
 		}
 		break;
 	}
 	(void)now_ms;
 }
 
-static void read_results(struct conn *s, uint64_t now_ms)
+static void read_results(struct conn *c, uint64_t now_ms)
 {
-	if (!PQconsumeInput(s->conn)) {
-		conn_error(s, now_ms);
+	if (!PQconsumeInput(c->conn)) {
+		conn_error(c, now_ms);
 		return;
 	}
-	while (s->conn && s->items_n && !PQisBusy(s->conn)) {
-		struct item *it = items_front(s);
-		PGresult *r = PQgetResult(s->conn);
+	while (c->conn && c->items_n && !PQisBusy(c->conn)) {
+		struct item *it = items_front(c);
+		PGresult *r = PQgetResult(c->conn);
 		ExecStatusType st;
 
 		if (!r) {
 			if (it->kind == IT_SYNC)
 				break; /* nothing more until the sync point arrives */
-			item_done(s, now_ms);
+			item_done(c, now_ms);
 			continue;
 		}
 		st = PQresultStatus(r);
 		if (st == PGRES_PIPELINE_SYNC) {
 			PQclear(r);
 			if (it->kind != IT_SYNC) {
-				go_down(s, now_ms, "pipeline out of step");
+				go_down(c, now_ms, "pipeline out of step");
 				return;
 			}
-			item_done(s, now_ms);
-			if (s->state == ST_SETUP && s->setup_failed) {
-				s->setup_failed = false;
-				go_down(s, now_ms,
+			item_done(c, now_ms);
+			if (c->state == ST_SETUP && c->setup_failed) {
+				c->setup_failed = false;
+				go_down(c, now_ms,
 					"the schema is missing or too old: run junction --migrate");
 				return;
 			}
-			if (s->state == ST_SETUP) {
-				s->state = ST_UP;
-				s->backoff_ms = STORE_BACKOFF_MIN_MS;
-				if (s->logged_down)
-					log_info("event=db_up store=%s conn=%u", s->s->name,
-						 s->index);
-				s->logged_down = false;
+			if (c->state == ST_SETUP) {
+				c->state = ST_UP;
+				c->backoff_ms = STORE_BACKOFF_MIN_MS;
+				if (c->logged_down)
+					log_info("event=db_up store=%s conn=%u", c->s->name,
+						 c->index);
+				c->logged_down = false;
 			}
 			continue;
 		}
@@ -760,8 +761,8 @@ static void read_results(struct conn *s, uint64_t now_ms)
 				char msg[256];
 				snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
 				msg[strcspn(msg, "\r\n\"")] = '\0';
-				log_warn("event=db_error store=%s conn=%u error=\"%s\"", s->s->name,
-					 s->index, msg);
+				log_warn("event=db_error store=%s conn=%u error=\"%s\"", c->s->name,
+					 c->index, msg);
 			}
 		}
 		if (it->kind == IT_OP && !it->op->res && st == PGRES_TUPLES_OK)
@@ -769,8 +770,8 @@ static void read_results(struct conn *s, uint64_t now_ms)
 		else
 			PQclear(r);
 	}
-	if (s->conn && PQstatus(s->conn) == CONNECTION_BAD)
-		conn_error(s, now_ms);
+	if (c->conn && PQstatus(c->conn) == CONNECTION_BAD)
+		conn_error(c, now_ms);
 }
 
 /* ---- the owner's loop ------------------------------------------------- */
@@ -819,10 +820,10 @@ int store_timeout_ms(const struct store *s, uint64_t now_ms)
 	return best;
 }
 
-static bool batch_timed_out(struct conn *s, uint64_t now_ms)
+static bool batch_timed_out(struct conn *c, uint64_t now_ms)
 {
-	for (unsigned i = 0; i < s->items_n; i++) {
-		const struct item *it = &s->items[(s->items_head + i) % s->items_cap];
+	for (unsigned i = 0; i < c->items_n; i++) {
+		const struct item *it = &c->items[(c->items_head + i) % c->items_cap];
 		if (it->kind == IT_SYNC)
 			return it->sent_ms && now_ms - it->sent_ms > STORE_BATCH_TIMEOUT_MS;
 	}
