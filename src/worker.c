@@ -176,6 +176,16 @@ static void watch_store(struct worker *w)
 		       (w->store_fd[i] < 0 || store_events(w->store, i) == w->store_events[i]);
 	if (same)
 		return;
+	/* First what no connection uses any more (its number may have gone
+	 * to another connection of ours: that one is registered below). */
+	for (unsigned i = 0; i < n; i++) {
+		bool used = false;
+
+		for (unsigned k = 0; k < n && w->store_fd[i] >= 0; k++)
+			used |= store_fd(w->store, k) == w->store_fd[i];
+		if (w->store_fd[i] >= 0 && !used)
+			(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->store_fd[i], NULL);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		int fd = store_fd(w->store, i);
 		short events = fd >= 0 ? store_events(w->store, i) : 0;
@@ -183,8 +193,6 @@ static void watch_store(struct worker *w)
 						   (events & POLLOUT ? EPOLLOUT : 0u),
 					 .data.u32 = WAKE_STORE};
 
-		if (w->store_fd[i] >= 0 && w->store_fd[i] != fd)
-			(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->store_fd[i], NULL);
 		if (fd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT &&
 		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			log_warn("event=epoll_failed worker=%u error=\"%s\"", w->index,
