@@ -37,6 +37,19 @@ int msg_edit_add(struct msg_edits *ed, uint32_t off, uint32_t del, const char *t
 	return 0;
 }
 
+/* The len bytes of text just written at the end of the buffer become an
+ * insert at off (the caller checked there is an edit slot left). */
+static void record_insert(struct msg_edits *ed, uint32_t off, size_t len)
+{
+	ed->e[ed->n] = (struct msg_edit){.off = off,
+					 .del = 0,
+					 .text_off = ed->text_used,
+					 .text_len = (uint32_t)len,
+					 .seq = (uint16_t)ed->n};
+	ed->text_used += (uint32_t)len;
+	ed->n++;
+}
+
 int msg_edit_insert_parts(struct msg_edits *ed, uint32_t off, const struct sip_str *parts,
 			  unsigned n)
 {
@@ -51,14 +64,7 @@ int msg_edit_insert_parts(struct msg_edits *ed, uint32_t off, const struct sip_s
 			memcpy(ed->text + ed->text_used + len, parts[i].p, parts[i].len);
 		len += parts[i].len;
 	}
-	/* The text is already in place: record the edit pointing at it. */
-	ed->e[ed->n] = (struct msg_edit){.off = off,
-					 .del = 0,
-					 .text_off = ed->text_used,
-					 .text_len = (uint32_t)len,
-					 .seq = (uint16_t)ed->n};
-	ed->text_used += (uint32_t)len;
-	ed->n++;
+	record_insert(ed, off, len);
 	return 0;
 }
 
@@ -75,14 +81,7 @@ int msg_edit_insertf(struct msg_edits *ed, uint32_t off, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= room)
 		return -ENOSPC;
-	/* The text is already in place: record the edit pointing at it. */
-	ed->e[ed->n] = (struct msg_edit){.off = off,
-					 .del = 0,
-					 .text_off = ed->text_used,
-					 .text_len = (uint32_t)n,
-					 .seq = (uint16_t)ed->n};
-	ed->text_used += (uint32_t)n;
-	ed->n++;
+	record_insert(ed, off, (size_t)n);
 	return 0;
 }
 

@@ -42,7 +42,8 @@ static int record_route_edit(struct msg_edits *ed, uint32_t at, unsigned listene
 
 	if (p == SIP_PROTO_UDP) {
 		struct sip_str parts[] = {SIP_STR("Record-Route: <sip:"),
-					  sip_str_cstr(self_hostport(listener)), SIP_STR(";lr>\r\n")};
+					  sip_str_cstr(self_hostport(listener)),
+					  SIP_STR(";lr>\r\n")};
 
 		return msg_edit_insert_parts(ed, at, parts, 3);
 	}
@@ -71,9 +72,10 @@ int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct
 			return rc;
 	}
 	if (r->conn_hint && r->src->conn_id)
-		rc = msg_edit_insertf(ed, via->start, "Via: SIP/2.0/%s %s;branch=%s;" VIA_CONN_PARAM "=%llx\r\n",
-				      sip_proto_via_name(r->dst->proto), self_hostport((unsigned)out),
-				      r->branch, (unsigned long long)r->src->conn_id);
+		rc = msg_edit_insertf(
+			ed, via->start, "Via: SIP/2.0/%s %s;branch=%s;" VIA_CONN_PARAM "=%llx\r\n",
+			sip_proto_via_name(r->dst->proto), self_hostport((unsigned)out), r->branch,
+			(unsigned long long)r->src->conn_id);
 	else {
 		struct sip_str parts[] = {SIP_STR("Via: SIP/2.0/"),
 					  sip_str_cstr(sip_proto_via_name(r->dst->proto)),
@@ -221,7 +223,8 @@ uint64_t relay_via_conn(const struct sip_via *our_via)
 	unsigned long long id = 0;
 	char num[24];
 
-	if (!sip_param_find(our_via->params, VIA_CONN_PARAM, &v) || v.len == 0 || v.len >= sizeof(num))
+	if (!sip_param_find(our_via->params, VIA_CONN_PARAM, &v) || v.len == 0 ||
+	    v.len >= sizeof(num))
 		return 0;
 	sip_str_to_cstr(v, num, sizeof(num));
 	if (sscanf(num, "%llx", &id) != 1)

@@ -460,7 +460,8 @@ static void fail_conn(struct conn *c, int err)
 static void go_down(struct conn *c, uint64_t now_ms, const char *why)
 {
 	if (!c->logged_down)
-		log_error("event=db_down store=%s conn=%u reason=\"%s\"", c->s->name, c->index, why);
+		log_error("event=db_down store=%s conn=%u reason=\"%s\"", c->s->name, c->index,
+			  why);
 	c->logged_down = true;
 	if (c->conn)
 		PQfinish(c->conn);

@@ -40,7 +40,7 @@ int subcache_get(struct sip_str user, struct sip_str domain, uint64_t now_ms,
 	if (!klen || !cache)
 		return -ENOENT;
 	return ttlcache_get(cache, key, klen, now_ms, out, sizeof(*out)) == sizeof(*out) ? 0
-											   : -ENOENT;
+											 : -ENOENT;
 }
 
 void subcache_put(struct sip_str user, struct sip_str domain, const struct subscriber *sub,
@@ -64,10 +64,9 @@ void subcache_invalidate(struct sip_str user_at_domain)
 			at = (ptrdiff_t)i;
 	if (at < 0 || !cache)
 		return;
-	size_t klen = make_key(sip_str_make(user_at_domain.p, (size_t)at),
-			       sip_str_make(user_at_domain.p + at + 1,
-					    user_at_domain.len - (size_t)at - 1),
-			       key);
+	size_t klen = make_key(
+		sip_str_make(user_at_domain.p, (size_t)at),
+		sip_str_make(user_at_domain.p + at + 1, user_at_domain.len - (size_t)at - 1), key);
 	if (klen)
 		ttlcache_del(cache, key, klen);
 }

@@ -79,8 +79,7 @@ void timer_stop(struct timer_heap *th, struct timer *t)
 		sift_down(th, i);
 }
 
-int timer_start(struct timer_heap *th, struct timer *t, uint64_t expires_ms, timer_fn fn,
-		void *arg)
+int timer_start(struct timer_heap *th, struct timer *t, uint64_t expires_ms, timer_fn fn, void *arg)
 {
 	timer_stop(th, t);
 	if (th->n == th->cap) {

@@ -62,13 +62,13 @@ struct stx {
 	/* match key (§17.2.3), copied: branch, sent-by, method class */
 	char *key;
 	uint16_t key_len;
-	struct sip_dest resp_dest;  /* where responses go (§18.2.2) */
-	char *resp;                 /* the last response sent, for retransmission */
+	struct sip_dest resp_dest; /* where responses go (§18.2.2) */
+	char *resp;                /* the last response sent, for retransmission */
 	uint32_t resp_len;
 	unsigned resp_status;
 	unsigned g_ms;
-	struct timer t_retrans;     /* G */
-	struct timer t_end;         /* H, I, J, L */
+	struct timer t_retrans; /* G */
+	struct timer t_end;     /* H, I, J, L */
 	const struct stx_ops *ops;
 	void *tu;
 	/* on the layer's lingering list (oldest first) while it only waits
@@ -137,8 +137,8 @@ struct ctx {
  * (-EBUSY when full). A send failure is not an error here: ops->failed is
  * called with 503 from the next timer run. */
 struct ctx *ctx_send(struct txn_layer *l, const char *buf, size_t len, const struct sip_dest *dest,
-		     enum sip_method method, const char *branch, const struct ctx_ops *ops, void *tu,
-		     uint64_t now_ms, int *err);
+		     enum sip_method method, const char *branch, const struct ctx_ops *ops,
+		     void *tu, uint64_t now_ms, int *err);
 /* The client transaction a response belongs to (§17.1.3), or NULL. */
 struct ctx *ctx_find(struct txn_layer *l, struct sip_msg *m);
 /* Feeds a response to its transaction (§17.1.1, §17.1.2). */

@@ -54,7 +54,8 @@ static void setup(void)
 	struct txn_timers tt = {.t1 = T1, .t2 = T2, .t4 = T4};
 
 	our_port = free_udp_port(NULL);
-	snprintf(text, sizeof(text), "[sip]\nlisten = udp:127.0.0.1:%u\nmode = stateful\n", our_port);
+	snprintf(text, sizeof(text), "[sip]\nlisten = udp:127.0.0.1:%u\nmode = stateful\n",
+		 our_port);
 	cr_assert_eq(config_load_string(text, "t.conf", &cfg, stderr), 0);
 	cr_assert_eq(self_init(&cfg), 0);
 	cr_assert_eq(transport_open(&cfg), 0);
@@ -192,7 +193,8 @@ Test(txn, invite_client_timer_a_doubles_and_b_gives_408)
 		timer_run(&th, at - 1);
 		cr_assert_eq(drain(NULL, 0), 0, "nothing before %llu", (unsigned long long)at);
 		timer_run(&th, at);
-		cr_assert_eq(drain(NULL, 0), 1, "retransmission %d at %llu", i + 1, (unsigned long long)at);
+		cr_assert_eq(drain(NULL, 0), 1, "retransmission %d at %llu", i + 1,
+			     (unsigned long long)at);
 		a *= 2;
 	}
 	cr_assert_eq(at, 31500);
@@ -568,6 +570,31 @@ Test(txn, table_limit)
 	txn_layer_free(small); /* frees every transaction and its job */
 }
 
+/* Fills l (room for n) with server transactions answered 200: INVITEs
+ * (Accepted, Timer L) and OPTIONS (Completed, Timer J) in turn when
+ * mixed, OPTIONS only otherwise; held by ops when given. Branches are
+ * PREFIX0, PREFIX1, ... in the order they were made. */
+static void fill_answered(struct txn_layer *l, unsigned n, const char *prefix,
+			  const struct stx_ops *ops, bool mixed)
+{
+	const char *r = resp_text(200);
+	char branch[32];
+	int err = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct stx *st;
+
+		snprintf(branch, sizeof(branch), "%s%u", prefix, i);
+		st = stx_new(
+			l,
+			incoming(mixed && i % 2 == 0 ? "INVITE" : "OPTIONS", branch, SIP_PROTO_UDP),
+			&sm, ops, NULL, &err);
+		cr_assert_not_null(st, "stx_new: %d", err);
+		cr_assert_eq(stx_respond(st, r, strlen(r), 200, i), 0);
+	}
+	(void)drain(NULL, 0);
+}
+
 /* A full table ends its oldest lingering transaction (Timer J or L
  * running, nobody holding it) to take a new request, and still refuses
  * when what fills it is held or still working. */
@@ -575,26 +602,10 @@ Test(txn, table_full_of_lingering_makes_room)
 {
 	struct txn_timers tt = {.t1 = T1, .t2 = T2, .t4 = T4};
 	struct txn_layer *small = txn_layer_new(&tt, 16, &th);
-	struct stx *first = NULL;
 	struct txn_stats ts;
-	char branch[32];
 	int err = 0;
 
-	for (int i = 0; i < 16; i++) {
-		struct sip_job *j;
-		struct stx *st;
-		const char *r = resp_text(200);
-
-		snprintf(branch, sizeof(branch), "z9hG4bKlin%d", i);
-		j = incoming(i % 2 ? "OPTIONS" : "INVITE", branch, SIP_PROTO_UDP);
-		st = stx_new(small, j, &sm, NULL, NULL, &err);
-		cr_assert_not_null(st);
-		/* a 2xx: INVITE to Accepted (Timer L), OPTIONS to Completed (J) */
-		cr_assert_eq(stx_respond(st, r, strlen(r), 200, (uint64_t)i), 0);
-		if (!first)
-			first = st;
-	}
-	(void)drain(NULL, 0);
+	fill_answered(small, 16, "z9hG4bKlin", NULL, true);
 	{
 		struct sip_job *j = incoming("OPTIONS", "z9hG4bKlin99", SIP_PROTO_UDP);
 
@@ -620,22 +631,10 @@ Test(txn, table_full_of_held_transactions_refuses)
 	struct txn_timers tt = {.t1 = T1, .t2 = T2, .t4 = T4};
 	struct txn_layer *small = txn_layer_new(&tt, 16, &th);
 	struct txn_stats ts;
-	char branch[32];
 	int err = 0;
 
-	for (int i = 0; i < 16; i++) {
-		struct sip_job *j;
-		struct stx *st;
-		const char *r = resp_text(200);
-
-		snprintf(branch, sizeof(branch), "z9hG4bKheld%d", i);
-		j = incoming("OPTIONS", branch, SIP_PROTO_UDP);
-		/* a transaction user still holds it (sops): never ended early */
-		st = stx_new(small, j, &sm, &sops, NULL, &err);
-		cr_assert_not_null(st);
-		cr_assert_eq(stx_respond(st, r, strlen(r), 200, 0), 0);
-	}
-	(void)drain(NULL, 0);
+	/* a transaction user still holds each one (sops): never ended early */
+	fill_answered(small, 16, "z9hG4bKheld", &sops, false);
 	{
 		struct sip_job *j = incoming("OPTIONS", "z9hG4bKheld99", SIP_PROTO_UDP);
 
