@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CTX_ACK_MAX 4096
+#define CTX_ACK_MAX    4096
 #define CTX_PARSE_HDRS 128
 
 static bool reliable(const struct ctx *c)
@@ -103,15 +103,16 @@ static void on_retrans(struct timer *t, void *arg, uint64_t now_ms)
 		c->a_ms *= 2; /* Timer A doubles without a cap (§17.1.1.2) */
 	} else {
 		/* Timer E doubles up to T2; in Proceeding it is T2 (§17.1.2.2) */
-		c->a_ms = c->state == CTX_PROCEEDING ? tm->t2
-						     : (c->a_ms * 2 < tm->t2 ? c->a_ms * 2 : tm->t2);
+		c->a_ms = c->state == CTX_PROCEEDING
+				  ? tm->t2
+				  : (c->a_ms * 2 < tm->t2 ? c->a_ms * 2 : tm->t2);
 	}
 	(void)timer_start(c->layer->th, t, now_ms + c->a_ms, on_retrans, c);
 }
 
 struct ctx *ctx_send(struct txn_layer *l, const char *buf, size_t len, const struct sip_dest *dest,
-		     enum sip_method method, const char *branch, const struct ctx_ops *ops, void *tu,
-		     uint64_t now_ms, int *err)
+		     enum sip_method method, const char *branch, const struct ctx_ops *ops,
+		     void *tu, uint64_t now_ms, int *err)
 {
 	const struct txn_timers *tm = &l->timers;
 	char key[TXN_KEY_MAX];
@@ -196,7 +197,8 @@ static void send_ack(struct ctx *c, struct sip_msg *resp)
 	int k;
 
 	if (sip_msg_parse(&req, c->req, c->req_len, hdrs, CTX_PARSE_HDRS, NULL) < 0 ||
-	    !sip_msg_hdr(&req, SIP_HDR_VIA) || !sip_msg_hdr(resp, SIP_HDR_TO) || !sip_msg_cseq(&req))
+	    !sip_msg_hdr(&req, SIP_HDR_VIA) || !sip_msg_hdr(resp, SIP_HDR_TO) ||
+	    !sip_msg_cseq(&req))
 		return;
 #define PUT(...)                                                                                   \
 	do {                                                                                       \
@@ -260,6 +262,7 @@ void ctx_response(struct ctx *c, struct sip_msg *m, uint64_t now_ms)
 	/* Timer D (32 s, RFC minimum) for INVITE, K (T4) otherwise; 0 on a
 	 * reliable transport. */
 	(void)timer_start(c->layer->th, &c->t_end,
-			  now_ms + (reliable(c) ? 0 : (c->invite ? 64ULL * tm->t1 : tm->t4)), on_end, c);
+			  now_ms + (reliable(c) ? 0 : (c->invite ? 64ULL * tm->t1 : tm->t4)),
+			  on_end, c);
 	c->ops->response(c->tu, c, m, now_ms);
 }

@@ -227,8 +227,8 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 
 	if (st->state == STX_ACCEPTED && status >= 200 && status < 300)
 		return transport_send(&st->resp_dest, buf, len); /* RFC 6026 §7.1 */
-	if (st->state == STX_ACCEPTED || st->state == STX_COMPLETED ||
-	    st->state == STX_CONFIRMED || st->state == STX_TERMINATED)
+	if (st->state == STX_ACCEPTED || st->state == STX_COMPLETED || st->state == STX_CONFIRMED ||
+	    st->state == STX_TERMINATED)
 		return -EALREADY; /* one final response per transaction */
 	rc = transport_send(&st->resp_dest, buf, len);
 	if (st->invite && status >= 200 && status < 300) {
@@ -265,7 +265,8 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 	if (st->invite) {
 		if (!reliable(st)) {
 			st->g_ms = tm->t1;
-			(void)timer_start(st->layer->th, &st->t_retrans, now_ms + tm->t1, on_retrans, st);
+			(void)timer_start(st->layer->th, &st->t_retrans, now_ms + tm->t1,
+					  on_retrans, st);
 		}
 		(void)timer_start(st->layer->th, &st->t_end, now_ms + 64ULL * tm->t1, on_end, st);
 	} else {
@@ -298,5 +299,6 @@ void stx_acked(struct stx *st, uint64_t now_ms)
 	st->state = STX_CONFIRMED;
 	timer_stop(st->layer->th, &st->t_retrans);
 	/* Timer I: T4 over UDP (absorb ACK retransmissions), 0 otherwise. */
-	(void)timer_start(st->layer->th, &st->t_end, now_ms + (reliable(st) ? 0 : tm->t4), on_end, st);
+	(void)timer_start(st->layer->th, &st->t_end, now_ms + (reliable(st) ? 0 : tm->t4), on_end,
+			  st);
 }

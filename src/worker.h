@@ -45,7 +45,7 @@ struct worker {
 	uint64_t branch_seq; /* makes our branch IDs unique */
 	int epfd;            /* what the worker sleeps on */
 	struct udp_reader *udp;
-	bool udp_on;  /* the UDP sockets are in epfd and read */
+	bool udp_on; /* the UDP sockets are in epfd and read */
 	/* the database sockets as registered in epfd, one per connection */
 	int store_fd[STORE_MAX_CONNS];
 	short store_events[STORE_MAX_CONNS];
