@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +83,43 @@ static int status_of(const char *msg, size_t len)
 	return 0;
 }
 
+/* The Call-ID (or compact i) header's value of msg into out, trimmed;
+ * "" when there is none. */
+static void call_id_of(const char *msg, size_t len, char *out, size_t cap)
+{
+	const char *p = msg, *end = msg + len;
+
+	out[0] = '\0';
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end;
+		size_t name = 0;
+
+		if (le - p >= 8 && strncasecmp(p, "Call-ID:", 8) == 0)
+			name = 8;
+		else if (le - p >= 2 && strncasecmp(p, "i:", 2) == 0)
+			name = 2;
+		if (name) {
+			const char *v = p + name;
+			size_t n;
+
+			while (v < le && (*v == ' ' || *v == '\t'))
+				v++;
+			n = (size_t)(le - v);
+			while (n && (v[n - 1] == '\r' || v[n - 1] == ' '))
+				n--;
+			if (n >= cap)
+				n = cap - 1;
+			memcpy(out, v, n);
+			out[n] = '\0';
+			return;
+		}
+		if (le - p <= 1 || (le - p == 2 && p[0] == '\r'))
+			return; /* the end of the headers */
+		p = le + 1;
+	}
+}
+
 static void print_msg(const char *msg, size_t len, bool verbose)
 {
 	if (verbose) {
@@ -126,6 +164,7 @@ int main(int argc, char **argv)
 {
 	bool quiet = false, verbose = false, raw = false, expect_none = false, keepalive = false;
 	bool listen_only = false, skip_provisional = false;
+	char sent_cid[256] = "";
 	long wait_ms = 2000;
 	int want = 0, got = 0, finals = 0, opt, fd, type, bind_port = 0, repeat = 1;
 	struct sockaddr_storage ss;
@@ -225,6 +264,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (data && !listen_only)
+		call_id_of(data, dlen, sent_cid, sizeof(sent_cid));
 	deadline = now_ms() + wait_ms;
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -244,7 +285,15 @@ int main(int argc, char **argv)
 		}
 		if (type == SOCK_DGRAM) {
 			int st = status_of(rbuf, (size_t)n);
+			char cid[256];
+
 			if (skip_provisional && st >= 100 && st < 200)
+				continue;
+			/* Another request's message (Junction still retransmitting
+			 * an earlier test's final response to this port, reused
+			 * since): not an answer to ours. */
+			call_id_of(rbuf, (size_t)n, cid, sizeof(cid));
+			if (sent_cid[0] && cid[0] && strcmp(cid, sent_cid) != 0)
 				continue;
 			got++;
 			if (!quiet)
