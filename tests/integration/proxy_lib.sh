@@ -58,3 +58,16 @@ listener() {
 	T_PIDS+=("$!")
 	printf -v "${1}_PID" %s "$!"
 }
+
+# proxy_daemon [LINE...]: a stateful, record-routing Junction on a new PORT
+# with its own PostgreSQL (no authentication), each LINE (e.g. "t1 = 50")
+# in its [transaction] section; ends the test on failure
+proxy_daemon() {
+	PORT=$(free_port)
+	SIP_EXTRA="record_route = yes" write_config "$PORT"
+	pg_start || { fail "postgres"; t_done; }
+	AUTH_MODE=none pg_config
+	[ $# -gt 0 ] && { printf '\n[transaction]\n' && printf '%s\n' "$@"; } >>"$T_DIR/junction.conf"
+	pg_migrate >/dev/null || { fail "migrate"; t_done; }
+	start_junction "$PORT" || { fail "start"; t_done; }
+}

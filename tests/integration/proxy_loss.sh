@@ -13,17 +13,7 @@
 need ss psql sipp
 
 CALLS=300
-PORT=$(free_port)
-SIP_EXTRA="record_route = yes" write_config "$PORT"
-pg_start || { fail "postgres"; t_done; }
-AUTH_MODE=none pg_config
-cat >>"$T_DIR/junction.conf" <<CONF
-
-[transaction]
-t1 = 100
-CONF
-pg_migrate >/dev/null || { fail "migrate"; t_done; }
-start_junction "$PORT" || { fail "start"; t_done; }
+proxy_daemon "t1 = 100"
 
 UAS=$(free_port)
 register lossy "sip:lossy@127.0.0.1:$UAS"

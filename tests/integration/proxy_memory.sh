@@ -28,18 +28,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8"
 FIRST=10000
 TOTAL=50000
 [ "$SANITIZED" = 1 ] && FIRST=3000 TOTAL=15000
-PORT=$(free_port)
-SIP_EXTRA="record_route = yes" write_config "$PORT"
-pg_start || { fail "postgres"; t_done; }
-AUTH_MODE=none pg_config
-cat >>"$T_DIR/junction.conf" <<CONF
-
-[transaction]
-t1 = 50
-t4 = 500
-CONF
-pg_migrate >/dev/null || { fail "migrate"; t_done; }
-start_junction "$PORT" || { fail "start"; t_done; }
+proxy_daemon "t1 = 50" "t4 = 500"
 
 UAS=$(free_port)
 UAC=$(free_port)

@@ -17,18 +17,7 @@
 need ss psql sipp
 
 CALLS=60
-PORT=$(free_port)
-SIP_EXTRA="record_route = yes" write_config "$PORT"
-pg_start || { fail "postgres"; t_done; }
-AUTH_MODE=none pg_config
-cat >>"$T_DIR/junction.conf" <<CONF
-
-[transaction]
-max_transactions = 16
-t4 = 100
-CONF
-pg_migrate >/dev/null || { fail "migrate"; t_done; }
-start_junction "$PORT" || { fail "start"; t_done; }
+proxy_daemon "max_transactions = 16" "t4 = 100"
 
 UAS=$(free_port)
 register full "sip:full@127.0.0.1:$UAS"

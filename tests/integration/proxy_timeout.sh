@@ -15,18 +15,7 @@
 . "$(dirname "$0")/proxy_lib.sh"
 need ss psql sipp
 
-PORT=$(free_port)
-SIP_EXTRA="record_route = yes" write_config "$PORT"
-pg_start || { fail "postgres"; t_done; }
-AUTH_MODE=none pg_config
-cat >>"$T_DIR/junction.conf" <<CONF
-
-[transaction]
-t1 = 50
-timer_c = 4000
-CONF
-pg_migrate >/dev/null || { fail "migrate"; t_done; }
-start_junction "$PORT" || { fail "start"; t_done; }
+proxy_daemon "t1 = 50" "timer_c = 4000"
 
 # heard NAME: stops listener NAME; what it got (first lines) on stdout
 heard() {

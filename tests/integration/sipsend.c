@@ -3,7 +3,8 @@
  * what comes back, for the integration tests' malformed-message checks,
  * where sipsak and SIPp would refuse to send what we want to send.
  *
- *   sipsend [-q] [-v] [-r] [-n] [-k] [-l] [-P] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp HOST PORT FILE|-
+ *   sipsend [-q] [-v] [-r] [-n] [-k] [-l] [-P] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp HOST PORT
+ * FILE|-
  *
  * The message is read from FILE (- for stdin); bare LF line ends become
  * CRLF unless -r (raw). Prints the first line of each response (-v: whole
@@ -178,23 +179,47 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "qvrnklPw:c:b:R:")) != -1) {
 		switch (opt) {
-		case 'q': quiet = true; break;
-		case 'v': verbose = true; break;
-		case 'r': raw = true; break;
-		case 'n': expect_none = true; break;
-		case 'k': keepalive = true; raw = true; break;
-		case 'w': wait_ms = atol(optarg); break;
-		case 'c': want = atoi(optarg); break;
-		case 'b': bind_port = atoi(optarg); break;
-		case 'R': repeat = atoi(optarg); break;
-		case 'l': listen_only = true; break;
-		case 'P': skip_provisional = true; break;
-		default: return 2;
+		case 'q':
+			quiet = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'r':
+			raw = true;
+			break;
+		case 'n':
+			expect_none = true;
+			break;
+		case 'k':
+			keepalive = true;
+			raw = true;
+			break;
+		case 'w':
+			wait_ms = atol(optarg);
+			break;
+		case 'c':
+			want = atoi(optarg);
+			break;
+		case 'b':
+			bind_port = atoi(optarg);
+			break;
+		case 'R':
+			repeat = atoi(optarg);
+			break;
+		case 'l':
+			listen_only = true;
+			break;
+		case 'P':
+			skip_provisional = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (argc - optind != 4) {
-		fprintf(stderr,
-			"usage: sipsend [-qvrnklP] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp HOST PORT FILE|-\n");
+		fprintf(stderr, "usage: sipsend [-qvrnklP] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp "
+				"HOST PORT FILE|-\n");
 		return 2;
 	}
 	type = strcmp(argv[optind], "tcp") == 0 ? SOCK_STREAM : SOCK_DGRAM;
