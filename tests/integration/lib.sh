@@ -70,11 +70,13 @@ need() {
 	done
 }
 
-# A free port (UDP and TCP) in 20000-59999.
+# A free port (UDP and TCP) in 12000-31999: below the ephemeral range
+# (32768 and up on Debian), since a port the kernel may meanwhile give to
+# a client socket fails to bind later.
 free_port() {
 	local p
 	for _ in $(seq 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		p=$((12000 + (RANDOM * 32768 + RANDOM) % 20000))
 		if ! ss -Hlnu "sport = :$p" 2>/dev/null | grep -q . &&
 			! ss -Hlnt "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
