@@ -316,7 +316,7 @@ static void *worker_main(void *arg)
 			struct txn_stats ts;
 
 			txn_layer_stats(w->txn, &ts);
-			ctr_set(&w->ctr.g_transactions, ts.server_alive + ts.client_alive);
+			ctr_set(&w->ctr.g_transactions, txn_layer_count(w->txn));
 			ctr_set(&w->ctr.v[CTR_TXN_EVICTED], ts.evicted);
 		}
 		/* Stop once closed and drained, including what waits on the

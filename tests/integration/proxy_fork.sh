@@ -31,11 +31,7 @@ uas uas_a uas_busy.xml "$UA" -m "$CALLS"
 uas uas_b uas.xml "$UB" -m "$CALLS"
 uas uas_c uas_cancel.xml "$UC" -m "$CALLS"
 sleep 0.5
-timeout 60 sipp -sf "$SCEN/uac_aor.xml" -s fork -i 127.0.0.1 -p "$(free_port)" -rsa "127.0.0.1:$PORT" \
-	-m "$CALLS" -r 10 -nostdin -timeout 40s -timeout_error \
-	-trace_stat -stf "$T_DIR/uac.csv" -trace_err -error_file "$T_DIR/uac.err" \
-	"127.0.0.1:$PORT" >"$T_DIR/uac.out" 2>&1
-csv_check uac $?
+uac uac uac_aor.xml fork -r 10
 uas_wait uas_a
 uas_wait uas_b
 uas_wait uas_c

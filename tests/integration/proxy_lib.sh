@@ -1,5 +1,5 @@
 # Helpers of the proxy tests (sourced after lib.sh and pg.sh): registering
-# contacts over UDP, SIPp UASes in the background, and checking SIPp's
+# contacts over UDP, SIPp UACs and UASes, checking SIPp's
 # statistics. They read PORT, CALLS, SCEN, SIPSEND, T_DIR and T_PIDS of the
 # test at the time they run.
 
@@ -37,6 +37,19 @@ csv_check() {
 		tail -c 1500 "$T_DIR/$name.err" >&2 2>/dev/null
 		echo >&2
 	fi
+}
+
+# uac NAME SCENARIO SERVICE [SIPp options]: CALLS calls from a SIPp UAC to
+# sip:SERVICE@localhost through Junction (options give the rate), then
+# checked with csv_check
+uac() {
+	local name=$1 sf=$2 svc=$3
+	shift 3
+	timeout 60 sipp -sf "$SCEN/$sf" -s "$svc" -i 127.0.0.1 -p "$(free_port)" -rsa "127.0.0.1:$PORT" \
+		-m "$CALLS" -nostdin -timeout 40s -timeout_error "$@" \
+		-trace_stat -stf "$T_DIR/$name.csv" -trace_err -error_file "$T_DIR/$name.err" \
+		"127.0.0.1:$PORT" >"$T_DIR/$name.out" 2>&1
+	csv_check "$name" $?
 }
 
 # uas_wait NAME [N]: waits (up to 10 s) for a UAS to finish its N (default
