@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Memory stays flat under sustained load: 50,000 calls (INVITE, 200, ACK,
+# Memory stays flat under sustained load: 30,000 calls (INVITE, 200, ACK,
 # BYE, 200) through the stateful proxy to a registered SIPp UAS, with
 # [transaction] t1 = 50 ms and t4 = 500 ms so finished transactions linger
 # only briefly (Timers J and D = 64*T1 = 3.2 s, K = T4). The daemon's RSS
-# after the first 10,000 calls (once their transactions are gone) and
-# after all 50,000 may differ by less than 10 % or 8 MB; the counters
+# after the first 5,000 calls (once their transactions are gone) and
+# after all 30,000 may differ by less than 10 % or 8 MB; the counters
 # logged at SIGTERM count exactly one dialog created and ended per call.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
@@ -25,8 +25,8 @@ ldd "$JUNCTION" 2>/dev/null | grep -q libasan && SANITIZED=1 RATE=${MEMORY_RATE:
 # before reuse, which would read as growth here: keep it small (ignored by
 # normal builds).
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8"
-FIRST=10000
-TOTAL=50000
+FIRST=5000
+TOTAL=30000
 [ "$SANITIZED" = 1 ] && FIRST=3000 TOTAL=15000
 proxy_daemon "t1 = 50" "t4 = 500"
 
@@ -36,10 +36,13 @@ register mem "sip:mem@127.0.0.1:$UAS"
 uas uas uas.xml "$UAS" -max_recv_loops 10000 -max_sched_loops 10000
 sleep 0.5
 
-# calls NAME N: N calls at RATE/s through Junction, checked
+# calls NAME N: N calls at RATE/s through Junction, checked. The time
+# limits only bound a stuck run: on a slow machine SIPp places calls late
+# (CI once measured 400/s at 500/s asked), so allow three times the plan.
 calls() {
-	timeout $(($2 / RATE + 40)) sipp -sf "$SCEN/uac_aor.xml" -s mem -i 127.0.0.1 -p "$UAC" -rsa "127.0.0.1:$PORT" \
-		-m "$2" -r "$RATE" -l 20000 -nostdin -timeout $(($2 / RATE + 20))s -timeout_error \
+	local limit=$((3 * $2 / RATE + 30))
+	timeout $((limit + 20)) sipp -sf "$SCEN/uac_aor.xml" -s mem -i 127.0.0.1 -p "$UAC" -rsa "127.0.0.1:$PORT" \
+		-m "$2" -r "$RATE" -l 20000 -nostdin -timeout "${limit}s" -timeout_error \
 		-max_recv_loops 10000 -max_sched_loops 10000 \
 		-trace_stat -stf "$T_DIR/$1.csv" -trace_err -error_file "$T_DIR/$1.err" \
 		"127.0.0.1:$PORT" >"$T_DIR/$1.out" 2>&1
