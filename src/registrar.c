@@ -6,8 +6,9 @@
  * the AOR from To (404), digest authentication (401/403), every Contact
  * and its expiry (400/423, clamping to max_expires). The change itself
  * (step 7's Call-ID/CSeq ordering, the contact limit, add/refresh/remove)
- * is one call of junction_register() in PostgreSQL under a lock on the
- * AOR, so nodes and workers never race on one AOR. The job waits for the
+ * is decided in PostgreSQL under a lock on the AOR, so nodes and workers
+ * never race on one AOR: with the other REGISTERs of its batch, in one
+ * call of junction_register_batch(). The job waits for the
  * transaction to commit; only then does the 200 with every current
  * binding (step 8) leave, so a 200 always means a durable binding.
  *
@@ -328,6 +329,14 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 	char received[NETADDR_STRLEN + 8];
 	char pbuf[REG_PATH_MAX];
 	struct sip_str path = path_text(m, pbuf, sizeof(pbuf));
+	struct sip_str star = rc->star ? SIP_STR("true") : SIP_STR("false");
+	struct sip_str ua_text = ua ? sip_str_make(ua->value.p, ua->value.len > REG_UA_MAX
+								? REG_UA_MAX
+								: ua->value.len)
+				    : SIP_STR_NULL;
+	struct sip_str node = sip_str_cstr(w->cfg->node.name);
+	struct sip_str call_id = sip_msg_call_id(m), src;
+	int64_t cseq = sip_msg_cseq(m)->num, max = w->cfg->registrar.max_contacts, n = rc->n;
 	struct reg_req *rq;
 	struct store_op *op;
 	int err = -ENOTCONN;
@@ -352,27 +361,26 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 	k += netaddr_format(&job->src.remote, received + k, sizeof(received) - k);
 	q_texts(rc, qbuf, qs);
 
-	store_op_param_str(op, aor);
-	store_op_param_str(op, sip_msg_call_id(m));
-	store_op_param_u64(op, sip_msg_cseq(m)->num);
+	src = sip_str_make(received, k);
+	if (!path.len)
+		path = SIP_STR_NULL;
+
+	/* junction_register_batch(): this REGISTER's share of each array. */
+	store_op_param_text_array(op, &aor, 1);
+	store_op_param_text_array(op, &call_id, 1);
+	store_op_param_int_array(op, &cseq, NULL, 1);
 	store_op_param_text_array(op, rc->uri, rc->n);
 	store_op_param_int_array(op, rc->expires, NULL, rc->n);
 	store_op_param_text_array(op, qs, rc->n);
 	store_op_param_text_array(op, rc->instance, rc->n);
 	store_op_param_int_array(op, rc->reg_id, rc->reg_id_null, rc->n);
-	store_op_param(op, rc->star ? "true" : "false", rc->star ? 4 : 5);
-	store_op_param(op, received, k);
-	if (path.len)
-		store_op_param_str(op, path);
-	else
-		store_op_param_null(op);
-	if (ua)
-		store_op_param(op, ua->value.p,
-			       ua->value.len > REG_UA_MAX ? REG_UA_MAX : ua->value.len);
-	else
-		store_op_param_null(op);
-	store_op_param(op, w->cfg->node.name, strlen(w->cfg->node.name));
-	store_op_param_u64(op, w->cfg->registrar.max_contacts);
+	store_op_param_text_array(op, &star, 1);
+	store_op_param_text_array(op, &src, 1);
+	store_op_param_text_array(op, &path, 1);
+	store_op_param_text_array(op, &ua_text, 1);
+	store_op_param_text_array(op, &node, 1);
+	store_op_param_int_array(op, &max, NULL, 1);
+	store_op_param_int_array(op, &n, NULL, 1);
 }
 
 static void process(struct reg_req *rq, struct sip_msg *m);

@@ -23,10 +23,18 @@
  * are needed. If any operation fails the whole implicit transaction rolls
  * back, and every write of the batch completes with -EIO.
  *
+ * Operations of a statement marked "merged" (REGISTERs) do not go one
+ * statement each: a batch sends all of them as one call, whose array
+ * parameters are the operations' own arrays joined, and whose rows carry
+ * in their first column which operation (1, 2, ...) they answer. Each
+ * operation then sees only its rows, without that column. One statement
+ * for many operations is what makes a batch cheap for PostgreSQL.
+ *
  * Memory: operations come from a free list owned by the store and keep
  * their parameters in a buffer of their own, since the batch is sent after
  * the caller has moved on. A write's PGresult is kept until its batch's
- * sync point comes back.
+ * sync point comes back; the PGresult of merged operations belongs to the
+ * first of them (the leader), which completes last.
  */
 #include "store.h"
 
@@ -53,13 +61,15 @@ static const struct {
 	const char *name;
 	const char *sql;
 	int nparams;
+	bool merged; /* every parameter an array literal; rows start with the op's ordinal */
 } stmts[STORE__COUNT] = {
 	[STORE_REGISTER] = {"reg",
-			    "SELECT status, contact, q, expires, path FROM junction_register("
-			    "$1, $2, $3::bigint, $4::text[], $5::integer[], $6::numeric[], "
-			    "$7::text[], $8::integer[], $9::boolean, $10, $11, $12, $13, "
-			    "$14::integer)",
-			    14},
+			    "SELECT reg, status, contact, q, expires, path FROM "
+			    "junction_register_batch($1::text[], $2::text[], $3::bigint[], "
+			    "$4::text[], $5::integer[], $6::numeric[], $7::text[], $8::integer[], "
+			    "$9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], "
+			    "$14::integer[], $15::integer[])",
+			    15, true},
 	[STORE_LOOKUP] = {"lookup",
 			  "SELECT known, contact, q, path, received, expires "
 			  "FROM junction_lookup($1, $2, $3)",
@@ -74,8 +84,16 @@ static const struct {
 
 enum store_state { ST_DOWN = 0, ST_CONNECTING, ST_SETUP, ST_UP };
 
+/* What a completion sees: rows row0.. of res, columns from col0 on. */
+struct store_result {
+	PGresult *res;
+	unsigned row0, nrows, col0;
+};
+
 struct store_op {
 	struct store_op *next;
+	struct store_op *merged_next; /* the next op of the same merged statement */
+	struct store_result view;     /* set for merged ops when their rows are in */
 	enum store_stmt stmt;
 	bool write;
 	uint64_t lock_key;
@@ -86,12 +104,8 @@ struct store_op {
 	bool param_null[STORE_MAX_PARAMS];
 	char *buf;
 	size_t buf_len, buf_cap;
-	PGresult *res;
+	PGresult *res; /* owned; of a merged statement, by its leader only */
 	int err;
-};
-
-struct store_result {
-	PGresult *res;
 };
 
 enum item_kind { IT_PREPARE, IT_OP, IT_SYNC };
@@ -134,6 +148,9 @@ struct store {
 	unsigned batch_n;
 	struct store_op *free_ops;
 	unsigned pending;
+
+	char *merge_buf; /* the joined parameters of a merged statement */
+	size_t merge_cap;
 
 	uint64_t last_rtt_us;
 	struct counters *ctr;
@@ -187,10 +204,25 @@ static void op_release(struct store *s, struct store_op *op)
 /* Runs the completion and frees the operation. */
 static void op_complete(struct store *s, struct store_op *op, int err)
 {
-	struct store_result r = {.res = op->res};
+	struct store_result r = {.res = op->res, .nrows = op->res ? (unsigned)PQntuples(op->res) : 0};
 
+	if (stmts[op->stmt].merged)
+		r = op->view;
 	op->fn(op->arg, err, err ? NULL : &r);
 	op_release(s, op);
+}
+
+/* Completes the ops of a merged statement, the leader (which owns the
+ * result the others see) last. */
+static void merged_complete(struct store *s, struct store_op *leader, int err)
+{
+	struct store_op *op = leader->merged_next, *next;
+
+	for (; op; op = next) {
+		next = op->merged_next;
+		op_complete(s, op, err ? err : op->err);
+	}
+	op_complete(s, leader, err ? err : leader->err);
 }
 
 struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool write,
@@ -224,6 +256,8 @@ struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool writ
 	op->nparams = 0;
 	op->buf_len = 0;
 	op->res = NULL;
+	op->view = (struct store_result){0};
+	op->merged_next = NULL;
 	op->err = 0;
 	op->next = s->batch;
 	s->batch = op;
@@ -379,20 +413,21 @@ void store_op_param_int_array(struct store_op *op, const int64_t *v, const bool 
 
 unsigned store_result_rows(const struct store_result *r)
 {
-	return r && r->res ? (unsigned)PQntuples(r->res) : 0;
-}
-
-struct sip_str store_result_get(const struct store_result *r, unsigned row, unsigned col)
-{
-	if (!r || !r->res || PQgetisnull(r->res, (int)row, (int)col))
-		return SIP_STR_NULL;
-	return sip_str_make(PQgetvalue(r->res, (int)row, (int)col),
-			    (size_t)PQgetlength(r->res, (int)row, (int)col));
+	return r && r->res ? r->nrows : 0;
 }
 
 bool store_result_null(const struct store_result *r, unsigned row, unsigned col)
 {
-	return !r || !r->res || PQgetisnull(r->res, (int)row, (int)col);
+	return !r || !r->res || row >= r->nrows ||
+	       PQgetisnull(r->res, (int)(r->row0 + row), (int)(r->col0 + col));
+}
+
+struct sip_str store_result_get(const struct store_result *r, unsigned row, unsigned col)
+{
+	if (store_result_null(r, row, col))
+		return SIP_STR_NULL;
+	return sip_str_make(PQgetvalue(r->res, (int)(r->row0 + row), (int)(r->col0 + col)),
+			    (size_t)PQgetlength(r->res, (int)(r->row0 + row), (int)(r->col0 + col)));
 }
 
 /* ---- connection ------------------------------------------------------- */
@@ -447,7 +482,7 @@ static void fail_conn(struct conn *c, int err)
 
 		items_pop(c);
 		if (it.kind == IT_OP)
-			op_complete(c->s, it.op, err);
+			merged_complete(c->s, it.op, err);
 		/* Writes not yet answered are still IT_OP items, answered ones
 		 * wait on their batch's IT_SYNC. */
 		while ((op = it.writes)) {
@@ -559,6 +594,90 @@ static int send_op(struct conn *c, struct store_op *op)
 	return items_push(c, (struct item){.kind = IT_OP, .op = op});
 }
 
+/* Can op join a merged statement: does it have all its array parameters?
+ * (One short of memory goes alone and gets no rows.) */
+static bool op_mergeable(const struct store_op *op)
+{
+	if (!stmts[op->stmt].merged || op->nparams != (unsigned)stmts[op->stmt].nparams)
+		return false;
+	for (unsigned i = 0; i < op->nparams; i++)
+		if (op->param_null[i])
+			return false;
+	return true;
+}
+
+/* Appends the elements of the array literal lit ("{a,b}") to the one
+ * being built at s->merge_buf (whose '{' is written), with a comma after
+ * the elements of an earlier one (*any). */
+static void merge_elements(struct store *s, size_t *len, const char *lit, bool *any)
+{
+	size_t n = strlen(lit);
+
+	if (n <= 2) /* "{}" */
+		return;
+	if (*any)
+		s->merge_buf[(*len)++] = ',';
+	memcpy(s->merge_buf + *len, lit + 1, n - 2);
+	*len += n - 2;
+	*any = true;
+}
+
+/* Sends ops[first] and every later mergeable op of the same statement as
+ * one call, their array parameters joined in that order; chains them from
+ * ops[first] (the leader) and takes them out of ops[]. On failure nothing
+ * is taken out and nothing is recorded. */
+static int send_merged(struct conn *c, struct store_op **ops, unsigned n, unsigned first)
+{
+	struct store *s = c->s;
+	struct store_op *leader = ops[first], **tail = &leader->merged_next;
+	unsigned np = (unsigned)stmts[leader->stmt].nparams;
+	const char *values[STORE_MAX_PARAMS];
+	size_t off[STORE_MAX_PARAMS], need = 3 * (size_t)np, len = 0;
+	int rc;
+
+	for (unsigned k = first; k < n; k++)
+		if (ops[k] && ops[k]->stmt == leader->stmt && op_mergeable(ops[k]))
+			need += ops[k]->buf_len;
+	if (need > s->merge_cap) {
+		char *p = realloc(s->merge_buf, need);
+
+		if (!p)
+			return -ENOMEM;
+		s->merge_buf = p;
+		s->merge_cap = need;
+	}
+	for (unsigned i = 0; i < np; i++) {
+		bool any = false;
+
+		off[i] = len;
+		s->merge_buf[len++] = '{';
+		for (unsigned k = first; k < n; k++) {
+			const struct store_op *op = ops[k];
+
+			if (op && op->stmt == leader->stmt && op_mergeable(op))
+				merge_elements(s, &len, op->buf + op->param_off[i], &any);
+		}
+		s->merge_buf[len++] = '}';
+		s->merge_buf[len++] = '\0';
+	}
+	for (unsigned i = 0; i < np; i++)
+		values[i] = s->merge_buf + off[i];
+	if (!PQsendQueryPrepared(c->conn, stmts[leader->stmt].name, (int)np, values, NULL, NULL,
+				 0))
+		return -EIO;
+	rc = items_push(c, (struct item){.kind = IT_OP, .op = leader});
+	if (rc < 0)
+		return rc;
+	for (unsigned k = first + 1; k < n; k++) {
+		if (ops[k] && ops[k]->stmt == leader->stmt && op_mergeable(ops[k])) {
+			*tail = ops[k];
+			tail = &ops[k]->merged_next;
+			ops[k] = NULL;
+		}
+	}
+	return 0;
+}
+
 static int cmp_lock_key(const void *a, const void *b)
 {
 	const struct store_op *x = *(const struct store_op *const *)a;
@@ -616,10 +735,17 @@ void store_commit(struct store *s)
 	s->batch_n = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		if (send_op(c, ops[i]) < 0) {
+		int rc;
+
+		if (!ops[i])
+			continue; /* sent with a merged statement */
+		rc = op_mergeable(ops[i]) ? send_merged(c, ops, n, i) : send_op(c, ops[i]);
+		if (rc < 0) {
 			/* ops[i..] are not recorded anywhere yet: back to the
 			 * batch, for another connection or go_down() to fail. */
 			for (unsigned k = i; k < n; k++) {
+				if (!ops[k])
+					continue;
 				ops[k]->next = s->batch;
 				s->batch = ops[k];
 				s->batch_n++;
@@ -669,6 +795,33 @@ static void park_write(struct conn *c, struct store_op *op)
 	end->writes = op;
 }
 
+/* Gives each op of a merged statement its rows: the rows whose first
+ * column is its place in the chain (1, 2, ...), which come together. False
+ * when the rows do not fit that. */
+static bool merged_distribute(struct store_op *leader)
+{
+	PGresult *res = leader->res;
+	unsigned rows = res ? (unsigned)PQntuples(res) : 0, row = 0;
+
+	for (struct store_op *op = leader; op; op = op->merged_next)
+		op->view = (struct store_result){.res = res, .col0 = 1};
+	while (row < rows) {
+		long ord = strtol(PQgetvalue(res, (int)row, 0), NULL, 10);
+		unsigned row0 = row;
+		struct store_op *op = leader;
+
+		for (long k = 1; op && k < ord; k++)
+			op = op->merged_next;
+		if (ord < 1 || !op || op->view.nrows)
+			return false;
+		while (row < rows && strtol(PQgetvalue(res, (int)row, 0), NULL, 10) == ord)
+			row++;
+		op->view.row0 = row0;
+		op->view.nrows = row - row0;
+	}
+	return true;
+}
+
 /* An item's results are all in: NULL from PQgetResult for a command, the
  * PGRES_PIPELINE_SYNC result for a sync point. */
 static void item_done(struct conn *c, uint64_t now_ms)
@@ -687,17 +840,27 @@ static void item_done(struct conn *c, uint64_t now_ms)
 		break;
 	case IT_OP:
 		op = it.op;
+		if (!it.failed && stmts[op->stmt].merged && !merged_distribute(op)) {
+			log_warn("event=db_error store=%s conn=%u error=\"rows out of order\"",
+				 c->s->name, c->index);
+			it.failed = true;
+		}
 		if (it.failed) {
 			struct item *end = batch_end(c);
 
-			op->err = -EIO;
+			for (struct store_op *m = op; m; m = m->merged_next)
+				m->err = -EIO;
 			if (end)
 				end->failed = true; /* the implicit transaction rolls back */
 		}
-		if (!op->write)
-			op_complete(c->s, op, op->err);
-		else
-			park_write(c, op);
+		if (!op->write) {
+			merged_complete(c->s, op, 0);
+			break;
+		}
+		/* Parked first, the leader completes after the others. */
+		park_write(c, op);
+		for (struct store_op *m = op->merged_next; m; m = m->merged_next)
+			park_write(c, m);
 		break;
 	case IT_SYNC:
 		if (!it.batch)
@@ -899,6 +1062,7 @@ void store_free(struct store *s)
 	}
 	for (unsigned i = 0; i < s->nconns; i++)
 		free(s->conns[i].items);
+	free(s->merge_buf);
 	free(s->conns);
 	free(s->conninfo);
 	free(s);

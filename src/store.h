@@ -8,8 +8,8 @@
  * results come back through callbacks from store_handle().
  *
  * Operations are collected into a batch and sent by store_commit() as one
- * transaction (BEGIN; op; op; ...; COMMIT) in one round trip, on the
- * connection with the fewest batches on the wire. A read
+ * transaction in one round trip, on the connection with the fewest
+ * batches on the wire; the REGISTERs of a batch as one statement. A read
  * completes as soon as its result arrives; a write completes only when its
  * batch's COMMIT succeeded, so a caller that answers on completion never
  * acknowledges something that was not made durable. Writes are sent in the
@@ -39,7 +39,7 @@ struct store_result;
 
 /* The prepared statements (see store.c for their SQL). */
 enum store_stmt {
-	STORE_REGISTER = 0, /* junction_register(): 14 parameters */
+	STORE_REGISTER = 0, /* junction_register_batch(): 15 array parameters, merged */
 	STORE_LOOKUP,       /* junction_lookup(aor, username, domain) */
 	STORE_SUBSCRIBER,   /* ha1_md5, ha1_sha256, enabled of (username, domain) */
 	STORE_SWEEP,        /* junction_sweep_expired(batch) */
@@ -94,7 +94,9 @@ uint64_t store_last_rtt_us(const struct store *s);
  */
 struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool write,
 				uint64_t lock_key, store_done_fn fn, void *arg, int *err);
-/* Adds the next text parameter (copied); NULL p with len 0 is SQL NULL. */
+/* Adds the next text parameter (copied); NULL p with len 0 is SQL NULL.
+ * A merged statement's parameters are all arrays, one element for each
+ * scalar. */
 void store_op_param(struct store_op *op, const char *p, size_t len);
 static inline void store_op_param_str(struct store_op *op, struct sip_str s)
 {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The registrar's RFC 3665 §2 flows and RFC 3261 §10.3 rules, each checked
 # in the 200 (or error) and in the binding table: add, refresh, update,
-# query, remove one, remove all, Min-Expires (423), clamping, defaults,
+# query, remove one, remove all, remove the last, Min-Expires (423), clamping, defaults,
 # Call-ID/CSeq ordering, retransmission, max contacts, Path, Require (420),
 # foreign AOR (404); then the location service routing an INVITE to the
 # binding (with its Path), 480 and 404, the location cache following a
@@ -141,6 +141,13 @@ R "Contact: *" "Expires: 0"
 status_is 200 "remove all"
 [ "$(resp_count '^Contact: ')" = 0 ] && pass "remove all: no bindings in the 200" || fail "remove all: contacts"
 [ "$(rows)" = 0 ] && pass "remove all: rows gone" || fail "remove all: rows=$(rows)"
+# the last binding removed by its own Contact (a UA signing off): 200,
+# no Contact left (this was once a 500 after the removal had committed)
+R "Contact: <$C2>;expires=300"
+R "Contact: <$C2>;expires=0"
+status_is 200 "remove the last one"
+[ "$(resp_count '^Contact: ')" = 0 ] && pass "remove the last one: no bindings in the 200" || fail "remove the last one: contacts"
+[ "$(rows)" = 0 ] && pass "remove the last one: row gone" || fail "remove the last one: rows=$(rows)"
 
 # 10. Path (RFC 3327): stored, returned to a UA that supports it
 R "Contact: <$C1>" "Path: <sip:127.0.0.1:$CATCH;lr>" "Supported: path"

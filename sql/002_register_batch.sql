@@ -1,0 +1,289 @@
+-- Junction schema 2: many REGISTERs in one statement.
+--
+-- A node sends the REGISTERs that reach it within one database round trip
+-- together, as one call of junction_register_batch(). Per REGISTER, the
+-- decision and the changes are those of junction_register() (RFC 3261
+-- §10.3 steps 6-8); what changes is the cost: a few statements for the
+-- whole batch instead of four or five for each REGISTER, and with them
+-- the executor start-up and trigger set-up that were most of the
+-- database's CPU per REGISTER.
+
+-- A REGISTER that removes the last binding of its AOR (a Contact with
+-- expires=0) found no binding to return, and so returned no row at all,
+-- which read as a failure: the 200 now comes as one row with a NULL
+-- contact, as for "*".
+CREATE OR REPLACE FUNCTION junction_register(
+    p_aor text, p_call_id text, p_cseq bigint,
+    p_contacts text[], p_expires integer[], p_q numeric[],
+    p_instance text[], p_reg_id integer[],
+    p_star boolean, p_received text, p_path text, p_user_agent text,
+    p_node text, p_max_contacts integer)
+RETURNS TABLE (status integer, contact text, q numeric, expires integer, path text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := coalesce(array_length(p_contacts, 1), 0);
+    i integer;
+    cur record;
+    adds integer := 0;
+    removes integer := 0;
+    active integer;
+    retransmission boolean := false;
+BEGIN
+    -- Serialise REGISTERs for this AOR across all nodes and workers.
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_aor, 0));
+
+    IF p_star THEN
+        -- §10.3 step 6: remove all, unless a binding of the same Call-ID
+        -- has a CSeq not lower than this request's (a retransmitted "*"
+        -- finds nothing left and is answered 200 again).
+        IF EXISTS (SELECT 1 FROM binding b WHERE b.aor = p_aor AND b.call_id = p_call_id
+                   AND b.cseq >= p_cseq AND b.expires_at > now()) THEN
+            RETURN QUERY SELECT 500, NULL::text, NULL::numeric, NULL::integer, NULL::text;
+            RETURN;
+        END IF;
+        DELETE FROM binding b WHERE b.aor = p_aor;
+        RETURN QUERY SELECT 200, NULL::text, NULL::numeric, NULL::integer, NULL::text;
+        RETURN;
+    END IF;
+
+    -- §10.3 step 7, checked for every contact before anything changes. The
+    -- same Call-ID and CSeq again is a retransmission: nothing changes and
+    -- it gets the same answer as the original.
+    FOR i IN 1 .. n LOOP
+        SELECT b.call_id, b.cseq INTO cur FROM binding b
+        WHERE b.aor = p_aor AND b.contact = p_contacts[i] AND b.expires_at > now();
+        IF FOUND THEN
+            IF cur.call_id = p_call_id AND cur.cseq > p_cseq THEN
+                RETURN QUERY SELECT 500, NULL::text, NULL::numeric, NULL::integer, NULL::text;
+                RETURN;
+            END IF;
+            IF cur.call_id = p_call_id AND cur.cseq = p_cseq THEN
+                retransmission := true;
+            END IF;
+            IF p_expires[i] = 0 THEN
+                removes := removes + 1;
+            END IF;
+        ELSIF p_expires[i] > 0 THEN
+            adds := adds + 1;
+        END IF;
+    END LOOP;
+
+    IF retransmission THEN
+        adds := 0;
+        n := 0;
+    END IF;
+
+    IF adds > 0 THEN
+        SELECT count(*) INTO active FROM binding b WHERE b.aor = p_aor AND b.expires_at > now();
+        IF active - removes + adds > p_max_contacts THEN
+            RETURN QUERY SELECT 403, NULL::text, NULL::numeric, NULL::integer, NULL::text;
+            RETURN;
+        END IF;
+    END IF;
+
+    FOR i IN 1 .. n LOOP
+        IF p_expires[i] = 0 THEN
+            DELETE FROM binding b WHERE b.aor = p_aor AND b.contact = p_contacts[i];
+        ELSE
+            -- RFC 5626 §6: a new flow of the same instance and reg-id
+            -- replaces the old one, whatever its Contact.
+            IF p_instance[i] IS NOT NULL AND p_reg_id[i] IS NOT NULL THEN
+                DELETE FROM binding b WHERE b.aor = p_aor AND b.instance = p_instance[i]
+                    AND b.reg_id = p_reg_id[i] AND b.contact <> p_contacts[i];
+            END IF;
+            INSERT INTO binding AS b (aor, contact, expires_at, q, call_id, cseq, received,
+                                      path, user_agent, instance, reg_id, node, updated_at)
+            VALUES (p_aor, p_contacts[i], now() + make_interval(secs => p_expires[i]),
+                    p_q[i], p_call_id, p_cseq, p_received, p_path, p_user_agent,
+                    p_instance[i], p_reg_id[i], p_node, now())
+            ON CONFLICT ON CONSTRAINT binding_aor_contact_key DO UPDATE
+                SET expires_at = EXCLUDED.expires_at, q = EXCLUDED.q,
+                    call_id = EXCLUDED.call_id, cseq = EXCLUDED.cseq,
+                    received = EXCLUDED.received, path = EXCLUDED.path,
+                    user_agent = EXCLUDED.user_agent, instance = EXCLUDED.instance,
+                    reg_id = EXCLUDED.reg_id, node = EXCLUDED.node, updated_at = now();
+        END IF;
+    END LOOP;
+
+    RETURN QUERY
+        SELECT 200, b.contact, b.q, b.expires, b.path
+        FROM (VALUES (1)) AS one (x)
+        LEFT JOIN LATERAL (
+            SELECT bb.contact, bb.q, bb.path, bb.updated_at,
+                   greatest(1, ceil(extract(epoch FROM bb.expires_at - now())))::integer AS expires
+            FROM binding bb
+            WHERE bb.aor = p_aor AND bb.expires_at > now()
+        ) b ON true
+        ORDER BY b.q DESC, b.updated_at DESC;
+END
+$$;
+
+-- Several REGISTERs (RFC 3261 §10.3 steps 6-8), each atomically for its
+-- AOR, in one statement.
+--
+-- Every parameter is an array. The r_ ones have one entry per REGISTER,
+-- in the order of junction_register()'s parameters; the c_ ones one entry
+-- per Contact, the Contacts of each REGISTER in turn, r_ncontacts of them.
+-- Returns, for each REGISTER (reg, its 1-based place in the arrays), the
+-- rows junction_register() returns for it: together, one after another.
+--
+-- REGISTERs that share their AOR with another in the batch, or that list
+-- a Contact (or an RFC 5626 instance and reg-id) twice, depend on the
+-- order of their changes: they are handed to junction_register() one by
+-- one, after the others. The others are independent of each other and are
+-- decided and changed together.
+CREATE FUNCTION junction_register_batch(
+    r_aor text[], r_call_id text[], r_cseq bigint[],
+    c_contact text[], c_expires integer[], c_q numeric[],
+    c_instance text[], c_reg_id integer[],
+    r_star boolean[], r_received text[], r_path text[], r_user_agent text[],
+    r_node text[], r_max_contacts integer[], r_ncontacts integer[])
+RETURNS TABLE (reg integer, status integer, contact text, q numeric, expires integer, path text)
+LANGUAGE plpgsql
+-- Planning these statements for each call cost more than running them:
+-- their plans are made once per connection. The OFFSET 0 fences keep
+-- every lookup of a binding an index scan per AOR in those plans, which
+-- cannot know how many REGISTERs a batch holds; their cost estimates are
+-- as large as that guess, and would make PostgreSQL compile them with JIT
+-- (hundreds of milliseconds) for a few rows.
+SET plan_cache_mode = force_generic_plan
+SET jit = off
+AS $$
+DECLARE
+    nreg integer := coalesce(array_length(r_aor, 1), 0);
+    starts integer[];   -- where each REGISTER's Contacts start in the c_ arrays
+    one_by_one boolean[];
+    st integer[];      -- the status of each REGISTER decided here
+    change boolean[];  -- it is 200 and changes bindings (not a retransmission)
+    i integer;
+BEGIN
+    SELECT array_agg(s.f ORDER BY s.i) INTO starts
+    FROM (SELECT k.i, 1 + coalesce(sum(r_ncontacts[k.i]) OVER (ORDER BY k.i
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::integer AS f
+          FROM generate_series(1, nreg) AS k (i)) s;
+
+    -- Serialise REGISTERs per AOR across all nodes and workers; locks in
+    -- one order, so two batches never wait for each other in a cycle.
+    PERFORM pg_advisory_xact_lock(k.key)
+    FROM (SELECT DISTINCT hashtextextended(a, 0) AS key FROM unnest(r_aor) AS a ORDER BY 1) k;
+
+    -- The decision of §10.3 steps 6 and 7 and the contact limit, for each
+    -- REGISTER decided here, before anything changes. Bindings are looked
+    -- up per AOR and Contact (the unique index), never scanned.
+    SELECT array_agg(d.alone IS NOT TRUE ORDER BY d.i),
+           array_agg(d.status ORDER BY d.i),
+           array_agg(d.status = 200 AND (d.star OR d.retrans IS NOT TRUE) ORDER BY d.i)
+    INTO one_by_one, st, change
+    FROM (
+        SELECT r.i, r.alone, r.star, x.retrans,
+               CASE
+                   WHEN NOT r.alone THEN NULL
+                   WHEN r.star THEN
+                       CASE WHEN EXISTS (SELECT 1 FROM binding b
+                                         WHERE b.aor = r.aor AND b.call_id = r.call_id
+                                           AND b.cseq >= r.cseq AND b.expires_at > now())
+                            THEN 500 ELSE 200 END
+                   WHEN x.out_of_order THEN 500
+                   WHEN x.retrans THEN 200
+                   WHEN x.adds > 0
+                        AND (SELECT count(*) FROM binding b
+                             WHERE b.aor = r.aor AND b.expires_at > now())
+                            - x.removes + x.adds > r.max_contacts THEN 403
+                   ELSE 200
+               END AS status
+        FROM (
+            SELECT g.i, r_aor[g.i] AS aor, r_call_id[g.i] AS call_id, r_cseq[g.i] AS cseq,
+                   r_star[g.i] AS star, r_max_contacts[g.i] AS max_contacts,
+                   count(*) OVER (PARTITION BY r_aor[g.i]) = 1
+                   AND NOT EXISTS (
+                       SELECT 1 FROM generate_series(starts[g.i], starts[g.i] + r_ncontacts[g.i] - 1) AS j
+                       GROUP BY c_contact[j] HAVING count(*) > 1)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM generate_series(starts[g.i], starts[g.i] + r_ncontacts[g.i] - 1) AS j
+                       WHERE c_instance[j] IS NOT NULL AND c_reg_id[j] IS NOT NULL
+                       GROUP BY c_instance[j], c_reg_id[j] HAVING count(*) > 1) AS alone
+            FROM generate_series(1, nreg) AS g (i)
+        ) r
+        LEFT JOIN LATERAL (
+            SELECT bool_or(b.call_id = r.call_id AND b.cseq > r.cseq) AS out_of_order,
+                   bool_or(b.call_id = r.call_id AND b.cseq = r.cseq) AS retrans,
+                   count(*) FILTER (WHERE b.call_id IS NULL AND c_expires[j] > 0) AS adds,
+                   count(*) FILTER (WHERE b.call_id IS NOT NULL AND c_expires[j] = 0) AS removes
+            FROM generate_series(starts[r.i], starts[r.i] + r_ncontacts[r.i] - 1) AS j
+            LEFT JOIN LATERAL (
+                SELECT bb.call_id, bb.cseq FROM binding bb
+                WHERE bb.aor = r.aor AND bb.contact = c_contact[j] AND bb.expires_at > now()
+                OFFSET 0
+            ) b ON true
+        ) x ON r.alone AND NOT r.star
+    ) d;
+
+    -- The changes, for the REGISTERs that have them: removals ("*", a
+    -- Contact with expires=0, an older flow of the same RFC 5626 instance
+    -- and reg-id), then the bindings added or refreshed.
+    DELETE FROM binding
+    WHERE id = ANY (ARRAY(
+        SELECT b.id
+        FROM generate_series(1, nreg) AS g (i)
+        JOIN LATERAL (
+            SELECT bb.id FROM binding bb
+            WHERE r_star[g.i] AND bb.aor = r_aor[g.i]
+            UNION ALL
+            SELECT bb.id
+            FROM generate_series(starts[g.i], starts[g.i] + r_ncontacts[g.i] - 1) AS j
+            JOIN binding bb ON bb.aor = r_aor[g.i]
+                AND ((c_expires[j] = 0 AND bb.contact = c_contact[j])
+                     OR (c_expires[j] > 0 AND c_instance[j] IS NOT NULL
+                         AND c_reg_id[j] IS NOT NULL AND bb.instance = c_instance[j]
+                         AND bb.reg_id = c_reg_id[j] AND bb.contact <> c_contact[j]))
+            WHERE NOT r_star[g.i]
+            OFFSET 0
+        ) b ON true
+        WHERE change[g.i]));
+
+    INSERT INTO binding AS b (aor, contact, expires_at, q, call_id, cseq, received,
+                              path, user_agent, instance, reg_id, node, updated_at)
+    SELECT r_aor[g.i], c_contact[j], now() + make_interval(secs => c_expires[j]),
+           c_q[j], r_call_id[g.i], r_cseq[g.i], r_received[g.i], r_path[g.i],
+           r_user_agent[g.i], c_instance[j], c_reg_id[j], r_node[g.i], now()
+    FROM generate_series(1, nreg) AS g (i),
+         generate_series(starts[g.i], starts[g.i] + r_ncontacts[g.i] - 1) AS j
+    WHERE change[g.i] AND NOT r_star[g.i] AND c_expires[j] > 0
+    ON CONFLICT ON CONSTRAINT binding_aor_contact_key DO UPDATE
+        SET expires_at = EXCLUDED.expires_at, q = EXCLUDED.q,
+            call_id = EXCLUDED.call_id, cseq = EXCLUDED.cseq,
+            received = EXCLUDED.received, path = EXCLUDED.path,
+            user_agent = EXCLUDED.user_agent, instance = EXCLUDED.instance,
+            reg_id = EXCLUDED.reg_id, node = EXCLUDED.node, updated_at = now();
+
+    -- §10.3 step 8: the answer of each, with every current binding of its
+    -- AOR on a 200 (one row with a NULL contact when there is none).
+    RETURN QUERY
+        SELECT g.i, st[g.i], b.contact, b.q, b.expires, b.path
+        FROM generate_series(1, nreg) AS g (i)
+        LEFT JOIN LATERAL (
+            SELECT bb.contact, bb.q, bb.path, bb.updated_at,
+                   greatest(1, ceil(extract(epoch FROM bb.expires_at - now())))::integer AS expires
+            FROM binding bb
+            WHERE bb.aor = r_aor[g.i] AND bb.expires_at > now()
+              AND st[g.i] = 200 AND NOT r_star[g.i]
+            OFFSET 0
+        ) b ON true
+        WHERE NOT one_by_one[g.i]
+        ORDER BY g.i, b.q DESC, b.updated_at DESC;
+
+    FOR i IN 1 .. nreg LOOP
+        CONTINUE WHEN NOT one_by_one[i];
+        RETURN QUERY
+            SELECT i, f.*
+            FROM junction_register(r_aor[i], r_call_id[i], r_cseq[i],
+                c_contact[starts[i] : starts[i] + r_ncontacts[i] - 1],
+                c_expires[starts[i] : starts[i] + r_ncontacts[i] - 1],
+                c_q[starts[i] : starts[i] + r_ncontacts[i] - 1],
+                c_instance[starts[i] : starts[i] + r_ncontacts[i] - 1],
+                c_reg_id[starts[i] : starts[i] + r_ncontacts[i] - 1],
+                r_star[i], r_received[i], r_path[i], r_user_agent[i],
+                r_node[i], r_max_contacts[i]) AS f;
+    END LOOP;
+END
+$$;
