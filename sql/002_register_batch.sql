@@ -141,12 +141,15 @@ CREATE FUNCTION junction_register_batch(
 RETURNS TABLE (reg integer, status integer, contact text, q numeric, expires integer, path text)
 LANGUAGE plpgsql
 -- Planning these statements for each call cost more than running them:
--- their plans are made once per connection. The OFFSET 0 fences keep
--- every lookup of a binding an index scan per AOR in those plans, which
--- cannot know how many REGISTERs a batch holds; their cost estimates are
--- as large as that guess, and would make PostgreSQL compile them with JIT
--- (hundreds of milliseconds) for a few rows.
+-- their plans are made once per connection, when the table may still be
+-- empty, and must not know how many REGISTERs a batch holds. So every
+-- row of binding is reached through an index (no sequential scan: one
+-- planned on an empty table would read 100,000 bindings for each batch
+-- later), the OFFSET 0 fences keep each lookup a scan per AOR, and no JIT
+-- (estimates as large as that guess would compile them, hundreds of
+-- milliseconds, for a few rows).
 SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
 SET jit = off
 AS $$
 DECLARE
