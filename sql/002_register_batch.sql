@@ -154,31 +154,33 @@ SET jit = off
 AS $$
 DECLARE
     nreg integer := coalesce(array_length(r_aor, 1), 0);
-    starts integer[];   -- where each REGISTER's Contacts start in the c_ arrays
+    reg_of integer[];    -- the REGISTER of each Contact
     one_by_one boolean[];
-    st integer[];      -- the status of each REGISTER decided here
-    change boolean[];  -- it is 200 and changes bindings (not a retransmission)
+    st integer[];        -- the status of each REGISTER decided here
+    change boolean[];    -- it is 200 and changes bindings (not a retransmission)
+    any_removal boolean; -- some binding goes ("*", expires=0, an RFC 5626 flow)
+    next_c integer := 1; -- where REGISTER i's Contacts start in the c_ arrays
     i integer;
 BEGIN
-    SELECT array_agg(s.f ORDER BY s.i) INTO starts
-    FROM (SELECT k.i, 1 + coalesce(sum(r_ncontacts[k.i]) OVER (ORDER BY k.i
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::integer AS f
-          FROM generate_series(1, nreg) AS k (i)) s;
+    SELECT array_agg(g.i ORDER BY g.i) INTO reg_of
+    FROM generate_series(1, nreg) AS g (i), generate_series(1, r_ncontacts[g.i]) AS n;
 
     -- Serialise REGISTERs per AOR across all nodes and workers; locks in
     -- one order, so two batches never wait for each other in a cycle.
     PERFORM pg_advisory_xact_lock(k.key)
     FROM (SELECT DISTINCT hashtextextended(a, 0) AS key FROM unnest(r_aor) AS a ORDER BY 1) k;
 
-    -- The decision of §10.3 steps 6 and 7 and the contact limit, for each
-    -- REGISTER decided here, before anything changes. Bindings are looked
-    -- up per AOR and Contact (the unique index), never scanned.
-    SELECT array_agg(d.alone IS NOT TRUE ORDER BY d.i),
+    -- The decision of §10.3 steps 6 and 7 and the contact limit for each
+    -- REGISTER decided here, before anything changes: one pass over the
+    -- Contacts, each looked up by AOR and Contact (the unique index).
+    SELECT array_agg(NOT d.alone ORDER BY d.i),
            array_agg(d.status ORDER BY d.i),
-           array_agg(d.status = 200 AND (d.star OR d.retrans IS NOT TRUE) ORDER BY d.i)
-    INTO one_by_one, st, change
+           array_agg(d.status = 200 AND (d.star OR d.retrans IS NOT TRUE) ORDER BY d.i),
+           coalesce(bool_or(d.status = 200 AND (d.star OR (d.removing AND d.retrans IS NOT TRUE))),
+                    false)
+    INTO one_by_one, st, change, any_removal
     FROM (
-        SELECT r.i, r.alone, r.star, x.retrans,
+        SELECT r.i, r.alone, r.star, r.retrans, r.removing,
                CASE
                    WHEN NOT r.alone THEN NULL
                    WHEN r.star THEN
@@ -186,72 +188,86 @@ BEGIN
                                          WHERE b.aor = r.aor AND b.call_id = r.call_id
                                            AND b.cseq >= r.cseq AND b.expires_at > now())
                             THEN 500 ELSE 200 END
-                   WHEN x.out_of_order THEN 500
-                   WHEN x.retrans THEN 200
-                   WHEN x.adds > 0
+                   WHEN r.out_of_order THEN 500
+                   WHEN r.retrans THEN 200
+                   WHEN r.adds > 0
                         AND (SELECT count(*) FROM binding b
                              WHERE b.aor = r.aor AND b.expires_at > now())
-                            - x.removes + x.adds > r.max_contacts THEN 403
+                            - r.removes + r.adds > r.max_contacts THEN 403
                    ELSE 200
                END AS status
         FROM (
             SELECT g.i, r_aor[g.i] AS aor, r_call_id[g.i] AS call_id, r_cseq[g.i] AS cseq,
                    r_star[g.i] AS star, r_max_contacts[g.i] AS max_contacts,
-                   count(*) OVER (PARTITION BY r_aor[g.i]) = 1
-                   AND NOT EXISTS (
-                       SELECT 1 FROM generate_series(starts[g.i], starts[g.i] + r_ncontacts[g.i] - 1) AS j
-                       GROUP BY c_contact[j] HAVING count(*) > 1)
-                   AND NOT EXISTS (
-                       SELECT 1 FROM generate_series(starts[g.i], starts[g.i] + r_ncontacts[g.i] - 1) AS j
-                       WHERE c_instance[j] IS NOT NULL AND c_reg_id[j] IS NOT NULL
-                       GROUP BY c_instance[j], c_reg_id[j] HAVING count(*) > 1) AS alone
+                   count(*) OVER (PARTITION BY r_aor[g.i]) = 1 AND x.twice IS NOT TRUE
+                       AS alone,
+                   x.out_of_order, x.retrans, coalesce(x.adds, 0) AS adds,
+                   coalesce(x.removes, 0) AS removes, coalesce(x.removing, false) AS removing
             FROM generate_series(1, nreg) AS g (i)
+            LEFT JOIN (
+                -- per REGISTER, from its Contacts and the bindings they name
+                SELECT reg_of[j] AS i,
+                       bool_or(b.call_id = r_call_id[reg_of[j]] AND b.cseq > r_cseq[reg_of[j]])
+                           AS out_of_order,
+                       bool_or(b.call_id = r_call_id[reg_of[j]] AND b.cseq = r_cseq[reg_of[j]])
+                           AS retrans,
+                       count(*) FILTER (WHERE b.call_id IS NULL AND c_expires[j] > 0) AS adds,
+                       count(*) FILTER (WHERE b.call_id IS NOT NULL AND c_expires[j] = 0)
+                           AS removes,
+                       bool_or(c_expires[j] = 0
+                               OR (c_instance[j] IS NOT NULL AND c_reg_id[j] IS NOT NULL))
+                           AS removing,
+                       count(DISTINCT c_contact[j]) < count(*)
+                       OR count(DISTINCT (c_instance[j], c_reg_id[j]))
+                              FILTER (WHERE c_instance[j] IS NOT NULL AND c_reg_id[j] IS NOT NULL)
+                          < count(*) FILTER (WHERE c_instance[j] IS NOT NULL
+                                               AND c_reg_id[j] IS NOT NULL) AS twice
+                FROM generate_series(1, coalesce(array_length(reg_of, 1), 0)) AS j
+                LEFT JOIN LATERAL (
+                    SELECT bb.call_id, bb.cseq FROM binding bb
+                    WHERE bb.aor = r_aor[reg_of[j]] AND bb.contact = c_contact[j]
+                      AND bb.expires_at > now()
+                    OFFSET 0
+                ) b ON true
+                GROUP BY reg_of[j]
+            ) x ON x.i = g.i
         ) r
-        LEFT JOIN LATERAL (
-            SELECT bool_or(b.call_id = r.call_id AND b.cseq > r.cseq) AS out_of_order,
-                   bool_or(b.call_id = r.call_id AND b.cseq = r.cseq) AS retrans,
-                   count(*) FILTER (WHERE b.call_id IS NULL AND c_expires[j] > 0) AS adds,
-                   count(*) FILTER (WHERE b.call_id IS NOT NULL AND c_expires[j] = 0) AS removes
-            FROM generate_series(starts[r.i], starts[r.i] + r_ncontacts[r.i] - 1) AS j
-            LEFT JOIN LATERAL (
-                SELECT bb.call_id, bb.cseq FROM binding bb
-                WHERE bb.aor = r.aor AND bb.contact = c_contact[j] AND bb.expires_at > now()
-                OFFSET 0
-            ) b ON true
-        ) x ON r.alone AND NOT r.star
     ) d;
 
     -- The changes, for the REGISTERs that have them: removals ("*", a
     -- Contact with expires=0, an older flow of the same RFC 5626 instance
-    -- and reg-id), then the bindings added or refreshed.
-    DELETE FROM binding
-    WHERE id = ANY (ARRAY(
-        SELECT b.id
-        FROM generate_series(1, nreg) AS g (i)
-        JOIN LATERAL (
-            SELECT bb.id FROM binding bb
-            WHERE r_star[g.i] AND bb.aor = r_aor[g.i]
+    -- and reg-id), then the bindings added or refreshed. Rows found by
+    -- index, removed by their address (a TID scan, whatever the plan).
+    IF any_removal THEN
+        DELETE FROM binding
+        WHERE ctid = ANY (ARRAY(
+            SELECT bb.ctid
+            FROM generate_series(1, nreg) AS g (i),
+                 LATERAL (SELECT b.ctid FROM binding b WHERE b.aor = r_aor[g.i] OFFSET 0) bb
+            WHERE change[g.i] AND r_star[g.i]
             UNION ALL
-            SELECT bb.id
-            FROM generate_series(starts[g.i], starts[g.i] + r_ncontacts[g.i] - 1) AS j
-            JOIN binding bb ON bb.aor = r_aor[g.i]
-                AND ((c_expires[j] = 0 AND bb.contact = c_contact[j])
-                     OR (c_expires[j] > 0 AND c_instance[j] IS NOT NULL
-                         AND c_reg_id[j] IS NOT NULL AND bb.instance = c_instance[j]
-                         AND bb.reg_id = c_reg_id[j] AND bb.contact <> c_contact[j]))
-            WHERE NOT r_star[g.i]
-            OFFSET 0
-        ) b ON true
-        WHERE change[g.i]));
+            SELECT bb.ctid
+            FROM generate_series(1, coalesce(array_length(reg_of, 1), 0)) AS j,
+                 LATERAL (
+                     SELECT b.ctid FROM binding b
+                     WHERE b.aor = r_aor[reg_of[j]]
+                       AND ((c_expires[j] = 0 AND b.contact = c_contact[j])
+                            OR (c_expires[j] > 0 AND c_instance[j] IS NOT NULL
+                                AND c_reg_id[j] IS NOT NULL AND b.instance = c_instance[j]
+                                AND b.reg_id = c_reg_id[j] AND b.contact <> c_contact[j]))
+                     OFFSET 0
+                 ) bb
+            WHERE change[reg_of[j]] AND NOT r_star[reg_of[j]]));
+    END IF;
 
     INSERT INTO binding AS b (aor, contact, expires_at, q, call_id, cseq, received,
                               path, user_agent, instance, reg_id, node, updated_at)
-    SELECT r_aor[g.i], c_contact[j], now() + make_interval(secs => c_expires[j]),
-           c_q[j], r_call_id[g.i], r_cseq[g.i], r_received[g.i], r_path[g.i],
-           r_user_agent[g.i], c_instance[j], c_reg_id[j], r_node[g.i], now()
-    FROM generate_series(1, nreg) AS g (i),
-         generate_series(starts[g.i], starts[g.i] + r_ncontacts[g.i] - 1) AS j
-    WHERE change[g.i] AND NOT r_star[g.i] AND c_expires[j] > 0
+    SELECT r_aor[reg_of[j]], c_contact[j], now() + make_interval(secs => c_expires[j]),
+           c_q[j], r_call_id[reg_of[j]], r_cseq[reg_of[j]], r_received[reg_of[j]],
+           r_path[reg_of[j]], r_user_agent[reg_of[j]], c_instance[j], c_reg_id[j],
+           r_node[reg_of[j]], now()
+    FROM generate_series(1, coalesce(array_length(reg_of, 1), 0)) AS j
+    WHERE change[reg_of[j]] AND c_expires[j] > 0
     ON CONFLICT ON CONSTRAINT binding_aor_contact_key DO UPDATE
         SET expires_at = EXCLUDED.expires_at, q = EXCLUDED.q,
             call_id = EXCLUDED.call_id, cseq = EXCLUDED.cseq,
@@ -276,17 +292,19 @@ BEGIN
         ORDER BY g.i, b.q DESC, b.updated_at DESC;
 
     FOR i IN 1 .. nreg LOOP
-        CONTINUE WHEN NOT one_by_one[i];
-        RETURN QUERY
-            SELECT i, f.*
-            FROM junction_register(r_aor[i], r_call_id[i], r_cseq[i],
-                c_contact[starts[i] : starts[i] + r_ncontacts[i] - 1],
-                c_expires[starts[i] : starts[i] + r_ncontacts[i] - 1],
-                c_q[starts[i] : starts[i] + r_ncontacts[i] - 1],
-                c_instance[starts[i] : starts[i] + r_ncontacts[i] - 1],
-                c_reg_id[starts[i] : starts[i] + r_ncontacts[i] - 1],
-                r_star[i], r_received[i], r_path[i], r_user_agent[i],
-                r_node[i], r_max_contacts[i]) AS f;
+        IF one_by_one[i] THEN
+            RETURN QUERY
+                SELECT i, f.*
+                FROM junction_register(r_aor[i], r_call_id[i], r_cseq[i],
+                    c_contact[next_c : next_c + r_ncontacts[i] - 1],
+                    c_expires[next_c : next_c + r_ncontacts[i] - 1],
+                    c_q[next_c : next_c + r_ncontacts[i] - 1],
+                    c_instance[next_c : next_c + r_ncontacts[i] - 1],
+                    c_reg_id[next_c : next_c + r_ncontacts[i] - 1],
+                    r_star[i], r_received[i], r_path[i], r_user_agent[i],
+                    r_node[i], r_max_contacts[i]) AS f;
+        END IF;
+        next_c := next_c + r_ncontacts[i];
     END LOOP;
 END
 $$;
