@@ -24,11 +24,13 @@
  * back, and every write of the batch completes with -EIO.
  *
  * Operations of a statement marked "merged" (REGISTERs) do not go one
- * statement each: a batch sends all of them as one call, whose array
- * parameters are the operations' own arrays joined, and whose rows carry
- * in their first column which operation (1, 2, ...) they answer. Each
- * operation then sees only its rows, without that column. One statement
- * for many operations is what makes a batch cheap for PostgreSQL.
+ * statement each when a batch has STORE_MERGE_MIN of them or more: it
+ * sends them as one call, whose array parameters are the operations' own
+ * arrays joined, and whose rows carry in their first column which
+ * operation (1, 2, ...) they answer. Each operation then sees only its
+ * rows, without that column. One statement for many operations is what
+ * makes a busy batch cheap for PostgreSQL; fewer go one by one, each
+ * through the statement's single form, which returns the same rows.
  *
  * Memory: operations come from a free list owned by the store and keep
  * their parameters in a buffer of their own, since the batch is sent after
@@ -56,12 +58,22 @@
 /* A batch with no answer for this long means the server or the path to it
  * is gone without the socket noticing: reset and reconnect. */
 #define STORE_BATCH_TIMEOUT_MS 15000
+/* The fewest operations worth a merged statement. Measured in PostgreSQL
+ * 15 here: junction_register_batch() costs about 300 us a call and 27 us a
+ * REGISTER, junction_register() about 100 us a REGISTER; below 4 a
+ * batch's REGISTERs go one statement each. */
+#define STORE_MERGE_MIN 4
 
 static const struct {
 	const char *name;
 	const char *sql;
 	int nparams;
-	bool merged; /* every parameter an array literal; rows start with the op's ordinal */
+	/* Merged: every parameter an array literal, rows starting with the
+	 * op's ordinal; one_* is the same for a single op (one-element
+	 * arrays, ordinal 1), for batches too small to merge. */
+	bool merged;
+	const char *one_name, *one_sql;
+	int one_nparams;
 } stmts[STORE__COUNT] = {
 	[STORE_REGISTER] = {"reg",
 			    "SELECT reg, status, contact, q, expires, path FROM "
@@ -69,7 +81,13 @@ static const struct {
 			    "$4::text[], $5::integer[], $6::numeric[], $7::text[], $8::integer[], "
 			    "$9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], "
 			    "$14::integer[], $15::integer[])",
-			    15, true},
+			    15, true, "reg1",
+			    "SELECT 1, status, contact, q, expires, path FROM junction_register("
+			    "($1::text[])[1], ($2::text[])[1], ($3::bigint[])[1], $4::text[], "
+			    "$5::integer[], $6::numeric[], $7::text[], $8::integer[], "
+			    "($9::boolean[])[1], ($10::text[])[1], ($11::text[])[1], "
+			    "($12::text[])[1], ($13::text[])[1], ($14::integer[])[1])",
+			    14},
 	[STORE_LOOKUP] = {"lookup",
 			  "SELECT known, contact, q, path, received, expires "
 			  "FROM junction_lookup($1, $2, $3)",
@@ -541,7 +559,11 @@ static void start_setup(struct conn *c, uint64_t now_ms)
 	}
 	for (int i = 0; i < STORE__COUNT; i++) {
 		if (!PQsendPrepare(c->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL) ||
-		    items_push(c, (struct item){.kind = IT_PREPARE}) < 0) {
+		    items_push(c, (struct item){.kind = IT_PREPARE}) < 0 ||
+		    (stmts[i].merged &&
+		     (!PQsendPrepare(c->conn, stmts[i].one_name, stmts[i].one_sql,
+				     stmts[i].one_nparams, NULL) ||
+		      items_push(c, (struct item){.kind = IT_PREPARE}) < 0))) {
 			conn_error(c, now_ms);
 			return;
 		}
@@ -582,23 +604,27 @@ static void connect_step(struct conn *c, uint64_t now_ms)
 
 /* ---- sending ---------------------------------------------------------- */
 
+/* Sends op as a statement of its own (the one_* form of a merged one). */
 static int send_op(struct conn *c, struct store_op *op)
 {
 	const char *values[STORE_MAX_PARAMS];
+	bool one = stmts[op->stmt].merged;
+	unsigned n = one ? (unsigned)stmts[op->stmt].one_nparams : op->nparams;
 
-	for (unsigned i = 0; i < op->nparams; i++)
+	for (unsigned i = 0; i < n; i++)
 		values[i] = op->param_null[i] ? NULL : op->buf + op->param_off[i];
-	if (!PQsendQueryPrepared(c->conn, stmts[op->stmt].name, (int)op->nparams, values, NULL,
-				 NULL, 0))
+	if (!PQsendQueryPrepared(c->conn, one ? stmts[op->stmt].one_name : stmts[op->stmt].name,
+				 (int)n, values, NULL, NULL, 0))
 		return -EIO;
 	return items_push(c, (struct item){.kind = IT_OP, .op = op});
 }
 
-/* Can op join a merged statement: does it have all its array parameters?
- * (One short of memory goes alone and gets no rows.) */
-static bool op_mergeable(const struct store_op *op)
+/* An op of a merged statement has all its array parameters, unless memory
+ * ran out while adding one: then it cannot be sent at all (an array
+ * passed as NULL would read as an empty REGISTER). */
+static bool op_complete_params(const struct store_op *op)
 {
-	if (!stmts[op->stmt].merged || op->nparams != (unsigned)stmts[op->stmt].nparams)
+	if (op->nparams != (unsigned)stmts[op->stmt].nparams)
 		return false;
 	for (unsigned i = 0; i < op->nparams; i++)
 		if (op->param_null[i])
@@ -622,7 +648,7 @@ static void merge_elements(struct store *s, size_t *len, const char *lit, bool *
 	*any = true;
 }
 
-/* Sends ops[first] and every later mergeable op of the same statement as
+/* Sends ops[first] and every later op of the same statement as
  * one call, their array parameters joined in that order; chains them from
  * ops[first] (the leader) and takes them out of ops[]. On failure nothing
  * is taken out and nothing is recorded. */
@@ -636,7 +662,7 @@ static int send_merged(struct conn *c, struct store_op **ops, unsigned n, unsign
 	int rc;
 
 	for (unsigned k = first; k < n; k++)
-		if (ops[k] && ops[k]->stmt == leader->stmt && op_mergeable(ops[k]))
+		if (ops[k] && ops[k]->stmt == leader->stmt)
 			need += ops[k]->buf_len;
 	if (need > s->merge_cap) {
 		char *p = realloc(s->merge_buf, need);
@@ -654,7 +680,7 @@ static int send_merged(struct conn *c, struct store_op **ops, unsigned n, unsign
 		for (unsigned k = first; k < n; k++) {
 			const struct store_op *op = ops[k];
 
-			if (op && op->stmt == leader->stmt && op_mergeable(op))
+			if (op && op->stmt == leader->stmt)
 				merge_elements(s, &len, op->buf + op->param_off[i], &any);
 		}
 		s->merge_buf[len++] = '}';
@@ -669,7 +695,7 @@ static int send_merged(struct conn *c, struct store_op **ops, unsigned n, unsign
 	if (rc < 0)
 		return rc;
 	for (unsigned k = first + 1; k < n; k++) {
-		if (ops[k] && ops[k]->stmt == leader->stmt && op_mergeable(ops[k])) {
+		if (ops[k] && ops[k]->stmt == leader->stmt) {
 			*tail = ops[k];
 			tail = &ops[k]->merged_next;
 			ops[k] = NULL;
@@ -706,7 +732,7 @@ void store_commit(struct store *s)
 	uint64_t now_ms = clock_now_ms();
 	struct store_op *stack_ops[256], **ops = stack_ops, *op;
 	struct conn *c = pick_conn(s);
-	unsigned n = 0;
+	unsigned n = 0, nmerged[STORE__COUNT] = {0};
 	bool any_write = false;
 
 	if (!s->batch_n || !c)
@@ -733,13 +759,26 @@ void store_commit(struct store *s)
 		qsort(ops, n, sizeof(*ops), cmp_lock_key);
 	s->batch = NULL;
 	s->batch_n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!stmts[ops[i]->stmt].merged)
+			continue;
+		if (!op_complete_params(ops[i])) {
+			op_complete(s, ops[i], -ENOMEM);
+			ops[i] = NULL;
+			continue;
+		}
+		nmerged[ops[i]->stmt]++;
+	}
 
 	for (unsigned i = 0; i < n; i++) {
 		int rc;
 
 		if (!ops[i])
-			continue; /* sent with a merged statement */
-		rc = op_mergeable(ops[i]) ? send_merged(c, ops, n, i) : send_op(c, ops[i]);
+			continue; /* sent with a merged statement, or failed */
+		if (stmts[ops[i]->stmt].merged && nmerged[ops[i]->stmt] >= STORE_MERGE_MIN)
+			rc = send_merged(c, ops, n, i);
+		else
+			rc = send_op(c, ops[i]);
 		if (rc < 0) {
 			/* ops[i..] are not recorded anywhere yet: back to the
 			 * batch, for another connection or go_down() to fail. */
@@ -832,7 +871,7 @@ static void item_done(struct conn *c, uint64_t now_ms)
 	items_pop(c);
 	switch (it.kind) {
 	case IT_PREPARE:
-		/* Our statements call the schema'c functions: if one cannot be
+		/* Our statements call the schema's functions: if one cannot be
 		 * prepared, the database is not migrated (or too old). Down,
 		 * and keep trying, rather than failing every request. */
 		if (it.failed)
