@@ -68,6 +68,7 @@ bench_setup() {
 	(cd "$WORK/build" && { [ -f Makefile ] || "$src/configure" -q CFLAGS="-O2 -g"; } &&
 		make -j"$(nproc)" src/junction >/dev/null) || return 1
 	JUNCTION=$WORK/build/src/junction
+	cc -O2 -pthread -o "$WORK/sched-floor" "$bench/sched-floor.c" || return 1
 
 	local pgbin
 	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -103,6 +104,19 @@ bench_setup() {
 		for i in $(seq "$USERS"); do echo "u$i;[authentication username=u$i password=pw$i]"; done
 	} >"$WORK/users.csv"
 	log "PostgreSQL on 127.0.0.1:$PGPORT with $USERS subscribers in each database"
+}
+
+# The hypervisor's share of the vCPUs' time so far (steal, /proc/stat):
+# "STEAL TOTAL" in ticks, for a difference over the run.
+steal_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t}' /proc/stat; }
+
+# How late the machine itself wakes a thread, with both cores about a
+# quarter and about half busy (bench/sched-floor.c): the latency floor
+# under every figure of the run. Sets FLOOR (two result lines).
+measure_floor() {
+	local s=$((QUICK == 1 ? 2 : 5))
+	FLOOR=$("$WORK/sched-floor" "$(nproc)" "$s" 300 && "$WORK/sched-floor" "$(nproc)" "$s" 1000)
+	log "scheduler floor: ${FLOOR//$'\n'/; }"
 }
 
 bench_teardown() {
@@ -400,4 +414,16 @@ report() {
 	echo "CPU per operation: the process tree's user+system time (/proc/PID/stat) over the"
 	echo "step, divided by the successful operations (a REGISTER with auth counts once; a call"
 	echo "is INVITE to BYE). Kamailio: $((${KAMAILIO_CHILDREN:-4})) UDP children; Junction: ${JUNCTION_WORKERS:-2} workers with ${JUNCTION_DB_CONNS:-1} database connection(s) each."
+	local s0=(${STEAL0:-0 0}) s1=(${STEAL1:-0 0})
+	echo
+	echo "The machine's latency floor (bench/sched-floor.c, before the load, nothing else"
+	echo "running): threads that work, then sleep 1 ms, woke this late (µs) with both cores"
+	echo "about a quarter, then half busy; no proxy answers faster than it is scheduled."
+	echo
+	echo '```'
+	echo "${FLOOR:-not measured}"
+	echo '```'
+	echo
+	echo "Over the run the hypervisor took $(awk -v s="$((s1[0] - s0[0]))" -v t="$((s1[1] - s0[1]))" \
+		'BEGIN {printf "%.1f", (t > 0 ? 100 * s / t : 0)}')% of the cores' time (steal, /proc/stat)."
 }
