@@ -16,11 +16,7 @@ pg_start || { fail "postgres"; t_done; }
 # its own wire, and nothing acknowledged is lost either way
 DB_EXTRA="connections_per_worker = 2" REG_EXTRA="max_contacts = 50" pg_config
 pg_migrate >/dev/null || { fail "migrate"; t_done; }
-psql_q "SELECT count(junction_add_subscriber('u' || i, 'localhost', 'pw' || i)) FROM generate_series(1, $USERS) i" >/dev/null
-{
-	echo SEQUENTIAL
-	for i in $(seq $USERS); do echo "u$i;[authentication username=u$i password=pw$i]"; done
-} >"$T_DIR/users.csv"
+pg_subscribers "$USERS" || { fail "subscribers"; t_done; }
 start_junction "$PORT" || { fail "start"; t_done; }
 
 # 1. load across the outage: 100 REGISTERs/s for 12 s; PostgreSQL killed

@@ -88,3 +88,16 @@ min_expires = 10
 ${REG_EXTRA:-}
 CONF
 }
+
+# Subscribers u1..uN@localhost with passwords pw1..pwN, and SIPp's
+# injection file for them at $T_DIR/users.csv (one user per call, in turn,
+# with its credentials for the reg_auth scenario).
+pg_subscribers() {
+	local n=$1 i
+	psql_q "SELECT count(junction_add_subscriber('u' || i, 'localhost', 'pw' || i)) FROM generate_series(1, $n) i" >/dev/null ||
+		return 1
+	{
+		echo SEQUENTIAL
+		for i in $(seq "$n"); do echo "u$i;[authentication username=u$i password=pw$i]"; done
+	} >"$T_DIR/users.csv"
+}

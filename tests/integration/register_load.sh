@@ -18,11 +18,7 @@ write_config "$PORT"
 PG_OPTIONS="-c track_functions=pl" pg_start || { fail "postgres"; t_done; }
 REG_EXTRA="max_contacts = 10" pg_config
 pg_migrate >/dev/null || { fail "migrate"; t_done; }
-psql_q "SELECT count(junction_add_subscriber('u' || i, 'localhost', 'pw' || i)) FROM generate_series(1, $USERS) i" >/dev/null
-{
-	echo SEQUENTIAL
-	for i in $(seq $USERS); do echo "u$i;[authentication username=u$i password=pw$i]"; done
-} >"$T_DIR/users.csv"
+pg_subscribers "$USERS" || { fail "subscribers"; t_done; }
 start_junction "$PORT" || { fail "start"; t_done; }
 
 sipp -sf "$SCEN/reg_auth.xml" -inf "$T_DIR/users.csv" -i 127.0.0.1 -p "$(free_port)" \
