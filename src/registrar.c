@@ -330,10 +330,10 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 	char pbuf[REG_PATH_MAX];
 	struct sip_str path = path_text(m, pbuf, sizeof(pbuf));
 	struct sip_str star = rc->star ? SIP_STR("true") : SIP_STR("false");
-	struct sip_str ua_text = ua ? sip_str_make(ua->value.p, ua->value.len > REG_UA_MAX
-								? REG_UA_MAX
-								: ua->value.len)
-				    : SIP_STR_NULL;
+	struct sip_str ua_text =
+		ua ? sip_str_make(ua->value.p,
+				  ua->value.len > REG_UA_MAX ? REG_UA_MAX : ua->value.len)
+		   : SIP_STR_NULL;
 	struct sip_str node = sip_str_cstr(w->cfg->node.name);
 	struct sip_str call_id = sip_msg_call_id(m), src;
 	int64_t cseq = sip_msg_cseq(m)->num, max = w->cfg->registrar.max_contacts, n = rc->n;

@@ -222,7 +222,8 @@ static void op_release(struct store *s, struct store_op *op)
 /* Runs the completion and frees the operation. */
 static void op_complete(struct store *s, struct store_op *op, int err)
 {
-	struct store_result r = {.res = op->res, .nrows = op->res ? (unsigned)PQntuples(op->res) : 0};
+	struct store_result r = {.res = op->res,
+				 .nrows = op->res ? (unsigned)PQntuples(op->res) : 0};
 
 	if (stmts[op->stmt].merged)
 		r = op->view;
@@ -444,8 +445,9 @@ struct sip_str store_result_get(const struct store_result *r, unsigned row, unsi
 {
 	if (store_result_null(r, row, col))
 		return SIP_STR_NULL;
-	return sip_str_make(PQgetvalue(r->res, (int)(r->row0 + row), (int)(r->col0 + col)),
-			    (size_t)PQgetlength(r->res, (int)(r->row0 + row), (int)(r->col0 + col)));
+	return sip_str_make(
+		PQgetvalue(r->res, (int)(r->row0 + row), (int)(r->col0 + col)),
+		(size_t)PQgetlength(r->res, (int)(r->row0 + row), (int)(r->col0 + col)));
 }
 
 /* ---- connection ------------------------------------------------------- */
@@ -688,8 +690,7 @@ static int send_merged(struct conn *c, struct store_op **ops, unsigned n, unsign
 	}
 	for (unsigned i = 0; i < np; i++)
 		values[i] = s->merge_buf + off[i];
-	if (!PQsendQueryPrepared(c->conn, stmts[leader->stmt].name, (int)np, values, NULL, NULL,
-				 0))
+	if (!PQsendQueryPrepared(c->conn, stmts[leader->stmt].name, (int)np, values, NULL, NULL, 0))
 		return -EIO;
 	rc = items_push(c, (struct item){.kind = IT_OP, .op = leader});
 	if (rc < 0)
