@@ -7,10 +7,10 @@
  * and its expiry (400/423, clamping to max_expires). The change itself
  * (step 7's Call-ID/CSeq ordering, the contact limit, add/refresh/remove)
  * is decided in PostgreSQL under a lock on the AOR, so nodes and workers
- * never race on one AOR: with the other REGISTERs of its batch, in one
- * call of junction_register_batch(). The job waits for the
- * transaction to commit; only then does the 200 with every current
- * binding (step 8) leave, so a 200 always means a durable binding.
+ * never race on one AOR: by junction_register(), or with the other
+ * REGISTERs of a busy batch by junction_register_batch(). The job waits
+ * for the transaction to commit; only then does the 200 with every
+ * current binding (step 8) leave, so a 200 always means a durable binding.
  *
  * In stateful mode a REGISTER gets a server transaction first (§17.2.2):
  * a retransmission, also while the database works, is absorbed and

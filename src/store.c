@@ -341,19 +341,6 @@ void store_op_param(struct store_op *op, const char *p, size_t len)
 	op->buf[op->buf_len++] = '\0';
 }
 
-void store_op_param_null(struct store_op *op)
-{
-	store_op_param(op, NULL, 0);
-}
-
-void store_op_param_u64(struct store_op *op, uint64_t v)
-{
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
-
-	store_op_param(op, num, (size_t)n);
-}
-
 /* Length of the prefix of p[0..len) without any byte of reject. */
 static size_t strcspn_len(const char *p, size_t len, const char *reject)
 {

@@ -9,12 +9,13 @@
  *
  * Operations are collected into a batch and sent by store_commit() as one
  * transaction in one round trip, on the connection with the fewest
- * batches on the wire; the REGISTERs of a batch as one statement. A read
- * completes as soon as its result arrives; a write completes only when its
- * batch's COMMIT succeeded, so a caller that answers on completion never
- * acknowledges something that was not made durable. Writes are sent in the
- * order of their lock keys, so two batches that touch the same rows take
- * their locks in the same order and cannot deadlock.
+ * batches on the wire; four or more REGISTERs of a batch as one
+ * statement. A read completes as soon as its result arrives; a write
+ * completes only when its batch's COMMIT succeeded, so a caller that
+ * answers on completion never acknowledges something that was not made
+ * durable. Writes are sent in the order of their lock keys, so two
+ * batches that touch the same rows take their locks in the same order and
+ * cannot deadlock.
  *
  * When a connection is lost, every operation on its wire completes with
  * -ECONNRESET (and the batch being built too when no other is up), new
@@ -102,8 +103,6 @@ static inline void store_op_param_str(struct store_op *op, struct sip_str s)
 {
 	store_op_param(op, s.p ? s.p : "", s.len);
 }
-void store_op_param_null(struct store_op *op);
-void store_op_param_u64(struct store_op *op, uint64_t v);
 /* Adds a text[] / integer[] / numeric[] parameter from n elements (array
  * literal built with PostgreSQL's quoting). NULL elements: .p == NULL. */
 void store_op_param_text_array(struct store_op *op, const struct sip_str *v, unsigned n);
