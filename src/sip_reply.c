@@ -305,6 +305,6 @@ int sip_reply_send(struct sip_msg *req, const struct sip_source *src, const stru
 		return (int)n;
 	rc = transport_response_dest(sip_msg_top_via(req), src, &d);
 	if (rc == 0)
-		rc = transport_send(&d, out, (size_t)n);
+		rc = transport_send_later(&d, out, (size_t)n);
 	return rc < 0 ? rc : (int)n;
 }

@@ -160,7 +160,7 @@ void stateless_response(struct worker *w, struct sip_msg *m)
 		ctr_inc(&w->ctr, CTR_DROPPED);
 		return;
 	}
-	if (worker_send(w, &dst, w->out, (size_t)n) == 0) {
+	if (worker_send_later(w, &dst, w->out, (size_t)n) == 0) {
 		ctr_inc(&w->ctr, CTR_RELAYED_RESPONSES);
 		ctr_response_sent(&w->ctr, m->status, false);
 	}

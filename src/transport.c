@@ -132,16 +132,27 @@ int transport_pick_listener(enum sip_proto proto, int family, int prefer)
 	return -1;
 }
 
-int transport_send(const struct sip_dest *d, const char *buf, size_t len)
+static int send_to(const struct sip_dest *d, const char *buf, size_t len, bool later)
 {
-	int l;
+	int l, fd;
 
 	if (d->proto != SIP_PROTO_UDP)
 		return tcp_send(d, buf, len);
 	l = transport_pick_listener(SIP_PROTO_UDP, netaddr_family(&d->addr), d->listener);
 	if (l < 0)
 		return -EAFNOSUPPORT;
-	return udp_send(listeners[l].fd, &d->addr, buf, len);
+	fd = listeners[l].fd;
+	return later ? udp_send_later(fd, &d->addr, buf, len) : udp_send(fd, &d->addr, buf, len);
+}
+
+int transport_send(const struct sip_dest *d, const char *buf, size_t len)
+{
+	return send_to(d, buf, len, false);
+}
+
+int transport_send_later(const struct sip_dest *d, const char *buf, size_t len)
+{
+	return send_to(d, buf, len, true);
 }
 
 /* Pointer just past the name of parameter `name` in params, or NULL. */

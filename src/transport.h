@@ -7,7 +7,9 @@
  * themselves (udp.c, transport_udp_sockets()). Both hand each received
  * message to dispatch.c. Workers send with transport_send(), which never
  * blocks: UDP is one sendto(2); TCP writes what the socket takes and
- * leaves the rest to the TCP thread.
+ * leaves the rest to the TCP thread. What nobody waits on the result of
+ * (responses, retransmissions) goes with transport_send_later(): over
+ * UDP it joins the sending thread's batch (udp.c).
  */
 #ifndef JCT_TRANSPORT_H
 #define JCT_TRANSPORT_H
@@ -65,6 +67,10 @@ bool transport_has_proto(enum sip_proto proto);
  * (-EAFNOSUPPORT: no listener of that kind; -ECONNRESET: the connection
  * is gone; -ENOBUFS: its output buffer is full). */
 int transport_send(const struct sip_dest *d, const char *buf, size_t len);
+/* The same, but a UDP datagram may wait in the thread's send batch
+ * (udp_send_later()): buf is copied, and a failure found when the batch
+ * leaves is counted there, not returned. */
+int transport_send_later(const struct sip_dest *d, const char *buf, size_t len);
 
 /*
  * What a server transport adds to the top Via of a request it received

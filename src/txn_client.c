@@ -97,7 +97,7 @@ static void on_retrans(struct timer *t, void *arg, uint64_t now_ms)
 	struct ctx *c = arg;
 	const struct txn_timers *tm = &c->layer->timers;
 
-	(void)transport_send(&c->dest, c->req, c->req_len);
+	(void)transport_send_later(&c->dest, c->req, c->req_len);
 	c->layer->retransmissions++;
 	if (c->invite) {
 		c->a_ms *= 2; /* Timer A doubles without a cap (§17.1.1.2) */
@@ -217,7 +217,7 @@ static void send_ack(struct ctx *c, struct sip_msg *resp)
 	PUT("CSeq: %u ACK\r\n", sip_msg_cseq(&req)->num);
 	PUT("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
 #undef PUT
-	(void)transport_send(&c->dest, out, n);
+	(void)transport_send_later(&c->dest, out, n);
 }
 
 void ctx_response(struct ctx *c, struct sip_msg *m, uint64_t now_ms)

@@ -114,7 +114,7 @@ static bool reliable(const struct stx *st)
 static void send_last(struct stx *st)
 {
 	if (st->resp)
-		(void)transport_send(&st->resp_dest, st->resp, st->resp_len);
+		(void)transport_send_later(&st->resp_dest, st->resp, st->resp_len);
 }
 
 static void on_end(struct timer *t, void *arg, uint64_t now_ms)
@@ -226,11 +226,11 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 	int rc;
 
 	if (st->state == STX_ACCEPTED && status >= 200 && status < 300)
-		return transport_send(&st->resp_dest, buf, len); /* RFC 6026 §7.1 */
+		return transport_send_later(&st->resp_dest, buf, len); /* RFC 6026 §7.1 */
 	if (st->state == STX_ACCEPTED || st->state == STX_COMPLETED || st->state == STX_CONFIRMED ||
 	    st->state == STX_TERMINATED)
 		return -EALREADY; /* one final response per transaction */
-	rc = transport_send(&st->resp_dest, buf, len);
+	rc = transport_send_later(&st->resp_dest, buf, len);
 	if (st->invite && status >= 200 && status < 300) {
 		/* RFC 6026 §7.1: Accepted until Timer L; nothing to resend. */
 		st->state = STX_ACCEPTED;

@@ -19,6 +19,9 @@
 #define UDP_BATCH  32
 #define UDP_RCVBUF (8 * 1024 * 1024)
 #define UDP_SNDBUF (4 * 1024 * 1024)
+/* A send batch: what a round of a worker's jobs sends, about. */
+#define UDP_TX_MSGS  32
+#define UDP_TX_BYTES (64 * 1024)
 
 struct udp_reader {
 	struct dispatch_ctx *ctx; /* counters of what this reader took in */
@@ -140,7 +143,21 @@ unsigned udp_read(struct udp_reader *r, int fd, unsigned index)
 	return (unsigned)n;
 }
 
-int udp_send(int fd, const struct netaddr *to, const char *buf, size_t len)
+struct udp_tx {
+	unsigned n;      /* messages held */
+	size_t used;     /* bytes of buf held */
+	unsigned failed; /* later sends that failed, for udp_tx_flush() */
+	int fd[UDP_TX_MSGS];
+	struct netaddr to[UDP_TX_MSGS];
+	struct iovec iov[UDP_TX_MSGS];
+	struct mmsghdr msgs[UDP_TX_MSGS];
+	char buf[UDP_TX_BYTES];
+};
+
+/* The calling thread's batch (udp_tx_use()); NULL: send at once. */
+static __thread struct udp_tx *tx_cur;
+
+static int send_one(int fd, const struct netaddr *to, const char *buf, size_t len)
 {
 	ssize_t n;
 
@@ -148,4 +165,121 @@ int udp_send(int fd, const struct netaddr *to, const char *buf, size_t len)
 		n = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, &to->u.sa, to->len);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : 0;
+}
+
+static void tx_add(struct udp_tx *t, int fd, const struct netaddr *to, const char *buf, size_t len)
+{
+	unsigned i = t->n++;
+
+	memcpy(t->buf + t->used, buf, len);
+	t->fd[i] = fd;
+	t->to[i] = *to;
+	t->iov[i] = (struct iovec){.iov_base = t->buf + t->used, .iov_len = len};
+	t->msgs[i].msg_hdr = (struct msghdr){.msg_name = &t->to[i].u.sa,
+					     .msg_namelen = t->to[i].len,
+					     .msg_iov = &t->iov[i],
+					     .msg_iovlen = 1};
+	t->used += len;
+}
+
+static bool tx_fits(const struct udp_tx *t, size_t len)
+{
+	return t->n < UDP_TX_MSGS && len <= UDP_TX_BYTES - t->used;
+}
+
+/* Sends everything t holds, in order, one sendmmsg(2) per run of the
+ * same socket. Every message that fails adds to t->failed; returns the
+ * last message's result (0 or a negative errno). */
+static int tx_send(struct udp_tx *t)
+{
+	unsigned i = 0;
+	int last = 0;
+
+	while (i < t->n) {
+		unsigned end = i + 1;
+		int n;
+
+		while (end < t->n && t->fd[end] == t->fd[i])
+			end++;
+		do
+			n = sendmmsg(t->fd[i], t->msgs + i, end - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			/* The first of the run failed (sendmmsg(2) reports an
+			 * error only when nothing was sent): skip it. */
+			last = -errno;
+			t->failed++;
+			n = 1;
+		} else {
+			last = 0;
+		}
+		i += (unsigned)n;
+	}
+	t->n = 0;
+	t->used = 0;
+	return last;
+}
+
+int udp_send(int fd, const struct netaddr *to, const char *buf, size_t len)
+{
+	struct udp_tx *t = tx_cur;
+	int rc;
+
+	if (!t || !t->n)
+		return send_one(fd, to, buf, len);
+	if (!tx_fits(t, len)) {
+		(void)tx_send(t);
+		return send_one(fd, to, buf, len);
+	}
+	tx_add(t, fd, to, buf, len);
+	rc = tx_send(t);
+	/* This message's own failure is its caller's to report. */
+	if (rc < 0)
+		t->failed--;
+	return rc;
+}
+
+int udp_send_later(int fd, const struct netaddr *to, const char *buf, size_t len)
+{
+	struct udp_tx *t = tx_cur;
+
+	if (!t || len > UDP_TX_BYTES)
+		return udp_send(fd, to, buf, len);
+	if (!tx_fits(t, len))
+		(void)tx_send(t);
+	tx_add(t, fd, to, buf, len);
+	return 0;
+}
+
+struct udp_tx *udp_tx_new(void)
+{
+	return calloc(1, sizeof(struct udp_tx));
+}
+
+void udp_tx_free(struct udp_tx *t)
+{
+	if (!t)
+		return;
+	(void)tx_send(t);
+	if (tx_cur == t)
+		tx_cur = NULL;
+	free(t);
+}
+
+void udp_tx_use(struct udp_tx *t)
+{
+	tx_cur = t;
+}
+
+unsigned udp_tx_flush(void)
+{
+	struct udp_tx *t = tx_cur;
+	unsigned failed;
+
+	if (!t)
+		return 0;
+	(void)tx_send(t);
+	failed = t->failed;
+	t->failed = 0;
+	return failed;
 }

@@ -5,9 +5,16 @@
  * datagram reads a batch with recvmmsg(2) into its udp_reader, copies each
  * message into a job sized to fit and hands it to dispatch, which queues
  * it for the worker that owns its Call-ID (often the reader itself, which
- * then needs no other thread to wake). Sending is a plain sendto(2) on the
- * listener's socket from whichever thread sends, which the kernel
- * serialises.
+ * then needs no other thread to wake).
+ *
+ * Sending: a thread without a send batch sends each datagram with its own
+ * sendto(2). A worker holds one (udp_tx_use()): what it sends while it
+ * runs a round of jobs waits in the batch and leaves with one sendmmsg(2)
+ * per socket when the batch fills, when a message must go now
+ * (udp_send()) and when the round ends (udp_tx_flush()). Besides saving a
+ * system call per message, this keeps the receiver from being woken once
+ * per answer: on a busy machine each wake-up can preempt the sender, and
+ * the rest of the round's answers then left one per time slice.
  */
 #ifndef JCT_UDP_H
 #define JCT_UDP_H
@@ -33,7 +40,26 @@ void udp_reader_free(struct udp_reader *r);
  * read (0: none waiting). */
 unsigned udp_read(struct udp_reader *r, int fd, unsigned index);
 
-/* Sends one datagram. Returns 0 or a negative errno. */
+/* Sends one datagram now, after what this thread's batch holds (so the
+ * order stays). Returns 0 or a negative errno. */
 int udp_send(int fd, const struct netaddr *to, const char *buf, size_t len);
+
+/* Sends one datagram when this thread's batch leaves (now when the thread
+ * has none). buf is copied. Returns 0 or a negative errno known at once;
+ * a later failure is counted by udp_tx_flush(). */
+int udp_send_later(int fd, const struct netaddr *to, const char *buf, size_t len);
+
+struct udp_tx;
+
+/* A send batch, owned by the caller: udp_tx_free(). NULL when out of
+ * memory. */
+struct udp_tx *udp_tx_new(void);
+/* Sends what t still holds, then frees it. */
+void udp_tx_free(struct udp_tx *t);
+/* Makes t (borrowed; NULL: none) the calling thread's send batch. */
+void udp_tx_use(struct udp_tx *t);
+/* Sends what the calling thread's batch holds. Returns how many of the
+ * messages given to udp_send_later() failed since the last call. */
+unsigned udp_tx_flush(void);
 
 #endif

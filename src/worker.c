@@ -38,10 +38,8 @@ static atomic_bool read_udp;
  * they came (an ACK before the BYE that follows it). */
 static pthread_mutex_t udp_read_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int worker_send(struct worker *w, const struct sip_dest *d, const char *buf, size_t len)
+static int count_send(struct worker *w, const struct sip_dest *d, size_t len, int rc)
 {
-	int rc = transport_send(d, buf, len);
-
 	if (rc < 0) {
 		char a[NETADDR_STRLEN];
 
@@ -54,6 +52,16 @@ int worker_send(struct worker *w, const struct sip_dest *d, const char *buf, siz
 	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
 	ctr_add(&w->ctr.v[CTR_TX_BYTES], len);
 	return 0;
+}
+
+int worker_send(struct worker *w, const struct sip_dest *d, const char *buf, size_t len)
+{
+	return count_send(w, d, len, transport_send(d, buf, len));
+}
+
+int worker_send_later(struct worker *w, const struct sip_dest *d, const char *buf, size_t len)
+{
+	return count_send(w, d, len, transport_send_later(d, buf, len));
 }
 
 void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *src,
@@ -282,6 +290,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	bool closed = false;
 
+	udp_tx_use(w->tx);
 	for (;;) {
 		bool want_udp = atomic_load_explicit(&read_udp, memory_order_relaxed) && !closed;
 		unsigned datagrams = 0;
@@ -319,6 +328,9 @@ static void *worker_main(void *arg)
 			ctr_set(&w->ctr.g_transactions, txn_layer_count(w->txn));
 			ctr_set(&w->ctr.v[CTR_TXN_EVICTED], ts.evicted);
 		}
+		/* The round's answers leave together before the worker sleeps
+		 * or reads again. */
+		ctr_add(&w->ctr.v[CTR_TX_ERRORS], udp_tx_flush());
 		/* Stop once closed and drained, including what waits on the
 		 * database, so nothing acknowledged is cut off. Transactions
 		 * still lingering (Timer J and the like) are not waited for. */
@@ -327,6 +339,7 @@ static void *worker_main(void *arg)
 		if (idle)
 			worker_sleep(w);
 	}
+	udp_tx_use(NULL);
 	return NULL;
 }
 
@@ -341,10 +354,11 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 	w->hdrs2 = calloc(w->max_hdrs, sizeof(*w->hdrs2));
 	w->out_cap = cfg->sip.limits.max_message_size + WORKER_OUT_SLACK;
 	w->out = malloc(w->out_cap);
+	w->tx = udp_tx_new();
 	for (unsigned i = 0; i < STORE_MAX_CONNS; i++)
 		w->store_fd[i] = -1;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!w->hdrs || !w->hdrs2 || !w->out)
+	if (!w->hdrs || !w->hdrs2 || !w->out || !w->tx)
 		return -ENOMEM;
 	if (w->epfd < 0)
 		return -errno;
@@ -457,6 +471,8 @@ int workers_stop(unsigned timeout_ms)
 			free(workers[i].hdrs2);
 			free(workers[i].out);
 			udp_reader_free(workers[i].udp);
+			udp_tx_free(workers[i].tx);
+			workers[i].tx = NULL;
 			close(workers[i].epfd);
 			workers[i].udp = NULL;
 			workers[i].hdrs = NULL;

@@ -45,6 +45,7 @@ struct worker {
 	uint64_t branch_seq; /* makes our branch IDs unique */
 	int epfd;            /* what the worker sleeps on */
 	struct udp_reader *udp;
+	struct udp_tx *tx; /* what a round sends over UDP (udp.h) */
 	bool udp_on; /* the UDP sockets are in epfd and read */
 	/* the database sockets as registered in epfd, one per connection */
 	int store_fd[STORE_MAX_CONNS];
@@ -72,6 +73,9 @@ int workers_stop(unsigned timeout_ms);
 
 /* Sends buf[0..len) to d and counts it. Returns 0 or a negative errno. */
 int worker_send(struct worker *w, const struct sip_dest *d, const char *buf, size_t len);
+/* The same for a message nobody waits on the result of (a response): over
+ * UDP it leaves with the round's batch (transport_send_later()). */
+int worker_send_later(struct worker *w, const struct sip_dest *d, const char *buf, size_t len);
 
 /* Answers the request m (from src) with status; never answers an ACK.
  * reason NULL: the standard phrase; extra: header lines or NULL. */
