@@ -20,6 +20,8 @@ struct dispatch_ctx {
 	uint16_t max_hdrs;
 	char *out;
 	size_t out_cap;
+	dispatch_claim_fn claim;
+	void *claim_arg;
 };
 
 static const struct config *cfg;
@@ -60,6 +62,12 @@ struct counters *dispatch_counters(struct dispatch_ctx *ctx)
 	return &ctx->ctr;
 }
 
+void dispatch_ctx_set_claim(struct dispatch_ctx *ctx, dispatch_claim_fn claim, void *arg)
+{
+	ctx->claim = claim;
+	ctx->claim_arg = arg;
+}
+
 static bool starts_with(const char *p, size_t len, const char *lit, size_t n)
 {
 	return len >= n && memcmp(p, lit, n) == 0;
@@ -81,11 +89,14 @@ void dispatch_job(struct dispatch_ctx *ctx, struct sip_job *job)
 {
 	bool response = starts_with(job->data, job->len, "SIP/", 4);
 	bool ack = starts_with(job->data, job->len, "ACK ", 4);
+	unsigned shard = shard_of(job);
 	int rc;
 
 	ctr_inc(&ctx->ctr, CTR_RX_MESSAGES);
 	ctr_add(&ctx->ctr.v[CTR_RX_BYTES], job->len);
-	rc = queue_push(shards[shard_of(job)], job, response || ack);
+	if (ctx->claim && ctx->claim(ctx->claim_arg, shard, job))
+		return;
+	rc = queue_push(shards[shard], job, response || ack);
 	if (rc == 0)
 		return;
 	if (rc == -EBUSY) {

@@ -8,6 +8,10 @@
  * here in the listener thread (RFC 3261 §21.5.4), and responses and ACKs
  * are always queued: dropping them would break transactions already under
  * way.
+ *
+ * A reader that is itself a worker may run another shard's jobs instead
+ * of queueing them (dispatch_ctx_set_claim(), worker.c): when that shard's
+ * worker sleeps, waking it would cost more than the job.
  */
 #ifndef JCT_DISPATCH_H
 #define JCT_DISPATCH_H
@@ -26,7 +30,13 @@ void dispatch_setup(const struct config *cfg, struct queue **queues, unsigned n)
 struct dispatch_ctx *dispatch_ctx_new(void);
 struct counters *dispatch_counters(struct dispatch_ctx *ctx);
 
-/* Takes job: queues it on its shard or answers/drops it. */
+/* claim(arg, shard, job) either takes job and returns true, or returns
+ * false and leaves it to be queued. arg is borrowed for the ctx's life. */
+typedef bool (*dispatch_claim_fn)(void *arg, unsigned shard, struct sip_job *job);
+void dispatch_ctx_set_claim(struct dispatch_ctx *ctx, dispatch_claim_fn claim, void *arg);
+
+/* Takes job: hands it to the claim function, queues it on its shard or
+ * answers/drops it. */
 void dispatch_job(struct dispatch_ctx *ctx, struct sip_job *job);
 
 /* Answers the request in buf[0..len) (borrowed) from the listener thread

@@ -180,6 +180,16 @@ void queue_close(struct queue *q)
 	wake(q);
 }
 
+bool queue_closed(struct queue *q)
+{
+	bool closed;
+
+	pthread_mutex_lock(&q->lock);
+	closed = q->closed;
+	pthread_mutex_unlock(&q->lock);
+	return closed;
+}
+
 unsigned queue_length(struct queue *q)
 {
 	unsigned n;

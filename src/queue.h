@@ -90,6 +90,9 @@ struct sip_job *queue_pop_all(struct queue *q, uint64_t deadline_ns, bool *close
  * drained. */
 void queue_close(struct queue *q);
 
+/* Has queue_close() been called? */
+bool queue_closed(struct queue *q);
+
 /* Current length (racy, for monitoring). */
 unsigned queue_length(struct queue *q);
 

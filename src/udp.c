@@ -95,6 +95,11 @@ void udp_reader_free(struct udp_reader *r)
 	free(r);
 }
 
+struct dispatch_ctx *udp_reader_dispatch(struct udp_reader *r)
+{
+	return r->ctx;
+}
+
 unsigned udp_read(struct udp_reader *r, int fd, unsigned index)
 {
 	int n;

@@ -39,6 +39,8 @@ void udp_reader_free(struct udp_reader *r);
  * without blocking, and dispatches it. Returns how many datagrams were
  * read (0: none waiting). */
 unsigned udp_read(struct udp_reader *r, int fd, unsigned index);
+/* The reader's dispatch context (borrowed), e.g. to set a claim on it. */
+struct dispatch_ctx *udp_reader_dispatch(struct udp_reader *r);
 
 /* Sends one datagram now, after what this thread's batch holds (so the
  * order stays). Returns 0 or a negative errno. */

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "config.h"
 #include "core.h"
+#include "dispatch.h"
 #include "log.h"
 #include "transport.h"
 #include "txn.h"
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <stdint.h>
 #include <unistd.h>
 
 /* Room for the edits on top of the largest message. */
@@ -37,6 +39,13 @@ static atomic_bool read_udp;
  * is read, so the messages of one sender reach their worker in the order
  * they came (an ACK before the BYE that follows it). */
 static pthread_mutex_t udp_read_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The jobs a reader took for another worker during one read (claim_job()),
+ * run once the read lock is released (run_claims()). */
+struct worker_claim {
+	bool held; /* the reader holds that worker's run mutex */
+	struct sip_job *head, *tail;
+};
 
 static int count_send(struct worker *w, const struct sip_dest *d, size_t len, int rc)
 {
@@ -172,17 +181,51 @@ void worker_resume(struct worker *w, struct sip_job *job)
 		job_free(job);
 }
 
+/* Runs a list of jobs (taken) on w's state. */
+static void run_list(struct worker *w, struct sip_job *job)
+{
+	while (job) {
+		struct sip_job *next = job->next;
+
+		worker_resume(w, job);
+		job = next;
+	}
+}
+
+/* Milliseconds until w must act by itself (a timer, the database), -1:
+ * nothing planned. */
+static int next_timeout_ms(const struct worker *w, uint64_t now_ms)
+{
+	int timeout = timer_next_ms(&w->timers, now_ms);
+
+	if (w->store) {
+		int st = store_timeout_ms(w->store, now_ms);
+
+		if (st >= 0 && (timeout < 0 || st < timeout))
+			timeout = st;
+	}
+	return timeout;
+}
+
+/* Are the database sockets registered in epfd as the store wants them? */
+static bool store_watched(const struct worker *w)
+{
+	unsigned n = store_conns(w->store);
+	bool same = store_sock_serial(w->store) == w->store_serial;
+
+	for (unsigned i = 0; i < n && same; i++)
+		same = store_fd(w->store, i) == w->store_fd[i] &&
+		       (w->store_fd[i] < 0 || store_events(w->store, i) == w->store_events[i]);
+	return same;
+}
+
 /* Keeps the database sockets' registrations in epfd current: a new
  * connection may reuse an old number, which a close dropped from epfd. */
 static void watch_store(struct worker *w)
 {
 	unsigned serial = store_sock_serial(w->store), n = store_conns(w->store);
-	bool same = serial == w->store_serial;
 
-	for (unsigned i = 0; i < n && same; i++)
-		same = store_fd(w->store, i) == w->store_fd[i] &&
-		       (w->store_fd[i] < 0 || store_events(w->store, i) == w->store_events[i]);
-	if (same)
+	if (store_watched(w))
 		return;
 	/* First what no connection uses any more (its number may have gone
 	 * to another connection of ours: that one is registered below). */
@@ -211,6 +254,80 @@ static void watch_store(struct worker *w)
 	w->store_serial = serial;
 }
 
+/*
+ * The claim of dispatch.c, called under udp_read_lock: a job for another
+ * worker that sleeps (its run mutex is free) is kept to run here. The
+ * first claim of a read takes that worker's mutex and its queue, so the
+ * jobs queued before this read run first and a call's messages keep their
+ * order; jobs read later by another reader queue behind.
+ */
+static bool claim_job(void *arg, unsigned shard, struct sip_job *job)
+{
+	struct worker *w = arg, *s = &workers[shard];
+	struct worker_claim *c = &w->claims[shard];
+
+	if (s == w)
+		return false; /* its own: queued and run this round */
+	if (!c->held) {
+		bool closed;
+
+		if (pthread_mutex_trylock(&s->run) != 0)
+			return false; /* awake: queueing costs it nothing */
+		if (queue_closed(&s->queue)) {
+			pthread_mutex_unlock(&s->run);
+			return false;
+		}
+		c->held = true;
+		c->head = c->tail = queue_take(&s->queue, &closed);
+		while (c->tail && c->tail->next)
+			c->tail = c->tail->next;
+	}
+	job->next = NULL;
+	if (c->tail)
+		c->tail->next = job;
+	else
+		c->head = job;
+	c->tail = job;
+	return true;
+}
+
+/* Must the sleeping worker s wake before it planned to, now that someone
+ * ran jobs on its state? (Under s->run.) */
+static bool must_wake(const struct worker *s)
+{
+	uint64_t now = clock_now_ms();
+	int timeout = next_timeout_ms(s, now);
+
+	if (s->store && !store_watched(s))
+		return true;
+	return timeout >= 0 && now + (uint64_t)timeout < s->sleep_until_ms;
+}
+
+/* Runs what this reader claimed, then lets each worker go, waking it only
+ * when it has to act sooner than it planned. */
+static void run_claims(struct worker *w)
+{
+	for (unsigned i = 0; i < nworkers; i++) {
+		struct worker_claim *c = &w->claims[i];
+		struct worker *s = &workers[i];
+		bool closed, wake;
+
+		if (!c->held)
+			continue;
+		run_list(s, c->head);
+		/* and what other readers queued for it meanwhile */
+		run_list(s, queue_take(&s->queue, &closed));
+		c->head = c->tail = NULL;
+		c->held = false;
+		if (s->store)
+			store_commit(s->store);
+		wake = must_wake(s);
+		pthread_mutex_unlock(&s->run);
+		if (wake)
+			queue_poke(&s->queue);
+	}
+}
+
 /* Adds the UDP sockets to epfd (on) or takes them out. EPOLLEXCLUSIVE:
  * a datagram wakes one sleeping worker, not all of them. */
 static void watch_udp(struct worker *w, bool on)
@@ -220,9 +337,14 @@ static void watch_udp(struct worker *w, bool on)
 	unsigned n = transport_udp_sockets(fds, idx, CFG_MAX_LISTEN);
 
 	/* Made here, not at start: dispatch is set up after the workers. */
-	if (on && !w->udp && !(w->udp = udp_reader_new(w->cfg->sip.limits.max_message_size))) {
-		log_error("event=udp_reader_failed worker=%u error=\"out of memory\"", w->index);
-		return;
+	if (on && !w->udp) {
+		if (!(w->udp = udp_reader_new(w->cfg->sip.limits.max_message_size))) {
+			log_error("event=udp_reader_failed worker=%u error=\"out of memory\"",
+				  w->index);
+			return;
+		}
+		if (nworkers > 1)
+			dispatch_ctx_set_claim(udp_reader_dispatch(w->udp), claim_job, w);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = WAKE_UDP};
@@ -246,26 +368,27 @@ static unsigned read_udp_sockets(struct worker *w)
 	for (unsigned i = 0; i < n; i++)
 		got += udp_read(w->udp, fds[i], idx[i]);
 	pthread_mutex_unlock(&udp_read_lock);
+	run_claims(w);
 	return got;
 }
 
 /* Sleeps until the queue, the database or a UDP socket has work, or the
- * next timeout. */
+ * next timeout. Lets go of w->run meanwhile, so readers may run w's jobs
+ * (claim_job()). */
 static void worker_sleep(struct worker *w)
 {
 	struct epoll_event evs[8];
-	int timeout = timer_next_ms(&w->timers, clock_now_ms());
+	uint64_t now = clock_now_ms();
+	int timeout = next_timeout_ms(w, now);
 
-	if (w->store) {
-		int st = store_timeout_ms(w->store, clock_now_ms());
-
-		if (st >= 0 && (timeout < 0 || st < timeout))
-			timeout = st;
+	if (w->store)
 		watch_store(w);
-	}
 	if (!queue_sleep_begin(&w->queue))
 		return;
+	w->sleep_until_ms = timeout < 0 ? UINT64_MAX : now + (uint64_t)timeout;
+	pthread_mutex_unlock(&w->run);
 	(void)epoll_wait(w->epfd, evs, 8, timeout);
+	pthread_mutex_lock(&w->run);
 	queue_sleep_end(&w->queue);
 }
 
@@ -291,6 +414,7 @@ static void *worker_main(void *arg)
 	bool closed = false;
 
 	udp_tx_use(w->tx);
+	pthread_mutex_lock(&w->run);
 	for (;;) {
 		bool want_udp = atomic_load_explicit(&read_udp, memory_order_relaxed) && !closed;
 		unsigned datagrams = 0;
@@ -304,13 +428,7 @@ static void *worker_main(void *arg)
 		job = queue_take(&w->queue, &closed);
 		idle = !job && !datagrams;
 
-		while (job) {
-			struct sip_job *next = job->next;
-
-			if (!worker_process(w, job))
-				job_free(job);
-			job = next;
-		}
+		run_list(w, job);
 		timer_run(&w->timers, clock_now_ms());
 		if (w->store) {
 			/* Send what this round queued, then take what came back;
@@ -339,15 +457,20 @@ static void *worker_main(void *arg)
 		if (idle)
 			worker_sleep(w);
 	}
+	pthread_mutex_unlock(&w->run);
 	udp_tx_use(NULL);
 	return NULL;
 }
 
-static int worker_init(struct worker *w, const struct config *cfg, unsigned index)
+static int worker_init(struct worker *w, const struct config *cfg, unsigned index, unsigned n)
 {
 	int rc;
 
 	w->index = index;
+	rc = pthread_mutex_init(&w->run, NULL);
+	if (rc)
+		return -rc;
+	w->claims = calloc(n, sizeof(*w->claims));
 	w->cfg = cfg;
 	w->max_hdrs = (uint16_t)cfg->sip.limits.max_headers;
 	w->hdrs = calloc(w->max_hdrs, sizeof(*w->hdrs));
@@ -358,7 +481,7 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 	for (unsigned i = 0; i < STORE_MAX_CONNS; i++)
 		w->store_fd[i] = -1;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!w->hdrs || !w->hdrs2 || !w->out || !w->tx)
+	if (!w->hdrs || !w->hdrs2 || !w->out || !w->tx || !w->claims)
 		return -ENOMEM;
 	if (w->epfd < 0)
 		return -errno;
@@ -404,7 +527,7 @@ int workers_start(const struct config *cfg, unsigned n)
 		return -ENOMEM;
 	memset(workers, 0, sizeof(*workers) * n);
 	for (unsigned i = 0; i < n; i++) {
-		rc = worker_init(&workers[i], cfg, i);
+		rc = worker_init(&workers[i], cfg, i, n);
 		if (rc < 0)
 			return rc;
 		queues[i] = &workers[i].queue;
@@ -473,6 +596,9 @@ int workers_stop(unsigned timeout_ms)
 			udp_reader_free(workers[i].udp);
 			udp_tx_free(workers[i].tx);
 			workers[i].tx = NULL;
+			free(workers[i].claims);
+			workers[i].claims = NULL;
+			pthread_mutex_destroy(&workers[i].run);
 			close(workers[i].epfd);
 			workers[i].udp = NULL;
 			workers[i].hdrs = NULL;
