@@ -140,6 +140,19 @@ void queue_sleep_end(struct queue *q)
 	(void)!read(q->efd, &v, sizeof(v));
 }
 
+bool queue_wake(struct queue *q)
+{
+	bool sleeping;
+
+	pthread_mutex_lock(&q->lock);
+	sleeping = q->waiting;
+	q->waiting = false;
+	pthread_mutex_unlock(&q->lock);
+	if (sleeping)
+		wake(q);
+	return sleeping;
+}
+
 void queue_poke(struct queue *q)
 {
 	wake(q);

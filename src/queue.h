@@ -75,6 +75,9 @@ struct sip_job *queue_take(struct queue *q, bool *closed);
 bool queue_sleep_begin(struct queue *q);
 void queue_sleep_end(struct queue *q);
 int queue_fd(const struct queue *q);
+/* Wakes the consumer if it sleeps (queue_sleep_begin()); returns whether
+ * it did. */
+bool queue_wake(struct queue *q);
 /* Makes queue_fd() readable, so the consumer wakes and looks around
  * (it reads the eventfd back in queue_sleep_end()). */
 void queue_poke(struct queue *q);

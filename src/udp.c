@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define UDP_BATCH  32
 #define UDP_RCVBUF (8 * 1024 * 1024)
 #define UDP_SNDBUF (4 * 1024 * 1024)
 /* A send batch: what a round of a worker's jobs sends, about. */
@@ -26,10 +25,10 @@
 struct udp_reader {
 	struct dispatch_ctx *ctx; /* counters of what this reader took in */
 	size_t max_message;
-	char *bufs; /* UDP_BATCH buffers of max_message bytes */
-	struct mmsghdr msgs[UDP_BATCH];
-	struct iovec iov[UDP_BATCH];
-	struct sockaddr_storage from[UDP_BATCH];
+	char *bufs; /* UDP_READ_BATCH buffers of max_message bytes */
+	struct mmsghdr msgs[UDP_READ_BATCH];
+	struct iovec iov[UDP_READ_BATCH];
+	struct sockaddr_storage from[UDP_READ_BATCH];
 };
 
 static void set_buffer(int fd, int opt_force, int opt, int size)
@@ -77,7 +76,7 @@ struct udp_reader *udp_reader_new(size_t max_message)
 		return NULL;
 	r->max_message = max_message;
 	r->ctx = dispatch_ctx_new();
-	r->bufs = malloc(UDP_BATCH * max_message);
+	r->bufs = malloc(UDP_READ_BATCH * max_message);
 	if (!r->ctx || !r->bufs) {
 		udp_reader_free(r);
 		return NULL;
@@ -104,7 +103,7 @@ unsigned udp_read(struct udp_reader *r, int fd, unsigned index)
 {
 	int n;
 
-	for (int i = 0; i < UDP_BATCH; i++) {
+	for (int i = 0; i < UDP_READ_BATCH; i++) {
 		r->iov[i].iov_base = r->bufs + (size_t)i * r->max_message;
 		r->iov[i].iov_len = r->max_message;
 		memset(&r->msgs[i].msg_hdr, 0, sizeof(r->msgs[i].msg_hdr));
@@ -114,7 +113,7 @@ unsigned udp_read(struct udp_reader *r, int fd, unsigned index)
 		r->msgs[i].msg_hdr.msg_namelen = sizeof(r->from[i]);
 	}
 	do
-		n = recvmmsg(fd, r->msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, r->msgs, UDP_READ_BATCH, MSG_DONTWAIT, NULL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		/* EAGAIN: another worker took it first. */

@@ -29,6 +29,9 @@ int udp_open(const struct netaddr *addr);
 
 struct udp_reader;
 
+/* The most datagrams one udp_read() takes from a socket. */
+#define UDP_READ_BATCH 32
+
 /* A reader's buffers for one batch; max_message bounds one datagram.
  * NULL when out of memory. Owned by the caller: udp_reader_free(); the
  * counters of what it read stay registered (counters_register). */

@@ -328,8 +328,12 @@ static void run_claims(struct worker *w)
 	}
 }
 
-/* Adds the UDP sockets to epfd (on) or takes them out. EPOLLEXCLUSIVE:
- * a datagram wakes one sleeping worker, not all of them. */
+/* Starts (on) or stops reading the UDP sockets. Only worker 0 sleeps on
+ * them (adds them to its epfd): it reads, runs the jobs of workers that
+ * sleep (claim_job()) and wakes a helper when a read comes back full
+ * (wake_helper()). The others read them at every round they are awake
+ * for, so under load all share the reading, and at a lower rate one
+ * thread wakes per batch instead of one per datagram. */
 static void watch_udp(struct worker *w, bool on)
 {
 	int fds[CFG_MAX_LISTEN];
@@ -346,8 +350,8 @@ static void watch_udp(struct worker *w, bool on)
 		if (nworkers > 1)
 			dispatch_ctx_set_claim(udp_reader_dispatch(w->udp), claim_job, w);
 	}
-	for (unsigned i = 0; i < n; i++) {
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = WAKE_UDP};
+	for (unsigned i = 0; i < n && w->index == 0; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = WAKE_UDP};
 
 		if (on ? epoll_ctl(w->epfd, EPOLL_CTL_ADD, fds[i], &ev)
 		       : epoll_ctl(w->epfd, EPOLL_CTL_DEL, fds[i], NULL))
@@ -355,6 +359,15 @@ static void watch_udp(struct worker *w, bool on)
 				 strerror(errno));
 	}
 	w->udp_on = on;
+}
+
+/* A read came back full: more waits. Wakes the next sleeping worker, if
+ * any, to read beside this one. */
+static void wake_helper(struct worker *w)
+{
+	for (unsigned k = 1; k < nworkers; k++)
+		if (queue_wake(&workers[(w->index + k) % nworkers].queue))
+			return;
 }
 
 /* Reads one batch from each UDP socket; returns how many datagrams. */
@@ -425,6 +438,8 @@ static void *worker_main(void *arg)
 			watch_udp(w, want_udp);
 		if (w->udp_on)
 			datagrams = read_udp_sockets(w);
+		if (datagrams >= UDP_READ_BATCH)
+			wake_helper(w);
 		job = queue_take(&w->queue, &closed);
 		idle = !job && !datagrams;
 
