@@ -1,11 +1,11 @@
 /*
  * udp: UDP sockets (RFC 3261 §18 over datagrams).
  *
- * The workers read the sockets themselves (worker.c): a worker woken by a
- * datagram reads a batch with recvmmsg(2) into its udp_reader, copies each
- * message into a job sized to fit and hands it to dispatch, which queues
- * it for the worker that owns its Call-ID (often the reader itself, which
- * then needs no other thread to wake).
+ * The workers read the sockets themselves (worker.c): a worker reads a
+ * batch with recvmmsg(2) into its udp_reader, copies each message into a
+ * job sized to fit and hands it to dispatch, which gives it to the worker
+ * that owns its Call-ID (the reader itself, or a sleeping worker whose
+ * job the reader runs, or the queue of a worker that is awake).
  *
  * Sending: a thread without a send batch sends each datagram with its own
  * sendto(2). A worker holds one (udp_tx_use()): what it sends while it

@@ -7,21 +7,23 @@
  * over the job's bytes and hands it to the core (stateless.c), which
  * either finishes with it or keeps the job while the database answers; a
  * completion then resumes it from the same loop. The loop sleeps in
- * epoll(7) on the queue's eventfd, the database socket and the UDP
- * sockets together: the UDP sockets are read by whichever worker wakes
- * first (EPOLLEXCLUSIVE wakes one), and a datagram whose Call-ID belongs
- * to the reader itself is handled without waking another thread.
+ * epoll(7) on the queue's eventfd and the database socket; worker 0 also
+ * on the UDP sockets. Every worker reads UDP at each round it is awake
+ * for, and a read that comes back full wakes one more worker to read
+ * beside it: under load all of them read, and at a lower rate one thread
+ * wakes per batch rather than one per datagram.
  *
  * A worker's state (its calls, timers, database connection, scratch) is
  * guarded by its `run` mutex, which its thread holds except while it
  * sleeps. A reader that finds a datagram of a sleeping worker's call
  * takes that worker's mutex (trylock) and runs the job itself on the
- * sleeper's state, then wakes the sleeper only when it must act sooner
- * than it planned (an earlier timer, a database socket to watch anew).
- * On a busy machine that saves a thread wake-up, which costs more than
- * the job, for about every other message; a worker that is awake gets
- * its jobs queued as before. Nothing a worker touches per message is
- * shared with another worker without that mutex.
+ * sleeper's state, sends what it produced, and wakes the sleeper only
+ * when it must act sooner than it planned (an earlier timer, a database
+ * socket to watch anew). A thread wake-up costs more than the job; a
+ * worker that is awake gets its jobs queued as before. Nothing a worker
+ * touches per message is shared with another worker without that mutex.
+ * Measured on 2 cores at 3,200 calls/s: 0.4 thread sleeps per call, was
+ * 1.1.
  */
 #ifndef JCT_WORKER_H
 #define JCT_WORKER_H
