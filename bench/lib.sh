@@ -283,6 +283,21 @@ run_step() {
 	[ -n "${BENCH_KEEP:-}" ] && log "kept $dir" || rm -rf "$dir"
 }
 
+# After a failed step the proxy is still busy with its debris for a while
+# (the UAS retransmits its unacknowledged 200s for 32 s, transactions
+# time out), and a step started at once would pay for it: wait until the
+# proxy's CPU stays under 5% of a core for a second, at most SETTLE_S (20)
+# seconds.
+settle() {
+	local i t0 t1
+	for ((i = 0; i < ${SETTLE_S:-20}; i++)); do
+		t0=$(tree_ticks "$SYS_PID")
+		sleep 1
+		t1=$(tree_ticks "$SYS_PID")
+		[ $((t1 - t0)) -lt 5 ] && return
+	done
+}
+
 start_rate() {
 	case $1 in
 	options) echo 5000 ;;
@@ -314,6 +329,7 @@ find_rate() {
 			rate=$((rate * 3 / 2))
 		else
 			NOTE[$key]="limit: $STEP_WHY at $rate/s"
+			settle
 			if [ "$best" -eq 0 ]; then
 				# the start rate is already too much: go down
 				rate=$((rate / 2))
@@ -336,6 +352,7 @@ find_rate() {
 		[ $tries -ge 3 ] && { NOTE[$key]="no rate held for ${STEP_S}s: $STEP_WHY"; RATE[$key]=0; return; }
 		NOTE[$key]="${best}/s did not hold for ${STEP_S}s ($STEP_WHY)"
 		best=$((best * 4 / 5))
+		settle
 	done
 	RATE[$key]=$best CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
 	[ "${STEP_SIPP_CPU:-0}" -ge 90 ] && NOTE[$key]="SIPp at ${STEP_SIPP_CPU}% CPU: the load generator is the limit"

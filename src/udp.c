@@ -18,7 +18,7 @@
 
 #define UDP_RCVBUF (8 * 1024 * 1024)
 #define UDP_SNDBUF (4 * 1024 * 1024)
-/* A send batch: what a round of a worker's jobs sends, about. */
+/* A send batch leaves when it holds this many messages or bytes. */
 #define UDP_TX_MSGS  32
 #define UDP_TX_BYTES (64 * 1024)
 
