@@ -7,8 +7,8 @@
 
 #include "config.h"
 #include "log.h"
-#include "siphash.h"
 #include "sip_reply.h"
+#include "siphash.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -18,11 +18,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <stdint.h>
 #include <unistd.h>
 
 /* Room for the edits on top of the largest message. */

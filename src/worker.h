@@ -58,11 +58,11 @@ struct worker {
 	uint64_t branch_seq; /* makes our branch IDs unique */
 	int epfd;            /* what the worker sleeps on */
 	struct udp_reader *udp;
-	struct udp_tx *tx; /* what a round sends over UDP (udp.h) */
-	pthread_mutex_t run;    /* held while this worker's state is in use */
-	uint64_t sleep_until_ms; /* when it wakes by itself (UINT64_MAX: never); under run */
+	struct udp_tx *tx;           /* what a round sends over UDP (udp.h) */
+	pthread_mutex_t run;         /* held while this worker's state is in use */
+	uint64_t sleep_until_ms;     /* when it wakes by itself (UINT64_MAX: never); under run */
 	struct worker_claim *claims; /* per other worker: jobs this reader runs for it */
-	bool udp_on; /* the UDP sockets are in epfd and read */
+	bool udp_on;                 /* reads the UDP sockets (worker 0 sleeps on them too) */
 	/* the database sockets as registered in epfd, one per connection */
 	int store_fd[STORE_MAX_CONNS];
 	short store_events[STORE_MAX_CONNS];
