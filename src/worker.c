@@ -41,9 +41,9 @@ static atomic_bool read_udp;
 static pthread_mutex_t udp_read_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The jobs a reader took for another worker during one read (claim_job()),
- * run once the read lock is released (run_claims()). */
+ * run once the read lock is released (run_claims()). A list that is not
+ * empty means the reader holds that worker's run mutex. */
 struct worker_claim {
-	bool held; /* the reader holds that worker's run mutex */
 	struct sip_job *head, *tail;
 };
 
@@ -268,7 +268,7 @@ static bool claim_job(void *arg, unsigned shard, struct sip_job *job)
 
 	if (s == w)
 		return false; /* its own: queued and run this round */
-	if (!c->held) {
+	if (!c->head) {
 		bool closed;
 
 		if (pthread_mutex_trylock(&s->run) != 0)
@@ -277,7 +277,6 @@ static bool claim_job(void *arg, unsigned shard, struct sip_job *job)
 			pthread_mutex_unlock(&s->run);
 			return false;
 		}
-		c->held = true;
 		c->head = c->tail = queue_take(&s->queue, &closed);
 		while (c->tail && c->tail->next)
 			c->tail = c->tail->next;
@@ -312,13 +311,12 @@ static void run_claims(struct worker *w)
 		struct worker *s = &workers[i];
 		bool closed, wake;
 
-		if (!c->held)
+		if (!c->head)
 			continue;
 		run_list(s, c->head);
 		/* and what other readers queued for it meanwhile */
 		run_list(s, queue_take(&s->queue, &closed));
 		c->head = c->tail = NULL;
-		c->held = false;
 		/* What these jobs sent leaves before s may run the call's next
 		 * message on another thread, whose batch could leave first (a
 		 * 200 before its 180). */
