@@ -192,9 +192,10 @@ static bool tx_fits(const struct udp_tx *t, size_t len)
 }
 
 /* Sends everything t holds, in order, one sendmmsg(2) per run of the
- * same socket. Every message that fails adds to t->failed; returns the
+ * same socket. Every message that fails adds to t->failed, except the
+ * last one when own_last (udp_send()'s caller reports it); returns the
  * last message's result (0 or a negative errno). */
-static int tx_send(struct udp_tx *t)
+static int tx_send(struct udp_tx *t, bool own_last)
 {
 	unsigned i = 0;
 	int last = 0;
@@ -212,7 +213,8 @@ static int tx_send(struct udp_tx *t)
 			/* The first of the run failed (sendmmsg(2) reports an
 			 * error only when nothing was sent): skip it. */
 			last = -errno;
-			t->failed++;
+			if (!own_last || i != t->n - 1)
+				t->failed++;
 			n = 1;
 		} else {
 			last = 0;
@@ -227,20 +229,15 @@ static int tx_send(struct udp_tx *t)
 int udp_send(int fd, const struct netaddr *to, const char *buf, size_t len)
 {
 	struct udp_tx *t = tx_cur;
-	int rc;
 
 	if (!t || !t->n)
 		return send_one(fd, to, buf, len);
 	if (!tx_fits(t, len)) {
-		(void)tx_send(t);
+		(void)tx_send(t, false);
 		return send_one(fd, to, buf, len);
 	}
 	tx_add(t, fd, to, buf, len);
-	rc = tx_send(t);
-	/* This message's own failure is its caller's to report. */
-	if (rc < 0)
-		t->failed--;
-	return rc;
+	return tx_send(t, true);
 }
 
 int udp_send_later(int fd, const struct netaddr *to, const char *buf, size_t len)
@@ -250,7 +247,7 @@ int udp_send_later(int fd, const struct netaddr *to, const char *buf, size_t len
 	if (!t || len > UDP_TX_BYTES)
 		return udp_send(fd, to, buf, len);
 	if (!tx_fits(t, len))
-		(void)tx_send(t);
+		(void)tx_send(t, false);
 	tx_add(t, fd, to, buf, len);
 	return 0;
 }
@@ -264,7 +261,7 @@ void udp_tx_free(struct udp_tx *t)
 {
 	if (!t)
 		return;
-	(void)tx_send(t);
+	(void)tx_send(t, false);
 	if (tx_cur == t)
 		tx_cur = NULL;
 	free(t);
@@ -282,7 +279,7 @@ unsigned udp_tx_flush(void)
 
 	if (!t)
 		return 0;
-	(void)tx_send(t);
+	(void)tx_send(t, false);
 	failed = t->failed;
 	t->failed = 0;
 	return failed;
