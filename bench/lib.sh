@@ -241,8 +241,10 @@ run_step() {
 	u0=$(udp_rcvbuf_errors)
 	# a window of the step on the wire, for the latency (bench/wire-latency):
 	# at most 20,000 packets, which tshark reads in about 5 s
-	local win=$((secs - 2 < 3 ? secs - 2 : 3)) cap_pid
-	(sleep 1 && exec dumpcap -q -i lo -f "udp port $PORT" -B 64 -a "duration:$win" -c 20000 -w "$dir/cap.pcap" -P \
+	# (BENCH_PGCAP=1: PostgreSQL's port too, for bench/register-path)
+	local win=$((secs - 2 < 3 ? secs - 2 : 3)) cap_pid filter="udp port $PORT"
+	[ -n "${BENCH_PGCAP:-}" ] && filter="$filter or tcp port $PGPORT"
+	(sleep 1 && exec dumpcap -q -i lo -f "$filter" -B 64 -a "duration:$win" -c 20000 -w "$dir/cap.pcap" -P \
 		>/dev/null 2>&1) &
 	cap_pid=$!
 	# bounded even when SIPp hangs after an overload (it has, past its -timeout)
