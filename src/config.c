@@ -108,6 +108,10 @@ static const struct cfg_key cfg_keys[] = {
 	 .min = 1, .max = 86400, .dflt = "300"},
 	{"sip", "tcp_max_connections", cfg_set_uint, .off = OFF(sip.tcp_max_connections),
 	 .min = 1, .max = 1048576, .dflt = "4096"},
+	/* 0: never switch, as Kamailio's udp_mtu: most phones listen on UDP
+	 * only, and a large datagram is fragmented, not lost. */
+	{"sip", "udp_mtu", cfg_set_uint, .off = OFF(sip.udp_mtu), .min = 0, .max = 65535,
+	 .dflt = "0"},
 	{"log", "level", cfg_set_log_level, .off = OFF(log.level), .dflt = "info"},
 	{"log", "target", cfg_set_log_target, .off = OFF(log.target), .dflt = "stderr"},
 	/* cfg_set_string: .min and .max bound the length (.max is the buffer). */
@@ -139,10 +143,13 @@ static const struct cfg_key cfg_keys[] = {
 	 .min = 10, .max = 86400, .dflt = "300"},
 	{"auth", "cache_ttl", cfg_set_uint, .off = OFF(auth.cache_ttl),
 	 .min = 1, .max = 86400, .dflt = "60"},
-	/* MD5 first by default: many deployed UAs (sipsak, SIPp among them)
-	 * answer only the first challenge and know MD5 only. */
+	/* MD5 alone by default, as Kamailio and OpenSIPS challenge: many
+	 * deployed UAs (baresip 1.0 on libre among them) give up on a second
+	 * challenge whose algorithm they do not know instead of answering the
+	 * first (RFC 8760 §2.4 asks them to skip it; they do not). SHA-256
+	 * is there for the asking. */
 	{"auth", "algorithms", cfg_set_algorithms, .count_off = OFF(auth.nalgorithms),
-	 .list = true, .dflt = "md5 sha256"},
+	 .list = true, .dflt = "md5"},
 	/* RFC 3261 timers: T1 500 ms, T2 4 s, T4 5 s; Timer C "greater than
 	 * 3 minutes" (§16.6 step 11), lower only for tests. */
 	{"transaction", "t1", cfg_set_uint, .off = OFF(transaction.t1),

@@ -59,6 +59,10 @@ struct config {
 		bool record_route;
 		unsigned tcp_idle_timeout; /* seconds */
 		unsigned tcp_max_connections;
+		/* A request larger than this for a UDP target whose URI names no
+		 * transport goes over TCP, or over UDP if TCP is refused (RFC 3261
+		 * §18.1.1); 0: always UDP. */
+		unsigned udp_mtu;
 	} sip;
 
 	struct {

@@ -92,11 +92,14 @@ void dispatch_job(struct dispatch_ctx *ctx, struct sip_job *job)
 	unsigned shard = shard_of(job);
 	int rc;
 
-	ctr_inc(&ctx->ctr, CTR_RX_MESSAGES);
-	ctr_add(&ctx->ctr.v[CTR_RX_BYTES], job->len);
+	if (!job->undelivered) {
+		ctr_inc(&ctx->ctr, CTR_RX_MESSAGES);
+		ctr_add(&ctx->ctr.v[CTR_RX_BYTES], job->len);
+	}
 	if (ctx->claim && ctx->claim(ctx->claim_arg, shard, job))
 		return;
-	rc = queue_push(shards[shard], job, response || ack);
+	/* A transaction already under way waits for these: never refused. */
+	rc = queue_push(shards[shard], job, response || ack || job->undelivered);
 	if (rc == 0)
 		return;
 	if (rc == -EBUSY) {

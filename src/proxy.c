@@ -54,12 +54,14 @@ struct pctx;
 
 struct pbranch {
 	struct pctx *p;
+	const struct target *t; /* in p->ts */
 	struct ctx *c;      /* the client transaction, NULL once gone */
 	struct ctx *cancel; /* our CANCEL's transaction, if sent */
 	unsigned final;     /* final status (0: still pending) */
 	bool local;         /* final decided here (408, 487, 503...), not received */
 	bool provisional;   /* a provisional came: a CANCEL may be sent (§9.1) */
 	bool cancel_wanted; /* cancel once a provisional comes */
+	bool by_size;       /* over TCP for its size alone: UDP if TCP is refused */
 	char *resp;         /* the final response as received (for step 6) */
 	uint32_t resp_len;
 	struct timer timer_c;
@@ -140,8 +142,8 @@ static void branch_gone(void *tu, struct ctx *c)
 {
 	struct pbranch *b = tu;
 
-	(void)c;
-	b->c = NULL;
+	if (b->c == c) /* else a refused TCP attempt, already replaced */
+		b->c = NULL;
 	pctx_unref(b->p);
 }
 
@@ -324,12 +326,14 @@ static void on_timer_c(struct timer *t, void *arg, uint64_t now_ms)
 	proxy_check_complete(b->p);
 }
 
-/* Starts one branch to target t (§16.6). A failure before sending counts
- * as the branch's final response (404/478/503: step 6 picks among them). */
-static void start_branch(struct pctx *p, const struct target *t)
+/* Sends branch b to its target (§16.6 steps 1-10), over TCP for a request
+ * above udp_mtu bytes (0: never). A failure before sending counts as the
+ * branch's final response (404/478/503: step 6 picks among them). */
+static void send_branch(struct pbranch *b, unsigned udp_mtu)
 {
+	struct pctx *p = b->p;
+	const struct target *t = b->t;
 	struct worker *w = p->w;
-	struct pbranch *b;
 	struct route_state rs;
 	struct sip_uri uri;
 	struct sip_dest dst;
@@ -339,15 +343,6 @@ static void start_branch(struct pctx *p, const struct target *t)
 	unsigned status = 0;
 	ssize_t n;
 	int rc, err;
-
-	if (p->nbranches == PROXY_MAX_BRANCHES)
-		return;
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return;
-	p->b[p->nbranches++] = b;
-	b->p = p;
-	p->pending++;
 
 	if (parse_request(p, &m) < 0 || route_preprocess(&m, &rs) != 0) {
 		status = 500;
@@ -365,11 +360,12 @@ static void start_branch(struct pctx *p, const struct target *t)
 		status = 400;
 		goto failed;
 	}
-	rc = resolve_uri(&rs.hop, m.len, &dst);
+	rc = resolve_uri(&rs.hop, m.len, udp_mtu, &dst);
 	if (rc < 0) {
 		status = rc == -EPROTONOSUPPORT && rs.hop.scheme == SIP_URI_SIPS ? 416 : 478;
 		goto failed;
 	}
+	b->by_size = rc == 1;
 	/* Straight back to us unchanged is a loop; with a new Request-URI it
 	 * is a spiral (§16.3 step 4), and the loop check catches it if it
 	 * ever comes back unchanged. */
@@ -416,6 +412,23 @@ failed:
 	b->final = status;
 	b->local = true;
 	p->pending--;
+}
+
+/* Starts one branch to target t (§16.6). */
+static void start_branch(struct pctx *p, const struct target *t)
+{
+	struct pbranch *b;
+
+	if (p->nbranches == PROXY_MAX_BRANCHES)
+		return;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return;
+	p->b[p->nbranches++] = b;
+	b->p = p;
+	b->t = t;
+	p->pending++;
+	send_branch(b, p->w->cfg->sip.udp_mtu);
 }
 
 /* Starts the next q group (§16.6: parallel within, sequential across).
@@ -520,9 +533,11 @@ void proxy_check_complete(struct pctx *p)
 		return;
 	}
 	best = best_branch(p);
-	/* RFC 4320 §4.1: no 408 for a non-INVITE: when nothing better came
-	 * back, the request just goes unanswered, like its client expects. */
-	if (!p->invite && (!best || (best->final == 408 && !best->resp))) {
+	/* RFC 4320 §4.1: no 408 for a non-INVITE: when a branch timed out
+	 * and nothing better came back, the request goes unanswered, like its
+	 * client expects. A request that never had a branch is answered
+	 * below (§16.7 step 6, §10: 480 or 404). */
+	if (!p->invite && best && best->final == 408 && !best->resp) {
 		final_sent(p);
 		return;
 	}
@@ -639,9 +654,18 @@ static void branch_failed(void *tu, struct ctx *c, unsigned status, uint64_t now
 	(void)now_ms;
 	if (b->final)
 		return;
+	timer_stop(&b->p->w->timers, &b->timer_c);
+	if (status == 503 && b->by_size) {
+		/* §18.1.1: TCP was chosen for the size alone and the connection
+		 * was refused: the same request over UDP, as a new branch. */
+		b->by_size = false;
+		send_branch(b, 0);
+		if (b->final)
+			proxy_check_complete(b->p);
+		return;
+	}
 	/* §16.7 step 1 and §16.8: a timeout is a 408, a transport error a
 	 * 503 (which step 6 turns into 500 if it is all there is). */
-	timer_stop(&b->p->w->timers, &b->timer_c);
 	b->final = status;
 	b->local = true;
 	b->p->pending--;

@@ -35,6 +35,11 @@ struct sip_job {
 	uint32_t len;
 	bool truncated;  /* datagram was larger than the buffer */
 	uint8_t replays; /* times run again after a database fetch */
+	/* A request of ours that the transport could not deliver (its
+	 * connection was refused), handed back to the worker that sent it
+	 * so the client transaction fails at once (RFC 3261 §17.1.4,
+	 * §18.1.1); not a received message. */
+	bool undelivered;
 	char data[];
 };
 

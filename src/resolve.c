@@ -7,10 +7,6 @@
 #include <netdb.h>
 #include <string.h>
 
-/* RFC 3261 §18.1.1: above this size a request must not go over UDP when
- * the path MTU is unknown. */
-#define RESOLVE_UDP_MAX 1300
-
 int resolve_host(struct sip_str host, uint16_t port, enum sip_proto proto, struct sip_dest *d)
 {
 	struct addrinfo hints, *res = NULL, *ai;
@@ -49,10 +45,12 @@ int resolve_host(struct sip_str host, uint16_t port, enum sip_proto proto, struc
 	return rc;
 }
 
-int resolve_uri(const struct sip_uri *u, size_t msg_len, struct sip_dest *d)
+int resolve_uri(const struct sip_uri *u, size_t msg_len, unsigned udp_mtu, struct sip_dest *d)
 {
 	enum sip_proto proto = SIP_PROTO_UDP;
 	struct sip_str host;
+	bool by_size = false;
+	int rc;
 
 	if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
 		return -EPROTONOSUPPORT;
@@ -61,13 +59,15 @@ int resolve_uri(const struct sip_uri *u, size_t msg_len, struct sip_dest *d)
 			return -EPROTONOSUPPORT;
 	} else if (u->scheme == SIP_URI_SIPS) {
 		proto = SIP_PROTO_TLS;
-	} else if (msg_len > RESOLVE_UDP_MAX && transport_has_proto(SIP_PROTO_TCP)) {
+	} else if (udp_mtu && msg_len > udp_mtu && transport_has_proto(SIP_PROTO_TCP)) {
 		proto = SIP_PROTO_TCP;
+		by_size = true;
 	}
 	if (u->scheme == SIP_URI_SIPS && proto != SIP_PROTO_TLS)
 		return -EPROTONOSUPPORT; /* sips needs TLS on every hop (§26.2.2) */
 	if (!transport_has_proto(proto))
 		return -EPROTONOSUPPORT;
 	host = u->maddr.len ? u->maddr : u->host;
-	return resolve_host(host, u->port ? u->port : sip_uri_default_port(u), proto, d);
+	rc = resolve_host(host, u->port ? u->port : sip_uri_default_port(u), proto, d);
+	return rc == 0 && by_size ? 1 : rc;
 }

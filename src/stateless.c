@@ -32,16 +32,17 @@ void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	struct sip_dest dst;
 	char branch[RELAY_BRANCH_LEN];
 	struct relay_request rr;
-	unsigned st;
+	unsigned st, udp_mtu = w->cfg->sip.udp_mtu;
 	ssize_t n;
-	int rc;
+	int rc, by_size;
 
 	st = route_next_hop(m, rs);
 	if (st) {
 		worker_reply(w, m, src, st, "Bad Route", NULL);
 		return;
 	}
-	rc = resolve_uri(&rs->hop, m->len, &dst);
+again:
+	rc = by_size = resolve_uri(&rs->hop, m->len, udp_mtu, &dst);
 	if (rc < 0) {
 		/* No target (RFC 3263 §4). 478 is what Kamailio and OpenSIPS
 		 * answer here, and operators grep for it; sips without TLS is
@@ -86,9 +87,13 @@ void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		worker_reply(w, m, src, 513, NULL, NULL);
 		return;
 	}
-	if (worker_send(w, &dst, w->out, (size_t)n) == 0)
+	if (worker_send(w, &dst, w->out, (size_t)n) == 0) {
 		ctr_inc(&w->ctr, CTR_RELAYED_REQUESTS);
-	else if (m->method_id != SIP_METHOD_ACK)
+	} else if (by_size == 1) {
+		/* §18.1.1: TCP only for the size, and refused: UDP after all */
+		udp_mtu = 0;
+		goto again;
+	} else if (m->method_id != SIP_METHOD_ACK)
 		worker_reply(w, m, src, 503, "Next Hop Unreachable", NULL);
 }
 

@@ -219,6 +219,48 @@ static void conn_close(struct tcp_conn *c, const char *why)
 	conn_unref(c);
 }
 
+/* Epoll thread only: closes c after an error. When c never connected
+ * (refused, unreachable), not a byte of its queued output left: each
+ * request in it goes back to the worker that sent it (through dispatch,
+ * so to the shard of its Call-ID), whose client transaction then fails at
+ * once instead of at Timer B, and a request sent over TCP for its size
+ * alone is retried over UDP (RFC 3261 §17.1.4, §18.1.1). */
+static void conn_fail(struct dispatch_ctx *ctx, struct tcp_conn *c, const char *why)
+{
+	struct sip_source src = {.proto = c->proto, .listener = c->listener, .remote = c->remote};
+	char *out = NULL;
+	size_t len = 0, off = 0;
+
+	pthread_mutex_lock(&c->wlock);
+	if (c->connecting) {
+		out = c->out;
+		len = c->out_len;
+		c->out = NULL;
+		c->out_len = c->out_cap = 0;
+		why = "refused";
+	}
+	c->dead = true; /* from now on a send fails at once */
+	pthread_mutex_unlock(&c->wlock);
+	conn_close(c, why);
+	while (off < len) {
+		struct sip_error err = {0, NULL};
+		size_t skipped = 0;
+		ssize_t n = sip_msg_frame(out + off, len - off, &cfg->sip.limits, &skipped, &err);
+		struct sip_job *job;
+
+		if (n <= 0)
+			break; /* our own output: cannot happen */
+		off += skipped;
+		job = job_new(out + off, (size_t)n, &src);
+		if (job) {
+			job->undelivered = true;
+			dispatch_job(ctx, job);
+		}
+		off += (size_t)n;
+	}
+	free(out);
+}
+
 /* Under c->wlock. */
 static void conn_set_events(struct tcp_conn *c, uint32_t events)
 {
@@ -574,7 +616,7 @@ static bool conn_read(struct dispatch_ctx *ctx, struct tcp_conn *c)
 	return true;
 }
 
-static void conn_writable(struct tcp_conn *c)
+static void conn_writable(struct dispatch_ctx *ctx, struct tcp_conn *c)
 {
 	int rc = 0;
 
@@ -586,13 +628,13 @@ static void conn_writable(struct tcp_conn *c)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 			soerr = errno;
 		if (soerr) {
-			rc = -soerr;
-			goto out;
+			pthread_mutex_unlock(&c->wlock);
+			conn_fail(ctx, c, "connect_error");
+			return;
 		}
 		c->connecting = false;
 	}
 	rc = conn_flush(c);
-out:
 	pthread_mutex_unlock(&c->wlock);
 	if (rc < 0)
 		conn_close(c, "write_error");
@@ -640,11 +682,11 @@ static void *tcp_main(void *unused)
 			}
 			c = evs[i].data.ptr;
 			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
-				conn_close(c, (evs[i].events & EPOLLERR) ? "error" : "hangup");
+				conn_fail(ctx, c, (evs[i].events & EPOLLERR) ? "error" : "hangup");
 				continue;
 			}
 			if ((evs[i].events & EPOLLOUT))
-				conn_writable(c);
+				conn_writable(ctx, c);
 			/* Reads after writes: a close during the read must be last. */
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP)) {
 				/* Drain what is there now; level-triggered epoll

@@ -141,6 +141,10 @@ struct ctx *ctx_send(struct txn_layer *l, const char *buf, size_t len, const str
 		     void *tu, uint64_t now_ms, int *err);
 /* The client transaction a response belongs to (§17.1.3), or NULL. */
 struct ctx *ctx_find(struct txn_layer *l, struct sip_msg *m);
+/* The transport handed back request m, sent by a client transaction of
+ * this layer, undelivered (a refused connection): that transaction, if
+ * it has had no response yet, fails with 503 now (§17.1.4). */
+void ctx_undelivered(struct txn_layer *l, struct sip_msg *m, uint64_t now_ms);
 /* Feeds a response to its transaction (§17.1.1, §17.1.2). */
 void ctx_response(struct ctx *c, struct sip_msg *m, uint64_t now_ms);
 /* Gives up on a transaction without waiting (its TU is finished with it):

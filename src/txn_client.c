@@ -184,6 +184,14 @@ struct ctx *ctx_find(struct txn_layer *l, struct sip_msg *m)
 	return NULL;
 }
 
+void ctx_undelivered(struct txn_layer *l, struct sip_msg *m, uint64_t now_ms)
+{
+	struct ctx *c = ctx_find(l, m);
+
+	if (c && c->state == CTX_CALLING)
+		fail(c, 503, now_ms);
+}
+
 /* §17.1.1.3: the ACK for a non-2xx final response, built from the request
  * we sent (Request-URI, top Via, Route, From, Call-ID, CSeq number) and the
  * response's To (with the tag the UAS chose). */

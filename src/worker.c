@@ -145,6 +145,12 @@ static bool worker_process(struct worker *w, struct sip_job *job)
 	int rc;
 
 	rc = sip_msg_parse(&m, job->data, job->len, w->hdrs, w->max_hdrs, &w->cfg->sip.limits);
+	if (job->undelivered) {
+		/* Our own request, handed back by the transport: never answered */
+		if (rc == 0 && m.request)
+			ctx_undelivered(w->txn, &m, clock_now_ms());
+		return false;
+	}
 	if (rc == 0 && job->truncated) {
 		/* The datagram was cut at the buffer: too large (§18.1.1). */
 		rc = -EMSGSIZE;

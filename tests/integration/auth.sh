@@ -14,7 +14,8 @@ PORT=$(free_port)
 CATCH=$(free_port)
 write_config "$PORT"
 pg_start || { fail "postgres"; t_done; }
-AUTH_EXTRA="invite = yes" pg_config
+AUTH_EXTRA="invite = yes
+algorithms = md5 sha256" pg_config
 pg_migrate >/dev/null || { fail "migrate"; t_done; }
 psql_q "SELECT junction_add_subscriber('alice', 'localhost', 'secret')" >/dev/null
 psql_q "SELECT junction_add_subscriber('bob', 'localhost', 'hunter2')" >/dev/null

@@ -62,11 +62,15 @@ t_done() {
 	exit 0
 }
 
-# Skip (exit 77, automake's SKIP) when a tool is missing.
+# Skip (exit 77, automake's SKIP) when a tool is missing; under CI=true
+# a missing tool is a failure (exit 1), never a skip.
 need() {
 	local t
 	for t in "$@"; do
-		command -v "$t" >/dev/null 2>&1 || { log "SKIP: $t not installed"; exit 77; }
+		command -v "$t" >/dev/null 2>&1 && continue
+		[ "${CI:-}" = true ] && { log "FAIL: $t not installed"; exit 1; }
+		log "SKIP: $t not installed"
+		exit 77
 	done
 }
 

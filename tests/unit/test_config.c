@@ -87,6 +87,9 @@ Test(config, defaults)
 	cr_assert_eq(cfg.sip.record_route, false);
 	cr_assert_eq(cfg.sip.tcp_idle_timeout, 300);
 	cr_assert_eq(cfg.sip.tcp_max_connections, 4096);
+	cr_assert_eq(cfg.sip.udp_mtu, 0, "never switch to TCP for size by default");
+	cr_assert_eq(cfg.auth.nalgorithms, 1, "MD5 alone by default");
+	cr_assert_eq(cfg.auth.algorithms[0], 0);
 	cr_assert_eq(cfg.log.level, LOG_LVL_INFO);
 	cr_assert_str_eq(cfg.log.target, "stderr");
 	cr_assert_str_eq(cfg.path, "");
