@@ -5,7 +5,8 @@
  * A request is matched against the server transactions first (stateful
  * mode: retransmissions, the ACK of a non-2xx, CANCEL), then validated
  * (§16.3), answered when it is an OPTIONS for the proxy itself, checked
- * for loops, and its route set is processed (§16.4). A request left for
+ * for loops, and its route set is processed (§16.4). A method we do not
+ * know, addressed to the proxy itself, is answered 501. A request left for
  * one of our domains goes to the registrar (REGISTER) or, after digest
  * authentication when [auth] invite asks for it, through the location
  * service; the rest follows its Route or Request-URI. The mode then
@@ -218,6 +219,14 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	st = route_preprocess(m, &rs);
 	if (st) {
 		worker_reply(w, m, src, st, "Bad Route", NULL);
+		return false;
+	}
+	/* A method nobody here knows, for this node itself (no user, one of
+	 * our addresses or domains): there is nothing to relay it to, and
+	 * as the UAS we do not implement it (§21.5.2; RFC 4475 §3.1.1.5). */
+	if (m->method_id == SIP_METHOD_OTHER && !route_has_next(&rs) &&
+	    self_is_local_uri(&rs.target)) {
+		worker_reply(w, m, src, 501, NULL, NULL);
 		return false;
 	}
 	if (!route_has_next(&rs) &&

@@ -293,10 +293,15 @@ unsigned registrar_check_aor(const struct config *cfg, struct sip_msg *m, struct
 			}
 		}
 	}
-	/* §10.3 step 5: the AOR must be ours. */
-	if (!to || (to->uri.scheme != SIP_URI_SIP && to->uri.scheme != SIP_URI_SIPS) ||
-	    !to->uri.user.len || !config_is_domain(cfg, to->uri.host) || dlen >= sizeof(a->realm) ||
-	    !sip_str_utf8_valid(to->uri.user))
+	/* §10.3 step 5: the AOR is a SIP or SIPS URI (§10.2: "To ... the
+	 * address of record ... a SIP or SIPS URI"; RFC 4475 §3.3.4 answers
+	 * another scheme with 400), and it must be ours. */
+	if (to && to->uri.scheme != SIP_URI_SIP && to->uri.scheme != SIP_URI_SIPS) {
+		why->reason = "To Is Not a SIP URI";
+		return 400;
+	}
+	if (!to || !to->uri.user.len || !config_is_domain(cfg, to->uri.host) ||
+	    dlen >= sizeof(a->realm) || !sip_str_utf8_valid(to->uri.user))
 		return 404;
 	for (size_t i = 0; i < dlen; i++)
 		a->realm[i] = sip_tolower(to->uri.host.p[i]);
@@ -482,7 +487,21 @@ bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	int err = -ENOMEM;
 
 	if (!w->store) {
-		worker_reply(w, m, &job->src, 403, "Registrar Not Configured", NULL);
+		/* No database, no registrar. What is wrong with the REGISTER
+		 * itself is still said first, as those steps need no data
+		 * (§10.3 steps 2, 5 and 6; RFC 4475 §3.1.2.13). */
+		struct reg_refusal why;
+		struct reg_contacts rc;
+		struct reg_aor a;
+		unsigned status = registrar_check_aor(w->cfg, m, &a, &why);
+
+		if (status == 0)
+			status = registrar_read_contacts(w->cfg, m, &rc, &why);
+		if (status == 400 || status == 420)
+			worker_reply(w, m, &job->src, status, why.reason,
+				     why.extra[0] ? why.extra : NULL);
+		else
+			worker_reply(w, m, &job->src, 403, "Registrar Not Configured", NULL);
 		return false;
 	}
 	if (w->txn) {

@@ -37,8 +37,8 @@ struct reg_refusal {
 	char extra[256];
 };
 
-/* Steps 2 (Require) and 5 (the AOR must be of our domains). Returns 0 or
- * the status to answer (420, 404). */
+/* Steps 2 (Require) and 5 (the AOR must be a SIP URI of our domains).
+ * Returns 0 or the status to answer (420, 400 for another scheme, 404). */
 unsigned registrar_check_aor(const struct config *cfg, struct sip_msg *m, struct reg_aor *a,
 			     struct reg_refusal *why);
 

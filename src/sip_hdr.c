@@ -215,11 +215,12 @@ static int via_param(struct sip_via *v, struct sip_str name, struct sip_str valu
 	return 0;
 }
 
-int sip_via_parse(struct sip_str s, struct sip_via *v)
+/* sent-protocol LWS sent-by of the Via element s into v (cleared first,
+ * raw set). Returns the end of the sent-by, or NULL. */
+static const char *via_sent_by(struct sip_str s, struct sip_via *v)
 {
 	const char *p, *end, *q;
-	int err = -EBADMSG, r;
-	struct sip_str name, value;
+	int r;
 
 	memset(v, 0, sizeof(*v));
 	s = sip_str_trim(s);
@@ -231,35 +232,35 @@ int sip_via_parse(struct sip_str s, struct sip_via *v)
 	 * transport, SLASH = SWS "/" SWS */
 	q = skip_token(p, end);
 	if (q == p)
-		goto out;
+		return NULL;
 	p = skip_lws(q, end);
 	if (p == end || *p != '/')
-		goto out;
+		return NULL;
 	p = skip_lws(p + 1, end);
 	q = skip_token(p, end);
 	if (q == p)
-		goto out;
+		return NULL;
 	v->protocol = span(s.p, q);
 	p = skip_lws(q, end);
 	if (p == end || *p != '/')
-		goto out;
+		return NULL;
 	p = skip_lws(p + 1, end);
 	q = skip_token(p, end);
 	if (q == p)
-		goto out;
+		return NULL;
 	v->transport = span(p, q);
 
 	/* LWS sent-by, sent-by = host [ COLON port ] */
 	if (q == end || !sip_is_lws(*q))
-		goto out;
+		return NULL;
 	p = skip_lws(q, end);
 	q = scan_host(p, end);
 	if (!q)
-		goto out;
+		return NULL;
 	v->host = span(p, q);
 	r = sip_host_check(v->host);
 	if (r < 0)
-		goto out;
+		return NULL;
 	v->host_ipv6 = r == SIP_HOST_IPV6;
 	p = skip_lws(q, end);
 	if (p < end && *p == ':') {
@@ -269,25 +270,39 @@ int sip_via_parse(struct sip_str s, struct sip_via *v)
 		for (q = p; q < end && sip_is_digit(*q); q++)
 			;
 		if (port_value(span(p, q), &port))
-			goto out;
+			return NULL;
 		v->port = (uint16_t)port;
-		p = q;
-	} else {
-		p = q;
 	}
+	return q;
+}
 
+int sip_via_parse(struct sip_str s, struct sip_via *v)
+{
+	const char *p = via_sent_by(s, v), *end = sip_str_end(v->raw);
+	struct sip_str name, value;
+	int r;
+
+	if (!p)
+		return -EBADMSG;
 	/* *( SEMI via-params ) */
-	q = skip_lws(p, end);
-	v->params = span(q, end);
+	v->params = span(skip_lws(p, end), end);
 	while ((r = hparam_next(&p, end, &name, &value)) > 0) {
 		if (via_param(v, name, value))
-			goto out;
+			return -EBADMSG;
 	}
-	if (r < 0)
-		goto out;
-	err = 0;
-out:
-	return err;
+	return r < 0 ? -EBADMSG : 0;
+}
+
+int sip_via_parse_sent_by(struct sip_str s, struct sip_via *v)
+{
+	const char *p = via_sent_by(s, v), *end = sip_str_end(v->raw);
+
+	/* What follows must at least start like the parameters do, or the
+	 * host read may be only part of something else. */
+	if (!p)
+		return -EBADMSG;
+	p = skip_lws(p, end);
+	return p == end || *p == ';' ? 0 : -EBADMSG;
 }
 
 int sip_qvalue_parse(struct sip_str s, int32_t *thousandths)

@@ -45,6 +45,12 @@ struct sip_via {
 /* Parses one Via element. Returns 0 or -EBADMSG. */
 int sip_via_parse(struct sip_str s, struct sip_via *v);
 
+/* Parses only the sent-protocol and sent-by of one Via element, leaving
+ * params, branch, rport and the rest empty: enough to address the 400
+ * to a Via whose parameters are malformed (RFC 4475 §3.1.2.1), never
+ * enough to relay anything. Returns 0 or -EBADMSG. */
+int sip_via_parse_sent_by(struct sip_str s, struct sip_via *v);
+
 /*
  * name-addr or addr-spec with header parameters (§20.10, §20.20, §20.34,
  * §20.39): From, To, Contact, Route, Record-Route, Path. For an addr-spec

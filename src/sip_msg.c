@@ -5,13 +5,21 @@
  * sip_msg_parse() makes one pass over the buffer. Each line is found by a
  * word-at-a-time scan for the first byte below 0x20, which is the line
  * end in a well-formed message and a refused control character (NUL, bare
- * CR, ESC...) otherwise, so finding lines and validating them is the same
- * read. Header names resolve to an id by switching on their length and
- * first letter and confirming with one comparison; lines of one id are
- * chained through the caller's array. Nothing is allocated or copied.
- * Typed bodies (Via, From, CSeq...) are parsed by the accessors at the end
- * of this file on first use and cached in the message, with a bit per
- * accessor in m->parsed / m->parse_ok.
+ * CR, ESC...) otherwise, unless a backslash escapes it (a quoted-pair), so
+ * finding lines and validating them is the same read. Header names
+ * resolve to an id by switching on their length and first letter and
+ * confirming with one comparison; lines of one id are chained through the
+ * caller's array. Nothing is allocated or copied. Typed bodies (Via,
+ * From, CSeq...) are parsed by the accessors at the end of this file on
+ * first use and cached in the message, with a bit per accessor in
+ * m->parsed / m->parse_ok.
+ *
+ * A line that is wrong but still a line (a Request-Line with two spaces, a
+ * header line without a name) does not end the pass: the first such error
+ * is kept and returned at the end, and every other line is indexed, since
+ * the 400 that reports it is addressed with the Via, From, To, Call-ID and
+ * CSeq found further on (RFC 4475 §3.1.2). A line that is not a line
+ * (a control character, beyond max_line_length, cut off) ends the pass.
  *
  * Every limit of struct sip_limits is checked before the work it bounds,
  * and the header array is the caller's, so a hostile message costs at
@@ -407,15 +415,31 @@ struct scanner {
 	const char *end;     /* end of what may be scanned: min(received, max size) */
 	const char *rcv_end; /* end of the bytes received */
 	uint32_t max_line;
+	bool quoted_pairs; /* header lines: a control after a backslash is text */
 };
+
+/* Is the control character at q the second byte of a quoted-pair, i.e.
+ * preceded by an odd run of backslashes that starts at or after p? */
+static bool escaped(const char *p, const char *q)
+{
+	const char *b = q;
+
+	while (b > p && b[-1] == '\\')
+		b--;
+	return (q - b) % 2 == 1;
+}
 
 /*
  * Finds the end of the line starting at p: *eol is its first line-end
  * byte, *next the byte after the LF. CRLF ends a line; so does a bare LF,
  * accepted for robustness (RFC 3261 §7.5 asks for CRLF, but some stacks
  * send LF alone and nothing is ambiguous about it). HTAB is the only
- * control allowed inside a line; a bare CR is refused since other
- * parsers would end the line there (header smuggling).
+ * control allowed inside a line, and in a header line any control but CR
+ * and LF after a backslash: quoted-pair = "\" (%x00-09 / %x0B-0C /
+ * %x0E-7F) (§25.1; RFC 4475 §3.1.1.2 escapes NUL and BEL in a display
+ * name). Whether it sits in a quoted string is for the typed parser to
+ * say. A bare CR is refused since other parsers would end the line there
+ * (header smuggling).
  */
 static enum line_result find_line(const struct scanner *sc, const char *p, const char **eol,
 				  const char **next)
@@ -432,7 +456,7 @@ static enum line_result find_line(const struct scanner *sc, const char *p, const
 				return LINE_TOO_LONG;
 			return sc->end < sc->rcv_end ? LINE_TOO_BIG : LINE_TRUNCATED;
 		}
-		if (*q != '\t')
+		if (*q != '\t' && (!sc->quoted_pairs || *q == '\r' || *q == '\n' || !escaped(p, q)))
 			break;
 		q++;
 	}
@@ -578,6 +602,24 @@ static int frame_body(struct sip_msg *m, const char *body, const char *rcv_end, 
 	return 0;
 }
 
+/* The first error after which the parse can go on: a bad start line or
+ * header line. The lines after it are still indexed, so that the 400 can
+ * be addressed (§8.2.6.2 copies Via, From, To, Call-ID and CSeq): RFC
+ * 4475 §3.1.2.7-3.1.2.10 ask for a 400 to a bad Request-Line. */
+struct deferred {
+	int err;
+	struct sip_error error;
+};
+
+static void defer(struct sip_msg *m, int err, struct deferred *d)
+{
+	if (!d->err) {
+		d->err = err;
+		d->error = m->error;
+	}
+	m->error = (struct sip_error){0, NULL};
+}
+
 int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr *hdrs,
 		  uint16_t max_hdrs, const struct sip_limits *lim)
 {
@@ -588,6 +630,7 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr
 	struct scanner sc;
 	enum line_result r;
 	struct sip_error version_error = {0, NULL};
+	struct deferred bad = {0, {0, NULL}};
 	int err;
 
 	/* Everything up to the lazy caches; those are only read once their
@@ -616,10 +659,14 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr
 	sc.rcv_end = end;
 	sc.end = (size_t)(end - p) > l.max_message_size ? p + l.max_message_size : end;
 	sc.max_line = l.max_line_length;
+	sc.quoted_pairs = false;
 	/* A method is a token and cannot hold '/', so "SIP/" starts a
 	 * Status-Line and anything else a Request-Line. */
 	m->request = !sip_str_caseprefix(span(p, end), "SIP/");
 
+	/* A start line that is not even a line (a control character, no
+	 * end) leaves nothing to trust; one with bad syntax still leaves
+	 * the headers to read. */
 	r = find_line(&sc, p, &eol, &next);
 	if (r != LINE_OK) {
 		err = line_fail(m, r, true);
@@ -632,10 +679,11 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr
 		version_error = m->error;
 		m->error = (struct sip_error){0, NULL};
 	} else if (err) {
-		goto out;
+		defer(m, err, &bad);
 	}
 	p = next;
 	m->headers_off = (uint32_t)(p - m->buf);
+	sc.quoted_pairs = true;
 
 	for (;;) {
 		const char *q, *v;
@@ -651,13 +699,15 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr
 			break; /* the empty line ends the headers */
 		if (*p == ' ' || *p == '\t') {
 			/* §7.3.1: a line starting with LWS continues the
-			 * previous header; its value now spans the fold. */
+			 * previous header; its value now spans the fold. With
+			 * no header before it (or a refused one), it is
+			 * skipped with it. */
 			if (!cur) {
-				err = fail(m, -EBADMSG, 400, "Bad Header Line");
-				goto out;
+				defer(m, fail(m, -EBADMSG, 400, "Bad Header Line"), &bad);
+			} else {
+				cur->value = sip_str_trim(span(cur->value.p, eol));
+				cur->end = (uint32_t)(next - m->buf);
 			}
-			cur->value = sip_str_trim(span(cur->value.p, eol));
-			cur->end = (uint32_t)(next - m->buf);
 			p = next;
 			continue;
 		}
@@ -668,24 +718,26 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr
 		/* header = field-name HCOLON field-value; HCOLON = *( SP /
 		 * HTAB ) ":" SWS (§7.3.1, §25.1). The name is found by its
 		 * colon; a known name proves itself a token by matching, so
-		 * only unknown names are checked byte by byte. */
+		 * only unknown names are checked byte by byte. A line that is
+		 * no header is refused but skipped, the lines after it still
+		 * indexed. */
+		cur = NULL;
 		v = memchr(p, ':', (size_t)(eol - p));
-		if (!v) {
-			err = fail(m, -EBADMSG, 400, "Bad Header Line");
-			goto out;
-		}
-		for (q = v; q > p && (q[-1] == ' ' || q[-1] == '\t'); q--)
+		for (q = v; q && q > p && (q[-1] == ' ' || q[-1] == '\t'); q--)
 			;
-		id = hdr_id(span(p, q));
-		if (id == SIP_HDR_OTHER) {
+		id = v ? hdr_id(span(p, q)) : SIP_HDR_OTHER;
+		if (v && id == SIP_HDR_OTHER) {
 			const char *t;
 
 			for (t = p; t < q && sip_is_token(*t); t++)
 				;
-			if (t == p || t != q) {
-				err = fail(m, -EBADMSG, 400, "Bad Header Line");
-				goto out;
-			}
+			if (t == p || t != q)
+				v = NULL;
+		}
+		if (!v) {
+			defer(m, fail(m, -EBADMSG, 400, "Bad Header Line"), &bad);
+			p = next;
+			continue;
 		}
 		idx = m->nhdrs++;
 		cur = &hdrs[idx];
@@ -713,6 +765,12 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr
 		err = -EPROTO;
 	}
 out:
+	/* The first syntax error is the one to report: it is what a sender
+	 * has to fix first, and it beats a version we do not speak. */
+	if (bad.err) {
+		m->error = bad.error;
+		err = bad.err;
+	}
 	return err;
 }
 
@@ -1077,20 +1135,54 @@ uint32_t sip_msg_via_count(struct sip_msg *m)
 	return m->vias;
 }
 
+/* Reason phrases naming every header of §8.1.1 a message lacks, indexed
+ * by a bit each: From 1, To 2, Call-ID 4, CSeq 8 (RFC 3261 §8.2 and
+ * §16.3 step 1 want the 400 to say what is wrong). */
+static const char *const missing_reason[16] = {
+	[1] = "Missing From",
+	[2] = "Missing To",
+	[3] = "Missing From, To",
+	[4] = "Missing Call-ID",
+	[5] = "Missing From, Call-ID",
+	[6] = "Missing To, Call-ID",
+	[7] = "Missing From, To, Call-ID",
+	[8] = "Missing CSeq",
+	[9] = "Missing From, CSeq",
+	[10] = "Missing To, CSeq",
+	[11] = "Missing From, To, CSeq",
+	[12] = "Missing Call-ID, CSeq",
+	[13] = "Missing From, Call-ID, CSeq",
+	[14] = "Missing To, Call-ID, CSeq",
+	[15] = "Missing From, To, Call-ID, CSeq",
+};
+
 int sip_msg_check_mandatory(struct sip_msg *m, bool stream)
 {
+	static const enum sip_hdr_id need[4] = {SIP_HDR_FROM, SIP_HDR_TO, SIP_HDR_CALL_ID,
+						SIP_HDR_CSEQ};
 	const struct sip_cseq *cseq;
+	unsigned missing = 0;
 
-	if (!sip_msg_top_via(m) || !sip_msg_from(m) || !sip_msg_to(m) ||
-	    sip_msg_call_id(m).len == 0)
+	/* Without a Via nothing can be answered; its reason is for the log. */
+	if (!sip_msg_top_via(m))
+		return -EBADMSG;
+	for (unsigned i = 0; i < 4; i++)
+		if (m->first[need[i]] == SIP_HDR_NONE)
+			missing |= 1u << i;
+	if (missing)
+		return fail(m, -EBADMSG, 400, missing_reason[missing]);
+	if (!sip_msg_from(m) || !sip_msg_to(m) || sip_msg_call_id(m).len == 0)
 		return -EBADMSG;
 	cseq = sip_msg_cseq(m);
 	if (!cseq)
 		return -EBADMSG;
 	/* §8.1.1.5: the CSeq method matches the request method (RFC 4475
-	 * §3.1.2.18 and §3.1.2.19). */
+	 * §3.1.2.17). With a method we do not know, 501 rather than 400
+	 * (RFC 4475 §3.1.2.18: "choosing a 501 (particularly at proxies)
+	 * has better future-proof characteristics"). */
 	if (m->request && !sip_str_eq(cseq->method, m->method))
-		return fail(m, -EBADMSG, 400, "CSeq Method Mismatch");
+		return fail(m, -EBADMSG, m->method_id == SIP_METHOD_OTHER ? 501 : 400,
+			    "CSeq Method Mismatch");
 	if (sip_msg_via_count(m) > limits_of(m->limits).max_vias)
 		return -EBADMSG;
 	/* §18.3: on a stream the body cannot be framed without it. */

@@ -107,11 +107,14 @@ struct sip_limits {
 	uint32_t max_vias;         /* Via values across all Via headers */
 };
 
-/* Safe defaults (used when the config says nothing). */
+/* Safe defaults (used when the config says nothing). Every valid message
+ * of RFC 4475 §3.1.1 fits in them: §3.1.1.7 carries 34 Via values. 64 is
+ * as many Via values as hdr_list can walk (the loop check of relay.c),
+ * and far more proxies than any real path crosses. */
 #define SIP_DEFAULT_MAX_MESSAGE_SIZE 65535
 #define SIP_DEFAULT_MAX_HEADERS      128
 #define SIP_DEFAULT_MAX_LINE_LENGTH  8192
-#define SIP_DEFAULT_MAX_VIAS         32
+#define SIP_DEFAULT_MAX_VIAS         64
 
 /* Why a parse failed: the status to answer with (0: no answer possible)
  * and a reason phrase naming what is wrong ("Bad CSeq", "Missing Call-ID"). */
@@ -186,10 +189,14 @@ ssize_t sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
  *   -EMSGSIZE  message, header count or line longer than the limits
  *   -EBADMSG   malformed start line or header line (400 + reason)
  *   -EPROTO    not SIP/2.0 (505 for requests)
- * On an error after the start line, the header lines indexed before it
- * stay in m (for -EPROTO and the body errors: all of them), so a caller
- * can still address an error response when Via, From, To, Call-ID and
- * CSeq were read. Typed header bodies are not parsed here.
+ * A bad Request-Line or a header line that is no header does not stop
+ * the parse: the first such error is returned, but every other header
+ * line is indexed, as for -EPROTO and the body errors, so that a caller
+ * can still address the error response (§8.2.6.2). After a line that is
+ * not a line at all (a control character, too long, cut off), the lines
+ * before it stay indexed. In header lines a control character other than
+ * CR and LF is accepted after a backslash (a quoted-pair, §25.1). Typed
+ * header bodies are not parsed here.
  */
 int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, struct sip_hdr *hdrs,
 		  uint16_t max_hdrs, const struct sip_limits *lim);
@@ -247,7 +254,9 @@ uint32_t sip_msg_via_count(struct sip_msg *m);
  * §16.3 step 1): one From, To, Call-ID, CSeq, at least one Via, all
  * parseable; a CSeq method matching the request method; Via count within
  * limits; Content-Length present on streams. Returns 0 or -EBADMSG with
- * m->error set (400 and a reason naming the header).
+ * m->error set: 400 and a reason naming the header ("Missing To,
+ * Call-ID" names every one missing), or 501 for a CSeq that does not
+ * match a method we do not know (RFC 4475 §3.1.2.18).
  */
 int sip_msg_check_mandatory(struct sip_msg *m, bool stream);
 

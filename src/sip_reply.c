@@ -3,6 +3,10 @@
  * bounded writer: every append checks the room left, and one overflow
  * flag turns the whole build into -ENOSPC, so no path can write past the
  * caller's buffer.
+ *
+ * The request may be one the parser refused: the 400 for a missing To or
+ * a malformed Via is built from whatever the header index holds. Only
+ * the top Via's sent-by is required, as it says where the answer goes.
  */
 #include "sip_reply.h"
 
@@ -211,7 +215,8 @@ bool sip_reply_is_our_tag(struct sip_msg *m)
 	return sip_str_eq(to->tag, sip_str_make(tag, 16));
 }
 
-/* The top Via value with received/rport added (RFC 3261 §18.2.1, RFC 3581). */
+/* The top Via value with received/rport added (RFC 3261 §18.2.1, RFC
+ * 3581), or as it came when src is NULL. */
 static void put_top_via(struct writer *w, const struct sip_hdr *h, const struct sip_via *v,
 			const struct sip_source *src)
 {
@@ -234,56 +239,92 @@ static void put_top_via(struct writer *w, const struct sip_hdr *h, const struct 
 	puts_(w, "\r\n");
 }
 
+/*
+ * The top Via a response goes back by: the parsed one, or when its
+ * parameters do not parse, its sent-by alone read into *tmp (*whole set
+ * false), so that the 400 for that very Via can still be sent (RFC 4475
+ * §3.1.2.1). NULL when there is no Via or not even a sent-by to read.
+ */
+static const struct sip_via *reply_via(struct sip_msg *req, struct sip_via *tmp, bool *whole)
+{
+	const struct sip_via *v = sip_msg_top_via(req);
+	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_VIA);
+	struct sip_str cur, item;
+
+	*whole = v != NULL;
+	if (v || !h)
+		return v;
+	cur = h->value;
+	if (!sip_list_next(&cur, &item) || sip_via_parse_sent_by(item, tmp))
+		return NULL;
+	return tmp;
+}
+
+/* "Name: value" CRLF for the first header of id, when there is one. */
+static void put_copy(struct writer *w, struct sip_msg *req, enum sip_hdr_id id)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, id);
+
+	if (!h)
+		return;
+	puts_(w, sip_hdr_name(id));
+	puts_(w, ": ");
+	putstr(w, h->value);
+	puts_(w, "\r\n");
+}
+
 ssize_t sip_reply_build(struct sip_msg *req, const struct sip_source *src,
 			const struct sip_reply *r, char *out, size_t cap)
 {
 	struct writer w = {.p = out, .len = 0, .cap = cap, .overflow = false};
-	const struct sip_via *top = sip_msg_top_via(req);
-	const struct sip_hdr *from = sip_msg_hdr(req, SIP_HDR_FROM);
+	struct sip_via loose;
+	bool whole;
+	const struct sip_via *top = reply_via(req, &loose, &whole);
 	const struct sip_hdr *to = sip_msg_hdr(req, SIP_HDR_TO);
-	const struct sip_hdr *cid = sip_msg_hdr(req, SIP_HDR_CALL_ID);
-	const struct sip_hdr *cseq = sip_msg_hdr(req, SIP_HDR_CSEQ);
 	const struct sip_addr *to_parsed;
 	const struct sip_hdr *h;
 	char tagbuf[32];
 	const char *tag = r->to_tag;
 
-	/* A response is addressed by the top Via and matched by From, To,
-	 * Call-ID and CSeq, copied as they came (§8.2.6.2): they must be there,
-	 * but a malformed one is exactly what a 400 reports, so only the Via
-	 * has to parse. */
-	if (!top || !from || !to || !cid || !cseq)
+	/* A response is addressed by the top Via, so that one must be there
+	 * and readable. From, To, Call-ID and CSeq are copied as they came
+	 * (§8.2.6.2), malformed or not, since that is what a 400 reports;
+	 * one that is missing is left out, as the 400 says it is missing
+	 * (§8.2 and §16.3 step 1 want the answer, not silence). */
+	if (!top)
 		return -EBADMSG;
-	to_parsed = sip_msg_to(req);
+	to_parsed = to ? sip_msg_to(req) : NULL;
 
 	putf(&w, "SIP/2.0 %u %s\r\n", r->status,
 	     r->reason ? r->reason : sip_reason_phrase(r->status));
 	for (h = sip_msg_hdr(req, SIP_HDR_VIA); h; h = sip_msg_hdr_next(req, h)) {
 		if (h == sip_msg_hdr(req, SIP_HDR_VIA)) {
-			put_top_via(&w, h, top, src);
+			/* A Via read in part is not stamped: its parameters
+			 * are what is wrong with it. */
+			put_top_via(&w, h, top, whole ? src : NULL);
 		} else {
 			puts_(&w, "Via: ");
 			putstr(&w, h->value);
 			puts_(&w, "\r\n");
 		}
 	}
-	puts_(&w, "From: ");
-	putstr(&w, from->value);
-	puts_(&w, "\r\nTo: ");
-	putstr(&w, to->value);
-	/* §8.2.6.2: a tag unless the request had one (in-dialog) or this is a
-	 * 100; not on a To we could not parse (it may hide a tag). */
-	if (to_parsed && to_parsed->tag.len == 0 && r->status > 100) {
-		if (!tag)
-			tag = sip_reply_derive_tag(req, tagbuf, sizeof(tagbuf));
-		puts_(&w, ";tag=");
-		puts_(&w, tag);
+	put_copy(&w, req, SIP_HDR_FROM);
+	if (to) {
+		puts_(&w, "To: ");
+		putstr(&w, to->value);
+		/* §8.2.6.2: a tag unless the request had one (in-dialog) or
+		 * this is a 100; not on a To we could not parse (it may hide
+		 * a tag). */
+		if (to_parsed && to_parsed->tag.len == 0 && r->status > 100) {
+			if (!tag)
+				tag = sip_reply_derive_tag(req, tagbuf, sizeof(tagbuf));
+			puts_(&w, ";tag=");
+			puts_(&w, tag);
+		}
+		puts_(&w, "\r\n");
 	}
-	puts_(&w, "\r\nCall-ID: ");
-	putstr(&w, cid->value);
-	puts_(&w, "\r\nCSeq: ");
-	putstr(&w, cseq->value);
-	puts_(&w, "\r\n");
+	put_copy(&w, req, SIP_HDR_CALL_ID);
+	put_copy(&w, req, SIP_HDR_CSEQ);
 	if (r->extra)
 		puts_(&w, r->extra);
 	puts_(&w, "Server: Junction/" PACKAGE_VERSION "\r\n");
@@ -296,14 +337,16 @@ ssize_t sip_reply_build(struct sip_msg *req, const struct sip_source *src,
 int sip_reply_send(struct sip_msg *req, const struct sip_source *src, const struct sip_reply *r,
 		   char *out, size_t cap)
 {
+	struct sip_via loose;
 	struct sip_dest d;
+	bool whole;
 	ssize_t n;
 	int rc;
 
 	n = sip_reply_build(req, src, r, out, cap);
 	if (n < 0)
 		return (int)n;
-	rc = transport_response_dest(sip_msg_top_via(req), src, &d);
+	rc = transport_response_dest(reply_via(req, &loose, &whole), src, &d);
 	if (rc == 0)
 		rc = transport_send_later(&d, out, (size_t)n);
 	return rc < 0 ? rc : (int)n;

@@ -24,8 +24,9 @@ const char *sip_reason_phrase(unsigned status);
  * the standard phrase. extra is zero or more complete header lines, each
  * ending in CRLF (may be NULL). to_tag NULL means derive one (none for
  * 100). body/body_len may be NULL/0 (then Content-Length: 0).
- * Returns the length, or -ENOSPC / -EBADMSG (headers needed for a response
- * missing: then no response can be addressed and the request is dropped).
+ * Returns the length, or -ENOSPC / -EBADMSG (no top Via with a sent-by to
+ * read: nobody can be addressed and the request is dropped). A request
+ * lacking From, To, Call-ID or CSeq is still answered, without them.
  */
 struct sip_reply {
 	unsigned status;

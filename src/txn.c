@@ -119,7 +119,8 @@ static void kput(struct keybuf *k, struct sip_str s)
 		k->overflow = true;
 		return;
 	}
-	memcpy(k->p + k->len, s.p, s.len);
+	if (s.len) /* an absent field is a NULL slice: memcpy must not see it */
+		memcpy(k->p + k->len, s.p, s.len);
 	k->len += s.len;
 	k->p[k->len++] = '|';
 }

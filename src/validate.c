@@ -1,5 +1,13 @@
 /*
- * validate: see validate.h.
+ * validate: the checks of RFC 3261 §16.3 that need no state, on a message
+ * the parser accepted. Each step reads the message through the lazy
+ * accessors of sip_msg, so a header no step needs is never parsed, and
+ * says what to answer: the status and reason an accessor set ("Missing
+ * Call-ID", "Bad Via header", 501 for an unknown method whose CSeq
+ * disagrees) pass through unchanged, so each syntax error is named in one
+ * place; what is checked here (the Request-URI's scheme and headers,
+ * Max-Forwards, Proxy-Require) is named here. Nothing is allocated or
+ * kept; core.c decides the order and what comes between the steps.
  */
 #include "validate.h"
 
@@ -32,6 +40,11 @@ unsigned validate_syntax(struct sip_msg *m, bool stream, struct validate_result 
 		return fail(v, 400, "Bad Request-URI");
 	if (u->scheme == SIP_URI_OTHER)
 		return fail(v, 416, NULL);
+	/* §19.1.1 Table 1: headers are not allowed in a Request-URI, and
+	 * one relayed with them could be turned into real header fields
+	 * downstream (RFC 4475 §3.1.2.11). */
+	if ((u->scheme == SIP_URI_SIP || u->scheme == SIP_URI_SIPS) && u->headers.len)
+		return fail(v, 400, "Headers in Request-URI");
 	return 0;
 }
 

@@ -19,9 +19,11 @@ struct validate_result {
 	char extra[512]; /* header lines for the response, e.g. "Unsupported: foo\r\n" */
 };
 
-/* Step 1 (syntax: the headers every request carries, §8.1.1) and step 2
- * (Request-URI scheme: sip, sips and tel; others 416). stream says the
- * request came over TCP/TLS (Content-Length required, §18.3). */
+/* Step 1 (syntax: the headers every request carries, §8.1.1, 400 naming
+ * what is missing or bad) and step 2 (Request-URI scheme: sip, sips and
+ * tel; others 416; a sip/sips Request-URI with headers is a 400, §19.1.1).
+ * stream says the request came over TCP/TLS (Content-Length required,
+ * §18.3). */
 unsigned validate_syntax(struct sip_msg *m, bool stream, struct validate_result *v);
 
 /* Step 3: Max-Forwards 0 -> 483; a malformed value -> 400. */

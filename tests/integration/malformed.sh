@@ -67,8 +67,16 @@ for tp in udp tcp; do
 	msg INVITE "sip:bob@[::1" | expect $tp 400 "" "unterminated IPv6 reference"
 	msg INVITE sip:bob@127.0.0.2:99999 | expect $tp 400 "" "port out of range"
 	msg INVITE sip:bob@127.0.0.2:5099 "From: <sip:c@example.com>;tag=x" | expect $tp 400 "From" "two From headers"
-	msg INVITE sip:bob@127.0.0.2:5099 | grep -v '^Call-ID' | expect_none $tp "missing Call-ID"
+	# RFC 3261 §8.2, §16.3 step 1: a 400 saying what is missing, built
+	# without it; without a Via nobody can be answered.
+	msg INVITE sip:bob@127.0.0.2:5099 | grep -v '^Call-ID' | expect $tp 400 "^SIP/2.0 400 Missing Call-ID" "missing Call-ID"
+	msg INVITE sip:bob@127.0.0.2:5099 | grep -v '^CSeq' | expect $tp 400 "^SIP/2.0 400 Missing CSeq" "missing CSeq"
+	msg INVITE sip:bob@127.0.0.2:5099 | grep -v '^From' | expect $tp 400 "^SIP/2.0 400 Missing From" "missing From"
+	msg INVITE sip:bob@127.0.0.2:5099 | grep -v '^To' | expect $tp 400 "^SIP/2.0 400 Missing To" "missing To"
+	msg INVITE sip:bob@127.0.0.2:5099 | grep -Ev '^(From|To|Call-ID)' |
+		expect $tp 400 "^SIP/2.0 400 Missing From, To, Call-ID" "missing From, To and Call-ID"
 	msg INVITE sip:bob@127.0.0.2:5099 | grep -v '^Via' | expect_none $tp "missing Via"
+	msg ACK sip:bob@127.0.0.2:5099 | grep -v '^Call-ID' | expect_none $tp "ACK missing Call-ID"
 	msg ACK sip:bob@127.0.0.2:5099 "Max-Forwards: 0" | expect_none $tp "ACK with Max-Forwards 0"
 	alive "$tp batch"
 done

@@ -3,8 +3,8 @@
  * what comes back, for the integration tests' malformed-message checks,
  * where sipsak and SIPp would refuse to send what we want to send.
  *
- *   sipsend [-q] [-v] [-r] [-n] [-k] [-l] [-P] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp HOST PORT
- * FILE|-
+ *   sipsend [-q] [-v] [-r] [-n] [-k] [-l] [-P] [-w MS] [-c N] [-b PORT] [-a ADDR] [-R N]
+ *           udp|tcp HOST PORT FILE|-
  *
  * The message is read from FILE (- for stdin); bare LF line ends become
  * CRLF unless -r (raw). Prints the first line of each response (-v: whole
@@ -15,7 +15,10 @@
  * peer answers exactly CRLF. -R N sends the message N times (load of
  * garbage). -b binds the local port first, so a test can
  * address a request to sipsend itself through the proxy and read what the
- * proxy relayed (the relayed request is printed like a response). -l
+ * proxy relayed (the relayed request is printed like a response); -a
+ * binds that port on another loopback address than 127.0.0.1 / ::1
+ * (127.0.0.0/8 is all loopback), where a fixed port such as 5060 is
+ * unlikely to be taken. -l
  * sends nothing and prints what arrives on the -b port (UDP). -P ignores
  * provisional responses (the 100 Trying of a stateful proxy).
  */
@@ -168,6 +171,7 @@ int main(int argc, char **argv)
 	char sent_cid[256] = "";
 	long wait_ms = 2000;
 	int want = 0, got = 0, finals = 0, opt, fd, type, bind_port = 0, repeat = 1;
+	const char *bind_addr = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char *msg, *data;
@@ -177,7 +181,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	long deadline;
 
-	while ((opt = getopt(argc, argv, "qvrnklPw:c:b:R:")) != -1) {
+	while ((opt = getopt(argc, argv, "qvrnklPw:c:b:a:R:")) != -1) {
 		switch (opt) {
 		case 'q':
 			quiet = true;
@@ -204,6 +208,9 @@ int main(int argc, char **argv)
 		case 'b':
 			bind_port = atoi(optarg);
 			break;
+		case 'a':
+			bind_addr = optarg;
+			break;
 		case 'R':
 			repeat = atoi(optarg);
 			break;
@@ -218,8 +225,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 4) {
-		fprintf(stderr, "usage: sipsend [-qvrnklP] [-w MS] [-c N] [-b PORT] [-R N] udp|tcp "
-				"HOST PORT FILE|-\n");
+		fprintf(stderr,
+			"usage: sipsend [-qvrnklP] [-w MS] [-c N] [-b PORT] [-a ADDR] [-R N] "
+			"udp|tcp HOST PORT FILE|-\n");
 		return 2;
 	}
 	type = strcmp(argv[optind], "tcp") == 0 ? SOCK_STREAM : SOCK_DGRAM;
@@ -261,9 +269,21 @@ int main(int argc, char **argv)
 		if (ss.ss_family == AF_INET) {
 			((struct sockaddr_in *)&local)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 			((struct sockaddr_in *)&local)->sin_port = htons((uint16_t)bind_port);
+			if (bind_addr &&
+			    inet_pton(AF_INET, bind_addr,
+				      &((struct sockaddr_in *)&local)->sin_addr) != 1) {
+				fprintf(stderr, "sipsend: bad address %s\n", bind_addr);
+				return 2;
+			}
 		} else {
 			((struct sockaddr_in6 *)&local)->sin6_addr = in6addr_loopback;
 			((struct sockaddr_in6 *)&local)->sin6_port = htons((uint16_t)bind_port);
+			if (bind_addr &&
+			    inet_pton(AF_INET6, bind_addr,
+				      &((struct sockaddr_in6 *)&local)->sin6_addr) != 1) {
+				fprintf(stderr, "sipsend: bad address %s\n", bind_addr);
+				return 2;
+			}
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (struct sockaddr *)&local, sl) < 0) {
@@ -316,9 +336,10 @@ int main(int argc, char **argv)
 				continue;
 			/* Another request's message (Junction still retransmitting
 			 * an earlier test's final response to this port, reused
-			 * since): not an answer to ours. */
+			 * since): not an answer to ours. A request without a
+			 * Call-ID is answered without one. */
 			call_id_of(rbuf, (size_t)n, cid, sizeof(cid));
-			if (sent_cid[0] && cid[0] && strcmp(cid, sent_cid) != 0)
+			if (!listen_only && cid[0] && strcmp(cid, sent_cid) != 0)
 				continue;
 			got++;
 			if (!quiet)

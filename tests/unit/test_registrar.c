@@ -81,6 +81,22 @@ Test(registrar, foreign_aor_is_404)
 	cr_assert_eq(registrar_check_aor(&cfg, &m, &a, &why), 404);
 }
 
+Test(registrar, aor_of_another_scheme_is_400)
+{
+	/* RFC 4475 §3.3.4: a registrar refuses a To that is no SIP URI. */
+	static char buf[512];
+	const char *msg =
+		"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+		"From: http://www.example.com;tag=1\r\nTo: isbn:2983792873\r\n"
+		"Call-ID: c\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+	struct reg_aor a;
+
+	memcpy(buf, msg, strlen(msg));
+	cr_assert_eq(sip_msg_parse(&m, buf, strlen(msg), hdrs, 64, NULL), 0);
+	cr_assert_eq(registrar_check_aor(&cfg, &m, &a, &why), 400);
+	cr_assert_str_eq(why.reason, "To Is Not a SIP URI");
+}
+
 Test(registrar, unsupported_require_is_420_naming_it)
 {
 	struct reg_aor a;

@@ -271,6 +271,33 @@ Test(sip_hdr, via_refused)
 	VIA_BAD("SIP/2.0/UDP host, SIP/2.0/UDP other");
 }
 
+Test(sip_hdr, via_sent_by_alone)
+{
+	/* Enough of a Via with bad parameters to address its 400 (RFC 4475
+	 * §3.1.2.1); what is no sent-by at all stays refused. */
+	struct sip_via v;
+
+	cr_assert_eq(sip_via_parse_sent_by(G("SIP/2.0/UDP 192.0.2.15;;"), &v), 0);
+	assert_slice(v.transport, "UDP");
+	assert_slice(v.host, "192.0.2.15");
+	cr_assert_eq(v.port, 0);
+	cr_assert_eq(v.params.len, 0);
+	cr_assert_eq(v.branch.len, 0);
+	cr_assert_not(v.rport);
+	cr_assert_eq(sip_via_parse_sent_by(G("SIP / 2.0 / TCP [::1] : 5070 ;branch"), &v), 0);
+	assert_slice(v.host, "[::1]");
+	cr_assert(v.host_ipv6);
+	cr_assert_eq(v.port, 5070);
+	cr_assert_eq(sip_via_parse_sent_by(G("SIP/2.0/UDP h.example.com"), &v), 0);
+	assert_slice(v.raw, "SIP/2.0/UDP h.example.com");
+	cr_assert_eq(sip_via_parse_sent_by(G("broken"), &v), -EBADMSG);
+	cr_assert_eq(sip_via_parse_sent_by(G("SIP/2.0/UDP"), &v), -EBADMSG);
+	cr_assert_eq(sip_via_parse_sent_by(G("SIP/2.0/UDP host extra"), &v), -EBADMSG);
+	cr_assert_eq(sip_via_parse_sent_by(G("SIP/2.0/UDP host:99999;x"), &v), -EBADMSG);
+	cr_assert_eq(sip_via_parse_sent_by(G("SIP/2.0/UDP host_1;x"), &v), -EBADMSG);
+	cr_assert_eq(sip_via_parse_sent_by(G(""), &v), -EBADMSG);
+}
+
 /* --- name-addr / addr-spec -------------------------------------------- */
 
 static struct sip_addr addr_ok(struct sip_str s)

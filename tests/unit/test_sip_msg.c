@@ -604,6 +604,57 @@ Test(sip_msg, errors_keep_the_headers_indexed)
 	cr_assert_eq(m.status, 200);
 }
 
+Test(sip_msg, bad_request_line_keeps_the_headers)
+{
+	/* RFC 4475 §3.1.2.8-3.1.2.10 want a 400 to these: everything a
+	 * response copies is indexed behind the refused start line. */
+	static const char *const lines[] = {
+		"INVITE sip:user@example.com; lr SIP/2.0\r\n",
+		"INVITE  sip:user@example.com  SIP/2.0\r\n",
+		"OPTIONS sip:user@example.com SIP/2.0  \r\n",
+		"hello\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		mlen = 0;
+		madd("%s" MAND "Content-Length: 0\r\n\r\n", lines[i]);
+		cr_assert_eq(mparse(NULL), -EBADMSG, "case %zu", i);
+		assert_error(400, BAD_REQ);
+		cr_assert_eq(m.nhdrs, 6, "case %zu", i);
+		cr_assert_not_null(sip_msg_top_via(&m));
+		assert_slice(sip_msg_call_id(&m), "c1@h");
+		cr_assert_eq(m.body.len, 0);
+	}
+	/* The method is known when its token was fine (an ACK is never
+	 * answered, whatever is wrong with it). */
+	cr_assert_eq(PARSE("ACK  sip:a@h SIP/2.0\r\n" MAND "\r\n"), -EBADMSG);
+	cr_assert_eq(m.method_id, SIP_METHOD_ACK);
+}
+
+Test(sip_msg, bad_header_lines_skipped_and_reported)
+{
+	/* The first bad line is the error; the lines after it, folded ones
+	 * included, are still indexed, the bad one and its folds are not. */
+	cr_assert_eq(PARSE(OPTIONS
+			   "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+			   "no colon here\r\n"
+			   " folded onto the bad line\r\n"
+			   "Fo@o: x\r\n"
+			   "From: <sip:a@example.com>;tag=1\r\n"
+			   "To:\r\n <sip:b@example.com>\r\n"
+			   "Call-ID: c1@h\r\nCSeq: 1 OPTIONS\r\nContent-Length: 2\r\n\r\nab"),
+		     -EBADMSG);
+	assert_error(400, "Bad Header Line");
+	cr_assert_eq(m.nhdrs, 6);
+	assert_slice(sip_msg_to(&m)->uri_str, "sip:b@example.com");
+	assert_slice(m.body, "ab");
+	for (unsigned i = 0; i < m.nhdrs; i++)
+		cr_assert_null(memmem(hdrs[i].value.p, hdrs[i].value.len, "folded", 6));
+	/* A fatal error later still leaves the first one reported. */
+	cr_assert_eq(PARSE(OPTIONS MAND "bad\r\nSubject: \x01\r\n\r\n"), -EBADMSG);
+	assert_error(400, "Bad Header Line");
+}
+
 Test(sip_msg, request_line_nul_byte)
 {
 	cr_assert_eq(parse_n("INVITE sip:a\0@h SIP/2.0\r\n\r\n", 27, NULL), -EBADMSG);
@@ -1129,6 +1180,11 @@ Test(sip_msg, mandatory_missing_duplicate_bad)
 		{V F I C, "Missing To"},
 		{V F T C, "Missing Call-ID"},
 		{V F T I, "Missing CSeq"},
+		/* every one missing is named (RFC 3261 §8.2, §16.3 step 1) */
+		{V C, "Missing From, To, Call-ID"},
+		{V F I, "Missing To, CSeq"},
+		{V, "Missing From, To, Call-ID, CSeq"},
+		{V F T "i: x@h\r\ni: y@h\r\n", "Missing CSeq"},
 		{ALL F, "Duplicate From header"},
 		{ALL "t: <sip:c@example.com>\r\n", "Duplicate To header"},
 		{ALL "i: other@h\r\n", "Duplicate Call-ID header"},
@@ -1151,12 +1207,27 @@ Test(sip_msg, mandatory_missing_duplicate_bad)
 		{V F T I "CSeq: 36893488147419103232 OPTIONS\r\n", "Bad CSeq header"},
 		{V F T I "CSeq: 2147483648 OPTIONS\r\n", "Bad CSeq header"},
 		{V F T I "CSeq: 1\r\n", "Bad CSeq header"},
-		/* RFC 4475 §3.1.2.18, §3.1.2.19 */
+		/* RFC 4475 §3.1.2.17 */
 		{V F T I "CSeq: 1 INVITE\r\n", "CSeq Method Mismatch"},
 		{V F T I "CSeq: 1 options\r\n", "CSeq Method Mismatch"},
 	};
 
 	check_mandatory_fails(c, sizeof(c) / sizeof(c[0]));
+}
+
+Test(sip_msg, mandatory_unknown_method_mismatch_is_501)
+{
+	/* RFC 4475 §3.1.2.18: "choosing a 501 (particularly at proxies) has
+	 * better future-proof characteristics". A known method stays 400. */
+	cr_assert_eq(
+		PARSE("NEWMETHOD sip:b@example.com SIP/2.0\r\n" V F T I "CSeq: 8 INVITE\r\n\r\n"),
+		0);
+	cr_assert_eq(sip_msg_check_mandatory(&m, false), -EBADMSG);
+	assert_error(501, "CSeq Method Mismatch");
+	cr_assert_eq(PARSE("NEWMETHOD sip:b@example.com SIP/2.0\r\n" V F T I
+			   "CSeq: 8 NEWMETHOD\r\n\r\n"),
+		     0);
+	cr_assert_eq(sip_msg_check_mandatory(&m, false), 0);
 }
 
 Test(sip_msg, mandatory_stream_needs_content_length)
@@ -1588,16 +1659,46 @@ Test(sip_msg, torture_wide_character_range)
 	cr_assert_eq(sip_msg_hdr_count(&m, SIP_HDR_OTHER), 1);
 }
 
-Test(sip_msg, escaped_controls_in_quoted_strings_refused)
+Test(sip_msg, escaped_controls_in_quoted_strings_accepted)
 {
-	/* Deliberately stricter than RFC 4475 §3.1.1.2, which allows an
-	 * escaped NUL or BEL (quoted-pair) in a display name: the header
-	 * section may hold no byte below 0x20 but HTAB, so no NUL ever
-	 * reaches a C string (logs, database) downstream. */
-	static const char msg[] = OPTIONS V F I C "To: \"NUL:\\\0 BEL:\\\x07\" <sip:b@h>\r\n\r\n";
+	/* RFC 4475 §3.1.1.2 escapes NUL, BEL and DEL in a display name:
+	 * quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F) (§25.1). The
+	 * database layer turns a NUL into '?' (store.c), so none reaches a
+	 * C string there. */
+	static const char msg[] =
+		OPTIONS V F I C "To: \"BEL:\\\x07 NUL:\\\0 DEL:\\\x7f\" <sip:b@h>\r\n\r\n";
+	const struct sip_addr *to;
 
-	cr_assert_eq(parse_n(msg, sizeof(msg) - 1, NULL), -EBADMSG);
+	cr_assert_eq(parse_n(msg, sizeof(msg) - 1, NULL), 0, "%s", m.error.reason);
+	to = sip_msg_to(&m);
+	cr_assert_not_null(to);
+	cr_assert_eq(to->display.len, 22);
+	assert_slice(to->uri_str, "sip:b@h");
+	cr_assert_eq(sip_msg_check_mandatory(&m, false), 0);
+}
+
+Test(sip_msg, unescaped_controls_still_refused)
+{
+	/* Only a control right after an odd run of backslashes is a
+	 * quoted-pair; CR and LF never are (header smuggling), and the start
+	 * line takes none. */
+	static const char raw[] = OPTIONS ALL "Subject: a\x07"
+					      "b\r\n\r\n";
+	static const char even[] = OPTIONS ALL "Subject: \"a\\\\\x07\"\r\n\r\n";
+	static const char cr[] = OPTIONS ALL "Subject: a\\\rb\r\n\r\n";
+	static const char start[] = "OPTIONS sip:a\\\x07@h SIP/2.0\r\n" ALL "\r\n";
+	static const char odd[] = OPTIONS ALL "X-Odd: \\\\\\\x01\r\n\r\n";
+
+	cr_assert_eq(parse_n(raw, sizeof(raw) - 1, NULL), -EBADMSG);
 	assert_error(400, "Control Character in Header");
+	cr_assert_eq(parse_n(even, sizeof(even) - 1, NULL), -EBADMSG);
+	assert_error(400, "Control Character in Header");
+	cr_assert_eq(parse_n(cr, sizeof(cr) - 1, NULL), -EBADMSG);
+	assert_error(400, "Control Character in Header");
+	cr_assert_eq(parse_n(start, sizeof(start) - 1, NULL), -EBADMSG);
+	assert_error(400, BAD_REQ);
+	/* Three backslashes and a control: the last pair escapes it. */
+	cr_assert_eq(parse_n(odd, sizeof(odd) - 1, NULL), 0);
 }
 
 Test(sip_msg, torture_escapes_and_percent)
@@ -1790,11 +1891,13 @@ static const struct torture invalid[] = {
 	 AT_MANDATORY, -EBADMSG, 400, "CSeq Method Mismatch"},
 	{"unknown method with cseq mismatch",
 	 "NEWMETHOD sip:j.user@example.com SIP/2.0\r\n" V F T I "CSeq: 1 INVITE\r\n\r\n",
-	 AT_MANDATORY, -EBADMSG, 400, "CSeq Method Mismatch"},
+	 AT_MANDATORY, -EBADMSG, 501, "CSeq Method Mismatch"},
 	{"overlarge response code",
 	 "SIP/2.0 4294967301 better not break the receiver\r\n" ALL "\r\n", AT_PARSE, -EBADMSG, 0,
 	 "Bad Status-Line"},
 	{"missing call-id", OPTIONS V F T C "\r\n", AT_MANDATORY, -EBADMSG, 400, "Missing Call-ID"},
+	{"missing call-id, from, to", OPTIONS V C "\r\n", AT_MANDATORY, -EBADMSG, 400,
+	 "Missing From, To, Call-ID"},
 	{"missing via", OPTIONS F T I C "\r\n", AT_MANDATORY, -EBADMSG, 400, "Missing Via"},
 	{"duplicate from", OPTIONS ALL "From: <sip:x@example.com>;tag=2\r\n\r\n", AT_MANDATORY,
 	 -EBADMSG, 400, "Duplicate From header"},
