@@ -11,8 +11,8 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc src/sip_str.c \
  *         src/sip_uri.c src/sip_hdr.c src/sip_msg.c tests/fuzz/fuzz_sip_msg.c \
  *         -o fuzz_sip_msg
- * Seeds: tests/fuzz/corpus/sip_msg/ and the RFC 4475 messages in
- * tests/integration/rfc4475/.
+ * Seeds: tests/fuzz/corpus/sip_msg/ and the torture messages (one per
+ * RFC 4475 section) in tests/integration/rfc4475/.
  */
 #include "sip_msg.h"
 
