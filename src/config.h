@@ -10,9 +10,9 @@
 #ifndef JCT_CONFIG_H
 #define JCT_CONFIG_H
 
-#include "log.h"
-#include "netaddr.h"
-#include "sip_msg.h"
+#include "base/log.h"
+#include "net/netaddr.h"
+#include "sip/sip_msg.h"
 
 #include <limits.h>
 #include <stdbool.h>

@@ -13,19 +13,19 @@
  */
 #include "autoconfig.h"
 
-#include "admin.h"
-#include "auth.h"
+#include "admin/admin.h"
+#include "registrar/auth.h"
 #include "config.h"
-#include "counters.h"
-#include "dispatch.h"
-#include "location.h"
-#include "log.h"
-#include "self.h"
-#include "store.h"
-#include "store_bg.h"
-#include "subcache.h"
-#include "transport.h"
-#include "worker.h"
+#include "runtime/counters.h"
+#include "runtime/dispatch.h"
+#include "registrar/location.h"
+#include "base/log.h"
+#include "net/self.h"
+#include "store/store.h"
+#include "store/store_bg.h"
+#include "registrar/subcache.h"
+#include "net/transport.h"
+#include "runtime/worker.h"
 
 #include <errno.h>
 #include <getopt.h>

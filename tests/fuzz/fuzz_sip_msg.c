@@ -8,13 +8,13 @@
  * a read one byte past the end, as the parser may never rely on a NUL.
  * A small limit set is used for every other input, so the limit paths get
  * as much exercise as the defaults. Build:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc src/sip_str.c \
- *         src/sip_uri.c src/sip_hdr.c src/sip_msg.c tests/fuzz/fuzz_sip_msg.c \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc src/sip/sip_str.c \
+ *         src/sip/sip_uri.c src/sip/sip_hdr.c src/sip/sip_msg.c tests/fuzz/fuzz_sip_msg.c \
  *         -o fuzz_sip_msg
  * Seeds: tests/fuzz/corpus/sip_msg/ and the torture messages (one per
  * RFC 4475 section) in tests/integration/rfc4475/.
  */
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * SIP examples, with and without qop), HA1 cross-checked with md5sum and
  * sha256sum, failure modes, the comparison and algorithm parsing.
  */
-#include "digest.h"
+#include "registrar/digest.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * label values are escaped, and optional families appear only when known.
  * (promtool itself checks the real /metrics in tests/integration/metrics.sh.)
  */
-#include "metrics.h"
+#include "admin/metrics.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

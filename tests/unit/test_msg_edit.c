@@ -2,7 +2,7 @@
  * Unit tests for msg_edit: one-copy application of inserts, deletes and
  * replacements, their ordering, and refusal of overlaps and overflow.
  */
-#include "msg_edit.h"
+#include "sip/msg_edit.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * Unit tests for netaddr: numeric parsing and formatting of IPv4 and IPv6
  * socket addresses, equality, hashing and the transport names.
  */
-#include "netaddr.h"
+#include "net/netaddr.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>

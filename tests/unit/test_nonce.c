@@ -5,7 +5,7 @@
  * the nonce-count table's ordering, expiry and capacity, and its use by
  * four threads at once (run under ASan/UBSan, and TSan by hand).
  */
-#include "nonce.h"
+#include "registrar/nonce.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

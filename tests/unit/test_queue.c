@@ -2,8 +2,8 @@
  * Unit tests for queue: order, the bound (refused unless forced), close
  * and drain, timed waits, and a producer/consumer run across threads.
  */
-#include "clock.h"
-#include "queue.h"
+#include "base/clock.h"
+#include "runtime/queue.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

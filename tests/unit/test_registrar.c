@@ -4,8 +4,8 @@
  * rules (default, Min-Expires, clamping), q, +sip.instance and reg-id.
  */
 #include "config.h"
-#include "registrar.h"
-#include "sip_msg.h"
+#include "registrar/registrar.h"
+#include "sip/sip_msg.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -4,11 +4,11 @@
  * §16.6 step 6 as edits on a received request.
  */
 #include "config.h"
-#include "hdr_list.h"
-#include "msg_edit.h"
-#include "route.h"
-#include "self.h"
-#include "sip_msg.h"
+#include "sip/hdr_list.h"
+#include "sip/msg_edit.h"
+#include "proxy/route.h"
+#include "net/self.h"
+#include "sip/sip_msg.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
  * Every value is parsed from a copy that ends at an inaccessible page
  * (guarded()), so reading past the slice crashes the test.
  */
-#include "sip_hdr.h"
+#include "sip/sip_hdr.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

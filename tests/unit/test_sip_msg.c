@@ -10,7 +10,7 @@
  * PROT_NONE page begins (guarded()), so an over-read or a write into the
  * buffer crashes the test. The messages are written for these tests.
  */
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * Inputs that could be over-read are copied to the end of a page followed
  * by a PROT_NONE page (guarded()), so reading one byte too far crashes.
  */
-#include "sip_str.h"
+#include "sip/sip_str.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
  * Every URI is parsed from a copy that ends at an inaccessible page
  * (guarded()), so a parser reading past the slice crashes the test.
  */
-#include "sip_uri.h"
+#include "sip/sip_uri.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * Unit tests for siphash: the reference vectors of the SipHash paper
  * (key 00..0f, messages 00, 00 01, ... ) and the process key.
  */
-#include "siphash.h"
+#include "base/siphash.h"
 
 #include <criterion/criterion.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * Unit tests for timer: order of firing, stop and restart, callbacks that
  * start timers, and the next-expiry computation, on a fake clock.
  */
-#include "timer.h"
+#include "runtime/timer.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

@@ -7,10 +7,10 @@
  * loopback UDP socket (the transport's) and are counted on a peer socket.
  */
 #include "config.h"
-#include "self.h"
-#include "sip_msg.h"
-#include "transport.h"
-#include "txn.h"
+#include "net/self.h"
+#include "sip/sip_msg.h"
+#include "net/transport.h"
+#include "txn/txn.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>

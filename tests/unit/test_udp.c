@@ -4,8 +4,8 @@
  * what waits; a full batch leaves by itself; a failure is counted once
  * and does not stop the messages after it. Real sockets on 127.0.0.1.
  */
-#include "netaddr.h"
-#include "udp.h"
+#include "net/netaddr.h"
+#include "net/udp.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,0 +1,48 @@
+/*
+ * metrics: the Prometheus text exposition format (version 0.0.4) of a
+ * counters snapshot and a few gauges, for GET /metrics.
+ *
+ * metrics_format() is a pure function of its input: the admin server
+ * gathers the snapshot (counters_snapshot()), the queue depths and the
+ * database figures, and a unit test can hand it made-up ones. Every
+ * family has HELP and TYPE lines, counters end in _total, and units are
+ * base units (seconds, bytes), so that `promtool check metrics` is clean.
+ */
+#ifndef JCT_METRICS_H
+#define JCT_METRICS_H
+
+#include "runtime/counters.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the kernel says about this process (/proc/self). */
+struct metrics_process {
+	uint64_t rss_bytes;
+	uint64_t vsize_bytes;
+	double start_time_s; /* Unix time */
+	double cpu_s;        /* user + system */
+	uint64_t open_fds;
+	uint64_t max_fds;
+};
+
+struct metrics_input {
+	const struct counters *ctr; /* a snapshot (borrowed) */
+	const char *version;
+	unsigned nworkers;
+	const unsigned *queue_depth; /* nworkers entries */
+	unsigned tcp_connections;
+	int db_up;                          /* 1, 0; -1: no database configured (not exported) */
+	int64_t bindings_active;            /* -1: unknown (not exported) */
+	const struct metrics_process *proc; /* NULL: not exported */
+};
+
+/* Reads /proc/self. Returns 0 or a negative errno. */
+int metrics_process_read(struct metrics_process *p);
+
+/* The exposition text, NUL-terminated, in a new buffer (free(3) it);
+ * *len gets its length. NULL when out of memory. */
+char *metrics_format(const struct metrics_input *in, size_t *len);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * netaddr: socket addresses (IPv4 and IPv6) and SIP transports, as plain
+ * values that can be copied, compared, hashed and printed. Parsing here is
+ * numeric only (no DNS); name resolution belongs to resolve.c.
+ */
+#ifndef JCT_NETADDR_H
+#define JCT_NETADDR_H
+
+#include "sip/sip_str.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum sip_proto { SIP_PROTO_UDP = 0, SIP_PROTO_TCP, SIP_PROTO_TLS, SIP_PROTO__COUNT };
+
+struct netaddr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u;
+	socklen_t len;
+};
+
+/* Longest text netaddr_format() writes: "[v6]:65535" and a NUL. */
+#define NETADDR_STRLEN 56
+
+/* "udp" / "tcp" / "tls" (case-insensitive) -> proto. Returns 0 or -EINVAL. */
+int sip_proto_parse(struct sip_str s, enum sip_proto *out);
+/* "udp", "tcp", "tls" */
+const char *sip_proto_name(enum sip_proto p);
+/* "UDP", "TCP", "TLS": the Via transport token. */
+const char *sip_proto_via_name(enum sip_proto p);
+/* Stream transports keep a connection (RFC 3261 §18). */
+static inline bool sip_proto_is_stream(enum sip_proto p)
+{
+	return p != SIP_PROTO_UDP;
+}
+
+/* "1.2.3.4:5060" or "[::1]:5060" (port required). Returns 0 or -EINVAL. */
+int netaddr_parse(const char *s, struct netaddr *a);
+/* Numeric host ("1.2.3.4", "::1" or "[::1]") and port. Returns 0 or
+ * -EINVAL when host is not a numeric address. */
+int netaddr_from_host(struct sip_str host, uint16_t port, struct netaddr *a);
+
+/* "1.2.3.4:5060" / "[::1]:5060" into buf; returns the length. */
+size_t netaddr_format(const struct netaddr *a, char *buf, size_t cap);
+/* The host alone: "1.2.3.4" or, with brackets when bracket is set, "[::1]". */
+size_t netaddr_format_host(const struct netaddr *a, char *buf, size_t cap, bool bracket);
+
+uint16_t netaddr_port(const struct netaddr *a);
+void netaddr_set_port(struct netaddr *a, uint16_t port);
+int netaddr_family(const struct netaddr *a);
+bool netaddr_is_any(const struct netaddr *a);
+/* Same family, address and port. */
+bool netaddr_equal(const struct netaddr *a, const struct netaddr *b);
+/* Same family and address, any port. */
+bool netaddr_equal_host(const struct netaddr *a, const struct netaddr *b);
+uint64_t netaddr_hash(const struct netaddr *a);
+
+#endif

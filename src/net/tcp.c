@@ -1,0 +1,768 @@
+/*
+ * tcp: see tcp.h.
+ *
+ * Ownership. A connection is reference-counted: the table holds one
+ * reference while the connection is open, and a worker sending on it takes
+ * one for the length of the send. Only the epoll thread removes a
+ * connection from the table (on EOF, error, idle timeout or shutdown), so
+ * the epoll thread may use its pointers without taking references; the fd
+ * is closed when the last reference goes, so a worker's send can never hit
+ * a reused descriptor.
+ *
+ * Locks. tbl_lock guards the table (two hash chains per connection: by id
+ * and by remote address) and the count; each connection's wlock guards its
+ * output queue and epoll event mask. The read buffer belongs to the epoll
+ * thread alone.
+ */
+#include "net/tcp.h"
+
+#include "base/clock.h"
+#include "config.h"
+#include "runtime/dispatch.h"
+#include "base/log.h"
+#include "runtime/queue.h"
+#include "base/siphash.h"
+#include "net/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TCP_READ_CHUNK 16384
+#define TCP_OUT_MAX (4u * 1024 * 1024) /* queued output per connection */
+#define TCP_MAX_LISTEN 16
+#define TCP_EPOLL_BATCH 64
+
+enum tcp_kind { TCP_KIND_LISTENER = 1, TCP_KIND_CONN };
+
+struct tcp_listener {
+	enum tcp_kind kind; /* first member: tells epoll data apart */
+	int fd;
+	unsigned index;
+};
+
+struct tcp_conn {
+	enum tcp_kind kind;
+	uint64_t id;
+	int fd;
+	enum sip_proto proto;
+	uint16_t listener;
+	struct netaddr remote;
+	atomic_int refs;
+	_Atomic uint64_t last_active_ms;
+
+	pthread_mutex_t wlock; /* out, out_len, out_cap, events, connecting, dead */
+	char *out;
+	size_t out_len, out_cap;
+	uint32_t events;
+	bool connecting;
+	bool dead;
+
+	char *in; /* epoll thread only */
+	size_t in_len, in_cap;
+
+	struct tcp_conn *next_id, *next_addr; /* under tbl_lock */
+	bool in_table;
+};
+
+static const struct config *cfg;
+static int epfd = -1;
+static pthread_t tcp_thread;
+static bool tcp_thread_started;
+static atomic_bool tcp_stopping;
+static struct tcp_listener tcp_listeners[TCP_MAX_LISTEN];
+static unsigned tcp_nlisteners;
+
+static pthread_mutex_t tbl_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tcp_conn **by_id, **by_addr;
+static size_t tbl_mask;
+static unsigned tbl_count;
+static uint64_t next_conn_id = 1;
+
+/* ---- table ---------------------------------------------------------- */
+
+static size_t id_slot(uint64_t id)
+{
+	return (size_t)(id * 0x9e3779b97f4a7c15ULL >> 20) & tbl_mask;
+}
+
+static size_t addr_slot(const struct netaddr *a, enum sip_proto p)
+{
+	return (size_t)(netaddr_hash(a) ^ (uint64_t)p) & tbl_mask;
+}
+
+static int table_init(unsigned max_conns)
+{
+	size_t n = 64;
+
+	while (n < max_conns && n < (1u << 20))
+		n <<= 1;
+	by_id = calloc(n, sizeof(*by_id));
+	by_addr = calloc(n, sizeof(*by_addr));
+	if (!by_id || !by_addr) {
+		free(by_id);
+		free(by_addr);
+		by_id = by_addr = NULL;
+		return -ENOMEM;
+	}
+	tbl_mask = n - 1;
+	return 0;
+}
+
+/* Under tbl_lock. */
+static void table_insert(struct tcp_conn *c)
+{
+	size_t s = id_slot(c->id);
+	size_t a = addr_slot(&c->remote, c->proto);
+
+	c->next_id = by_id[s];
+	by_id[s] = c;
+	c->next_addr = by_addr[a];
+	by_addr[a] = c;
+	c->in_table = true;
+	tbl_count++;
+}
+
+/* Under tbl_lock. */
+static void table_remove(struct tcp_conn *c)
+{
+	struct tcp_conn **pp;
+
+	if (!c->in_table)
+		return;
+	for (pp = &by_id[id_slot(c->id)]; *pp; pp = &(*pp)->next_id)
+		if (*pp == c) {
+			*pp = c->next_id;
+			break;
+		}
+	for (pp = &by_addr[addr_slot(&c->remote, c->proto)]; *pp; pp = &(*pp)->next_addr)
+		if (*pp == c) {
+			*pp = c->next_addr;
+			break;
+		}
+	c->in_table = false;
+	tbl_count--;
+}
+
+/* Under tbl_lock. */
+static struct tcp_conn *table_find_id(uint64_t id)
+{
+	for (struct tcp_conn *c = by_id[id_slot(id)]; c; c = c->next_id)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* Under tbl_lock. */
+static struct tcp_conn *table_find_addr(const struct netaddr *a, enum sip_proto p)
+{
+	for (struct tcp_conn *c = by_addr[addr_slot(a, p)]; c; c = c->next_addr)
+		if (c->proto == p && netaddr_equal(&c->remote, a))
+			return c;
+	return NULL;
+}
+
+/* ---- connection lifetime --------------------------------------------- */
+
+static struct tcp_conn *conn_new(int fd, enum sip_proto proto, unsigned listener,
+				 const struct netaddr *remote)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->kind = TCP_KIND_CONN;
+	c->fd = fd;
+	c->proto = proto;
+	c->listener = (uint16_t)listener;
+	c->remote = *remote;
+	atomic_init(&c->refs, 1); /* the table's */
+	atomic_init(&c->last_active_ms, clock_now_ms());
+	pthread_mutex_init(&c->wlock, NULL);
+	return c;
+}
+
+static void conn_unref(struct tcp_conn *c)
+{
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	close(c->fd);
+	pthread_mutex_destroy(&c->wlock);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Epoll thread only: takes the connection out of service. */
+static void conn_close(struct tcp_conn *c, const char *why)
+{
+	char addr[NETADDR_STRLEN];
+
+	pthread_mutex_lock(&tbl_lock);
+	table_remove(c);
+	pthread_mutex_unlock(&tbl_lock);
+	pthread_mutex_lock(&c->wlock);
+	c->dead = true;
+	pthread_mutex_unlock(&c->wlock);
+	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	netaddr_format(&c->remote, addr, sizeof(addr));
+	log_debug("event=tcp_close conn=%llu remote=%s reason=%s", (unsigned long long)c->id, addr,
+		  why);
+	conn_unref(c);
+}
+
+/* Epoll thread only: closes c after an error. When c never connected
+ * (refused, unreachable), not a byte of its queued output left: each
+ * request in it goes back to the worker that sent it (through dispatch,
+ * so to the shard of its Call-ID), whose client transaction then fails at
+ * once instead of at Timer B, and a request sent over TCP for its size
+ * alone is retried over UDP (RFC 3261 §17.1.4, §18.1.1). */
+static void conn_fail(struct dispatch_ctx *ctx, struct tcp_conn *c, const char *why)
+{
+	struct sip_source src = {.proto = c->proto, .listener = c->listener, .remote = c->remote};
+	char *out = NULL;
+	size_t len = 0, off = 0;
+
+	pthread_mutex_lock(&c->wlock);
+	if (c->connecting) {
+		out = c->out;
+		len = c->out_len;
+		c->out = NULL;
+		c->out_len = c->out_cap = 0;
+		why = "refused";
+	}
+	c->dead = true; /* from now on a send fails at once */
+	pthread_mutex_unlock(&c->wlock);
+	conn_close(c, why);
+	while (off < len) {
+		struct sip_error err = {0, NULL};
+		size_t skipped = 0;
+		ssize_t n = sip_msg_frame(out + off, len - off, &cfg->sip.limits, &skipped, &err);
+		struct sip_job *job;
+
+		if (n <= 0)
+			break; /* our own output: cannot happen */
+		off += skipped;
+		job = job_new(out + off, (size_t)n, &src);
+		if (job) {
+			job->undelivered = true;
+			dispatch_job(ctx, job);
+		}
+		off += (size_t)n;
+	}
+	free(out);
+}
+
+/* Under c->wlock. */
+static void conn_set_events(struct tcp_conn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+
+	if (c->events == events || c->dead)
+		return;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->events = events;
+}
+
+/* Under c->wlock: appends to the output queue. */
+static int conn_queue(struct tcp_conn *c, const char *buf, size_t len)
+{
+	if (c->out_len + len > TCP_OUT_MAX)
+		return -ENOBUFS;
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p)
+			return -ENOMEM;
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, buf, len);
+	c->out_len += len;
+	return 0;
+}
+
+/* Under c->wlock: writes as much queued output as the socket takes. */
+static int conn_flush(struct tcp_conn *c)
+{
+	size_t off = 0;
+
+	while (off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+		off += (size_t)n;
+	}
+	memmove(c->out, c->out + off, c->out_len - off);
+	c->out_len -= off;
+	conn_set_events(c, EPOLLIN | EPOLLRDHUP | (c->out_len ? EPOLLOUT : 0));
+	return 0;
+}
+
+/* Any thread: sends or queues buf on c. */
+static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->wlock);
+	if (c->dead) {
+		rc = -ECONNRESET;
+		goto out;
+	}
+	if (c->out_len == 0 && !c->connecting) {
+		ssize_t n;
+
+		do
+			n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			rc = -errno;
+			/* The epoll thread sees the error and closes. */
+			(void)shutdown(c->fd, SHUT_RDWR);
+			goto out;
+		}
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		}
+		if (len == 0)
+			goto out;
+	}
+	rc = conn_queue(c, buf, len);
+	if (rc == 0 && !c->connecting)
+		conn_set_events(c, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+out:
+	pthread_mutex_unlock(&c->wlock);
+	if (rc == 0)
+		atomic_store_explicit(&c->last_active_ms, clock_now_ms(), memory_order_relaxed);
+	return rc;
+}
+
+static void set_nodelay(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Under tbl_lock: opens a connection to d->addr; the new connection is in
+ * the table and the epoll set, still connecting. */
+static struct tcp_conn *conn_connect_locked(const struct sip_dest *d, int *err)
+{
+	int family = netaddr_family(&d->addr);
+	int listener = transport_pick_listener(d->proto, family, d->listener);
+	struct epoll_event ev;
+	struct tcp_conn *c;
+	int fd;
+
+	if (listener < 0) {
+		*err = -EAFNOSUPPORT;
+		return NULL;
+	}
+	if (tbl_count >= cfg->sip.tcp_max_connections) {
+		*err = -EMFILE;
+		return NULL;
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	set_nodelay(fd);
+	if (connect(fd, &d->addr.u.sa, d->addr.len) < 0 && errno != EINPROGRESS) {
+		*err = -errno;
+		close(fd);
+		return NULL;
+	}
+	c = conn_new(fd, d->proto, (unsigned)listener, &d->addr);
+	if (!c) {
+		*err = -ENOMEM;
+		close(fd);
+		return NULL;
+	}
+	c->id = next_conn_id++;
+	c->connecting = true;
+	c->events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+	ev.events = c->events;
+	ev.data.ptr = c;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		*err = -errno;
+		conn_unref(c);
+		return NULL;
+	}
+	table_insert(c);
+	return c;
+}
+
+int tcp_send(const struct sip_dest *d, const char *buf, size_t len)
+{
+	struct tcp_conn *c = NULL;
+	int rc = -ECONNRESET;
+
+	if (epfd < 0)
+		return -EAFNOSUPPORT;
+	pthread_mutex_lock(&tbl_lock);
+	if (d->conn_id)
+		c = table_find_id(d->conn_id);
+	if (!c)
+		c = table_find_addr(&d->addr, d->proto);
+	if (!c && !atomic_load(&tcp_stopping))
+		c = conn_connect_locked(d, &rc);
+	if (c)
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&tbl_lock);
+	if (!c)
+		return rc;
+	rc = conn_write(c, buf, len);
+	conn_unref(c);
+	return rc;
+}
+
+unsigned tcp_connection_count(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&tbl_lock);
+	n = tbl_count;
+	pthread_mutex_unlock(&tbl_lock);
+	return n;
+}
+
+/* ---- epoll thread ---------------------------------------------------- */
+
+int tcp_listen_open(const struct netaddr *addr)
+{
+	int one = 1;
+	int fd, rc;
+
+	fd = socket(netaddr_family(addr), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (netaddr_family(addr) == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, &addr->u.sa, addr->len) < 0 || listen(fd, 1024) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static void accept_all(struct tcp_listener *l)
+{
+	for (;;) {
+		struct netaddr remote = {.len = sizeof(remote.u)};
+		struct epoll_event ev;
+		struct tcp_conn *c;
+		int fd;
+
+		fd = accept4(l->fd, &remote.u.sa, &remote.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("event=tcp_accept_error error=\"%s\"", strerror(errno));
+			return;
+		}
+		pthread_mutex_lock(&tbl_lock);
+		if (tbl_count >= cfg->sip.tcp_max_connections) {
+			pthread_mutex_unlock(&tbl_lock);
+			log_warn("event=tcp_refused reason=connection_limit limit=%u",
+				 cfg->sip.tcp_max_connections);
+			close(fd);
+			continue;
+		}
+		set_nodelay(fd);
+		c = conn_new(fd, transport_listener_proto(l->index), l->index, &remote);
+		if (!c) {
+			pthread_mutex_unlock(&tbl_lock);
+			close(fd);
+			continue;
+		}
+		c->id = next_conn_id++;
+		c->events = EPOLLIN | EPOLLRDHUP;
+		ev.events = c->events;
+		ev.data.ptr = c;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			pthread_mutex_unlock(&tbl_lock);
+			conn_unref(c);
+			continue;
+		}
+		table_insert(c);
+		pthread_mutex_unlock(&tbl_lock);
+	}
+}
+
+/*
+ * Leading CR/LF bytes before a message: RFC 5626 §4.4.1 pings (CRLFCRLF)
+ * get a CRLF pong; RFC 3261 §7.5 says stray CRLFs before a start line are
+ * ignored. Returns how many bytes to consume; keeps an incomplete ping.
+ */
+static size_t keepalive_consume(struct dispatch_ctx *ctx, struct tcp_conn *c, const char *p,
+				size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && (p[k] == '\r' || p[k] == '\n'))
+		k++;
+	if (k == 0)
+		return 0;
+	for (size_t i = 0; i + 4 <= k; i += 4) {
+		if (memcmp(p + i, "\r\n\r\n", 4) == 0) {
+			ctr_inc(dispatch_counters(ctx), CTR_KEEPALIVES);
+			(void)conn_write(c, "\r\n", 2);
+		}
+	}
+	/* At the end of what we have, a partial ping may still be arriving. */
+	if (k == n)
+		return k - k % 4;
+	return k;
+}
+
+/* Returns false when the connection was closed. */
+static bool conn_read(struct dispatch_ctx *ctx, struct tcp_conn *c)
+{
+	size_t max = cfg->sip.limits.max_message_size;
+	size_t off = 0;
+	ssize_t n;
+
+	if (c->in_cap - c->in_len < TCP_READ_CHUNK / 4) {
+		size_t cap = c->in_cap ? c->in_cap * 2 : TCP_READ_CHUNK;
+		char *p;
+
+		if (cap > max + TCP_READ_CHUNK)
+			cap = max + TCP_READ_CHUNK;
+		if (cap <= c->in_len) {
+			/* Full and still no complete message: framing said "more",
+			 * which the size cap makes impossible; defensive. */
+			conn_close(c, "oversize");
+			return false;
+		}
+		p = realloc(c->in, cap);
+		if (!p) {
+			conn_close(c, "oom");
+			return false;
+		}
+		c->in = p;
+		c->in_cap = cap;
+	}
+	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n == 0) {
+		conn_close(c, "eof");
+		return false;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return true;
+		conn_close(c, "read_error");
+		return false;
+	}
+	c->in_len += (size_t)n;
+	atomic_store_explicit(&c->last_active_ms, clock_now_ms(), memory_order_relaxed);
+
+	while (off < c->in_len) {
+		struct sip_source src = {.proto = c->proto,
+					 .listener = c->listener,
+					 .remote = c->remote,
+					 .conn_id = c->id};
+		struct sip_error err = {0, NULL};
+		size_t skipped = 0;
+		struct sip_job *job;
+		ssize_t len;
+
+		off += keepalive_consume(ctx, c, c->in + off, c->in_len - off);
+		if (off >= c->in_len)
+			break;
+		len = sip_msg_frame(c->in + off, c->in_len - off, &cfg->sip.limits, &skipped, &err);
+		if (len == 0)
+			break;
+		if (len < 0) {
+			/* The stream cannot be resynchronised: answer what we can
+			 * and close (RFC 3261 §18.3). */
+			dispatch_reject(ctx, c->in + off, c->in_len - off, &src,
+					err.status ? err.status : 400, err.reason, NULL);
+			ctr_inc(dispatch_counters(ctx), CTR_PARSE_ERRORS);
+			conn_close(c, "framing_error");
+			return false;
+		}
+		off += skipped;
+		job = job_new(c->in + off, (size_t)len, &src);
+		if (job)
+			dispatch_job(ctx, job);
+		else
+			ctr_inc(dispatch_counters(ctx), CTR_DROPPED);
+		off += (size_t)len;
+	}
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+	return true;
+}
+
+static void conn_writable(struct dispatch_ctx *ctx, struct tcp_conn *c)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->wlock);
+	if (c->connecting) {
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr) {
+			pthread_mutex_unlock(&c->wlock);
+			conn_fail(ctx, c, "connect_error");
+			return;
+		}
+		c->connecting = false;
+	}
+	rc = conn_flush(c);
+	pthread_mutex_unlock(&c->wlock);
+	if (rc < 0)
+		conn_close(c, "write_error");
+}
+
+static void close_idle(void)
+{
+	uint64_t now = clock_now_ms();
+	uint64_t idle = (uint64_t)cfg->sip.tcp_idle_timeout * 1000;
+	struct tcp_conn *victims[256];
+	unsigned n = 0;
+
+	pthread_mutex_lock(&tbl_lock);
+	for (size_t s = 0; s <= tbl_mask && n < 256; s++)
+		for (struct tcp_conn *c = by_id[s]; c && n < 256; c = c->next_id)
+			if (now - atomic_load_explicit(&c->last_active_ms, memory_order_relaxed) >
+			    idle)
+				victims[n++] = c;
+	pthread_mutex_unlock(&tbl_lock);
+	/* Only this thread removes connections, so the pointers stay valid. */
+	for (unsigned i = 0; i < n; i++)
+		conn_close(victims[i], "idle");
+}
+
+static void *tcp_main(void *unused)
+{
+	struct epoll_event evs[TCP_EPOLL_BATCH];
+	struct dispatch_ctx *ctx = dispatch_ctx_new();
+	uint64_t next_scan = clock_now_ms() + 1000;
+
+	if (!ctx) {
+		log_error("event=tcp_thread_failed error=\"out of memory\"");
+		return NULL;
+	}
+	while (!atomic_load(&tcp_stopping)) {
+		int n = epoll_wait(epfd, evs, TCP_EPOLL_BATCH, 200);
+
+		for (int i = 0; i < n; i++) {
+			enum tcp_kind kind = *(enum tcp_kind *)evs[i].data.ptr;
+			struct tcp_conn *c;
+
+			if (kind == TCP_KIND_LISTENER) {
+				accept_all(evs[i].data.ptr);
+				continue;
+			}
+			c = evs[i].data.ptr;
+			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
+				conn_fail(ctx, c, (evs[i].events & EPOLLERR) ? "error" : "hangup");
+				continue;
+			}
+			if ((evs[i].events & EPOLLOUT))
+				conn_writable(ctx, c);
+			/* Reads after writes: a close during the read must be last. */
+			if (evs[i].events & (EPOLLIN | EPOLLRDHUP)) {
+				/* Drain what is there now; level-triggered epoll
+				 * brings us back for the rest. */
+				if (!conn_read(ctx, c))
+					continue;
+			}
+		}
+		if (clock_now_ms() >= next_scan) {
+			close_idle();
+			next_scan = clock_now_ms() + 1000;
+		}
+	}
+	return NULL;
+}
+
+int tcp_start(const struct config *c, const int *fds, const unsigned *listeners, unsigned n)
+{
+	int rc;
+
+	cfg = c;
+	if (n > TCP_MAX_LISTEN)
+		return -EINVAL;
+	rc = table_init(cfg->sip.tcp_max_connections);
+	if (rc < 0)
+		return rc;
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return -errno;
+	for (unsigned i = 0; i < n; i++) {
+		struct epoll_event ev = {.events = EPOLLIN};
+
+		tcp_listeners[i] = (struct tcp_listener){
+			.kind = TCP_KIND_LISTENER, .fd = fds[i], .index = listeners[i]};
+		ev.data.ptr = &tcp_listeners[i];
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
+			return -errno;
+	}
+	tcp_nlisteners = n;
+	rc = pthread_create(&tcp_thread, NULL, tcp_main, NULL);
+	if (rc)
+		return -rc;
+	tcp_thread_started = true;
+	return 0;
+}
+
+void tcp_stop(void)
+{
+	atomic_store(&tcp_stopping, true);
+	if (tcp_thread_started) {
+		pthread_join(tcp_thread, NULL);
+		tcp_thread_started = false;
+	}
+}
+
+void tcp_close_all(void)
+{
+	if (!by_id)
+		return;
+	for (;;) {
+		struct tcp_conn *c = NULL;
+
+		pthread_mutex_lock(&tbl_lock);
+		for (size_t s = 0; s <= tbl_mask && !c; s++)
+			c = by_id[s];
+		pthread_mutex_unlock(&tbl_lock);
+		if (!c)
+			break;
+		conn_close(c, "shutdown");
+	}
+	for (unsigned i = 0; i < tcp_nlisteners; i++)
+		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, tcp_listeners[i].fd, NULL);
+	if (epfd >= 0)
+		close(epfd);
+	epfd = -1;
+	free(by_id);
+	free(by_addr);
+	by_id = by_addr = NULL;
+}

@@ -1,0 +1,260 @@
+/*
+ * core: what happens to a request before it is relayed, whatever the
+ * proxy mode (RFC 3261 §16.3-16.5).
+ *
+ * A request is matched against the server transactions first (stateful
+ * mode: retransmissions, the ACK of a non-2xx, CANCEL), then validated
+ * (§16.3), answered when it is an OPTIONS for the proxy itself, checked
+ * for loops, and its route set is processed (§16.4). A method we do not
+ * know, addressed to the proxy itself, is answered 501. A request left for
+ * one of our domains goes to the registrar (REGISTER) or, after digest
+ * authentication when [auth] invite asks for it, through the location
+ * service; the rest follows its Route or Request-URI. The mode then
+ * decides how it leaves: relayed statelessly (stateless.c), through
+ * transactions and forking (proxy.c), or redirected (redirect.c).
+ */
+#include "proxy/core.h"
+
+#include "registrar/auth.h"
+#include "base/clock.h"
+#include "config.h"
+#include "registrar/location.h"
+#include "base/log.h"
+#include "proxy/proxy.h"
+#include "proxy/redirect.h"
+#include "registrar/registrar.h"
+#include "proxy/relay.h"
+#include "proxy/route.h"
+#include "net/self.h"
+#include "runtime/sip_reply.h"
+#include "proxy/stateless.h"
+#include "txn/txn.h"
+#include "proxy/validate.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* What an OPTIONS to the proxy answers (§11.2). */
+#define OPTIONS_EXTRA                                                                              \
+	"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, PRACK, UPDATE, SUBSCRIBE, "     \
+	"NOTIFY, REFER, MESSAGE, PUBLISH\r\n"                                                      \
+	"Accept: application/sdp\r\n"                                                              \
+	"Supported: path\r\n"
+
+static bool options_for_us(struct sip_msg *m)
+{
+	const struct sip_uri *u = sip_msg_ruri(m);
+	struct hdr_list routes;
+	int n;
+
+	if (m->method_id != SIP_METHOD_OPTIONS || !self_is_local_uri(u))
+		return false;
+	/* A Route that leads elsewhere makes it someone else's OPTIONS. */
+	n = hdr_list_collect(m, SIP_HDR_ROUTE, &routes, HDR_LIST_MAX);
+	if (n < 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		struct sip_addr a;
+
+		if (sip_addr_parse(routes.e[i].s, &a) < 0 || !self_is_local_uri(&a.uri))
+			return false;
+	}
+	return true;
+}
+
+static void reject(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+		   const struct validate_result *v)
+{
+	worker_reply(w, m, src, v->status, v->reason, v->extra[0] ? v->extra : NULL);
+}
+
+/* Out-of-dialog requests from our users are challenged (407) when
+ * [auth] invite says so. Returns true when the request may go on; false
+ * when it was answered, or kept (*kept) while its user is fetched. */
+static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m, bool *kept)
+{
+	const struct sip_addr *from = sip_msg_from(m);
+	char extra[1024];
+	struct auth_outcome ao;
+	char realmbuf[CFG_NAME_MAX];
+	struct sip_str realm;
+
+	*kept = false;
+	if (!w->cfg->auth.invite || w->cfg->auth.mode != AUTH_MODE_LOCAL ||
+	    m->method_id == SIP_METHOD_ACK || m->method_id == SIP_METHOD_CANCEL ||
+	    m->method_id == SIP_METHOD_REGISTER || sip_msg_to(m)->tag.len ||
+	    !config_is_domain(w->cfg, from->uri.host) || from->uri.host.len >= sizeof(realmbuf))
+		return true;
+	for (size_t i = 0; i < from->uri.host.len; i++)
+		realmbuf[i] = sip_tolower(from->uri.host.p[i]);
+	realm = sip_str_make(realmbuf, from->uri.host.len);
+	auth_check(m, true, realm, clock_now_ms(), &ao);
+	if (ao.verdict == AUTH_PASS) {
+		/* The From user must be the one who authenticated. */
+		if (w->cfg->auth.aor_owner && !sip_str_eq(ao.username, from->uri.user)) {
+			ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
+			worker_reply(w, m, &job->src, 403, "Not Owner of From", NULL);
+			return false;
+		}
+		return true;
+	}
+	if (ao.verdict == AUTH_NEED_USER) {
+		*kept = auth_fetch_subscriber(w, job, m, ao.username, realm);
+		return false;
+	}
+	if (!auth_challenge(true, realm, ao.stale, clock_now_ms(), extra, sizeof(extra))) {
+		worker_reply(w, m, &job->src, 500, NULL, NULL);
+		return false;
+	}
+	ctr_inc(&w->ctr, CTR_AUTH_CHALLENGES);
+	if (ao.presented && !ao.stale)
+		ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
+	worker_reply(w, m, &job->src, 407, NULL, extra);
+	return false;
+}
+
+/* Stateful mode, before anything else: a request that belongs to a
+ * transaction we have. Returns true when handled (job stays the caller's,
+ * or was taken when *kept). */
+static bool matched_transaction(struct worker *w, struct sip_job *job, struct sip_msg *m,
+				bool *kept)
+{
+	struct stx *st;
+
+	*kept = false;
+	if (m->method_id == SIP_METHOD_CANCEL)
+		return proxy_cancel(w, job, m);
+	st = stx_find(w->txn, m);
+	if (!st)
+		return false;
+	if (m->method_id == SIP_METHOD_ACK) {
+		/* The ACK of a 2xx is end to end: relayed, even when the UAC
+		 * reused the INVITE's branch (RFC 6026 Accepted). */
+		if (st->state != STX_COMPLETED && st->state != STX_CONFIRMED)
+			return false;
+		stx_acked(st, clock_now_ms()); /* §17.2.1: absorbed hop by hop */
+	} else {
+		stx_retransmitted(st);
+	}
+	return true;
+}
+
+/* How a request with a settled route set leaves, by mode. */
+static bool relay(struct worker *w, struct sip_job *job, struct sip_msg *m, struct route_state *rs)
+{
+	switch (w->cfg->sip.mode) {
+	case PROXY_MODE_STATEFUL:
+		/* ACK never has a transaction of its own (§17.1.1.3, §16.11). */
+		if (m->method_id == SIP_METHOD_ACK)
+			break;
+		return proxy_start(w, job, m, rs, false);
+	case PROXY_MODE_REDIRECT:
+		/* A redirect server redirects users of its domains; anything
+		 * else it has no address for. */
+		if (m->method_id != SIP_METHOD_ACK)
+			worker_reply(w, m, &job->src, 404, NULL, NULL);
+		return false;
+	case PROXY_MODE_STATELESS:
+		break;
+	}
+	stateless_forward(w, job, m, rs);
+	return false;
+}
+
+/* A request for user@one-of-our-domains: the location service. */
+static bool locate(struct worker *w, struct sip_job *job, struct sip_msg *m, struct route_state *rs)
+{
+	if (!w->store) {
+		/* No database, no location service: nobody is here. */
+		worker_reply(w, m, &job->src, 404, NULL, NULL);
+		return false;
+	}
+	switch (w->cfg->sip.mode) {
+	case PROXY_MODE_STATEFUL:
+		if (m->method_id != SIP_METHOD_ACK)
+			return proxy_start(w, job, m, rs, true);
+		break; /* a non-2xx ACK takes the INVITE's path: a stateless lookup */
+	case PROXY_MODE_REDIRECT:
+		return redirect_request(w, job, m, rs);
+	case PROXY_MODE_STATELESS:
+		break;
+	}
+	return stateless_locate(w, job, m, rs);
+}
+
+bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
+{
+	const struct sip_source *src = &job->src;
+	struct validate_result v;
+	struct route_state rs;
+	unsigned st;
+	bool kept;
+
+	if (validate_syntax(m, sip_proto_is_stream(src->proto), &v)) {
+		reject(w, m, src, &v);
+		return false;
+	}
+	if (w->txn && matched_transaction(w, job, m, &kept))
+		return kept;
+	/* The hop-by-hop ACK of a final response we made ourselves (its To
+	 * tag is the one we derived, §17.2.1): nothing to relay. */
+	if (m->method_id == SIP_METHOD_ACK && sip_reply_is_our_tag(m)) {
+		ctr_inc(&w->ctr, CTR_ACKS_ABSORBED);
+		return false;
+	}
+	if (options_for_us(m)) {
+		worker_reply(w, m, src, 200, NULL, OPTIONS_EXTRA);
+		return false;
+	}
+	if (validate_max_forwards(m, &v) || validate_proxy_require(m, &v)) {
+		reject(w, m, src, &v);
+		return false;
+	}
+	/* §16.3 step 4: a request that comes back unchanged is a loop; one
+	 * that comes back with a new Request-URI is a spiral and passes. */
+	if (w->cfg->sip.mode == PROXY_MODE_STATEFUL && relay_is_loop(m)) {
+		worker_reply(w, m, src, 482, NULL, NULL);
+		return false;
+	}
+	st = route_preprocess(m, &rs);
+	if (st) {
+		worker_reply(w, m, src, st, "Bad Route", NULL);
+		return false;
+	}
+	/* A method nobody here knows, for this node itself (no user, one of
+	 * our addresses or domains): there is nothing to relay it to, and
+	 * as the UAS we do not implement it (§21.5.2; RFC 4475 §3.1.1.5). */
+	if (m->method_id == SIP_METHOD_OTHER && !route_has_next(&rs) &&
+	    self_is_local_uri(&rs.target)) {
+		worker_reply(w, m, src, 501, NULL, NULL);
+		return false;
+	}
+	if (!route_has_next(&rs) &&
+	    (rs.target.scheme == SIP_URI_SIP || rs.target.scheme == SIP_URI_SIPS) &&
+	    config_is_domain(w->cfg, rs.target.host)) {
+		/* Ours to serve: REGISTER to the registrar (§10.3), the rest
+		 * through the location service (§16.5). */
+		if (m->method_id == SIP_METHOD_REGISTER)
+			return registrar_request(w, job, m);
+		if (!authorized(w, job, m, &kept))
+			return kept;
+		if (rs.target.has_user)
+			return locate(w, job, m, &rs);
+	} else if (!authorized(w, job, m, &kept)) {
+		return kept;
+	}
+	return relay(w, job, m, &rs);
+}
+
+void core_response(struct worker *w, struct sip_msg *m)
+{
+	struct ctx *c;
+
+	/* §17.1.3, and the stateless fallback of §16.11 for what matches no
+	 * transaction (a 2xx retransmission after the INVITE's ended). */
+	if (w->txn && (c = ctx_find(w->txn, m))) {
+		ctx_response(c, m, clock_now_ms());
+		return;
+	}
+	stateless_response(w, m);
+}

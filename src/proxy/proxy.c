@@ -1,0 +1,767 @@
+/*
+ * proxy: the transaction-stateful proxy core (RFC 3261 §16).
+ *
+ * Each proxied request gets a response context (struct pctx): its server
+ * transaction, the target set, and one branch (a client transaction) per
+ * target tried. Targets of the highest q are tried in parallel; when every
+ * branch of that group has failed, the next group is tried (§16.6,
+ * sequential forking by q). Responses come back through the client
+ * transactions (§16.7): provisionals other than 100 are relayed at once,
+ * every 2xx is relayed at once and cancels the other branches, a 6xx ends
+ * the search and cancels them, and once every branch has a final response
+ * the best one is chosen (step 6: 6xx first, then the lowest class,
+ * preferring 401/407/415/420/484; a 503 goes up as 500), with the
+ * challenges of every 401/407 merged (step 7). Timer C (§16.6 step 11)
+ * cancels a branch that rings too long. A CANCEL (§16.10) is answered 200
+ * and cancels every pending branch; a branch that has not answered yet is
+ * finished locally with 487 and cancelled if it answers later.
+ *
+ * Ownership: the context owns its target set and branches; the
+ * transactions belong to the layer and tell the context when they are gone
+ * (done callbacks). The context lives while it is open (no final response
+ * sent upstream yet), looking up targets, or has a client transaction
+ * alive; then it detaches from its server transaction, which lingers on
+ * its own (Timer J, ...) holding just its key and last response.
+ */
+#include "proxy/proxy.h"
+
+#include "registrar/auth.h"
+#include "base/clock.h"
+#include "config.h"
+#include "sip/hdr_list.h"
+#include "registrar/location.h"
+#include "base/log.h"
+#include "sip/msg_edit.h"
+#include "proxy/relay.h"
+#include "net/resolve.h"
+#include "proxy/route.h"
+#include "net/self.h"
+#include "runtime/sip_reply.h"
+#include "base/siphash.h"
+#include "proxy/stateless.h"
+#include "proxy/target.h"
+#include "txn/txn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROXY_MAX_BRANCHES   32
+#define PROXY_CHALLENGES_MAX 4096
+
+struct pctx;
+
+struct pbranch {
+	struct pctx *p;
+	const struct target *t; /* in p->ts */
+	struct ctx *c;      /* the client transaction, NULL once gone */
+	struct ctx *cancel; /* our CANCEL's transaction, if sent */
+	unsigned final;     /* final status (0: still pending) */
+	bool local;         /* final decided here (408, 487, 503...), not received */
+	bool provisional;   /* a provisional came: a CANCEL may be sent (§9.1) */
+	bool cancel_wanted; /* cancel once a provisional comes */
+	bool by_size;       /* over TCP for its size alone: UDP if TCP is refused */
+	char *resp;         /* the final response as received (for step 6) */
+	uint32_t resp_len;
+	struct timer timer_c;
+};
+
+struct pctx {
+	struct worker *w;
+	struct stx *st;
+	bool invite;
+	bool final_sent;
+	bool cancelled; /* CANCEL received, 2xx or 6xx: no new branches */
+	bool got_2xx, got_6xx;
+	bool locating; /* waiting for the location service */
+	bool closed;   /* the final response went up, or the server transaction is gone */
+	unsigned refs; /* open + locating + live client transactions */
+	struct target_set ts;
+	unsigned next_target; /* first target not tried yet */
+	unsigned nbranches;
+	unsigned pending;                      /* branches without a final */
+	unsigned local_status;                 /* a final decided before any branch (404, 480...) */
+	struct pbranch *b[PROXY_MAX_BRANCHES]; /* each its own block: ctx_ops hold pointers */
+};
+
+static void stx_gone(void *tu, struct stx *st);
+static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t now_ms);
+static void branch_failed(void *tu, struct ctx *c, unsigned status, uint64_t now_ms);
+static void branch_gone(void *tu, struct ctx *c);
+static void cancel_gone(void *tu, struct ctx *c);
+static void cancel_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t now_ms);
+static void cancel_failed(void *tu, struct ctx *c, unsigned status, uint64_t now_ms);
+
+static const struct stx_ops stx_ops = {.done = stx_gone};
+static const struct ctx_ops branch_ops = {
+	.response = branch_response, .failed = branch_failed, .done = branch_gone};
+static const struct ctx_ops cancel_ops = {
+	.response = cancel_response, .failed = cancel_failed, .done = cancel_gone};
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static void pctx_unref(struct pctx *p)
+{
+	if (--p->refs)
+		return;
+	if (p->st) {
+		/* it lingers alone from now on */
+		p->st->ops = NULL;
+		p->st->tu = NULL;
+	}
+	for (unsigned i = 0; i < p->nbranches; i++) {
+		timer_stop(&p->w->timers, &p->b[i]->timer_c);
+		free(p->b[i]->resp);
+		free(p->b[i]);
+	}
+	target_set_free(&p->ts);
+	free(p);
+}
+
+/* The response context is answered (or has nobody to answer): it stays
+ * only for the client transactions still running. */
+static void pctx_close(struct pctx *p)
+{
+	if (p->closed)
+		return;
+	p->closed = true;
+	pctx_unref(p);
+}
+
+static void stx_gone(void *tu, struct stx *st)
+{
+	struct pctx *p = tu;
+
+	(void)st;
+	p->st = NULL;
+	pctx_close(p);
+}
+
+static void branch_gone(void *tu, struct ctx *c)
+{
+	struct pbranch *b = tu;
+
+	if (b->c == c) /* else a refused TCP attempt, already replaced */
+		b->c = NULL;
+	pctx_unref(b->p);
+}
+
+static void cancel_gone(void *tu, struct ctx *c)
+{
+	struct pbranch *b = tu;
+
+	(void)c;
+	b->cancel = NULL;
+	pctx_unref(b->p);
+}
+
+/* The original request, parsed into the worker's second header array
+ * (the first may hold the response being processed). */
+static int parse_request(struct pctx *p, struct sip_msg *m)
+{
+	struct worker *w = p->w;
+
+	if (!p->st || !p->st->req)
+		return -ENOENT;
+	return sip_msg_parse(m, p->st->req->data, p->st->req->len, w->hdrs2, w->max_hdrs,
+			     &w->cfg->sip.limits);
+}
+
+/* ---- answering upstream -------------------------------------------------- */
+
+static void final_sent(struct pctx *p)
+{
+	p->final_sent = true;
+	pctx_close(p);
+}
+
+/* A response of our own to the original request (408, 487, 500...). */
+static void respond_local(struct pctx *p, unsigned status, const char *reason, const char *extra)
+{
+	struct worker *w = p->w;
+	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
+	struct sip_msg m;
+	ssize_t n;
+
+	if (!p->st || parse_request(p, &m) < 0)
+		return;
+	n = sip_reply_build(&m, &p->st->src, &r, w->out, w->out_cap);
+	if (n < 0)
+		return;
+	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	ctr_response_sent(&w->ctr, status, true);
+	p->refs++; /* held: the server transaction may end inside stx_respond */
+	(void)stx_respond(p->st, w->out, (size_t)n, status, clock_now_ms());
+	if (status >= 200)
+		final_sent(p);
+	pctx_unref(p);
+}
+
+/* Relays response m upstream through the server transaction (or, when it
+ * is gone, statelessly by Via): our Via off, extra header lines added. */
+static void relay_up(struct pctx *p, struct sip_msg *m, const char *extra, size_t extra_len)
+{
+	struct worker *w = p->w;
+	struct hdr_list vias;
+	unsigned status = m->status;
+	ssize_t n;
+
+	if (!p->st) {
+		/* a later 2xx of a fork (§16.7 step 9): by Via */
+		stateless_response(w, m);
+		return;
+	}
+	msg_edits_init(&w->edits);
+	(void)hdr_list_collect(m, SIP_HDR_VIA, &vias, 2); /* -E2BIG is fine: two is all we need */
+	if (vias.n < 2)
+		return; /* no Via beyond ours: not a response to relay */
+	if (hdr_list_delete(m, &vias, 1, &w->edits) < 0)
+		return;
+	if (extra_len && msg_edit_insert(&w->edits, m->headers_end, extra, extra_len) < 0)
+		return;
+	n = msg_edit_apply(&w->edits, m->buf, m->len, w->out, w->out_cap);
+	if (n < 0)
+		return;
+	ctr_inc(&w->ctr, CTR_RELAYED_RESPONSES);
+	ctr_response_sent(&w->ctr, status, false);
+	p->refs++; /* held: a 2xx ends the INVITE server transaction inside */
+	(void)stx_respond(p->st, w->out, (size_t)n, status, clock_now_ms());
+	if (status >= 200)
+		final_sent(p);
+	pctx_unref(p);
+}
+
+/* "Retry-After: N" for a 503 caused by the database. */
+static const char *db_retry_after(struct worker *w)
+{
+	static __thread char buf[32];
+
+	snprintf(buf, sizeof(buf), "Retry-After: %u\r\n", w->cfg->database.retry_after);
+	return buf;
+}
+
+/* ---- branches ------------------------------------------------------------- */
+
+static void send_cancel(struct pbranch *b)
+{
+	struct worker *w = b->p->w;
+	struct sip_hdr hdrs[128];
+	struct sip_msg req;
+	const struct sip_hdr *h;
+	char out[4096];
+	size_t n = 0;
+	int k, err;
+
+	if (!b->c || b->cancel)
+		return;
+	/* §9.1: Request-URI, Call-ID, To, From, CSeq number, Route and the top
+	 * Via (same branch) of the request being cancelled. */
+	if (sip_msg_parse(&req, b->c->req, b->c->req_len, hdrs, 128, NULL) < 0)
+		return;
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		k = snprintf(out + n, sizeof(out) - n, __VA_ARGS__);                               \
+		if (k < 0 || (size_t)k >= sizeof(out) - n)                                         \
+			return;                                                                    \
+		n += (size_t)k;                                                                    \
+	} while (0)
+	PUT("CANCEL %.*s SIP/2.0\r\n", SIP_STR_FMT(req.ruri));
+	PUT("Via: %.*s\r\n", SIP_STR_FMT(sip_msg_top_via(&req)->raw));
+	for (h = sip_msg_hdr(&req, SIP_HDR_ROUTE); h; h = sip_msg_hdr_next(&req, h))
+		PUT("Route: %.*s\r\n", SIP_STR_FMT(h->value));
+	PUT("From: %.*s\r\n", SIP_STR_FMT(sip_msg_hdr(&req, SIP_HDR_FROM)->value));
+	PUT("To: %.*s\r\n", SIP_STR_FMT(sip_msg_hdr(&req, SIP_HDR_TO)->value));
+	PUT("Call-ID: %.*s\r\n", SIP_STR_FMT(sip_msg_call_id(&req)));
+	PUT("CSeq: %u CANCEL\r\n", sip_msg_cseq(&req)->num);
+	PUT("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+#undef PUT
+	b->cancel = ctx_send(w->txn, out, n, &b->c->dest, SIP_METHOD_CANCEL, b->c->branch,
+			     &cancel_ops, b, clock_now_ms(), &err);
+	if (b->cancel)
+		b->p->refs++;
+}
+
+/* Cancels a pending branch (§16.10): at once if it has answered, else
+ * when it does; either way it counts as finished with 487 from now. */
+static void cancel_branch(struct pbranch *b)
+{
+	if (b->final)
+		return;
+	timer_stop(&b->p->w->timers, &b->timer_c);
+	if (b->provisional)
+		send_cancel(b);
+	else
+		b->cancel_wanted = true;
+	b->final = 487;
+	b->local = true;
+	b->p->pending--;
+}
+
+static void cancel_pending(struct pctx *p)
+{
+	for (unsigned i = 0; i < p->nbranches; i++)
+		cancel_branch(p->b[i]);
+}
+
+static void on_timer_c(struct timer *t, void *arg, uint64_t now_ms)
+{
+	struct pbranch *b = arg;
+
+	(void)t;
+	(void)now_ms;
+	if (b->final)
+		return;
+	/* §16.8: with a provisional, CANCEL it; without, it is a 408. */
+	log_debug("event=timer_c provisional=%d", b->provisional);
+	if (b->provisional) {
+		send_cancel(b);
+		b->final = 408;
+	} else {
+		b->final = 408;
+		b->cancel_wanted = true;
+	}
+	b->local = true;
+	b->p->pending--;
+	proxy_check_complete(b->p);
+}
+
+/* Sends branch b to its target (§16.6 steps 1-10), over TCP for a request
+ * above udp_mtu bytes (0: never). A failure before sending counts as the
+ * branch's final response (404/478/503: step 6 picks among them). */
+static void send_branch(struct pbranch *b, unsigned udp_mtu)
+{
+	struct pctx *p = b->p;
+	const struct target *t = b->t;
+	struct worker *w = p->w;
+	struct route_state rs;
+	struct sip_uri uri;
+	struct sip_dest dst;
+	struct relay_request rr;
+	struct sip_msg m;
+	char branch[RELAY_BRANCH_MAX];
+	unsigned status = 0;
+	ssize_t n;
+	int rc, err;
+
+	if (parse_request(p, &m) < 0 || route_preprocess(&m, &rs) != 0) {
+		status = 500;
+		goto failed;
+	}
+	if (t->uri) {
+		if (sip_uri_parse(sip_str_cstr(t->uri), &uri) < 0) {
+			status = 404;
+			goto failed;
+		}
+		route_set_target(&rs, &uri);
+	}
+	if ((t->path && route_preload(&rs, sip_str_cstr(t->path)) != 0) ||
+	    route_next_hop(&m, &rs) != 0) {
+		status = 400;
+		goto failed;
+	}
+	rc = resolve_uri(&rs.hop, m.len, udp_mtu, &dst);
+	if (rc < 0) {
+		status = rc == -EPROTONOSUPPORT && rs.hop.scheme == SIP_URI_SIPS ? 416 : 478;
+		goto failed;
+	}
+	b->by_size = rc == 1;
+	/* Straight back to us unchanged is a loop; with a new Request-URI it
+	 * is a spiral (§16.3 step 4), and the loop check catches it if it
+	 * ever comes back unchanged. */
+	if (!rs.ruri_changed && self_is_listening_on(&dst.addr, dst.proto)) {
+		status = 482;
+		goto failed;
+	}
+	relay_stateful_branch(
+		&m, siphash(siphash_process_key(), &w->branch_seq, sizeof(w->branch_seq)), branch);
+	w->branch_seq++;
+	msg_edits_init(&w->edits);
+	rr = (struct relay_request){.src = &p->st->src,
+				    .dst = &dst,
+				    .branch = branch,
+				    .record_route = w->cfg->sip.record_route &&
+						    (m.method_id == SIP_METHOD_INVITE ||
+						     m.method_id == SIP_METHOD_SUBSCRIBE ||
+						     m.method_id == SIP_METHOD_REFER) &&
+						    sip_msg_to(&m)->tag.len == 0};
+	rc = route_commit(&m, &rs, &w->edits);
+	if (rc == 0)
+		rc = relay_request_edits(&m, &rr, &w->edits);
+	if (rc == 0 && w->cfg->auth.invite)
+		rc = auth_consume_credentials(&m, &w->edits);
+	n = rc == 0 ? msg_edit_apply(&w->edits, m.buf, m.len, w->out, w->out_cap) : -EINVAL;
+	if (n < 0) {
+		status = 500;
+		goto failed;
+	}
+	b->c = ctx_send(w->txn, w->out, (size_t)n, &dst, m.method_id, branch, &branch_ops, b,
+			clock_now_ms(), &err);
+	if (!b->c) {
+		status = 503;
+		goto failed;
+	}
+	p->refs++;
+	ctr_inc(&w->ctr, CTR_RELAYED_REQUESTS);
+	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	if (p->invite) /* §16.6 step 11 */
+		(void)timer_start(&w->timers, &b->timer_c,
+				  clock_now_ms() + w->cfg->transaction.timer_c, on_timer_c, b);
+	return;
+failed:
+	b->final = status;
+	b->local = true;
+	p->pending--;
+}
+
+/* Starts one branch to target t (§16.6). */
+static void start_branch(struct pctx *p, const struct target *t)
+{
+	struct pbranch *b;
+
+	if (p->nbranches == PROXY_MAX_BRANCHES)
+		return;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return;
+	p->b[p->nbranches++] = b;
+	b->p = p;
+	b->t = t;
+	p->pending++;
+	send_branch(b, p->w->cfg->sip.udp_mtu);
+}
+
+/* Starts the next q group (§16.6: parallel within, sequential across).
+ * Returns false when no target is left. */
+static bool start_next_group(struct pctx *p)
+{
+	unsigned end;
+
+	if (p->next_target >= p->ts.n || p->cancelled)
+		return false;
+	end = target_group_end(&p->ts, p->next_target);
+	for (unsigned i = p->next_target; i < end; i++)
+		start_branch(p, &p->ts.t[i]);
+	p->next_target = end;
+	return true;
+}
+
+/* ---- choosing the response (§16.7 step 6) --------------------------------- */
+
+static int class_rank(unsigned status)
+{
+	/* lowest class first; 6xx handled before this */
+	return (int)(status / 100);
+}
+
+static bool preferred_4xx(unsigned status)
+{
+	return status == 401 || status == 407 || status == 415 || status == 420 || status == 484;
+}
+
+static struct pbranch *best_branch(struct pctx *p)
+{
+	struct pbranch *best = NULL;
+
+	for (unsigned i = 0; i < p->nbranches; i++) {
+		struct pbranch *b = p->b[i];
+
+		if (!b->final)
+			continue;
+		if (b->final >= 600) {
+			if (!best || best->final < 600)
+				best = b;
+			continue;
+		}
+		if (best && best->final >= 600)
+			continue;
+		if (!best || class_rank(b->final) < class_rank(best->final) ||
+		    (class_rank(b->final) == class_rank(best->final) && preferred_4xx(b->final) &&
+		     !preferred_4xx(best->final)) ||
+		    (class_rank(b->final) == class_rank(best->final) && b->resp && !best->resp &&
+		     preferred_4xx(b->final) == preferred_4xx(best->final)))
+			best = b;
+	}
+	return best;
+}
+
+/* §16.7 step 7: the WWW-Authenticate and Proxy-Authenticate lines of every
+ * 401/407 except the chosen one's, to add to it. */
+static size_t merged_challenges(struct pctx *p, struct pbranch *chosen, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < p->nbranches; i++) {
+		struct pbranch *b = p->b[i];
+		struct sip_hdr hdrs[128];
+		struct sip_msg r;
+
+		if (b == chosen || !b->resp || (b->final != 401 && b->final != 407))
+			continue;
+		if (sip_msg_parse(&r, b->resp, b->resp_len, hdrs, 128, NULL) < 0)
+			continue;
+		for (unsigned k = 0; k < r.nhdrs; k++) {
+			const struct sip_hdr *h = &r.hdrs[k];
+			size_t len = h->end - h->start;
+
+			if (h->id != SIP_HDR_WWW_AUTHENTICATE &&
+			    h->id != SIP_HDR_PROXY_AUTHENTICATE)
+				continue;
+			if (len > cap - n)
+				return n;
+			memcpy(buf + n, r.buf + h->start, len);
+			n += len;
+		}
+	}
+	return n;
+}
+
+void proxy_check_complete(struct pctx *p)
+{
+	struct worker *w = p->w;
+	struct pbranch *best;
+
+	if (p->final_sent || p->pending || p->locating)
+		return;
+	/* §16.7 step 4: with no 2xx or 6xx, the next q group may succeed
+	 * (a group whose branches all failed at once gives way to the next). */
+	while (!p->got_2xx && !p->got_6xx && start_next_group(p))
+		if (p->pending)
+			return;
+	if (p->got_2xx) {
+		final_sent(p); /* the 2xx went up already */
+		return;
+	}
+	best = best_branch(p);
+	/* RFC 4320 §4.1: no 408 for a non-INVITE: when a branch timed out
+	 * and nothing better came back, the request goes unanswered, like its
+	 * client expects. A request that never had a branch is answered
+	 * below (§16.7 step 6, §10: 480 or 404). */
+	if (!p->invite && best && best->final == 408 && !best->resp) {
+		final_sent(p);
+		return;
+	}
+	if (!best) {
+		respond_local(p, p->local_status ? p->local_status : 480, NULL, NULL);
+		return;
+	}
+	/* A 503 from a branch means that next hop is unavailable, not that we
+	 * are: never relayed as 503 (§16.7 step 6). */
+	if (best->final == 503 || !best->resp) {
+		respond_local(p, best->final == 503 ? 500 : best->final, NULL, NULL);
+		return;
+	}
+	{
+		struct sip_hdr hdrs[128];
+		struct sip_msg r;
+		char extra[PROXY_CHALLENGES_MAX];
+		size_t extra_len = 0;
+
+		if (sip_msg_parse(&r, best->resp, best->resp_len, hdrs, 128, &w->cfg->sip.limits) <
+		    0) {
+			respond_local(p, 500, NULL, NULL);
+			return;
+		}
+		if (best->final == 401 || best->final == 407)
+			extra_len = merged_challenges(p, best, extra, sizeof(extra));
+		relay_up(p, &r, extra, extra_len);
+	}
+}
+
+/* ---- responses from the branches ------------------------------------------ */
+
+static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t now_ms)
+{
+	struct pbranch *b = tu;
+	struct pctx *p = b->p;
+	struct worker *w = p->w;
+	unsigned status = m->status;
+
+	(void)c;
+	(void)now_ms;
+	if (status < 200) {
+		b->provisional = true;
+		if (b->cancel_wanted) {
+			send_cancel(b); /* §9.1: now that it has answered */
+			return;
+		}
+		if (b->final)
+			return;
+		/* §16.7 step 2: a ringing branch gets a fresh Timer C */
+		if (p->invite && status > 100 && timer_running(&b->timer_c))
+			(void)timer_start(&w->timers, &b->timer_c,
+					  clock_now_ms() + w->cfg->transaction.timer_c, on_timer_c,
+					  b);
+		/* step 5: 100 stays here, the rest goes up at once */
+		if (status > 100 && !p->final_sent)
+			relay_up(p, m, NULL, 0);
+		return;
+	}
+	if (status < 300) {
+		/* step 5 and 9: every 2xx goes up at once, even after another
+		 * and even from a branch already given up on (the UAC must see
+		 * it to ACK and BYE it). */
+		bool first = !p->got_2xx;
+
+		if (!b->final)
+			p->pending--;
+		timer_stop(&w->timers, &b->timer_c);
+		b->final = status;
+		b->local = false;
+		p->got_2xx = true;
+		p->cancelled = true;
+		relay_up(p, m, NULL, 0);
+		if (p->invite) {
+			ctr_inc(&w->ctr, CTR_DIALOGS_CREATED);
+			log_debug("event=dialog_created call_id=%.*s",
+				  SIP_STR_FMT(sip_msg_call_id(m)));
+			if (first)
+				cancel_pending(p); /* step 10 */
+		} else if (p->st && p->st->method == SIP_METHOD_BYE) {
+			ctr_inc(&w->ctr, CTR_DIALOGS_ENDED);
+			log_debug("event=dialog_ended call_id=%.*s",
+				  SIP_STR_FMT(sip_msg_call_id(m)));
+		}
+		if (!p->final_sent)
+			final_sent(p);
+		return;
+	}
+	if (b->final)
+		return; /* given up already (cancelled, Timer C): absorbed */
+	timer_stop(&w->timers, &b->timer_c);
+	b->final = status;
+	b->local = false;
+	b->resp = malloc(m->len);
+	if (b->resp) {
+		memcpy(b->resp, m->buf, m->len);
+		b->resp_len = m->len;
+	}
+	p->pending--;
+	if (status >= 600) {
+		/* step 5: a 6xx ends the search */
+		p->got_6xx = true;
+		p->cancelled = true;
+		cancel_pending(p);
+	}
+	proxy_check_complete(p);
+}
+
+static void branch_failed(void *tu, struct ctx *c, unsigned status, uint64_t now_ms)
+{
+	struct pbranch *b = tu;
+
+	(void)c;
+	(void)now_ms;
+	if (b->final)
+		return;
+	timer_stop(&b->p->w->timers, &b->timer_c);
+	if (status == 503 && b->by_size) {
+		/* §18.1.1: TCP was chosen for the size alone and the connection
+		 * was refused: the same request over UDP, as a new branch. */
+		b->by_size = false;
+		send_branch(b, 0);
+		if (b->final)
+			proxy_check_complete(b->p);
+		return;
+	}
+	/* §16.7 step 1 and §16.8: a timeout is a 408, a transport error a
+	 * 503 (which step 6 turns into 500 if it is all there is). */
+	b->final = status;
+	b->local = true;
+	b->p->pending--;
+	proxy_check_complete(b->p);
+}
+
+static void cancel_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t now_ms)
+{
+	(void)tu;
+	(void)c;
+	(void)m;
+	(void)now_ms; /* the 200 (or 481) to our CANCEL ends with it */
+}
+
+static void cancel_failed(void *tu, struct ctx *c, unsigned status, uint64_t now_ms)
+{
+	(void)tu;
+	(void)c;
+	(void)status;
+	(void)now_ms;
+}
+
+/* ---- entry points ----------------------------------------------------------- */
+
+static void located(struct worker *w, void *arg, int err, const struct location_result *r)
+{
+	struct pctx *p = arg;
+
+	(void)w;
+	p->locating = false;
+	if (p->cancelled) {
+		/* CANCEL came during the lookup: nothing was sent anywhere */
+		respond_local(p, 487, NULL, NULL);
+	} else if (err) {
+		respond_local(p, 503, "Database Unavailable", db_retry_after(p->w));
+	} else if (target_set_from_location(&p->ts, r) < 0) {
+		respond_local(p, 500, NULL, NULL);
+	} else if (p->ts.n == 0) {
+		p->local_status = r->known ? 480 : 404; /* §10: nobody there, nobody by that name */
+		proxy_check_complete(p);
+	} else {
+		start_next_group(p);
+		proxy_check_complete(p);
+	}
+	pctx_unref(p); /* the lookup's reference */
+}
+
+bool proxy_start(struct worker *w, struct sip_job *job, struct sip_msg *m, struct route_state *rs,
+		 bool locate)
+{
+	struct pctx *p = calloc(1, sizeof(*p));
+	int err = -ENOMEM;
+
+	if (!p || !(p->st = stx_new(w->txn, job, m, &stx_ops, p, &err))) {
+		free(p);
+		worker_reply(w, m, &job->src, 503, err == -EBUSY ? "Too Many Transactions" : NULL,
+			     "Retry-After: 1\r\n");
+		return false;
+	}
+	p->w = w;
+	p->invite = m->method_id == SIP_METHOD_INVITE;
+	p->refs = 1; /* open: released when the final response goes up */
+	if (p->invite)
+		respond_local(p, 100, NULL, NULL); /* §16.2: the INVITE is ours now */
+	if (locate) {
+		p->locating = true;
+		p->refs++;
+		if (location_lookup(w, rs->target.user, rs->target.host, located, p) < 0) {
+			p->locating = false;
+			respond_local(p, 503, "Database Unavailable", db_retry_after(p->w));
+			pctx_unref(p);
+		}
+		return true;
+	}
+	target_set_self(&p->ts);
+	start_next_group(p);
+	proxy_check_complete(p);
+	return true;
+}
+
+bool proxy_cancel(struct worker *w, struct sip_job *job, struct sip_msg *m)
+{
+	struct stx *st = stx_find_cancelled(w->txn, m);
+	struct pctx *p;
+
+	if (!st)
+		return false; /* §16.10: no context, relayed statelessly */
+	/* §16.10: the CANCEL itself is answered 200 at once, hop by hop. */
+	worker_reply(w, m, &job->src, 200, NULL, NULL);
+	p = st->tu;
+	if (!p || p->final_sent || p->cancelled)
+		return true; /* answered already: nothing left to cancel */
+	p->cancelled = true;
+	if (p->locating)
+		return true; /* answered 487 when the lookup returns */
+	cancel_pending(p);
+	proxy_check_complete(p);
+	return true;
+}

@@ -1,0 +1,265 @@
+/*
+ * relay: see relay.h.
+ */
+#include "proxy/relay.h"
+
+#include "sip/hdr_list.h"
+#include "net/resolve.h"
+#include "net/self.h"
+#include "base/siphash.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define VIA_CONN_PARAM "jcon"
+
+static uint32_t off_of(const struct sip_msg *m, const char *p)
+{
+	return (uint32_t)(p - m->buf);
+}
+
+/* received/rport for the sender's Via (§18.2.1, RFC 3581 §4). */
+static int sender_via_edits(struct sip_msg *m, const struct sip_source *src, struct msg_edits *ed)
+{
+	const struct sip_via *v = sip_msg_top_via(m);
+	struct via_stamp st;
+	int rc = 0;
+
+	transport_via_stamp(v, src, &st);
+	if (st.rport_at)
+		rc = msg_edit_insert(ed, off_of(m, st.rport_at), st.rport_text,
+				     strlen(st.rport_text));
+	if (rc == 0 && st.received_text[0])
+		rc = msg_edit_insert(ed, off_of(m, v->raw.p + v->raw.len), st.received_text,
+				     strlen(st.received_text));
+	return rc;
+}
+
+static int record_route_edit(struct msg_edits *ed, uint32_t at, unsigned listener)
+{
+	enum sip_proto p = transport_listener_proto(listener);
+
+	if (p == SIP_PROTO_UDP) {
+		struct sip_str parts[] = {SIP_STR("Record-Route: <sip:"),
+					  sip_str_cstr(self_hostport(listener)),
+					  SIP_STR(";lr>\r\n")};
+
+		return msg_edit_insert_parts(ed, at, parts, 3);
+	}
+	return msg_edit_insertf(ed, at, "Record-Route: <sip:%s;transport=%s;lr>\r\n",
+				self_hostport(listener), sip_proto_name(p));
+}
+
+int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct msg_edits *ed)
+{
+	const struct sip_hdr *via = sip_msg_hdr(m, SIP_HDR_VIA);
+	const struct sip_hdr *mf = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
+	int out = transport_pick_listener(r->dst->proto, netaddr_family(&r->dst->addr),
+					  r->dst->listener);
+	uint32_t mfv;
+	int rc;
+
+	if (out < 0)
+		return -EAFNOSUPPORT;
+	if (r->record_route) {
+		/* Ours on top: the outbound side first, then the inbound side
+		 * when the request changes transport or interface. */
+		rc = record_route_edit(ed, m->headers_off, (unsigned)out);
+		if (rc == 0 && (unsigned)out != r->src->listener)
+			rc = record_route_edit(ed, m->headers_off, r->src->listener);
+		if (rc < 0)
+			return rc;
+	}
+	if (r->conn_hint && r->src->conn_id)
+		rc = msg_edit_insertf(
+			ed, via->start, "Via: SIP/2.0/%s %s;branch=%s;" VIA_CONN_PARAM "=%llx\r\n",
+			sip_proto_via_name(r->dst->proto), self_hostport((unsigned)out), r->branch,
+			(unsigned long long)r->src->conn_id);
+	else {
+		struct sip_str parts[] = {SIP_STR("Via: SIP/2.0/"),
+					  sip_str_cstr(sip_proto_via_name(r->dst->proto)),
+					  SIP_STR(" "),
+					  sip_str_cstr(self_hostport((unsigned)out)),
+					  SIP_STR(";branch="),
+					  sip_str_cstr(r->branch),
+					  SIP_STR("\r\n")};
+
+		rc = msg_edit_insert_parts(ed, via->start, parts, 7);
+	}
+	if (rc < 0)
+		return rc;
+	rc = sender_via_edits(m, r->src, ed);
+	if (rc < 0)
+		return rc;
+	if (mf && sip_msg_max_forwards(m, &mfv) == 0 && mfv > 0) {
+		char v[24];
+		size_t n = sip_fmt_u64(v, mfv - 1);
+		rc = msg_edit_add(ed, off_of(m, mf->value.p), (uint32_t)mf->value.len, v, n);
+	} else if (!mf) {
+		rc = msg_edit_insert(ed, via->start, "Max-Forwards: 70\r\n", 18);
+	}
+	if (rc < 0)
+		return rc;
+	if (!m->has_content_length && sip_proto_is_stream(r->dst->proto))
+		rc = msg_edit_insertf(ed, m->headers_end, "Content-Length: %zu\r\n", m->body.len);
+	return rc;
+}
+
+/* z9hG4bK and 16 hex digits of h, NUL-terminated: RELAY_BRANCH_LEN bytes. */
+static void relay_format_branch(char *buf, uint64_t h)
+{
+	memcpy(buf, "z9hG4bK", 7);
+	sip_fmt_hex64(buf + 7, h);
+	buf[23] = '\0';
+}
+
+void relay_stateless_branch(struct sip_msg *m, struct sip_str out_ruri, char *buf)
+{
+	const struct sip_via *v = sip_msg_top_via(m);
+	char tmp[2048];
+	size_t n = 0;
+
+#define ADD(s)                                                                                     \
+	do {                                                                                       \
+		struct sip_str s_ = (s);                                                           \
+		size_t k_ = s_.len < sizeof(tmp) - n ? s_.len : sizeof(tmp) - n;                   \
+		if (k_)                                                                            \
+			memcpy(tmp + n, s_.p, k_);                                                 \
+		n += k_;                                                                           \
+		if (n < sizeof(tmp))                                                               \
+			tmp[n++] = '|';                                                            \
+	} while (0)
+	if (sip_str_caseprefix(v->branch, "z9hG4bK")) {
+		ADD(v->branch);
+	} else {
+		const struct sip_addr *to = sip_msg_to(m), *from = sip_msg_from(m);
+		char cseq[16];
+
+		snprintf(cseq, sizeof(cseq), "%u", sip_msg_cseq(m)->num);
+		ADD(v->raw);
+		ADD(to->tag);
+		ADD(from->tag);
+		ADD(sip_msg_call_id(m));
+		ADD(sip_str_cstr(cseq));
+		ADD(m->ruri);
+	}
+	ADD(out_ruri);
+#undef ADD
+	relay_format_branch(buf, siphash(siphash_process_key(), tmp, n));
+}
+
+/* The loop hash of m as if sender (one Via value) had been its top Via. */
+static uint64_t loop_hash(struct sip_msg *m, const struct sip_via *sender)
+{
+	const struct sip_addr *to = sip_msg_to(m), *from = sip_msg_from(m);
+	char tmp[2048];
+	size_t n = 0;
+	char num[32];
+
+#define ADD(s)                                                                                     \
+	do {                                                                                       \
+		struct sip_str s_ = (s);                                                           \
+		size_t k_ = s_.len < sizeof(tmp) - n ? s_.len : sizeof(tmp) - n;                   \
+		if (k_)                                                                            \
+			memcpy(tmp + n, s_.p, k_);                                                 \
+		n += k_;                                                                           \
+		if (n < sizeof(tmp))                                                               \
+			tmp[n++] = '|';                                                            \
+	} while (0)
+	/* Only what the next hops do not change: the sender's Via is hashed
+	 * by branch and sent-by, as we add received/rport to it; our own
+	 * Proxy-Authorization is consumed, so it is left out. */
+	snprintf(num, sizeof(num), "%u:%u", sip_msg_cseq(m)->num, (unsigned)sender->port);
+	ADD(to ? to->tag : SIP_STR_NULL);
+	ADD(from ? from->tag : SIP_STR_NULL);
+	ADD(sip_msg_call_id(m));
+	ADD(m->ruri);
+	ADD(sender->branch);
+	ADD(sender->host);
+	ADD(sip_str_cstr(num));
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PROXY_REQUIRE); h;
+	     h = sip_msg_hdr_next(m, h))
+		ADD(h->value);
+#undef ADD
+	return siphash(siphash_process_key(), tmp, n);
+}
+
+void relay_stateful_branch(struct sip_msg *m, uint64_t unique, char *buf)
+{
+	/* z9hG4bK<loop hash>.<unique>, both 16 hex digits */
+	memcpy(buf, "z9hG4bK", 7);
+	sip_fmt_hex64(buf + 7, loop_hash(m, sip_msg_top_via(m)));
+	buf[23] = '.';
+	sip_fmt_hex64(buf + 24, unique);
+	buf[40] = '\0';
+}
+
+bool relay_is_loop(struct sip_msg *m)
+{
+	struct hdr_list vias;
+	struct sip_via ours, below;
+	char expect[RELAY_BRANCH_LEN];
+
+	if (sip_msg_to(m) && sip_msg_to(m)->tag.len)
+		return false; /* in-dialog: its route set may pass us twice */
+	if (hdr_list_collect(m, SIP_HDR_VIA, &vias, HDR_LIST_MAX) < 0)
+		return false;
+	for (unsigned i = 0; i + 1 < vias.n; i++) {
+		if (sip_via_parse(vias.e[i].s, &ours) < 0 || !self_is_our_via(&ours))
+			continue;
+		if (sip_via_parse(vias.e[i + 1].s, &below) < 0)
+			continue;
+		relay_format_branch(expect, loop_hash(m, &below));
+		if (sip_str_caseprefix(ours.branch, expect))
+			return true;
+	}
+	return false;
+}
+
+uint64_t relay_via_conn(const struct sip_via *our_via)
+{
+	struct sip_str v;
+	unsigned long long id = 0;
+	char num[24];
+
+	if (!sip_param_find(our_via->params, VIA_CONN_PARAM, &v) || v.len == 0 ||
+	    v.len >= sizeof(num))
+		return 0;
+	sip_str_to_cstr(v, num, sizeof(num));
+	if (sscanf(num, "%llx", &id) != 1)
+		return 0;
+	return id;
+}
+
+int relay_response_edits(struct sip_msg *m, struct msg_edits *ed, struct sip_dest *d)
+{
+	struct hdr_list vias;
+	struct sip_via next;
+	enum sip_proto p;
+	uint64_t conn;
+	int rc;
+
+	rc = hdr_list_collect(m, SIP_HDR_VIA, &vias, 2);
+	if (rc < 0 && rc != -E2BIG)
+		return rc;
+	if (vias.n < 2)
+		return -ENOENT;
+	if (sip_via_parse(vias.e[1].s, &next) < 0)
+		return -EBADMSG;
+	conn = relay_via_conn(sip_msg_top_via(m));
+	rc = hdr_list_delete(m, &vias, 1, ed);
+	if (rc < 0)
+		return rc;
+	rc = transport_response_dest(&next, NULL, d);
+	if (rc == -EHOSTUNREACH && sip_proto_parse(next.transport, &p) == 0) {
+		/* sent-by is a name (§18.2.2 with RFC 3263 §5) */
+		uint16_t port = next.port ? next.port : (p == SIP_PROTO_TLS ? 5061 : 5060);
+		rc = resolve_host(next.host, port, p, d);
+	}
+	if (rc < 0)
+		return rc;
+	if (sip_proto_is_stream(d->proto))
+		d->conn_id = conn;
+	return 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * relay: the edits that turn a received request into the one a proxy
+ * sends on (RFC 3261 §16.6 steps 3-5 and 8-9), and those that turn a
+ * received response into the one it relays upstream (§16.7 step 3,
+ * §16.11). Everything else in the message leaves as it arrived.
+ */
+#ifndef JCT_RELAY_H
+#define JCT_RELAY_H
+
+#include "sip/msg_edit.h"
+#include "sip/sip_msg.h"
+#include "net/transport.h"
+
+#include <stdbool.h>
+
+/* Length of a branch value: "z9hG4bK" + 16 hex digits + NUL. */
+#define RELAY_BRANCH_LEN 24
+
+struct relay_request {
+	const struct sip_source *src; /* where the request came from */
+	const struct sip_dest *dst;   /* where it goes */
+	const char *branch;           /* our Via branch */
+	bool record_route;
+	bool conn_hint;               /* name the inbound connection in our Via (stateless) */
+};
+
+/*
+ * Records: our Via on top (with the inbound connection when it came on a
+ * stream, so a stateless response can find it again); received/rport on
+ * the sender's Via (§18.2.1, RFC 3581 §4); Max-Forwards decremented or set
+ * to 70; Record-Route (double when transport or interface changes, §16.6
+ * step 4 and RFC 5658); Content-Length when it is missing and the next hop
+ * is a stream. Returns 0 or a msg_edit error.
+ */
+int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct msg_edits *ed);
+
+/*
+ * A stateless branch (§16.11): the same for every retransmission of a
+ * request, and for the CANCEL and non-2xx ACK of an INVITE: a keyed hash of
+ * the received branch when it has the magic cookie, else of the fields
+ * that identify the transaction, plus the outgoing Request-URI so that a
+ * spiral gets a new branch. buf holds RELAY_BRANCH_LEN bytes.
+ */
+void relay_stateless_branch(struct sip_msg *m, struct sip_str out_ruri, char *buf);
+
+/*
+ * A stateful branch: "z9hG4bK" + the loop-detection hash of §16.6 step 8
+ * (over what identifies the request as received: To and From tags,
+ * Call-ID, Request-URI, the sender's Via branch and sent-by, CSeq number,
+ * Proxy-Require) + "." + unique, unique per branch. buf holds
+ * RELAY_BRANCH_MAX bytes.
+ */
+#define RELAY_BRANCH_MAX 48
+void relay_stateful_branch(struct sip_msg *m, uint64_t unique, char *buf);
+
+/* §16.3 step 4: does a Via of ours carry the loop hash this request would
+ * get again, i.e. did it come back unchanged? A spiral (new Request-URI)
+ * does not. Only for requests outside a dialog: record-routing may send
+ * an in-dialog request through us twice with the same Request-URI. */
+bool relay_is_loop(struct sip_msg *m);
+
+/* The connection id we put in our Via (0 when none). */
+uint64_t relay_via_conn(const struct sip_via *our_via);
+
+/*
+ * Response relay: removes our (top) Via value and finds where the next one
+ * says the response goes (§18.2.2), preferring the connection id in our
+ * Via for streams. Returns 0, -ENOENT when no Via is left (the response
+ * was for us), or another negative errno when it cannot be routed.
+ */
+int relay_response_edits(struct sip_msg *m, struct msg_edits *ed, struct sip_dest *d);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * stateless: relaying without transaction state (RFC 3261 §16.11).
+ *
+ * A request leaves with the edits of relay.c under a branch derived from
+ * the request itself, so retransmissions, CANCEL and the ACK of a non-2xx
+ * take the same path with no state kept; a request for one of our users
+ * goes to the best binding the location service has. A response is relayed
+ * by removing our Via and sending it to the next one (§18.2.2); one whose
+ * top Via is not ours is dropped. The stateful proxy uses these for ACKs
+ * of 2xx, stray CANCELs and responses that match no transaction.
+ */
+#include "proxy/stateless.h"
+
+#include "registrar/auth.h"
+#include "config.h"
+#include "registrar/location.h"
+#include "base/log.h"
+#include "proxy/relay.h"
+#include "net/resolve.h"
+#include "proxy/route.h"
+#include "net/self.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* §16.6: the edits for the route set and the relay, applied in one copy,
+ * and the send. The target and route set are settled in rs. */
+void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
+		       struct route_state *rs)
+{
+	const struct sip_source *src = &job->src;
+	struct sip_dest dst;
+	char branch[RELAY_BRANCH_LEN];
+	struct relay_request rr;
+	unsigned st, udp_mtu = w->cfg->sip.udp_mtu;
+	ssize_t n;
+	int rc, by_size;
+
+	st = route_next_hop(m, rs);
+	if (st) {
+		worker_reply(w, m, src, st, "Bad Route", NULL);
+		return;
+	}
+again:
+	rc = by_size = resolve_uri(&rs->hop, m->len, udp_mtu, &dst);
+	if (rc < 0) {
+		/* No target (RFC 3263 §4). 478 is what Kamailio and OpenSIPS
+		 * answer here, and operators grep for it; sips without TLS is
+		 * an unsupported scheme (416). */
+		if (rc == -EPROTONOSUPPORT && rs->hop.scheme == SIP_URI_SIPS)
+			worker_reply(w, m, src, 416, NULL, NULL);
+		else
+			worker_reply(w, m, src, 478,
+				     rc == -EPROTONOSUPPORT ? "Unsupported Transport"
+							    : "Unresolvable Destination",
+				     NULL);
+		return;
+	}
+	if (!rs->ruri_changed && self_is_listening_on(&dst.addr, dst.proto)) {
+		/* It would come straight back to us (§16.3 step 4's concern). */
+		worker_reply(w, m, src, 482, NULL, NULL);
+		return;
+	}
+
+	msg_edits_init(&w->edits);
+	relay_stateless_branch(m, rs->target_str, branch);
+	rr = (struct relay_request){.src = src,
+				    .dst = &dst,
+				    .branch = branch,
+				    .conn_hint = true,
+				    .record_route = w->cfg->sip.record_route &&
+						    (m->method_id == SIP_METHOD_INVITE ||
+						     m->method_id == SIP_METHOD_SUBSCRIBE ||
+						     m->method_id == SIP_METHOD_REFER) &&
+						    sip_msg_to(m)->tag.len == 0};
+	rc = route_commit(m, rs, &w->edits);
+	if (rc == 0)
+		rc = relay_request_edits(m, &rr, &w->edits);
+	if (rc == 0 && w->cfg->auth.invite)
+		rc = auth_consume_credentials(m, &w->edits);
+	if (rc < 0) {
+		worker_reply(w, m, src, 500, "Cannot Edit Request", NULL);
+		return;
+	}
+	n = msg_edit_apply(&w->edits, m->buf, m->len, w->out, w->out_cap);
+	if (n < 0) {
+		worker_reply(w, m, src, 513, NULL, NULL);
+		return;
+	}
+	if (worker_send(w, &dst, w->out, (size_t)n) == 0) {
+		ctr_inc(&w->ctr, CTR_RELAYED_REQUESTS);
+	} else if (by_size == 1) {
+		/* §18.1.1: TCP only for the size, and refused: UDP after all */
+		udp_mtu = 0;
+		goto again;
+	} else if (m->method_id != SIP_METHOD_ACK)
+		worker_reply(w, m, src, 503, "Next Hop Unreachable", NULL);
+}
+
+/* The location service answered for a request to one of our users. */
+static void located(struct worker *w, void *arg, int err, const struct location_result *r)
+{
+	struct sip_job *job = arg;
+	struct route_state rs;
+	struct sip_uri target;
+	struct sip_msg m;
+
+	if (worker_reparse(w, job, &m) < 0 || route_preprocess(&m, &rs) != 0)
+		goto out;
+	if (err) {
+		worker_reply_db_unavailable(w, &m, &job->src);
+		goto out;
+	}
+	/* Stateless: one target, the best q (RFC 3261 §16.6; forking needs
+	 * the stateful proxy). Contacts we cannot route to are skipped. */
+	for (unsigned i = 0; i < r->n; i++) {
+		if (sip_uri_parse(r->t[i].contact, &target) < 0 ||
+		    (target.scheme != SIP_URI_SIP && target.scheme != SIP_URI_SIPS))
+			continue;
+		route_set_target(&rs, &target);
+		if (r->t[i].path.len && route_preload(&rs, r->t[i].path) != 0)
+			continue;
+		stateless_forward(w, job, &m, &rs);
+		goto out;
+	}
+	/* §10: nobody registered (480) or nobody by that name (404). */
+	worker_reply(w, &m, &job->src, r->known ? 480 : 404, NULL, NULL);
+out:
+	job_free(job);
+}
+
+bool stateless_locate(struct worker *w, struct sip_job *job, struct sip_msg *m,
+		      struct route_state *rs)
+{
+	if (location_lookup(w, rs->target.user, rs->target.host, located, job) < 0) {
+		worker_reply_db_unavailable(w, m, &job->src);
+		return false;
+	}
+	return true;
+}
+
+void stateless_response(struct worker *w, struct sip_msg *m)
+{
+	const struct sip_via *via = sip_msg_top_via(m);
+	struct sip_dest dst;
+	ssize_t n;
+	int rc;
+
+	if (!via || sip_msg_check_mandatory(m, false) < 0 || !self_is_our_via(via)) {
+		/* Not addressed to us through a Via we added: §16.7 / §18.1.2. */
+		ctr_inc(&w->ctr, CTR_DROPPED);
+		log_debug("event=response_dropped reason=\"not our Via\" status=%u", m->status);
+		return;
+	}
+	msg_edits_init(&w->edits);
+	rc = relay_response_edits(m, &w->edits, &dst);
+	if (rc < 0) {
+		ctr_inc(&w->ctr, CTR_DROPPED);
+		log_debug("event=response_dropped reason=\"%s\" status=%u",
+			  rc == -ENOENT ? "no Via left" : "next Via unroutable", m->status);
+		return;
+	}
+	n = msg_edit_apply(&w->edits, m->buf, m->len, w->out, w->out_cap);
+	if (n < 0) {
+		ctr_inc(&w->ctr, CTR_DROPPED);
+		return;
+	}
+	if (worker_send_later(w, &dst, w->out, (size_t)n) == 0) {
+		ctr_inc(&w->ctr, CTR_RELAYED_RESPONSES);
+		ctr_response_sent(&w->ctr, m->status, false);
+	}
+}

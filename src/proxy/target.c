@@ -1,0 +1,69 @@
+/*
+ * target: see target.h.
+ */
+#include "proxy/target.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void target_set_self(struct target_set *ts)
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->n = 1;
+	ts->t[0].q = 1000;
+}
+
+static bool routable(struct sip_str uri)
+{
+	return sip_str_caseprefix(uri, "sip:") || sip_str_caseprefix(uri, "sips:");
+}
+
+int target_set_from_location(struct target_set *ts, const struct location_result *r)
+{
+	size_t need = 0, off = 0;
+
+	memset(ts, 0, sizeof(*ts));
+	for (unsigned i = 0; i < r->n; i++)
+		need += r->t[i].contact.len + r->t[i].path.len + 2;
+	ts->mem = malloc(need ? need : 1);
+	if (!ts->mem)
+		return -ENOMEM;
+	/* The database sorted by q already (junction_lookup). */
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct location_target *lt = &r->t[i];
+		struct target *t = &ts->t[ts->n];
+
+		if (!routable(lt->contact))
+			continue; /* tel:, mailto: ... a redirect server could use them */
+		t->uri = ts->mem + off;
+		memcpy(t->uri, lt->contact.p, lt->contact.len);
+		t->uri[lt->contact.len] = '\0';
+		off += lt->contact.len + 1;
+		if (lt->path.len) {
+			t->path = ts->mem + off;
+			memcpy(t->path, lt->path.p, lt->path.len);
+			t->path[lt->path.len] = '\0';
+			off += lt->path.len + 1;
+		}
+		t->q = lt->q;
+		ts->n++;
+	}
+	return 0;
+}
+
+void target_set_free(struct target_set *ts)
+{
+	free(ts->mem);
+	ts->mem = NULL;
+	ts->n = 0;
+}
+
+unsigned target_group_end(const struct target_set *ts, unsigned i)
+{
+	unsigned j = i;
+
+	while (j < ts->n && ts->t[j].q == ts->t[i].q)
+		j++;
+	return j;
+}

@@ -1,0 +1,57 @@
+/*
+ * registrar: REGISTER for the served domains (RFC 3261 §10.3), bindings
+ * stored in PostgreSQL. See registrar.c.
+ */
+#ifndef JCT_REGISTRAR_H
+#define JCT_REGISTRAR_H
+
+#include "config.h"
+#include "sip/hdr_list.h"
+#include "runtime/worker.h"
+
+#define REG_MAX_CONTACTS HDR_LIST_MAX
+#define REG_AOR_MAX 300
+
+/* The AOR a REGISTER is for (RFC 3261 §10.3 step 5). */
+struct reg_aor {
+	char aor[REG_AOR_MAX];      /* "sip:user@domain", domain lowercase */
+	char realm[CFG_NAME_MAX];   /* the domain, lowercase: the digest realm */
+	struct sip_str user;        /* points into the message */
+};
+
+/* The Contacts of a REGISTER, checked (§10.3 steps 6-7). */
+struct reg_contacts {
+	unsigned n;
+	bool star;
+	struct sip_str uri[REG_MAX_CONTACTS];
+	int64_t expires[REG_MAX_CONTACTS]; /* clamped; 0 removes */
+	int64_t q[REG_MAX_CONTACTS];       /* thousandths */
+	struct sip_str instance[REG_MAX_CONTACTS];
+	int64_t reg_id[REG_MAX_CONTACTS];
+	bool reg_id_null[REG_MAX_CONTACTS];
+};
+
+/* A refusal: the status, its reason (NULL: standard) and header lines. */
+struct reg_refusal {
+	const char *reason;
+	char extra[256];
+};
+
+/* Steps 2 (Require) and 5 (the AOR must be a SIP URI of our domains).
+ * Returns 0 or the status to answer (420, 400 for another scheme, 404). */
+unsigned registrar_check_aor(const struct config *cfg, struct sip_msg *m, struct reg_aor *a,
+			     struct reg_refusal *why);
+
+/* Steps 6 and 7 without data: Contacts, "*", Expires (423 below
+ * min_expires, clamped to max_expires, default_expires when absent), q,
+ * +sip.instance and reg-id. Returns 0 or the status to answer (400, 423). */
+unsigned registrar_read_contacts(const struct config *cfg, struct sip_msg *m,
+				 struct reg_contacts *rc, struct reg_refusal *why);
+
+/* Handles a REGISTER whose Request-URI is one of our domains. Takes the
+ * job (returns true), except when it could not even start (no registrar
+ * configured, transaction table full): answered, false, the job stays the
+ * caller's. */
+bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m);
+
+#endif

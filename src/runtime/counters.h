@@ -1,0 +1,126 @@
+/*
+ * counters: per-thread event counters, written by their owner thread only
+ * and read by anyone (the admin API, the metrics exporter).
+ *
+ * Each counter is a relaxed 64-bit atomic: the owner increments it with a
+ * plain load and store (no locked instruction, no shared cache line with
+ * other threads), a reader sums the per-thread sets and may see a value a
+ * few events old, which is all a counter needs.
+ */
+#ifndef JCT_COUNTERS_H
+#define JCT_COUNTERS_H
+
+#include "sip/sip_msg.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum ctr_id {
+	CTR_RX_MESSAGES = 0, /* messages received (requests and responses) */
+	CTR_RX_BYTES,
+	CTR_TX_MESSAGES, /* messages sent (relayed or generated) */
+	CTR_TX_BYTES,
+	CTR_TX_ERRORS,         /* sends that failed */
+	CTR_DROPPED,           /* messages dropped without an answer */
+	CTR_PARSE_ERRORS,      /* messages that failed to parse */
+	CTR_OVERLOAD_REJECTED, /* requests answered 503 because a queue was full */
+	CTR_KEEPALIVES,        /* RFC 5626 CRLF keep-alives */
+	CTR_RELAYED_REQUESTS,
+	CTR_RELAYED_RESPONSES,
+	CTR_DIALOGS_CREATED,     /* 2xx to INVITE relayed (stateful) */
+	CTR_DIALOGS_ENDED,       /* 2xx to BYE relayed (stateful) */
+	CTR_REGISTRATIONS,       /* REGISTERs answered 200 (binding committed) */
+	CTR_AUTH_CHALLENGES,     /* 401/407 sent */
+	CTR_AUTH_FAILURES,       /* credentials given and refused */
+	CTR_ACKS_ABSORBED,       /* ACKs of our own final responses */
+	CTR_LOCATION_LOOKUPS,    /* location service queries (cached or not) */
+	CTR_LOCATION_CACHE_HITS, /* of which answered from the node's cache */
+	CTR_TXN_EVICTED,         /* lingering transactions ended early: table full */
+	CTR__COUNT
+};
+
+/* Database round trips (one batch, BEGIN to COMMIT), upper bounds in
+ * microseconds of the histogram buckets; one more bucket for the rest. */
+#define CTR_DB_BUCKETS 10
+static const uint64_t ctr_db_bounds_us[CTR_DB_BUCKETS] = {500,   1000,  2500,   5000,   10000,
+							  25000, 50000, 100000, 250000, 1000000};
+
+/* Response classes 1xx..6xx are indexed 1..6; 0 is unused. */
+#define CTR_CLASSES 7
+
+struct counters {
+	_Atomic uint64_t v[CTR__COUNT];
+	_Atomic uint64_t rx_requests[SIP_METHOD__COUNT];
+	_Atomic uint64_t rx_responses[CTR_CLASSES];
+	_Atomic uint64_t tx_responses[CTR_CLASSES];    /* relayed and local */
+	_Atomic uint64_t local_responses[CTR_CLASSES]; /* generated here */
+	_Atomic uint64_t tx_codes[700];                /* sent responses by status code */
+	_Atomic uint64_t db_latency[CTR_DB_BUCKETS + 1];
+	_Atomic uint64_t db_latency_sum_us;
+	_Atomic uint64_t db_latency_count;
+	/* Gauges, set by the owner (summed across threads by readers). */
+	_Atomic uint64_t g_transactions; /* transactions alive */
+	_Atomic uint64_t g_db_up;        /* 1 when its database connection is up */
+	_Atomic uint64_t g_db_pending;   /* operations waiting for the database */
+} __attribute__((aligned(64)));
+
+static inline void ctr_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* Single writer: load + store is enough and costs no lock prefix. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline void ctr_inc(struct counters *c, enum ctr_id id)
+{
+	ctr_add(&c->v[id], 1);
+}
+
+static inline unsigned ctr_class(unsigned status)
+{
+	unsigned k = status / 100;
+	return k < CTR_CLASSES ? k : 0;
+}
+
+static inline void ctr_set(_Atomic uint64_t *g, uint64_t v)
+{
+	atomic_store_explicit(g, v, memory_order_relaxed);
+}
+
+/* A response sent (relayed or our own): by class and by code. */
+static inline void ctr_response_sent(struct counters *c, unsigned status, bool local)
+{
+	ctr_add(&c->tx_responses[ctr_class(status)], 1);
+	if (local)
+		ctr_add(&c->local_responses[ctr_class(status)], 1);
+	if (status >= 100 && status < 700)
+		ctr_add(&c->tx_codes[status], 1);
+}
+
+/* One database round trip of us microseconds. */
+static inline void ctr_db_latency(struct counters *c, uint64_t us)
+{
+	unsigned i = 0;
+
+	while (i < CTR_DB_BUCKETS && us > ctr_db_bounds_us[i])
+		i++;
+	ctr_add(&c->db_latency[i], 1);
+	ctr_add(&c->db_latency_sum_us, us);
+	ctr_add(&c->db_latency_count, 1);
+}
+
+/* Adds every counter of src into dst (dst is a private snapshot). */
+void counters_sum(struct counters *dst, const struct counters *src);
+
+/* Name of a counter for logs and the API ("rx_messages"). */
+const char *ctr_name(enum ctr_id id);
+
+/* Registry of every thread's counters, so readers can sum them. The
+ * registered struct must outlive the process's readers (threads keep
+ * theirs in static or never-freed storage). */
+void counters_register(struct counters *c);
+/* Sums every registered set into out (zeroed first). */
+void counters_snapshot(struct counters *out);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * dispatch: see dispatch.h. The shard index is a keyed hash of the Call-ID
+ * reduced with a multiply-shift (Lemire's fast range), so shards stay even
+ * and no client can aim its calls at one worker.
+ */
+#include "runtime/dispatch.h"
+
+#include "config.h"
+#include "base/log.h"
+#include "runtime/sip_reply.h"
+#include "base/siphash.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dispatch_ctx {
+	struct counters ctr;
+	struct sip_hdr *hdrs;
+	uint16_t max_hdrs;
+	char *out;
+	size_t out_cap;
+	dispatch_claim_fn claim;
+	void *claim_arg;
+};
+
+static const struct config *cfg;
+static struct queue **shards;
+static unsigned nshards;
+
+#define DISPATCH_OUT_CAP 65536
+
+void dispatch_setup(const struct config *c, struct queue **queues, unsigned n)
+{
+	cfg = c;
+	shards = queues;
+	nshards = n;
+}
+
+struct dispatch_ctx *dispatch_ctx_new(void)
+{
+	struct dispatch_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return NULL;
+	ctx->max_hdrs = (uint16_t)cfg->sip.limits.max_headers;
+	ctx->hdrs = calloc(ctx->max_hdrs, sizeof(*ctx->hdrs));
+	ctx->out_cap = DISPATCH_OUT_CAP;
+	ctx->out = malloc(ctx->out_cap);
+	if (!ctx->hdrs || !ctx->out) {
+		free(ctx->hdrs);
+		free(ctx->out);
+		free(ctx);
+		return NULL;
+	}
+	counters_register(&ctx->ctr);
+	return ctx;
+}
+
+struct counters *dispatch_counters(struct dispatch_ctx *ctx)
+{
+	return &ctx->ctr;
+}
+
+void dispatch_ctx_set_claim(struct dispatch_ctx *ctx, dispatch_claim_fn claim, void *arg)
+{
+	ctx->claim = claim;
+	ctx->claim_arg = arg;
+}
+
+static bool starts_with(const char *p, size_t len, const char *lit, size_t n)
+{
+	return len >= n && memcmp(p, lit, n) == 0;
+}
+
+static unsigned shard_of(const struct sip_job *job)
+{
+	struct sip_str cid = sip_msg_scan_call_id(job->data, job->len);
+	uint64_t h;
+
+	if (cid.len)
+		h = siphash(siphash_process_key(), cid.p, cid.len);
+	else /* no Call-ID: the worker answers 400; spread by source */
+		h = netaddr_hash(&job->src.remote);
+	return (unsigned)(((uint64_t)(uint32_t)h * nshards) >> 32);
+}
+
+void dispatch_job(struct dispatch_ctx *ctx, struct sip_job *job)
+{
+	bool response = starts_with(job->data, job->len, "SIP/", 4);
+	bool ack = starts_with(job->data, job->len, "ACK ", 4);
+	unsigned shard = shard_of(job);
+	int rc;
+
+	if (!job->undelivered) {
+		ctr_inc(&ctx->ctr, CTR_RX_MESSAGES);
+		ctr_add(&ctx->ctr.v[CTR_RX_BYTES], job->len);
+	}
+	if (ctx->claim && ctx->claim(ctx->claim_arg, shard, job))
+		return;
+	/* A transaction already under way waits for these: never refused. */
+	rc = queue_push(shards[shard], job, response || ack || job->undelivered);
+	if (rc == 0)
+		return;
+	if (rc == -EBUSY) {
+		ctr_inc(&ctx->ctr, CTR_OVERLOAD_REJECTED);
+		dispatch_reject(ctx, job->data, job->len, &job->src, 503, NULL,
+				"Retry-After: 5\r\n");
+	}
+	job_free(job);
+}
+
+void dispatch_reject(struct dispatch_ctx *ctx, const char *buf, size_t len,
+		     const struct sip_source *src, unsigned status, const char *reason,
+		     const char *extra)
+{
+	struct sip_msg m;
+	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
+	int rc;
+
+	/* A parse error leaves the lines before it indexed: enough to answer
+	 * when the error carries a status. */
+	rc = sip_msg_parse(&m, buf, len, ctx->hdrs, ctx->max_hdrs, &cfg->sip.limits);
+	if ((rc < 0 && !m.error.status) || !m.request || m.method_id == SIP_METHOD_ACK) {
+		ctr_inc(&ctx->ctr, CTR_DROPPED);
+		return;
+	}
+	rc = sip_reply_send(&m, src, &r, ctx->out, ctx->out_cap);
+	if (rc < 0) {
+		ctr_inc(&ctx->ctr, rc == -EBADMSG ? CTR_DROPPED : CTR_TX_ERRORS);
+		return;
+	}
+	ctr_inc(&ctx->ctr, CTR_TX_MESSAGES);
+	ctr_add(&ctx->ctr.v[CTR_TX_BYTES], (uint64_t)rc);
+	ctr_response_sent(&ctx->ctr, status, true);
+}

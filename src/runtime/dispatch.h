@@ -1,0 +1,50 @@
+/*
+ * dispatch: from a listener thread to a worker's queue.
+ *
+ * A listener hands every received message here. dispatch finds the
+ * Call-ID with a cheap scan (no parse), picks the shard hash(Call-ID) %
+ * workers so every message of a call reaches the same worker, and pushes.
+ * When the shard is full a request is answered 503 with Retry-After right
+ * here in the listener thread (RFC 3261 §21.5.4), and responses and ACKs
+ * are always queued: dropping them would break transactions already under
+ * way.
+ *
+ * A reader that is itself a worker may run another shard's jobs instead
+ * of queueing them (dispatch_ctx_set_claim(), worker.c): when that shard's
+ * worker sleeps, waking it would cost more than the job.
+ */
+#ifndef JCT_DISPATCH_H
+#define JCT_DISPATCH_H
+
+#include "runtime/counters.h"
+#include "runtime/queue.h"
+
+struct config;
+struct dispatch_ctx;
+
+/* queues[0..n) are borrowed for the life of the process. */
+void dispatch_setup(const struct config *cfg, struct queue **queues, unsigned n);
+
+/* A listener thread's private context (counters, scratch buffers for
+ * answers it sends itself). Never freed: its counters stay readable. */
+struct dispatch_ctx *dispatch_ctx_new(void);
+struct counters *dispatch_counters(struct dispatch_ctx *ctx);
+
+/* claim(arg, shard, job) either takes job and returns true, or returns
+ * false and leaves it to be queued. arg is borrowed for the ctx's life. */
+typedef bool (*dispatch_claim_fn)(void *arg, unsigned shard, struct sip_job *job);
+void dispatch_ctx_set_claim(struct dispatch_ctx *ctx, dispatch_claim_fn claim, void *arg);
+
+/* Takes job: hands it to the claim function, queues it on its shard or
+ * answers/drops it. */
+void dispatch_job(struct dispatch_ctx *ctx, struct sip_job *job);
+
+/* Answers the request in buf[0..len) (borrowed) from the listener thread
+ * with status (and reason, NULL for the standard phrase); drops it when it
+ * is a response, an ACK, or too broken to address. For overload and for
+ * stream framing errors. */
+void dispatch_reject(struct dispatch_ctx *ctx, const char *buf, size_t len,
+		     const struct sip_source *src, unsigned status, const char *reason,
+		     const char *extra);
+
+#endif

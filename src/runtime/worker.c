@@ -1,0 +1,632 @@
+/*
+ * worker: see worker.h. The loop is: take the whole queue, run each job
+ * to completion, free it; sleep on the queue when it is empty. A worker
+ * stops when its queue is closed and drained, so SIGTERM loses nothing
+ * that was already queued.
+ */
+#include "runtime/worker.h"
+
+#include "base/clock.h"
+#include "config.h"
+#include "proxy/core.h"
+#include "runtime/dispatch.h"
+#include "base/log.h"
+#include "net/transport.h"
+#include "txn/txn.h"
+#include "net/udp.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+/* Room for the edits on top of the largest message. */
+#define WORKER_OUT_SLACK (MSG_EDIT_TEXT_MAX + 1024)
+
+/* epoll data of what a worker sleeps on */
+enum { WAKE_QUEUE, WAKE_STORE, WAKE_UDP };
+
+static struct worker *workers;
+static struct queue **queues;
+static unsigned nworkers;
+static atomic_bool read_udp;
+/* One reader at a time: a batch is read and queued whole before the next
+ * is read, so the messages of one sender reach their worker in the order
+ * they came (an ACK before the BYE that follows it). */
+static pthread_mutex_t udp_read_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The jobs a reader took for another worker during one read (claim_job()),
+ * run once the read lock is released (run_claims()). A list that is not
+ * empty means the reader holds that worker's run mutex. */
+struct worker_claim {
+	struct sip_job *head, *tail;
+};
+
+static int count_send(struct worker *w, const struct sip_dest *d, size_t len, int rc)
+{
+	if (rc < 0) {
+		char a[NETADDR_STRLEN];
+
+		ctr_inc(&w->ctr, CTR_TX_ERRORS);
+		netaddr_format(&d->addr, a, sizeof(a));
+		log_debug("event=send_failed dst=%s:%s error=\"%s\"", sip_proto_name(d->proto), a,
+			  strerror(-rc));
+		return rc;
+	}
+	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	ctr_add(&w->ctr.v[CTR_TX_BYTES], len);
+	return 0;
+}
+
+int worker_send(struct worker *w, const struct sip_dest *d, const char *buf, size_t len)
+{
+	return count_send(w, d, len, transport_send(d, buf, len));
+}
+
+int worker_send_later(struct worker *w, const struct sip_dest *d, const char *buf, size_t len)
+{
+	return count_send(w, d, len, transport_send_later(d, buf, len));
+}
+
+void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+		  unsigned status, const char *reason, const char *extra)
+{
+	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
+
+	worker_reply_full(w, m, src, &r);
+}
+
+void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m, const struct sip_source *src)
+{
+	char extra[32];
+
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", w->cfg->database.retry_after);
+	worker_reply(w, m, src, 503, "Database Unavailable", extra);
+}
+
+void worker_reply_stx(struct worker *w, struct stx *st, struct sip_msg *m, unsigned status,
+		      const char *reason, const char *extra)
+{
+	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
+	ssize_t n = sip_reply_build(m, &st->src, &r, w->out, w->out_cap);
+
+	if (n < 0) {
+		ctr_inc(&w->ctr, CTR_DROPPED);
+		return;
+	}
+	if (stx_respond(st, w->out, (size_t)n, status, clock_now_ms()) < 0)
+		ctr_inc(&w->ctr, CTR_TX_ERRORS);
+	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	ctr_add(&w->ctr.v[CTR_TX_BYTES], (uint64_t)n);
+	ctr_response_sent(&w->ctr, status, true);
+}
+
+int worker_reparse(struct worker *w, struct sip_job *job, struct sip_msg *m)
+{
+	return sip_msg_parse(m, job->data, job->len, w->hdrs, w->max_hdrs, &w->cfg->sip.limits);
+}
+
+void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+		       const struct sip_reply *r)
+{
+	unsigned status = r->status;
+	const char *reason = r->reason;
+	int rc;
+
+	if (m->method_id == SIP_METHOD_ACK)
+		return; /* an ACK is never answered (§17.2.1, §17.2.3) */
+	rc = sip_reply_send(m, src, r, w->out, w->out_cap);
+	if (rc < 0) {
+		ctr_inc(&w->ctr, rc == -EBADMSG ? CTR_DROPPED : CTR_TX_ERRORS);
+		return;
+	}
+	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	ctr_add(&w->ctr.v[CTR_TX_BYTES], (uint64_t)rc);
+	ctr_response_sent(&w->ctr, status, true);
+	if (status >= 400 && log_enabled(LOG_LVL_INFO)) {
+		char a[NETADDR_STRLEN];
+
+		netaddr_format(&src->remote, a, sizeof(a));
+		log_info("event=rejected status=%u reason=\"%s\" method=%.*s src=%s:%s", status,
+			 reason ? reason : sip_reason_phrase(status), SIP_STR_FMT(m->method),
+			 sip_proto_name(src->proto), a);
+	}
+}
+
+/* Returns true when the core kept the job (it frees it later). */
+static bool worker_process(struct worker *w, struct sip_job *job)
+{
+	struct sip_msg m;
+	int rc;
+
+	rc = sip_msg_parse(&m, job->data, job->len, w->hdrs, w->max_hdrs, &w->cfg->sip.limits);
+	if (job->undelivered) {
+		/* Our own request, handed back by the transport: never answered */
+		if (rc == 0 && m.request)
+			ctx_undelivered(w->txn, &m, clock_now_ms());
+		return false;
+	}
+	if (rc == 0 && job->truncated) {
+		/* The datagram was cut at the buffer: too large (§18.1.1). */
+		rc = -EMSGSIZE;
+		m.error = (struct sip_error){513, "Message Too Large"};
+	}
+	if (rc < 0) {
+		char a[NETADDR_STRLEN];
+
+		ctr_inc(&w->ctr, CTR_PARSE_ERRORS);
+		netaddr_format(&job->src.remote, a, sizeof(a));
+		log_info("event=parse_error src=%s:%s reason=\"%s\"",
+			 sip_proto_name(job->src.proto), a,
+			 m.error.reason ? m.error.reason : "unknown");
+		/* Answer when the headers a response needs were indexed before
+		 * the error; otherwise nobody can be addressed: drop. */
+		if (m.request && m.error.status)
+			worker_reply(w, &m, &job->src, m.error.status, m.error.reason, NULL);
+		else
+			ctr_inc(&w->ctr, CTR_DROPPED);
+		return false;
+	}
+	if (m.request) {
+		ctr_add(&w->ctr.rx_requests[m.method_id], 1);
+		return core_request(w, job, &m);
+	}
+	ctr_add(&w->ctr.rx_responses[ctr_class(m.status)], 1);
+	core_response(w, &m);
+	return false;
+}
+
+void worker_resume(struct worker *w, struct sip_job *job)
+{
+	if (!worker_process(w, job))
+		job_free(job);
+}
+
+/* Runs a list of jobs (taken) on w's state. */
+static void run_list(struct worker *w, struct sip_job *job)
+{
+	while (job) {
+		struct sip_job *next = job->next;
+
+		worker_resume(w, job);
+		job = next;
+	}
+}
+
+/* Milliseconds until w must act by itself (a timer, the database), -1:
+ * nothing planned. */
+static int next_timeout_ms(const struct worker *w, uint64_t now_ms)
+{
+	int timeout = timer_next_ms(&w->timers, now_ms);
+
+	if (w->store) {
+		int st = store_timeout_ms(w->store, now_ms);
+
+		if (st >= 0 && (timeout < 0 || st < timeout))
+			timeout = st;
+	}
+	return timeout;
+}
+
+/* Are the database sockets registered in epfd as the store wants them? */
+static bool store_watched(const struct worker *w)
+{
+	unsigned n = store_conns(w->store);
+	bool same = store_sock_serial(w->store) == w->store_serial;
+
+	for (unsigned i = 0; i < n && same; i++)
+		same = store_fd(w->store, i) == w->store_fd[i] &&
+		       (w->store_fd[i] < 0 || store_events(w->store, i) == w->store_events[i]);
+	return same;
+}
+
+/* Keeps the database sockets' registrations in epfd current: a new
+ * connection may reuse an old number, which a close dropped from epfd. */
+static void watch_store(struct worker *w)
+{
+	unsigned serial = store_sock_serial(w->store), n = store_conns(w->store);
+
+	if (store_watched(w))
+		return;
+	/* First what no connection uses any more (its number may have gone
+	 * to another connection of ours: that one is registered below). */
+	for (unsigned i = 0; i < n; i++) {
+		bool used = false;
+
+		for (unsigned k = 0; k < n && w->store_fd[i] >= 0; k++)
+			used |= store_fd(w->store, k) == w->store_fd[i];
+		if (w->store_fd[i] >= 0 && !used)
+			(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->store_fd[i], NULL);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int fd = store_fd(w->store, i);
+		short events = fd >= 0 ? store_events(w->store, i) : 0;
+		struct epoll_event ev = {.events = (events & POLLIN ? EPOLLIN : 0u) |
+						   (events & POLLOUT ? EPOLLOUT : 0u),
+					 .data.u32 = WAKE_STORE};
+
+		if (fd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT &&
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			log_warn("event=epoll_failed worker=%u error=\"%s\"", w->index,
+				 strerror(errno));
+		w->store_fd[i] = fd;
+		w->store_events[i] = events;
+	}
+	w->store_serial = serial;
+}
+
+/*
+ * The claim of dispatch.c, called under udp_read_lock: a job for another
+ * worker that sleeps (its run mutex is free) is kept to run here. The
+ * first claim of a read takes that worker's mutex and its queue, so the
+ * jobs queued before this read run first and a call's messages keep their
+ * order; jobs read later by another reader queue behind.
+ */
+static bool claim_job(void *arg, unsigned shard, struct sip_job *job)
+{
+	struct worker *w = arg, *s = &workers[shard];
+	struct worker_claim *c = &w->claims[shard];
+
+	if (s == w)
+		return false; /* its own: queued and run this round */
+	if (!c->head) {
+		bool closed;
+
+		if (pthread_mutex_trylock(&s->run) != 0)
+			return false; /* awake: queueing costs it nothing */
+		if (queue_closed(&s->queue)) {
+			pthread_mutex_unlock(&s->run);
+			return false;
+		}
+		c->head = c->tail = queue_take(&s->queue, &closed);
+		while (c->tail && c->tail->next)
+			c->tail = c->tail->next;
+	}
+	job->next = NULL;
+	if (c->tail)
+		c->tail->next = job;
+	else
+		c->head = job;
+	c->tail = job;
+	return true;
+}
+
+/* Must the sleeping worker s wake before it planned to, now that someone
+ * ran jobs on its state? (Under s->run.) */
+static bool must_wake(const struct worker *s)
+{
+	uint64_t now = clock_now_ms();
+	int timeout = next_timeout_ms(s, now);
+
+	if (s->store && !store_watched(s))
+		return true;
+	return timeout >= 0 && now + (uint64_t)timeout < s->sleep_until_ms;
+}
+
+/* Runs what this reader claimed, then lets each worker go, waking it only
+ * when it has to act sooner than it planned. */
+static void run_claims(struct worker *w)
+{
+	for (unsigned i = 0; i < nworkers; i++) {
+		struct worker_claim *c = &w->claims[i];
+		struct worker *s = &workers[i];
+		bool closed, wake;
+
+		if (!c->head)
+			continue;
+		run_list(s, c->head);
+		/* and what other readers queued for it meanwhile */
+		run_list(s, queue_take(&s->queue, &closed));
+		c->head = c->tail = NULL;
+		/* What these jobs sent leaves before s may run the call's next
+		 * message on another thread, whose batch could leave first (a
+		 * 200 before its 180). */
+		ctr_add(&s->ctr.v[CTR_TX_ERRORS], udp_tx_flush());
+		if (s->store)
+			store_commit(s->store);
+		wake = must_wake(s);
+		pthread_mutex_unlock(&s->run);
+		if (wake)
+			queue_poke(&s->queue);
+	}
+}
+
+/* Starts (on) or stops reading the UDP sockets. Only worker 0 sleeps on
+ * them (adds them to its epfd): it reads, runs the jobs of workers that
+ * sleep (claim_job()) and wakes a helper when a read comes back full
+ * (wake_helper()). The others read them at every round they are awake
+ * for, so under load all share the reading, and at a lower rate one
+ * thread wakes per batch instead of one per datagram. */
+static void watch_udp(struct worker *w, bool on)
+{
+	int fds[CFG_MAX_LISTEN];
+	unsigned idx[CFG_MAX_LISTEN];
+	unsigned n = transport_udp_sockets(fds, idx, CFG_MAX_LISTEN);
+
+	/* Made here, not at start: dispatch is set up after the workers. */
+	if (on && !w->udp) {
+		if (!(w->udp = udp_reader_new(w->cfg->sip.limits.max_message_size))) {
+			log_error("event=udp_reader_failed worker=%u error=\"out of memory\"",
+				  w->index);
+			return;
+		}
+		if (nworkers > 1)
+			dispatch_ctx_set_claim(udp_reader_dispatch(w->udp), claim_job, w);
+	}
+	for (unsigned i = 0; i < n && w->index == 0; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = WAKE_UDP};
+
+		if (on ? epoll_ctl(w->epfd, EPOLL_CTL_ADD, fds[i], &ev)
+		       : epoll_ctl(w->epfd, EPOLL_CTL_DEL, fds[i], NULL))
+			log_warn("event=epoll_failed worker=%u error=\"%s\"", w->index,
+				 strerror(errno));
+	}
+	w->udp_on = on;
+}
+
+/* A read came back full: more waits. Wakes the next sleeping worker, if
+ * any, to read beside this one. */
+static void wake_helper(struct worker *w)
+{
+	for (unsigned k = 1; k < nworkers; k++)
+		if (queue_wake(&workers[(w->index + k) % nworkers].queue))
+			return;
+}
+
+/* Reads one batch from each UDP socket; returns how many datagrams. */
+static unsigned read_udp_sockets(struct worker *w)
+{
+	int fds[CFG_MAX_LISTEN];
+	unsigned idx[CFG_MAX_LISTEN];
+	unsigned n = transport_udp_sockets(fds, idx, CFG_MAX_LISTEN), got = 0;
+
+	pthread_mutex_lock(&udp_read_lock);
+	for (unsigned i = 0; i < n; i++)
+		got += udp_read(w->udp, fds[i], idx[i]);
+	pthread_mutex_unlock(&udp_read_lock);
+	run_claims(w);
+	return got;
+}
+
+/* Sleeps until the queue, the database or a UDP socket has work, or the
+ * next timeout. Lets go of w->run meanwhile, so readers may run w's jobs
+ * (claim_job()). */
+static void worker_sleep(struct worker *w)
+{
+	struct epoll_event evs[8];
+	uint64_t now = clock_now_ms();
+	int timeout = next_timeout_ms(w, now);
+
+	if (w->store)
+		watch_store(w);
+	if (!queue_sleep_begin(&w->queue))
+		return;
+	w->sleep_until_ms = timeout < 0 ? UINT64_MAX : now + (uint64_t)timeout;
+	pthread_mutex_unlock(&w->run);
+	(void)epoll_wait(w->epfd, evs, 8, timeout);
+	pthread_mutex_lock(&w->run);
+	queue_sleep_end(&w->queue);
+}
+
+bool workers_db_up(void)
+{
+	for (unsigned i = 0; i < nworkers; i++)
+		if (workers[i].store &&
+		    !atomic_load_explicit(&workers[i].ctr.g_db_up, memory_order_relaxed))
+			return false;
+	return true;
+}
+
+void workers_read_udp(bool on)
+{
+	atomic_store(&read_udp, on);
+	for (unsigned i = 0; i < nworkers; i++)
+		queue_poke(&workers[i].queue);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	bool closed = false;
+
+	udp_tx_use(w->tx);
+	pthread_mutex_lock(&w->run);
+	for (;;) {
+		bool want_udp = atomic_load_explicit(&read_udp, memory_order_relaxed) && !closed;
+		unsigned datagrams = 0;
+		struct sip_job *job;
+		bool idle;
+
+		if (want_udp != w->udp_on)
+			watch_udp(w, want_udp);
+		if (w->udp_on)
+			datagrams = read_udp_sockets(w);
+		if (datagrams >= UDP_READ_BATCH)
+			wake_helper(w);
+		job = queue_take(&w->queue, &closed);
+		idle = !job && !datagrams;
+
+		run_list(w, job);
+		timer_run(&w->timers, clock_now_ms());
+		if (w->store) {
+			/* Send what this round queued, then take what came back;
+			 * completions may queue more, sent at once. */
+			store_commit(w->store);
+			store_handle(w->store, clock_now_ms());
+			store_commit(w->store);
+			ctr_set(&w->ctr.g_db_up, store_conns_up(w->store));
+			ctr_set(&w->ctr.g_db_pending, store_pending(w->store));
+		}
+		if (w->txn) {
+			struct txn_stats ts;
+
+			txn_layer_stats(w->txn, &ts);
+			ctr_set(&w->ctr.g_transactions, txn_layer_count(w->txn));
+			ctr_set(&w->ctr.v[CTR_TXN_EVICTED], ts.evicted);
+		}
+		/* The round's answers leave together before the worker sleeps
+		 * or reads again. */
+		ctr_add(&w->ctr.v[CTR_TX_ERRORS], udp_tx_flush());
+		/* Stop once closed and drained, including what waits on the
+		 * database, so nothing acknowledged is cut off. Transactions
+		 * still lingering (Timer J and the like) are not waited for. */
+		if (closed && idle && (!w->store || !store_pending(w->store)))
+			break;
+		if (idle)
+			worker_sleep(w);
+	}
+	pthread_mutex_unlock(&w->run);
+	udp_tx_use(NULL);
+	return NULL;
+}
+
+static int worker_init(struct worker *w, const struct config *cfg, unsigned index, unsigned n)
+{
+	int rc;
+
+	w->index = index;
+	rc = pthread_mutex_init(&w->run, NULL);
+	if (rc)
+		return -rc;
+	w->claims = calloc(n, sizeof(*w->claims));
+	w->cfg = cfg;
+	w->max_hdrs = (uint16_t)cfg->sip.limits.max_headers;
+	w->hdrs = calloc(w->max_hdrs, sizeof(*w->hdrs));
+	w->hdrs2 = calloc(w->max_hdrs, sizeof(*w->hdrs2));
+	w->out_cap = cfg->sip.limits.max_message_size + WORKER_OUT_SLACK;
+	w->out = malloc(w->out_cap);
+	w->tx = udp_tx_new();
+	for (unsigned i = 0; i < STORE_MAX_CONNS; i++)
+		w->store_fd[i] = -1;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!w->hdrs || !w->hdrs2 || !w->out || !w->tx || !w->claims)
+		return -ENOMEM;
+	if (w->epfd < 0)
+		return -errno;
+	timer_heap_init(&w->timers);
+	if (cfg->sip.mode == PROXY_MODE_STATEFUL) {
+		struct txn_timers tt = {.t1 = cfg->transaction.t1,
+					.t2 = cfg->transaction.t2,
+					.t4 = cfg->transaction.t4};
+
+		w->txn = txn_layer_new(&tt, cfg->transaction.max_transactions, &w->timers);
+		if (!w->txn)
+			return -ENOMEM;
+	}
+	rc = queue_init(&w->queue, cfg->sip.queue_depth);
+	if (rc < 0)
+		return rc;
+	{
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = WAKE_QUEUE};
+
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, queue_fd(&w->queue), &ev) < 0)
+			return -errno;
+	}
+	if (cfg->database.conninfo[0]) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "worker%u", index);
+		w->store = store_new(cfg->database.conninfo, name,
+				     cfg->database.connections_per_worker, &w->ctr);
+		if (!w->store)
+			return -ENOMEM;
+	}
+	counters_register(&w->ctr);
+	return 0;
+}
+
+int workers_start(const struct config *cfg, unsigned n)
+{
+	int rc;
+
+	workers = aligned_alloc(64, sizeof(*workers) * n);
+	queues = calloc(n, sizeof(*queues));
+	if (!workers || !queues)
+		return -ENOMEM;
+	memset(workers, 0, sizeof(*workers) * n);
+	for (unsigned i = 0; i < n; i++) {
+		rc = worker_init(&workers[i], cfg, i, n);
+		if (rc < 0)
+			return rc;
+		queues[i] = &workers[i].queue;
+	}
+	nworkers = n;
+	for (unsigned i = 0; i < n; i++) {
+		rc = pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+		if (rc)
+			return -rc;
+		workers[i].started = true;
+	}
+	return 0;
+}
+
+struct queue **workers_queues(void)
+{
+	return queues;
+}
+
+unsigned workers_count(void)
+{
+	return nworkers;
+}
+
+unsigned worker_queue_length(unsigned i)
+{
+	return i < nworkers ? queue_length(&workers[i].queue) : 0;
+}
+
+int workers_stop(unsigned timeout_ms)
+{
+	uint64_t deadline_ns;
+	struct timespec ts;
+	int result = 0;
+
+	for (unsigned i = 0; i < nworkers; i++)
+		queue_close(&workers[i].queue);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	deadline_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+		      (uint64_t)timeout_ms * 1000000ULL;
+	ts.tv_sec = (time_t)(deadline_ns / 1000000000ULL);
+	ts.tv_nsec = (long)(deadline_ns % 1000000000ULL);
+	for (unsigned i = 0; i < nworkers; i++) {
+		if (!workers[i].started)
+			continue;
+		if (pthread_timedjoin_np(workers[i].thread, NULL, &ts) != 0) {
+			log_error("event=worker_stuck worker=%u", i);
+			result = -ETIMEDOUT;
+			continue;
+		}
+		workers[i].started = false;
+	}
+	if (result == 0) {
+		/* Every worker is gone: their memory can go (counters are
+		 * unregistered by process exit only after this point). */
+		for (unsigned i = 0; i < nworkers; i++) {
+			queue_destroy(&workers[i].queue);
+			txn_layer_free(workers[i].txn);
+			workers[i].txn = NULL;
+			timer_heap_destroy(&workers[i].timers);
+			store_free(workers[i].store);
+			workers[i].store = NULL;
+			free(workers[i].hdrs);
+			free(workers[i].hdrs2);
+			free(workers[i].out);
+			udp_reader_free(workers[i].udp);
+			udp_tx_free(workers[i].tx);
+			workers[i].tx = NULL;
+			free(workers[i].claims);
+			workers[i].claims = NULL;
+			pthread_mutex_destroy(&workers[i].run);
+			close(workers[i].epfd);
+			workers[i].udp = NULL;
+			workers[i].hdrs = NULL;
+			workers[i].out = NULL;
+		}
+	}
+	return result;
+}

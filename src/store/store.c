@@ -1,0 +1,1096 @@
+/*
+ * store: see store.h.
+ *
+ * Each connection is a small state machine: DOWN (waiting for the next
+ * attempt), CONNECTING (PQconnectPoll), SETUP (statements being prepared)
+ * and UP. Everything sent is recorded, in order, in the connection's queue
+ * of expected replies (a prepare, an operation, a sync point); results are
+ * matched against it as libpq returns them: each command's results end
+ * with a NULL from PQgetResult, a sync point with PGRES_PIPELINE_SYNC.
+ *
+ * A store has one or more connections ([database] connections_per_worker)
+ * and one batch being built. The batch leaves on an idle connection at
+ * once; when every connection has a batch on the wire it grows until one
+ * comes back (or it reaches STORE_BATCH_MAX). With one connection a
+ * REGISTER may wait for the whole batch ahead of it, round trip and
+ * commit; with more, batches are smaller and leave sooner, which pays
+ * when the database is far away and costs PostgreSQL CPU per operation
+ * when it is near.
+ *
+ * A batch is its operations followed by a sync point: the extended query
+ * protocol runs everything up to a Sync as one implicit transaction,
+ * committed when the Sync is processed, so no BEGIN or COMMIT statements
+ * are needed. If any operation fails the whole implicit transaction rolls
+ * back, and every write of the batch completes with -EIO.
+ *
+ * Operations of a statement marked "merged" (REGISTERs) do not go one
+ * statement each when a batch has STORE_MERGE_MIN of them or more: it
+ * sends them as one call, whose array parameters are the operations' own
+ * arrays joined, and whose rows carry in their first column which
+ * operation (1, 2, ...) they answer. Each operation then sees only its
+ * rows, without that column. One statement for many operations is what
+ * makes a busy batch cheap for PostgreSQL; fewer go one by one, each
+ * through the statement's single form, which returns the same rows.
+ *
+ * Memory: operations come from a free list owned by the store and keep
+ * their parameters in a buffer of their own, since the batch is sent after
+ * the caller has moved on. A write's PGresult is kept until its batch's
+ * sync point comes back; the PGresult of merged operations belongs to the
+ * first of them (the leader), which completes last.
+ */
+#include "store/store.h"
+
+#include "base/clock.h"
+#include "runtime/counters.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_MAX_PARAMS     16
+#define STORE_MAX_PENDING    20000
+#define STORE_BATCH_MAX      16 /* operations in one batch before it goes anyway */
+#define STORE_BACKOFF_MIN_MS 100
+#define STORE_BACKOFF_MAX_MS 1000
+/* A batch with no answer for this long means the server or the path to it
+ * is gone without the socket noticing: reset and reconnect. */
+#define STORE_BATCH_TIMEOUT_MS 15000
+/* The fewest operations worth a merged statement. Measured in PostgreSQL
+ * 15 here: junction_register_batch() costs about 300 us a call and 27 us a
+ * REGISTER, junction_register() about 100 us a REGISTER; below 4 a
+ * batch's REGISTERs go one statement each. */
+#define STORE_MERGE_MIN 4
+
+static const struct {
+	const char *name;
+	const char *sql;
+	int nparams;
+	/* Merged: every parameter an array literal, rows starting with the
+	 * op's ordinal; one_* is the same for a single op (one-element
+	 * arrays, ordinal 1), for batches too small to merge. */
+	bool merged;
+	const char *one_name, *one_sql;
+	int one_nparams;
+} stmts[STORE__COUNT] = {
+	[STORE_REGISTER] = {"reg",
+			    "SELECT reg, status, contact, q, expires, path FROM "
+			    "junction_register_batch($1::text[], $2::text[], $3::bigint[], "
+			    "$4::text[], $5::integer[], $6::numeric[], $7::text[], $8::integer[], "
+			    "$9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], "
+			    "$14::integer[], $15::integer[])",
+			    15, true, "reg1",
+			    "SELECT 1, status, contact, q, expires, path FROM junction_register("
+			    "($1::text[])[1], ($2::text[])[1], ($3::bigint[])[1], $4::text[], "
+			    "$5::integer[], $6::numeric[], $7::text[], $8::integer[], "
+			    "($9::boolean[])[1], ($10::text[])[1], ($11::text[])[1], "
+			    "($12::text[])[1], ($13::text[])[1], ($14::integer[])[1])",
+			    14},
+	[STORE_LOOKUP] = {"lookup",
+			  "SELECT known, contact, q, path, received, expires "
+			  "FROM junction_lookup($1, $2, $3)",
+			  3},
+	[STORE_SUBSCRIBER] = {"subscriber",
+			      "SELECT ha1_md5, ha1_sha256, enabled FROM subscriber "
+			      "WHERE username = $1 AND domain = $2",
+			      2},
+	[STORE_SWEEP] = {"sweep", "SELECT junction_sweep_expired($1::integer)", 1},
+	[STORE_PING] = {"ping", "SELECT 1", 0},
+};
+
+enum store_state { ST_DOWN = 0, ST_CONNECTING, ST_SETUP, ST_UP };
+
+/* What a completion sees: rows row0.. of res, columns from col0 on. */
+struct store_result {
+	PGresult *res;
+	unsigned row0, nrows, col0;
+};
+
+struct store_op {
+	struct store_op *next;
+	struct store_op *merged_next; /* the next op of the same merged statement */
+	struct store_result view;     /* set for merged ops when their rows are in */
+	enum store_stmt stmt;
+	bool write;
+	uint64_t lock_key;
+	store_done_fn fn;
+	void *arg;
+	unsigned nparams;
+	uint32_t param_off[STORE_MAX_PARAMS];
+	bool param_null[STORE_MAX_PARAMS];
+	char *buf;
+	size_t buf_len, buf_cap;
+	PGresult *res; /* owned; of a merged statement, by its leader only */
+	int err;
+};
+
+enum item_kind { IT_PREPARE, IT_OP, IT_SYNC };
+
+struct item {
+	enum item_kind kind;
+	struct store_op *op;     /* IT_OP */
+	bool batch;              /* IT_SYNC: the end (and commit) of a batch */
+	struct store_op *writes; /* IT_SYNC of a batch: its writes, waiting for it */
+	uint64_t sent_ms;
+	uint64_t sent_ns; /* for the round-trip histogram */
+	bool failed;      /* a result of this item, or of its batch, was an error */
+};
+
+struct conn {
+	struct store *s;
+	unsigned index;
+	PGconn *conn;
+	enum store_state state;
+	PostgresPollingStatusType poll_status;
+	uint64_t next_attempt_ms;
+	unsigned backoff_ms;
+	bool want_write;   /* PQflush left data to send */
+	bool setup_failed; /* a statement could not be prepared */
+	bool logged_down;
+
+	struct item *items; /* ring of expected replies */
+	unsigned items_cap, items_head, items_n;
+	unsigned inflight; /* batches sent and not yet committed */
+};
+
+struct store {
+	unsigned sock_serial; /* bumped whenever a socket may have changed */
+	char *conninfo;
+	char name[64];
+	struct conn *conns;
+	unsigned nconns;
+
+	struct store_op *batch; /* the batch being built, newest first */
+	unsigned batch_n;
+	struct store_op *free_ops;
+	unsigned pending;
+
+	char *merge_buf; /* the joined parameters of a merged statement */
+	size_t merge_cap;
+
+	uint64_t last_rtt_us;
+	struct counters *ctr;
+};
+
+/* ---- expected replies ------------------------------------------------- */
+
+static int items_push(struct conn *c, struct item it)
+{
+	if (c->items_n == c->items_cap) {
+		unsigned cap = c->items_cap ? c->items_cap * 2 : 256;
+		struct item *n = malloc(sizeof(*n) * cap);
+
+		if (!n)
+			return -ENOMEM;
+		for (unsigned i = 0; i < c->items_n; i++)
+			n[i] = c->items[(c->items_head + i) % c->items_cap];
+		free(c->items);
+		c->items = n;
+		c->items_cap = cap;
+		c->items_head = 0;
+	}
+	c->items[(c->items_head + c->items_n) % c->items_cap] = it;
+	c->items_n++;
+	return 0;
+}
+
+static struct item *items_front(struct conn *c)
+{
+	return c->items_n ? &c->items[c->items_head] : NULL;
+}
+
+static void items_pop(struct conn *c)
+{
+	c->items_head = (c->items_head + 1) % c->items_cap;
+	c->items_n--;
+}
+
+/* ---- operations ------------------------------------------------------- */
+
+static void op_release(struct store *s, struct store_op *op)
+{
+	if (op->res)
+		PQclear(op->res);
+	op->res = NULL;
+	op->next = s->free_ops;
+	s->free_ops = op;
+	s->pending--;
+}
+
+/* Runs the completion and frees the operation. */
+static void op_complete(struct store *s, struct store_op *op, int err)
+{
+	struct store_result r = {.res = op->res,
+				 .nrows = op->res ? (unsigned)PQntuples(op->res) : 0};
+
+	if (stmts[op->stmt].merged)
+		r = op->view;
+	op->fn(op->arg, err, err ? NULL : &r);
+	op_release(s, op);
+}
+
+/* Completes the ops of a merged statement, the leader (which owns the
+ * result the others see) last. */
+static void merged_complete(struct store *s, struct store_op *leader, int err)
+{
+	struct store_op *op = leader->merged_next, *next;
+
+	for (; op; op = next) {
+		next = op->merged_next;
+		op_complete(s, op, err ? err : op->err);
+	}
+	op_complete(s, leader, err ? err : leader->err);
+}
+
+struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool write,
+				uint64_t lock_key, store_done_fn fn, void *arg, int *err)
+{
+	struct store_op *op;
+
+	if (!store_up(s)) {
+		*err = -ENOTCONN;
+		return NULL;
+	}
+	if (s->pending >= STORE_MAX_PENDING) {
+		*err = -ENOBUFS;
+		return NULL;
+	}
+	op = s->free_ops;
+	if (op) {
+		s->free_ops = op->next;
+	} else {
+		op = calloc(1, sizeof(*op));
+		if (!op) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
+	op->stmt = stmt;
+	op->write = write;
+	op->lock_key = lock_key;
+	op->fn = fn;
+	op->arg = arg;
+	op->nparams = 0;
+	op->buf_len = 0;
+	op->res = NULL;
+	op->view = (struct store_result){0};
+	op->merged_next = NULL;
+	op->err = 0;
+	op->next = s->batch;
+	s->batch = op;
+	s->batch_n++;
+	s->pending++;
+	return op;
+}
+
+/* Makes room for n more parameter bytes; on failure the parameter
+ * becomes NULL and the statement fails, which the caller sees as -EIO. */
+static bool op_reserve(struct store_op *op, size_t n)
+{
+	if (op->buf_len + n <= op->buf_cap)
+		return true;
+	size_t cap = op->buf_cap ? op->buf_cap : 512;
+	while (cap < op->buf_len + n)
+		cap *= 2;
+	char *p = realloc(op->buf, cap);
+	if (!p)
+		return false;
+	op->buf = p;
+	op->buf_cap = cap;
+	return true;
+}
+
+/* Appends text, replacing what a text-format parameter cannot carry (NUL)
+ * or what the server would refuse (invalid UTF-8) with '?', so that one
+ * hostile header can never fail a whole batch. */
+static void op_put(struct store_op *op, const char *p, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	char *o = op->buf + op->buf_len;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = sip_utf8_seq_len(u + i, len - i);
+
+		if (n == 0 || (n == 1 && u[i] == 0)) {
+			*o++ = '?';
+			i++;
+			continue;
+		}
+		memcpy(o, u + i, n);
+		o += n;
+		i += n;
+	}
+	op->buf_len = (size_t)(o - op->buf);
+}
+
+void store_op_param(struct store_op *op, const char *p, size_t len)
+{
+	unsigned i = op->nparams;
+
+	if (i >= STORE_MAX_PARAMS)
+		return;
+	op->nparams++;
+	op->param_null[i] = !p || !op_reserve(op, len + 1);
+	if (op->param_null[i])
+		return;
+	op->param_off[i] = (uint32_t)op->buf_len;
+	op_put(op, p, len);
+	op->buf[op->buf_len++] = '\0';
+}
+
+/* Length of the prefix of p[0..len) without any byte of reject. */
+static size_t strcspn_len(const char *p, size_t len, const char *reject)
+{
+	size_t i = 0;
+
+	while (i < len && (p[i] == '\0' || !strchr(reject, p[i])))
+		i++;
+	return i;
+}
+
+void store_op_param_text_array(struct store_op *op, const struct sip_str *v, unsigned n)
+{
+	unsigned i = op->nparams;
+	size_t need = 3;
+
+	if (i >= STORE_MAX_PARAMS)
+		return;
+	for (unsigned k = 0; k < n; k++)
+		need += v[k].len * 2 + 8; /* worst case: every byte escaped */
+	op->nparams++;
+	op->param_null[i] = !op_reserve(op, need);
+	if (op->param_null[i])
+		return;
+	op->param_off[i] = (uint32_t)op->buf_len;
+	/* Array literal: {"a","b\"c",NULL}, backslash-escaping " and \. */
+	op->buf[op->buf_len++] = '{';
+	for (unsigned k = 0; k < n; k++) {
+		if (k)
+			op->buf[op->buf_len++] = ',';
+		if (!v[k].p) {
+			memcpy(op->buf + op->buf_len, "NULL", 4);
+			op->buf_len += 4;
+			continue;
+		}
+		op->buf[op->buf_len++] = '"';
+		for (size_t j = 0; j < v[k].len;) {
+			size_t run = strcspn_len(v[k].p + j, v[k].len - j, "\"\\");
+
+			op_put(op, v[k].p + j, run);
+			j += run;
+			if (j < v[k].len) {
+				op->buf[op->buf_len++] = '\\';
+				op->buf[op->buf_len++] = v[k].p[j++];
+			}
+		}
+		op->buf[op->buf_len++] = '"';
+	}
+	op->buf[op->buf_len++] = '}';
+	op->buf[op->buf_len++] = '\0';
+}
+
+void store_op_param_int_array(struct store_op *op, const int64_t *v, const bool *null, unsigned n)
+{
+	unsigned i = op->nparams;
+
+	if (i >= STORE_MAX_PARAMS)
+		return;
+	op->nparams++;
+	op->param_null[i] = !op_reserve(op, 3 + (size_t)n * 22);
+	if (op->param_null[i])
+		return;
+	op->param_off[i] = (uint32_t)op->buf_len;
+	op->buf[op->buf_len++] = '{';
+	for (unsigned k = 0; k < n; k++) {
+		int w = (null && null[k])
+				? snprintf(op->buf + op->buf_len, 22, "%sNULL", k ? "," : "")
+				: snprintf(op->buf + op->buf_len, 22, "%s%lld", k ? "," : "",
+					   (long long)v[k]);
+		op->buf_len += (size_t)w;
+	}
+	op->buf[op->buf_len++] = '}';
+	op->buf[op->buf_len++] = '\0';
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+unsigned store_result_rows(const struct store_result *r)
+{
+	return r && r->res ? r->nrows : 0;
+}
+
+bool store_result_null(const struct store_result *r, unsigned row, unsigned col)
+{
+	return !r || !r->res || row >= r->nrows ||
+	       PQgetisnull(r->res, (int)(r->row0 + row), (int)(r->col0 + col));
+}
+
+struct sip_str store_result_get(const struct store_result *r, unsigned row, unsigned col)
+{
+	if (store_result_null(r, row, col))
+		return SIP_STR_NULL;
+	return sip_str_make(
+		PQgetvalue(r->res, (int)(r->row0 + row), (int)(r->col0 + col)),
+		(size_t)PQgetlength(r->res, (int)(r->row0 + row), (int)(r->col0 + col)));
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
+			struct counters *ctr)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->nconns = nconns < 1 ? 1 : nconns > STORE_MAX_CONNS ? STORE_MAX_CONNS : nconns;
+	s->conninfo = strdup(conninfo);
+	s->conns = calloc(s->nconns, sizeof(*s->conns));
+	if (!s->conninfo || !s->conns) {
+		free(s->conninfo);
+		free(s->conns);
+		free(s);
+		return NULL;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	for (unsigned i = 0; i < s->nconns; i++) {
+		s->conns[i].s = s;
+		s->conns[i].index = i;
+		s->conns[i].backoff_ms = STORE_BACKOFF_MIN_MS;
+	}
+	s->ctr = ctr;
+	return s;
+}
+
+/* Completes the batch being built with err. */
+static void fail_batch(struct store *s, int err)
+{
+	struct store_op *op;
+
+	while ((op = s->batch)) {
+		s->batch = op->next;
+		op_complete(s, op, err);
+	}
+	s->batch_n = 0;
+}
+
+/* Completes everything on this connection's wire with err. Its state is
+ * already DOWN, so a completion that starts a new operation goes to
+ * another connection or is refused. */
+static void fail_conn(struct conn *c, int err)
+{
+	struct store_op *op;
+
+	while (c->items_n) {
+		struct item it = *items_front(c);
+
+		items_pop(c);
+		if (it.kind == IT_OP)
+			merged_complete(c->s, it.op, err);
+		/* Writes not yet answered are still IT_OP items, answered ones
+		 * wait on their batch's IT_SYNC. */
+		while ((op = it.writes)) {
+			it.writes = op->next;
+			op_complete(c->s, op, err);
+		}
+	}
+}
+
+static void go_down(struct conn *c, uint64_t now_ms, const char *why)
+{
+	if (!c->logged_down)
+		log_error("event=db_down store=%s conn=%u reason=\"%s\"", c->s->name, c->index,
+			  why);
+	c->logged_down = true;
+	if (c->conn)
+		PQfinish(c->conn);
+	c->conn = NULL;
+	c->state = ST_DOWN;
+	c->want_write = false;
+	c->inflight = 0;
+	c->s->sock_serial++;
+	c->next_attempt_ms = now_ms + c->backoff_ms;
+	c->backoff_ms =
+		c->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS : c->backoff_ms * 2;
+	fail_conn(c, -ECONNRESET);
+	/* The batch being built waits for another connection, if one is up. */
+	if (!store_up(c->s))
+		fail_batch(c->s, -ECONNRESET);
+}
+
+static void conn_error(struct conn *c, uint64_t now_ms)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", c->conn ? PQerrorMessage(c->conn) : "no connection");
+	why[strcspn(why, "\r\n\"")] = '\0';
+	go_down(c, now_ms, why);
+}
+
+static void flush_out(struct conn *c, uint64_t now_ms)
+{
+	int r = PQflush(c->conn);
+
+	if (r < 0)
+		conn_error(c, now_ms);
+	else
+		c->want_write = r == 1;
+}
+
+static void start_setup(struct conn *c, uint64_t now_ms)
+{
+	if (PQsetnonblocking(c->conn, 1) != 0 || PQenterPipelineMode(c->conn) != 1) {
+		conn_error(c, now_ms);
+		return;
+	}
+	for (int i = 0; i < STORE__COUNT; i++) {
+		if (!PQsendPrepare(c->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL) ||
+		    items_push(c, (struct item){.kind = IT_PREPARE}) < 0 ||
+		    (stmts[i].merged &&
+		     (!PQsendPrepare(c->conn, stmts[i].one_name, stmts[i].one_sql,
+				     stmts[i].one_nparams, NULL) ||
+		      items_push(c, (struct item){.kind = IT_PREPARE}) < 0))) {
+			conn_error(c, now_ms);
+			return;
+		}
+	}
+	if (!PQpipelineSync(c->conn) ||
+	    items_push(c, (struct item){.kind = IT_SYNC, .sent_ms = now_ms}) < 0) {
+		conn_error(c, now_ms);
+		return;
+	}
+	c->state = ST_SETUP;
+	flush_out(c, now_ms);
+}
+
+static void connect_step(struct conn *c, uint64_t now_ms)
+{
+	if (c->state == ST_DOWN) {
+		if (now_ms < c->next_attempt_ms)
+			return;
+		c->conn = PQconnectStart(c->s->conninfo);
+		c->s->sock_serial++;
+		if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD) {
+			conn_error(c, now_ms);
+			return;
+		}
+		c->state = ST_CONNECTING;
+		c->poll_status = PGRES_POLLING_WRITING;
+		return;
+	}
+	c->poll_status = PQconnectPoll(c->conn);
+	c->s->sock_serial++; /* libpq may have moved to another address'c socket */
+	if (c->poll_status == PGRES_POLLING_FAILED) {
+		conn_error(c, now_ms);
+		return;
+	}
+	if (c->poll_status == PGRES_POLLING_OK)
+		start_setup(c, now_ms);
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* Sends op as a statement of its own (the one_* form of a merged one). */
+static int send_op(struct conn *c, struct store_op *op)
+{
+	const char *values[STORE_MAX_PARAMS];
+	bool one = stmts[op->stmt].merged;
+	unsigned n = one ? (unsigned)stmts[op->stmt].one_nparams : op->nparams;
+
+	for (unsigned i = 0; i < n; i++)
+		values[i] = op->param_null[i] ? NULL : op->buf + op->param_off[i];
+	if (!PQsendQueryPrepared(c->conn, one ? stmts[op->stmt].one_name : stmts[op->stmt].name,
+				 (int)n, values, NULL, NULL, 0))
+		return -EIO;
+	return items_push(c, (struct item){.kind = IT_OP, .op = op});
+}
+
+/* An op of a merged statement has all its array parameters, unless memory
+ * ran out while adding one: then it cannot be sent at all (an array
+ * passed as NULL would read as an empty REGISTER). */
+static bool op_complete_params(const struct store_op *op)
+{
+	if (op->nparams != (unsigned)stmts[op->stmt].nparams)
+		return false;
+	for (unsigned i = 0; i < op->nparams; i++)
+		if (op->param_null[i])
+			return false;
+	return true;
+}
+
+/* Appends the elements of the array literal lit ("{a,b}") to the one
+ * being built at s->merge_buf (whose '{' is written), with a comma after
+ * the elements of an earlier one (*any). */
+static void merge_elements(struct store *s, size_t *len, const char *lit, bool *any)
+{
+	size_t n = strlen(lit);
+
+	if (n <= 2) /* "{}" */
+		return;
+	if (*any)
+		s->merge_buf[(*len)++] = ',';
+	memcpy(s->merge_buf + *len, lit + 1, n - 2);
+	*len += n - 2;
+	*any = true;
+}
+
+/* Sends ops[first] and every later op of the same statement as
+ * one call, their array parameters joined in that order; chains them from
+ * ops[first] (the leader) and takes them out of ops[]. On failure nothing
+ * is taken out and nothing is recorded. */
+static int send_merged(struct conn *c, struct store_op **ops, unsigned n, unsigned first)
+{
+	struct store *s = c->s;
+	struct store_op *leader = ops[first], **tail = &leader->merged_next;
+	unsigned np = (unsigned)stmts[leader->stmt].nparams;
+	const char *values[STORE_MAX_PARAMS];
+	size_t off[STORE_MAX_PARAMS], need = 3 * (size_t)np, len = 0;
+	int rc;
+
+	for (unsigned k = first; k < n; k++)
+		if (ops[k] && ops[k]->stmt == leader->stmt)
+			need += ops[k]->buf_len;
+	if (need > s->merge_cap) {
+		char *p = realloc(s->merge_buf, need);
+
+		if (!p)
+			return -ENOMEM;
+		s->merge_buf = p;
+		s->merge_cap = need;
+	}
+	for (unsigned i = 0; i < np; i++) {
+		bool any = false;
+
+		off[i] = len;
+		s->merge_buf[len++] = '{';
+		for (unsigned k = first; k < n; k++) {
+			const struct store_op *op = ops[k];
+
+			if (op && op->stmt == leader->stmt)
+				merge_elements(s, &len, op->buf + op->param_off[i], &any);
+		}
+		s->merge_buf[len++] = '}';
+		s->merge_buf[len++] = '\0';
+	}
+	for (unsigned i = 0; i < np; i++)
+		values[i] = s->merge_buf + off[i];
+	if (!PQsendQueryPrepared(c->conn, stmts[leader->stmt].name, (int)np, values, NULL, NULL, 0))
+		return -EIO;
+	rc = items_push(c, (struct item){.kind = IT_OP, .op = leader});
+	if (rc < 0)
+		return rc;
+	for (unsigned k = first + 1; k < n; k++) {
+		if (ops[k] && ops[k]->stmt == leader->stmt) {
+			*tail = ops[k];
+			tail = &ops[k]->merged_next;
+			ops[k] = NULL;
+		}
+	}
+	return 0;
+}
+
+static int cmp_lock_key(const void *a, const void *b)
+{
+	const struct store_op *x = *(const struct store_op *const *)a;
+	const struct store_op *y = *(const struct store_op *const *)b;
+
+	return x->lock_key < y->lock_key ? -1 : x->lock_key > y->lock_key;
+}
+
+/* The connection for the next batch: an idle one if any, else the one
+ * with the fewest batches on the wire; NULL when none is up. */
+static struct conn *pick_conn(struct store *s)
+{
+	struct conn *best = NULL;
+
+	for (unsigned i = 0; i < s->nconns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->state == ST_UP && (!best || c->inflight < best->inflight))
+			best = c;
+	}
+	return best;
+}
+
+void store_commit(struct store *s)
+{
+	uint64_t now_ms = clock_now_ms();
+	struct store_op *stack_ops[256], **ops = stack_ops, *op;
+	struct conn *c = pick_conn(s);
+	unsigned n = 0, nmerged[STORE__COUNT] = {0};
+	bool any_write = false;
+
+	if (!s->batch_n || !c)
+		return;
+	/* Group commit: while every connection has a batch on its way, the
+	 * next one grows (up to a cap), so under load one round trip and one
+	 * WAL flush carry many operations, and at low load a batch of one
+	 * leaves at once. */
+	if (c->inflight && s->batch_n < STORE_BATCH_MAX)
+		return;
+	if (s->batch_n > sizeof(stack_ops) / sizeof(stack_ops[0])) {
+		ops = malloc(sizeof(*ops) * s->batch_n);
+		if (!ops) {
+			go_down(c, now_ms, "out of memory");
+			return;
+		}
+	}
+	/* Oldest first, then writes by lock key (a stable order for locks). */
+	for (op = s->batch; op; op = op->next)
+		ops[s->batch_n - 1 - n++] = op;
+	for (unsigned i = 0; i < n; i++)
+		any_write |= ops[i]->write;
+	if (any_write)
+		qsort(ops, n, sizeof(*ops), cmp_lock_key);
+	s->batch = NULL;
+	s->batch_n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!stmts[ops[i]->stmt].merged)
+			continue;
+		if (!op_complete_params(ops[i])) {
+			op_complete(s, ops[i], -ENOMEM);
+			ops[i] = NULL;
+			continue;
+		}
+		nmerged[ops[i]->stmt]++;
+	}
+
+	for (unsigned i = 0; i < n; i++) {
+		int rc;
+
+		if (!ops[i])
+			continue; /* sent with a merged statement, or failed */
+		if (stmts[ops[i]->stmt].merged && nmerged[ops[i]->stmt] >= STORE_MERGE_MIN)
+			rc = send_merged(c, ops, n, i);
+		else
+			rc = send_op(c, ops[i]);
+		if (rc < 0) {
+			/* ops[i..] are not recorded anywhere yet: back to the
+			 * batch, for another connection or go_down() to fail. */
+			for (unsigned k = i; k < n; k++) {
+				if (!ops[k])
+					continue;
+				ops[k]->next = s->batch;
+				s->batch = ops[k];
+				s->batch_n++;
+			}
+			goto broken;
+		}
+	}
+	if (!PQpipelineSync(c->conn) || items_push(c, (struct item){.kind = IT_SYNC,
+								    .batch = true,
+								    .sent_ms = now_ms,
+								    .sent_ns = clock_now_ns()}) < 0)
+		goto broken;
+	c->inflight++;
+	if (ops != stack_ops)
+		free(ops);
+	flush_out(c, now_ms);
+	return;
+broken:
+	if (ops != stack_ops)
+		free(ops);
+	conn_error(c, now_ms);
+}
+
+/* ---- receiving -------------------------------------------------------- */
+
+/* The sync point that ends the batch of the item at the front. */
+static struct item *batch_end(struct conn *c)
+{
+	for (unsigned i = 0; i < c->items_n; i++) {
+		struct item *it = &c->items[(c->items_head + i) % c->items_cap];
+		if (it->kind == IT_SYNC)
+			return it;
+	}
+	return NULL;
+}
+
+/* A write that has its result waits for its batch to commit. */
+static void park_write(struct conn *c, struct store_op *op)
+{
+	struct item *end = batch_end(c);
+
+	if (!end) {
+		op_complete(c->s, op, -EIO); /* cannot happen: every batch ends in a sync */
+		return;
+	}
+	op->next = end->writes;
+	end->writes = op;
+}
+
+/* Gives each op of a merged statement its rows: the rows whose first
+ * column is its place in the chain (1, 2, ...), which come together. False
+ * when the rows do not fit that. */
+static bool merged_distribute(struct store_op *leader)
+{
+	PGresult *res = leader->res;
+	unsigned rows = res ? (unsigned)PQntuples(res) : 0, row = 0;
+
+	for (struct store_op *op = leader; op; op = op->merged_next)
+		op->view = (struct store_result){.res = res, .col0 = 1};
+	while (row < rows) {
+		long ord = strtol(PQgetvalue(res, (int)row, 0), NULL, 10);
+		unsigned row0 = row;
+		struct store_op *op = leader;
+
+		for (long k = 1; op && k < ord; k++)
+			op = op->merged_next;
+		if (ord < 1 || !op || op->view.nrows)
+			return false;
+		while (row < rows && strtol(PQgetvalue(res, (int)row, 0), NULL, 10) == ord)
+			row++;
+		op->view.row0 = row0;
+		op->view.nrows = row - row0;
+	}
+	return true;
+}
+
+/* An item's results are all in: NULL from PQgetResult for a command, the
+ * PGRES_PIPELINE_SYNC result for a sync point. */
+static void item_done(struct conn *c, uint64_t now_ms)
+{
+	struct item it = *items_front(c);
+	struct store_op *op;
+
+	items_pop(c);
+	switch (it.kind) {
+	case IT_PREPARE:
+		/* Our statements call the schema's functions: if one cannot be
+		 * prepared, the database is not migrated (or too old). Down,
+		 * and keep trying, rather than failing every request. */
+		if (it.failed)
+			c->setup_failed = true;
+		break;
+	case IT_OP:
+		op = it.op;
+		if (!it.failed && stmts[op->stmt].merged && !merged_distribute(op)) {
+			log_warn("event=db_error store=%s conn=%u error=\"rows out of order\"",
+				 c->s->name, c->index);
+			it.failed = true;
+		}
+		if (it.failed) {
+			struct item *end = batch_end(c);
+
+			for (struct store_op *m = op; m; m = m->merged_next)
+				m->err = -EIO;
+			if (end)
+				end->failed = true; /* the implicit transaction rolls back */
+		}
+		if (!op->write) {
+			merged_complete(c->s, op, 0);
+			break;
+		}
+		/* Parked first, the leader completes after the others. */
+		park_write(c, op);
+		for (struct store_op *m = op->merged_next; m; m = m->merged_next)
+			park_write(c, m);
+		break;
+	case IT_SYNC:
+		if (!it.batch)
+			break;
+		c->inflight--;
+		c->s->last_rtt_us = (clock_now_ns() - it.sent_ns) / 1000;
+		if (c->s->ctr)
+			ctr_db_latency(c->s->ctr, c->s->last_rtt_us);
+		while ((op = it.writes)) {
+			it.writes = op->next;
+			op_complete(c->s, op, it.failed ? -EIO : op->err);
+		}
+		break;
+	}
+	(void)now_ms;
+}
+
+static void read_results(struct conn *c, uint64_t now_ms)
+{
+	if (!PQconsumeInput(c->conn)) {
+		conn_error(c, now_ms);
+		return;
+	}
+	while (c->conn && c->items_n && !PQisBusy(c->conn)) {
+		struct item *it = items_front(c);
+		PGresult *r = PQgetResult(c->conn);
+		ExecStatusType st;
+
+		if (!r) {
+			if (it->kind == IT_SYNC)
+				break; /* nothing more until the sync point arrives */
+			item_done(c, now_ms);
+			continue;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			if (it->kind != IT_SYNC) {
+				go_down(c, now_ms, "pipeline out of step");
+				return;
+			}
+			item_done(c, now_ms);
+			if (c->state == ST_SETUP && c->setup_failed) {
+				c->setup_failed = false;
+				go_down(c, now_ms,
+					"the schema is missing or too old: run junction --migrate");
+				return;
+			}
+			if (c->state == ST_SETUP) {
+				c->state = ST_UP;
+				c->backoff_ms = STORE_BACKOFF_MIN_MS;
+				if (c->logged_down)
+					log_info("event=db_up store=%s conn=%u", c->s->name,
+						 c->index);
+				c->logged_down = false;
+			}
+			continue;
+		}
+		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+			it->failed = true;
+			if (st == PGRES_FATAL_ERROR) {
+				char msg[256];
+				snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+				msg[strcspn(msg, "\r\n\"")] = '\0';
+				log_warn("event=db_error store=%s conn=%u error=\"%s\"", c->s->name,
+					 c->index, msg);
+			}
+		}
+		if (it->kind == IT_OP && !it->op->res && st == PGRES_TUPLES_OK)
+			it->op->res = r;
+		else
+			PQclear(r);
+	}
+	if (c->conn && PQstatus(c->conn) == CONNECTION_BAD)
+		conn_error(c, now_ms);
+}
+
+/* ---- the owner's loop ------------------------------------------------- */
+
+unsigned store_sock_serial(const struct store *s)
+{
+	return s->sock_serial;
+}
+
+unsigned store_conns(const struct store *s)
+{
+	return s->nconns;
+}
+
+int store_fd(const struct store *s, unsigned i)
+{
+	return s->conns[i].conn ? PQsocket(s->conns[i].conn) : -1;
+}
+
+short store_events(const struct store *s, unsigned i)
+{
+	const struct conn *c = &s->conns[i];
+
+	if (!c->conn)
+		return 0;
+	if (c->state == ST_CONNECTING)
+		return c->poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+	return POLLIN | (c->want_write ? POLLOUT : 0);
+}
+
+int store_timeout_ms(const struct store *s, uint64_t now_ms)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < s->nconns; i++) {
+		const struct conn *c = &s->conns[i];
+		int t = -1;
+
+		if (c->state == ST_DOWN)
+			t = c->next_attempt_ms > now_ms ? (int)(c->next_attempt_ms - now_ms) : 0;
+		else if (c->items_n)
+			t = 1000; /* to notice a batch that never comes back */
+		if (t >= 0 && (best < 0 || t < best))
+			best = t;
+	}
+	return best;
+}
+
+static bool batch_timed_out(struct conn *c, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < c->items_n; i++) {
+		const struct item *it = &c->items[(c->items_head + i) % c->items_cap];
+		if (it->kind == IT_SYNC)
+			return it->sent_ms && now_ms - it->sent_ms > STORE_BATCH_TIMEOUT_MS;
+	}
+	return false;
+}
+
+static void conn_handle(struct conn *c, uint64_t now_ms)
+{
+	if (c->state == ST_DOWN || c->state == ST_CONNECTING) {
+		connect_step(c, now_ms);
+		if (c->state != ST_SETUP)
+			return;
+	}
+	if (c->want_write)
+		flush_out(c, now_ms);
+	if (c->conn)
+		read_results(c, now_ms);
+	if (c->conn && batch_timed_out(c, now_ms))
+		go_down(c, now_ms, "no answer from the database");
+}
+
+void store_handle(struct store *s, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < s->nconns; i++)
+		conn_handle(&s->conns[i], now_ms);
+}
+
+bool store_up(const struct store *s)
+{
+	return store_conns_up(s) > 0;
+}
+
+unsigned store_conns_up(const struct store *s)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->nconns; i++)
+		n += s->conns[i].state == ST_UP;
+	return n;
+}
+
+unsigned store_pending(const struct store *s)
+{
+	return s->pending;
+}
+
+uint64_t store_last_rtt_us(const struct store *s)
+{
+	return s->last_rtt_us;
+}
+
+void store_free(struct store *s)
+{
+	struct store_op *op;
+
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->nconns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->conn)
+			PQfinish(c->conn);
+		c->conn = NULL;
+		c->state = ST_DOWN;
+		fail_conn(c, -ECANCELED);
+	}
+	fail_batch(s, -ECANCELED);
+	while ((op = s->free_ops)) {
+		s->free_ops = op->next;
+		free(op->buf);
+		free(op);
+	}
+	for (unsigned i = 0; i < s->nconns; i++)
+		free(s->conns[i].items);
+	free(s->merge_buf);
+	free(s->conns);
+	free(s->conninfo);
+	free(s);
+}

@@ -1,0 +1,40 @@
+/*
+ * txn_internal: what txn.c, txn_server.c and txn_client.c share and the
+ * rest of Junction does not see: the layer's struct and the key helpers.
+ */
+#ifndef JCT_TXN_INTERNAL_H
+#define JCT_TXN_INTERNAL_H
+
+#include "txn/txn.h"
+
+#define TXN_KEY_MAX 1024
+
+struct txn_layer {
+	struct stx **stx_buckets;
+	struct ctx **ctx_buckets;
+	size_t mask;
+	struct txn_timers timers;
+	unsigned max;
+	struct timer_heap *th;
+	unsigned stx_alive, ctx_alive;
+	uint64_t stx_created, ctx_created, timeouts, retransmissions, evicted;
+	struct stx *linger_head, *linger_tail; /* oldest first */
+	struct timer linger_timer;             /* when the oldest ends */
+};
+
+uint64_t txn_hash(const char *key, size_t len);
+/* The §17.2.3 match key of request m (as_invite: for an ACK or CANCEL,
+ * the INVITE's). Returns its length or a negative errno. */
+int txn_server_key(struct sip_msg *m, bool as_invite, char *buf, size_t cap);
+/* The §17.1.3 match key: our branch and the CSeq method. */
+int txn_client_key(struct sip_str branch, struct sip_str method, char *buf, size_t cap);
+
+/* Room for one more transaction: true when below the maximum, or when the
+ * oldest transaction that only lingers could be ended to make room. */
+bool txn_make_room(struct txn_layer *l);
+
+/* Unlink and free at once (layer teardown), calling the TU's done. */
+void stx_destroy(struct stx *st);
+void ctx_destroy(struct ctx *c);
+
+#endif
