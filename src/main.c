@@ -14,6 +14,7 @@
 #include "autoconfig.h"
 
 #include "admin/admin.h"
+#include "proxy/core.h"
 #include "registrar/auth.h"
 #include "config.h"
 #include "runtime/counters.h"
@@ -105,6 +106,27 @@ static void log_counters(void)
 	log_info("event=counters%s", line);
 }
 
+/* The database thread's news for the registrar's caches (store_bg.h). */
+static void binding_changed(const char *aor)
+{
+	location_invalidate(sip_str_cstr(aor));
+}
+
+static void subscriber_changed(const char *key)
+{
+	subcache_invalidate(sip_str_cstr(key));
+}
+
+static void caches_resync(void)
+{
+	subcache_clear();
+	location_clear();
+}
+
+static const struct store_bg_hooks cache_hooks = {.binding_changed = binding_changed,
+						  .subscriber_changed = subscriber_changed,
+						  .resync = caches_resync};
+
 static int run(const struct config *cfg)
 {
 	sigset_t sigs;
@@ -137,14 +159,15 @@ static int run(const struct config *cfg)
 	rc = admin_open(cfg);
 	if (rc < 0)
 		return 1;
-	rc = workers_start(cfg, cfg->sip.workers);
+	rc = workers_start(cfg, cfg->sip.workers, &core_app);
 	if (rc < 0) {
 		log_error("event=start_failed error=\"workers: %s\"", strerror(-rc));
 		return 1;
 	}
 	dispatch_setup(cfg, workers_queues(), workers_count());
 	if (cfg->database.conninfo[0]) {
-		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval);
+		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval,
+				    &cache_hooks);
 		if (rc < 0) {
 			log_error("event=start_failed error=\"database thread: %s\"",
 				  strerror(-rc));

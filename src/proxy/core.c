@@ -14,6 +14,7 @@
  * transactions and forking (proxy.c), or redirected (redirect.c).
  */
 #include "proxy/core.h"
+#include "runtime/counters.h"
 
 #include "registrar/auth.h"
 #include "base/clock.h"
@@ -80,10 +81,10 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	struct sip_str realm;
 
 	*kept = false;
-	if (!w->cfg->auth.invite || w->cfg->auth.mode != AUTH_MODE_LOCAL ||
+	if (!worker_config(w)->auth.invite || worker_config(w)->auth.mode != AUTH_MODE_LOCAL ||
 	    m->method_id == SIP_METHOD_ACK || m->method_id == SIP_METHOD_CANCEL ||
 	    m->method_id == SIP_METHOD_REGISTER || sip_msg_to(m)->tag.len ||
-	    !config_is_domain(w->cfg, from->uri.host) || from->uri.host.len >= sizeof(realmbuf))
+	    !config_is_domain(worker_config(w), from->uri.host) || from->uri.host.len >= sizeof(realmbuf))
 		return true;
 	for (size_t i = 0; i < from->uri.host.len; i++)
 		realmbuf[i] = sip_tolower(from->uri.host.p[i]);
@@ -91,8 +92,8 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	auth_check(m, true, realm, clock_now_ms(), &ao);
 	if (ao.verdict == AUTH_PASS) {
 		/* The From user must be the one who authenticated. */
-		if (w->cfg->auth.aor_owner && !sip_str_eq(ao.username, from->uri.user)) {
-			ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
+		if (worker_config(w)->auth.aor_owner && !sip_str_eq(ao.username, from->uri.user)) {
+			ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
 			worker_reply(w, m, &job->src, 403, "Not Owner of From", NULL);
 			return false;
 		}
@@ -106,9 +107,9 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		worker_reply(w, m, &job->src, 500, NULL, NULL);
 		return false;
 	}
-	ctr_inc(&w->ctr, CTR_AUTH_CHALLENGES);
+	ctr_inc(worker_counters(w), CTR_AUTH_CHALLENGES);
 	if (ao.presented && !ao.stale)
-		ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
+		ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
 	worker_reply(w, m, &job->src, 407, NULL, extra);
 	return false;
 }
@@ -124,13 +125,13 @@ static bool matched_transaction(struct worker *w, struct sip_job *job, struct si
 	*kept = false;
 	if (m->method_id == SIP_METHOD_CANCEL)
 		return proxy_cancel(w, job, m);
-	st = stx_find(w->txn, m);
+	st = stx_find(worker_txn(w), m);
 	if (!st)
 		return false;
 	if (m->method_id == SIP_METHOD_ACK) {
 		/* The ACK of a 2xx is end to end: relayed, even when the UAC
 		 * reused the INVITE's branch (RFC 6026 Accepted). */
-		if (st->state != STX_COMPLETED && st->state != STX_CONFIRMED)
+		if (stx_state(st) != STX_COMPLETED && stx_state(st) != STX_CONFIRMED)
 			return false;
 		stx_acked(st, clock_now_ms()); /* §17.2.1: absorbed hop by hop */
 	} else {
@@ -142,7 +143,7 @@ static bool matched_transaction(struct worker *w, struct sip_job *job, struct si
 /* How a request with a settled route set leaves, by mode. */
 static bool relay(struct worker *w, struct sip_job *job, struct sip_msg *m, struct route_state *rs)
 {
-	switch (w->cfg->sip.mode) {
+	switch (worker_config(w)->sip.mode) {
 	case PROXY_MODE_STATEFUL:
 		/* ACK never has a transaction of its own (§17.1.1.3, §16.11). */
 		if (m->method_id == SIP_METHOD_ACK)
@@ -164,12 +165,12 @@ static bool relay(struct worker *w, struct sip_job *job, struct sip_msg *m, stru
 /* A request for user@one-of-our-domains: the location service. */
 static bool locate(struct worker *w, struct sip_job *job, struct sip_msg *m, struct route_state *rs)
 {
-	if (!w->store) {
+	if (!worker_store(w)) {
 		/* No database, no location service: nobody is here. */
 		worker_reply(w, m, &job->src, 404, NULL, NULL);
 		return false;
 	}
-	switch (w->cfg->sip.mode) {
+	switch (worker_config(w)->sip.mode) {
 	case PROXY_MODE_STATEFUL:
 		if (m->method_id != SIP_METHOD_ACK)
 			return proxy_start(w, job, m, rs, true);
@@ -194,12 +195,12 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		reject(w, m, src, &v);
 		return false;
 	}
-	if (w->txn && matched_transaction(w, job, m, &kept))
+	if (worker_txn(w) && matched_transaction(w, job, m, &kept))
 		return kept;
 	/* The hop-by-hop ACK of a final response we made ourselves (its To
 	 * tag is the one we derived, §17.2.1): nothing to relay. */
 	if (m->method_id == SIP_METHOD_ACK && sip_reply_is_our_tag(m)) {
-		ctr_inc(&w->ctr, CTR_ACKS_ABSORBED);
+		ctr_inc(worker_counters(w), CTR_ACKS_ABSORBED);
 		return false;
 	}
 	if (options_for_us(m)) {
@@ -212,7 +213,7 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	}
 	/* §16.3 step 4: a request that comes back unchanged is a loop; one
 	 * that comes back with a new Request-URI is a spiral and passes. */
-	if (w->cfg->sip.mode == PROXY_MODE_STATEFUL && relay_is_loop(m)) {
+	if (worker_config(w)->sip.mode == PROXY_MODE_STATEFUL && relay_is_loop(m)) {
 		worker_reply(w, m, src, 482, NULL, NULL);
 		return false;
 	}
@@ -231,7 +232,7 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	}
 	if (!route_has_next(&rs) &&
 	    (rs.target.scheme == SIP_URI_SIP || rs.target.scheme == SIP_URI_SIPS) &&
-	    config_is_domain(w->cfg, rs.target.host)) {
+	    config_is_domain(worker_config(w), rs.target.host)) {
 		/* Ours to serve: REGISTER to the registrar (§10.3), the rest
 		 * through the location service (§16.5). */
 		if (m->method_id == SIP_METHOD_REGISTER)
@@ -252,9 +253,59 @@ void core_response(struct worker *w, struct sip_msg *m)
 
 	/* §17.1.3, and the stateless fallback of §16.11 for what matches no
 	 * transaction (a 2xx retransmission after the INVITE's ended). */
-	if (w->txn && (c = ctx_find(w->txn, m))) {
+	if (worker_txn(w) && (c = ctx_find(worker_txn(w), m))) {
 		ctx_response(c, m, clock_now_ms());
 		return;
 	}
 	stateless_response(w, m);
 }
+
+/* ---- the proxy core as the workers' app (worker.h) ---------------------- */
+
+/* Stateful mode: each worker gets its transaction layer (RFC 3261 §17). */
+static int core_worker_init(struct worker *w)
+{
+	const struct config *cfg = worker_config(w);
+	struct txn_timers tt = {
+		.t1 = cfg->transaction.t1, .t2 = cfg->transaction.t2, .t4 = cfg->transaction.t4};
+	struct txn_layer *l;
+
+	if (cfg->sip.mode != PROXY_MODE_STATEFUL)
+		return 0;
+	l = txn_layer_new(&tt, cfg->transaction.max_transactions, worker_timers(w));
+	if (!l)
+		return -ENOMEM;
+	worker_set_txn(w, l);
+	return 0;
+}
+
+static void core_worker_fini(struct worker *w)
+{
+	txn_layer_free(worker_txn(w));
+	worker_set_txn(w, NULL);
+}
+
+static void core_undelivered(struct worker *w, struct sip_msg *m)
+{
+	if (worker_txn(w))
+		ctx_undelivered(worker_txn(w), m, clock_now_ms());
+}
+
+static void core_round_end(struct worker *w)
+{
+	struct counters *ctr = worker_counters(w);
+	struct txn_stats ts;
+
+	if (!worker_txn(w))
+		return;
+	txn_layer_stats(worker_txn(w), &ts);
+	ctr_set(&ctr->g_transactions, txn_layer_count(worker_txn(w)));
+	ctr_set(&ctr->v[CTR_TXN_EVICTED], ts.evicted);
+}
+
+const struct worker_app core_app = {.init = core_worker_init,
+				    .fini = core_worker_fini,
+				    .request = core_request,
+				    .response = core_response,
+				    .undelivered = core_undelivered,
+				    .round_end = core_round_end};

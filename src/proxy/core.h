@@ -13,4 +13,8 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m);
 /* A parsed response (the job stays the caller's). */
 void core_response(struct worker *w, struct sip_msg *m);
 
+/* The above as the workers' app (worker.h), with each worker's
+ * transaction layer in stateful mode. */
+extern const struct worker_app core_app;
+
 #endif

@@ -24,6 +24,7 @@
  * its own (Timer J, ...) holding just its key and last response.
  */
 #include "proxy/proxy.h"
+#include "runtime/counters.h"
 
 #include "registrar/auth.h"
 #include "base/clock.h"
@@ -107,11 +108,10 @@ static void pctx_unref(struct pctx *p)
 		return;
 	if (p->st) {
 		/* it lingers alone from now on */
-		p->st->ops = NULL;
-		p->st->tu = NULL;
+		stx_set_user(p->st, NULL, NULL);
 	}
 	for (unsigned i = 0; i < p->nbranches; i++) {
-		timer_stop(&p->w->timers, &p->b[i]->timer_c);
+		timer_stop(worker_timers(p->w), &p->b[i]->timer_c);
 		free(p->b[i]->resp);
 		free(p->b[i]);
 	}
@@ -160,12 +160,11 @@ static void cancel_gone(void *tu, struct ctx *c)
  * (the first may hold the response being processed). */
 static int parse_request(struct pctx *p, struct sip_msg *m)
 {
-	struct worker *w = p->w;
+	const struct sip_job *req = p->st ? stx_request(p->st) : NULL;
 
-	if (!p->st || !p->st->req)
+	if (!req)
 		return -ENOENT;
-	return sip_msg_parse(m, p->st->req->data, p->st->req->len, w->hdrs2, w->max_hdrs,
-			     &w->cfg->sip.limits);
+	return worker_parse_aside(p->w, req->data, req->len, m);
 }
 
 /* ---- answering upstream -------------------------------------------------- */
@@ -186,13 +185,13 @@ static void respond_local(struct pctx *p, unsigned status, const char *reason, c
 
 	if (!p->st || parse_request(p, &m) < 0)
 		return;
-	n = sip_reply_build(&m, &p->st->src, &r, w->out, w->out_cap);
+	n = sip_reply_build(&m, stx_source(p->st), &r, worker_out(w), worker_out_cap(w));
 	if (n < 0)
 		return;
-	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
-	ctr_response_sent(&w->ctr, status, true);
+	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
+	ctr_response_sent(worker_counters(w), status, true);
 	p->refs++; /* held: the server transaction may end inside stx_respond */
-	(void)stx_respond(p->st, w->out, (size_t)n, status, clock_now_ms());
+	(void)stx_respond(p->st, worker_out(w), (size_t)n, status, clock_now_ms());
 	if (status >= 200)
 		final_sent(p);
 	pctx_unref(p);
@@ -212,21 +211,21 @@ static void relay_up(struct pctx *p, struct sip_msg *m, const char *extra, size_
 		stateless_response(w, m);
 		return;
 	}
-	msg_edits_init(&w->edits);
+	msg_edits_init(worker_edits(w));
 	(void)hdr_list_collect(m, SIP_HDR_VIA, &vias, 2); /* -E2BIG is fine: two is all we need */
 	if (vias.n < 2)
 		return; /* no Via beyond ours: not a response to relay */
-	if (hdr_list_delete(m, &vias, 1, &w->edits) < 0)
+	if (hdr_list_delete(m, &vias, 1, worker_edits(w)) < 0)
 		return;
-	if (extra_len && msg_edit_insert(&w->edits, m->headers_end, extra, extra_len) < 0)
+	if (extra_len && msg_edit_insert(worker_edits(w), m->headers_end, extra, extra_len) < 0)
 		return;
-	n = msg_edit_apply(&w->edits, m->buf, m->len, w->out, w->out_cap);
+	n = msg_edit_apply(worker_edits(w), m->buf, m->len, worker_out(w), worker_out_cap(w));
 	if (n < 0)
 		return;
-	ctr_inc(&w->ctr, CTR_RELAYED_RESPONSES);
-	ctr_response_sent(&w->ctr, status, false);
+	ctr_inc(worker_counters(w), CTR_RELAYED_RESPONSES);
+	ctr_response_sent(worker_counters(w), status, false);
 	p->refs++; /* held: a 2xx ends the INVITE server transaction inside */
-	(void)stx_respond(p->st, w->out, (size_t)n, status, clock_now_ms());
+	(void)stx_respond(p->st, worker_out(w), (size_t)n, status, clock_now_ms());
 	if (status >= 200)
 		final_sent(p);
 	pctx_unref(p);
@@ -237,7 +236,7 @@ static const char *db_retry_after(struct worker *w)
 {
 	static __thread char buf[32];
 
-	snprintf(buf, sizeof(buf), "Retry-After: %u\r\n", w->cfg->database.retry_after);
+	snprintf(buf, sizeof(buf), "Retry-After: %u\r\n", worker_config(w)->database.retry_after);
 	return buf;
 }
 
@@ -249,15 +248,17 @@ static void send_cancel(struct pbranch *b)
 	struct sip_hdr hdrs[128];
 	struct sip_msg req;
 	const struct sip_hdr *h;
+	const char *req_buf;
 	char out[4096];
-	size_t n = 0;
+	size_t n = 0, req_len;
 	int k, err;
 
 	if (!b->c || b->cancel)
 		return;
 	/* §9.1: Request-URI, Call-ID, To, From, CSeq number, Route and the top
 	 * Via (same branch) of the request being cancelled. */
-	if (sip_msg_parse(&req, b->c->req, b->c->req_len, hdrs, 128, NULL) < 0)
+	req_buf = ctx_request(b->c, &req_len);
+	if (sip_msg_parse(&req, req_buf, req_len, hdrs, 128, NULL) < 0)
 		return;
 #define PUT(...)                                                                                   \
 	do {                                                                                       \
@@ -276,7 +277,7 @@ static void send_cancel(struct pbranch *b)
 	PUT("CSeq: %u CANCEL\r\n", sip_msg_cseq(&req)->num);
 	PUT("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
 #undef PUT
-	b->cancel = ctx_send(w->txn, out, n, &b->c->dest, SIP_METHOD_CANCEL, b->c->branch,
+	b->cancel = ctx_send(worker_txn(w), out, n, ctx_dest(b->c), SIP_METHOD_CANCEL, ctx_branch(b->c),
 			     &cancel_ops, b, clock_now_ms(), &err);
 	if (b->cancel)
 		b->p->refs++;
@@ -288,7 +289,7 @@ static void cancel_branch(struct pbranch *b)
 {
 	if (b->final)
 		return;
-	timer_stop(&b->p->w->timers, &b->timer_c);
+	timer_stop(worker_timers(b->p->w), &b->timer_c);
 	if (b->provisional)
 		send_cancel(b);
 	else
@@ -373,40 +374,38 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 		status = 482;
 		goto failed;
 	}
-	relay_stateful_branch(
-		&m, siphash(siphash_process_key(), &w->branch_seq, sizeof(w->branch_seq)), branch);
-	w->branch_seq++;
-	msg_edits_init(&w->edits);
-	rr = (struct relay_request){.src = &p->st->src,
+	relay_stateful_branch(&m, worker_unique(w), branch);
+	msg_edits_init(worker_edits(w));
+	rr = (struct relay_request){.src = stx_source(p->st),
 				    .dst = &dst,
 				    .branch = branch,
-				    .record_route = w->cfg->sip.record_route &&
+				    .record_route = worker_config(w)->sip.record_route &&
 						    (m.method_id == SIP_METHOD_INVITE ||
 						     m.method_id == SIP_METHOD_SUBSCRIBE ||
 						     m.method_id == SIP_METHOD_REFER) &&
 						    sip_msg_to(&m)->tag.len == 0};
-	rc = route_commit(&m, &rs, &w->edits);
+	rc = route_commit(&m, &rs, worker_edits(w));
 	if (rc == 0)
-		rc = relay_request_edits(&m, &rr, &w->edits);
-	if (rc == 0 && w->cfg->auth.invite)
-		rc = auth_consume_credentials(&m, &w->edits);
-	n = rc == 0 ? msg_edit_apply(&w->edits, m.buf, m.len, w->out, w->out_cap) : -EINVAL;
+		rc = relay_request_edits(&m, &rr, worker_edits(w));
+	if (rc == 0 && worker_config(w)->auth.invite)
+		rc = auth_consume_credentials(&m, worker_edits(w));
+	n = rc == 0 ? msg_edit_apply(worker_edits(w), m.buf, m.len, worker_out(w), worker_out_cap(w)) : -EINVAL;
 	if (n < 0) {
 		status = 500;
 		goto failed;
 	}
-	b->c = ctx_send(w->txn, w->out, (size_t)n, &dst, m.method_id, branch, &branch_ops, b,
+	b->c = ctx_send(worker_txn(w), worker_out(w), (size_t)n, &dst, m.method_id, branch, &branch_ops, b,
 			clock_now_ms(), &err);
 	if (!b->c) {
 		status = 503;
 		goto failed;
 	}
 	p->refs++;
-	ctr_inc(&w->ctr, CTR_RELAYED_REQUESTS);
-	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
+	ctr_inc(worker_counters(w), CTR_RELAYED_REQUESTS);
+	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
 	if (p->invite) /* §16.6 step 11 */
-		(void)timer_start(&w->timers, &b->timer_c,
-				  clock_now_ms() + w->cfg->transaction.timer_c, on_timer_c, b);
+		(void)timer_start(worker_timers(w), &b->timer_c,
+				  clock_now_ms() + worker_config(w)->transaction.timer_c, on_timer_c, b);
 	return;
 failed:
 	b->final = status;
@@ -428,7 +427,7 @@ static void start_branch(struct pctx *p, const struct target *t)
 	b->p = p;
 	b->t = t;
 	p->pending++;
-	send_branch(b, p->w->cfg->sip.udp_mtu);
+	send_branch(b, worker_config(p->w)->sip.udp_mtu);
 }
 
 /* Starts the next q group (§16.6: parallel within, sequential across).
@@ -557,7 +556,7 @@ void proxy_check_complete(struct pctx *p)
 		char extra[PROXY_CHALLENGES_MAX];
 		size_t extra_len = 0;
 
-		if (sip_msg_parse(&r, best->resp, best->resp_len, hdrs, 128, &w->cfg->sip.limits) <
+		if (sip_msg_parse(&r, best->resp, best->resp_len, hdrs, 128, &worker_config(w)->sip.limits) <
 		    0) {
 			respond_local(p, 500, NULL, NULL);
 			return;
@@ -589,8 +588,8 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 			return;
 		/* §16.7 step 2: a ringing branch gets a fresh Timer C */
 		if (p->invite && status > 100 && timer_running(&b->timer_c))
-			(void)timer_start(&w->timers, &b->timer_c,
-					  clock_now_ms() + w->cfg->transaction.timer_c, on_timer_c,
+			(void)timer_start(worker_timers(w), &b->timer_c,
+					  clock_now_ms() + worker_config(w)->transaction.timer_c, on_timer_c,
 					  b);
 		/* step 5: 100 stays here, the rest goes up at once */
 		if (status > 100 && !p->final_sent)
@@ -605,20 +604,20 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 
 		if (!b->final)
 			p->pending--;
-		timer_stop(&w->timers, &b->timer_c);
+		timer_stop(worker_timers(w), &b->timer_c);
 		b->final = status;
 		b->local = false;
 		p->got_2xx = true;
 		p->cancelled = true;
 		relay_up(p, m, NULL, 0);
 		if (p->invite) {
-			ctr_inc(&w->ctr, CTR_DIALOGS_CREATED);
+			ctr_inc(worker_counters(w), CTR_DIALOGS_CREATED);
 			log_debug("event=dialog_created call_id=%.*s",
 				  SIP_STR_FMT(sip_msg_call_id(m)));
 			if (first)
 				cancel_pending(p); /* step 10 */
-		} else if (p->st && p->st->method == SIP_METHOD_BYE) {
-			ctr_inc(&w->ctr, CTR_DIALOGS_ENDED);
+		} else if (p->st && stx_method(p->st) == SIP_METHOD_BYE) {
+			ctr_inc(worker_counters(w), CTR_DIALOGS_ENDED);
 			log_debug("event=dialog_ended call_id=%.*s",
 				  SIP_STR_FMT(sip_msg_call_id(m)));
 		}
@@ -628,7 +627,7 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 	}
 	if (b->final)
 		return; /* given up already (cancelled, Timer C): absorbed */
-	timer_stop(&w->timers, &b->timer_c);
+	timer_stop(worker_timers(w), &b->timer_c);
 	b->final = status;
 	b->local = false;
 	b->resp = malloc(m->len);
@@ -654,7 +653,7 @@ static void branch_failed(void *tu, struct ctx *c, unsigned status, uint64_t now
 	(void)now_ms;
 	if (b->final)
 		return;
-	timer_stop(&b->p->w->timers, &b->timer_c);
+	timer_stop(worker_timers(b->p->w), &b->timer_c);
 	if (status == 503 && b->by_size) {
 		/* §18.1.1: TCP was chosen for the size alone and the connection
 		 * was refused: the same request over UDP, as a new branch. */
@@ -719,7 +718,7 @@ bool proxy_start(struct worker *w, struct sip_job *job, struct sip_msg *m, struc
 	struct pctx *p = calloc(1, sizeof(*p));
 	int err = -ENOMEM;
 
-	if (!p || !(p->st = stx_new(w->txn, job, m, &stx_ops, p, &err))) {
+	if (!p || !(p->st = stx_new(worker_txn(w), job, m, &stx_ops, p, &err))) {
 		free(p);
 		worker_reply(w, m, &job->src, 503, err == -EBUSY ? "Too Many Transactions" : NULL,
 			     "Retry-After: 1\r\n");
@@ -748,14 +747,14 @@ bool proxy_start(struct worker *w, struct sip_job *job, struct sip_msg *m, struc
 
 bool proxy_cancel(struct worker *w, struct sip_job *job, struct sip_msg *m)
 {
-	struct stx *st = stx_find_cancelled(w->txn, m);
+	struct stx *st = stx_find_cancelled(worker_txn(w), m);
 	struct pctx *p;
 
 	if (!st)
 		return false; /* §16.10: no context, relayed statelessly */
 	/* §16.10: the CANCEL itself is answered 200 at once, hop by hop. */
 	worker_reply(w, m, &job->src, 200, NULL, NULL);
-	p = st->tu;
+	p = stx_user(st);
 	if (!p || p->final_sent || p->cancelled)
 		return true; /* answered already: nothing left to cancel */
 	p->cancelled = true;

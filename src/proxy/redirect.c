@@ -4,6 +4,7 @@
  * the user may be reached, and the client chooses.
  */
 #include "proxy/redirect.h"
+#include "runtime/counters.h"
 
 #include "registrar/location.h"
 

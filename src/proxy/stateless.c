@@ -10,6 +10,7 @@
  * of 2xx, stray CANCELs and responses that match no transaction.
  */
 #include "proxy/stateless.h"
+#include "runtime/counters.h"
 
 #include "registrar/auth.h"
 #include "config.h"
@@ -32,7 +33,7 @@ void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	struct sip_dest dst;
 	char branch[RELAY_BRANCH_LEN];
 	struct relay_request rr;
-	unsigned st, udp_mtu = w->cfg->sip.udp_mtu;
+	unsigned st, udp_mtu = worker_config(w)->sip.udp_mtu;
 	ssize_t n;
 	int rc, by_size;
 
@@ -62,33 +63,33 @@ again:
 		return;
 	}
 
-	msg_edits_init(&w->edits);
+	msg_edits_init(worker_edits(w));
 	relay_stateless_branch(m, rs->target_str, branch);
 	rr = (struct relay_request){.src = src,
 				    .dst = &dst,
 				    .branch = branch,
 				    .conn_hint = true,
-				    .record_route = w->cfg->sip.record_route &&
+				    .record_route = worker_config(w)->sip.record_route &&
 						    (m->method_id == SIP_METHOD_INVITE ||
 						     m->method_id == SIP_METHOD_SUBSCRIBE ||
 						     m->method_id == SIP_METHOD_REFER) &&
 						    sip_msg_to(m)->tag.len == 0};
-	rc = route_commit(m, rs, &w->edits);
+	rc = route_commit(m, rs, worker_edits(w));
 	if (rc == 0)
-		rc = relay_request_edits(m, &rr, &w->edits);
-	if (rc == 0 && w->cfg->auth.invite)
-		rc = auth_consume_credentials(m, &w->edits);
+		rc = relay_request_edits(m, &rr, worker_edits(w));
+	if (rc == 0 && worker_config(w)->auth.invite)
+		rc = auth_consume_credentials(m, worker_edits(w));
 	if (rc < 0) {
 		worker_reply(w, m, src, 500, "Cannot Edit Request", NULL);
 		return;
 	}
-	n = msg_edit_apply(&w->edits, m->buf, m->len, w->out, w->out_cap);
+	n = msg_edit_apply(worker_edits(w), m->buf, m->len, worker_out(w), worker_out_cap(w));
 	if (n < 0) {
 		worker_reply(w, m, src, 513, NULL, NULL);
 		return;
 	}
-	if (worker_send(w, &dst, w->out, (size_t)n) == 0) {
-		ctr_inc(&w->ctr, CTR_RELAYED_REQUESTS);
+	if (worker_send(w, &dst, worker_out(w), (size_t)n) == 0) {
+		ctr_inc(worker_counters(w), CTR_RELAYED_REQUESTS);
 	} else if (by_size == 1) {
 		/* §18.1.1: TCP only for the size, and refused: UDP after all */
 		udp_mtu = 0;
@@ -148,25 +149,25 @@ void stateless_response(struct worker *w, struct sip_msg *m)
 
 	if (!via || sip_msg_check_mandatory(m, false) < 0 || !self_is_our_via(via)) {
 		/* Not addressed to us through a Via we added: §16.7 / §18.1.2. */
-		ctr_inc(&w->ctr, CTR_DROPPED);
+		ctr_inc(worker_counters(w), CTR_DROPPED);
 		log_debug("event=response_dropped reason=\"not our Via\" status=%u", m->status);
 		return;
 	}
-	msg_edits_init(&w->edits);
-	rc = relay_response_edits(m, &w->edits, &dst);
+	msg_edits_init(worker_edits(w));
+	rc = relay_response_edits(m, worker_edits(w), &dst);
 	if (rc < 0) {
-		ctr_inc(&w->ctr, CTR_DROPPED);
+		ctr_inc(worker_counters(w), CTR_DROPPED);
 		log_debug("event=response_dropped reason=\"%s\" status=%u",
 			  rc == -ENOENT ? "no Via left" : "next Via unroutable", m->status);
 		return;
 	}
-	n = msg_edit_apply(&w->edits, m->buf, m->len, w->out, w->out_cap);
+	n = msg_edit_apply(worker_edits(w), m->buf, m->len, worker_out(w), worker_out_cap(w));
 	if (n < 0) {
-		ctr_inc(&w->ctr, CTR_DROPPED);
+		ctr_inc(worker_counters(w), CTR_DROPPED);
 		return;
 	}
-	if (worker_send_later(w, &dst, w->out, (size_t)n) == 0) {
-		ctr_inc(&w->ctr, CTR_RELAYED_RESPONSES);
-		ctr_response_sent(&w->ctr, m->status, false);
+	if (worker_send_later(w, &dst, worker_out(w), (size_t)n) == 0) {
+		ctr_inc(worker_counters(w), CTR_RELAYED_RESPONSES);
+		ctr_response_sent(worker_counters(w), m->status, false);
 	}
 }

@@ -9,6 +9,7 @@
  * password.
  */
 #include "registrar/auth.h"
+#include "runtime/counters.h"
 
 #include "base/clock.h"
 #include "config.h"
@@ -234,7 +235,7 @@ int auth_fetch(struct worker *w, struct sip_str username, struct sip_str realm,
 	struct fetch *f;
 	int err = -ENOTCONN;
 
-	if (!w->store)
+	if (!worker_store(w))
 		return -ENOTCONN;
 	if (username.len >= sizeof(f->user) || realm.len >= sizeof(f->domain))
 		return -EINVAL;
@@ -248,7 +249,7 @@ int auth_fetch(struct worker *w, struct sip_str username, struct sip_str realm,
 	f->user[username.len] = '\0';
 	memcpy(f->domain, realm.p, realm.len);
 	f->domain[realm.len] = '\0';
-	op = store_op_begin(w->store, STORE_SUBSCRIBER, false, 0, fetched, f, &err);
+	op = store_op_begin(worker_store(w), STORE_SUBSCRIBER, false, 0, fetched, f, &err);
 	if (!op) {
 		free(f);
 		return err;

@@ -7,6 +7,8 @@
  * an expired binding is never used.
  */
 #include "registrar/location.h"
+#include "runtime/counters.h"
+#include "store/store.h"
 
 #include "base/clock.h"
 #include "config.h"
@@ -229,7 +231,7 @@ int location_lookup(struct worker *w, struct sip_str user, struct sip_str domain
 	int err = -ENOTCONN;
 	int n;
 
-	if (!w->store)
+	if (!worker_store(w))
 		return -ENOTCONN;
 	if (domain.len >= sizeof(dom))
 		return -EINVAL;
@@ -241,7 +243,7 @@ int location_lookup(struct worker *w, struct sip_str user, struct sip_str domain
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	ctr_inc(&w->ctr, CTR_LOCATION_LOOKUPS);
+	ctr_inc(worker_counters(w), CTR_LOCATION_LOOKUPS);
 	l->klen = make_key(user, domain, l->key);
 	if (cache && l->klen) {
 		char buf[LOCATION_BUF];
@@ -249,7 +251,7 @@ int location_lookup(struct worker *w, struct sip_str user, struct sip_str domain
 
 		if (cache_get(l->key, l->klen, &res, buf) == 0) {
 			free(l);
-			ctr_inc(&w->ctr, CTR_LOCATION_CACHE_HITS);
+			ctr_inc(worker_counters(w), CTR_LOCATION_CACHE_HITS);
 			fn(w, arg, 0, &res);
 			return 0;
 		}
@@ -258,7 +260,7 @@ int location_lookup(struct worker *w, struct sip_str user, struct sip_str domain
 	l->fn = fn;
 	l->arg = arg;
 	l->epoch = l->klen ? atomic_load(epoch_of(l->key, l->klen)) : 0;
-	op = store_op_begin(w->store, STORE_LOOKUP, false, 0, looked_up, l, &err);
+	op = store_op_begin(worker_store(w), STORE_LOOKUP, false, 0, looked_up, l, &err);
 	if (!op) {
 		free(l);
 		return err;

@@ -18,6 +18,7 @@
  * nonce-count would look replayed). The transaction then owns the job.
  */
 #include "registrar/registrar.h"
+#include "runtime/counters.h"
 
 #include "registrar/auth.h"
 #include "base/clock.h"
@@ -58,7 +59,7 @@ static void reply(const struct reg_req *rq, struct sip_msg *m, unsigned status, 
 		  const char *extra)
 {
 	if (rq->st)
-		worker_reply_stx(rq->w, rq->st, m, status, reason, extra);
+		stx_reply(rq->st, rq->w, m, status, reason, extra);
 	else
 		worker_reply(rq->w, m, &rq->job->src, status, reason, extra);
 }
@@ -115,7 +116,7 @@ static void reply_db_down(const struct reg_req *rq, struct sip_msg *m)
 {
 	char extra[32];
 
-	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", rq->w->cfg->database.retry_after);
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", worker_config(rq->w)->database.retry_after);
 	reply(rq, m, 503, "Database Unavailable", extra);
 }
 
@@ -179,7 +180,7 @@ static void registered(void *arg, int err, const struct store_result *r)
 	if (sip_msg_to(&m))
 		location_forget(sip_msg_to(&m)->uri.user, sip_msg_to(&m)->uri.host);
 	reply(rq, &m, 200, NULL, extra);
-	ctr_inc(&w->ctr, CTR_REGISTRATIONS);
+	ctr_inc(worker_counters(w), CTR_REGISTRATIONS);
 out:
 	reg_done(rq);
 	free(rq);
@@ -339,9 +340,9 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 		ua ? sip_str_make(ua->value.p,
 				  ua->value.len > REG_UA_MAX ? REG_UA_MAX : ua->value.len)
 		   : SIP_STR_NULL;
-	struct sip_str node = sip_str_cstr(w->cfg->node.name);
+	struct sip_str node = sip_str_cstr(worker_config(w)->node.name);
 	struct sip_str call_id = sip_msg_call_id(m), src;
-	int64_t cseq = sip_msg_cseq(m)->num, max = w->cfg->registrar.max_contacts, n = rc->n;
+	int64_t cseq = sip_msg_cseq(m)->num, max = worker_config(w)->registrar.max_contacts, n = rc->n;
 	struct reg_req *rq;
 	struct store_op *op;
 	int err = -ENOTCONN;
@@ -354,7 +355,7 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 		return;
 	}
 	*rq = *in;
-	op = store_op_begin(w->store, STORE_REGISTER, true,
+	op = store_op_begin(worker_store(w), STORE_REGISTER, true,
 			    siphash(siphash_process_key(), aor.p, aor.len), registered, rq, &err);
 	if (!op) {
 		free(rq);
@@ -420,7 +421,7 @@ static void process(struct reg_req *rq, struct sip_msg *m)
 	struct sip_str realm;
 	unsigned status;
 
-	status = registrar_check_aor(w->cfg, m, &a, &why);
+	status = registrar_check_aor(worker_config(w), m, &a, &why);
 	if (status) {
 		reply(rq, m, status, why.reason, why.extra[0] ? why.extra : NULL);
 		reg_done(rq);
@@ -429,7 +430,7 @@ static void process(struct reg_req *rq, struct sip_msg *m)
 	realm = sip_str_cstr(a.realm);
 
 	/* §10.3 steps 3-4 */
-	if (w->cfg->auth.mode == AUTH_MODE_LOCAL) {
+	if (worker_config(w)->auth.mode == AUTH_MODE_LOCAL) {
 		struct auth_outcome ao;
 		char challenge[1024];
 
@@ -458,21 +459,21 @@ static void process(struct reg_req *rq, struct sip_msg *m)
 			}
 			log_debug("event=auth_challenge method=REGISTER aor=%s why=\"%s\"", a.aor,
 				  ao.why);
-			ctr_inc(&w->ctr, CTR_AUTH_CHALLENGES);
+			ctr_inc(worker_counters(w), CTR_AUTH_CHALLENGES);
 			if (ao.presented && !ao.stale)
-				ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
+				ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
 			reply(rq, m, 401, NULL, challenge);
 			reg_done(rq);
 			return;
 		}
-		if (w->cfg->auth.aor_owner && !sip_str_eq(ao.username, a.user)) {
-			ctr_inc(&w->ctr, CTR_AUTH_FAILURES);
+		if (worker_config(w)->auth.aor_owner && !sip_str_eq(ao.username, a.user)) {
+			ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
 			reply(rq, m, 403, "Not Owner of AOR", NULL);
 			reg_done(rq);
 			return;
 		}
 	}
-	status = registrar_read_contacts(w->cfg, m, &rc, &why);
+	status = registrar_read_contacts(worker_config(w), m, &rc, &why);
 	if (status) {
 		reply(rq, m, status, why.reason, why.extra[0] ? why.extra : NULL);
 		reg_done(rq);
@@ -486,17 +487,17 @@ bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	struct reg_req rq = {.w = w, .job = job, .st = NULL};
 	int err = -ENOMEM;
 
-	if (!w->store) {
+	if (!worker_store(w)) {
 		/* No database, no registrar. What is wrong with the REGISTER
 		 * itself is still said first, as those steps need no data
 		 * (§10.3 steps 2, 5 and 6; RFC 4475 §3.1.2.13). */
 		struct reg_refusal why;
 		struct reg_contacts rc;
 		struct reg_aor a;
-		unsigned status = registrar_check_aor(w->cfg, m, &a, &why);
+		unsigned status = registrar_check_aor(worker_config(w), m, &a, &why);
 
 		if (status == 0)
-			status = registrar_read_contacts(w->cfg, m, &rc, &why);
+			status = registrar_read_contacts(worker_config(w), m, &rc, &why);
 		if (status == 400 || status == 420)
 			worker_reply(w, m, &job->src, status, why.reason,
 				     why.extra[0] ? why.extra : NULL);
@@ -504,8 +505,8 @@ bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 			worker_reply(w, m, &job->src, 403, "Registrar Not Configured", NULL);
 		return false;
 	}
-	if (w->txn) {
-		rq.st = stx_new(w->txn, job, m, NULL, NULL, &err);
+	if (worker_txn(w)) {
+		rq.st = stx_new(worker_txn(w), job, m, NULL, NULL, &err);
 		if (!rq.st) {
 			worker_reply(w, m, &job->src, 503,
 				     err == -EBUSY ? "Too Many Transactions" : NULL,

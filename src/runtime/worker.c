@@ -7,13 +7,18 @@
 #include "runtime/worker.h"
 
 #include "base/clock.h"
-#include "config.h"
-#include "proxy/core.h"
-#include "runtime/dispatch.h"
 #include "base/log.h"
+#include "base/siphash.h"
+#include "config.h"
 #include "net/transport.h"
-#include "txn/txn.h"
 #include "net/udp.h"
+#include "runtime/counters.h"
+#include "runtime/dispatch.h"
+#include "runtime/timer.h"
+#include "sip/msg_edit.h"
+#include "store/store.h"
+
+#include <pthread.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -39,6 +44,40 @@ static atomic_bool read_udp;
  * is read, so the messages of one sender reach their worker in the order
  * they came (an ACK before the BYE that follows it). */
 static pthread_mutex_t udp_read_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct worker_claim;
+
+struct worker {
+	unsigned index;
+	const struct config *cfg;
+	const struct worker_app *app;
+	struct queue queue;
+	struct counters ctr;
+	struct sip_hdr *hdrs;  /* parse scratch: cfg limits.max_headers entries */
+	struct sip_hdr *hdrs2; /* a second one, for a request parsed while a response is */
+	uint16_t max_hdrs;
+	char *out; /* the message being sent */
+	size_t out_cap;
+	struct msg_edits edits;
+	struct store *store;   /* NULL without a [database] */
+	struct txn_layer *txn; /* the app's (worker_set_txn()), never looked into */
+	struct timer_heap timers;
+	uint64_t branch_seq; /* makes our branch IDs unique */
+	int epfd;            /* what the worker sleeps on */
+	struct udp_reader *udp;
+	struct udp_tx *tx;           /* what a round sends over UDP (udp.h) */
+	pthread_mutex_t run;         /* held while this worker's state is in use */
+	uint64_t sleep_until_ms;     /* when it wakes by itself (UINT64_MAX: never); under run */
+	struct worker_claim *claims; /* per other worker: jobs this reader runs for it */
+	bool udp_on;                 /* reads the UDP sockets (worker 0 sleeps on them too) */
+	bool app_ready;              /* app->init succeeded: app->fini is due */
+	/* the database sockets as registered in epfd, one per connection */
+	int store_fd[STORE_MAX_CONNS];
+	short store_events[STORE_MAX_CONNS];
+	unsigned store_serial;
+	pthread_t thread;
+	bool started;
+};
 
 /* The jobs a reader took for another worker during one read (claim_job()),
  * run once the read lock is released (run_claims()). A list that is not
@@ -89,23 +128,6 @@ void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m, const stru
 	worker_reply(w, m, src, 503, "Database Unavailable", extra);
 }
 
-void worker_reply_stx(struct worker *w, struct stx *st, struct sip_msg *m, unsigned status,
-		      const char *reason, const char *extra)
-{
-	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
-	ssize_t n = sip_reply_build(m, &st->src, &r, w->out, w->out_cap);
-
-	if (n < 0) {
-		ctr_inc(&w->ctr, CTR_DROPPED);
-		return;
-	}
-	if (stx_respond(st, w->out, (size_t)n, status, clock_now_ms()) < 0)
-		ctr_inc(&w->ctr, CTR_TX_ERRORS);
-	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
-	ctr_add(&w->ctr.v[CTR_TX_BYTES], (uint64_t)n);
-	ctr_response_sent(&w->ctr, status, true);
-}
-
 int worker_reparse(struct worker *w, struct sip_job *job, struct sip_msg *m)
 {
 	return sip_msg_parse(m, job->data, job->len, w->hdrs, w->max_hdrs, &w->cfg->sip.limits);
@@ -147,8 +169,8 @@ static bool worker_process(struct worker *w, struct sip_job *job)
 	rc = sip_msg_parse(&m, job->data, job->len, w->hdrs, w->max_hdrs, &w->cfg->sip.limits);
 	if (job->undelivered) {
 		/* Our own request, handed back by the transport: never answered */
-		if (rc == 0 && m.request)
-			ctx_undelivered(w->txn, &m, clock_now_ms());
+		if (rc == 0 && m.request && w->app->undelivered)
+			w->app->undelivered(w, &m);
 		return false;
 	}
 	if (rc == 0 && job->truncated) {
@@ -174,10 +196,10 @@ static bool worker_process(struct worker *w, struct sip_job *job)
 	}
 	if (m.request) {
 		ctr_add(&w->ctr.rx_requests[m.method_id], 1);
-		return core_request(w, job, &m);
+		return w->app->request(w, job, &m);
 	}
 	ctr_add(&w->ctr.rx_responses[ctr_class(m.status)], 1);
-	core_response(w, &m);
+	w->app->response(w, &m);
 	return false;
 }
 
@@ -462,13 +484,8 @@ static void *worker_main(void *arg)
 			ctr_set(&w->ctr.g_db_up, store_conns_up(w->store));
 			ctr_set(&w->ctr.g_db_pending, store_pending(w->store));
 		}
-		if (w->txn) {
-			struct txn_stats ts;
-
-			txn_layer_stats(w->txn, &ts);
-			ctr_set(&w->ctr.g_transactions, txn_layer_count(w->txn));
-			ctr_set(&w->ctr.v[CTR_TXN_EVICTED], ts.evicted);
-		}
+		if (w->app->round_end)
+			w->app->round_end(w);
 		/* The round's answers leave together before the worker sleeps
 		 * or reads again. */
 		ctr_add(&w->ctr.v[CTR_TX_ERRORS], udp_tx_flush());
@@ -485,11 +502,21 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int worker_init(struct worker *w, const struct config *cfg, unsigned index, unsigned n)
+/* The database's round trips into the worker's histogram (store.h). */
+static void count_rtt(void *arg, uint64_t us)
+{
+	struct worker *w = arg;
+
+	ctr_db_latency(&w->ctr, us);
+}
+
+static int worker_init(struct worker *w, const struct config *cfg, const struct worker_app *app,
+		       unsigned index, unsigned n)
 {
 	int rc;
 
 	w->index = index;
+	w->app = app;
 	rc = pthread_mutex_init(&w->run, NULL);
 	if (rc)
 		return -rc;
@@ -509,15 +536,6 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 	if (w->epfd < 0)
 		return -errno;
 	timer_heap_init(&w->timers);
-	if (cfg->sip.mode == PROXY_MODE_STATEFUL) {
-		struct txn_timers tt = {.t1 = cfg->transaction.t1,
-					.t2 = cfg->transaction.t2,
-					.t4 = cfg->transaction.t4};
-
-		w->txn = txn_layer_new(&tt, cfg->transaction.max_transactions, &w->timers);
-		if (!w->txn)
-			return -ENOMEM;
-	}
 	rc = queue_init(&w->queue, cfg->sip.queue_depth);
 	if (rc < 0)
 		return rc;
@@ -532,15 +550,21 @@ static int worker_init(struct worker *w, const struct config *cfg, unsigned inde
 
 		snprintf(name, sizeof(name), "worker%u", index);
 		w->store = store_new(cfg->database.conninfo, name,
-				     cfg->database.connections_per_worker, &w->ctr);
+				     cfg->database.connections_per_worker, count_rtt, w);
 		if (!w->store)
 			return -ENOMEM;
 	}
+	if (app->init) {
+		rc = app->init(w);
+		if (rc < 0)
+			return rc;
+	}
+	w->app_ready = true;
 	counters_register(&w->ctr);
 	return 0;
 }
 
-int workers_start(const struct config *cfg, unsigned n)
+int workers_start(const struct config *cfg, unsigned n, const struct worker_app *app)
 {
 	int rc;
 
@@ -550,7 +574,7 @@ int workers_start(const struct config *cfg, unsigned n)
 		return -ENOMEM;
 	memset(workers, 0, sizeof(*workers) * n);
 	for (unsigned i = 0; i < n; i++) {
-		rc = worker_init(&workers[i], cfg, i, n);
+		rc = worker_init(&workers[i], cfg, app, i, n);
 		if (rc < 0)
 			return rc;
 		queues[i] = &workers[i].queue;
@@ -608,7 +632,8 @@ int workers_stop(unsigned timeout_ms)
 		 * unregistered by process exit only after this point). */
 		for (unsigned i = 0; i < nworkers; i++) {
 			queue_destroy(&workers[i].queue);
-			txn_layer_free(workers[i].txn);
+			if (workers[i].app_ready && workers[i].app->fini)
+				workers[i].app->fini(&workers[i]);
 			workers[i].txn = NULL;
 			timer_heap_destroy(&workers[i].timers);
 			store_free(workers[i].store);
@@ -629,4 +654,69 @@ int workers_stop(unsigned timeout_ms)
 		}
 	}
 	return result;
+}
+
+/* ---- what the layers above see of a worker ------------------------------ */
+
+unsigned worker_index(const struct worker *w)
+{
+	return w->index;
+}
+
+const struct config *worker_config(const struct worker *w)
+{
+	return w->cfg;
+}
+
+struct counters *worker_counters(struct worker *w)
+{
+	return &w->ctr;
+}
+
+struct store *worker_store(struct worker *w)
+{
+	return w->store;
+}
+
+struct timer_heap *worker_timers(struct worker *w)
+{
+	return &w->timers;
+}
+
+struct txn_layer *worker_txn(struct worker *w)
+{
+	return w->txn;
+}
+
+void worker_set_txn(struct worker *w, struct txn_layer *txn)
+{
+	w->txn = txn;
+}
+
+char *worker_out(struct worker *w)
+{
+	return w->out;
+}
+
+size_t worker_out_cap(const struct worker *w)
+{
+	return w->out_cap;
+}
+
+struct msg_edits *worker_edits(struct worker *w)
+{
+	return &w->edits;
+}
+
+int worker_parse_aside(struct worker *w, const char *buf, size_t len, struct sip_msg *m)
+{
+	return sip_msg_parse(m, buf, len, w->hdrs2, w->max_hdrs, &w->cfg->sip.limits);
+}
+
+uint64_t worker_unique(struct worker *w)
+{
+	uint64_t v = siphash(siphash_process_key(), &w->branch_seq, sizeof(w->branch_seq));
+
+	w->branch_seq++;
+	return v;
 }

@@ -4,9 +4,13 @@
  * Each worker owns one queue (dispatch.c fills it by Call-ID hash), its
  * counters, its scratch buffers and its database connection (store.h). It
  * takes the whole queue at once, parses each message into a stack sip_msg
- * over the job's bytes and hands it to the core (stateless.c), which
- * either finishes with it or keeps the job while the database answers; a
- * completion then resumes it from the same loop. The loop sleeps in
+ * over the job's bytes and hands it to the layers above through the hooks
+ * main gave it (struct worker_app: the proxy core, proxy/core.c), which
+ * either finish with it or keep the job while the database answers; a
+ * completion then resumes it from the same loop. The runtime knows
+ * nothing of transactions or proxying: the layers above reach a worker's
+ * state (counters, scratch, timers, database, transaction layer) through
+ * the accessors below, never through its fields. The loop sleeps in
  * epoll(7) on the queue's eventfd and the database socket; worker 0 also
  * on the UDP sockets. Every worker reads UDP at each round it is awake
  * for, and a read that comes back full wakes one more worker to read
@@ -28,51 +32,50 @@
 #ifndef JCT_WORKER_H
 #define JCT_WORKER_H
 
-#include "runtime/counters.h"
-#include "sip/msg_edit.h"
 #include "runtime/queue.h"
-#include "sip/sip_msg.h"
 #include "runtime/sip_reply.h"
-#include "store/store.h"
-#include "runtime/timer.h"
+#include "sip/sip_msg.h"
 
-#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct config;
-struct worker_claim;
+struct counters;
+struct msg_edits;
+struct store;
+struct timer_heap;
+struct txn_layer;
 
-struct worker {
-	unsigned index;
-	const struct config *cfg;
-	struct queue queue;
-	struct counters ctr;
-	struct sip_hdr *hdrs;  /* parse scratch: cfg limits.max_headers entries */
-	struct sip_hdr *hdrs2; /* a second one, for a request parsed while a response is */
-	uint16_t max_hdrs;
-	char *out; /* the message being sent */
-	size_t out_cap;
-	struct msg_edits edits;
-	struct store *store;   /* NULL without a [database] */
-	struct txn_layer *txn; /* NULL unless mode = stateful */
-	struct timer_heap timers;
-	uint64_t branch_seq; /* makes our branch IDs unique */
-	int epfd;            /* what the worker sleeps on */
-	struct udp_reader *udp;
-	struct udp_tx *tx;           /* what a round sends over UDP (udp.h) */
-	pthread_mutex_t run;         /* held while this worker's state is in use */
-	uint64_t sleep_until_ms;     /* when it wakes by itself (UINT64_MAX: never); under run */
-	struct worker_claim *claims; /* per other worker: jobs this reader runs for it */
-	bool udp_on;                 /* reads the UDP sockets (worker 0 sleeps on them too) */
-	/* the database sockets as registered in epfd, one per connection */
-	int store_fd[STORE_MAX_CONNS];
-	short store_events[STORE_MAX_CONNS];
-	unsigned store_serial;
-	pthread_t thread;
-	bool started;
+/* A worker thread and its state; opaque: the layers above reach it through
+ * the functions below. */
+struct worker;
+
+/*
+ * What the SIP layers above the runtime do with what a worker runs, given
+ * once by main (the proxy core, proxy/core.c: core_app). Each hook runs on
+ * the worker's thread, or on a reader that holds the worker's state.
+ */
+struct worker_app {
+	/* Per-worker state of the layers above, made and freed with the
+	 * worker (e.g. its transaction layer). init returns 0 or -errno. */
+	int (*init)(struct worker *w);
+	void (*fini)(struct worker *w);
+	/* A parsed request: returns true when the job was kept (a transaction
+	 * or a database round trip owns it now). */
+	bool (*request)(struct worker *w, struct sip_job *job, struct sip_msg *m);
+	/* A parsed response (the job stays the runtime's). */
+	void (*response)(struct worker *w, struct sip_msg *m);
+	/* A request this worker sent that the transport handed back
+	 * undelivered (sip_job.undelivered). */
+	void (*undelivered)(struct worker *w, struct sip_msg *m);
+	/* The end of a round of jobs: gauges. */
+	void (*round_end)(struct worker *w);
 };
 
-/* Creates and starts n workers. Returns 0 or a negative errno. */
-int workers_start(const struct config *cfg, unsigned n);
+/* Creates and starts n workers running app (borrowed for the process's
+ * life). Returns 0 or a negative errno. */
+int workers_start(const struct config *cfg, unsigned n, const struct worker_app *app);
 /* The queues of the workers, for dispatch_setup(). */
 struct queue **workers_queues(void);
 unsigned workers_count(void);
@@ -100,14 +103,37 @@ void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *
 /* The same with a whole sip_reply (body, To tag). */
 void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_source *src,
 		       const struct sip_reply *r);
-/* Answers through server transaction st (which keeps it for
- * retransmissions): built from m, the transaction's request. */
-struct stx;
-void worker_reply_stx(struct worker *w, struct stx *st, struct sip_msg *m, unsigned status,
-		      const char *reason, const char *extra);
 
 /* 503 with Retry-After: the database is down or overloaded. */
 void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m, const struct sip_source *src);
+
+/* ---- the per-worker state the layers above use (all borrowed) ---------- */
+
+unsigned worker_index(const struct worker *w);
+const struct config *worker_config(const struct worker *w);
+/* This thread's counters. */
+struct counters *worker_counters(struct worker *w);
+/* The worker's database connections; NULL without a [database]. */
+struct store *worker_store(struct worker *w);
+/* The worker's timer heap (timers fire between rounds of jobs). */
+struct timer_heap *worker_timers(struct worker *w);
+/* The transaction layer the app's init gave it (NULL: none, e.g. not
+ * stateful); the runtime keeps the pointer and never looks inside. */
+struct txn_layer *worker_txn(struct worker *w);
+void worker_set_txn(struct worker *w, struct txn_layer *txn);
+/* Scratch for the message being built and sent: worker_out_cap(w) bytes,
+ * room for the largest message plus its edits. Valid until the next
+ * message is built on this worker. */
+char *worker_out(struct worker *w);
+size_t worker_out_cap(const struct worker *w);
+/* The edit list of the message being relayed (msg_edit.h). */
+struct msg_edits *worker_edits(struct worker *w);
+/* Parses buf[0..len) (borrowed) into m with a second header array, so a
+ * request can be read while the message being run still holds the first
+ * (a response to it). Returns 0 or a negative errno. */
+int worker_parse_aside(struct worker *w, const char *buf, size_t len, struct sip_msg *m);
+/* A value no other call on this worker has had: unique branch IDs. */
+uint64_t worker_unique(struct worker *w);
 
 /* Runs a kept job through the worker again from the start (after a cache
  * was filled); takes the job. */

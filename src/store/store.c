@@ -41,7 +41,6 @@
 #include "store/store.h"
 
 #include "base/clock.h"
-#include "runtime/counters.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -171,7 +170,8 @@ struct store {
 	size_t merge_cap;
 
 	uint64_t last_rtt_us;
-	struct counters *ctr;
+	store_rtt_fn rtt;
+	void *rtt_arg;
 };
 
 /* ---- expected replies ------------------------------------------------- */
@@ -440,7 +440,7 @@ struct sip_str store_result_get(const struct store_result *r, unsigned row, unsi
 /* ---- connection ------------------------------------------------------- */
 
 struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
-			struct counters *ctr)
+			store_rtt_fn rtt, void *arg)
 {
 	struct store *s = calloc(1, sizeof(*s));
 
@@ -461,7 +461,8 @@ struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
 		s->conns[i].index = i;
 		s->conns[i].backoff_ms = STORE_BACKOFF_MIN_MS;
 	}
-	s->ctr = ctr;
+	s->rtt = rtt;
+	s->rtt_arg = arg;
 	return s;
 }
 
@@ -894,8 +895,8 @@ static void item_done(struct conn *c, uint64_t now_ms)
 			break;
 		c->inflight--;
 		c->s->last_rtt_us = (clock_now_ns() - it.sent_ns) / 1000;
-		if (c->s->ctr)
-			ctr_db_latency(c->s->ctr, c->s->last_rtt_us);
+		if (c->s->rtt)
+			c->s->rtt(c->s->rtt_arg, c->s->last_rtt_us);
 		while ((op = it.writes)) {
 			it.writes = op->next;
 			op_complete(c->s, op, it.failed ? -EIO : op->err);

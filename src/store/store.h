@@ -53,12 +53,16 @@ enum store_stmt {
  * -ECANCELED (store freed). r is valid during the call only (NULL on error). */
 typedef void (*store_done_fn)(void *arg, int err, const struct store_result *r);
 
+/* Told the round-trip time of each batch (BEGIN to COMMIT), in
+ * microseconds, on the thread that drives the store. */
+typedef void (*store_rtt_fn)(void *arg, uint64_t us);
+
 /* A store of nconns connections to conninfo (copied); it starts
- * connecting at the first store_handle(). name is for logs; ctr (borrowed,
- * may be NULL) gets the round-trip histogram. NULL when out of memory. */
-struct counters;
+ * connecting at the first store_handle(). name is for logs; rtt (may be
+ * NULL) hears each round trip, with arg (borrowed). NULL when out of
+ * memory. */
 struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
-			struct counters *ctr);
+			store_rtt_fn rtt, void *arg);
 /* Completes every pending operation with -ECANCELED, then frees. */
 void store_free(struct store *s);
 

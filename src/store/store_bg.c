@@ -1,9 +1,10 @@
 /*
  * store_bg: the database side thread. It holds its own connection and
- *   - LISTENs on junction_subscriber and junction_binding, dropping the
- *     changed subscriber (subcache.h) or AOR (location.h) from the node's
- *     caches the moment any node or operator changes it, and clearing both
- *     caches after a reconnect, when notifications may have been missed;
+ *   - LISTENs on junction_subscriber and junction_binding and tells the
+ *     node's caches (through the hooks main gives it: the subscriber and
+ *     location caches of the registrar) the moment any node or operator
+ *     changes a subscriber or an AOR, and to resynchronise after a
+ *     reconnect, when notifications may have been missed;
  *   - sweeps expired bindings every [registrar] sweep_interval seconds, in
  *     batches, so the table stays small without long locks.
  * Blocking libpq calls are fine here: no SIP traffic waits on this thread.
@@ -11,9 +12,7 @@
 #include "store/store_bg.h"
 
 #include "base/clock.h"
-#include "registrar/location.h"
 #include "base/log.h"
-#include "registrar/subcache.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -34,6 +33,7 @@ static int bg_stop_fd = -1;
 static char *bg_conninfo;
 static unsigned bg_sweep_interval_ms;
 static _Atomic uint64_t bg_swept;
+static struct store_bg_hooks bg_hooks;
 
 static void bg_sleep(unsigned ms)
 {
@@ -62,8 +62,7 @@ static PGconn *bg_connect(void)
 			if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 				PQclear(r);
 				/* Changes while we were away went unheard. */
-				subcache_clear();
-				location_clear();
+				bg_hooks.resync();
 				return c;
 			}
 			PQclear(r);
@@ -142,9 +141,9 @@ static void *bg_main(void *unused)
 		}
 		while ((n = PQnotifies(c))) {
 			if (strcmp(n->relname, "junction_binding") == 0)
-				location_invalidate(sip_str_cstr(n->extra));
+				bg_hooks.binding_changed(n->extra);
 			else
-				subcache_invalidate(sip_str_cstr(n->extra));
+				bg_hooks.subscriber_changed(n->extra);
 			PQfreemem(n);
 		}
 	}
@@ -153,10 +152,12 @@ static void *bg_main(void *unused)
 	return NULL;
 }
 
-int store_bg_start(const char *conninfo, unsigned sweep_interval_s)
+int store_bg_start(const char *conninfo, unsigned sweep_interval_s,
+		   const struct store_bg_hooks *hooks)
 {
 	int rc;
 
+	bg_hooks = *hooks;
 	bg_conninfo = strdup(conninfo);
 	if (!bg_conninfo)
 		return -ENOMEM;

@@ -27,6 +27,7 @@
 struct txn_layer;
 struct stx;
 struct ctx;
+struct worker;
 
 /* RFC 3261 §17 timer base values, milliseconds. */
 struct txn_timers {
@@ -50,33 +51,6 @@ struct stx_ops {
 	void (*done)(void *tu, struct stx *st);
 };
 
-struct stx {
-	struct stx *hnext;
-	uint64_t hash;
-	struct txn_layer *layer;
-	enum stx_state state;
-	bool invite;
-	enum sip_method method;
-	struct sip_job *req; /* the request as received; NULL once Completed (key kept) */
-	struct sip_source src;
-	/* match key (§17.2.3), copied: branch, sent-by, method class */
-	char *key;
-	uint16_t key_len;
-	struct sip_dest resp_dest; /* where responses go (§18.2.2) */
-	char *resp;                /* the last response sent, for retransmission */
-	uint32_t resp_len;
-	unsigned resp_status;
-	unsigned g_ms;
-	struct timer t_retrans; /* G */
-	struct timer t_end;     /* H, I, J, L */
-	const struct stx_ops *ops;
-	void *tu;
-	/* on the layer's lingering list (oldest first) while it only waits
-	 * for Timer J or L to absorb retransmissions, until linger_end_ms */
-	struct stx *lprev, *lnext;
-	uint64_t linger_end_ms;
-	bool lingering;
-};
 
 /* The server transaction this request belongs to (§17.2.3; an ACK finds
  * its INVITE), or NULL. m must be the parsed request. */
@@ -91,6 +65,21 @@ struct stx *stx_new(struct txn_layer *l, struct sip_job *job, struct sip_msg *m,
  * §17.2.2, RFC 6026 for a 2xx to INVITE: Accepted for Timer L, further
  * 2xx pass through). Returns 0 or the transport's error. */
 int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, uint64_t now_ms);
+/* Answers through st (which keeps the response for retransmissions) with
+ * a response of our own to m, its request, built in w's scratch and
+ * counted in w's counters. */
+void stx_reply(struct stx *st, struct worker *w, struct sip_msg *m, unsigned status,
+	       const char *reason, const char *extra);
+/* What the TU reads of a server transaction: the request as received
+ * (borrowed; NULL once Completed), where it came from, its method, its
+ * state; and the TU's own pointer. stx_set_user() replaces ops and tu
+ * (NULL, NULL: the transaction lingers on alone). */
+const struct sip_job *stx_request(const struct stx *st);
+const struct sip_source *stx_source(const struct stx *st);
+enum sip_method stx_method(const struct stx *st);
+enum stx_state stx_state(const struct stx *st);
+void *stx_user(const struct stx *st);
+void stx_set_user(struct stx *st, const struct stx_ops *ops, void *tu);
 /* A retransmission of the request arrived: resend the last response. */
 void stx_retransmitted(struct stx *st);
 /* The ACK for a non-2xx final response arrived (§17.2.1). */
@@ -112,25 +101,6 @@ struct ctx_ops {
 	void (*done)(void *tu, struct ctx *c);
 };
 
-struct ctx {
-	struct ctx *hnext;
-	uint64_t hash;
-	struct txn_layer *layer;
-	enum ctx_state state;
-	bool invite;
-	enum sip_method method;
-	char branch[48];
-	char *req; /* the request as sent (for retransmission, CANCEL and ACK) */
-	uint32_t req_len;
-	struct sip_dest dest;
-	unsigned a_ms;
-	bool got_provisional;
-	struct timer t_retrans; /* A, E */
-	struct timer t_timeout; /* B, F */
-	struct timer t_end;     /* D, K */
-	const struct ctx_ops *ops;
-	void *tu;
-};
 
 /* Sends request buf[0..len) (copied) to dest as a new client transaction
  * whose top Via carries branch. Returns the transaction, or NULL with *err
@@ -145,6 +115,12 @@ struct ctx *ctx_find(struct txn_layer *l, struct sip_msg *m);
  * this layer, undelivered (a refused connection): that transaction, if
  * it has had no response yet, fails with 503 now (§17.1.4). */
 void ctx_undelivered(struct txn_layer *l, struct sip_msg *m, uint64_t now_ms);
+/* What the TU reads of a client transaction: the request as sent
+ * (borrowed, *len set), where it went, its branch and its state. */
+const char *ctx_request(const struct ctx *c, size_t *len);
+const struct sip_dest *ctx_dest(const struct ctx *c);
+const char *ctx_branch(const struct ctx *c);
+enum ctx_state ctx_state(const struct ctx *c);
 /* Feeds a response to its transaction (§17.1.1, §17.1.2). */
 void ctx_response(struct ctx *c, struct sip_msg *m, uint64_t now_ms);
 /* Gives up on a transaction without waiting (its TU is finished with it):

@@ -274,3 +274,24 @@ void ctx_response(struct ctx *c, struct sip_msg *m, uint64_t now_ms)
 			  on_end, c);
 	c->ops->response(c->tu, c, m, now_ms);
 }
+
+const char *ctx_request(const struct ctx *c, size_t *len)
+{
+	*len = c->req_len;
+	return c->req;
+}
+
+const struct sip_dest *ctx_dest(const struct ctx *c)
+{
+	return &c->dest;
+}
+
+const char *ctx_branch(const struct ctx *c)
+{
+	return c->branch;
+}
+
+enum ctx_state ctx_state(const struct ctx *c)
+{
+	return c->state;
+}

@@ -9,6 +9,54 @@
 
 #define TXN_KEY_MAX 1024
 
+struct stx {
+	struct stx *hnext;
+	uint64_t hash;
+	struct txn_layer *layer;
+	enum stx_state state;
+	bool invite;
+	enum sip_method method;
+	struct sip_job *req; /* the request as received; NULL once Completed (key kept) */
+	struct sip_source src;
+	/* match key (§17.2.3), copied: branch, sent-by, method class */
+	char *key;
+	uint16_t key_len;
+	struct sip_dest resp_dest; /* where responses go (§18.2.2) */
+	char *resp;                /* the last response sent, for retransmission */
+	uint32_t resp_len;
+	unsigned resp_status;
+	unsigned g_ms;
+	struct timer t_retrans; /* G */
+	struct timer t_end;     /* H, I, J, L */
+	const struct stx_ops *ops;
+	void *tu;
+	/* on the layer's lingering list (oldest first) while it only waits
+	 * for Timer J or L to absorb retransmissions, until linger_end_ms */
+	struct stx *lprev, *lnext;
+	uint64_t linger_end_ms;
+	bool lingering;
+};
+
+struct ctx {
+	struct ctx *hnext;
+	uint64_t hash;
+	struct txn_layer *layer;
+	enum ctx_state state;
+	bool invite;
+	enum sip_method method;
+	char branch[48];
+	char *req; /* the request as sent (for retransmission, CANCEL and ACK) */
+	uint32_t req_len;
+	struct sip_dest dest;
+	unsigned a_ms;
+	bool got_provisional;
+	struct timer t_retrans; /* A, E */
+	struct timer t_timeout; /* B, F */
+	struct timer t_end;     /* D, K */
+	const struct ctx_ops *ops;
+	void *tu;
+};
+
 struct txn_layer {
 	struct stx **stx_buckets;
 	struct ctx **ctx_buckets;

@@ -14,7 +14,11 @@
  */
 #include "txn/txn_internal.h"
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "runtime/counters.h"
+#include "runtime/sip_reply.h"
+#include "runtime/worker.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -301,4 +305,53 @@ void stx_acked(struct stx *st, uint64_t now_ms)
 	/* Timer I: T4 over UDP (absorb ACK retransmissions), 0 otherwise. */
 	(void)timer_start(st->layer->th, &st->t_end, now_ms + (reliable(st) ? 0 : tm->t4), on_end,
 			  st);
+}
+
+void stx_reply(struct stx *st, struct worker *w, struct sip_msg *m, unsigned status,
+	       const char *reason, const char *extra)
+{
+	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
+	struct counters *ctr = worker_counters(w);
+	ssize_t n = sip_reply_build(m, &st->src, &r, worker_out(w), worker_out_cap(w));
+
+	if (n < 0) {
+		ctr_inc(ctr, CTR_DROPPED);
+		return;
+	}
+	if (stx_respond(st, worker_out(w), (size_t)n, status, clock_now_ms()) < 0)
+		ctr_inc(ctr, CTR_TX_ERRORS);
+	ctr_inc(ctr, CTR_TX_MESSAGES);
+	ctr_add(&ctr->v[CTR_TX_BYTES], (uint64_t)n);
+	ctr_response_sent(ctr, status, true);
+}
+
+const struct sip_job *stx_request(const struct stx *st)
+{
+	return st->req;
+}
+
+const struct sip_source *stx_source(const struct stx *st)
+{
+	return &st->src;
+}
+
+enum sip_method stx_method(const struct stx *st)
+{
+	return st->method;
+}
+
+enum stx_state stx_state(const struct stx *st)
+{
+	return st->state;
+}
+
+void *stx_user(const struct stx *st)
+{
+	return st->tu;
+}
+
+void stx_set_user(struct stx *st, const struct stx_ops *ops, void *tu)
+{
+	st->ops = ops;
+	st->tu = tu;
 }

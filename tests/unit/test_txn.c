@@ -235,7 +235,7 @@ Test(txn, invite_client_provisional_stops_a_and_2xx_ends)
 	cr_assert_eq(ctx_find(layer, &m), c);
 	ctx_response(c, &m, 100);
 	cr_assert_eq(responses, 1);
-	cr_assert_eq(c->state, CTX_PROCEEDING);
+	cr_assert_eq(ctx_state(c), CTX_PROCEEDING);
 	timer_run(&th, 10000);
 	cr_assert_eq(drain(NULL, 0), 0, "no retransmission in Proceeding");
 	response(&m, hdrs, buf, 200, "INVITE");
@@ -435,8 +435,8 @@ Test(txn, invite_server_timer_g_and_h)
 	cr_assert_eq(drain(NULL, 0), 1);
 	respond(st, 486, 0);
 	cr_assert_eq(drain(NULL, 0), 1);
-	cr_assert_eq(st->state, STX_COMPLETED);
-	cr_assert_null(st->req, "the request is released in Completed");
+	cr_assert_eq(stx_state(st), STX_COMPLETED);
+	cr_assert_null(stx_request(st), "the request is released in Completed");
 	/* Timer G: T1, 2T1, 4T1, then T2 (§17.2.1) until Timer H (64*T1) */
 	sent = 0;
 	while (at + g < 64 * T1) {
@@ -463,7 +463,7 @@ Test(txn, invite_server_ack_stops_g_then_timer_i)
 	cr_assert_eq(stx_find(layer, &sm), st, "an ACK matches its INVITE (§17.2.3)");
 	stx_acked(st, 100);
 	job_free(ack);
-	cr_assert_eq(st->state, STX_CONFIRMED);
+	cr_assert_eq(stx_state(st), STX_CONFIRMED);
 	timer_run(&th, 100 + T4 - 1);
 	cr_assert_eq(drain(NULL, 0), 0, "no Timer G after the ACK");
 	cr_assert_eq(stx_dones, 0);
@@ -479,7 +479,7 @@ Test(txn, invite_server_2xx_accepted_then_timer_l)
 	respond(st, 180, 0);
 	respond(st, 200, 10);
 	cr_assert_eq(drain(NULL, 0), 2);
-	cr_assert_eq(st->state, STX_ACCEPTED, "RFC 6026");
+	cr_assert_eq(stx_state(st), STX_ACCEPTED, "RFC 6026");
 	stx_retransmitted(st);
 	cr_assert_eq(drain(NULL, 0), 0, "an INVITE retransmission is absorbed in Accepted");
 	respond(st, 200, 20); /* another fork's 2xx passes through */
