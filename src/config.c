@@ -432,7 +432,7 @@ static const char *cfg_next_item(const char **cursor, size_t *len)
 static void cfg_listen_item(struct cfg_parse *ps, const struct cfg_key *k, const char *item)
 {
 	struct config *cfg = ps->cfg;
-	struct cfg_listen l;
+	struct transport_listen l;
 	const char *colon = strchr(item, ':');
 	const char *hostport, *host_end, *port;
 	char addr[NETADDR_STRLEN];
@@ -495,7 +495,7 @@ static void cfg_listen_item(struct cfg_parse *ps, const struct cfg_key *k, const
 	snprintf(l.text, sizeof(l.text), "%s:%s", sip_proto_name(l.proto), addr);
 
 	for (unsigned i = 0; i < cfg->sip.nlisten; i++) {
-		const struct cfg_listen *o = &cfg->sip.listen[i];
+		const struct transport_listen *o = &cfg->sip.listen[i];
 		if (!netaddr_equal(&o->addr, &l.addr))
 			continue;
 		if (o->proto == l.proto) {
@@ -762,7 +762,7 @@ static void cfg_check_admin(struct cfg_parse *ps)
 	}
 	if (config_admin_on(c)) {
 		for (unsigned i = 0; i < c->sip.nlisten; i++) {
-			const struct cfg_listen *l = &c->sip.listen[i];
+			const struct transport_listen *l = &c->sip.listen[i];
 			if (sip_proto_is_stream(l->proto) &&
 			    netaddr_equal(&l->addr, &c->admin.listen)) {
 				ps->lineno = listen_line ? listen_line

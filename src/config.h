@@ -12,13 +12,14 @@
 
 #include "base/log.h"
 #include "net/netaddr.h"
+#include "net/transport.h"
 #include "sip/sip_msg.h"
 
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 
-#define CFG_MAX_LISTEN  16
+#define CFG_MAX_LISTEN  TRANSPORT_MAX_LISTEN
 #define CFG_MAX_DOMAINS 32
 #define CFG_NAME_MAX    256
 
@@ -34,17 +35,11 @@ enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
 #define CFG_TOKEN_MAX 256
 #define CFG_TOKEN_MIN 16
 
-struct cfg_listen {
-	enum sip_proto proto;
-	struct netaddr addr;
-	char text[NETADDR_STRLEN + 8]; /* "udp:127.0.0.1:5060" as configured */
-};
-
 struct config {
 	char path[PATH_MAX];
 
 	struct {
-		struct cfg_listen listen[CFG_MAX_LISTEN];
+		struct transport_listen listen[CFG_MAX_LISTEN];
 		unsigned nlisten;
 		/* Domains this proxy is responsible for (lowercase). */
 		char domain[CFG_MAX_DOMAINS][CFG_NAME_MAX];

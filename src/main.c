@@ -21,7 +21,7 @@
 #include "runtime/dispatch.h"
 #include "registrar/location.h"
 #include "base/log.h"
-#include "net/self.h"
+#include "proxy/self.h"
 #include "store/store.h"
 #include "store/store_bg.h"
 #include "registrar/subcache.h"
@@ -153,7 +153,7 @@ static int run(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = transport_open(cfg);
+	rc = transport_open(cfg->sip.listen, cfg->sip.nlisten);
 	if (rc < 0)
 		return 1;
 	rc = admin_open(cfg);
@@ -190,7 +190,14 @@ static int run(const struct config *cfg)
 	if (!workers_db_up())
 		log_warn("event=db_not_ready detail=\"starting without the database; requests that "
 			 "need it get 503 until it is reachable\"");
-	rc = transport_start();
+	{
+		struct tcp_settings ts = {.limits = cfg->sip.limits,
+					  .max_connections = cfg->sip.tcp_max_connections,
+					  .idle_timeout_s = cfg->sip.tcp_idle_timeout};
+		struct dispatch_ctx *tcp_ctx = dispatch_ctx_new(); /* never freed: counters */
+
+		rc = tcp_ctx ? transport_start(&ts, &dispatch_sink, tcp_ctx) : -ENOMEM;
+	}
 	if (rc < 0) {
 		log_error("event=start_failed error=\"listeners: %s\"", strerror(-rc));
 		return 1;

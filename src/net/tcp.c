@@ -17,12 +17,8 @@
 #include "net/tcp.h"
 
 #include "base/clock.h"
-#include "config.h"
-#include "runtime/dispatch.h"
 #include "base/log.h"
-#include "runtime/queue.h"
 #include "base/siphash.h"
-#include "net/transport.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +42,9 @@ enum tcp_kind { TCP_KIND_LISTENER = 1, TCP_KIND_CONN };
 struct tcp_listener {
 	enum tcp_kind kind; /* first member: tells epoll data apart */
 	int fd;
-	unsigned index;
+	unsigned index; /* of the transport's listeners */
+	enum sip_proto proto;
+	int family;
 };
 
 struct tcp_conn {
@@ -73,7 +71,9 @@ struct tcp_conn {
 	bool in_table;
 };
 
-static const struct config *cfg;
+static struct tcp_settings set;
+static const struct sink *sink;
+static void *sink_ctx;
 static int epfd = -1;
 static pthread_t tcp_thread;
 static bool tcp_thread_started;
@@ -221,11 +221,11 @@ static void conn_close(struct tcp_conn *c, const char *why)
 
 /* Epoll thread only: closes c after an error. When c never connected
  * (refused, unreachable), not a byte of its queued output left: each
- * request in it goes back to the worker that sent it (through dispatch,
+ * request in it goes back to the worker that sent it (through the sink,
  * so to the shard of its Call-ID), whose client transaction then fails at
  * once instead of at Timer B, and a request sent over TCP for its size
  * alone is retried over UDP (RFC 3261 §17.1.4, §18.1.1). */
-static void conn_fail(struct dispatch_ctx *ctx, struct tcp_conn *c, const char *why)
+static void conn_fail(struct tcp_conn *c, const char *why)
 {
 	struct sip_source src = {.proto = c->proto, .listener = c->listener, .remote = c->remote};
 	char *out = NULL;
@@ -245,17 +245,12 @@ static void conn_fail(struct dispatch_ctx *ctx, struct tcp_conn *c, const char *
 	while (off < len) {
 		struct sip_error err = {0, NULL};
 		size_t skipped = 0;
-		ssize_t n = sip_msg_frame(out + off, len - off, &cfg->sip.limits, &skipped, &err);
-		struct sip_job *job;
+		ssize_t n = sip_msg_frame(out + off, len - off, &set.limits, &skipped, &err);
 
 		if (n <= 0)
 			break; /* our own output: cannot happen */
 		off += skipped;
-		job = job_new(out + off, (size_t)n, &src);
-		if (job) {
-			job->undelivered = true;
-			dispatch_job(ctx, job);
-		}
+		sink->message(sink_ctx, out + off, (size_t)n, &src, SINK_UNDELIVERED);
 		off += (size_t)n;
 	}
 	free(out);
@@ -362,12 +357,32 @@ static void set_nodelay(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* The listener an outgoing connection belongs to (what leaves on it names
+ * it in Via, §18.1.1): prefer when it is of proto and family, else the
+ * first that is; -1 when none. */
+static int pick_listener(enum sip_proto proto, int family, int prefer)
+{
+	int first = -1;
+
+	for (unsigned i = 0; i < tcp_nlisteners; i++) {
+		const struct tcp_listener *l = &tcp_listeners[i];
+
+		if (l->proto != proto || l->family != family)
+			continue;
+		if ((int)l->index == prefer)
+			return prefer;
+		if (first < 0)
+			first = (int)l->index;
+	}
+	return first;
+}
+
 /* Under tbl_lock: opens a connection to d->addr; the new connection is in
  * the table and the epoll set, still connecting. */
 static struct tcp_conn *conn_connect_locked(const struct sip_dest *d, int *err)
 {
 	int family = netaddr_family(&d->addr);
-	int listener = transport_pick_listener(d->proto, family, d->listener);
+	int listener = pick_listener(d->proto, family, d->listener);
 	struct epoll_event ev;
 	struct tcp_conn *c;
 	int fd;
@@ -376,7 +391,7 @@ static struct tcp_conn *conn_connect_locked(const struct sip_dest *d, int *err)
 		*err = -EAFNOSUPPORT;
 		return NULL;
 	}
-	if (tbl_count >= cfg->sip.tcp_max_connections) {
+	if (tbl_count >= set.max_connections) {
 		*err = -EMFILE;
 		return NULL;
 	}
@@ -483,15 +498,15 @@ static void accept_all(struct tcp_listener *l)
 			return;
 		}
 		pthread_mutex_lock(&tbl_lock);
-		if (tbl_count >= cfg->sip.tcp_max_connections) {
+		if (tbl_count >= set.max_connections) {
 			pthread_mutex_unlock(&tbl_lock);
 			log_warn("event=tcp_refused reason=connection_limit limit=%u",
-				 cfg->sip.tcp_max_connections);
+				 set.max_connections);
 			close(fd);
 			continue;
 		}
 		set_nodelay(fd);
-		c = conn_new(fd, transport_listener_proto(l->index), l->index, &remote);
+		c = conn_new(fd, l->proto, l->index, &remote);
 		if (!c) {
 			pthread_mutex_unlock(&tbl_lock);
 			close(fd);
@@ -516,7 +531,7 @@ static void accept_all(struct tcp_listener *l)
  * get a CRLF pong; RFC 3261 §7.5 says stray CRLFs before a start line are
  * ignored. Returns how many bytes to consume; keeps an incomplete ping.
  */
-static size_t keepalive_consume(struct dispatch_ctx *ctx, struct tcp_conn *c, const char *p,
+static size_t keepalive_consume(struct tcp_conn *c, const char *p,
 				size_t n)
 {
 	size_t k = 0;
@@ -527,7 +542,7 @@ static size_t keepalive_consume(struct dispatch_ctx *ctx, struct tcp_conn *c, co
 		return 0;
 	for (size_t i = 0; i + 4 <= k; i += 4) {
 		if (memcmp(p + i, "\r\n\r\n", 4) == 0) {
-			ctr_inc(dispatch_counters(ctx), CTR_KEEPALIVES);
+			sink->count(sink_ctx, SINK_KEEPALIVE);
 			(void)conn_write(c, "\r\n", 2);
 		}
 	}
@@ -538,9 +553,9 @@ static size_t keepalive_consume(struct dispatch_ctx *ctx, struct tcp_conn *c, co
 }
 
 /* Returns false when the connection was closed. */
-static bool conn_read(struct dispatch_ctx *ctx, struct tcp_conn *c)
+static bool conn_read(struct tcp_conn *c)
 {
-	size_t max = cfg->sip.limits.max_message_size;
+	size_t max = set.limits.max_message_size;
 	size_t off = 0;
 	ssize_t n;
 
@@ -585,30 +600,25 @@ static bool conn_read(struct dispatch_ctx *ctx, struct tcp_conn *c)
 					 .conn_id = c->id};
 		struct sip_error err = {0, NULL};
 		size_t skipped = 0;
-		struct sip_job *job;
 		ssize_t len;
 
-		off += keepalive_consume(ctx, c, c->in + off, c->in_len - off);
+		off += keepalive_consume(c, c->in + off, c->in_len - off);
 		if (off >= c->in_len)
 			break;
-		len = sip_msg_frame(c->in + off, c->in_len - off, &cfg->sip.limits, &skipped, &err);
+		len = sip_msg_frame(c->in + off, c->in_len - off, &set.limits, &skipped, &err);
 		if (len == 0)
 			break;
 		if (len < 0) {
 			/* The stream cannot be resynchronised: answer what we can
 			 * and close (RFC 3261 §18.3). */
-			dispatch_reject(ctx, c->in + off, c->in_len - off, &src,
-					err.status ? err.status : 400, err.reason, NULL);
-			ctr_inc(dispatch_counters(ctx), CTR_PARSE_ERRORS);
+			sink->reject(sink_ctx, c->in + off, c->in_len - off, &src,
+				     err.status ? err.status : 400, err.reason);
+			sink->count(sink_ctx, SINK_PARSE_ERROR);
 			conn_close(c, "framing_error");
 			return false;
 		}
 		off += skipped;
-		job = job_new(c->in + off, (size_t)len, &src);
-		if (job)
-			dispatch_job(ctx, job);
-		else
-			ctr_inc(dispatch_counters(ctx), CTR_DROPPED);
+		sink->message(sink_ctx, c->in + off, (size_t)len, &src, 0);
 		off += (size_t)len;
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
@@ -616,7 +626,7 @@ static bool conn_read(struct dispatch_ctx *ctx, struct tcp_conn *c)
 	return true;
 }
 
-static void conn_writable(struct dispatch_ctx *ctx, struct tcp_conn *c)
+static void conn_writable(struct tcp_conn *c)
 {
 	int rc = 0;
 
@@ -629,7 +639,7 @@ static void conn_writable(struct dispatch_ctx *ctx, struct tcp_conn *c)
 			soerr = errno;
 		if (soerr) {
 			pthread_mutex_unlock(&c->wlock);
-			conn_fail(ctx, c, "connect_error");
+			conn_fail(c, "connect_error");
 			return;
 		}
 		c->connecting = false;
@@ -643,7 +653,7 @@ static void conn_writable(struct dispatch_ctx *ctx, struct tcp_conn *c)
 static void close_idle(void)
 {
 	uint64_t now = clock_now_ms();
-	uint64_t idle = (uint64_t)cfg->sip.tcp_idle_timeout * 1000;
+	uint64_t idle = (uint64_t)set.idle_timeout_s * 1000;
 	struct tcp_conn *victims[256];
 	unsigned n = 0;
 
@@ -662,13 +672,8 @@ static void close_idle(void)
 static void *tcp_main(void *unused)
 {
 	struct epoll_event evs[TCP_EPOLL_BATCH];
-	struct dispatch_ctx *ctx = dispatch_ctx_new();
 	uint64_t next_scan = clock_now_ms() + 1000;
 
-	if (!ctx) {
-		log_error("event=tcp_thread_failed error=\"out of memory\"");
-		return NULL;
-	}
 	while (!atomic_load(&tcp_stopping)) {
 		int n = epoll_wait(epfd, evs, TCP_EPOLL_BATCH, 200);
 
@@ -682,16 +687,16 @@ static void *tcp_main(void *unused)
 			}
 			c = evs[i].data.ptr;
 			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
-				conn_fail(ctx, c, (evs[i].events & EPOLLERR) ? "error" : "hangup");
+				conn_fail(c, (evs[i].events & EPOLLERR) ? "error" : "hangup");
 				continue;
 			}
 			if ((evs[i].events & EPOLLOUT))
-				conn_writable(ctx, c);
+				conn_writable(c);
 			/* Reads after writes: a close during the read must be last. */
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP)) {
 				/* Drain what is there now; level-triggered epoll
 				 * brings us back for the rest. */
-				if (!conn_read(ctx, c))
+				if (!conn_read(c))
 					continue;
 			}
 		}
@@ -703,14 +708,17 @@ static void *tcp_main(void *unused)
 	return NULL;
 }
 
-int tcp_start(const struct config *c, const int *fds, const unsigned *listeners, unsigned n)
+int tcp_start(const struct tcp_settings *s, const struct sink *sk, void *ctx,
+	      const struct tcp_listener_fd *l, unsigned n)
 {
 	int rc;
 
-	cfg = c;
+	set = *s;
+	sink = sk;
+	sink_ctx = ctx;
 	if (n > TCP_MAX_LISTEN)
 		return -EINVAL;
-	rc = table_init(cfg->sip.tcp_max_connections);
+	rc = table_init(set.max_connections);
 	if (rc < 0)
 		return rc;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -719,13 +727,16 @@ int tcp_start(const struct config *c, const int *fds, const unsigned *listeners,
 	for (unsigned i = 0; i < n; i++) {
 		struct epoll_event ev = {.events = EPOLLIN};
 
-		tcp_listeners[i] = (struct tcp_listener){
-			.kind = TCP_KIND_LISTENER, .fd = fds[i], .index = listeners[i]};
+		tcp_listeners[i] = (struct tcp_listener){.kind = TCP_KIND_LISTENER,
+							 .fd = l[i].fd,
+							 .index = l[i].index,
+							 .proto = l[i].proto,
+							 .family = l[i].family};
 		ev.data.ptr = &tcp_listeners[i];
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, l[i].fd, &ev) < 0)
 			return -errno;
+		tcp_nlisteners = i + 1;
 	}
-	tcp_nlisteners = n;
 	rc = pthread_create(&tcp_thread, NULL, tcp_main, NULL);
 	if (rc)
 		return -rc;

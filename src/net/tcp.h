@@ -3,8 +3,9 @@
  * table, framing by Content-Length, and non-blocking sends.
  *
  * One epoll thread accepts, reads and frames; every complete message goes
- * to dispatch with the connection's id, so the response can go back on
- * the same connection (§18.2.2). Workers send with tcp_send(): it writes
+ * to the sink it was started with (the runtime's dispatch) with the
+ * connection's id, so the response can go back on the same connection
+ * (§18.2.2). Workers send with tcp_send(): it writes
  * what the socket takes at once and queues the rest for the epoll thread,
  * so a slow peer never blocks a worker. Connections are closed after an
  * idle timeout, and accepts beyond the configured limit are refused.
@@ -13,18 +14,36 @@
 #ifndef JCT_TCP_H
 #define JCT_TCP_H
 
-#include "net/transport.h"
+#include "net/endpoint.h"
+#include "net/netaddr.h"
+#include "net/sink.h"
+#include "sip/sip_msg.h"
 
 #include <stddef.h>
 
-struct config;
+/* What the TCP thread is told at start ([sip] settings). */
+struct tcp_settings {
+	struct sip_limits limits; /* framing caps (§18.3) */
+	unsigned max_connections; /* beyond it, accepts are refused */
+	unsigned idle_timeout_s;  /* a connection silent this long is closed */
+};
+
+/* A listening socket and the listener it belongs to. */
+struct tcp_listener_fd {
+	int fd; /* borrowed */
+	unsigned index;
+	enum sip_proto proto;
+	int family; /* AF_INET or AF_INET6 */
+};
 
 /* Opens a listening socket on addr. Returns the fd or a negative errno. */
 int tcp_listen_open(const struct netaddr *addr);
 
-/* Starts the epoll thread for the listening fds (borrowed) of the given
- * listener indexes. Returns 0 or a negative errno. */
-int tcp_start(const struct config *cfg, const int *fds, const unsigned *listeners, unsigned n);
+/* Starts the epoll thread for the n listening sockets of l (copied),
+ * with settings s (copied), handing what it reads to sink with ctx (both
+ * borrowed for the process's life). Returns 0 or a negative errno. */
+int tcp_start(const struct tcp_settings *s, const struct sink *sink, void *ctx,
+	      const struct tcp_listener_fd *l, unsigned n);
 
 /* Stops the epoll thread (within ~200 ms) and joins it. */
 void tcp_stop(void);

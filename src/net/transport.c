@@ -5,7 +5,6 @@
  */
 #include "net/transport.h"
 
-#include "config.h"
 #include "base/log.h"
 #include "net/tcp.h"
 #include "net/udp.h"
@@ -17,20 +16,20 @@
 #include <unistd.h>
 
 struct listener {
-	struct cfg_listen cfg;
+	struct transport_listen cfg;
 	int fd;
 };
 
-static const struct config *tcfg;
-static struct listener listeners[CFG_MAX_LISTEN];
+static struct listener listeners[TRANSPORT_MAX_LISTEN];
 static unsigned nlisteners;
 
-int transport_open(const struct config *cfg)
+int transport_open(const struct transport_listen *l, unsigned n)
 {
-	tcfg = cfg;
 	nlisteners = 0;
-	for (unsigned i = 0; i < cfg->sip.nlisten; i++) {
-		const struct cfg_listen *cl = &cfg->sip.listen[i];
+	if (n > TRANSPORT_MAX_LISTEN)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		const struct transport_listen *cl = &l[i];
 		int fd;
 
 		if (cl->proto == SIP_PROTO_TLS) {
@@ -53,25 +52,26 @@ int transport_open(const struct config *cfg)
 	return 0;
 }
 
-int transport_start(void)
+int transport_start(const struct tcp_settings *ts, const struct sink *sink, void *ctx)
 {
-	int tcp_fds[CFG_MAX_LISTEN];
-	unsigned tcp_idx[CFG_MAX_LISTEN];
+	struct tcp_listener_fd tcp[TRANSPORT_MAX_LISTEN];
 	unsigned ntcp = 0;
 
 	for (unsigned i = 0; i < nlisteners; i++) {
 		struct listener *l = &listeners[i];
 
-		if (l->cfg.proto != SIP_PROTO_UDP) {
-			tcp_fds[ntcp] = l->fd;
-			tcp_idx[ntcp++] = i;
-		}
+		if (l->cfg.proto != SIP_PROTO_UDP)
+			tcp[ntcp++] = (struct tcp_listener_fd){
+				.fd = l->fd,
+				.index = i,
+				.proto = l->cfg.proto,
+				.family = netaddr_family(&l->cfg.addr)};
 	}
 	/* The TCP thread also serves outgoing connections, so it runs even
 	 * without a TCP listener... but outgoing TCP needs a listener to put
 	 * in Via anyway (§18.1.1), so without one there is nothing to serve. */
 	if (ntcp)
-		return tcp_start(tcfg, tcp_fds, tcp_idx, ntcp);
+		return tcp_start(ts, sink, ctx, tcp, ntcp);
 	return 0;
 }
 

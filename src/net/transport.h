@@ -14,36 +14,32 @@
 #ifndef JCT_TRANSPORT_H
 #define JCT_TRANSPORT_H
 
+#include "net/endpoint.h"
 #include "net/netaddr.h"
+#include "net/sink.h"
+#include "net/tcp.h"
 #include "sip/sip_hdr.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct config;
+#define TRANSPORT_MAX_LISTEN 16
 
-/* Where a received message came from: enough to answer it. */
-struct sip_source {
-	enum sip_proto proto;
-	uint16_t listener; /* index of the config listener it arrived on */
-	struct netaddr remote;
-	uint64_t conn_id; /* stream connection, 0 for UDP */
-};
-
-/* Where a message goes. */
-struct sip_dest {
+/* A listener as configured ([sip] listen). */
+struct transport_listen {
 	enum sip_proto proto;
 	struct netaddr addr;
-	int listener;     /* listener to send from; -1: the first of the right proto and family */
-	uint64_t conn_id; /* stream: try this connection first; 0: find or open one by addr */
+	char text[NETADDR_STRLEN + 8]; /* "udp:127.0.0.1:5060" as configured */
 };
 
-/* Binds every listener of cfg. Returns 0 or a negative errno (logged with
- * the listener that failed). */
-int transport_open(const struct config *cfg);
-/* Starts the TCP thread. Returns 0 or a negative errno. */
-int transport_start(void);
+/* Binds the n listeners of l (copied). Returns 0 or a negative errno
+ * (logged with the listener that failed). */
+int transport_open(const struct transport_listen *l, unsigned n);
+/* Starts the TCP thread with settings ts (copied), handing what it reads
+ * to sink with ctx (both borrowed for the process's life). Returns 0 or a
+ * negative errno. */
+int transport_start(const struct tcp_settings *ts, const struct sink *sink, void *ctx);
 /* Stops reading TCP (the thread exits within ~200 ms) and joins it.
  * Sending keeps working until transport_close(). */
 void transport_stop(void);

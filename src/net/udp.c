@@ -6,9 +6,7 @@
  */
 #include "net/udp.h"
 
-#include "runtime/dispatch.h"
 #include "base/log.h"
-#include "runtime/queue.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -23,7 +21,8 @@
 #define UDP_TX_BYTES (64 * 1024)
 
 struct udp_reader {
-	struct dispatch_ctx *ctx; /* counters of what this reader took in */
+	const struct sink *sink; /* where what it reads goes */
+	void *ctx;
 	size_t max_message;
 	char *bufs; /* UDP_READ_BATCH buffers of max_message bytes */
 	struct mmsghdr msgs[UDP_READ_BATCH];
@@ -68,16 +67,17 @@ static bool only_crlf(const char *p, size_t n)
 	return true;
 }
 
-struct udp_reader *udp_reader_new(size_t max_message)
+struct udp_reader *udp_reader_new(size_t max_message, const struct sink *sink, void *ctx)
 {
 	struct udp_reader *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
 	r->max_message = max_message;
-	r->ctx = dispatch_ctx_new();
+	r->sink = sink;
+	r->ctx = ctx;
 	r->bufs = malloc(UDP_READ_BATCH * max_message);
-	if (!r->ctx || !r->bufs) {
+	if (!r->bufs) {
 		udp_reader_free(r);
 		return NULL;
 	}
@@ -88,15 +88,8 @@ void udp_reader_free(struct udp_reader *r)
 {
 	if (!r)
 		return;
-	/* r->ctx stays: its counters are registered for the process's
-	 * lifetime (counters_register). */
 	free(r->bufs);
 	free(r);
-}
-
-struct dispatch_ctx *udp_reader_dispatch(struct udp_reader *r)
-{
-	return r->ctx;
 }
 
 unsigned udp_read(struct udp_reader *r, int fd, unsigned index)
@@ -126,23 +119,17 @@ unsigned udp_read(struct udp_reader *r, int fd, unsigned index)
 		const char *data = r->iov[i].iov_base;
 		size_t len = r->msgs[i].msg_len;
 		struct sip_source src = {.proto = SIP_PROTO_UDP, .listener = (uint16_t)index};
-		struct sip_job *job;
 
 		if (len == 0 || only_crlf(data, len)) {
 			/* RFC 5626 keep-alives over UDP are STUN; a bare CRLF
 			 * datagram carries nothing to answer. */
-			ctr_inc(dispatch_counters(r->ctx), CTR_KEEPALIVES);
+			r->sink->count(r->ctx, SINK_KEEPALIVE);
 			continue;
 		}
 		memcpy(&src.remote.u, &r->from[i], r->msgs[i].msg_hdr.msg_namelen);
 		src.remote.len = r->msgs[i].msg_hdr.msg_namelen;
-		job = job_new(data, len, &src);
-		if (!job) {
-			ctr_inc(dispatch_counters(r->ctx), CTR_DROPPED);
-			continue;
-		}
-		job->truncated = (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-		dispatch_job(r->ctx, job);
+		r->sink->message(r->ctx, data, len, &src,
+				 (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? SINK_TRUNCATED : 0);
 	}
 	return (unsigned)n;
 }

@@ -1,11 +1,12 @@
 /*
  * udp: UDP sockets (RFC 3261 §18 over datagrams).
  *
- * The workers read the sockets themselves (worker.c): a worker reads a
- * batch with recvmmsg(2) into its udp_reader, copies each message into a
- * job sized to fit and hands it to dispatch, which gives it to the worker
- * that owns its Call-ID (the reader itself, or a sleeping worker whose
- * job the reader runs, or the queue of a worker that is awake).
+ * The workers read the sockets themselves (runtime/worker.c): a worker
+ * reads a batch with recvmmsg(2) into its udp_reader and hands each
+ * message to the reader's sink (the runtime's dispatch, which copies it
+ * into a job for the worker that owns its Call-ID: the reader itself, a
+ * sleeping worker whose job the reader runs, or the queue of a worker
+ * that is awake).
  *
  * Sending: a thread without a send batch sends each datagram with its own
  * sendto(2). A worker holds one (udp_tx_use()): what it sends while it
@@ -20,6 +21,7 @@
 #define JCT_UDP_H
 
 #include "net/netaddr.h"
+#include "net/sink.h"
 
 #include <stddef.h>
 
@@ -32,18 +34,16 @@ struct udp_reader;
 /* The most datagrams one udp_read() takes from a socket. */
 #define UDP_READ_BATCH 32
 
-/* A reader's buffers for one batch; max_message bounds one datagram.
- * NULL when out of memory. Owned by the caller: udp_reader_free(); the
- * counters of what it read stay registered (counters_register). */
-struct udp_reader *udp_reader_new(size_t max_message);
+/* A reader's buffers for one batch; max_message bounds one datagram; what
+ * it reads goes to sink with ctx (both borrowed). NULL when out of memory.
+ * Owned by the caller: udp_reader_free(). */
+struct udp_reader *udp_reader_new(size_t max_message, const struct sink *sink, void *ctx);
 void udp_reader_free(struct udp_reader *r);
 
 /* Reads what is waiting on fd (listener `index`), one batch at most,
  * without blocking, and dispatches it. Returns how many datagrams were
  * read (0: none waiting). */
 unsigned udp_read(struct udp_reader *r, int fd, unsigned index);
-/* The reader's dispatch context (borrowed), e.g. to set a claim on it. */
-struct dispatch_ctx *udp_reader_dispatch(struct udp_reader *r);
 
 /* Sends one datagram now, after what this thread's batch holds (so the
  * order stays). Returns 0 or a negative errno. */

@@ -26,7 +26,7 @@
 #include "registrar/registrar.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
-#include "net/self.h"
+#include "proxy/self.h"
 #include "runtime/sip_reply.h"
 #include "proxy/stateless.h"
 #include "txn/txn.h"

@@ -36,7 +36,7 @@
 #include "proxy/relay.h"
 #include "net/resolve.h"
 #include "proxy/route.h"
-#include "net/self.h"
+#include "proxy/self.h"
 #include "runtime/sip_reply.h"
 #include "base/siphash.h"
 #include "proxy/stateless.h"

@@ -5,7 +5,7 @@
 
 #include "sip/hdr_list.h"
 #include "net/resolve.h"
-#include "net/self.h"
+#include "proxy/self.h"
 #include "base/siphash.h"
 
 #include <errno.h>

@@ -3,7 +3,7 @@
  */
 #include "proxy/route.h"
 
-#include "net/self.h"
+#include "proxy/self.h"
 
 #include <errno.h>
 #include <string.h>

@@ -19,7 +19,7 @@
 #include "proxy/relay.h"
 #include "net/resolve.h"
 #include "proxy/route.h"
-#include "net/self.h"
+#include "proxy/self.h"
 
 #include <errno.h>
 #include <string.h>

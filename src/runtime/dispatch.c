@@ -134,3 +134,41 @@ void dispatch_reject(struct dispatch_ctx *ctx, const char *buf, size_t len,
 	ctr_add(&ctx->ctr.v[CTR_TX_BYTES], (uint64_t)rc);
 	ctr_response_sent(&ctx->ctr, status, true);
 }
+
+/* ---- the transport's sink ------------------------------------------------ */
+
+static void sink_message(void *arg, const char *buf, size_t len, const struct sip_source *src,
+			 unsigned flags)
+{
+	struct dispatch_ctx *ctx = arg;
+	struct sip_job *job = job_new(buf, len, src);
+
+	if (!job) {
+		ctr_inc(&ctx->ctr, CTR_DROPPED);
+		return;
+	}
+	job->truncated = (flags & SINK_TRUNCATED) != 0;
+	job->undelivered = (flags & SINK_UNDELIVERED) != 0;
+	dispatch_job(ctx, job);
+}
+
+static void sink_reject(void *arg, const char *buf, size_t len, const struct sip_source *src,
+			unsigned status, const char *reason)
+{
+	dispatch_reject(arg, buf, len, src, status, reason, NULL);
+}
+
+static void sink_count(void *arg, enum sink_event ev)
+{
+	struct dispatch_ctx *ctx = arg;
+	static const enum ctr_id ids[] = {
+		[SINK_KEEPALIVE] = CTR_KEEPALIVES,
+		[SINK_PARSE_ERROR] = CTR_PARSE_ERRORS,
+		[SINK_DROPPED] = CTR_DROPPED,
+	};
+
+	ctr_inc(&ctx->ctr, ids[ev]);
+}
+
+const struct sink dispatch_sink = {
+	.message = sink_message, .reject = sink_reject, .count = sink_count};

@@ -17,6 +17,7 @@
 #define JCT_DISPATCH_H
 
 #include "runtime/counters.h"
+#include "net/sink.h"
 #include "runtime/queue.h"
 
 struct config;
@@ -38,6 +39,10 @@ void dispatch_ctx_set_claim(struct dispatch_ctx *ctx, dispatch_claim_fn claim, v
 /* Takes job: hands it to the claim function, queues it on its shard or
  * answers/drops it. */
 void dispatch_job(struct dispatch_ctx *ctx, struct sip_job *job);
+
+/* The transport's sink (net/sink.h) for a reader thread whose ctx is a
+ * dispatch_ctx: each message becomes a job for dispatch_job(). */
+extern const struct sink dispatch_sink;
 
 /* Answers the request in buf[0..len) (borrowed) from the listener thread
  * with status (and reason, NULL for the standard phrase); drops it when it

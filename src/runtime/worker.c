@@ -366,19 +366,23 @@ static void run_claims(struct worker *w)
  * thread wakes per batch instead of one per datagram. */
 static void watch_udp(struct worker *w, bool on)
 {
-	int fds[CFG_MAX_LISTEN];
-	unsigned idx[CFG_MAX_LISTEN];
-	unsigned n = transport_udp_sockets(fds, idx, CFG_MAX_LISTEN);
+	int fds[TRANSPORT_MAX_LISTEN];
+	unsigned idx[TRANSPORT_MAX_LISTEN];
+	unsigned n = transport_udp_sockets(fds, idx, TRANSPORT_MAX_LISTEN);
 
-	/* Made here, not at start: dispatch is set up after the workers. */
+	/* Made here, not at start: dispatch is set up after the workers. The
+	 * dispatch context is never freed: its counters stay registered. */
 	if (on && !w->udp) {
-		if (!(w->udp = udp_reader_new(w->cfg->sip.limits.max_message_size))) {
+		struct dispatch_ctx *d = dispatch_ctx_new();
+
+		if (!d || !(w->udp = udp_reader_new(w->cfg->sip.limits.max_message_size,
+						    &dispatch_sink, d))) {
 			log_error("event=udp_reader_failed worker=%u error=\"out of memory\"",
 				  w->index);
 			return;
 		}
 		if (nworkers > 1)
-			dispatch_ctx_set_claim(udp_reader_dispatch(w->udp), claim_job, w);
+			dispatch_ctx_set_claim(d, claim_job, w);
 	}
 	for (unsigned i = 0; i < n && w->index == 0; i++) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = WAKE_UDP};
@@ -403,9 +407,9 @@ static void wake_helper(struct worker *w)
 /* Reads one batch from each UDP socket; returns how many datagrams. */
 static unsigned read_udp_sockets(struct worker *w)
 {
-	int fds[CFG_MAX_LISTEN];
-	unsigned idx[CFG_MAX_LISTEN];
-	unsigned n = transport_udp_sockets(fds, idx, CFG_MAX_LISTEN), got = 0;
+	int fds[TRANSPORT_MAX_LISTEN];
+	unsigned idx[TRANSPORT_MAX_LISTEN];
+	unsigned n = transport_udp_sockets(fds, idx, TRANSPORT_MAX_LISTEN), got = 0;
 
 	pthread_mutex_lock(&udp_read_lock);
 	for (unsigned i = 0; i < n; i++)

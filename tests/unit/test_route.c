@@ -7,7 +7,7 @@
 #include "sip/hdr_list.h"
 #include "sip/msg_edit.h"
 #include "proxy/route.h"
-#include "net/self.h"
+#include "proxy/self.h"
 #include "sip/sip_msg.h"
 
 #include <criterion/criterion.h>

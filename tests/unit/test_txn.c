@@ -7,7 +7,7 @@
  * loopback UDP socket (the transport's) and are counted on a peer socket.
  */
 #include "config.h"
-#include "net/self.h"
+#include "proxy/self.h"
 #include "sip/sip_msg.h"
 #include "net/transport.h"
 #include "txn/txn.h"
@@ -58,7 +58,7 @@ static void setup(void)
 		 our_port);
 	cr_assert_eq(config_load_string(text, "t.conf", &cfg, stderr), 0);
 	cr_assert_eq(self_init(&cfg), 0);
-	cr_assert_eq(transport_open(&cfg), 0);
+	cr_assert_eq(transport_open(cfg.sip.listen, cfg.sip.nlisten), 0);
 	peer_port = free_udp_port(&peer);
 	memset(&peer_dest, 0, sizeof(peer_dest));
 	peer_dest.proto = SIP_PROTO_UDP;

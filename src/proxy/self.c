@@ -3,7 +3,7 @@
  * addresses), so membership is a linear scan with numeric comparison: a
  * host is parsed as an address once and compared as bytes, never as text.
  */
-#include "net/self.h"
+#include "proxy/self.h"
 
 #include "config.h"
 #include "base/log.h"
@@ -75,7 +75,7 @@ int self_init(const struct config *cfg)
 		}
 	}
 	for (unsigned i = 0; i < cfg->sip.nlisten; i++) {
-		const struct cfg_listen *l = &cfg->sip.listen[i];
+		const struct transport_listen *l = &cfg->sip.listen[i];
 		uint16_t port = netaddr_port(&l->addr);
 
 		if (netaddr_is_any(&l->addr))
@@ -108,7 +108,7 @@ const char *self_hostport(unsigned listener)
 static bool addr_is_ours(const struct netaddr *a, uint16_t port, enum sip_proto proto)
 {
 	for (unsigned i = 0; i < scfg->sip.nlisten; i++) {
-		const struct cfg_listen *l = &scfg->sip.listen[i];
+		const struct transport_listen *l = &scfg->sip.listen[i];
 
 		if (netaddr_port(&l->addr) != port)
 			continue;

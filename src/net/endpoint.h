@@ -1,0 +1,30 @@
+/*
+ * endpoint: where a message came from and where it goes. Plain values,
+ * shared by the sockets (udp.c, tcp.c), the transport that picks between
+ * them (transport.c) and every layer above that answers or relays.
+ */
+#ifndef JCT_ENDPOINT_H
+#define JCT_ENDPOINT_H
+
+#include "net/netaddr.h"
+#include "sip/sip_hdr.h"
+
+#include <stdint.h>
+
+/* Where a received message came from: enough to answer it. */
+struct sip_source {
+	enum sip_proto proto;
+	uint16_t listener; /* index of the config listener it arrived on */
+	struct netaddr remote;
+	uint64_t conn_id; /* stream connection, 0 for UDP */
+};
+
+/* Where a message goes. */
+struct sip_dest {
+	enum sip_proto proto;
+	struct netaddr addr;
+	int listener;     /* listener to send from; -1: the first of the right proto and family */
+	uint64_t conn_id; /* stream: try this connection first; 0: find or open one by addr */
+};
+
+#endif
