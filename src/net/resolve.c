@@ -1,5 +1,12 @@
 /*
- * resolve: see resolve.h.
+ * resolve: the next hop of a URI (see resolve.h). Runs on the worker that
+ * relays: a numeric host (the common case for bindings and Route values
+ * we wrote ourselves) costs a parse and a listener lookup; a name goes
+ * through getaddrinfo(3) on this thread, which can stall the worker for as
+ * long as the resolver takes, so production routes should name addresses
+ * or a local caching resolver until RFC 3263 lookups are asynchronous.
+ * Only families we have a listener for are kept: an answer we cannot send
+ * to is no answer.
  */
 #include "net/resolve.h"
 

@@ -1,5 +1,12 @@
 /*
- * relay: see relay.h.
+ * relay: the edit lists that forward a request and relay a response (see
+ * relay.h). A forwarded request is the received buffer plus edits: the
+ * sender's Via stamped with received/rport (§18.2.1, RFC 3581), our Via on
+ * top (§16.6 step 8) whose branch carries a hash of what makes a loop, so
+ * a request that comes back unchanged is recognised (§16.3 step 4),
+ * Max-Forwards decremented and Record-Route when asked (§16.6 steps 3-4);
+ * msg_edit.c applies them in one copy. Nothing else is re-serialised: what
+ * we do not edit leaves byte for byte as it arrived.
  */
 #include "proxy/relay.h"
 

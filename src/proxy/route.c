@@ -1,5 +1,10 @@
 /*
- * route: see route.h.
+ * route: Route processing as edits (see route.h). The route state records
+ * what to change (Route values of ours to delete, a Request-URI to
+ * replace, values to pre-load or append) while the request is examined,
+ * and route_commit() turns it into edits once, so a request that is
+ * refused after the route checks costs no copy. Whether a URI is ours is
+ * asked of self.c, which knows our addresses and domains.
  */
 #include "proxy/route.h"
 

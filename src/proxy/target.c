@@ -1,5 +1,9 @@
 /*
- * target: see target.h.
+ * target: target sets (see target.h). The location service's answer lives
+ * only as long as its database round trip, and a proxy may try its later
+ * q groups many seconds after (sequential forking, §16.6), so the URIs and
+ * Paths are copied into one block owned by the set, ordered best q first;
+ * contacts we cannot route to (not sip: or sips:) are left out here, once.
  */
 #include "proxy/target.h"
 

@@ -1,12 +1,15 @@
 /*
- * dispatch: from a listener thread to a worker's queue.
+ * dispatch: from a reader thread to a worker's queue.
  *
- * A listener hands every received message here. dispatch finds the
- * Call-ID with a cheap scan (no parse), picks the shard hash(Call-ID) %
- * workers so every message of a call reaches the same worker, and pushes.
- * When the shard is full a request is answered 503 with Retry-After right
- * here in the listener thread (RFC 3261 §21.5.4), and responses and ACKs
- * are always queued: dropping them would break transactions already under
+ * A reader (the TCP thread, a worker reading UDP) hands every received
+ * message here, through the transport's sink (dispatch_sink). dispatch
+ * finds the Call-ID with a cheap scan (no parse), picks the shard from a
+ * keyed SipHash of it reduced to [0, workers) by a multiply-shift, so
+ * every message of a call reaches the same worker and no client can aim
+ * its calls at one worker, and pushes. When the shard is full a request
+ * is answered 503 with Retry-After right here in the reader's thread (RFC
+ * 3261 §21.5.4); responses, ACKs and requests handed back undelivered are
+ * always queued: dropping them would break transactions already under
  * way.
  *
  * A reader that is itself a worker may run another shard's jobs instead

@@ -1,15 +1,16 @@
 /*
  * queue: the bounded work queue of one worker, and the job it carries.
  *
- * Listener threads push received messages (jobs); one worker pops them.
+ * Readers (the TCP thread, workers reading UDP) push received messages
+ * (jobs) through dispatch.c; one worker pops them.
  * Every message of a call hashes to the same worker (dispatch.c), so a
  * worker owns its calls' state without locks and sees their messages in
  * order. The queue is a mutex-protected intrusive list: the worker takes
  * the whole list in one lock and processes it outside the lock, so the
  * lock is held for a few instructions per batch, not per message. A
- * sleeping worker waits in poll(2) on the queue's eventfd together with
- * its database socket; a producer writes the eventfd only when the worker
- * said it is going to sleep.
+ * sleeping worker waits in epoll(7) on the queue's eventfd together with
+ * its database sockets (and, for worker 0, the UDP sockets); a producer
+ * writes the eventfd only when the worker said it is going to sleep.
  *
  * Bound: requests beyond `depth` are refused (the caller answers 503);
  * responses and ACKs are always accepted (forced), because dropping them
