@@ -6,7 +6,7 @@
  * parameters are malformed (§3.1.2.1), one with a bad Request-Line
  * (§3.1.2.8). Without a readable Via nothing can be addressed.
  */
-#include "sip_reply.h"
+#include "runtime/sip_reply.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
