@@ -305,8 +305,12 @@ static int conn_flush(struct tcp_conn *c)
 		}
 		off += (size_t)n;
 	}
-	memmove(c->out, c->out + off, c->out_len - off);
-	c->out_len -= off;
+	/* Nothing may be queued yet: a connect can complete before the
+	 * worker that opened it queues its message (out is then NULL). */
+	if (off) {
+		memmove(c->out, c->out + off, c->out_len - off);
+		c->out_len -= off;
+	}
 	conn_set_events(c, EPOLLIN | EPOLLRDHUP | (c->out_len ? EPOLLOUT : 0));
 	return 0;
 }
