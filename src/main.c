@@ -14,19 +14,19 @@
 #include "autoconfig.h"
 
 #include "admin/admin.h"
-#include "proxy/core.h"
-#include "registrar/auth.h"
+#include "base/log.h"
 #include "config.h"
+#include "net/transport.h"
+#include "proxy/core.h"
+#include "proxy/self.h"
+#include "registrar/auth.h"
+#include "registrar/location.h"
+#include "registrar/subcache.h"
 #include "runtime/counters.h"
 #include "runtime/dispatch.h"
-#include "registrar/location.h"
-#include "base/log.h"
-#include "proxy/self.h"
+#include "runtime/worker.h"
 #include "store/store.h"
 #include "store/store_bg.h"
-#include "registrar/subcache.h"
-#include "net/transport.h"
-#include "runtime/worker.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -18,10 +18,10 @@
 #include "admin/admin.h"
 
 #include "admin/admin_internal.h"
-#include "base/clock.h"
-#include "config.h"
-#include "base/log.h"
 #include "admin/metrics.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "config.h"
 #include "net/netaddr.h"
 
 #include <errno.h>

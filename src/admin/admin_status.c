@@ -18,11 +18,11 @@
 #include "autoconfig.h"
 
 #include "admin/admin_internal.h"
+#include "admin/metrics.h"
 #include "base/clock.h"
 #include "config.h"
-#include "runtime/counters.h"
-#include "admin/metrics.h"
 #include "net/tcp.h"
+#include "runtime/counters.h"
 #include "runtime/worker.h"
 
 #include <pthread.h>

@@ -9,8 +9,8 @@
 #ifndef JCT_RESOLVE_H
 #define JCT_RESOLVE_H
 
-#include "sip/sip_uri.h"
 #include "net/transport.h"
+#include "sip/sip_uri.h"
 
 #include <stddef.h>
 

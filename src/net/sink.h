@@ -15,11 +15,10 @@
 
 #include <stddef.h>
 
-/* What a message handed over is. */
-enum {
-	SINK_TRUNCATED = 1u << 0,   /* a datagram cut at the read buffer: too large */
-	SINK_UNDELIVERED = 1u << 1, /* a request of ours handed back: its connection never came up */
-};
+/* What a message handed over is: SINK_TRUNCATED, a datagram cut at the
+ * read buffer (too large); SINK_UNDELIVERED, a request of ours handed
+ * back because its connection never came up. */
+enum { SINK_TRUNCATED = 1u << 0, SINK_UNDELIVERED = 1u << 1 };
 
 /* What a reader counts (the runtime keeps the counters). */
 enum sink_event { SINK_KEEPALIVE, SINK_PARSE_ERROR, SINK_DROPPED };

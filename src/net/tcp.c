@@ -535,8 +535,7 @@ static void accept_all(struct tcp_listener *l)
  * get a CRLF pong; RFC 3261 §7.5 says stray CRLFs before a start line are
  * ignored. Returns how many bytes to consume; keeps an incomplete ping.
  */
-static size_t keepalive_consume(struct tcp_conn *c, const char *p,
-				size_t n)
+static size_t keepalive_consume(struct tcp_conn *c, const char *p, size_t n)
 {
 	size_t k = 0;
 

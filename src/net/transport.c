@@ -61,11 +61,11 @@ int transport_start(const struct tcp_settings *ts, const struct sink *sink, void
 		struct listener *l = &listeners[i];
 
 		if (l->cfg.proto != SIP_PROTO_UDP)
-			tcp[ntcp++] = (struct tcp_listener_fd){
-				.fd = l->fd,
-				.index = i,
-				.proto = l->cfg.proto,
-				.family = netaddr_family(&l->cfg.addr)};
+			tcp[ntcp++] =
+				(struct tcp_listener_fd){.fd = l->fd,
+							 .index = i,
+							 .proto = l->cfg.proto,
+							 .family = netaddr_family(&l->cfg.addr)};
 	}
 	/* The TCP thread also serves outgoing connections, so it runs even
 	 * without a TCP listener... but outgoing TCP needs a listener to put

@@ -16,21 +16,21 @@
 #include "proxy/core.h"
 #include "runtime/counters.h"
 
-#include "registrar/auth.h"
 #include "base/clock.h"
-#include "config.h"
-#include "registrar/location.h"
 #include "base/log.h"
+#include "config.h"
 #include "proxy/proxy.h"
 #include "proxy/redirect.h"
-#include "registrar/registrar.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
 #include "proxy/self.h"
-#include "runtime/sip_reply.h"
 #include "proxy/stateless.h"
-#include "txn/txn.h"
 #include "proxy/validate.h"
+#include "registrar/auth.h"
+#include "registrar/location.h"
+#include "registrar/registrar.h"
+#include "runtime/sip_reply.h"
+#include "txn/txn.h"
 
 #include <errno.h>
 #include <string.h>
@@ -84,7 +84,8 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	if (!worker_config(w)->auth.invite || worker_config(w)->auth.mode != AUTH_MODE_LOCAL ||
 	    m->method_id == SIP_METHOD_ACK || m->method_id == SIP_METHOD_CANCEL ||
 	    m->method_id == SIP_METHOD_REGISTER || sip_msg_to(m)->tag.len ||
-	    !config_is_domain(worker_config(w), from->uri.host) || from->uri.host.len >= sizeof(realmbuf))
+	    !config_is_domain(worker_config(w), from->uri.host) ||
+	    from->uri.host.len >= sizeof(realmbuf))
 		return true;
 	for (size_t i = 0; i < from->uri.host.len; i++)
 		realmbuf[i] = sip_tolower(from->uri.host.p[i]);

@@ -26,21 +26,21 @@
 #include "proxy/proxy.h"
 #include "runtime/counters.h"
 
-#include "registrar/auth.h"
 #include "base/clock.h"
-#include "config.h"
-#include "sip/hdr_list.h"
-#include "registrar/location.h"
 #include "base/log.h"
-#include "sip/msg_edit.h"
-#include "proxy/relay.h"
+#include "base/siphash.h"
+#include "config.h"
 #include "net/resolve.h"
+#include "proxy/relay.h"
 #include "proxy/route.h"
 #include "proxy/self.h"
-#include "runtime/sip_reply.h"
-#include "base/siphash.h"
 #include "proxy/stateless.h"
 #include "proxy/target.h"
+#include "registrar/auth.h"
+#include "registrar/location.h"
+#include "runtime/sip_reply.h"
+#include "sip/hdr_list.h"
+#include "sip/msg_edit.h"
 #include "txn/txn.h"
 
 #include <errno.h>
@@ -277,8 +277,8 @@ static void send_cancel(struct pbranch *b)
 	PUT("CSeq: %u CANCEL\r\n", sip_msg_cseq(&req)->num);
 	PUT("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
 #undef PUT
-	b->cancel = ctx_send(worker_txn(w), out, n, ctx_dest(b->c), SIP_METHOD_CANCEL, ctx_branch(b->c),
-			     &cancel_ops, b, clock_now_ms(), &err);
+	b->cancel = ctx_send(worker_txn(w), out, n, ctx_dest(b->c), SIP_METHOD_CANCEL,
+			     ctx_branch(b->c), &cancel_ops, b, clock_now_ms(), &err);
 	if (b->cancel)
 		b->p->refs++;
 }
@@ -389,13 +389,15 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 		rc = relay_request_edits(&m, &rr, worker_edits(w));
 	if (rc == 0 && worker_config(w)->auth.invite)
 		rc = auth_consume_credentials(&m, worker_edits(w));
-	n = rc == 0 ? msg_edit_apply(worker_edits(w), m.buf, m.len, worker_out(w), worker_out_cap(w)) : -EINVAL;
+	n = rc == 0 ? msg_edit_apply(worker_edits(w), m.buf, m.len, worker_out(w),
+				     worker_out_cap(w))
+		    : -EINVAL;
 	if (n < 0) {
 		status = 500;
 		goto failed;
 	}
-	b->c = ctx_send(worker_txn(w), worker_out(w), (size_t)n, &dst, m.method_id, branch, &branch_ops, b,
-			clock_now_ms(), &err);
+	b->c = ctx_send(worker_txn(w), worker_out(w), (size_t)n, &dst, m.method_id, branch,
+			&branch_ops, b, clock_now_ms(), &err);
 	if (!b->c) {
 		status = 503;
 		goto failed;
@@ -405,7 +407,8 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
 	if (p->invite) /* §16.6 step 11 */
 		(void)timer_start(worker_timers(w), &b->timer_c,
-				  clock_now_ms() + worker_config(w)->transaction.timer_c, on_timer_c, b);
+				  clock_now_ms() + worker_config(w)->transaction.timer_c,
+				  on_timer_c, b);
 	return;
 failed:
 	b->final = status;
@@ -556,8 +559,8 @@ void proxy_check_complete(struct pctx *p)
 		char extra[PROXY_CHALLENGES_MAX];
 		size_t extra_len = 0;
 
-		if (sip_msg_parse(&r, best->resp, best->resp_len, hdrs, 128, &worker_config(w)->sip.limits) <
-		    0) {
+		if (sip_msg_parse(&r, best->resp, best->resp_len, hdrs, 128,
+				  &worker_config(w)->sip.limits) < 0) {
 			respond_local(p, 500, NULL, NULL);
 			return;
 		}
@@ -589,8 +592,8 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 		/* §16.7 step 2: a ringing branch gets a fresh Timer C */
 		if (p->invite && status > 100 && timer_running(&b->timer_c))
 			(void)timer_start(worker_timers(w), &b->timer_c,
-					  clock_now_ms() + worker_config(w)->transaction.timer_c, on_timer_c,
-					  b);
+					  clock_now_ms() + worker_config(w)->transaction.timer_c,
+					  on_timer_c, b);
 		/* step 5: 100 stays here, the rest goes up at once */
 		if (status > 100 && !p->final_sent)
 			relay_up(p, m, NULL, 0);

@@ -10,10 +10,10 @@
  */
 #include "proxy/relay.h"
 
-#include "sip/hdr_list.h"
+#include "base/siphash.h"
 #include "net/resolve.h"
 #include "proxy/self.h"
-#include "base/siphash.h"
+#include "sip/hdr_list.h"
 
 #include <errno.h>
 #include <stdio.h>

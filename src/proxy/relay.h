@@ -7,9 +7,9 @@
 #ifndef JCT_RELAY_H
 #define JCT_RELAY_H
 
+#include "net/transport.h"
 #include "sip/msg_edit.h"
 #include "sip/sip_msg.h"
-#include "net/transport.h"
 
 #include <stdbool.h>
 

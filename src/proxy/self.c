@@ -5,8 +5,8 @@
  */
 #include "proxy/self.h"
 
-#include "config.h"
 #include "base/log.h"
+#include "config.h"
 
 #include <errno.h>
 #include <ifaddrs.h>

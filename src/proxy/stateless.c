@@ -12,14 +12,14 @@
 #include "proxy/stateless.h"
 #include "runtime/counters.h"
 
-#include "registrar/auth.h"
-#include "config.h"
-#include "registrar/location.h"
 #include "base/log.h"
-#include "proxy/relay.h"
+#include "config.h"
 #include "net/resolve.h"
+#include "proxy/relay.h"
 #include "proxy/route.h"
 #include "proxy/self.h"
+#include "registrar/auth.h"
+#include "registrar/location.h"
 
 #include <errno.h>
 #include <string.h>

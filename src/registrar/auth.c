@@ -12,15 +12,15 @@
 #include "runtime/counters.h"
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "config.h"
 #include "registrar/digest.h"
-#include "base/log.h"
-#include "sip/msg_edit.h"
 #include "registrar/nonce.h"
-#include "runtime/queue.h"
-#include "store/store.h"
 #include "registrar/subcache.h"
+#include "runtime/queue.h"
 #include "runtime/worker.h"
+#include "sip/msg_edit.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -11,8 +11,8 @@
 #include "store/store.h"
 
 #include "base/clock.h"
-#include "config.h"
 #include "base/ttlcache.h"
+#include "config.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -20,16 +20,16 @@
 #include "registrar/registrar.h"
 #include "runtime/counters.h"
 
-#include "registrar/auth.h"
 #include "base/clock.h"
-#include "config.h"
-#include "sip/hdr_list.h"
-#include "registrar/location.h"
 #include "base/log.h"
 #include "base/siphash.h"
+#include "config.h"
+#include "registrar/auth.h"
+#include "registrar/location.h"
+#include "runtime/worker.h"
+#include "sip/hdr_list.h"
 #include "store/store.h"
 #include "txn/txn.h"
-#include "runtime/worker.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -116,7 +116,8 @@ static void reply_db_down(const struct reg_req *rq, struct sip_msg *m)
 {
 	char extra[32];
 
-	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", worker_config(rq->w)->database.retry_after);
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
+		 worker_config(rq->w)->database.retry_after);
 	reply(rq, m, 503, "Database Unavailable", extra);
 }
 
@@ -342,7 +343,8 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 		   : SIP_STR_NULL;
 	struct sip_str node = sip_str_cstr(worker_config(w)->node.name);
 	struct sip_str call_id = sip_msg_call_id(m), src;
-	int64_t cseq = sip_msg_cseq(m)->num, max = worker_config(w)->registrar.max_contacts, n = rc->n;
+	int64_t cseq = sip_msg_cseq(m)->num, max = worker_config(w)->registrar.max_contacts,
+		n = rc->n;
 	struct reg_req *rq;
 	struct store_op *op;
 	int err = -ENOTCONN;

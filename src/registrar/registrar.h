@@ -6,8 +6,8 @@
 #define JCT_REGISTRAR_H
 
 #include "config.h"
-#include "sip/hdr_list.h"
 #include "runtime/worker.h"
+#include "sip/hdr_list.h"
 
 #define REG_MAX_CONTACTS HDR_LIST_MAX
 #define REG_AOR_MAX 300

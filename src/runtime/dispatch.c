@@ -5,10 +5,10 @@
  */
 #include "runtime/dispatch.h"
 
-#include "config.h"
 #include "base/log.h"
-#include "runtime/sip_reply.h"
 #include "base/siphash.h"
+#include "config.h"
+#include "runtime/sip_reply.h"
 
 #include <errno.h>
 #include <stdlib.h>

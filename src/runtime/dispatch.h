@@ -19,8 +19,8 @@
 #ifndef JCT_DISPATCH_H
 #define JCT_DISPATCH_H
 
-#include "runtime/counters.h"
 #include "net/sink.h"
+#include "runtime/counters.h"
 #include "runtime/queue.h"
 
 struct config;

@@ -11,8 +11,8 @@
 #ifndef JCT_SIP_REPLY_H
 #define JCT_SIP_REPLY_H
 
-#include "sip/sip_msg.h"
 #include "net/transport.h"
+#include "sip/sip_msg.h"
 
 #include <sys/types.h>
 

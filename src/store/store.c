@@ -439,8 +439,8 @@ struct sip_str store_result_get(const struct store_result *r, unsigned row, unsi
 
 /* ---- connection ------------------------------------------------------- */
 
-struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
-			store_rtt_fn rtt, void *arg)
+struct store *store_new(const char *conninfo, const char *name, unsigned nconns, store_rtt_fn rtt,
+			void *arg)
 {
 	struct store *s = calloc(1, sizeof(*s));
 

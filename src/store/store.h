@@ -61,8 +61,8 @@ typedef void (*store_rtt_fn)(void *arg, uint64_t us);
  * connecting at the first store_handle(). name is for logs; rtt (may be
  * NULL) hears each round trip, with arg (borrowed). NULL when out of
  * memory. */
-struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
-			store_rtt_fn rtt, void *arg);
+struct store *store_new(const char *conninfo, const char *name, unsigned nconns, store_rtt_fn rtt,
+			void *arg);
 /* Completes every pending operation with -ECANCELED, then frees. */
 void store_free(struct store *s);
 

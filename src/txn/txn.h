@@ -16,10 +16,10 @@
 #ifndef JCT_TXN_H
 #define JCT_TXN_H
 
-#include "runtime/queue.h"
-#include "sip/sip_msg.h"
-#include "runtime/timer.h"
 #include "net/transport.h"
+#include "runtime/queue.h"
+#include "runtime/timer.h"
+#include "sip/sip_msg.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,7 +50,6 @@ struct stx_ops {
 	 * After this the TU must not touch it. */
 	void (*done)(void *tu, struct stx *st);
 };
-
 
 /* The server transaction this request belongs to (§17.2.3; an ACK finds
  * its INVITE), or NULL. m must be the parsed request. */
@@ -100,7 +99,6 @@ struct ctx_ops {
 	/* The transaction is gone. */
 	void (*done)(void *tu, struct ctx *c);
 };
-
 
 /* Sends request buf[0..len) (copied) to dest as a new client transaction
  * whose top Via carries branch. Returns the transaction, or NULL with *err

@@ -4,10 +4,10 @@
  * §16.6 step 6 as edits on a received request.
  */
 #include "config.h"
-#include "sip/hdr_list.h"
-#include "sip/msg_edit.h"
 #include "proxy/route.h"
 #include "proxy/self.h"
+#include "sip/hdr_list.h"
+#include "sip/msg_edit.h"
 #include "sip/sip_msg.h"
 
 #include <criterion/criterion.h>

@@ -7,9 +7,9 @@
  * loopback UDP socket (the transport's) and are counted on a peer socket.
  */
 #include "config.h"
+#include "net/transport.h"
 #include "proxy/self.h"
 #include "sip/sip_msg.h"
-#include "net/transport.h"
 #include "txn/txn.h"
 
 #include <arpa/inet.h>
