@@ -12,7 +12,7 @@
  *         src/sip/sip_uri.c src/sip/sip_hdr.c src/sip/sip_msg.c tests/fuzz/fuzz_sip_msg.c \
  *         -o fuzz_sip_msg
  * Seeds: tests/fuzz/corpus/sip_msg/ and the torture messages (one per
- * RFC 4475 section) in tests/integration/rfc4475/.
+ * RFC 4475 section) in tests/integration/torture/.
  */
 #include "sip/sip_msg.h"
 

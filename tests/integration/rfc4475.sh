@@ -4,7 +4,7 @@
 # byte for byte over UDP and over TCP: the valid ones of §3.1.1 are
 # accepted and processed like any request, the invalid ones of §3.1.2
 # get the answer the RFC asks for, and so do those of §3.2-3.4.
-# What each one must get is in rfc4475/expect.txt. After every message
+# What each one must get is in torture/expect.txt. After every message
 # the daemon must still answer OPTIONS, and it must exit cleanly.
 #
 # A UDP answer goes where the message's top Via says (RFC 3261 §18.2.2):
@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 need ss flock
 
-DIR="$TOP_SRCDIR/tests/integration/rfc4475"
+DIR="$TOP_SRCDIR/tests/integration/torture"
 PORT=$(free_port)
 LO=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
 
