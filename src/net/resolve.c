@@ -10,6 +10,8 @@
  */
 #include "net/resolve.h"
 
+#include "net/tcp.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <string.h>
@@ -76,5 +78,11 @@ int resolve_uri(const struct sip_uri *u, size_t msg_len, unsigned udp_mtu, struc
 		return -EPROTONOSUPPORT;
 	host = u->maddr.len ? u->maddr : u->host;
 	rc = resolve_host(host, u->port ? u->port : sip_uri_default_port(u), proto, d);
+	if (rc == 0 && by_size && tcp_refused_recently(&d->addr)) {
+		/* It refused TCP a moment ago: UDP at once (§18.1.1) */
+		proto = SIP_PROTO_UDP;
+		by_size = false;
+		rc = resolve_host(host, u->port ? u->port : sip_uri_default_port(u), proto, d);
+	}
 	return rc == 0 && by_size ? 1 : rc;
 }

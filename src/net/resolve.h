@@ -1,7 +1,8 @@
 /*
  * resolve: the next hop for a URI (RFC 3263 §4, without NAPTR/SRV yet):
  * transport from the transport parameter or the sips scheme, else UDP, or
- * TCP for a message over [sip] udp_mtu bytes (RFC 3261 §18.1.1); host from maddr
+ * TCP for a message over [sip] udp_mtu bytes (RFC 3261 §18.1.1) unless
+ * that address refused TCP in the last minute (tcp.h); host from maddr
  * or the host part; port or the transport's default. Numeric hosts cost
  * nothing; names go through getaddrinfo(3), which may block the calling
  * worker, so production routes should use addresses or a local resolver.

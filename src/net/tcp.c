@@ -81,6 +81,19 @@ static atomic_bool tcp_stopping;
 static struct tcp_listener tcp_listeners[TCP_MAX_LISTEN];
 static unsigned tcp_nlisteners;
 
+/* Addresses whose connection was refused lately, so a request that would
+ * go over TCP only for its size goes straight over UDP for a while
+ * instead of failing a connect each time (RFC 3261 §18.1.1; Kamailio's
+ * dst_blocklist does the same). A small ring: oldest entry replaced. */
+#define TCP_REFUSED_SLOTS 64
+#define TCP_REFUSED_MS 60000
+static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	struct netaddr addr;
+	uint64_t until_ms;
+} refused[TCP_REFUSED_SLOTS];
+static unsigned refused_next;
+
 static pthread_mutex_t tbl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tcp_conn **by_id, **by_addr;
 static size_t tbl_mask;
@@ -219,6 +232,42 @@ static void conn_close(struct tcp_conn *c, const char *why)
 	conn_unref(c);
 }
 
+static void refused_note(const struct netaddr *a)
+{
+	uint64_t until = clock_now_ms() + TCP_REFUSED_MS;
+	unsigned i;
+
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char s[NETADDR_STRLEN];
+
+		netaddr_format(a, s, sizeof(s));
+		log_debug("event=tcp_refused remote=%s", s);
+	}
+	pthread_mutex_lock(&refused_lock);
+	for (i = 0; i < TCP_REFUSED_SLOTS; i++)
+		if (netaddr_equal(&refused[i].addr, a))
+			break;
+	if (i == TCP_REFUSED_SLOTS) {
+		i = refused_next;
+		refused_next = (refused_next + 1) % TCP_REFUSED_SLOTS;
+		refused[i].addr = *a;
+	}
+	refused[i].until_ms = until;
+	pthread_mutex_unlock(&refused_lock);
+}
+
+bool tcp_refused_recently(const struct netaddr *a)
+{
+	uint64_t now = clock_now_ms();
+	bool found = false;
+
+	pthread_mutex_lock(&refused_lock);
+	for (unsigned i = 0; i < TCP_REFUSED_SLOTS && !found; i++)
+		found = refused[i].until_ms > now && netaddr_equal(&refused[i].addr, a);
+	pthread_mutex_unlock(&refused_lock);
+	return found;
+}
+
 /* Epoll thread only: closes c after an error. When c never connected
  * (refused, unreachable), not a byte of its queued output left: each
  * request in it goes back to the worker that sent it (through the sink,
@@ -241,6 +290,8 @@ static void conn_fail(struct tcp_conn *c, const char *why)
 	}
 	c->dead = true; /* from now on a send fails at once */
 	pthread_mutex_unlock(&c->wlock);
+	if (out)
+		refused_note(&c->remote);
 	conn_close(c, why);
 	while (off < len) {
 		struct sip_error err = {0, NULL};
@@ -407,6 +458,8 @@ static struct tcp_conn *conn_connect_locked(const struct sip_dest *d, int *err)
 	set_nodelay(fd);
 	if (connect(fd, &d->addr.u.sa, d->addr.len) < 0 && errno != EINPROGRESS) {
 		*err = -errno;
+		if (errno == ECONNREFUSED || errno == ENETUNREACH || errno == EHOSTUNREACH)
+			refused_note(&d->addr);
 		close(fd);
 		return NULL;
 	}

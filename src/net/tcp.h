@@ -19,6 +19,7 @@
 #include "net/sink.h"
 #include "sip/sip_msg.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* What the TCP thread is told at start ([sip] settings). */
@@ -53,6 +54,10 @@ void tcp_close_all(void);
 /* Sends on d->conn_id if it is still open, else on a connection to d->addr,
  * opening one if needed. Never blocks. Returns 0 or a negative errno. */
 int tcp_send(const struct sip_dest *d, const char *buf, size_t len);
+
+/* Was a connection to a refused (or never came up) in the last minute?
+ * Any thread. */
+bool tcp_refused_recently(const struct netaddr *a);
 
 /* Open connections (for monitoring). */
 unsigned tcp_connection_count(void);

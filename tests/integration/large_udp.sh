@@ -5,8 +5,9 @@
 # is answered and hung up. With udp_mtu = 1300 it is tried over TCP first;
 # the refused connection makes Junction send it over UDP after all (§18.1.1
 # SHOULD), and the call completes. A callee listening on both transports
-# gets it over TCP. The callee's own message log shows each INVITE whole,
-# with the transport Junction's Via names.
+# gets it over TCP. The stateless proxy falls back the same way. The
+# callee's own message log shows each INVITE whole, with the transport
+# Junction's Via names.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/proxy_lib.sh"
@@ -32,6 +33,7 @@ invite_check() {
 big_call() {
 	local name=$1 user=$2 tp=$3 ua
 	ua=$(free_port)
+	UA_LAST=$ua
 	register "$user" "sip:$user@127.0.0.1:$ua"
 	uas "${name}_uas" uas.xml "$ua" -m "$CALLS" -trace_msg -message_file "$T_DIR/${name}_uas.msg"
 	sleep 0.3
@@ -46,11 +48,14 @@ grep -q 'event=.*udp_mtu\|Too Large\| 513 ' "$T_DIR/junction.log" && fail "size 
 
 # 2. udp_mtu = 1300: TCP refused, UDP after all
 stop_junction || fail "drain exit status"
-SIP_EXTRA="record_route = yes
+LOG_LEVEL=debug SIP_EXTRA="record_route = yes
 udp_mtu = 1300" write_config "$PORT"
 AUTH_MODE=none pg_config
 start_junction "$PORT" || { fail "restart"; t_done; }
 big_call fallback big2 UDP
+# the refusal is remembered: one connect attempt for the three calls
+n=$(grep -c "event=tcp_refused remote=127.0.0.1:$UA_LAST" "$T_DIR/junction.log")
+[ "$n" = 1 ] && pass "one refused connect for $CALLS calls" || fail "$n refused connects for $CALLS calls"
 
 # 3. udp_mtu = 1300 and a callee on both transports: TCP
 UB=$(free_port)
@@ -65,5 +70,16 @@ kill -TERM "$both_udp_PID" 2>/dev/null
 wait "$both_udp_PID" 2>/dev/null
 grep -q '^INVITE ' "$T_DIR/both_udp.msg" 2>/dev/null && fail "the UDP side of the callee got an INVITE" ||
 	pass "the UDP side of the callee got no INVITE"
+
+# 4. stateless, udp_mtu = 1300, UDP-only callee: a refused connection is
+#    remembered for a minute, so the INVITE (or its retransmission, when
+#    the refusal came too late for this one) goes over UDP
+stop_junction || fail "drain exit status"
+SIP_EXTRA="record_route = yes
+mode = stateless
+udp_mtu = 1300" write_config "$PORT"
+AUTH_MODE=none pg_config
+start_junction "$PORT" || { fail "restart stateless"; t_done; }
+big_call stateless big4 UDP
 
 t_done
