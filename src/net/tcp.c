@@ -86,7 +86,7 @@ static unsigned tcp_nlisteners;
  * instead of failing a connect each time (RFC 3261 §18.1.1; Kamailio's
  * dst_blocklist does the same). A small ring: oldest entry replaced. */
 #define TCP_REFUSED_SLOTS 64
-#define TCP_REFUSED_MS 60000
+#define TCP_REFUSED_MS    60000
 static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	struct netaddr addr;
