@@ -279,9 +279,11 @@ static void conn_fail(struct tcp_conn *c, const char *why)
 	struct sip_source src = {.proto = c->proto, .listener = c->listener, .remote = c->remote};
 	char *out = NULL;
 	size_t len = 0, off = 0;
+	bool never_up;
 
 	pthread_mutex_lock(&c->wlock);
-	if (c->connecting) {
+	never_up = c->connecting;
+	if (never_up) {
 		out = c->out;
 		len = c->out_len;
 		c->out = NULL;
@@ -290,7 +292,7 @@ static void conn_fail(struct tcp_conn *c, const char *why)
 	}
 	c->dead = true; /* from now on a send fails at once */
 	pthread_mutex_unlock(&c->wlock);
-	if (out)
+	if (never_up)
 		refused_note(&c->remote);
 	conn_close(c, why);
 	while (off < len) {
