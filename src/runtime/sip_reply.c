@@ -125,6 +125,8 @@ const char *sip_reason_phrase(unsigned status)
 		return "Interval Too Brief";
 	case 439:
 		return "First Hop Lacks Outbound Support";
+	case 478:
+		return "Unresolvable Destination"; /* not in RFC 3261; Kamailio's and OpenSIPS's */
 	case 480:
 		return "Temporarily Unavailable";
 	case 481:

@@ -96,7 +96,7 @@ req "sip:bob@127.0.0.1:$PORT" z9hG4bKa9 | "$SIPSEND" -w 1500 udp 127.0.0.1 "$POR
 	pass "request to ourselves -> 482" || fail "no 482 for a loop to ourselves"
 req "sip:alice@example.com" z9hG4bKa10 | "$SIPSEND" -w 1500 udp 127.0.0.1 "$PORT" - | grep -q "^SIP/2.0 404" &&
 	pass "user of our domain without location service -> 404" || fail "no 404 for our domain"
-req "sip:bob@unresolvable.invalid" z9hG4bKa11 | "$SIPSEND" -w 3000 udp 127.0.0.1 "$PORT" - | grep -q "^SIP/2.0 478" &&
+req "sip:bob@unresolvable.invalid" z9hG4bKa11 | "$SIPSEND" -w 3000 udp 127.0.0.1 "$PORT" - | grep -q "^SIP/2.0 478 Unresolvable Destination" &&
 	pass "unresolvable host -> 478" || fail "no 478 for an unresolvable host"
 
 stop_junction && pass "SIGTERM exit 0" || fail "exit status"

@@ -145,3 +145,10 @@ Test(sip_reply, never_past_the_buffer)
 	/* putf() needs a byte for vsnprintf's NUL beyond what it keeps. */
 	cr_assert_eq(sip_reply_build(&m, NULL, &r, out, (size_t)n + 1), n);
 }
+
+Test(sip_reply, reason_phrases)
+{
+	cr_assert_str_eq(sip_reason_phrase(404), "Not Found");
+	cr_assert_str_eq(sip_reason_phrase(478), "Unresolvable Destination");
+	cr_assert_str_eq(sip_reason_phrase(499), "Unknown");
+}
