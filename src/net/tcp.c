@@ -44,7 +44,6 @@ struct tcp_listener {
 	int fd;
 	unsigned index; /* of the transport's listeners */
 	enum sip_proto proto;
-	int family;
 };
 
 struct tcp_conn {
@@ -414,40 +413,16 @@ static void set_nodelay(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* The listener an outgoing connection belongs to (what leaves on it names
- * it in Via, §18.1.1): prefer when it is of proto and family, else the
- * first that is; -1 when none. */
-static int pick_listener(enum sip_proto proto, int family, int prefer)
-{
-	int first = -1;
-
-	for (unsigned i = 0; i < tcp_nlisteners; i++) {
-		const struct tcp_listener *l = &tcp_listeners[i];
-
-		if (l->proto != proto || l->family != family)
-			continue;
-		if ((int)l->index == prefer)
-			return prefer;
-		if (first < 0)
-			first = (int)l->index;
-	}
-	return first;
-}
-
 /* Under tbl_lock: opens a connection to d->addr; the new connection is in
  * the table and the epoll set, still connecting. */
 static struct tcp_conn *conn_connect_locked(const struct sip_dest *d, int *err)
 {
 	int family = netaddr_family(&d->addr);
-	int listener = pick_listener(d->proto, family, d->listener);
+	int listener = d->listener;
 	struct epoll_event ev;
 	struct tcp_conn *c;
 	int fd;
 
-	if (listener < 0) {
-		*err = -EAFNOSUPPORT;
-		return NULL;
-	}
 	if (tbl_count >= set.max_connections) {
 		*err = -EMFILE;
 		return NULL;
@@ -788,8 +763,7 @@ int tcp_start(const struct tcp_settings *s, const struct sink *sk, void *ctx,
 		tcp_listeners[i] = (struct tcp_listener){.kind = TCP_KIND_LISTENER,
 							 .fd = l[i].fd,
 							 .index = l[i].index,
-							 .proto = l[i].proto,
-							 .family = l[i].family};
+							 .proto = l[i].proto};
 		ev.data.ptr = &tcp_listeners[i];
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, l[i].fd, &ev) < 0)
 			return -errno;

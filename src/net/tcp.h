@@ -34,7 +34,6 @@ struct tcp_listener_fd {
 	int fd; /* borrowed */
 	unsigned index;
 	enum sip_proto proto;
-	int family; /* AF_INET or AF_INET6 */
 };
 
 /* Opens a listening socket on addr. Returns the fd or a negative errno. */
@@ -52,7 +51,9 @@ void tcp_stop(void);
 void tcp_close_all(void);
 
 /* Sends on d->conn_id if it is still open, else on a connection to d->addr,
- * opening one if needed. Never blocks. Returns 0 or a negative errno. */
+ * opening one from listener d->listener (which the transport chose: an
+ * index, never -1) if needed. Never blocks. Returns 0 or a negative
+ * errno. */
 int tcp_send(const struct sip_dest *d, const char *buf, size_t len);
 
 /* Was a connection to a refused (or never came up) in the last minute?

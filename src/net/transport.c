@@ -61,11 +61,8 @@ int transport_start(const struct tcp_settings *ts, const struct sink *sink, void
 		struct listener *l = &listeners[i];
 
 		if (l->cfg.proto != SIP_PROTO_UDP)
-			tcp[ntcp++] =
-				(struct tcp_listener_fd){.fd = l->fd,
-							 .index = i,
-							 .proto = l->cfg.proto,
-							 .family = netaddr_family(&l->cfg.addr)};
+			tcp[ntcp++] = (struct tcp_listener_fd){
+				.fd = l->fd, .index = i, .proto = l->cfg.proto};
 	}
 	/* The TCP thread also serves outgoing connections, so it runs even
 	 * without a TCP listener... but outgoing TCP needs a listener to put
@@ -132,15 +129,20 @@ int transport_pick_listener(enum sip_proto proto, int family, int prefer)
 	return -1;
 }
 
+/* The listener a message leaves from (what Via names, §18.1.1): UDP by
+ * its socket, a stream by the listener its new connection belongs to. */
 static int send_to(const struct sip_dest *d, const char *buf, size_t len, bool later)
 {
-	int l, fd;
+	int l = transport_pick_listener(d->proto, netaddr_family(&d->addr), d->listener), fd;
 
-	if (d->proto != SIP_PROTO_UDP)
-		return tcp_send(d, buf, len);
-	l = transport_pick_listener(SIP_PROTO_UDP, netaddr_family(&d->addr), d->listener);
 	if (l < 0)
 		return -EAFNOSUPPORT;
+	if (d->proto != SIP_PROTO_UDP) {
+		struct sip_dest via_l = *d;
+
+		via_l.listener = l;
+		return tcp_send(&via_l, buf, len);
+	}
 	fd = listeners[l].fd;
 	return later ? udp_send_later(fd, &d->addr, buf, len) : udp_send(fd, &d->addr, buf, len);
 }
