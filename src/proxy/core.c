@@ -74,6 +74,7 @@ static void reject(struct worker *w, struct sip_msg *m, const struct sip_source 
  * when it was answered, or kept (*kept) while its user is fetched. */
 static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m, bool *kept)
 {
+	const struct config *cfg = worker_config(w);
 	const struct sip_addr *from = sip_msg_from(m);
 	char extra[1024];
 	struct auth_outcome ao;
@@ -81,10 +82,10 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	struct sip_str realm;
 
 	*kept = false;
-	if (!worker_config(w)->auth.invite || worker_config(w)->auth.mode != AUTH_MODE_LOCAL ||
+	if (!cfg->auth.invite || cfg->auth.mode != AUTH_MODE_LOCAL ||
 	    m->method_id == SIP_METHOD_ACK || m->method_id == SIP_METHOD_CANCEL ||
 	    m->method_id == SIP_METHOD_REGISTER || sip_msg_to(m)->tag.len ||
-	    !config_is_domain(worker_config(w), from->uri.host) ||
+	    !config_is_domain(cfg, from->uri.host) ||
 	    from->uri.host.len >= sizeof(realmbuf))
 		return true;
 	for (size_t i = 0; i < from->uri.host.len; i++)
@@ -93,7 +94,7 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	auth_check(m, true, realm, clock_now_ms(), &ao);
 	if (ao.verdict == AUTH_PASS) {
 		/* The From user must be the one who authenticated. */
-		if (worker_config(w)->auth.aor_owner && !sip_str_eq(ao.username, from->uri.user)) {
+		if (cfg->auth.aor_owner && !sip_str_eq(ao.username, from->uri.user)) {
 			ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
 			worker_reply(w, m, &job->src, 403, "Not Owner of From", NULL);
 			return false;
@@ -186,6 +187,7 @@ static bool locate(struct worker *w, struct sip_job *job, struct sip_msg *m, str
 
 bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 {
+	const struct config *cfg = worker_config(w);
 	const struct sip_source *src = &job->src;
 	struct validate_result v;
 	struct route_state rs;
@@ -214,7 +216,7 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	}
 	/* §16.3 step 4: a request that comes back unchanged is a loop; one
 	 * that comes back with a new Request-URI is a spiral and passes. */
-	if (worker_config(w)->sip.mode == PROXY_MODE_STATEFUL && relay_is_loop(m)) {
+	if (cfg->sip.mode == PROXY_MODE_STATEFUL && relay_is_loop(m)) {
 		worker_reply(w, m, src, 482, NULL, NULL);
 		return false;
 	}
@@ -233,7 +235,7 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	}
 	if (!route_has_next(&rs) &&
 	    (rs.target.scheme == SIP_URI_SIP || rs.target.scheme == SIP_URI_SIPS) &&
-	    config_is_domain(worker_config(w), rs.target.host)) {
+	    config_is_domain(cfg, rs.target.host)) {
 		/* Ours to serve: REGISTER to the registrar (§10.3), the rest
 		 * through the location service (§16.5). */
 		if (m->method_id == SIP_METHOD_REGISTER)

@@ -335,6 +335,7 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	struct pctx *p = b->p;
 	const struct target *t = b->t;
 	struct worker *w = p->w;
+	const struct config *cfg = worker_config(w);
 	struct route_state rs;
 	struct sip_uri uri;
 	struct sip_dest dst;
@@ -379,7 +380,7 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	rr = (struct relay_request){.src = stx_source(p->st),
 				    .dst = &dst,
 				    .branch = branch,
-				    .record_route = worker_config(w)->sip.record_route &&
+				    .record_route = cfg->sip.record_route &&
 						    (m.method_id == SIP_METHOD_INVITE ||
 						     m.method_id == SIP_METHOD_SUBSCRIBE ||
 						     m.method_id == SIP_METHOD_REFER) &&
@@ -387,7 +388,7 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	rc = route_commit(&m, &rs, worker_edits(w));
 	if (rc == 0)
 		rc = relay_request_edits(&m, &rr, worker_edits(w));
-	if (rc == 0 && worker_config(w)->auth.invite)
+	if (rc == 0 && cfg->auth.invite)
 		rc = auth_consume_credentials(&m, worker_edits(w));
 	n = rc == 0 ? msg_edit_apply(worker_edits(w), m.buf, m.len, worker_out(w),
 				     worker_out_cap(w))
@@ -407,7 +408,7 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
 	if (p->invite) /* §16.6 step 11 */
 		(void)timer_start(worker_timers(w), &b->timer_c,
-				  clock_now_ms() + worker_config(w)->transaction.timer_c,
+				  clock_now_ms() + cfg->transaction.timer_c,
 				  on_timer_c, b);
 	return;
 failed:

@@ -98,6 +98,14 @@ static inline void ctr_response_sent(struct counters *c, unsigned status, bool l
 		ctr_add(&c->tx_codes[status], 1);
 }
 
+/* A response of our own of `bytes` bytes went out. */
+static inline void ctr_local_reply_sent(struct counters *c, unsigned status, uint64_t bytes)
+{
+	ctr_inc(c, CTR_TX_MESSAGES);
+	ctr_add(&c->v[CTR_TX_BYTES], bytes);
+	ctr_response_sent(c, status, true);
+}
+
 /* One database round trip of us microseconds. */
 static inline void ctr_db_latency(struct counters *c, uint64_t us)
 {

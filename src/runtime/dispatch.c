@@ -130,9 +130,7 @@ void dispatch_reject(struct dispatch_ctx *ctx, const char *buf, size_t len,
 		ctr_inc(&ctx->ctr, rc == -EBADMSG ? CTR_DROPPED : CTR_TX_ERRORS);
 		return;
 	}
-	ctr_inc(&ctx->ctr, CTR_TX_MESSAGES);
-	ctr_add(&ctx->ctr.v[CTR_TX_BYTES], (uint64_t)rc);
-	ctr_response_sent(&ctx->ctr, status, true);
+	ctr_local_reply_sent(&ctx->ctr, status, (uint64_t)rc);
 }
 
 /* ---- the transport's sink ------------------------------------------------ */

@@ -147,9 +147,7 @@ void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_sou
 		ctr_inc(&w->ctr, rc == -EBADMSG ? CTR_DROPPED : CTR_TX_ERRORS);
 		return;
 	}
-	ctr_inc(&w->ctr, CTR_TX_MESSAGES);
-	ctr_add(&w->ctr.v[CTR_TX_BYTES], (uint64_t)rc);
-	ctr_response_sent(&w->ctr, status, true);
+	ctr_local_reply_sent(&w->ctr, status, (uint64_t)rc);
 	if (status >= 400 && log_enabled(LOG_LVL_INFO)) {
 		char a[NETADDR_STRLEN];
 

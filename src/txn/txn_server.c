@@ -320,9 +320,7 @@ void stx_reply(struct stx *st, struct worker *w, struct sip_msg *m, unsigned sta
 	}
 	if (stx_respond(st, worker_out(w), (size_t)n, status, clock_now_ms()) < 0)
 		ctr_inc(ctr, CTR_TX_ERRORS);
-	ctr_inc(ctr, CTR_TX_MESSAGES);
-	ctr_add(&ctr->v[CTR_TX_BYTES], (uint64_t)n);
-	ctr_response_sent(ctr, status, true);
+	ctr_local_reply_sent(ctr, status, (uint64_t)n);
 }
 
 const struct sip_job *stx_request(const struct stx *st)
