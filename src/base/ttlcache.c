@@ -8,8 +8,8 @@
 #include "base/siphash.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,8 +131,7 @@ ssize_t ttlcache_get(struct ttlcache *c, const char *key, size_t klen, uint64_t 
 
 /* Under the stripe lock: unlinks expired entries of a bucket, then, if the
  * stripe is still full, the bucket's oldest. */
-static void make_room(struct ttlcache *c, struct stripe *st, struct entry **bucket,
-		      uint64_t now_ms)
+static void make_room(struct ttlcache *c, struct stripe *st, struct entry **bucket, uint64_t now_ms)
 {
 	struct entry **pp = bucket, **oldest = NULL;
 

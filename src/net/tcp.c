@@ -32,9 +32,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define TCP_READ_CHUNK 16384
-#define TCP_OUT_MAX (4u * 1024 * 1024) /* queued output per connection */
-#define TCP_MAX_LISTEN 16
+#define TCP_READ_CHUNK  16384
+#define TCP_OUT_MAX     (4u * 1024 * 1024) /* queued output per connection */
+#define TCP_MAX_LISTEN  16
 #define TCP_EPOLL_BATCH 64
 
 enum tcp_kind { TCP_KIND_LISTENER = 1, TCP_KIND_CONN };
@@ -347,7 +347,8 @@ static int conn_flush(struct tcp_conn *c)
 	size_t off = 0;
 
 	while (off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+			send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -85,8 +85,7 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	if (!cfg->auth.invite || cfg->auth.mode != AUTH_MODE_LOCAL ||
 	    m->method_id == SIP_METHOD_ACK || m->method_id == SIP_METHOD_CANCEL ||
 	    m->method_id == SIP_METHOD_REGISTER || sip_msg_to(m)->tag.len ||
-	    !config_is_domain(cfg, from->uri.host) ||
-	    from->uri.host.len >= sizeof(realmbuf))
+	    !config_is_domain(cfg, from->uri.host) || from->uri.host.len >= sizeof(realmbuf))
 		return true;
 	for (size_t i = 0; i < from->uri.host.len; i++)
 		realmbuf[i] = sip_tolower(from->uri.host.p[i]);

@@ -56,14 +56,14 @@ struct pctx;
 struct pbranch {
 	struct pctx *p;
 	const struct target *t; /* in p->ts */
-	struct ctx *c;      /* the client transaction, NULL once gone */
-	struct ctx *cancel; /* our CANCEL's transaction, if sent */
-	unsigned final;     /* final status (0: still pending) */
-	bool local;         /* final decided here (408, 487, 503...), not received */
-	bool provisional;   /* a provisional came: a CANCEL may be sent (§9.1) */
-	bool cancel_wanted; /* cancel once a provisional comes */
-	bool by_size;       /* over TCP for its size alone: UDP if TCP is refused */
-	char *resp;         /* the final response as received (for step 6) */
+	struct ctx *c;          /* the client transaction, NULL once gone */
+	struct ctx *cancel;     /* our CANCEL's transaction, if sent */
+	unsigned final;         /* final status (0: still pending) */
+	bool local;             /* final decided here (408, 487, 503...), not received */
+	bool provisional;       /* a provisional came: a CANCEL may be sent (§9.1) */
+	bool cancel_wanted;     /* cancel once a provisional comes */
+	bool by_size;           /* over TCP for its size alone: UDP if TCP is refused */
+	char *resp;             /* the final response as received (for step 6) */
 	uint32_t resp_len;
 	struct timer timer_c;
 };
@@ -408,8 +408,7 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
 	if (p->invite) /* §16.6 step 11 */
 		(void)timer_start(worker_timers(w), &b->timer_c,
-				  clock_now_ms() + cfg->transaction.timer_c,
-				  on_timer_c, b);
+				  clock_now_ms() + cfg->transaction.timer_c, on_timer_c, b);
 	return;
 failed:
 	b->final = status;

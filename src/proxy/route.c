@@ -134,7 +134,8 @@ int route_commit(struct sip_msg *m, struct route_state *rs, struct msg_edits *ed
 			return rc;
 	}
 	if (rs->preload.len) {
-		rc = msg_edit_insertf(ed, m->headers_off, "Route: %.*s\r\n", SIP_STR_FMT(rs->preload));
+		rc = msg_edit_insertf(ed, m->headers_off, "Route: %.*s\r\n",
+				      SIP_STR_FMT(rs->preload));
 		if (rc < 0)
 			return rc;
 	}

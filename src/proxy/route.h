@@ -20,14 +20,14 @@
 
 struct route_state {
 	struct hdr_list routes;
-	uint64_t remove;         /* Route values to delete */
-	unsigned next;           /* first Route value not ours; routes.n when none */
-	struct sip_uri target;   /* the Request-URI the request will carry */
+	uint64_t remove;       /* Route values to delete */
+	unsigned next;         /* first Route value not ours; routes.n when none */
+	struct sip_uri target; /* the Request-URI the request will carry */
 	struct sip_str target_str;
-	bool ruri_changed;       /* target differs from the received Request-URI */
-	struct sip_str append;   /* a Route value to append (strict next hop) */
-	struct sip_str preload;  /* Route values to put first (a binding's Path) */
-	struct sip_uri hop;      /* where to send: the next hop's URI */
+	bool ruri_changed;      /* target differs from the received Request-URI */
+	struct sip_str append;  /* a Route value to append (strict next hop) */
+	struct sip_str preload; /* Route values to put first (a binding's Path) */
+	struct sip_uri hop;     /* where to send: the next hop's URI */
 };
 
 /* §16.4. Returns 0 or a status to answer (400 for a malformed Route). */

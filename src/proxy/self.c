@@ -81,8 +81,8 @@ int self_init(const struct config *cfg)
 		if (netaddr_is_any(&l->addr))
 			wildcard = true;
 		if (adv_host.len)
-			snprintf(hostports[i], sizeof(hostports[i]), "%.*s:%u", SIP_STR_FMT(adv_host),
-				 adv_port ? adv_port : port);
+			snprintf(hostports[i], sizeof(hostports[i]), "%.*s:%u",
+				 SIP_STR_FMT(adv_host), adv_port ? adv_port : port);
 		else
 			netaddr_format(&l->addr, hostports[i], sizeof(hostports[i]));
 	}

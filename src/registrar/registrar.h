@@ -10,13 +10,13 @@
 #include "sip/hdr_list.h"
 
 #define REG_MAX_CONTACTS HDR_LIST_MAX
-#define REG_AOR_MAX 300
+#define REG_AOR_MAX      300
 
 /* The AOR a REGISTER is for (RFC 3261 §10.3 step 5). */
 struct reg_aor {
-	char aor[REG_AOR_MAX];      /* "sip:user@domain", domain lowercase */
-	char realm[CFG_NAME_MAX];   /* the domain, lowercase: the digest realm */
-	struct sip_str user;        /* points into the message */
+	char aor[REG_AOR_MAX];    /* "sip:user@domain", domain lowercase */
+	char realm[CFG_NAME_MAX]; /* the domain, lowercase: the digest realm */
+	struct sip_str user;      /* points into the message */
 };
 
 /* The Contacts of a REGISTER, checked (§10.3 steps 6-7). */

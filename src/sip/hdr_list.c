@@ -10,8 +10,7 @@
 
 #include <errno.h>
 
-int hdr_list_collect(const struct sip_msg *m, enum sip_hdr_id id, struct hdr_list *l,
-		     unsigned max)
+int hdr_list_collect(const struct sip_msg *m, enum sip_hdr_id id, struct hdr_list *l, unsigned max)
 {
 	const struct sip_hdr *h;
 

@@ -30,8 +30,7 @@ struct hdr_list {
 
 /* Collects up to `max` (<= HDR_LIST_MAX) values of header id in order.
  * Returns the number collected, or -E2BIG when there are more. */
-int hdr_list_collect(const struct sip_msg *m, enum sip_hdr_id id, struct hdr_list *l,
-		     unsigned max);
+int hdr_list_collect(const struct sip_msg *m, enum sip_hdr_id id, struct hdr_list *l, unsigned max);
 
 /* Records edits deleting the values whose bit is set in `remove` (bit i =
  * value i). A line whose values all go is deleted whole. Returns 0 or a

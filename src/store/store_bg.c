@@ -24,7 +24,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define BG_SWEEP_BATCH 1000
+#define BG_SWEEP_BATCH    1000
 #define BG_BACKOFF_MAX_MS 5000
 
 static pthread_t bg_thread;

@@ -117,8 +117,9 @@ int store_migrate(const char *conninfo, FILE *out, FILE *errs)
 			snprintf(ver, sizeof(ver), "%u", m->version);
 			params[0] = ver;
 			params[1] = m->name;
-			r = PQexecParams(c, "INSERT INTO schema_version (version, name) VALUES ($1, $2)",
-					 2, NULL, params, NULL, NULL, 0);
+			r = PQexecParams(
+				c, "INSERT INTO schema_version (version, name) VALUES ($1, $2)", 2,
+				NULL, params, NULL, NULL, 0);
 			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 				fprintf(errs, "junction: recording %s failed: %s", m->name,
 					PQresultErrorMessage(r));
