@@ -74,6 +74,9 @@ static void cfg_set_log_target(struct cfg_parse *ps, const struct cfg_key *k, co
 static void cfg_set_string(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_algorithms(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_admin_listen(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_geo(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_geo_fallback(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_alive(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_token(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_path(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static const struct cfg_key *cfg_find_key(const char *section, const char *name);
@@ -164,6 +167,22 @@ static const struct cfg_key cfg_keys[] = {
 	 .min = 16, .max = 4194304, .dflt = "262144"},
 	/* Default computed in config_defaults(): the host name. */
 	{"node", "name", cfg_set_string, .off = OFF(node.name), .min = 1, .max = CFG_NAME_MAX},
+	/* Session Controller pools (cluster/scpool.c). oos_check and oos_force
+	 * bounds and defaults are those of the Genesys SIP Proxy. */
+	{"cluster", "geo_location", cfg_set_geo, .off = OFF(cluster.geo_location)},
+	{"cluster", "geo_fallback", cfg_set_geo_fallback, .count_off = OFF(cluster.ngeo_fallback),
+	 .list = true},
+	{"cluster", "oos_check", cfg_set_uint, .off = OFF(cluster.oos_check),
+	 .min = 0, .max = 300, .dflt = "5"},
+	{"cluster", "oos_force", cfg_set_uint, .off = OFF(cluster.oos_force),
+	 .min = 1, .max = 32, .dflt = "5"},
+	{"cluster", "record_route", cfg_set_advertise, .off = OFF(cluster.record_route)},
+	{"cluster", "alive_codes", cfg_set_alive, .count_off = OFF(cluster.nalive), .list = true,
+	 .dflt = "any"},
+	{"routing", "session_controllers", cfg_set_bool, .off = OFF(routing.session_controllers),
+	 .dflt = "no"},
+	{"routing", "overload_dialog_rate", cfg_set_uint, .off = OFF(routing.overload_dialog_rate),
+	 .min = 0, .max = 1000000, .dflt = "0"},
 	/* The admin API is loopback-only unless told otherwise, and off
 	 * until a token is given (cfg_check_together). */
 	{"admin", "listen", cfg_set_admin_listen, .dflt = "127.0.0.1:8080"},
@@ -664,6 +683,95 @@ static void cfg_set_algorithms(struct cfg_parse *ps, const struct cfg_key *k, co
 	}
 }
 
+/* A data-centre name: what sip_server.geo_location allows. */
+static bool cfg_geo_ok(const char *p, size_t len)
+{
+	if (len == 0 || len >= CFG_GEO_MAX || !isalnum((unsigned char)p[0]))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)p[i]) && !strchr("._-", p[i]))
+			return false;
+	return true;
+}
+
+static void cfg_set_geo(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	if (!cfg_geo_ok(value, strlen(value))) {
+		cfg_err(ps, "%s: '%s' is not a data-centre name (letters, digits, '.', '_', '-')",
+			k->name, value);
+		return;
+	}
+	strcpy(cfg_field(ps, k->off), value);
+}
+
+static void cfg_set_geo_fallback(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct config *cfg = ps->cfg;
+	const char *p;
+	size_t len;
+
+	while ((p = cfg_next_item(&value, &len))) {
+		bool dup = false;
+
+		if (!cfg_geo_ok(p, len)) {
+			cfg_err(ps, "%s: '%.*s' is not a data-centre name", k->name, (int)len, p);
+			continue;
+		}
+		for (unsigned i = 0; i < cfg->cluster.ngeo_fallback && !dup; i++)
+			dup = strlen(cfg->cluster.geo_fallback[i]) == len &&
+			      memcmp(cfg->cluster.geo_fallback[i], p, len) == 0;
+		if (dup) {
+			cfg_err(ps, "%s: '%.*s' is listed twice", k->name, (int)len, p);
+			continue;
+		}
+		if (cfg->cluster.ngeo_fallback >= CFG_MAX_GEO) {
+			cfg_err(ps, "%s: more than %d data centres", k->name, CFG_MAX_GEO);
+			return;
+		}
+		memcpy(cfg->cluster.geo_fallback[cfg->cluster.ngeo_fallback], p, len);
+		cfg->cluster.geo_fallback[cfg->cluster.ngeo_fallback++][len] = '\0';
+	}
+}
+
+/* "any", or statuses (200) and classes (2xx). */
+static void cfg_set_alive(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct config *cfg = ps->cfg;
+	const char *p;
+	size_t len;
+
+	while ((p = cfg_next_item(&value, &len))) {
+		unsigned v = 0;
+
+		if (len == 3 && strncasecmp(p, "any", 3) == 0) {
+			if (cfg->cluster.nalive) {
+				cfg_err(ps, "%s: 'any' goes alone", k->name);
+				return;
+			}
+			continue;
+		}
+		if (len == 3 && p[0] >= '1' && p[0] <= '6' && (p[1] == 'x' || p[1] == 'X') &&
+		    (p[2] == 'x' || p[2] == 'X')) {
+			v = (unsigned)(p[0] - '0');
+		} else if (len == 3 && isdigit((unsigned char)p[0]) &&
+			   isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2])) {
+			v = (unsigned)((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'));
+			if (v < 100 || v > 699)
+				v = 0;
+		}
+		if (!v) {
+			cfg_err(ps, "%s: '%.*s' is not any, a status (100-699) or a class (2xx)",
+				k->name, (int)len, p);
+			continue;
+		}
+		if (cfg->cluster.nalive >= CFG_MAX_ALIVE) {
+			cfg_err(ps, "%s: more than %d codes", k->name, CFG_MAX_ALIVE);
+			return;
+		}
+		cfg->cluster.alive[cfg->cluster.nalive++] = (uint16_t)v;
+	}
+}
+
 /* [admin] listen: "off", or one ADDRESS:PORT (IPv6 in brackets). */
 static void cfg_set_admin_listen(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
 {
@@ -802,6 +910,23 @@ static void cfg_check_together(struct cfg_parse *ps)
 			"[auth] mode = local needs [auth] secret (at least %u characters, "
 			"the same on every node)",
 			CFG_SECRET_MIN);
+	}
+	if (c->routing.session_controllers && !c->database.conninfo[0]) {
+		ps->lineno = cfg_line_of(ps, "routing", "session_controllers");
+		cfg_err(ps, "[routing] session_controllers = yes needs a [database] (the pools "
+			    "live there)");
+	}
+	if (c->routing.session_controllers && c->sip.mode != PROXY_MODE_STATEFUL) {
+		ps->lineno = cfg_line_of(ps, "routing", "session_controllers");
+		cfg_err(ps, "[routing] session_controllers = yes needs [sip] mode = stateful (the "
+			    "probes are transactions)");
+	}
+	for (unsigned i = 0; i < c->cluster.ngeo_fallback; i++) {
+		if (strcmp(c->cluster.geo_fallback[i], c->cluster.geo_location) == 0) {
+			ps->lineno = cfg_line_of(ps, "cluster", "geo_fallback");
+			cfg_err(ps, "[cluster] geo_fallback lists this node's own geo_location '%s'",
+				c->cluster.geo_location);
+		}
 	}
 	cfg_check_admin(ps);
 }
@@ -1095,6 +1220,22 @@ int config_load_string(const char *text, const char *name, struct config *cfg, F
 bool config_admin_on(const struct config *cfg)
 {
 	return !cfg->admin.listen_off && (cfg->admin.token[0] || cfg->admin.token_file[0]);
+}
+
+bool config_probe_alive(const struct config *cfg, unsigned status)
+{
+	if (!cfg->cluster.nalive)
+		return true;
+	for (unsigned i = 0; i < cfg->cluster.nalive; i++)
+		if (cfg->cluster.alive[i] == status || cfg->cluster.alive[i] == status / 100)
+			return true;
+	return false;
+}
+
+bool config_record_route(const struct config *cfg)
+{
+	return cfg->sip.record_route || cfg->cluster.record_route[0] ||
+	       cfg->routing.session_controllers;
 }
 
 bool config_is_domain(const struct config *cfg, struct sip_str host)

@@ -34,6 +34,10 @@ enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
 /* Admin API bearer tokens: RFC 6750 b64token characters. */
 #define CFG_TOKEN_MAX 256
 #define CFG_TOKEN_MIN 16
+/* Data-centre names (sip_server.geo_location) and how many fallbacks. */
+#define CFG_GEO_MAX       64
+#define CFG_MAX_GEO       16
+#define CFG_MAX_ALIVE     32
 
 struct config {
 	char path[PATH_MAX];
@@ -114,6 +118,31 @@ struct config {
 	} admin;
 
 	struct {
+		/* This node's data centre; its Session Controllers come first. */
+		char geo_location[CFG_GEO_MAX];
+		/* The other data centres in order of preference, when none of
+		 * ours is in service (any not listed comes after, by name). */
+		char geo_fallback[CFG_MAX_GEO][CFG_GEO_MAX];
+		unsigned ngeo_fallback;
+		unsigned oos_check; /* seconds between probes; 0: no probing */
+		unsigned oos_force; /* seconds: probe answer deadline, alternate probes */
+		/* host[:port] every node puts in Record-Route and takes as itself;
+		 * empty: each node's own address. */
+		char record_route[CFG_NAME_MAX];
+		/* Probe answers that mean alive: a status (100-699) or a class
+		 * (1-6 for "1xx".."6xx"); none: any answer not made locally. */
+		uint16_t alive[CFG_MAX_ALIVE];
+		unsigned nalive;
+	} cluster;
+
+	struct {
+		/* Out-of-dialog requests from endpoints go to Session Controllers,
+		 * requests from them are routed by Request-URI. */
+		bool session_controllers;
+		unsigned overload_dialog_rate; /* new dialogs per second; 0: off */
+	} routing;
+
+	struct {
 		unsigned t1, t2, t4;       /* RFC 3261 §17 timer bases, milliseconds */
 		unsigned timer_c;          /* §16.6 step 11, milliseconds */
 		unsigned max_transactions; /* per worker; 503 beyond */
@@ -136,6 +165,14 @@ int config_load_string(const char *text, const char *name, struct config *cfg, F
 
 /* Is the admin server to run (listen not off, a token or token file)? */
 bool config_admin_on(const struct config *cfg);
+
+/* Does a probe answer of status mean the server is alive ([cluster]
+ * alive_codes)? A status we made ourselves (408, 503) never does. */
+bool config_probe_alive(const struct config *cfg, unsigned status);
+
+/* Do requests we relay carry our Record-Route ([sip] record_route, or
+ * implied by [cluster] record_route or Session Controllers)? */
+bool config_record_route(const struct config *cfg);
 
 /* Is host (case-insensitive) one of the served domains? */
 bool config_is_domain(const struct config *cfg, struct sip_str host);

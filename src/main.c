@@ -18,6 +18,8 @@
 #include "config.h"
 #include "net/transport.h"
 #include "proxy/core.h"
+#include "proxy/dialog_rate.h"
+#include "proxy/scpool.h"
 #include "proxy/self.h"
 #include "registrar/auth.h"
 #include "registrar/location.h"
@@ -123,9 +125,10 @@ static void caches_resync(void)
 	location_clear();
 }
 
-static const struct store_bg_hooks cache_hooks = {.binding_changed = binding_changed,
-						  .subscriber_changed = subscriber_changed,
-						  .resync = caches_resync};
+/* ... and the Session Controller pools' (scpool.h), when in use. */
+static struct store_bg_hooks bg_hooks = {.binding_changed = binding_changed,
+					 .subscriber_changed = subscriber_changed,
+					 .resync = caches_resync};
 
 static int run(const struct config *cfg)
 {
@@ -159,6 +162,11 @@ static int run(const struct config *cfg)
 	rc = admin_open(cfg);
 	if (rc < 0)
 		return 1;
+	if (scpool_init(cfg, cfg->sip.workers) < 0) {
+		log_error("event=start_failed error=\"out of memory\"");
+		return 1;
+	}
+	dialog_rate_init(cfg->routing.overload_dialog_rate);
 	rc = workers_start(cfg, cfg->sip.workers, &core_app);
 	if (rc < 0) {
 		log_error("event=start_failed error=\"workers: %s\"", strerror(-rc));
@@ -166,8 +174,12 @@ static int run(const struct config *cfg)
 	}
 	dispatch_setup(cfg, workers_queues(), workers_count());
 	if (cfg->database.conninfo[0]) {
+		if (scpool_on()) {
+			bg_hooks.sip_servers = scpool_load;
+			bg_hooks.sip_server_seen = scpool_seen;
+		}
 		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval,
-				    &cache_hooks);
+				    &bg_hooks, cfg->node.name, cfg->cluster.geo_location);
 		if (rc < 0) {
 			log_error("event=start_failed error=\"database thread: %s\"",
 				  strerror(-rc));
@@ -235,6 +247,7 @@ static int run(const struct config *cfg)
 	transport_stop();
 	rc = workers_stop(DRAIN_TIMEOUT_MS);
 	store_bg_stop();
+	scpool_fini();
 	transport_close();
 	auth_destroy();
 	subcache_destroy();

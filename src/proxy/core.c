@@ -12,6 +12,14 @@
  * service; the rest follows its Route or Request-URI. The mode then
  * decides how it leaves: relayed statelessly (stateless.c), through
  * transactions and forking (proxy.c), or redirected (redirect.c).
+ *
+ * With [routing] session_controllers, the direction decides: a request
+ * from a Session Controller (scpool.h) is trusted and routed as above;
+ * an out-of-dialog request from anyone else goes to a Session Controller
+ * the pool chooses, its Request-URI unchanged (REGISTER stays with the
+ * registrar, OPTIONS for the proxy is answered here); in-dialog requests
+ * follow their route set. New dialogs beyond [routing]
+ * overload_dialog_rate get 503 with Retry-After before any of that.
  */
 #include "proxy/core.h"
 #include "runtime/counters.h"
@@ -19,10 +27,13 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "config.h"
+#include "proxy/dialog_rate.h"
 #include "proxy/proxy.h"
 #include "proxy/redirect.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
+#include "proxy/scpool.h"
+#include "proxy/scprobe.h"
 #include "proxy/self.h"
 #include "proxy/stateless.h"
 #include "proxy/validate.h"
@@ -184,6 +195,42 @@ static bool locate(struct worker *w, struct sip_job *job, struct sip_msg *m, str
 	return stateless_locate(w, job, m, rs);
 }
 
+/* Does m start a dialog (RFC 3261 §12.1; RFC 6665 SUBSCRIBE, RFC 3515
+ * REFER outside one)? */
+static bool starts_dialog(struct sip_msg *m)
+{
+	return (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_SUBSCRIBE ||
+		m->method_id == SIP_METHOD_REFER) &&
+	       sip_msg_to(m)->tag.len == 0;
+}
+
+/* Is m an endpoint's out-of-dialog request for a Session Controller? */
+static bool for_session_controller(struct sip_msg *m, bool from_sc)
+{
+	return scpool_on() && !from_sc && sip_msg_to(m)->tag.len == 0 &&
+	       m->method_id != SIP_METHOD_REGISTER && m->method_id != SIP_METHOD_ACK &&
+	       m->method_id != SIP_METHOD_CANCEL;
+}
+
+/* To the Session Controller the pool picks, or 503 when none is in
+ * service anywhere. */
+static bool to_session_controller(struct worker *w, struct sip_job *job, struct sip_msg *m,
+				  struct route_state *rs)
+{
+	struct scpool_pick pick;
+	char extra[40];
+
+	if (!scpool_choose(worker_index(w), &pick)) {
+		ctr_inc(worker_counters(w), CTR_NO_SESSION_CONTROLLER);
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
+			 worker_config(w)->cluster.oos_force);
+		worker_reply(w, m, &job->src, 503, "No Session Controller", extra);
+		return false;
+	}
+	ctr_inc(worker_counters(w), CTR_TO_SESSION_CONTROLLER);
+	return proxy_start_to(w, job, m, rs, false, &pick);
+}
+
 bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 {
 	const struct config *cfg = worker_config(w);
@@ -191,7 +238,7 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	struct validate_result v;
 	struct route_state rs;
 	unsigned st;
-	bool kept;
+	bool kept, from_sc;
 
 	if (validate_syntax(m, sip_proto_is_stream(src->proto), &v)) {
 		reject(w, m, src, &v);
@@ -199,6 +246,9 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	}
 	if (worker_txn(w) && matched_transaction(w, job, m, &kept))
 		return kept;
+	/* Any request from a standby Session Controller, an OPTIONS for us
+	 * included, says it has taken over (scpool.h). */
+	from_sc = scpool_on() && scpool_from(src, clock_now_ms());
 	/* The hop-by-hop ACK of a final response we made ourselves (its To
 	 * tag is the one we derived, §17.2.1): nothing to relay. */
 	if (m->method_id == SIP_METHOD_ACK && sip_reply_is_our_tag(m)) {
@@ -217,6 +267,12 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	 * that comes back with a new Request-URI is a spiral and passes. */
 	if (cfg->sip.mode == PROXY_MODE_STATEFUL && relay_is_loop(m)) {
 		worker_reply(w, m, src, 482, NULL, NULL);
+		return false;
+	}
+	if (cfg->routing.overload_dialog_rate && starts_dialog(m) &&
+	    !dialog_rate_admit(clock_now_ns())) {
+		ctr_inc(worker_counters(w), CTR_DIALOG_RATE_REJECTED);
+		worker_reply(w, m, src, 503, NULL, "Retry-After: 1\r\n");
 		return false;
 	}
 	st = route_preprocess(m, &rs);
@@ -239,12 +295,16 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		 * through the location service (§16.5). */
 		if (m->method_id == SIP_METHOD_REGISTER)
 			return registrar_request(w, job, m);
-		if (!authorized(w, job, m, &kept))
+		if (!from_sc && !authorized(w, job, m, &kept))
 			return kept;
+		if (for_session_controller(m, from_sc))
+			return to_session_controller(w, job, m, &rs);
 		if (rs.target.has_user)
 			return locate(w, job, m, &rs);
-	} else if (!authorized(w, job, m, &kept)) {
+	} else if (!from_sc && !authorized(w, job, m, &kept)) {
 		return kept;
+	} else if (for_session_controller(m, from_sc)) {
+		return to_session_controller(w, job, m, &rs);
 	}
 	return relay(w, job, m, &rs);
 }
@@ -278,11 +338,15 @@ static int core_worker_init(struct worker *w)
 	if (!l)
 		return -ENOMEM;
 	worker_set_txn(w, l);
+	/* One worker probes the Session Controllers for the node. */
+	if (scpool_on() && worker_index(w) == 0)
+		return scprobe_start(w);
 	return 0;
 }
 
 static void core_worker_fini(struct worker *w)
 {
+	scprobe_stop(w);
 	txn_layer_free(worker_txn(w));
 	worker_set_txn(w, NULL);
 }

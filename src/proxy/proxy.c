@@ -33,6 +33,7 @@
 #include "net/resolve.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
+#include "proxy/scpool.h"
 #include "proxy/self.h"
 #include "proxy/stateless.h"
 #include "proxy/target.h"
@@ -83,6 +84,7 @@ struct pctx {
 	unsigned nbranches;
 	unsigned pending;                      /* branches without a final */
 	unsigned local_status;                 /* a final decided before any branch (404, 480...) */
+	uint32_t sc_id;                        /* the Session Controller chosen, 0: none */
 	struct pbranch *b[PROXY_MAX_BRANCHES]; /* each its own block: ctx_ops hold pointers */
 };
 
@@ -102,6 +104,15 @@ static const struct ctx_ops cancel_ops = {
 
 /* ---- lifetime ------------------------------------------------------------ */
 
+/* The call is set up or failed: its Session Controller's count drops. */
+static void release_sc(struct pctx *p)
+{
+	if (p->sc_id) {
+		scpool_release(p->sc_id);
+		p->sc_id = 0;
+	}
+}
+
 static void pctx_unref(struct pctx *p)
 {
 	if (--p->refs)
@@ -116,6 +127,7 @@ static void pctx_unref(struct pctx *p)
 		free(p->b[i]);
 	}
 	target_set_free(&p->ts);
+	release_sc(p);
 	free(p);
 }
 
@@ -172,6 +184,7 @@ static int parse_request(struct pctx *p, struct sip_msg *m)
 static void final_sent(struct pctx *p)
 {
 	p->final_sent = true;
+	release_sc(p);
 	pctx_close(p);
 }
 
@@ -362,6 +375,10 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 		status = 400;
 		goto failed;
 	}
+	if (t->hop && sip_uri_parse(sip_str_cstr(t->hop), &rs.hop) < 0) {
+		status = 500;
+		goto failed;
+	}
 	rc = resolve_uri(&rs.hop, m.len, udp_mtu, &dst);
 	if (rc < 0) {
 		status = rc == -EPROTONOSUPPORT && rs.hop.scheme == SIP_URI_SIPS ? 416 : 478;
@@ -380,7 +397,7 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	rr = (struct relay_request){.src = stx_source(p->st),
 				    .dst = &dst,
 				    .branch = branch,
-				    .record_route = cfg->sip.record_route &&
+				    .record_route = config_record_route(cfg) &&
 						    (m.method_id == SIP_METHOD_INVITE ||
 						     m.method_id == SIP_METHOD_SUBSCRIBE ||
 						     m.method_id == SIP_METHOD_REFER) &&
@@ -718,6 +735,12 @@ static void located(struct worker *w, void *arg, int err, const struct location_
 bool proxy_start(struct worker *w, struct sip_job *job, struct sip_msg *m, struct route_state *rs,
 		 bool locate)
 {
+	return proxy_start_to(w, job, m, rs, locate, NULL);
+}
+
+bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
+		    struct route_state *rs, bool locate, const struct scpool_pick *sc)
+{
 	struct pctx *p = calloc(1, sizeof(*p));
 	int err = -ENOMEM;
 
@@ -742,7 +765,16 @@ bool proxy_start(struct worker *w, struct sip_job *job, struct sip_msg *m, struc
 		}
 		return true;
 	}
-	target_set_self(&p->ts);
+	if (sc) {
+		/* counted as being set up there until the context goes */
+		p->sc_id = sc->id;
+		if (target_set_hop(&p->ts, sc->uri) < 0) {
+			respond_local(p, 500, NULL, NULL); /* ends p */
+			return true;
+		}
+	} else {
+		target_set_self(&p->ts);
+	}
 	start_next_group(p);
 	proxy_check_complete(p);
 	return true;

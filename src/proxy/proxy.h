@@ -16,6 +16,13 @@ struct pctx;
 bool proxy_start(struct worker *w, struct sip_job *job, struct sip_msg *m, struct route_state *rs,
 		 bool locate);
 
+/* The same, sent to the Session Controller sc (its call count is held
+ * until the context ends) with the request's own target; sc NULL: as
+ * proxy_start(). */
+struct scpool_pick;
+bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
+		    struct route_state *rs, bool locate, const struct scpool_pick *sc);
+
 /* A CANCEL (§16.10): answered 200 and the INVITE's branches cancelled when
  * its server transaction exists (returns true; the job stays the
  * caller's); false when there is none and it must be relayed statelessly. */

@@ -49,13 +49,13 @@ static int record_route_edit(struct msg_edits *ed, uint32_t at, unsigned listene
 
 	if (p == SIP_PROTO_UDP) {
 		struct sip_str parts[] = {SIP_STR("Record-Route: <sip:"),
-					  sip_str_cstr(self_hostport(listener)),
+					  sip_str_cstr(self_rr_hostport(listener)),
 					  SIP_STR(";lr>\r\n")};
 
 		return msg_edit_insert_parts(ed, at, parts, 3);
 	}
 	return msg_edit_insertf(ed, at, "Record-Route: <sip:%s;transport=%s;lr>\r\n",
-				self_hostport(listener), sip_proto_name(p));
+				self_rr_hostport(listener), sip_proto_name(p));
 }
 
 int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct msg_edits *ed)
@@ -73,7 +73,11 @@ int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct
 		/* Ours on top: the outbound side first, then the inbound side
 		 * when the request changes transport or interface. */
 		rc = record_route_edit(ed, m->headers_off, (unsigned)out);
-		if (rc == 0 && (unsigned)out != r->src->listener)
+		if (rc == 0 && (unsigned)out != r->src->listener &&
+		    (transport_listener_proto((unsigned)out) !=
+			     transport_listener_proto(r->src->listener) ||
+		     strcmp(self_rr_hostport((unsigned)out),
+			    self_rr_hostport(r->src->listener)) != 0))
 			rc = record_route_edit(ed, m->headers_off, r->src->listener);
 		if (rc < 0)
 			return rc;

@@ -23,6 +23,8 @@ static struct netaddr ifaddrs_list[SELF_MAX_ADDRS];
 static unsigned nifaddrs;
 static struct sip_str adv_host;
 static uint16_t adv_port;
+static struct sip_str cluster_host; /* [cluster] record_route */
+static uint16_t cluster_port;
 
 static uint16_t default_port(enum sip_proto p)
 {
@@ -54,26 +56,31 @@ static void load_interfaces(void)
 	freeifaddrs(ifa);
 }
 
+/* "host", "host:port", "[v6]" or "[v6]:port" (validated by config). */
+static void split_hostport(const char *a, struct sip_str *host, uint16_t *port)
+{
+	const char *end = a[0] == '[' ? strchr(a, ']') : a;
+	const char *colon = end ? strchr(end, ':') : NULL;
+
+	*host = SIP_STR_NULL;
+	*port = 0;
+	if (!a[0])
+		return;
+	if (colon) {
+		*host = sip_str_make(a, (size_t)(colon - a));
+		*port = (uint16_t)strtoul(colon + 1, NULL, 10);
+	} else {
+		*host = sip_str_cstr(a);
+	}
+}
+
 int self_init(const struct config *cfg)
 {
 	bool wildcard = false;
 
 	scfg = cfg;
-	adv_host = SIP_STR_NULL;
-	adv_port = 0;
-	if (cfg->sip.advertise[0]) {
-		/* "host", "host:port", "[v6]" or "[v6]:port" (validated by config) */
-		const char *a = cfg->sip.advertise;
-		const char *end = a[0] == '[' ? strchr(a, ']') : a;
-		const char *colon = end ? strchr(end, ':') : NULL;
-
-		if (colon) {
-			adv_host = sip_str_make(a, (size_t)(colon - a));
-			adv_port = (uint16_t)strtoul(colon + 1, NULL, 10);
-		} else {
-			adv_host = sip_str_cstr(a);
-		}
-	}
+	split_hostport(cfg->sip.advertise, &adv_host, &adv_port);
+	split_hostport(cfg->cluster.record_route, &cluster_host, &cluster_port);
 	for (unsigned i = 0; i < cfg->sip.nlisten; i++) {
 		const struct transport_listen *l = &cfg->sip.listen[i];
 		uint16_t port = netaddr_port(&l->addr);
@@ -101,6 +108,11 @@ int self_init(const struct config *cfg)
 const char *self_hostport(unsigned listener)
 {
 	return hostports[listener];
+}
+
+const char *self_rr_hostport(unsigned listener)
+{
+	return scfg->cluster.record_route[0] ? scfg->cluster.record_route : hostports[listener];
 }
 
 /* Does a (port ignored) equal one of our addresses, counting interface
@@ -141,6 +153,11 @@ bool self_is_local_address(struct sip_str host, uint16_t port, enum sip_proto pr
 		port = default_port(proto == SIP_PROTO__COUNT ? SIP_PROTO_UDP : proto);
 	if (adv_host.len && sip_str_caseeq(host, adv_host) &&
 	    (adv_port ? adv_port == port : port_is_ours(port)))
+		return true;
+	/* The cluster's name is every node's (its Record-Route); without a
+	 * port it is found by DNS (RFC 3263), at whatever port. */
+	if (cluster_host.len && sip_str_caseeq(host, cluster_host) &&
+	    (!cluster_port || cluster_port == port))
 		return true;
 	if (netaddr_from_host(host, port, &a) < 0)
 		return false;

@@ -24,8 +24,13 @@ int self_init(const struct config *cfg);
 /* "127.0.0.1:5060", "[::1]:5060" or the advertised name, for listener i. */
 const char *self_hostport(unsigned listener);
 
+/* What Record-Route names for listener i: [cluster] record_route, the
+ * name of every node, when set (so a dialog survives its node); else
+ * self_hostport(i). */
+const char *self_rr_hostport(unsigned listener);
+
 /* Is host:port (port 0: the default for proto) one of our listening
- * addresses or the advertised name? Served domains are not included. */
+ * addresses, the advertised name or the cluster's name? Served domains are not included. */
 bool self_is_local_address(struct sip_str host, uint16_t port, enum sip_proto proto);
 
 /* Is u a URI of this proxy itself: no user part, and host:port a local

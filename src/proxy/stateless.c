@@ -69,7 +69,7 @@ again:
 				    .dst = &dst,
 				    .branch = branch,
 				    .conn_hint = true,
-				    .record_route = worker_config(w)->sip.record_route &&
+				    .record_route = config_record_route(worker_config(w)) &&
 						    (m->method_id == SIP_METHOD_INVITE ||
 						     m->method_id == SIP_METHOD_SUBSCRIBE ||
 						     m->method_id == SIP_METHOD_REFER) &&

@@ -18,6 +18,16 @@ void target_set_self(struct target_set *ts)
 	ts->t[0].q = 1000;
 }
 
+int target_set_hop(struct target_set *ts, const char *hop)
+{
+	target_set_self(ts);
+	ts->mem = strdup(hop);
+	if (!ts->mem)
+		return -ENOMEM;
+	ts->t[0].hop = ts->mem;
+	return 0;
+}
+
 static bool routable(struct sip_str uri)
 {
 	return sip_str_caseprefix(uri, "sip:") || sip_str_caseprefix(uri, "sips:");

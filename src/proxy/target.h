@@ -11,6 +11,8 @@
 struct target {
 	char *uri;  /* the new Request-URI; NULL: the request's own target */
 	char *path; /* Route values to pre-load (Path, RFC 3327), or NULL */
+	char *hop;  /* where to send it, the headers unchanged (a Session
+		     * Controller, as Kamailio's $du); NULL: by the route set */
 	int32_t q;  /* thousandths */
 };
 
@@ -22,6 +24,8 @@ struct target_set {
 
 /* The set of one target: the request's own Request-URI / route set. */
 void target_set_self(struct target_set *ts);
+/* The request's own target, sent to hop (copied). Returns 0 or -ENOMEM. */
+int target_set_hop(struct target_set *ts, const char *hop);
 /* Copies the SIP/SIPS contacts of r, best q first. Returns 0 or -ENOMEM. */
 int target_set_from_location(struct target_set *ts, const struct location_result *r);
 void target_set_free(struct target_set *ts);

@@ -35,6 +35,9 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_LOCATION_LOOKUPS] = "location_lookups",
 	[CTR_LOCATION_CACHE_HITS] = "location_cache_hits",
 	[CTR_TXN_EVICTED] = "transactions_evicted",
+	[CTR_DIALOG_RATE_REJECTED] = "dialog_rate_rejected",
+	[CTR_TO_SESSION_CONTROLLER] = "to_session_controller",
+	[CTR_NO_SESSION_CONTROLLER] = "no_session_controller",
 };
 
 const char *ctr_name(enum ctr_id id)

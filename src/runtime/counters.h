@@ -37,6 +37,9 @@ enum ctr_id {
 	CTR_LOCATION_LOOKUPS,    /* location service queries (cached or not) */
 	CTR_LOCATION_CACHE_HITS, /* of which answered from the node's cache */
 	CTR_TXN_EVICTED,         /* lingering transactions ended early: table full */
+	CTR_DIALOG_RATE_REJECTED, /* new dialogs answered 503: [routing] overload_dialog_rate */
+	CTR_TO_SESSION_CONTROLLER, /* out-of-dialog requests sent to a Session Controller */
+	CTR_NO_SESSION_CONTROLLER, /* answered 503: no Session Controller in service */
 	CTR__COUNT
 };
 

@@ -73,16 +73,24 @@ static bool starts_with(const char *p, size_t len, const char *lit, size_t n)
 	return len >= n && memcmp(p, lit, n) == 0;
 }
 
+static unsigned shard_of_hash(uint64_t h)
+{
+	return (unsigned)(((uint64_t)(uint32_t)h * nshards) >> 32);
+}
+
+unsigned dispatch_shard_of_call_id(struct sip_str call_id)
+{
+	return shard_of_hash(siphash(siphash_process_key(), call_id.p, call_id.len));
+}
+
 static unsigned shard_of(const struct sip_job *job)
 {
 	struct sip_str cid = sip_msg_scan_call_id(job->data, job->len);
-	uint64_t h;
 
 	if (cid.len)
-		h = siphash(siphash_process_key(), cid.p, cid.len);
-	else /* no Call-ID: the worker answers 400; spread by source */
-		h = netaddr_hash(&job->src.remote);
-	return (unsigned)(((uint64_t)(uint32_t)h * nshards) >> 32);
+		return dispatch_shard_of_call_id(cid);
+	/* no Call-ID: the worker answers 400; spread by source */
+	return shard_of_hash(netaddr_hash(&job->src.remote));
 }
 
 void dispatch_job(struct dispatch_ctx *ctx, struct sip_job *job)

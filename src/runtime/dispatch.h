@@ -43,6 +43,11 @@ void dispatch_ctx_set_claim(struct dispatch_ctx *ctx, dispatch_claim_fn claim, v
  * answers/drops it. */
 void dispatch_job(struct dispatch_ctx *ctx, struct sip_job *job);
 
+/* The worker whose queue the messages of call_id go to: a worker that
+ * starts a call of its own (an OPTIONS probe) picks a Call-ID that comes
+ * back to itself. */
+unsigned dispatch_shard_of_call_id(struct sip_str call_id);
+
 /* The transport's sink (net/sink.h) for a reader thread whose ctx is a
  * dispatch_ctx: each message becomes a job for dispatch_job(). */
 extern const struct sink dispatch_sink;

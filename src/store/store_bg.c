@@ -6,7 +6,12 @@
  *     changes a subscriber or an AOR, and to resynchronise after a
  *     reconnect, when notifications may have been missed;
  *   - sweeps expired bindings every [registrar] sweep_interval seconds, in
- *     batches, so the table stays small without long locks.
+ *     batches, so the table stays small without long locks;
+ *   - when the node has Session Controller pools, LISTENs on
+ *     junction_sip_server and hands the whole sip_server table to the pool
+ *     after every change (and every reconnect), and writes what this node
+ *     sees of each server to sip_server_node when a state changes and
+ *     every BG_PUBLISH_MS besides (so updated_at shows a node is alive).
  * Blocking libpq calls are fine here: no SIP traffic waits on this thread.
  */
 #include "store/store_bg.h"
@@ -24,13 +29,20 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
 #define BG_SWEEP_BATCH    1000
 #define BG_BACKOFF_MAX_MS 5000
+#define BG_PUBLISH_MS     5000
+#define BG_MAX_SERVERS    256
 
 static pthread_t bg_thread;
 static bool bg_started;
 static int bg_stop_fd = -1;
+static int bg_wake_fd = -1; /* store_bg_publish_soon() */
 static char *bg_conninfo;
+static char *bg_node, *bg_geo;
 static unsigned bg_sweep_interval_ms;
 static _Atomic uint64_t bg_swept;
 static struct store_bg_hooks bg_hooks;
@@ -58,7 +70,11 @@ static PGconn *bg_connect(void)
 		PGresult *r;
 
 		if (PQstatus(c) == CONNECTION_OK) {
-			r = PQexec(c, "LISTEN junction_subscriber; LISTEN junction_binding");
+			r = PQexec(c, bg_hooks.sip_servers ? "LISTEN junction_subscriber; LISTEN "
+							     "junction_binding; LISTEN "
+							     "junction_sip_server"
+							   : "LISTEN junction_subscriber; LISTEN "
+							     "junction_binding");
 			if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 				PQclear(r);
 				/* Changes while we were away went unheard. */
@@ -104,48 +120,178 @@ static bool bg_sweep(PGconn *c)
 	return true;
 }
 
+/* Reads sip_server whole and hands it to the pool. Returns false when the
+ * connection failed. */
+static bool bg_load_servers(PGconn *c)
+{
+	static struct store_sip_server rows[BG_MAX_SERVERS];
+	PGresult *r = PQexec(c, "SELECT name, uri, geo_location, ha_pair, role = 'backup', weight, "
+				"enabled FROM sip_server ORDER BY name LIMIT " STR(BG_MAX_SERVERS));
+	unsigned n;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("event=sip_servers_load_failed error=\"%s\"",
+			 PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		return PQstatus(c) == CONNECTION_OK;
+	}
+	n = (unsigned)PQntuples(r);
+	for (unsigned i = 0; i < n; i++) {
+		rows[i] = (struct store_sip_server){
+			.name = PQgetvalue(r, (int)i, 0),
+			.uri = PQgetvalue(r, (int)i, 1),
+			.geo_location = PQgetvalue(r, (int)i, 2),
+			.ha_pair = PQgetisnull(r, (int)i, 3) ? NULL : PQgetvalue(r, (int)i, 3),
+			.backup = PQgetvalue(r, (int)i, 4)[0] == 't',
+			.weight = (unsigned)strtoul(PQgetvalue(r, (int)i, 5), NULL, 10),
+			.enabled = PQgetvalue(r, (int)i, 6)[0] == 't'};
+	}
+	bg_hooks.sip_servers(rows, n);
+	PQclear(r);
+	return true;
+}
+
+/* Appends v to an array literal in buf ("{a,b}"), quoted when text. */
+static void bg_array_add(char *buf, size_t cap, size_t *len, const char *v, bool quote)
+{
+	int k;
+
+	if (!v)
+		k = snprintf(buf + *len, cap - *len, "%sNULL", *len > 1 ? "," : "");
+	else if (quote) {
+		size_t n = *len;
+
+		n += (size_t)snprintf(buf + n, cap - n, "%s\"", n > 1 ? "," : "");
+		for (const char *p = v; *p && n + 3 < cap; p++) {
+			if (*p == '"' || *p == '\\')
+				buf[n++] = '\\';
+			buf[n++] = *p;
+		}
+		k = snprintf(buf + n, cap - n, "\"");
+		*len = n;
+	} else {
+		k = snprintf(buf + *len, cap - *len, "%s%s", *len > 1 ? "," : "", v);
+	}
+	if (k > 0 && *len + (size_t)k < cap)
+		*len += (size_t)k;
+}
+
+/* Writes this node's view of every server (junction_sip_server_seen()).
+ * Returns false when the connection failed. */
+static bool bg_publish(PGconn *c)
+{
+	static struct store_sip_server_seen v[BG_MAX_SERVERS];
+	enum { ARR = BG_MAX_SERVERS * (STORE_SEEN_REASON_MAX * 2 + 8) + 8 };
+	static char a[6][ARR];
+	size_t len[6];
+	const char *params[8];
+	unsigned n = bg_hooks.sip_server_seen ? bg_hooks.sip_server_seen(v, BG_MAX_SERVERS) : 0;
+	PGresult *r;
+
+	if (!n)
+		return true;
+	for (unsigned k = 0; k < 6; k++) {
+		a[k][0] = '{';
+		len[k] = 1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		char since[24], rtt[24], sw[24];
+
+		snprintf(since, sizeof(since), "%llu", (unsigned long long)v[i].since_ms);
+		snprintf(rtt, sizeof(rtt), "%lld", (long long)v[i].rtt_us);
+		snprintf(sw, sizeof(sw), "%llu", (unsigned long long)v[i].switchover_ms);
+		bg_array_add(a[0], ARR, &len[0], v[i].name, true);
+		bg_array_add(a[1], ARR, &len[1], v[i].state, true);
+		bg_array_add(a[2], ARR, &len[2], since, false);
+		bg_array_add(a[3], ARR, &len[3], v[i].rtt_us < 0 ? NULL : rtt, false);
+		bg_array_add(a[4], ARR, &len[4], v[i].switchover_ms ? sw : NULL, false);
+		bg_array_add(a[5], ARR, &len[5], v[i].reason[0] ? v[i].reason : NULL, true);
+	}
+	params[0] = bg_node;
+	params[1] = bg_geo[0] ? bg_geo : NULL;
+	for (unsigned k = 0; k < 6; k++) {
+		snprintf(a[k] + len[k], ARR - len[k], "}");
+		params[2 + k] = a[k];
+	}
+	r = PQexecParams(c,
+			 "SELECT junction_sip_server_seen($1, $2, $3::text[], $4::text[], "
+			 "$5::bigint[], $6::bigint[], $7::bigint[], $8::text[])",
+			 8, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		log_warn("event=sip_servers_publish_failed error=\"%s\"",
+			 PQresultErrorMessage(r));
+	PQclear(r);
+	return PQstatus(c) == CONNECTION_OK;
+}
+
+static bool bg_woken(void)
+{
+	uint64_t v;
+
+	return read(bg_wake_fd, &v, sizeof(v)) == sizeof(v);
+}
+
 static void *bg_main(void *unused)
 {
 	PGconn *c = NULL;
-	uint64_t next_sweep = clock_now_ms();
+	uint64_t next_sweep = clock_now_ms(), next_publish = 0;
+	bool load = false;
 
 	(void)unused;
 	while (!bg_stopping()) {
-		struct pollfd p[2] = {{.fd = bg_stop_fd, .events = POLLIN}};
+		struct pollfd p[3] = {{.fd = bg_stop_fd, .events = POLLIN},
+				      {.fd = bg_wake_fd, .events = POLLIN}};
 		PGnotify *n;
-		uint64_t now;
+		uint64_t now, next;
 
 		if (!c) {
 			c = bg_connect();
 			if (!c)
 				break;
+			load = bg_hooks.sip_servers != NULL;
+			next_publish = 0;
+		}
+		if (load) {
+			load = false;
+			if (!bg_load_servers(c))
+				goto lost;
+		}
+		now = clock_now_ms();
+		if (bg_woken() || now >= next_publish) {
+			if (!bg_publish(c))
+				goto lost;
+			next_publish = clock_now_ms() + BG_PUBLISH_MS;
 		}
 		now = clock_now_ms();
 		if (now >= next_sweep) {
-			if (!bg_sweep(c)) {
-				PQfinish(c);
-				c = NULL;
-				continue;
-			}
+			if (!bg_sweep(c))
+				goto lost;
 			next_sweep = clock_now_ms() + bg_sweep_interval_ms;
 			now = clock_now_ms();
 		}
-		p[1].fd = PQsocket(c);
-		p[1].events = POLLIN;
-		(void)poll(p, 2, (int)(next_sweep > now ? next_sweep - now : 0));
+		next = next_sweep;
+		if (bg_hooks.sip_server_seen && next_publish < next)
+			next = next_publish;
+		p[2].fd = PQsocket(c);
+		p[2].events = POLLIN;
+		(void)poll(p, 3, (int)(next > now ? next - now : 0));
 		if (!PQconsumeInput(c)) {
 			log_warn("event=db_listen_lost");
-			PQfinish(c);
-			c = NULL;
-			continue;
+			goto lost;
 		}
 		while ((n = PQnotifies(c))) {
 			if (strcmp(n->relname, "junction_binding") == 0)
 				bg_hooks.binding_changed(n->extra);
+			else if (strcmp(n->relname, "junction_sip_server") == 0)
+				load = true; /* once for a burst of changes */
 			else
 				bg_hooks.subscriber_changed(n->extra);
 			PQfreemem(n);
 		}
+		continue;
+lost:
+		PQfinish(c);
+		c = NULL;
 	}
 	if (c)
 		PQfinish(c);
@@ -153,17 +299,22 @@ static void *bg_main(void *unused)
 }
 
 int store_bg_start(const char *conninfo, unsigned sweep_interval_s,
-		   const struct store_bg_hooks *hooks)
+		   const struct store_bg_hooks *hooks, const char *node, const char *geo_location)
 {
 	int rc;
 
 	bg_hooks = *hooks;
 	bg_conninfo = strdup(conninfo);
-	if (!bg_conninfo)
+	bg_node = strdup(node);
+	bg_geo = strdup(geo_location);
+	if (!bg_conninfo || !bg_node || !bg_geo)
 		return -ENOMEM;
 	bg_sweep_interval_ms = sweep_interval_s * 1000;
 	bg_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (bg_stop_fd < 0)
+		return -errno;
+	bg_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (bg_wake_fd < 0)
 		return -errno;
 	rc = pthread_create(&bg_thread, NULL, bg_main, NULL);
 	if (rc)
@@ -184,8 +335,21 @@ void store_bg_stop(void)
 	if (bg_stop_fd >= 0)
 		close(bg_stop_fd);
 	bg_stop_fd = -1;
+	if (bg_wake_fd >= 0)
+		close(bg_wake_fd);
+	bg_wake_fd = -1;
 	free(bg_conninfo);
-	bg_conninfo = NULL;
+	free(bg_node);
+	free(bg_geo);
+	bg_conninfo = bg_node = bg_geo = NULL;
+}
+
+void store_bg_publish_soon(void)
+{
+	uint64_t one = 1;
+
+	if (bg_wake_fd >= 0)
+		(void)!write(bg_wake_fd, &one, sizeof(one));
 }
 
 uint64_t store_bg_swept(void)

@@ -1,11 +1,36 @@
 /*
  * store_bg: the database side thread: subscriber cache invalidation by
- * LISTEN/NOTIFY and the sweep of expired bindings (see store_bg.c).
+ * LISTEN/NOTIFY, the sweep of expired bindings, and the Session
+ * Controller pools: the sip_server table read on every change, and what
+ * this node sees of each server written to sip_server_node (store_bg.c).
  */
 #ifndef JCT_STORE_BG_H
 #define JCT_STORE_BG_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+/* One row of sip_server; the strings are valid during the call only. */
+struct store_sip_server {
+	const char *name, *uri, *geo_location;
+	const char *ha_pair; /* NULL: a server on its own */
+	bool backup;         /* role = 'backup' */
+	unsigned weight;
+	bool enabled;
+};
+
+#define STORE_SEEN_NAME_MAX   64
+#define STORE_SEEN_REASON_MAX 96
+
+/* What this node sees of one server (a sip_server_node row). */
+struct store_sip_server_seen {
+	char name[STORE_SEEN_NAME_MAX];
+	const char *state;      /* "active", "standby" or "oos" (static) */
+	uint64_t since_ms;      /* wall clock, ms since the epoch */
+	int64_t rtt_us;         /* last answered probe; -1: none yet */
+	uint64_t switchover_ms; /* last became active; 0: never */
+	char reason[STORE_SEEN_REASON_MAX];
+};
 
 /* What the thread tells the node's caches; called on its thread, so each
  * must be safe from any thread. */
@@ -13,12 +38,23 @@ struct store_bg_hooks {
 	void (*binding_changed)(const char *aor);    /* NOTIFY junction_binding */
 	void (*subscriber_changed)(const char *key); /* NOTIFY junction_subscriber */
 	void (*resync)(void); /* (re)connected: notifications may have been missed */
+	/* The whole sip_server table, read at each (re)connect and after each
+	 * NOTIFY junction_sip_server. NULL: no pools on this node. */
+	void (*sip_servers)(const struct store_sip_server *rows, unsigned n);
+	/* Fills out[0..max) with this node's view of every server and returns
+	 * how many; published at store_bg_publish_soon() and every few
+	 * seconds. NULL: nothing to publish. */
+	unsigned (*sip_server_seen)(struct store_sip_server_seen *out, unsigned max);
 };
 
 /* Starts the thread; it connects (and reconnects) by itself. hooks is
- * copied. */
+ * copied; node and geo_location (copied) name this node in what it
+ * publishes. */
 int store_bg_start(const char *conninfo, unsigned sweep_interval_s,
-		   const struct store_bg_hooks *hooks);
+		   const struct store_bg_hooks *hooks, const char *node, const char *geo_location);
+/* Asks the thread to publish this node's view of the servers now (a state
+ * changed). Any thread. */
+void store_bg_publish_soon(void);
 /* Stops it within a poll interval and joins it. */
 void store_bg_stop(void);
 /* Expired bindings removed so far. */
