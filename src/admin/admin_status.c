@@ -242,6 +242,8 @@ void admin_metrics(struct admin_req *r)
 	unsigned *depth = calloc(n ? n : 1, sizeof(*depth));
 	struct metrics_process proc;
 	struct metrics_input in = {0};
+	struct scpool_stats pool;
+	struct scpool_server_stat *servers = NULL;
 	struct db_state db;
 	size_t len = 0;
 	char *text = NULL;
@@ -260,8 +262,15 @@ void admin_metrics(struct admin_req *r)
 	in.db_up = db.up;
 	in.bindings_active = db.bindings;
 	in.proc = metrics_process_read(&proc) == 0 ? &proc : NULL;
+	if (scpool_on() && (servers = calloc(SCPOOL_MAX, sizeof(*servers)))) {
+		scpool_stats(&pool);
+		in.pool = &pool;
+		in.servers = servers;
+		in.nservers = scpool_server_stats(servers, SCPOOL_MAX);
+	}
 	text = metrics_format(&in, &len);
 out:
+	free(servers);
 	free(c);
 	free(depth);
 	if (!text) {

@@ -122,6 +122,9 @@ static void sip_families(FILE *f, const struct counters *c)
 	counter(f, "junction_overload_rejected_total",
 		"SIP requests answered 503 because a worker queue was full.",
 		get(&c->v[CTR_OVERLOAD_REJECTED]));
+	counter(f, "junction_dialog_rate_rejected_total",
+		"New dialogs answered 503 beyond [routing] overload_dialog_rate.",
+		get(&c->v[CTR_DIALOG_RATE_REJECTED]));
 	counter(f, "junction_sip_keepalives_total", "CRLF keep-alives received (RFC 5626).",
 		get(&c->v[CTR_KEEPALIVES]));
 	counter(f, "junction_sip_relayed_requests_total", "SIP requests relayed.",
@@ -198,6 +201,59 @@ static void db_families(FILE *f, const struct metrics_input *in)
 	fprintf(f, "%s_count %" PRIu64 "\n", h, cum);
 }
 
+/* Session Controllers: by state, pairs out of service (the alert), probes,
+ * and per server (a closed set: the pool). */
+static void pool_families(FILE *f, const struct metrics_input *in)
+{
+	const struct scpool_stats *ps = in->pool;
+	const struct counters *c = in->ctr;
+
+	family(f, "junction_sip_servers", "gauge",
+	       "Session Controllers by state as this node sees them (active, standby, oos).");
+	for (unsigned i = 0; i < SCPOOL__STATES; i++)
+		sample(f, "junction_sip_servers", "state", scpool_state_name(i), ps->servers[i]);
+	gauge(f, "junction_sip_server_pairs", "HA pairs (and servers without a pair) enabled.",
+	      ps->pairs);
+	gauge(f, "junction_sip_server_pairs_out_of_service",
+	      "HA pairs (and servers without a pair) with no member in service.", ps->pairs_oos);
+	counter(f, "junction_sip_server_switchovers_total",
+		"Times the other member of a pair became the active one.", ps->switchovers);
+	counter(f, "junction_sip_server_probes_total", "OPTIONS probes sent.", ps->probes);
+	counter(f, "junction_sip_server_probe_failures_total",
+		"OPTIONS probes unanswered, or answered with a code that does not mean alive.",
+		ps->probes_failed);
+	counter(f, "junction_session_controller_requests_total",
+		"Out-of-dialog requests sent to a Session Controller.",
+		get(&c->v[CTR_TO_SESSION_CONTROLLER]));
+	counter(f, "junction_no_session_controller_total",
+		"Requests answered 503 because no Session Controller was in service.",
+		get(&c->v[CTR_NO_SESSION_CONTROLLER]));
+	family(f, "junction_sip_server_active", "gauge",
+	       "1 when this node sends the pair's new sessions to this server.");
+	for (unsigned i = 0; i < in->nservers; i++)
+		sample(f, "junction_sip_server_active", "server", in->servers[i].name,
+		       in->servers[i].state == SCPOOL_ACTIVE);
+	family(f, "junction_sip_server_up", "gauge",
+	       "1 when the server is in service (active or standby).");
+	for (unsigned i = 0; i < in->nservers; i++)
+		sample(f, "junction_sip_server_up", "server", in->servers[i].name,
+		       in->servers[i].state != SCPOOL_OOS);
+	family(f, "junction_sip_server_calls_setting_up", "gauge",
+	       "INVITEs sent to the server through this node and not answered finally yet.");
+	for (unsigned i = 0; i < in->nservers; i++)
+		sample(f, "junction_sip_server_calls_setting_up", "server", in->servers[i].name,
+		       in->servers[i].setting_up);
+	family(f, "junction_sip_server_probe_rtt_seconds", "gauge",
+	       "Round trip of the last answered OPTIONS probe.");
+	for (unsigned i = 0; i < in->nservers; i++) {
+		if (in->servers[i].rtt_us < 0)
+			continue;
+		fputs("junction_sip_server_probe_rtt_seconds{server=\"", f);
+		label_value(f, in->servers[i].name);
+		fprintf(f, "\"} %.6f\n", (double)in->servers[i].rtt_us / 1e6);
+	}
+}
+
 static void process_families(FILE *f, const struct metrics_process *p)
 {
 	gauge(f, "process_resident_memory_bytes", "Resident memory size in bytes.", p->rss_bytes);
@@ -224,6 +280,8 @@ char *metrics_format(const struct metrics_input *in, size_t *len)
 	sip_families(f, in->ctr);
 	state_families(f, in);
 	db_families(f, in);
+	if (in->pool)
+		pool_families(f, in);
 	if (in->proc)
 		process_families(f, in->proc);
 	if (ferror(f)) {

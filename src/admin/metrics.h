@@ -11,6 +11,7 @@
 #ifndef JCT_METRICS_H
 #define JCT_METRICS_H
 
+#include "proxy/scpool.h"
 #include "runtime/counters.h"
 
 #include <stdbool.h>
@@ -36,6 +37,10 @@ struct metrics_input {
 	int db_up;                          /* 1, 0; -1: no database configured (not exported) */
 	int64_t bindings_active;            /* -1: unknown (not exported) */
 	const struct metrics_process *proc; /* NULL: not exported */
+	/* Session Controller pools; NULL: not in use (not exported) */
+	const struct scpool_stats *pool;
+	const struct scpool_server_stat *servers; /* nservers entries */
+	unsigned nservers;
 };
 
 /* Reads /proc/self. Returns 0 or a negative errno. */
