@@ -17,8 +17,18 @@ write_config "$PORT"
 pg_start || { fail "postgres"; t_done; }
 DB_EXTRA="connections_per_worker = 2" pg_config
 admin_config "$APORT"
+# Session Controller pools on, so their families are exported too: one
+# server that never answers (the discard port).
+cat >>"$T_DIR/junction.conf" <<CONF
+[cluster]
+oos_check = 1
+oos_force = 1
+[routing]
+session_controllers = yes
+CONF
 pg_migrate >/dev/null || { fail "migrate"; t_done; }
 psql_q "SELECT junction_add_subscriber('alice', 'localhost', 'Alice-pw-1')" >/dev/null
+psql_q "SELECT name FROM junction_add_sip_server('sc-dead', 'sip:127.0.0.1:9', 'dc1')" >/dev/null
 start_junction "$PORT" || { fail "start"; t_done; }
 wait_admin || { fail "admin API"; t_done; }
 
@@ -57,6 +67,19 @@ after=$(value m1 'junction_sip_requests_received_total{method="OPTIONS"}')
 grep -q '^junction_queue_depth{worker="1"} ' "$T_DIR/m1" && pass "queue depth per worker" || fail "queue depth"
 grep -q '^process_resident_memory_bytes [1-9]' "$T_DIR/m1" && grep -q '^process_start_time_seconds 1[0-9]\{9\}' "$T_DIR/m1" &&
 	pass "process memory and start time" || fail "process metrics"
+# the silent server: probed every second, each probe failing after 1 s
+for _ in $(seq 40); do
+	scrape m2 >/dev/null
+	[ "$(value m2 junction_sip_server_probe_failures_total)" -ge 2 ] 2>/dev/null && break
+	sleep 0.1
+done
+[ "$(value m2 junction_sip_server_pairs_out_of_service)" = 1 ] &&
+	[ "$(value m2 'junction_sip_servers{state="oos"}')" = 1 ] &&
+	[ "$(value m2 'junction_sip_server_up{server="sc-dead"}')" = 0 ] &&
+	[ "$(value m2 junction_sip_server_probes_total)" -ge 2 ] &&
+	[ "$(value m2 junction_sip_server_probe_failures_total)" -ge 2 ] &&
+	pass "the silent Session Controller: out of service, probes failing" ||
+	fail "pool metrics: $(grep '^junction_sip_server' "$T_DIR/m2" | tr '\n' ' ')"
 awk -F'[ ]' '/^junction_db_latency_seconds_bucket/ { if ($2 < last) bad = 1; last = $2; n = $2 }
 	/^junction_db_latency_seconds_count/ { c = $2 }
 	END { exit !(bad == 0 && n == c && c > 0) }' "$T_DIR/m1" &&
@@ -115,8 +138,8 @@ jq -r '.panels[].targets[].expr' "$TOP_SRCDIR/admin/grafana-dashboard.json" |
 	[ "$(q "$expr" | jq -r .status)" = success ] || { log "dashboard query refused: $expr"; bad=$((bad + 1)); }
 done
 [ "$bad" = 0 ] && pass "every dashboard query runs on Prometheus" || fail "$bad dashboard queries refused"
-[ "$(curl -s "http://127.0.0.1:$PPORT/api/v1/rules" | jq '[.data.groups[].rules[] | select(.health == "ok")] | length')" = 7 ] &&
-	pass "Prometheus loaded the 7 alert rules" || fail "rules in Prometheus"
+[ "$(curl -s "http://127.0.0.1:$PPORT/api/v1/rules" | jq '[.data.groups[].rules[] | select(.health == "ok")] | length')" = 8 ] &&
+	pass "Prometheus loaded the 8 alert rules" || fail "rules in Prometheus"
 kill -TERM "$PROM_PID"
 wait "$PROM_PID" 2>/dev/null
 pass "Prometheus stopped"
