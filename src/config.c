@@ -924,7 +924,8 @@ static void cfg_check_together(struct cfg_parse *ps)
 	for (unsigned i = 0; i < c->cluster.ngeo_fallback; i++) {
 		if (strcmp(c->cluster.geo_fallback[i], c->cluster.geo_location) == 0) {
 			ps->lineno = cfg_line_of(ps, "cluster", "geo_fallback");
-			cfg_err(ps, "[cluster] geo_fallback lists this node's own geo_location '%s'",
+			cfg_err(ps,
+				"[cluster] geo_fallback lists this node's own geo_location '%s'",
 				c->cluster.geo_location);
 		}
 	}

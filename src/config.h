@@ -35,9 +35,9 @@ enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
 #define CFG_TOKEN_MAX 256
 #define CFG_TOKEN_MIN 16
 /* Data-centre names (sip_server.geo_location) and how many fallbacks. */
-#define CFG_GEO_MAX       64
-#define CFG_MAX_GEO       16
-#define CFG_MAX_ALIVE     32
+#define CFG_GEO_MAX   64
+#define CFG_MAX_GEO   16
+#define CFG_MAX_ALIVE 32
 
 struct config {
 	char path[PATH_MAX];

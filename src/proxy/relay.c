@@ -76,8 +76,8 @@ int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct
 		if (rc == 0 && (unsigned)out != r->src->listener &&
 		    (transport_listener_proto((unsigned)out) !=
 			     transport_listener_proto(r->src->listener) ||
-		     strcmp(self_rr_hostport((unsigned)out),
-			    self_rr_hostport(r->src->listener)) != 0))
+		     strcmp(self_rr_hostport((unsigned)out), self_rr_hostport(r->src->listener)) !=
+			     0))
 			rc = record_route_edit(ed, m->headers_off, r->src->listener);
 		if (rc < 0)
 			return rc;

@@ -29,16 +29,16 @@ struct server {
 	char pair[SC_NAME_MAX]; /* "": a server on its own */
 	bool backup, enabled;
 	unsigned weight;
-	unsigned rank;      /* data-centre preference, 0 best */
-	int partner;        /* the other member of the pair, -1: none */
-	bool resolved;      /* dest is valid */
+	unsigned rank; /* data-centre preference, 0 best */
+	int partner;   /* the other member of the pair, -1: none */
+	bool resolved; /* dest is valid */
 	struct sip_dest dest;
 	/* what this node knows */
 	enum scpool_state state;
-	bool alive;         /* the last probe (or a request from it) said so */
-	bool probed;        /* a probe has had an outcome */
-	bool last_active;   /* the pair's member most recently active */
-	bool outstanding;   /* a probe is out */
+	bool alive;       /* the last probe (or a request from it) said so */
+	bool probed;      /* a probe has had an outcome */
+	bool last_active; /* the pair's member most recently active */
+	bool outstanding; /* a probe is out */
 	uint64_t sent_ms, deadline_ms, next_probe_ms;
 	uint64_t since_ms;      /* monotonic: state entered */
 	uint64_t switchover_ms; /* monotonic: last became active; 0 never */
@@ -135,8 +135,8 @@ static void set_state(struct server *v, enum scpool_state st, const char *reason
 	if (v->state != st)
 		log_info("event=sip_server_state server=%s state=%s previous=%s pair=%s "
 			 "reason=\"%s\"",
-			 v->name, state_names[st], state_names[v->state], v->pair[0] ? v->pair : "-",
-			 reason);
+			 v->name, state_names[st], state_names[v->state],
+			 v->pair[0] ? v->pair : "-", reason);
 	if (v->state != st)
 		v->since_ms = now;
 	v->state = st;
@@ -194,8 +194,7 @@ static void settle_pair(struct server *v, uint64_t now)
 	if (pri->enabled && pri->alive)
 		make_active(pri, "answers OPTIONS", now);
 	else if (bak && bak->enabled && bak->alive && (!pri->enabled || pri->probed))
-		make_active(bak, pri->enabled ? "primary out of service" : "primary disabled",
-			    now);
+		make_active(bak, pri->enabled ? "primary out of service" : "primary disabled", now);
 }
 
 /* ---- loading ------------------------------------------------------------- */
@@ -486,8 +485,7 @@ unsigned scpool_probes_due(uint64_t now_ms, struct scpool_probe *out, unsigned m
 	return n;
 }
 
-void scpool_probe_done(uint32_t id, bool alive, uint64_t rtt_us, const char *why,
-		       uint64_t now_ms)
+void scpool_probe_done(uint32_t id, bool alive, uint64_t rtt_us, const char *why, uint64_t now_ms)
 {
 	struct server *v, *p;
 
@@ -530,8 +528,9 @@ void scpool_probe_done(uint32_t id, bool alive, uint64_t rtt_us, const char *why
 			if (p && p->enabled && !p->outstanding)
 				p->next_probe_ms = now_ms;
 			if (was_active) {
-				log_warn("event=sip_server_pair_oos pair=%s server=%s reason=\"%s\"",
-					 v->pair[0] ? v->pair : v->name, v->name, why);
+				log_warn(
+					"event=sip_server_pair_oos pair=%s server=%s reason=\"%s\"",
+					v->pair[0] ? v->pair : v->name, v->name, why);
 			}
 		}
 	}

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCPROBE_TICK_MS  100
-#define SCPROBE_BATCH    32
-#define SCPROBE_MSG_MAX  2048
+#define SCPROBE_TICK_MS    100
+#define SCPROBE_BATCH      32
+#define SCPROBE_MSG_MAX    2048
 #define SCPROBE_CALLID_MAX 96
 
 struct probe {
@@ -78,8 +78,7 @@ static void probe_failed(void *tu, struct ctx *c, unsigned status, uint64_t now_
 {
 	(void)c;
 	/* made here, never by the server: not alive whatever alive_codes says */
-	settle(tu, false, status == 408 ? "no answer to OPTIONS" : "cannot send OPTIONS",
-	       now_ms);
+	settle(tu, false, status == 408 ? "no answer to OPTIONS" : "cannot send OPTIONS", now_ms);
 }
 
 static void probe_gone(void *tu, struct ctx *c)

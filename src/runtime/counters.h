@@ -28,16 +28,16 @@ enum ctr_id {
 	CTR_KEEPALIVES,        /* RFC 5626 CRLF keep-alives */
 	CTR_RELAYED_REQUESTS,
 	CTR_RELAYED_RESPONSES,
-	CTR_DIALOGS_CREATED,     /* 2xx to INVITE relayed (stateful) */
-	CTR_DIALOGS_ENDED,       /* 2xx to BYE relayed (stateful) */
-	CTR_REGISTRATIONS,       /* REGISTERs answered 200 (binding committed) */
-	CTR_AUTH_CHALLENGES,     /* 401/407 sent */
-	CTR_AUTH_FAILURES,       /* credentials given and refused */
-	CTR_ACKS_ABSORBED,       /* ACKs of our own final responses */
-	CTR_LOCATION_LOOKUPS,    /* location service queries (cached or not) */
-	CTR_LOCATION_CACHE_HITS, /* of which answered from the node's cache */
-	CTR_TXN_EVICTED,         /* lingering transactions ended early: table full */
-	CTR_DIALOG_RATE_REJECTED, /* new dialogs answered 503: [routing] overload_dialog_rate */
+	CTR_DIALOGS_CREATED,       /* 2xx to INVITE relayed (stateful) */
+	CTR_DIALOGS_ENDED,         /* 2xx to BYE relayed (stateful) */
+	CTR_REGISTRATIONS,         /* REGISTERs answered 200 (binding committed) */
+	CTR_AUTH_CHALLENGES,       /* 401/407 sent */
+	CTR_AUTH_FAILURES,         /* credentials given and refused */
+	CTR_ACKS_ABSORBED,         /* ACKs of our own final responses */
+	CTR_LOCATION_LOOKUPS,      /* location service queries (cached or not) */
+	CTR_LOCATION_CACHE_HITS,   /* of which answered from the node's cache */
+	CTR_TXN_EVICTED,           /* lingering transactions ended early: table full */
+	CTR_DIALOG_RATE_REJECTED,  /* new dialogs answered 503: [routing] overload_dialog_rate */
 	CTR_TO_SESSION_CONTROLLER, /* out-of-dialog requests sent to a Session Controller */
 	CTR_NO_SESSION_CONTROLLER, /* answered 503: no Session Controller in service */
 	CTR__COUNT

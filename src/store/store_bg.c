@@ -218,8 +218,7 @@ static bool bg_publish(PGconn *c)
 			 "$5::bigint[], $6::bigint[], $7::bigint[], $8::text[])",
 			 8, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		log_warn("event=sip_servers_publish_failed error=\"%s\"",
-			 PQresultErrorMessage(r));
+		log_warn("event=sip_servers_publish_failed error=\"%s\"", PQresultErrorMessage(r));
 	PQclear(r);
 	return PQstatus(c) == CONNECTION_OK;
 }
@@ -289,7 +288,7 @@ static void *bg_main(void *unused)
 			PQfreemem(n);
 		}
 		continue;
-lost:
+	lost:
 		PQfinish(c);
 		c = NULL;
 	}
