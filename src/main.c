@@ -215,6 +215,17 @@ static int run(const struct config *cfg)
 		return 1;
 	}
 	workers_read_udp(true);
+	/* /readyz says ready once the node knows its Session Controllers:
+	 * the table read and each server probed (answers arrive over the
+	 * listeners just opened), or oos_force and a second have passed. */
+	if (scpool_on()) {
+		for (unsigned i = 0; i < (cfg->cluster.oos_force + 1) * 100 && !scpool_ready(); i++)
+			usleep(10000);
+		if (!scpool_ready())
+			log_warn("event=sip_servers_not_ready detail=\"the Session Controllers are "
+				 "not "
+				 "all known yet; new sessions may get 503 until they are\"");
+	}
 	admin_set_serving(true);
 	log_info("event=started version=%s workers=%u mode=%s", PACKAGE_VERSION, cfg->sip.workers,
 		 cfg->sip.mode == PROXY_MODE_STATEFUL   ? "stateful"

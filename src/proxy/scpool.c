@@ -65,6 +65,7 @@ static struct {
 	unsigned npickers;
 	struct picker *pickers;
 	bool changed; /* a state changed: publish once unlocked */
+	bool loaded;  /* the table was read at least once */
 	_Atomic uint64_t switchovers, probes, probes_failed, no_server;
 } pool = {.lock = PTHREAD_RWLOCK_INITIALIZER};
 
@@ -314,6 +315,7 @@ void scpool_load(const struct store_sip_server *rows, unsigned n)
 	pool.s = next;
 	pool.n = n;
 	pool.gen++;
+	pool.loaded = true;
 	/* Reconcile: disabled or unresolvable servers are out; one active
 	 * member per pair; without probing everything enabled is in service. */
 	for (unsigned i = 0; i < n; i++) {
@@ -537,6 +539,22 @@ void scpool_probe_done(uint32_t id, bool alive, uint64_t rtt_us, const char *why
 	if (v->next_probe_ms < now_ms)
 		v->next_probe_ms = now_ms;
 	unlock_publish();
+}
+
+bool scpool_ready(void)
+{
+	bool ready;
+
+	pthread_rwlock_rdlock(&pool.lock);
+	ready = pool.loaded;
+	for (unsigned i = 0; i < pool.n && ready; i++) {
+		const struct server *v = &pool.s[i];
+
+		if (v->enabled && v->resolved && !v->probed)
+			ready = false;
+	}
+	pthread_rwlock_unlock(&pool.lock);
+	return ready;
 }
 
 int scpool_next_probe_ms(uint64_t now_ms)

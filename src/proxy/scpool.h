@@ -96,6 +96,9 @@ unsigned scpool_probes_due(uint64_t now_ms, struct scpool_probe *out, unsigned m
 /* The outcome of server id's outstanding probe: alive (rtt_us) or not,
  * with why ("no answer to OPTIONS", "503 to OPTIONS"). */
 void scpool_probe_done(uint32_t id, bool alive, uint64_t rtt_us, const char *why, uint64_t now_ms);
+/* Has the table been read and every server probed once (the node knows
+ * where sessions go)? */
+bool scpool_ready(void);
 /* Milliseconds until the next probe is due (-1: none). */
 int scpool_next_probe_ms(uint64_t now_ms);
 

@@ -30,7 +30,7 @@
 struct probe {
 	struct probe *next; /* in the outstanding list while unanswered */
 	uint32_t id;        /* the server's */
-	uint64_t sent_ns, deadline_ms;
+	uint64_t sent_ns, sent_ms, deadline_ms;
 	struct ctx *c;
 	bool settled; /* the outcome went to the pool */
 };
@@ -149,6 +149,7 @@ static void send_probe(const struct scpool_probe *sp, uint64_t now_ms)
 	}
 	p->id = sp->id;
 	p->sent_ns = clock_now_ns();
+	p->sent_ms = now_ms;
 	p->deadline_ms = sp->deadline_ms;
 	p->c = ctx_send(l, msg, (size_t)n, &sp->dest, SIP_METHOD_OPTIONS, branch, &probe_ops, p,
 			now_ms, &err);
@@ -179,15 +180,14 @@ static void arm(uint64_t now_ms)
 static void on_tick(struct timer *t, void *arg, uint64_t now_ms)
 {
 	struct scpool_probe due[SCPROBE_BATCH];
-	unsigned n, secs = worker_config(pr.w)->cluster.oos_force;
-	char why[64];
+	unsigned n;
 
 	(void)t;
 	(void)arg;
-	/* deadlines first: a server silent for oos_force has failed */
-	snprintf(why, sizeof(why), "no answer to OPTIONS within %u s", secs);
+	/* deadlines first: a server silent that long has failed */
 	for (struct probe **pp = &pr.outstanding; *pp;) {
 		struct probe *p = *pp;
+		char why[64];
 
 		if (p->settled || now_ms < p->deadline_ms) {
 			if (p->settled)
@@ -197,6 +197,8 @@ static void on_tick(struct timer *t, void *arg, uint64_t now_ms)
 			continue;
 		}
 		*pp = p->next;
+		snprintf(why, sizeof(why), "no answer to OPTIONS within %llu s",
+			 (unsigned long long)((p->deadline_ms - p->sent_ms + 500) / 1000));
 		settle(p, false, why, now_ms);
 		ctx_abandon(p->c); /* frees p through probe_gone */
 	}
