@@ -51,9 +51,12 @@ struct opts {
 	const char *password, *domain, *username, *aor, *node;
 	bool password_stdin, disabled, enabled_only, disabled_only;
 	long limit; /* 0: all */
+	const char *uri, *geo_location, *ha_pair, *role;
+	bool no_ha_pair;
+	long weight; /* -1: not given */
 };
 
-static struct opts o = {.timeout = 10};
+static struct opts o = {.timeout = 10, .weight = -1};
 static char cfg_url[FIELD_MAX], cfg_token[FIELD_MAX], cfg_cacert[FIELD_MAX];
 static char cfg_path[4096];
 
@@ -85,6 +88,14 @@ static void usage(FILE *f)
 	      "  subscriber rm USER@DOMAIN              (its bindings go too)\n"
 	      "  binding list [--aor AOR] [--domain D] [--node NODE] [--limit N]\n"
 	      "  binding rm ID | binding rm --aor AOR\n"
+	      "  sip-server list [--geo-location DC] [--ha-pair P]\n"
+	      "  sip-server show NAME\n"
+	      "  sip-server status [NAME]                what each node sees of them\n"
+	      "  sip-server add NAME URI GEO_LOCATION [--ha-pair P] [--role primary|backup]\n"
+	      "                 [--weight N] [--disabled]\n"
+	      "  sip-server set NAME [--uri U] [--geo-location DC] [--ha-pair P | --no-ha-pair]\n"
+	      "                 [--role R] [--weight N] [--enable | --disable]\n"
+	      "  sip-server rm NAME\n"
 	      "options:\n"
 	      "  --url URL          the admin API (env JUNCTION_URL; default " DEFAULT_URL ")\n"
 	      "  --token TOKEN      the bearer token (env JUNCTION_TOKEN)\n"
@@ -787,6 +798,217 @@ static void cmd_binding(int argc, char **argv)
 	}
 }
 
+static const struct column srv_cols[] = {
+	{"NAME", "name"},
+	{"URI", "uri"},
+	{"GEO-LOCATION", "geo_location"},
+	{"HA-PAIR", "ha_pair"},
+	{"ROLE", "role"},
+	{"WEIGHT", "weight"},
+	{"ENABLED", "enabled"},
+	{"UPDATED", "updated_at"},
+};
+static const struct column srv_fields[] = {
+	{"name", "name"},
+	{"uri", "uri"},
+	{"geo_location", "geo_location"},
+	{"ha_pair", "ha_pair"},
+	{"role", "role"},
+	{"weight", "weight"},
+	{"enabled", "enabled"},
+	{"created", "created_at"},
+	{"updated", "updated_at"},
+};
+/* sip-server status: one line per node and server (print_srv_status). */
+static const struct column srvn_cols[] = {
+	{"NODE", "node"},     {"SERVER", "server"}, {"STATE", "state"},
+	{"SINCE", "since"},   {"RTT-MS", "rtt_ms"}, {"SWITCHOVER", "last_switchover"},
+	{"REASON", "reason"},
+};
+
+/* /v1/sip-servers/NAME, escaped. */
+static void srv_path(const char *name, char *out, size_t cap)
+{
+	char *e = escape(name);
+
+	snprintf(out, cap, "/v1/sip-servers/%s", e);
+	curl_free(e);
+}
+
+/* Rows of sip-server status: by node, then server. */
+static int srvn_cmp(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(json_string_value(json_object_get(x, "node")),
+		       json_string_value(json_object_get(y, "node")));
+
+	return c ? c
+		 : strcmp(json_string_value(json_object_get(x, "server")),
+			  json_string_value(json_object_get(y, "server")));
+}
+
+/* What each node sees of servers (an array, borrowed): one line per node
+ * and server (the node's object with "server" added), or none when no
+ * node has reported on them. */
+static void print_srv_status(json_t *servers, const char *none)
+{
+	json_t *rows = json_array(), *srv, *node, **v;
+	size_t i, k, n = 0;
+
+	json_array_foreach(servers, i, srv) n += json_array_size(json_object_get(srv, "nodes"));
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		die(EXIT_API, "out of memory");
+	n = 0;
+	json_array_foreach(servers, i, srv)
+	{
+		json_array_foreach(json_object_get(srv, "nodes"), k, node)
+		{
+			v[n] = json_deep_copy(node);
+			json_object_set(v[n++], "server", json_object_get(srv, "name"));
+		}
+	}
+	qsort(v, n, sizeof(*v), srvn_cmp);
+	for (i = 0; i < n; i++)
+		json_array_append_new(rows, v[i]);
+	free(v);
+	if (n == 0)
+		printf("%s\n", none);
+	else
+		print_table(rows, srvn_cols, sizeof(srvn_cols) / sizeof(srvn_cols[0]));
+	json_decref(rows);
+}
+
+/* A server as fields and its nodes as a table, or JSON. */
+static void print_sip_server(json_t *j, bool fields)
+{
+	json_t *one;
+
+	if (o.json) {
+		print_json(j);
+		return;
+	}
+	if (fields) {
+		print_fields(j, srv_fields, sizeof(srv_fields) / sizeof(srv_fields[0]));
+		putchar('\n');
+	}
+	one = json_pack("[O]", j);
+	print_srv_status(one, "no node has reported on it yet");
+	json_decref(one);
+}
+
+/* The body of add and set from the options: only what was given. */
+static json_t *srv_body(void)
+{
+	json_t *b = json_object();
+
+	if (o.uri)
+		json_object_set_new(b, "uri", json_string(o.uri));
+	if (o.geo_location)
+		json_object_set_new(b, "geo_location", json_string(o.geo_location));
+	if (o.ha_pair)
+		json_object_set_new(b, "ha_pair", json_string(o.ha_pair));
+	if (o.no_ha_pair)
+		json_object_set_new(b, "ha_pair", json_null());
+	if (o.role)
+		json_object_set_new(b, "role", json_string(o.role));
+	if (o.weight >= 0)
+		json_object_set_new(b, "weight", json_integer(o.weight));
+	if (o.enabled_only || o.disabled_only)
+		json_object_set_new(b, "enabled", json_boolean(o.enabled_only));
+	return b;
+}
+
+/* request() with body (taken) as JSON text. */
+static void request_json(const char *method, const char *path, json_t *body, json_t **out)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	if (!text)
+		die(EXIT_USAGE, "the values must be UTF-8 text");
+	request(method, path, text, out);
+	free(text);
+	json_decref(body);
+}
+
+static void cmd_sip_server(int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : NULL;
+	char path[4096], query[4096] = "";
+	json_t *j = NULL, *body;
+
+	if (!verb)
+		die(EXIT_USAGE, "sip-server: give list, show, status, add, set or rm");
+	if (strcmp(verb, "list") == 0 || (strcmp(verb, "status") == 0 && argc == 1)) {
+		if (argc != 1)
+			die(EXIT_USAGE, "sip-server list takes no arguments, only options");
+		add_arg(query, sizeof(query), "geo_location", o.geo_location);
+		add_arg(query, sizeof(query), "ha_pair", o.ha_pair);
+		snprintf(path, sizeof(path), "/v1/sip-servers%s", query);
+		request("GET", path, NULL, &j);
+		if (o.json)
+			print_json(j);
+		else if (strcmp(verb, "status") == 0)
+			print_srv_status(json_object_get(j, "sip_servers"),
+					 "no node has reported on a sip server yet");
+		else if (json_array_size(json_object_get(j, "sip_servers")) == 0)
+			printf("no sip servers\n");
+		else
+			print_table(json_object_get(j, "sip_servers"), srv_cols,
+				    sizeof(srv_cols) / sizeof(srv_cols[0]));
+		json_decref(j);
+		return;
+	}
+	if (strcmp(verb, "add") == 0) {
+		if (argc != 4)
+			die(EXIT_USAGE, "sip-server add: give NAME URI GEO_LOCATION");
+		if (o.uri || o.geo_location || o.no_ha_pair)
+			die(EXIT_USAGE, "sip-server add: URI and GEO_LOCATION are arguments; "
+					"--uri, --geo-location and --no-ha-pair are for set");
+		o.uri = argv[2];
+		o.geo_location = argv[3];
+		body = srv_body();
+		json_object_set_new(body, "name", json_string(argv[1]));
+		request_json("POST", "/v1/sip-servers", body, &j);
+		if (o.json)
+			print_json(j);
+		else
+			printf("created sip server %s (%s)\n",
+			       json_string_value(json_object_get(j, "name")),
+			       json_is_true(json_object_get(j, "enabled")) ? "enabled"
+									   : "disabled");
+		json_decref(j);
+		return;
+	}
+	if (argc != 2)
+		die(EXIT_USAGE, "sip-server %s: give one NAME", verb);
+	srv_path(argv[1], path, sizeof(path));
+	if (strcmp(verb, "show") == 0 || strcmp(verb, "status") == 0) {
+		request("GET", path, NULL, &j);
+		print_sip_server(j, strcmp(verb, "show") == 0);
+		json_decref(j);
+	} else if (strcmp(verb, "set") == 0) {
+		body = srv_body();
+		if (json_object_size(body) == 0)
+			die(EXIT_USAGE,
+			    "sip-server set: nothing to change (see junctionctl --help)");
+		request_json("PATCH", path, body, &j);
+		if (o.json)
+			print_json(j);
+		else
+			printf("%s: updated\n", json_string_value(json_object_get(j, "name")));
+		json_decref(j);
+	} else if (strcmp(verb, "rm") == 0) {
+		request("DELETE", path, NULL, NULL);
+		if (o.json)
+			print_json_new(json_pack("{s:s}", "deleted", argv[1]));
+		else
+			printf("deleted sip server %s\n", argv[1]);
+	} else {
+		die(EXIT_USAGE, "sip-server: unknown command '%s'", verb);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -805,6 +1027,12 @@ int main(int argc, char **argv)
 		O_AOR,
 		O_NODE,
 		O_LIMIT,
+		O_URI,
+		O_GEO_LOCATION,
+		O_HA_PAIR,
+		O_NO_HA_PAIR,
+		O_ROLE,
+		O_WEIGHT,
 	};
 	static const struct option longopts[] = {
 		{"url", required_argument, NULL, O_URL},
@@ -817,11 +1045,19 @@ int main(int argc, char **argv)
 		{"password-stdin", no_argument, NULL, O_PASSWORD_STDIN},
 		{"disabled", no_argument, NULL, O_DISABLED},
 		{"enabled", no_argument, NULL, O_ENABLED},
+		{"disable", no_argument, NULL, O_DISABLED},
+		{"enable", no_argument, NULL, O_ENABLED},
 		{"domain", required_argument, NULL, O_DOMAIN},
 		{"username", required_argument, NULL, O_USERNAME},
 		{"aor", required_argument, NULL, O_AOR},
 		{"node", required_argument, NULL, O_NODE},
 		{"limit", required_argument, NULL, O_LIMIT},
+		{"uri", required_argument, NULL, O_URI},
+		{"geo-location", required_argument, NULL, O_GEO_LOCATION},
+		{"ha-pair", required_argument, NULL, O_HA_PAIR},
+		{"no-ha-pair", no_argument, NULL, O_NO_HA_PAIR},
+		{"role", required_argument, NULL, O_ROLE},
+		{"weight", required_argument, NULL, O_WEIGHT},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -882,6 +1118,27 @@ int main(int argc, char **argv)
 			if (*end || o.limit < 1)
 				die(EXIT_USAGE, "--limit: '%s' is not a positive number", optarg);
 			break;
+		case O_URI:
+			o.uri = optarg;
+			break;
+		case O_GEO_LOCATION:
+			o.geo_location = optarg;
+			break;
+		case O_HA_PAIR:
+			o.ha_pair = optarg;
+			break;
+		case O_NO_HA_PAIR:
+			o.no_ha_pair = true;
+			break;
+		case O_ROLE:
+			o.role = optarg;
+			break;
+		case O_WEIGHT:
+			o.weight = strtol(optarg, &end, 10);
+			if (!*optarg || *end || o.weight < 0 || o.weight > 10000)
+				die(EXIT_USAGE, "--weight: '%s' is not a number from 0 to 10000",
+				    optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -900,7 +1157,9 @@ int main(int argc, char **argv)
 	if (o.password && o.password_stdin)
 		die(EXIT_USAGE, "give --password or --password-stdin, not both");
 	if (o.enabled_only && o.disabled_only)
-		die(EXIT_USAGE, "give --enabled or --disabled, not both");
+		die(EXIT_USAGE, "give --enable(d) or --disable(d), not both");
+	if (o.ha_pair && o.no_ha_pair)
+		die(EXIT_USAGE, "give --ha-pair or --no-ha-pair, not both");
 	resolve_settings();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		die(EXIT_API, "cannot initialise libcurl");
@@ -910,6 +1169,8 @@ int main(int argc, char **argv)
 		cmd_subscriber(argc - optind - 1, argv + optind + 1);
 	else if (strcmp(argv[optind], "binding") == 0)
 		cmd_binding(argc - optind - 1, argv + optind + 1);
+	else if (strcmp(argv[optind], "sip-server") == 0)
+		cmd_sip_server(argc - optind - 1, argv + optind + 1);
 	else
 		die(EXIT_USAGE, "unknown command '%s' (see junctionctl --help)", argv[optind]);
 	curl_global_cleanup();

@@ -3,7 +3,7 @@
  * daemon and its limits, bearer-token checks, the routing table, request
  * bodies, JSON responses and errors, and the pool of database
  * connections. The resources themselves are in admin_subscribers.c,
- * admin_bindings.c and admin_status.c.
+ * admin_bindings.c, admin_sip_servers.c and admin_status.c.
  *
  * MHD calls on_request() several times per request: once when the headers
  * are in (route, token and declared body size are checked there, so a bad
@@ -78,6 +78,10 @@ static const struct admin_route routes[] = {
 	 "GET, HEAD, DELETE"},
 	{"/v1/bindings/", false, admin_binding_get, NULL, NULL, admin_binding_delete,
 	 "GET, HEAD, DELETE"},
+	{"/v1/sip-servers", false, admin_sip_servers_list, admin_sip_servers_create, NULL, NULL,
+	 "GET, HEAD, POST"},
+	{"/v1/sip-servers/", false, admin_sip_server_get, NULL, admin_sip_server_patch,
+	 admin_sip_server_delete, "GET, HEAD, PATCH, DELETE"},
 	{"/v1/status", false, admin_status, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/stats", false, admin_stats, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/openapi.json", false, admin_openapi, NULL, NULL, NULL, "GET, HEAD"},
@@ -181,6 +185,10 @@ void admin_db_error(struct admin_req *r, int err, const char *what)
 		break;
 	case -EEXIST:
 		admin_error(r, 409, ADMIN_E_EXISTS, "%s already exists", what);
+		break;
+	case -EINVAL:
+		admin_error(r, 422, ADMIN_E_INVALID_FIELD, "%s: %s", what,
+			    store_admin_error(r->db));
 		break;
 	case -ENOTCONN:
 		r->retry_after = true;
@@ -375,6 +383,34 @@ json_t *admin_body_object(struct admin_req *r)
 	return j;
 }
 
+const char *admin_field_str(struct admin_req *r, json_t *o, const char *name, bool *ok)
+{
+	json_t *v = json_object_get(o, name);
+
+	*ok = true;
+	if (!v)
+		return NULL;
+	if (!json_is_string(v)) {
+		admin_error(r, 422, ADMIN_E_INVALID_FIELD, "%s must be a string", name);
+		*ok = false;
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+int admin_field_bool(struct admin_req *r, json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!v)
+		return -1;
+	if (!json_is_boolean(v)) {
+		admin_error(r, 422, ADMIN_E_INVALID_FIELD, "%s must be true or false", name);
+		return -2;
+	}
+	return json_is_true(v);
+}
+
 bool admin_fields_only(struct admin_req *r, json_t *o, const char *const *allowed)
 {
 	const char *key;
@@ -401,7 +437,8 @@ struct store_admin *admin_db(struct admin_req *r)
 		return r->db;
 	if (!pool_n) {
 		admin_error(r, 503, ADMIN_E_DB_UNAVAILABLE,
-			    "no [database] is configured: subscribers and bindings are off");
+			    "no [database] is configured: subscribers, bindings and sip "
+			    "servers are off");
 		return NULL;
 	}
 	pthread_mutex_lock(&pool_lock);

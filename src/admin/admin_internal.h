@@ -1,6 +1,7 @@
 /*
  * admin_internal: what the admin server's files share (admin.c and the
- * resource files admin_subscribers.c, admin_bindings.c, admin_status.c);
+ * resource files admin_subscribers.c, admin_bindings.c,
+ * admin_sip_servers.c, admin_status.c);
  * nothing outside them includes it.
  *
  * A handler gets the request (struct admin_req) once its whole body has
@@ -90,9 +91,10 @@ void admin_text(struct admin_req *r, unsigned status, char *text, size_t len, co
 /* status with the error body {"error": {"code", "message"}}. */
 void admin_error(struct admin_req *r, unsigned status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* Answers a store_admin error: 404 -ENOENT, 409 -EEXIST, 503 when the
- * database is unreachable or timed out, 500 otherwise. what names the
- * thing, for the message ("subscriber alice@example.com"). */
+/* Answers a store_admin error: 404 -ENOENT, 409 -EEXIST, 422 -EINVAL
+ * (with store_admin_error()'s reason), 503 when the database is
+ * unreachable or timed out, 500 otherwise. what names the thing, for the
+ * message ("subscriber alice@example.com"). */
 void admin_db_error(struct admin_req *r, int err, const char *what);
 
 /* ---- requests ----------------------------------------------------------- */
@@ -114,6 +116,11 @@ json_t *admin_body_object(struct admin_req *r);
 /* Refuses (422) members of o not in allowed. Returns false when it
  * answered. */
 bool admin_fields_only(struct admin_req *r, json_t *o, const char *const *allowed);
+/* The string member name of o (borrowed from o): NULL with *ok true when
+ * absent, NULL with *ok false when it answered 422 (not a string). */
+const char *admin_field_str(struct admin_req *r, json_t *o, const char *name, bool *ok);
+/* The boolean member name of o: -1 absent, 0, 1; -2 when it answered 422. */
+int admin_field_bool(struct admin_req *r, json_t *o, const char *name);
 
 /* A database connection for the rest of the request, or NULL when it
  * answered 503 (no [database]). */
@@ -139,6 +146,12 @@ void admin_bindings_list(struct admin_req *r);
 void admin_bindings_delete(struct admin_req *r);
 void admin_binding_get(struct admin_req *r);
 void admin_binding_delete(struct admin_req *r);
+
+void admin_sip_servers_list(struct admin_req *r);
+void admin_sip_servers_create(struct admin_req *r);
+void admin_sip_server_get(struct admin_req *r);
+void admin_sip_server_patch(struct admin_req *r);
+void admin_sip_server_delete(struct admin_req *r);
 
 void admin_status(struct admin_req *r);
 void admin_stats(struct admin_req *r);

@@ -105,37 +105,6 @@ static void location(struct admin_req *r, const char *user, const char *domain)
 	snprintf(r->location + n, sizeof(r->location) - n, "@%s", domain);
 }
 
-/* The string member name of o: NULL with *ok true when absent, NULL with
- * *ok false when it answered 422. */
-static const char *str_field(struct admin_req *r, json_t *o, const char *name, bool *ok)
-{
-	json_t *v = json_object_get(o, name);
-
-	*ok = true;
-	if (!v)
-		return NULL;
-	if (!json_is_string(v)) {
-		admin_error(r, 422, ADMIN_E_INVALID_FIELD, "%s must be a string", name);
-		*ok = false;
-		return NULL;
-	}
-	return json_string_value(v);
-}
-
-/* enabled of o: -1 absent, 0, 1; -2 when it answered 422. */
-static int bool_field(struct admin_req *r, json_t *o, const char *name)
-{
-	json_t *v = json_object_get(o, name);
-
-	if (!v)
-		return -1;
-	if (!json_is_boolean(v)) {
-		admin_error(r, 422, ADMIN_E_INVALID_FIELD, "%s must be true or false", name);
-		return -2;
-	}
-	return json_is_true(v);
-}
-
 static bool password_ok(struct admin_req *r, json_t *o)
 {
 	size_t n = json_string_length(json_object_get(o, "password"));
@@ -215,16 +184,16 @@ void admin_subscribers_create(struct admin_req *r)
 			goto out;
 		}
 	}
-	user = str_field(r, b, "username", &ok);
+	user = admin_field_str(r, b, "username", &ok);
 	if (!ok)
 		goto out;
-	dom = str_field(r, b, "domain", &ok);
+	dom = admin_field_str(r, b, "domain", &ok);
 	if (!ok)
 		goto out;
-	pw = str_field(r, b, "password", &ok);
+	pw = admin_field_str(r, b, "password", &ok);
 	if (!ok)
 		goto out;
-	enabled = bool_field(r, b, "enabled");
+	enabled = admin_field_bool(r, b, "enabled");
 	if (enabled == -2)
 		goto out;
 	why = user_problem(user);
@@ -296,10 +265,10 @@ void admin_subscriber_patch(struct admin_req *r)
 	b = admin_body_object(r);
 	if (!b || !admin_fields_only(r, b, fields))
 		goto out;
-	pw = str_field(r, b, "password", &ok);
+	pw = admin_field_str(r, b, "password", &ok);
 	if (!ok)
 		goto out;
-	enabled = bool_field(r, b, "enabled");
+	enabled = admin_field_bool(r, b, "enabled");
 	if (enabled == -2)
 		goto out;
 	if (!pw && enabled < 0) {

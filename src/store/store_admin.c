@@ -33,6 +33,7 @@ struct store_admin {
 	PGconn *c;
 	uint64_t next_try_ms; /* no connection attempt before this */
 	bool down_logged;     /* an outage is logged once */
+	char why[256];        /* store_admin_error() */
 };
 
 struct sa_rows {
@@ -51,6 +52,38 @@ struct sa_rows {
 
 /* The registrar's lock on an AOR (junction_register() takes the same). */
 #define AOR_LOCK "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+
+/* A server and what each node sees of it (enum sa_srv_col), by name and
+ * node: the API's view, one statement so that it is one snapshot. */
+#define SRV_COLS  "s.name, s.uri, s.geo_location, s.ha_pair, s.role, s.weight, s.enabled"
+#define SRV_TIMES ISO("s.created_at") ", " ISO("s.updated_at")
+#define SRVN_COLS "n.node, n.node_geo_location, n.state, " ISO("n.since") ", n.rtt_ms"
+#define SRVN_MORE ISO("n.last_switchover") ", n.reason, " ISO("n.updated_at")
+#define SRV_SELECT                                                                                 \
+	"SELECT " SRV_COLS ", " SRV_TIMES ", " SRVN_COLS ", " SRVN_MORE                            \
+	" FROM sip_server s LEFT JOIN sip_server_node n ON n.server = s.name"
+#define SRV_ORDER " ORDER BY s.name, n.node"
+
+/* Sentences for the constraints of our schema whose own message only
+ * names them (the API checks most of these values before they get here). */
+static const struct {
+	const char *constraint, *text;
+} sa_constraints[] = {
+	{"sip_server_pkey", "the name is taken"},
+	{"sip_server_pair_role",
+	 "its HA pair has a server in this role already (a pair has one primary and one backup)"},
+	{"sip_server_check", "a backup must be in an HA pair (a server on its own is a primary)"},
+	{"sip_server_name_check",
+	 "name must be 1 to 63 letters, digits, '.', '_' or '-', the first a letter or digit"},
+	{"sip_server_geo_location_check",
+	 "geo_location must be 1 to 63 letters, digits, '.', '_' or '-', the first a letter or "
+	 "digit"},
+	{"sip_server_ha_pair_check",
+	 "ha_pair must be 1 to 63 letters, digits, '.', '_' or '-', the first a letter or digit"},
+	{"sip_server_uri_check", "uri must be sip: or sips: and a host, without '@' or blanks"},
+	{"sip_server_role_check", "role must be primary or backup"},
+	{"sip_server_weight_check", "weight must be 0 to 10000"},
+};
 
 struct store_admin *store_admin_new(const char *conninfo, unsigned timeout_s)
 {
@@ -139,6 +172,23 @@ static int sa_connect(struct store_admin *sa)
 	return 0;
 }
 
+/* Why r was refused, into sa->why: the sentence of sa_constraints for
+ * the constraint it broke, else the database's message (a trigger's
+ * RAISE says it well: "HA pair p1 spans two data centres"). */
+static void sa_why(struct store_admin *sa, PGresult *r)
+{
+	const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+	const char *text = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+	for (size_t i = 0; constraint && i < sizeof(sa_constraints) / sizeof(sa_constraints[0]);
+	     i++) {
+		if (strcmp(constraint, sa_constraints[i].constraint) == 0)
+			text = sa_constraints[i].text;
+	}
+	snprintf(sa->why, sizeof(sa->why), "%s", text ? text : "refused by the database");
+	sa->why[strcspn(sa->why, "\r\n")] = '\0';
+}
+
 /* Maps a failed result to an errno value; logs what is unexpected. */
 static int sa_error(struct store_admin *sa, PGresult *r)
 {
@@ -149,10 +199,20 @@ static int sa_error(struct store_admin *sa, PGresult *r)
 		sa_down(sa, PQerrorMessage(sa->c));
 		return -ECONNRESET;
 	}
-	if (state && strcmp(state, "23505") == 0)
+	if (state && strcmp(state, "23505") == 0) {
+		sa_why(sa, r);
 		return -EEXIST; /* unique_violation */
+	}
 	if (state && strcmp(state, "57014") == 0)
 		return -ETIMEDOUT; /* query_canceled: statement_timeout */
+	/* check_violation, not_null_violation, and class 22 (data
+	 * exception: input the database cannot read): the request's fault,
+	 * not ours, so not logged. */
+	if (state && (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0 ||
+		      strncmp(state, "22", 2) == 0)) {
+		sa_why(sa, r);
+		return -EINVAL;
+	}
 	snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
 	msg[strcspn(msg, "\r\n\"")] = '\0';
 	log_warn("event=admin_db_error sqlstate=%s error=\"%s\"", state ? state : "-", msg);
@@ -257,6 +317,11 @@ void sa_rows_free(struct sa_rows *r)
 		return;
 	PQclear(r->res);
 	free(r);
+}
+
+const char *store_admin_error(const struct store_admin *sa)
+{
+	return sa->why;
 }
 
 int store_admin_ping(struct store_admin *sa, uint64_t *rtt_us)
@@ -459,4 +524,116 @@ int store_admin_bindings_count(struct store_admin *sa, uint64_t *n)
 		*n = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	return rc;
+}
+
+/* ---- sip servers -------------------------------------------------------- */
+
+int store_admin_sip_servers(struct store_admin *sa, const struct sa_srv_filter *f,
+			    struct sa_rows **out)
+{
+	const char *params[2] = {f->geo_location, f->ha_pair};
+
+	return sa_query(sa,
+			SRV_SELECT " WHERE ($1::text IS NULL OR s.geo_location = $1)"
+				   " AND ($2::text IS NULL OR s.ha_pair = $2)" SRV_ORDER,
+			2, params, false, out);
+}
+
+int store_admin_sip_server(struct store_admin *sa, const char *name, struct sa_rows **out)
+{
+	const char *params[1] = {name};
+
+	return sa_query(sa, SRV_SELECT " WHERE s.name = $1" SRV_ORDER, 1, params, true, out);
+}
+
+/* The end of an add or update: the server as the API shows it, read in
+ * the same transaction (a concurrent delete cannot come between), then
+ * COMMIT. Takes written, the result of the write (no row: no server). */
+static int sa_srv_end(struct store_admin *sa, const char *name, int rc, PGresult *written,
+		      struct sa_rows **out)
+{
+	const char *params[1] = {name};
+	PGresult *rows = NULL;
+
+	if (rc == 0 && PQntuples(written) == 0)
+		rc = -ENOENT;
+	PQclear(written);
+	if (rc == 0)
+		rc = sa_exec(sa, SRV_SELECT " WHERE s.name = $1" SRV_ORDER, 1, params, false,
+			     &rows);
+	rc = sa_end(sa, rc);
+	if (rc < 0) {
+		PQclear(rows);
+		return rc;
+	}
+	return sa_rows_wrap(rows, out);
+}
+
+int store_admin_sip_server_add(struct store_admin *sa, const char *name, const struct sa_srv_set *s,
+			       struct sa_rows **out)
+{
+	char weight[16];
+	const char *params[6] = {name,       s->uri,  s->geo_location,
+				 s->ha_pair, s->role, s->weight < 0 ? NULL : weight};
+	const char *off[1] = {name};
+	PGresult *r = NULL;
+	int rc;
+
+	snprintf(weight, sizeof(weight), "%d", s->weight);
+	rc = sa_begin(sa);
+	if (rc == 0)
+		rc = sa_exec(sa,
+			     "SELECT 1 FROM junction_add_sip_server($1, $2, $3, $4, $5, "
+			     "$6::integer)",
+			     6, params, false, &r);
+	/* The function adds servers enabled; one added disabled is switched
+	 * off in the same transaction, so no node ever sees it on (the
+	 * triggers' NOTIFYs go out at COMMIT). */
+	if (rc == 0 && s->enabled == 0)
+		rc = sa_exec(sa, "SELECT 1 FROM junction_set_sip_server($1, p_enabled => false)", 1,
+			     off, false, NULL);
+	return sa_srv_end(sa, name, rc, r, out);
+}
+
+int store_admin_sip_server_update(struct store_admin *sa, const char *name,
+				  const struct sa_srv_set *s, struct sa_rows **out)
+{
+	char weight[16];
+	const char *params[7] = {name,
+				 s->uri,
+				 s->geo_location,
+				 s->ha_pair,
+				 s->role,
+				 s->weight < 0 ? NULL : weight,
+				 s->enabled < 0 ? NULL
+				 : s->enabled   ? "true"
+						: "false"};
+	PGresult *r = NULL;
+	int rc;
+
+	snprintf(weight, sizeof(weight), "%d", s->weight);
+	rc = sa_begin(sa);
+	if (rc == 0)
+		rc = sa_exec(
+			sa,
+			"SELECT 1 FROM junction_set_sip_server($1, $2, $3, $4, $5, $6::integer, "
+			"$7::boolean)",
+			7, params, false, &r);
+	return sa_srv_end(sa, name, rc, r, out);
+}
+
+int store_admin_sip_server_del(struct store_admin *sa, const char *name)
+{
+	const char *params[1] = {name};
+	PGresult *r = NULL;
+	bool gone = false;
+	int rc = sa_begin(sa);
+
+	if (rc == 0)
+		rc = sa_exec(sa, "SELECT junction_del_sip_server($1)", 1, params, false, &r);
+	if (rc == 0)
+		gone = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	rc = sa_end(sa, rc);
+	return rc == 0 && !gone ? -ENOENT : rc;
 }

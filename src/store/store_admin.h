@@ -10,14 +10,17 @@
  * connection's statement_timeout (the admin request timeout).
  *
  * Results come back as a row set (struct sa_rows) whose columns are the
- * SA_SUB_* or SA_BND_* indexes below, text as PostgreSQL sends it, so that
- * nothing outside the store layer sees libpq. Times are ISO 8601 in UTC
- * ("2026-11-21T10:00:00.123Z").
+ * SA_SUB_*, SA_BND_* or SA_SRV_* indexes below, text as PostgreSQL sends
+ * it, so that nothing outside the store layer sees libpq. Times are ISO
+ * 8601 in UTC ("2026-11-21T10:00:00.123Z").
  *
  * Errors (negative errno): -ENOTCONN the database cannot be reached;
  * -ECONNRESET the connection broke during the statement (a write's outcome
  * is unknown); -ETIMEDOUT the statement ran out of time; -EEXIST a unique
- * key is taken; -ENOENT no such row; -EIO any other failure (logged).
+ * key is taken; -EINVAL the database refused a value (a CHECK, a trigger's
+ * check_violation, input it cannot read); -ENOENT no such row; -EIO any
+ * other failure (logged). After -EEXIST and -EINVAL, store_admin_error()
+ * says why, for people.
  */
 #ifndef JCT_STORE_ADMIN_H
 #define JCT_STORE_ADMIN_H
@@ -35,6 +38,12 @@ void store_admin_free(struct store_admin *sa);
 
 /* SELECT 1; *rtt_us gets the round trip (connecting excluded). */
 int store_admin_ping(struct store_admin *sa, uint64_t *rtt_us);
+
+/* Why the last statement was refused with -EEXIST or -EINVAL, in one
+ * line: the database's message, or a sentence for the constraints of our
+ * schema whose own message only names them. Borrowed until the next
+ * statement on sa. */
+const char *store_admin_error(const struct store_admin *sa);
 
 /* Row sets: the caller owns them and frees them with sa_rows_free(). */
 unsigned sa_rows_count(const struct sa_rows *r);
@@ -117,5 +126,65 @@ int store_admin_binding_del(struct store_admin *sa, int64_t id);
 int store_admin_bindings_del_aor(struct store_admin *sa, const char *aor, uint64_t *deleted);
 /* Active bindings in the whole cluster. */
 int store_admin_bindings_count(struct store_admin *sa, uint64_t *n);
+
+/* ---- sip servers (Session Controllers) and what each node sees ---------- */
+
+/* One row per server and node that reported on it (sip_server LEFT JOIN
+ * sip_server_node): a server no node has reported on has one row, its
+ * SA_SRVN_* columns NULL. */
+enum sa_srv_col {
+	SA_SRV_NAME = 0,
+	SA_SRV_URI,
+	SA_SRV_GEO_LOCATION,
+	SA_SRV_HA_PAIR, /* NULL: not in a pair */
+	SA_SRV_ROLE,    /* "primary" or "backup" */
+	SA_SRV_WEIGHT,
+	SA_SRV_ENABLED, /* "t" or "f" */
+	SA_SRV_CREATED_AT,
+	SA_SRV_UPDATED_AT,
+	SA_SRVN_NODE,
+	SA_SRVN_NODE_GEO_LOCATION,
+	SA_SRVN_STATE, /* "active", "standby" or "oos" */
+	SA_SRVN_SINCE,
+	SA_SRVN_RTT_MS, /* NULL: no probe answered yet */
+	SA_SRVN_LAST_SWITCHOVER,
+	SA_SRVN_REASON,
+	SA_SRVN_UPDATED_AT,
+	SA_SRV__COLS
+};
+
+struct sa_srv_filter {
+	const char *geo_location; /* NULL: any */
+	const char *ha_pair;      /* NULL: any */
+};
+
+/* The columns of an add or an update. NULL or -1 leaves a column as it is
+ * (update) or takes its default (add: no pair, primary, 100, enabled);
+ * ha_pair "" takes the server out of its pair. */
+struct sa_srv_set {
+	const char *uri;
+	const char *geo_location;
+	const char *ha_pair;
+	const char *role;
+	int weight;  /* 0..10000, -1 */
+	int enabled; /* 0, 1, -1 */
+};
+
+/* Servers by name, their nodes' rows by node. */
+int store_admin_sip_servers(struct store_admin *sa, const struct sa_srv_filter *f,
+			    struct sa_rows **out);
+/* One server's rows; -ENOENT when there is none. */
+int store_admin_sip_server(struct store_admin *sa, const char *name, struct sa_rows **out);
+/* junction_add_sip_server(); *out: its rows as store_admin_sip_server()
+ * gives them. -EEXIST when the name, or the role in the pair, is taken;
+ * -EINVAL (a pair across two data centres, a bad value). */
+int store_admin_sip_server_add(struct store_admin *sa, const char *name, const struct sa_srv_set *s,
+			       struct sa_rows **out);
+/* junction_set_sip_server(); *out: the rows after. -ENOENT, -EEXIST,
+ * -EINVAL as for add. */
+int store_admin_sip_server_update(struct store_admin *sa, const char *name,
+				  const struct sa_srv_set *s, struct sa_rows **out);
+/* junction_del_sip_server() (the nodes' rows go too). -ENOENT. */
+int store_admin_sip_server_del(struct store_admin *sa, const char *name);
 
 #endif

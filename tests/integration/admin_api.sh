@@ -6,7 +6,12 @@
 # created through the API registering over SIP (sipsak) and refused once
 # disabled, a binding deleted through the API no longer reached (480),
 # the idle timeout, HTTPS with a token file, and every answer checked
-# against admin/openapi.json.
+# against admin/openapi.json. Session Controllers: every /v1/sip-servers
+# endpoint and its errors (409 for a name or a pair's role taken, 422 for
+# bad values and for what only the database refuses: a pair across two
+# data centres, a backup left without its pair), the rows in SQL, the
+# NOTIFY every write sends, and the nodes' view after
+# junction_sip_server_seen().
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/admin_lib.sh"
@@ -298,6 +303,148 @@ expect 400 bad_request "aor without a user"
 api GET /v1/status
 [ "$(jqv .bindings)" = 150 ] && pass "status counts 150 active bindings" || fail "status bindings: $(jqv .bindings)"
 
+# ---- sip servers (Session Controllers) -------------------------------------------------
+api GET /v1/sip-servers
+expect 200 "sip servers: the empty pool"
+[ "$(jqv '.sip_servers | length')" = 0 ] && pass "no sip servers yet" || fail "pool: $(cat "$T_DIR/body")"
+api POST /v1/sip-servers '{"name": "sc1-dc1", "uri": "sip:10.0.1.5:5060", "geo_location": "dc1", "ha_pair": "p1-dc1"}'
+expect 201 "add sc1-dc1"
+grep -qi '^Location: /v1/sip-servers/sc1-dc1' "$T_DIR/headers" && pass "201 has a Location" || fail "sip server Location"
+[ "$(jqv '[.name, .uri, .geo_location, .ha_pair, .role, .weight, .enabled, (.nodes | length)] | map(tostring) | join(" ")')" = \
+	"sc1-dc1 sip:10.0.1.5:5060 dc1 p1-dc1 primary 100 true 0" ] && pass "added: defaults primary, 100, enabled, no nodes" ||
+	fail "added: $(cat "$T_DIR/body")"
+api POST /v1/sip-servers '{"name": "sc2-dc1", "uri": "sip:10.0.1.6:5060", "geo_location": "dc1", "ha_pair": "p1-dc1", "role": "backup", "weight": 50}'
+expect 201 "add sc2-dc1, backup of p1-dc1"
+api POST /v1/sip-servers '{"name": "sc3-dc1", "uri": "sip:sc3.dc1.example.com;transport=tcp", "geo_location": "dc1", "ha_pair": "p2-dc1", "role": "primary", "weight": 10000}'
+expect 201 "add sc3-dc1, a host name URI, weight 10000"
+api POST /v1/sip-servers '{"name": "sc4-dc1", "uri": "sips:10.0.1.8", "geo_location": "dc1", "ha_pair": "p2-dc1", "role": "backup", "weight": 0, "enabled": false}'
+expect 201 "add sc4-dc1 disabled, weight 0"
+[ "$(jqv '.enabled')" = false ] && [ "$(jqv '.weight')" = 0 ] && pass "added disabled with weight 0" || fail "sc4: $(cat "$T_DIR/body")"
+api POST /v1/sip-servers '{"name": "sc5-dc2", "uri": "sip:10.0.2.5", "geo_location": "dc2", "ha_pair": null}'
+expect 201 "add sc5-dc2 on its own"
+[ "$(jqv '.ha_pair')" = null ] && pass "ha_pair null: not in a pair" || fail "sc5: $(cat "$T_DIR/body")"
+api POST /v1/sip-servers '{"name": "sc6-dc2", "uri": "sip:10.0.2.6", "geo_location": "dc2", "ha_pair": "p3-dc2"}'
+expect 201 "add sc6-dc2, primary of p3-dc2"
+[ "$(psql_q "SELECT string_agg(concat_ws(' ', name, uri, geo_location, coalesce(ha_pair, '-'), role, weight, enabled), ',' ORDER BY name) FROM sip_server")" = \
+	"sc1-dc1 sip:10.0.1.5:5060 dc1 p1-dc1 primary 100 t,sc2-dc1 sip:10.0.1.6:5060 dc1 p1-dc1 backup 50 t,sc3-dc1 sip:sc3.dc1.example.com;transport=tcp dc1 p2-dc1 primary 10000 t,sc4-dc1 sips:10.0.1.8 dc1 p2-dc1 backup 0 f,sc5-dc2 sip:10.0.2.5 dc2 - primary 100 t,sc6-dc2 sip:10.0.2.6 dc2 p3-dc2 primary 100 t" ] &&
+	pass "the sip_server rows are what the API was given" || fail "sip_server rows: $(psql_q 'TABLE sip_server')"
+
+api POST /v1/sip-servers '{"name": "sc1-dc1", "uri": "sip:10.0.1.9", "geo_location": "dc1"}'
+expect 409 already_exists "add sc1-dc1 again"
+grep -q 'sip server sc1-dc1: the name is taken' "$T_DIR/body" && pass "409 says the name is taken" || fail "409 name: $(cat "$T_DIR/body")"
+api POST /v1/sip-servers '{"name": "sc9", "uri": "sip:10.0.1.9", "geo_location": "dc1", "ha_pair": "p1-dc1", "role": "backup"}'
+expect 409 already_exists "a second backup in p1-dc1"
+grep -q 'its HA pair has a server in this role already' "$T_DIR/body" && pass "409 says the pair's role is taken" || fail "409 pair: $(cat "$T_DIR/body")"
+api POST /v1/sip-servers '{"name": "sc9", "uri": "sip:10.0.1.9", "geo_location": "dc1", "ha_pair": "p3-dc2", "role": "backup"}'
+expect 422 invalid_field "a backup of p3-dc2 in another data centre"
+grep -q 'HA pair p3-dc2 spans two data centres' "$T_DIR/body" && pass "422 with the database's reason" || fail "422 span: $(cat "$T_DIR/body")"
+api POST /v1/sip-servers '{"name": "sc9", "geo_location": "dc1"}'
+expect 422 missing_field "add without uri"
+api POST /v1/sip-servers '{"name": "sc9", "uri": "sip:10.0.1.9"}'
+expect 422 missing_field "add without geo_location"
+for bad in '"name": "-sc9"' '"name": "sc 9"' "\"name\": \"$(printf 'x%.0s' $(seq 64))\"" '"name": 9' \
+	'"uri": "http://10.0.1.9"' '"uri": "sip:alice@10.0.1.9"' '"uri": "sip:"' '"uri": "sip:10.0.1.9 x"' '"uri": "sip:10.0.1.9?subject=x"' '"uri": 5060' \
+	'"geo_location": "dc 1"' '"ha_pair": "p/1"' '"ha_pair": 1' '"role": "master"' '"role": "backup"' \
+	'"weight": 10001' '"weight": -1' '"weight": 1.5' '"weight": "100"' '"enabled": "yes"' '"port": 5060'; do
+	body=$(jq -c --argjson bad "{$bad}" '. + $bad' <<<'{"name": "sc9", "uri": "sip:10.0.1.9", "geo_location": "dc1"}')
+	api POST /v1/sip-servers "$body"
+	expect 422 invalid_field "add with $bad"
+done
+api POST /v1/sip-servers '{"name": "sc9", '
+expect 400 invalid_json "add with truncated JSON"
+[ "$(psql_q "SELECT count(*) FROM sip_server WHERE name NOT LIKE 'sc_-dc_'")" = 0 ] && pass "nothing added by refused requests" || fail "a refused server was added"
+
+api GET /v1/sip-servers
+expect 200 "list the sip servers"
+[ "$(jqv '[.sip_servers[].name] | join(",")')" = "sc1-dc1,sc2-dc1,sc3-dc1,sc4-dc1,sc5-dc2,sc6-dc2" ] && pass "listed by name" || fail "list: $(jqv '[.sip_servers[].name]')"
+api GET "/v1/sip-servers?geo_location=dc2"
+[ "$(jqv '[.sip_servers[].name] | join(",")')" = "sc5-dc2,sc6-dc2" ] && pass "filter geo_location" || fail "geo filter: $(jqv '[.sip_servers[].name]')"
+api GET "/v1/sip-servers?ha_pair=p1-dc1&geo_location=dc1"
+[ "$(jqv '[.sip_servers[] | .name + ":" + .role] | join(",")')" = "sc1-dc1:primary,sc2-dc1:backup" ] && pass "filter ha_pair" || fail "pair filter: $(jqv '[.sip_servers[].name]')"
+api GET "/v1/sip-servers?limit=10"
+expect 400 bad_request "list with an unknown parameter"
+api GET /v1/sip-servers/sc3-dc1
+expect 200 "read sc3-dc1"
+[ "$(jqv .uri)" = "sip:sc3.dc1.example.com;transport=tcp" ] && [ "$(jqv '.nodes')" = "[]" ] && pass "read: uri, no nodes yet" || fail "read: $(cat "$T_DIR/body")"
+api GET /v1/sip-servers/nope
+expect 404 not_found "read a sip server that does not exist"
+api GET '/v1/sip-servers/bad%20name'
+expect 404 not_found "read a name that cannot be"
+api PUT /v1/sip-servers '{}'
+expect 405 method_not_allowed "PUT on the sip servers"
+api POST /v1/sip-servers/sc1-dc1 '{}'
+expect 405 method_not_allowed "POST on a sip server"
+
+# Writes tell the nodes: a listener sees the NOTIFY of a PATCH.
+psql -X -q -h "$PG_DIR" -p "$PGPORT" -U postgres -d junction -c 'LISTEN junction_sip_server' -c 'SELECT pg_sleep(1.5)' >"$T_DIR/listen.out" 2>&1 &
+LISTENER=$!
+sleep 0.5
+api PATCH /v1/sip-servers/sc1-dc1 '{"weight": 0}'
+expect 200 "drain sc1-dc1 (weight 0)"
+wait "$LISTENER"
+grep -q 'notification "junction_sip_server"' "$T_DIR/listen.out" && pass "the PATCH sent NOTIFY junction_sip_server" || fail "no NOTIFY: $(cat "$T_DIR/listen.out")"
+[ "$(jqv .weight)" = 0 ] && [ "$(jqv '.updated_at > .created_at')" = true ] && [ "$(psql_q "SELECT weight FROM sip_server WHERE name = 'sc1-dc1'")" = 0 ] &&
+	pass "patched: weight 0 stored, updated_at moved" || fail "patch weight: $(cat "$T_DIR/body")"
+api PATCH /v1/sip-servers/sc1-dc1 '{}'
+expect 422 missing_field "PATCH with nothing to change"
+api PATCH /v1/sip-servers/sc1-dc1 '{"name": "sc0"}'
+expect 422 invalid_field "PATCH the name"
+api PATCH /v1/sip-servers/sc1-dc1 '{"weight": "high"}'
+expect 422 invalid_field "PATCH a weight that is not a number"
+api PATCH /v1/sip-servers/sc1-dc1 '{"uri": "sip:bob@10.0.1.5"}'
+expect 422 invalid_field "PATCH a uri with a user part"
+api PATCH /v1/sip-servers/sc1-dc1 'weight=0'
+expect 400 invalid_json "PATCH with a form body"
+api PATCH /v1/sip-servers/nope '{"weight": 1}'
+expect 404 not_found "PATCH a sip server that does not exist"
+api PATCH /v1/sip-servers/sc1-dc1 '{"role": "backup"}'
+expect 409 already_exists "PATCH sc1-dc1 to backup: p1-dc1 has one"
+api PATCH /v1/sip-servers/sc3-dc1 '{"geo_location": "dc2"}'
+expect 422 invalid_field "PATCH moves one member of p2-dc1 to dc2"
+grep -q 'HA pair p2-dc1 spans two data centres' "$T_DIR/body" && pass "422 with the database's reason" || fail "span: $(cat "$T_DIR/body")"
+api PATCH /v1/sip-servers/sc4-dc1 '{"ha_pair": null}'
+expect 422 invalid_field "PATCH a backup out of its pair"
+grep -q 'a backup must be in an HA pair' "$T_DIR/body" && pass "422 says a backup needs a pair" || fail "backup: $(cat "$T_DIR/body")"
+[ "$(psql_q "SELECT concat_ws(' ', weight, geo_location, ha_pair, role) FROM sip_server WHERE name IN ('sc1-dc1', 'sc3-dc1', 'sc4-dc1') ORDER BY name" | tr '\n' ',')" = \
+	"0 dc1 p1-dc1 primary,10000 dc1 p2-dc1 primary,0 dc1 p2-dc1 backup," ] && pass "refused PATCHes changed nothing" || fail "rows after refusals"
+api PATCH /v1/sip-servers/sc4-dc1 '{"ha_pair": "", "role": "primary", "enabled": true, "uri": "sip:10.0.1.8:5080", "weight": 200}'
+expect 200 "PATCH sc4-dc1 out of its pair, primary, enabled, new uri"
+[ "$(jqv '[.ha_pair, .role, .enabled, .uri, .weight] | map(tostring) | join(" ")')" = "null primary true sip:10.0.1.8:5080 200" ] &&
+	pass "patched: every column given, ha_pair \"\" leaves the pair" || fail "patched sc4: $(cat "$T_DIR/body")"
+api PATCH /v1/sip-servers/sc5-dc2 '{"ha_pair": "p3-dc2", "role": "backup"}'
+expect 200 "PATCH sc5-dc2 into p3-dc2 as its backup"
+api PATCH /v1/sip-servers/sc1-dc1 '{"ha_pair": null}'
+expect 200 "PATCH sc1-dc1 out of p1-dc1 with null"
+[ "$(jqv '.ha_pair')" = null ] && [ "$(jqv '.weight')" = 0 ] && pass "null leaves the pair, the rest stays" || fail "sc1: $(cat "$T_DIR/body")"
+
+# The nodes' view: two nodes publish what they see, as junction does.
+[ "$(psql_q "SELECT junction_sip_server_seen('node-a', 'dc1', ARRAY['sc1-dc1', 'sc2-dc1', 'no-such-server'], ARRAY['active', 'standby', 'oos'],
+	ARRAY[1764900000000, 1764900000000, 1764900000000]::bigint[], ARRAY[1500, NULL, NULL]::bigint[], ARRAY[1764900060000, NULL, NULL]::bigint[], ARRAY[NULL, NULL, 'x'])")" = 2 ] &&
+	pass "node-a published 2 rows (an unknown server ignored)" || fail "junction_sip_server_seen node-a"
+[ "$(psql_q "SELECT junction_sip_server_seen('node-b', 'dc2', ARRAY['sc1-dc1'], ARRAY['oos'], ARRAY[1764900120000]::bigint[], ARRAY[NULL]::bigint[], ARRAY[NULL]::bigint[], ARRAY['no answer to OPTIONS'])")" = 1 ] &&
+	pass "node-b published 1 row" || fail "junction_sip_server_seen node-b"
+[ "$(psql_q "SELECT string_agg(concat_ws(' ', node, server, state, rtt_ms, reason), ',' ORDER BY node, server) FROM sip_server_status")" = \
+	"node-a sc1-dc1 active 1.5,node-a sc2-dc1 standby,node-b sc1-dc1 oos no answer to OPTIONS" ] && pass "sip_server_status: a row per node and server" ||
+	fail "sip_server_status: $(psql_q 'TABLE sip_server_status')"
+api GET /v1/sip-servers/sc1-dc1
+expect 200 "read sc1-dc1 with its nodes"
+[ "$(jqv '[.nodes[] | [.node, .node_geo_location, .state, .since, .rtt_ms, .last_switchover, .reason] | map(tostring) | join(" ")] | join(",")')" = \
+	"node-a dc1 active 2025-12-05T02:00:00.000Z 1.5 2025-12-05T02:01:00.000Z null,node-b dc2 oos 2025-12-05T02:02:00.000Z null null no answer to OPTIONS" ] &&
+	pass "nodes: by node, state, since, rtt_ms (null when none), switchover, reason" || fail "nodes: $(jqv .nodes)"
+api GET /v1/sip-servers
+[ "$(jqv '[.sip_servers[] | .name + ":" + (.nodes | length | tostring)] | join(",")')" = "sc1-dc1:2,sc2-dc1:1,sc3-dc1:0,sc4-dc1:0,sc5-dc2:0,sc6-dc2:0" ] &&
+	pass "list: each server with its nodes" || fail "list nodes: $(jqv '[.sip_servers[] | .name + ":" + (.nodes | length | tostring)]')"
+
+api DELETE /v1/sip-servers/sc2-dc1
+expect 204 "delete sc2-dc1"
+[ ! -s "$T_DIR/body" ] && pass "204 has no body" || fail "204 with a body"
+[ "$(psql_q "SELECT count(*) FROM sip_server_node WHERE server = 'sc2-dc1'")" = 0 ] && [ "$(psql_q "SELECT count(*) FROM sip_server WHERE name = 'sc2-dc1'")" = 0 ] &&
+	pass "its row and the nodes' rows are gone" || fail "sc2-dc1 left behind"
+api DELETE /v1/sip-servers/sc2-dc1
+expect 404 not_found "delete it again"
+api DELETE '/v1/sip-servers/a%2Fb'
+expect 404 not_found "delete a name that cannot be"
+
 # ---- the idle timeout (request_timeout = 2) ----------------------------------------
 start=$(date +%s%N)
 exec 5<>"/dev/tcp/127.0.0.1/$APORT"
@@ -317,6 +464,10 @@ TOKEN= api GET /readyz
 [ "$STATUS" = 503 ] && [ "$(jqv .checks.database)" = down ] && pass "readyz: 503, database down" || fail "readyz with the database down: $STATUS"
 api GET /v1/status
 [ "$STATUS" = 200 ] && [ "$(jqv .database.state)" = down ] && [ "$(jqv .bindings)" = null ] && pass "status: database down" || fail "status when down: $STATUS"
+api GET /v1/sip-servers
+expect 503 database_unavailable "sip servers with the database down"
+api POST /v1/sip-servers '{"name": "sc7", "uri": "sip:10.0.1.7", "geo_location": "dc1"}'
+expect 503 database_unavailable "add a sip server with the database down"
 pg_restart
 for _ in $(seq 30); do
 	api GET /v1/subscribers/alice@example.com

@@ -2,7 +2,9 @@
 # junctionctl against the running daemon and a real PostgreSQL: status,
 # subscriber add (password from a flag, from stdin, and asked on a
 # terminal without echo) / list / show / passwd / disable / enable / rm,
-# binding list / rm, tables and --json, the URL and token from flags, the
+# binding list / rm, sip-server add / list / show / set / status / rm
+# (with the nodes' view published in SQL), tables and --json, the URL and
+# token from flags, the
 # environment and config files (and which wins), and the errors: an
 # unreachable daemon (exit 3), a wrong or missing token (exit 4), API
 # refusals (exit 1) and bad usage (exit 2).
@@ -154,6 +156,99 @@ jc subscriber rm bob@localhost
 [ "$OUT" = "deleted bob@localhost" ] && pass "subscriber rm" || fail "rm: $OUT $ERR"
 jc subscriber rm bob@localhost
 [ "$RC" = 1 ] && pass "rm again: exit 1" || fail "rm again: $RC"
+
+# ---- sip servers ------------------------------------------------------------------------
+jc sip-server list
+[ "$RC" = 0 ] && [ "$OUT" = "no sip servers" ] && pass "sip-server list: an empty pool says so" || fail "empty pool: $RC $OUT $ERR"
+jc sip-server add sc1 sip:10.0.1.5:5060 dc1 --ha-pair p1
+[ "$RC" = 0 ] && [ "$OUT" = "created sip server sc1 (enabled)" ] && pass "sip-server add" || fail "sip-server add: $RC $OUT $ERR"
+jc sip-server add sc2 sip:10.0.1.6:5060 dc1 --ha-pair p1 --role backup --weight 50 --disabled
+[ "$OUT" = "created sip server sc2 (disabled)" ] && pass "sip-server add --role backup --weight --disabled" || fail "add sc2: $RC $OUT $ERR"
+jc --json sip-server add sc3 'sip:sc3.dc2.example.com;transport=tcp' dc2
+[ "$RC" = 0 ] && [ "$(jq -r '[.ha_pair, .role, .weight] | map(tostring) | join(" ")' <<<"$OUT")" = "null primary 100" ] &&
+	pass "sip-server add --json: no pair, primary, 100" || fail "add sc3: $RC $OUT $ERR"
+[ "$(psql_q "SELECT string_agg(concat_ws(' ', name, geo_location, coalesce(ha_pair, '-'), role, weight, enabled), ',' ORDER BY name) FROM sip_server")" = \
+	"sc1 dc1 p1 primary 100 t,sc2 dc1 p1 backup 50 f,sc3 dc2 - primary 100 t" ] && pass "the rows in SQL" || fail "rows: $(psql_q 'TABLE sip_server')"
+jc sip-server add sc1 sip:10.0.1.9 dc1
+[ "$RC" = 1 ] && [ "$ERR" = "junctionctl: sip server sc1: the name is taken" ] && pass "add a taken name: exit 1 with the API's message" || fail "add sc1 again: $RC $ERR"
+jc sip-server add sc4 sip:10.0.1.9 dc1 --ha-pair p1
+[ "$RC" = 1 ] && grep -q 'its HA pair has a server in this role already' <<<"$ERR" && pass "add a second primary to p1: exit 1" || fail "second primary: $RC $ERR"
+jc sip-server add sc4 sip:10.0.1.9 dc2 --ha-pair p1 --role backup
+[ "$RC" = 1 ] && grep -q 'HA pair p1 spans two data centres' <<<"$ERR" && pass "a pair across two data centres: exit 1" || fail "span: $RC $ERR"
+jc sip-server add sc4 sip:10.0.1.9 dc1 --role master
+[ "$RC" = 1 ] && grep -q 'role must be primary or backup' <<<"$ERR" && pass "a bad role: exit 1" || fail "bad role: $RC $ERR"
+jc sip-server add sc4 sip:alice@10.0.1.9 dc1
+[ "$RC" = 1 ] && grep -q 'no user part' <<<"$ERR" && pass "a URI with a user: exit 1" || fail "uri with user: $RC $ERR"
+jc sip-server add sc4 sip:10.0.1.9
+[ "$RC" = 2 ] && pass "add without GEO_LOCATION: exit 2" || fail "add 2 args: $RC"
+jc sip-server add sc4 sip:10.0.1.9 dc1 --weight lots
+[ "$RC" = 2 ] && pass "add --weight lots: exit 2" || fail "weight lots: $RC"
+
+jc sip-server list
+ok "sip-server list"
+head -n 1 <<<"$OUT" | grep -q '^NAME  URI  *GEO-LOCATION  HA-PAIR  ROLE  *WEIGHT  ENABLED  UPDATED$' && [ "$(wc -l <<<"$OUT")" = 4 ] &&
+	grep -q '^sc2  *sip:10.0.1.6:5060  *dc1  *p1  *backup  *50  *no  ' <<<"$OUT" && grep -q '^sc3 .* dc2  *-  *primary ' <<<"$OUT" &&
+	pass "sip-server list: a table of 3" || { fail "sip-server table"; echo "$OUT" >&2; }
+jc sip-server list --geo-location dc2
+[ "$(tail -n +2 <<<"$OUT" | awk '{print $1}' | tr '\n' ' ')" = "sc3 " ] && pass "list --geo-location" || fail "list --geo-location: $OUT"
+jc --json sip-server list --ha-pair p1
+[ "$(jq -r '[.sip_servers[].name] | join(",")' <<<"$OUT")" = "sc1,sc2" ] && pass "list --ha-pair --json" || fail "list --ha-pair: $OUT"
+jc sip-server show sc1
+ok "sip-server show"
+grep -q '^uri  *sip:10.0.1.5:5060$' <<<"$OUT" && grep -q '^ha_pair  *p1$' <<<"$OUT" && grep -q '^enabled  *yes$' <<<"$OUT" &&
+	[ "$(tail -n 1 <<<"$OUT")" = "no node has reported on it yet" ] && pass "show: fields, no nodes yet" || fail "show: $OUT"
+jc sip-server show nope
+[ "$RC" = 1 ] && [ "$ERR" = "junctionctl: no sip server nope" ] && pass "show unknown: exit 1, 'no sip server'" || fail "show nope: $RC $ERR"
+
+jc sip-server set sc2 --enable --weight 75
+[ "$OUT" = "sc2: updated" ] && pass "set --enable --weight" || fail "set sc2: $RC $OUT $ERR"
+jc --json sip-server show sc2
+[ "$(jq -r '[.enabled, .weight] | map(tostring) | join(" ")' <<<"$OUT")" = "true 75" ] && pass "set took effect" || fail "after set: $OUT"
+jc sip-server set sc2 --no-ha-pair
+[ "$RC" = 1 ] && grep -q 'a backup must be in an HA pair' <<<"$ERR" && pass "set --no-ha-pair on a backup: exit 1" || fail "no pair backup: $RC $ERR"
+jc sip-server set sc3 --ha-pair p3 --uri sip:10.0.2.6:5070 --disable
+ok "set --ha-pair --uri --disable"
+jc --json sip-server show sc3
+[ "$(jq -r '[.ha_pair, .uri, .enabled] | map(tostring) | join(" ")' <<<"$OUT")" = "p3 sip:10.0.2.6:5070 false" ] && pass "set: pair, uri, disabled" || fail "sc3: $OUT"
+jc sip-server set sc3 --no-ha-pair --geo-location dc3
+ok "set --no-ha-pair --geo-location"
+[ "$(psql_q "SELECT concat_ws(' ', geo_location, coalesce(ha_pair, '-')) FROM sip_server WHERE name = 'sc3'")" = "dc3 -" ] && pass "set --no-ha-pair left the pair" || fail "sc3 pair"
+jc sip-server set sc3
+[ "$RC" = 2 ] && pass "set without a change: exit 2" || fail "set nothing: $RC"
+jc sip-server set sc3 --enable --disable
+[ "$RC" = 2 ] && pass "set --enable --disable: exit 2" || fail "enable+disable: $RC"
+jc sip-server set nope --weight 1
+[ "$RC" = 1 ] && [ "$ERR" = "junctionctl: no sip server nope" ] && pass "set unknown: exit 1" || fail "set nope: $RC $ERR"
+
+jc sip-server status
+[ "$OUT" = "no node has reported on a sip server yet" ] && pass "status before any node reported" || fail "status empty: $OUT"
+psql_q "SELECT junction_sip_server_seen('node-b', 'dc1', ARRAY['sc1', 'sc2'], ARRAY['active', 'standby'], ARRAY[1764900000000, 1764900000000]::bigint[],
+	ARRAY[2500, 800]::bigint[], ARRAY[1764900060000, NULL]::bigint[], ARRAY[NULL, NULL])" >/dev/null &&
+	psql_q "SELECT junction_sip_server_seen('node-a', 'dc2', ARRAY['sc1'], ARRAY['oos'], ARRAY[1764900120000]::bigint[], ARRAY[NULL]::bigint[], ARRAY[NULL]::bigint[],
+	ARRAY['no answer to OPTIONS'])" >/dev/null && pass "two nodes published what they see" || fail "junction_sip_server_seen"
+jc sip-server status
+ok "sip-server status"
+head -n 1 <<<"$OUT" | grep -q '^NODE  *SERVER  STATE  *SINCE  *RTT-MS  SWITCHOVER  *REASON$' && [ "$(wc -l <<<"$OUT")" = 4 ] &&
+	[ "$(tail -n +2 <<<"$OUT" | awk '{print $1, $2, $3, $5}' | tr '\n' ',')" = "node-a sc1 oos -,node-b sc1 active 2.5,node-b sc2 standby 0.8," ] &&
+	grep -q '^node-a  *sc1  *oos  *2025-12-05T02:02:00.000Z  *-  *-  *no answer to OPTIONS$' <<<"$OUT" &&
+	grep -q '^node-b  *sc1  *active  *2025-12-05T02:00:00.000Z  *2.5  *2025-12-05T02:01:00.000Z  *-$' <<<"$OUT" &&
+	pass "status: a line per node and server, by node" || { fail "status table"; echo "$OUT" >&2; }
+jc sip-server status sc2
+[ "$(tail -n +2 <<<"$OUT" | awk '{print $1, $2, $3}')" = "node-b sc2 standby" ] && pass "status NAME" || fail "status sc2: $OUT"
+jc sip-server status --geo-location dc3
+[ "$OUT" = "no node has reported on a sip server yet" ] && pass "status --geo-location: none for dc3" || fail "status dc3: $OUT"
+jc sip-server show sc1
+grep -q '^node-b  *sc1  *active ' <<<"$OUT" && grep -q '^node-a  *sc1  *oos ' <<<"$OUT" && pass "show: the nodes' view under the fields" || fail "show sc1: $OUT"
+jc --json sip-server status sc1
+[ "$(jq -r '[.nodes[].node] | join(",")' <<<"$OUT")" = "node-a,node-b" ] && pass "status --json: the API's answer" || fail "status --json: $OUT"
+
+jc sip-server rm sc2
+[ "$OUT" = "deleted sip server sc2" ] && pass "sip-server rm" || fail "rm sc2: $RC $OUT $ERR"
+[ "$(psql_q "SELECT count(*) FROM sip_server_status WHERE server = 'sc2'")" = 0 ] && pass "its nodes' rows went with it" || fail "sc2 status rows left"
+jc sip-server rm sc2
+[ "$RC" = 1 ] && [ "$ERR" = "junctionctl: no sip server sc2" ] && pass "rm again: exit 1" || fail "rm again: $RC $ERR"
+jc sip-server frob
+[ "$RC" = 2 ] && pass "sip-server frob: exit 2" || fail "frob: $RC"
 
 # ---- errors -----------------------------------------------------------------------------
 DEAD=$(free_port)
