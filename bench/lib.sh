@@ -9,6 +9,11 @@ TSCEN=$top/tests/integration/scenarios
 JPORT=25060
 KPORT=25070
 UASPORT=25080
+# the Session Controller of sc_calls: another address than the UAC's
+# (127.0.0.1), since Junction takes a request from the SC's address as
+# coming from the SC
+SCIP=127.0.0.2
+SCPORT=25081
 PGPORT=25432
 JADMINPORT=25090
 PIDS=()
@@ -128,6 +133,7 @@ bench_teardown() {
 	return 0
 }
 
+# write_junction_conf auth|noauth|sc (sc: routing to a Session Controller)
 write_junction_conf() {
 	cat >"$WORK/junction.conf" <<CONF
 [sip]
@@ -151,6 +157,15 @@ token = bench-token-0123456789
 [log]
 level = warn
 CONF
+	[ "$1" = sc ] && cat >>"$WORK/junction.conf" <<CONF
+[routing]
+session_controllers = yes
+[cluster]
+geo_location = dc1
+oos_check = 5
+oos_force = 5
+CONF
+	return 0
 }
 
 SYS_PID=""
@@ -179,6 +194,11 @@ start_system() {
 		# Debian default (qm, with memory debugging) costs Kamailio ~3x
 		local defs=(-A "DBURL=\"postgres://postgres@127.0.0.1:$PGPORT/kamailio\"" -A "CHILDREN=${KAMAILIO_CHILDREN:-4}")
 		[ "$variant" = auth ] && defs+=(-A WITH_AUTH)
+		if [ "$variant" = sc ]; then
+			# the dispatcher's one destination: the Session Controller
+			echo "1 sip:$SCIP:$SCPORT 0 0" >"$WORK/dispatcher.list"
+			defs+=(-A WITH_DISPATCHER -A "DSLIST=\"$WORK/dispatcher.list\"")
+		fi
 		kamailio -f "$bench/kamailio/kamailio.cfg" -l "udp:127.0.0.1:$KPORT" -DD -E -m 512 -M 32 -x "${KAMAILIO_MEM:-fm}" \
 			"${defs[@]}" >>"$WORK/kamailio.log" 2>&1 &
 		SYS_PID=$!
@@ -208,6 +228,85 @@ register_uas() {
 		"$top/build/tests/integration/sipsend" udp 127.0.0.1 "$PORT" "$WORK/reg_uas" >/dev/null 2>&1
 }
 
+# The Session Controller of sc_calls: a SIPp UAS on SCIP:SCPORT (-aa: it
+# answers the proxies' OPTIONS probes), started afresh for each system.
+# In the foreground and in the background of this shell, so that $! is
+# SIPp itself (no -bg, no pgrep); its message counts go to SC_COUNTS
+# (SIPp names the file after its pid) every second.
+SC_PID=""
+SC_COUNTS=""
+start_sc() {
+	local sys=$1
+	stop_sc
+	if ss -Hlnu "src $SCIP:$SCPORT" 2>/dev/null | grep -q .; then
+		log "$SCIP:$SCPORT is taken: no Session Controller"
+		return 1
+	fi
+	rm -f "$WORK"/uas_*_counts.csv
+	(cd "$WORK" && exec sipp -sf "$TSCEN/uas.xml" -i "$SCIP" -p "$SCPORT" -aa -nostdin \
+		-buff_size 4194304 -trace_counts -fd 1 >/dev/null 2>"$WORK/sc.$sys.err") &
+	SC_PID=$!
+	SC_COUNTS=$WORK/uas_${SC_PID}_counts.csv
+	PIDS+=("$SC_PID")
+	for _ in $(seq 50); do
+		ss -Hlnu "src $SCIP:$SCPORT" 2>/dev/null | grep -q . && return 0
+		kill -0 "$SC_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	log "the Session Controller (SIPp on $SCIP:$SCPORT) did not start"
+	stop_sc
+	return 1
+}
+stop_sc() {
+	[ -n "$SC_PID" ] || return 0
+	kill -TERM "$SC_PID" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$SC_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$SC_PID" 2>/dev/null
+	wait "$SC_PID" 2>/dev/null
+	local keep=() p
+	for p in "${PIDS[@]}"; do [ "$p" = "$SC_PID" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+	SC_PID=""
+}
+# A column of the last line of a SIPp statistics or counts file, by its name.
+sipp_stat() {
+	awk -F';' -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+		{ v = $c } END { print (c && v != "" ? v : 0) }' "$1" 2>/dev/null || echo 0
+}
+# The running system routes to the Session Controller: Junction gets it
+# in its pool (sip_server, which it reloads on NOTIFY) and must see it
+# active (its first OPTIONS probe answered); Kamailio has it from its
+# dispatcher list, active from the start.
+sc_pool_ready() {
+	[ "$1" = junction ] || return 0
+	psqlq junction "SELECT junction_del_sip_server('sc1');
+	                SELECT junction_add_sip_server('sc1', 'sip:$SCIP:$SCPORT', 'dc1')" >/dev/null ||
+		return 1
+	for _ in $(seq 100); do
+		[ "$(psqlq junction "SELECT state FROM sip_server_status WHERE server = 'sc1'")" = active ] &&
+			return 0
+		sleep 0.2
+	done
+	log "junction: the Session Controller sc1 did not become active"
+	return 1
+}
+# What reached the Session Controller over sys's run, for the report
+# (SC_SEEN[sys]): the INVITEs SIPp took and the BYEs it answered (the
+# steps' calls, every one of them when no step failed), and, from
+# Junction, its own count of requests sent to a Session Controller.
+declare -A SC_SEEN
+sc_count() {
+	local sys=$1 inv bye sent=""
+	sleep 1.5 # SIPp writes its counts every second
+	inv=$(sipp_stat "$SC_COUNTS" 0_INVITE_Recv)
+	bye=$(sipp_stat "$SC_COUNTS" 6_200_Sent)
+	[ "$sys" = junction ] &&
+		sent=$(curl -s "http://127.0.0.1:$JADMINPORT/metrics" |
+			awk '$1 == "junction_session_controller_requests_total" { print $2 }')
+	SC_SEEN[$sys]="$inv INVITEs, $bye BYEs answered${sent:+ (the node counted $sent requests sent to it)}"
+	log "$sys sc_calls: the Session Controller took ${SC_SEEN[$sys]}"
+}
+
 # The SIPp command line of a scenario at a rate, for a number of calls.
 sipp_cmd() {
 	local sc=$1 rate=$2 calls=$3
@@ -218,12 +317,14 @@ sipp_cmd() {
 	reg_auth) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
 	reg_noauth) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
 	calls) echo sipp -sf "$SCEN/uac.xml" -s uas -rsa "127.0.0.1:$PORT" "${common[@]}" "127.0.0.1:$PORT" ;;
+	sc_calls) echo sipp -sf "$SCEN/uac.xml" -s sc -rsa "127.0.0.1:$PORT" "${common[@]}" "127.0.0.1:$PORT" ;;
 	esac
 }
 
 variant_of() {
 	case $1 in
 	reg_auth) echo auth ;;
+	sc_calls) echo sc ;;
 	*) echo noauth ;;
 	esac
 }
@@ -304,21 +405,42 @@ start_rate() {
 	case $1 in
 	options) echo 5000 ;;
 	reg_noauth | reg_auth) echo 1500 ;;
-	calls) echo 1500 ;;
+	calls | sc_calls) echo 1500 ;;
 	esac
+}
+
+# find_rate sys sc: search_rate, with sc_calls's Session Controller
+# started before the system and stopped after it.
+find_rate() {
+	local sys=$1 sc=$2
+	if [ "$sc" != sc_calls ]; then
+		search_rate "$sys" "$sc"
+		return
+	fi
+	if start_sc "$sys"; then
+		search_rate "$sys" "$sc"
+		sc_count "$sys"
+	else
+		NOTE[$sys/$sc]="no Session Controller"
+		RATE[$sys/$sc]=0
+	fi
+	stop_sc
 }
 
 # The highest passing rate of sys for sc: steps of SEARCH_S seconds going
 # up x1.5 until one fails (down /2 while none has passed), one step between the last pass and the failure,
 # then the best rate held for STEP_S seconds (stepping down x0.8 when it
 # does not hold), then 80% of it for the latency there.
-find_rate() {
+search_rate() {
 	local sys=$1 sc=$2 rate best=0 fail=0 steps=0
 	local key="$sys/$sc"
 	start_system "$sys" "$(variant_of "$sc")" || { NOTE[$key]="did not start"; return; }
 	if [ "$sc" = calls ]; then
 		start_uas
 		register_uas
+	fi
+	if [ "$sc" = sc_calls ]; then
+		sc_pool_ready "$sys" || { NOTE[$key]="the Session Controller is not in service"; RATE[$key]=0; return; }
 	fi
 	rate=$(start_rate "$sc")
 	while [ $steps -lt "$MAX_STEPS" ]; do
@@ -433,6 +555,14 @@ report() {
 	echo "CPU per operation: the process tree's user+system time (/proc/PID/stat) over the"
 	echo "step, divided by the successful operations (a REGISTER with auth counts once; a call"
 	echo "is INVITE to BYE). Kamailio: $((${KAMAILIO_CHILDREN:-4})) UDP children; Junction: ${JUNCTION_WORKERS:-2} workers with ${JUNCTION_DB_CONNS:-1} database connection(s) each."
+	if [[ " $SCENARIOS " == *" sc_calls "* ]]; then
+		echo
+		echo "sc_calls: the calls of \`calls\`, but the proxy sends each INVITE, its Request-URI unchanged,"
+		echo "to a Session Controller (a SIPp UAS on $SCIP, probed with OPTIONS every 5 s) instead of"
+		echo "looking the callee up: Junction with \`[routing] session_controllers\` (its pool in"
+		echo "PostgreSQL), Kamailio with \`dispatcher\` (ds_select_dst, ds_probing_mode 1). The Session"
+		echo "Controller took, over all the steps:$(for sys in $systems; do echo -n " $sys ${SC_SEEN[$sys]:-not measured};"; done | sed 's/;$/./')"
+	fi
 	local s0=(${STEAL0:-0 0}) s1=(${STEAL1:-0 0})
 	echo
 	echo "The machine's latency floor (bench/sched-floor.c, before the load, nothing else"
