@@ -733,7 +733,7 @@ static void cfg_set_geo_fallback(struct cfg_parse *ps, const struct cfg_key *k, 
 	}
 }
 
-/* "any", or statuses (200) and classes (2xx). */
+/* "any" (stored as 0), or statuses (200) and classes (2xx). */
 static void cfg_set_alive(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
 {
 	struct config *cfg = ps->cfg;
@@ -741,13 +741,15 @@ static void cfg_set_alive(struct cfg_parse *ps, const struct cfg_key *k, const c
 	size_t len;
 
 	while ((p = cfg_next_item(&value, &len))) {
+		bool any = len == 3 && strncasecmp(p, "any", 3) == 0;
 		unsigned v = 0;
 
-		if (len == 3 && strncasecmp(p, "any", 3) == 0) {
+		if (any || (cfg->cluster.nalive && cfg->cluster.alive[0] == 0)) {
 			if (cfg->cluster.nalive) {
 				cfg_err(ps, "%s: 'any' goes alone", k->name);
 				return;
 			}
+			cfg->cluster.alive[cfg->cluster.nalive++] = 0;
 			continue;
 		}
 		if (len == 3 && p[0] >= '1' && p[0] <= '6' && (p[1] == 'x' || p[1] == 'X') &&
@@ -1225,10 +1227,9 @@ bool config_admin_on(const struct config *cfg)
 
 bool config_probe_alive(const struct config *cfg, unsigned status)
 {
-	if (!cfg->cluster.nalive)
-		return true;
 	for (unsigned i = 0; i < cfg->cluster.nalive; i++)
-		if (cfg->cluster.alive[i] == status || cfg->cluster.alive[i] == status / 100)
+		if (cfg->cluster.alive[i] == 0 || cfg->cluster.alive[i] == status ||
+		    cfg->cluster.alive[i] == status / 100)
 			return true;
 	return false;
 }

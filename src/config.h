@@ -129,8 +129,8 @@ struct config {
 		/* host[:port] every node puts in Record-Route and takes as itself;
 		 * empty: each node's own address. */
 		char record_route[CFG_NAME_MAX];
-		/* Probe answers that mean alive: a status (100-699) or a class
-		 * (1-6 for "1xx".."6xx"); none: any answer not made locally. */
+		/* Probe answers that mean alive: a status (100-699), a class
+		 * (1-6 for "1xx".."6xx"), or 0 alone: any answer not made here. */
 		uint16_t alive[CFG_MAX_ALIVE];
 		unsigned nalive;
 	} cluster;

@@ -194,7 +194,8 @@ static void settle_pair(struct server *v, uint64_t now)
 		return;
 	if (pri->enabled && pri->alive)
 		make_active(pri, "answers OPTIONS", now);
-	else if (bak && bak->enabled && bak->alive && (!pri->enabled || pri->probed))
+	else if (bak && bak->enabled && bak->alive &&
+		 (!pri->enabled || !pri->resolved || pri->probed))
 		make_active(bak, pri->enabled ? "primary out of service" : "primary disabled", now);
 }
 
@@ -291,6 +292,12 @@ void scpool_load(const struct store_sip_server *rows, unsigned n)
 			v->rtt_us = old->rtt_us;
 			memcpy(v->reason, old->reason, sizeof(v->reason));
 			atomic_store(&v->setting_up, atomic_load(&old->setting_up));
+			if (!old->enabled && v->enabled) {
+				/* back from disabled: known again once probed */
+				v->probed = false;
+				v->next_probe_ms = now;
+				snprintf(v->reason, sizeof(v->reason), "not probed yet");
+			}
 			kept++;
 		} else {
 			v->id = pool.next_id++;
@@ -325,9 +332,16 @@ void scpool_load(const struct store_sip_server *rows, unsigned n)
 		if (!v->enabled || !v->resolved) {
 			v->alive = false;
 			v->outstanding = false;
-			v->last_active = v->last_active && p == NULL;
+			if (v->state == SCPOOL_ACTIVE && p && p->enabled && p->alive)
+				make_active(p,
+					    v->backup ? (v->enabled ? "backup unresolvable"
+								    : "backup disabled")
+						      : (v->enabled ? "primary unresolvable"
+								    : "primary disabled"),
+					    now);
 			set_state(v, SCPOOL_OOS, v->enabled ? "unresolvable URI" : "disabled", now);
-		} else if (oos_check_ms() == 0 && !v->probed) {
+		} else if (oos_check_ms() == 0) {
+			/* no probing: every enabled server is taken to be in service */
 			v->alive = v->probed = true;
 		}
 		if (v->state == SCPOOL_ACTIVE && p && p->state == SCPOOL_ACTIVE && v->backup)
@@ -525,10 +539,23 @@ void scpool_probe_done(uint32_t id, bool alive, uint64_t rtt_us, const char *why
 		if (pair_in_service(v)) {
 			v->next_probe_ms = v->sent_ms + oos_check_ms();
 		} else {
-			/* the pair is out: its members alternately, every oos_force */
-			v->next_probe_ms = now_ms + oos_force_ms();
-			if (p && p->enabled && !p->outstanding)
+			/* the pair is out: the other member at once, then both
+			 * alternately, one probe every oos_force however fast
+			 * each fails */
+			uint64_t turn = v->sent_ms + oos_force_ms();
+			bool other = p && p->enabled && p->resolved && !p->outstanding;
+
+			if (turn < now_ms)
+				turn = now_ms;
+			v->next_probe_ms = turn;
+			if (other && was_active) {
 				p->next_probe_ms = now_ms;
+				v->next_probe_ms = now_ms + oos_force_ms();
+			} else if (other) {
+				if (p->next_probe_ms > turn || p->next_probe_ms < v->sent_ms)
+					p->next_probe_ms = turn;
+				v->next_probe_ms = p->next_probe_ms + oos_force_ms();
+			}
 			if (was_active) {
 				log_warn(
 					"event=sip_server_pair_oos pair=%s server=%s reason=\"%s\"",

@@ -828,3 +828,329 @@ Test(config, admin_errors)
 		      "t.conf:2: [admin] listen = 127.0.0.1:8080 is also the SIP listener "
 		      "'tcp:127.0.0.1:8080'\n");
 }
+
+/* ---- [cluster] and [routing]: the Session Controller pools --------------- */
+
+Test(config, cluster_routing_defaults)
+{
+	struct config cfg;
+
+	config_defaults(&cfg);
+	cr_assert_str_eq(cfg.cluster.geo_location, "");
+	cr_assert_eq(cfg.cluster.ngeo_fallback, 0);
+	cr_assert_eq(cfg.cluster.oos_check, 5);
+	cr_assert_eq(cfg.cluster.oos_force, 5);
+	cr_assert_str_eq(cfg.cluster.record_route, "");
+	cr_assert_eq(cfg.cluster.nalive, 1, "alive_codes = any");
+	cr_assert_eq(cfg.cluster.alive[0], 0, "alive_codes = any");
+	cr_assert_not(cfg.routing.session_controllers);
+	cr_assert_eq(cfg.routing.overload_dialog_rate, 0);
+	cr_assert_not(config_record_route(&cfg));
+	/* any answer the server sent means alive */
+	cr_assert(config_probe_alive(&cfg, 100));
+	cr_assert(config_probe_alive(&cfg, 200));
+	cr_assert(config_probe_alive(&cfg, 404));
+	cr_assert(config_probe_alive(&cfg, 503));
+	cr_assert(config_probe_alive(&cfg, 699));
+}
+
+Test(config, cluster_routing_keys)
+{
+	struct config cfg;
+
+	load_ok("[cluster]\n"
+		"geo_location = dc-1.east_2\n"
+		"geo_fallback = dc2, dc3 dc4\n"
+		"geo_fallback = dc5\n"
+		"oos_check = 0\n"
+		"oos_force = 32\n"
+		"record_route = SIP.Example.COM:5070\n"
+		"alive_codes = 200 404 5xx\n"
+		"[routing]\n"
+		"overload_dialog_rate = 1000000\n",
+		&cfg);
+	cr_assert_str_eq(cfg.cluster.geo_location, "dc-1.east_2");
+	cr_assert_eq(cfg.cluster.ngeo_fallback, 4);
+	cr_assert_str_eq(cfg.cluster.geo_fallback[0], "dc2");
+	cr_assert_str_eq(cfg.cluster.geo_fallback[1], "dc3");
+	cr_assert_str_eq(cfg.cluster.geo_fallback[2], "dc4");
+	cr_assert_str_eq(cfg.cluster.geo_fallback[3], "dc5");
+	cr_assert_eq(cfg.cluster.oos_check, 0);
+	cr_assert_eq(cfg.cluster.oos_force, 32);
+	cr_assert_str_eq(cfg.cluster.record_route, "sip.example.com:5070");
+	cr_assert(config_record_route(&cfg), "a cluster Record-Route implies record_route");
+	cr_assert_not(cfg.sip.record_route);
+	cr_assert_eq(cfg.cluster.nalive, 3);
+	cr_assert_eq(cfg.cluster.alive[0], 200);
+	cr_assert_eq(cfg.cluster.alive[1], 404);
+	cr_assert_eq(cfg.cluster.alive[2], 5, "a class is stored as its digit");
+	cr_assert_eq(cfg.routing.overload_dialog_rate, 1000000);
+
+	load_ok("[cluster]\nrecord_route = [2001:DB8::1]\n", &cfg);
+	cr_assert_str_eq(cfg.cluster.record_route, "[2001:db8::1]");
+	load_ok("[cluster]\nrecord_route = 192.0.2.1:5060\n", &cfg);
+	cr_assert_str_eq(cfg.cluster.record_route, "192.0.2.1:5060");
+	load_ok("[sip]\nrecord_route = yes\n", &cfg);
+	cr_assert(config_record_route(&cfg));
+
+	/* a geo_fallback without a geo_location is fine */
+	load_ok("[cluster]\ngeo_fallback = dc1\n", &cfg);
+	cr_assert_eq(cfg.cluster.ngeo_fallback, 1);
+	cr_assert_str_eq(cfg.cluster.geo_location, "");
+}
+
+static const struct range_case cluster_ranges[] = {
+	RANGE("oos_check", cluster.oos_check, 0, 300),
+	RANGE("oos_force", cluster.oos_force, 1, 32),
+	RANGE("overload_dialog_rate", routing.overload_dialog_rate, 0, 1000000),
+};
+
+Test(config, cluster_routing_ranges)
+{
+	char text[128], expect[256];
+	struct config cfg;
+
+	for (size_t i = 0; i < sizeof(cluster_ranges) / sizeof(cluster_ranges[0]); i++) {
+		const struct range_case *r = &cluster_ranges[i];
+		const char *sect = r->off == offsetof(struct config, routing.overload_dialog_rate)
+					   ? "routing"
+					   : "cluster";
+
+		snprintf(text, sizeof(text), "[%s]\n%s = %u\n", sect, r->name, r->min);
+		load_ok(text, &cfg);
+		cr_expect_eq(*(unsigned *)((char *)&cfg + r->off), r->min, "%s", r->name);
+		snprintf(text, sizeof(text), "[%s]\n%s = %u\n", sect, r->name, r->max);
+		load_ok(text, &cfg);
+		cr_expect_eq(*(unsigned *)((char *)&cfg + r->off), r->max, "%s", r->name);
+		if (r->min > 0) {
+			snprintf(text, sizeof(text), "[%s]\n%s = %u\n", sect, r->name, r->min - 1);
+			snprintf(expect, sizeof(expect),
+				 "t.conf:2: %s: '%u' is out of range %u..%u\n", r->name, r->min - 1,
+				 r->min, r->max);
+			expect_errors(text, expect);
+		} else {
+			snprintf(text, sizeof(text), "[%s]\n%s = -1\n", sect, r->name);
+			snprintf(expect, sizeof(expect),
+				 "t.conf:2: %s: '-1' is not a number (expected %u..%u)\n", r->name,
+				 r->min, r->max);
+			expect_errors(text, expect);
+		}
+		snprintf(text, sizeof(text), "[%s]\n%s = %u\n", sect, r->name, r->max + 1);
+		snprintf(expect, sizeof(expect), "t.conf:2: %s: '%u' is out of range %u..%u\n",
+			 r->name, r->max + 1, r->min, r->max);
+		expect_errors(text, expect);
+	}
+	expect_errors("[cluster]\noos_check = soon\n",
+		      "t.conf:2: oos_check: 'soon' is not a number (expected 0..300)\n");
+	/* each key in its own section */
+	expect_errors("[sip]\noverload_dialog_rate = 5\n",
+		      "t.conf:2: unknown key 'overload_dialog_rate' in [sip]\n");
+	expect_errors("oos_check = 5\n",
+		      "t.conf:1: 'oos_check' is outside any section (it belongs in [cluster])\n");
+	expect_errors("[cluster]\noos_force = 3\noos_force = 4\n",
+		      "t.conf:3: 'oos_force' is set twice (first at line 2)\n");
+}
+
+Test(config, geo_names)
+{
+	char text[256], expect[512], name[CFG_GEO_MAX + 1];
+	struct config cfg;
+
+	expect_errors("[cluster]\ngeo_location = -dc\n",
+		      "t.conf:2: geo_location: '-dc' is not a data-centre name (letters, digits, "
+		      "'.', '_', '-')\n");
+	expect_errors("[cluster]\ngeo_location = dc 1\n",
+		      "t.conf:2: geo_location: 'dc 1' is not a data-centre name (letters, digits, "
+		      "'.', '_', '-')\n");
+	expect_errors("[cluster]\ngeo_location = dc/1\n",
+		      "t.conf:2: geo_location: 'dc/1' is not a data-centre name (letters, digits, "
+		      "'.', '_', '-')\n");
+	expect_errors("[cluster]\ngeo_location = .dc\n",
+		      "t.conf:2: geo_location: '.dc' is not a data-centre name (letters, digits, "
+		      "'.', '_', '-')\n");
+	/* CFG_GEO_MAX - 1 characters at most */
+	memset(name, 'd', CFG_GEO_MAX - 1);
+	name[CFG_GEO_MAX - 1] = '\0';
+	snprintf(text, sizeof(text), "[cluster]\ngeo_location = %s\n", name);
+	load_ok(text, &cfg);
+	cr_assert_str_eq(cfg.cluster.geo_location, name);
+	strcat(name, "d");
+	snprintf(text, sizeof(text), "[cluster]\ngeo_location = %s\n", name);
+	snprintf(expect, sizeof(expect),
+		 "t.conf:2: geo_location: '%s' is not a data-centre name (letters, digits, '.', "
+		 "'_', '-')\n",
+		 name);
+	expect_errors(text, expect);
+	snprintf(text, sizeof(text), "[cluster]\ngeo_fallback = dc1 %s\n", name);
+	snprintf(expect, sizeof(expect), "t.conf:2: geo_fallback: '%s' is not a data-centre name\n",
+		 name);
+	expect_errors(text, expect);
+
+	expect_errors("[cluster]\ngeo_fallback = dc2, _x, dc3\n",
+		      "t.conf:2: geo_fallback: '_x' is not a data-centre name\n");
+	expect_errors("[cluster]\ngeo_fallback = dc2 dc3 dc2\n",
+		      "t.conf:2: geo_fallback: 'dc2' is listed twice\n");
+	expect_errors("[cluster]\ngeo_fallback = dc2\ngeo_fallback = dc3, dc2\n",
+		      "t.conf:3: geo_fallback: 'dc2' is listed twice\n");
+	/* prefixes are other names */
+	load_ok("[cluster]\ngeo_fallback = dc2 dc22 dc\n", &cfg);
+	cr_assert_eq(cfg.cluster.ngeo_fallback, 3);
+}
+
+Test(config, geo_fallback_limit)
+{
+	char text[1024] = "[cluster]\ngeo_fallback =";
+	struct config cfg;
+
+	for (int i = 0; i < CFG_MAX_GEO; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), " dc%d", i);
+	strcat(text, "\n");
+	load_ok(text, &cfg);
+	cr_assert_eq(cfg.cluster.ngeo_fallback, CFG_MAX_GEO);
+	cr_assert_str_eq(cfg.cluster.geo_fallback[CFG_MAX_GEO - 1], "dc15");
+	strcat(text, "geo_fallback = dc99\n");
+	expect_errors(text, "t.conf:3: geo_fallback: more than 16 data centres\n");
+}
+
+Test(config, geo_fallback_must_not_list_own_location)
+{
+	expect_errors(
+		"[cluster]\ngeo_location = dc1\ngeo_fallback = dc2 dc1\n",
+		"t.conf:3: [cluster] geo_fallback lists this node's own geo_location 'dc1'\n");
+	/* the message points at geo_fallback wherever it is */
+	expect_errors(
+		"[cluster]\ngeo_fallback = dc1\n\ngeo_location = dc1\n",
+		"t.conf:2: [cluster] geo_fallback lists this node's own geo_location 'dc1'\n");
+	expect_errors(
+		"[cluster]\ngeo_location = dc1\ngeo_fallback = dc2\ngeo_fallback = dc1\n",
+		"t.conf:3: [cluster] geo_fallback lists this node's own geo_location 'dc1'\n");
+	/* names are compared exactly */
+	expect_errors("[cluster]\ngeo_location = dc1\ngeo_fallback = DC1 dc10\n", "");
+}
+
+Test(config, cluster_record_route_errors)
+{
+	expect_errors("[cluster]\nrecord_route = a.example b.example\n",
+		      "t.conf:2: record_route: 'a.example b.example': give one host or "
+		      "host:port\n");
+	expect_errors("[cluster]\nrecord_route = sip.example.com:0\n",
+		      "t.conf:2: record_route: 'sip.example.com:0': port '0' is not a number in "
+		      "1..65535\n");
+	expect_errors("[cluster]\nrecord_route = -bad.example\n",
+		      "t.conf:2: record_route: '-bad.example' is not a host name or IP address: a "
+		      "label starts with '-'\n");
+	expect_errors("[cluster]\nrecord_route = 2001:db8::1\n",
+		      "t.conf:2: record_route: '2001:db8::1': an IPv6 address goes in brackets, "
+		      "e.g. [2001:db8::1]\n");
+}
+
+Test(config, alive_codes)
+{
+	struct config cfg;
+
+	load_ok("[cluster]\nalive_codes = ANY\n", &cfg);
+	cr_assert_eq(cfg.cluster.nalive, 1);
+	cr_assert_eq(cfg.cluster.alive[0], 0);
+	load_ok("[cluster]\nalive_codes = 2XX, 1xx\nalive_codes = 699 100\n", &cfg);
+	cr_assert_eq(cfg.cluster.nalive, 4);
+	cr_assert_eq(cfg.cluster.alive[0], 2);
+	cr_assert_eq(cfg.cluster.alive[1], 1);
+	cr_assert_eq(cfg.cluster.alive[2], 699);
+	cr_assert_eq(cfg.cluster.alive[3], 100);
+
+	load_ok("[cluster]\nalive_codes = 200 404 5xx\n", &cfg);
+	cr_assert(config_probe_alive(&cfg, 200));
+	cr_assert(config_probe_alive(&cfg, 404));
+	cr_assert(config_probe_alive(&cfg, 500));
+	cr_assert(config_probe_alive(&cfg, 503));
+	cr_assert(config_probe_alive(&cfg, 599));
+	cr_assert_not(config_probe_alive(&cfg, 201));
+	cr_assert_not(config_probe_alive(&cfg, 403));
+	cr_assert_not(config_probe_alive(&cfg, 486));
+	cr_assert_not(config_probe_alive(&cfg, 180));
+	cr_assert_not(config_probe_alive(&cfg, 603));
+
+	load_ok("[cluster]\nalive_codes = 2xx\n", &cfg);
+	cr_assert(config_probe_alive(&cfg, 200));
+	cr_assert(config_probe_alive(&cfg, 299));
+	cr_assert_not(config_probe_alive(&cfg, 199));
+	cr_assert_not(config_probe_alive(&cfg, 300));
+}
+
+Test(config, alive_codes_errors)
+{
+	static const char *const bad[] = {"700", "099", "7xx", "0xx",  "2x",  "2000",
+					  "abc", "20x", "x00", "-200", "2xxx"};
+	char text[128], expect[256];
+
+	expect_errors("[cluster]\nalive_codes = 200 any\n",
+		      "t.conf:2: alive_codes: 'any' goes alone\n");
+	expect_errors("[cluster]\nalive_codes = 200\nalive_codes = any\n",
+		      "t.conf:3: alive_codes: 'any' goes alone\n");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[cluster]\nalive_codes = 200 %s 404\n", bad[i]);
+		snprintf(expect, sizeof(expect),
+			 "t.conf:2: alive_codes: '%s' is not any, a status (100-699) or a class "
+			 "(2xx)\n",
+			 bad[i]);
+		expect_errors(text, expect);
+	}
+	expect_errors("[cluster]\nalive_codes = 9xx 800\n",
+		      "t.conf:2: alive_codes: '9xx' is not any, a status (100-699) or a class "
+		      "(2xx)\n"
+		      "t.conf:2: alive_codes: '800' is not any, a status (100-699) or a class "
+		      "(2xx)\n");
+}
+
+Test(config, alive_codes_limit)
+{
+	char text[1024] = "[cluster]\nalive_codes =";
+	struct config cfg;
+
+	for (int i = 0; i < CFG_MAX_ALIVE; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), " %d", 200 + i);
+	strcat(text, "\n");
+	load_ok(text, &cfg);
+	cr_assert_eq(cfg.cluster.nalive, CFG_MAX_ALIVE);
+	strcat(text, "alive_codes = 404\n");
+	expect_errors(text, "t.conf:3: alive_codes: more than 32 codes\n");
+}
+
+/*
+ * "any" goes alone, before a code as after one, on one line or two.
+ */
+Test(config, alive_codes_any_first_goes_alone)
+{
+	expect_errors("[cluster]\nalive_codes = any 200\n",
+		      "t.conf:2: alive_codes: 'any' goes alone\n");
+	expect_errors("[cluster]\nalive_codes = any\nalive_codes = 200\n",
+		      "t.conf:3: alive_codes: 'any' goes alone\n");
+}
+
+Test(config, session_controllers_need_database_and_stateful)
+{
+	struct config cfg;
+
+	expect_errors("[routing]\nsession_controllers = yes\n",
+		      "t.conf:2: [routing] session_controllers = yes needs a [database] (the pools "
+		      "live there)\n");
+	expect_errors("[sip]\nmode = stateless\n[database]\nconninfo = dbname=j\n"
+		      "[auth]\nsecret = 0123456789abcdef\n[routing]\nsession_controllers = yes\n",
+		      "t.conf:8: [routing] session_controllers = yes needs [sip] mode = stateful "
+		      "(the probes are transactions)\n");
+	expect_errors("[sip]\nmode = redirect\n[routing]\n\nsession_controllers = on\n",
+		      "t.conf:5: [routing] session_controllers = yes needs a [database] (the pools "
+		      "live there)\n"
+		      "t.conf:5: [routing] session_controllers = yes needs [sip] mode = stateful "
+		      "(the probes are transactions)\n");
+	/* off needs nothing */
+	expect_errors("[sip]\nmode = stateless\n[routing]\nsession_controllers = no\n", "");
+
+	load_ok("[database]\nconninfo = dbname=j\n[auth]\nmode = none\n"
+		"[routing]\nsession_controllers = yes\n",
+		&cfg);
+	cr_assert(cfg.routing.session_controllers);
+	cr_assert(config_record_route(&cfg), "Session Controllers imply record_route");
+	cr_assert_not(cfg.sip.record_route);
+	cr_assert_str_eq(cfg.cluster.record_route, "");
+}
