@@ -20,6 +20,7 @@
 #include "proxy/core.h"
 #include "proxy/dialog_rate.h"
 #include "proxy/scpool.h"
+#include "proxy/scsession.h"
 #include "proxy/self.h"
 #include "registrar/auth.h"
 #include "registrar/location.h"
@@ -162,7 +163,7 @@ static int run(const struct config *cfg)
 	rc = admin_open(cfg);
 	if (rc < 0)
 		return 1;
-	if (scpool_init(cfg, cfg->sip.workers) < 0) {
+	if (scpool_init(cfg, cfg->sip.workers) < 0 || scsession_init(cfg->sip.workers) < 0) {
 		log_error("event=start_failed error=\"out of memory\"");
 		return 1;
 	}
@@ -258,6 +259,7 @@ static int run(const struct config *cfg)
 	transport_stop();
 	rc = workers_stop(DRAIN_TIMEOUT_MS);
 	store_bg_stop();
+	scsession_fini();
 	scpool_fini();
 	transport_close();
 	auth_destroy();

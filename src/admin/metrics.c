@@ -243,6 +243,11 @@ static void pool_families(FILE *f, const struct metrics_input *in)
 	for (unsigned i = 0; i < in->nservers; i++)
 		sample(f, "junction_sip_server_calls_setting_up", "server", in->servers[i].name,
 		       in->servers[i].setting_up);
+	family(f, "junction_sip_server_sessions", "gauge",
+	       "Sessions set up with the server through this node and not ended yet.");
+	for (unsigned i = 0; i < in->nservers; i++)
+		sample(f, "junction_sip_server_sessions", "server", in->servers[i].name,
+		       in->servers[i].sessions);
 	family(f, "junction_sip_server_probe_rtt_seconds", "gauge",
 	       "Round trip of the last answered OPTIONS probe.");
 	for (unsigned i = 0; i < in->nservers; i++) {

@@ -34,6 +34,7 @@
 #include "proxy/route.h"
 #include "proxy/scpool.h"
 #include "proxy/scprobe.h"
+#include "proxy/scsession.h"
 #include "proxy/self.h"
 #include "proxy/stateless.h"
 #include "proxy/validate.h"
@@ -249,6 +250,10 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	/* Any request from a standby Session Controller, an OPTIONS for us
 	 * included, says it has taken over (scpool.h). */
 	from_sc = scpool_on() && scpool_from(src, clock_now_ms());
+	/* a session with a Session Controller ends with its BYE, whichever
+	 * side sends it */
+	if (scpool_on() && m->method_id == SIP_METHOD_BYE && sip_msg_to(m)->tag.len)
+		scsession_end(worker_index(w), sip_msg_call_id(m));
 	/* The hop-by-hop ACK of a final response we made ourselves (its To
 	 * tag is the one we derived, §17.2.1): nothing to relay. */
 	if (m->method_id == SIP_METHOD_ACK && sip_reply_is_our_tag(m)) {
@@ -364,6 +369,8 @@ static void core_round_end(struct worker *w)
 
 	if (!worker_txn(w))
 		return;
+	if (scpool_on())
+		scsession_sweep(worker_index(w), clock_now_ms());
 	txn_layer_stats(worker_txn(w), &ts);
 	ctr_set(&ctr->g_transactions, txn_layer_count(worker_txn(w)));
 	ctr_set(&ctr->v[CTR_TXN_EVICTED], ts.evicted);

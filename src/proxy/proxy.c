@@ -34,6 +34,7 @@
 #include "proxy/relay.h"
 #include "proxy/route.h"
 #include "proxy/scpool.h"
+#include "proxy/scsession.h"
 #include "proxy/self.h"
 #include "proxy/stateless.h"
 #include "proxy/target.h"
@@ -632,6 +633,9 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 		relay_up(p, m, NULL, 0);
 		if (p->invite) {
 			ctr_inc(worker_counters(w), CTR_DIALOGS_CREATED);
+			if (first && p->sc_id) /* before release_sc() drops the call */
+				scsession_start(worker_index(w), sip_msg_call_id(m), p->sc_id,
+						clock_now_ms());
 			log_debug("event=dialog_created call_id=%.*s",
 				  SIP_STR_FMT(sip_msg_call_id(m)));
 			if (first)

@@ -1,7 +1,7 @@
 /*
  * scpool: see scpool.h for the rules. One pool per process; every field
- * of struct server is under pool.lock except setting_up (atomic, counted
- * by pickers under the read lock).
+ * of struct server is under pool.lock except setting_up and held (atomic,
+ * counted under the read lock).
  */
 #include "proxy/scpool.h"
 
@@ -44,11 +44,12 @@ struct server {
 	uint64_t switchover_ms; /* monotonic: last became active; 0 never */
 	int64_t rtt_us;         /* -1: none yet */
 	char reason[STORE_SEEN_REASON_MAX];
-	_Atomic unsigned setting_up;
+	_Atomic unsigned setting_up; /* INVITEs sent there, no final answer yet */
+	_Atomic unsigned held;       /* sessions set up there (scsession.h) */
 };
 
 /* A worker's smooth weighted round robin (per worker: nothing shared is
- * written on the hot path but setting_up). */
+ * written on the hot path but the counts). */
 struct picker {
 	uint64_t gen;
 	int64_t cw[SCPOOL_MAX];
@@ -292,6 +293,7 @@ void scpool_load(const struct store_sip_server *rows, unsigned n)
 			v->rtt_us = old->rtt_us;
 			memcpy(v->reason, old->reason, sizeof(v->reason));
 			atomic_store(&v->setting_up, atomic_load(&old->setting_up));
+			atomic_store(&v->held, atomic_load(&old->held));
 			if (!old->enabled && v->enabled) {
 				/* back from disabled: known again once probed */
 				v->probed = false;
@@ -363,6 +365,14 @@ void scpool_load(const struct store_sip_server *rows, unsigned n)
 
 /* ---- a new session ------------------------------------------------------- */
 
+/* What a server carries for this node: its sessions and the calls being
+ * set up. */
+static unsigned load_of(struct server *v)
+{
+	return atomic_load_explicit(&v->setting_up, memory_order_relaxed) +
+	       atomic_load_explicit(&v->held, memory_order_relaxed);
+}
+
 bool scpool_choose(unsigned worker, struct scpool_pick *out)
 {
 	struct picker *pk = &pool.pickers[worker < pool.npickers ? worker : 0];
@@ -387,7 +397,7 @@ bool scpool_choose(unsigned worker, struct scpool_pick *out)
 		if (v->state != SCPOOL_ACTIVE || !v->weight || v->rank != best_rank)
 			continue;
 		ncand++;
-		setting += atomic_load_explicit(&v->setting_up, memory_order_relaxed);
+		setting += load_of(v);
 		wsum += v->weight;
 	}
 	for (unsigned i = 0; i < pool.n; i++) {
@@ -396,9 +406,10 @@ bool scpool_choose(unsigned worker, struct scpool_pick *out)
 
 		if (v->state != SCPOOL_ACTIVE || !v->weight || v->rank != best_rank)
 			continue;
-		/* more than its weighted share of the calls being set up (plus
-		 * one each): it is slow; let it drain */
-		mine = atomic_load_explicit(&v->setting_up, memory_order_relaxed);
+		/* more than its weighted share of the sessions and calls being
+		 * set up (plus one each): let the others catch up (a slow
+		 * server drains, long calls even out) */
+		mine = load_of(v);
 		if (ncand > 1 && mine * wsum > (uint64_t)(setting + ncand) * v->weight)
 			continue;
 		pk->cw[i] += v->weight;
@@ -416,6 +427,19 @@ bool scpool_choose(unsigned worker, struct scpool_pick *out)
 	if (!best)
 		atomic_fetch_add(&pool.no_server, 1);
 	return best != NULL;
+}
+
+void scpool_hold(uint32_t id, int delta)
+{
+	struct server *v;
+
+	pthread_rwlock_rdlock(&pool.lock);
+	v = find_by_id(id);
+	if (v && delta > 0)
+		atomic_fetch_add_explicit(&v->held, (unsigned)delta, memory_order_relaxed);
+	else if (v && atomic_load_explicit(&v->held, memory_order_relaxed))
+		atomic_fetch_sub_explicit(&v->held, 1, memory_order_relaxed);
+	pthread_rwlock_unlock(&pool.lock);
 }
 
 void scpool_release(uint32_t id)
@@ -673,6 +697,7 @@ unsigned scpool_server_stats(struct scpool_server_stat *out, unsigned max)
 		out[n].state = v->state;
 		out[n].rtt_us = v->rtt_us;
 		out[n].setting_up = atomic_load_explicit(&v->setting_up, memory_order_relaxed);
+		out[n].sessions = atomic_load_explicit(&v->held, memory_order_relaxed);
 	}
 	pthread_rwlock_unlock(&pool.lock);
 	return n;

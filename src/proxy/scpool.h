@@ -26,8 +26,9 @@
  * with one in service, in the order: the node's own geo_location, then
  * geo_fallback, then the rest by name. Among them the choice is a smooth
  * weighted round robin (per worker, so no lock is written), skipping a
- * server that holds more than its weighted share of the calls being set
- * up through this node (a slow server drains instead of piling up).
+ * server that holds more than its weighted share of this node's sessions
+ * and calls being set up (scsession.h): long calls even out, and a slow
+ * server drains instead of piling up.
  *
  * Threads: workers pick and match sources under a read lock; the prober
  * (worker 0), scpool_from() on a takeover and scpool_load() (the database
@@ -76,6 +77,8 @@ struct scpool_pick {
 bool scpool_choose(unsigned worker, struct scpool_pick *out);
 /* The call chosen for server id is set up or failed. */
 void scpool_release(uint32_t id);
+/* Server id holds one session more (delta 1) or less (-1). */
+void scpool_hold(uint32_t id, int delta);
 
 /* Is src one of the servers (by address and port, or address alone for
  * a stream or another port)? A request from a standby member makes it
@@ -116,13 +119,14 @@ struct scpool_stats {
 };
 void scpool_stats(struct scpool_stats *out);
 
-/* Per server, for labelled metrics: name, state, last probe RTT (-1: none)
- * and calls being set up. Returns how many written. */
+/* Per server, for labelled metrics: name, state, last probe RTT (-1: none),
+ * calls being set up and sessions held through this node. Returns how
+ * many written. */
 struct scpool_server_stat {
 	char name[STORE_SEEN_NAME_MAX];
 	enum scpool_state state;
 	int64_t rtt_us;
-	unsigned setting_up;
+	unsigned setting_up, sessions;
 };
 unsigned scpool_server_stats(struct scpool_server_stat *out, unsigned max);
 

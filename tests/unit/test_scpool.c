@@ -18,6 +18,7 @@
 #include "net/netaddr.h"
 #include "net/transport.h"
 #include "proxy/scpool.h"
+#include "proxy/scsession.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -1489,4 +1490,114 @@ Test(scpool, pickers_while_reloading)
 	cr_expect_eq(busy_bad, 0);
 	cr_expect_eq(stat_of("s1").setting_up, 0);
 	cr_expect_eq(stat_of("s2").setting_up, 0);
+}
+
+/* ---- sessions held (scsession.h) --------------------------------------- */
+
+static struct sip_str cid(unsigned i)
+{
+	static char buf[8][32];
+	static unsigned k;
+	char *b = buf[k++ % 8];
+
+	snprintf(b, 32, "call-%u@ep", i);
+	return sip_str_cstr(b);
+}
+
+/* Sessions count where they were set up, end with their BYE (once), and
+ * weigh the choice: a server holding many is skipped until the other
+ * catches up. */
+Test(scpool, sessions_held_weigh_the_choice)
+{
+	static const struct store_sip_server r[] = {
+		ONE("q1", "sip:127.0.1.1:5060", "dc1", 100),
+		ONE("q2", "sip:127.0.1.2:5060", "dc1", 100),
+	};
+	uint64_t now = clock_now_ms();
+	unsigned q2 = 0;
+
+	cr_assert_eq(scsession_init(2), 0);
+	LOAD(r);
+	cr_assert_eq(round_at(clock_now_ms(), ""), 2);
+	for (unsigned i = 0; i < 40; i++)
+		scsession_start(i % 2, cid(i), id_of("q1"), now);
+	scsession_start(0, cid(0), id_of("q1"), now); /* a second 2xx of a fork */
+	cr_expect_eq(stat_of("q1").sessions, 40);
+	cr_expect_eq(scsession_count(0) + scsession_count(1), 40);
+	/* q1 holds 40, q2 none: the next 38 new calls go to q2 */
+	for (unsigned i = 0; i < 38; i++) {
+		const char *got = pick(0, true);
+
+		cr_assert_not_null(got);
+		if (strcmp(got, "q2") == 0) {
+			q2++;
+			scsession_start(0, cid(1000 + i), id_of("q2"), now);
+		}
+	}
+	cr_expect_eq(q2, 38, "q2 got %u of 38", q2);
+	for (unsigned i = 0; i < 40; i++)
+		scsession_end(i % 2, cid(i));
+	scsession_end(0, cid(0));    /* a BYE retransmitted */
+	scsession_end(1, cid(5000)); /* a BYE of no session */
+	cr_expect_eq(stat_of("q1").sessions, 0);
+	cr_expect_eq(stat_of("q2").sessions, 38);
+	scsession_fini();
+	cr_expect_eq(stat_of("q2").sessions, 0, "released at the end");
+}
+
+/* Thousands of sessions in and out in a mixed order: the table (linear
+ * probing, backward-shift deletion) finds every one, loses none. */
+Test(scpool, sessions_table_churn)
+{
+	static const struct store_sip_server r[] = {ONE("s1", "sip:127.0.1.3:5060", "dc1", 100)};
+	uint64_t now = clock_now_ms();
+	unsigned live = 0;
+	static bool in[20000];
+
+	cr_assert_eq(scsession_init(1), 0);
+	LOAD(r);
+	cr_assert_eq(round_at(clock_now_ms(), ""), 1);
+	for (unsigned round = 0; round < 5; round++) {
+		for (unsigned i = round; i < 20000; i += 3) {
+			if (in[i]) {
+				scsession_end(0, cid(i));
+				in[i] = false;
+				live--;
+			} else {
+				scsession_start(0, cid(i), id_of("s1"), now);
+				in[i] = true;
+				live++;
+			}
+		}
+		cr_assert_eq(scsession_count(0), live, "round %u", round);
+		cr_assert_eq(stat_of("s1").sessions, live, "round %u", round);
+	}
+	for (unsigned i = 0; i < 20000; i++)
+		if (in[i])
+			scsession_end(0, cid(i));
+	cr_expect_eq(scsession_count(0), 0);
+	cr_expect_eq(stat_of("s1").sessions, 0);
+	scsession_fini();
+}
+
+/* A session whose BYE never came through ends after the maximum age. */
+Test(scpool, sessions_age_out)
+{
+	static const struct store_sip_server r[] = {ONE("s1", "sip:127.0.1.3:5060", "dc1", 100)};
+	uint64_t now = clock_now_ms();
+
+	cr_assert_eq(scsession_init(1), 0);
+	LOAD(r);
+	cr_assert_eq(round_at(clock_now_ms(), ""), 1);
+	for (unsigned i = 0; i < 100; i++)
+		scsession_start(0, cid(i), id_of("s1"), now + i);
+	scsession_sweep(0, now + SCSESSION_MAX_AGE_MS + 49);
+	cr_expect_eq(scsession_count(0), 50);
+	cr_expect_eq(stat_of("s1").sessions, 50);
+	scsession_sweep(0, now + SCSESSION_MAX_AGE_MS + 1000); /* within a minute: no scan */
+	cr_expect_eq(scsession_count(0), 50);
+	scsession_sweep(0, now + SCSESSION_MAX_AGE_MS + 60049);
+	cr_expect_eq(scsession_count(0), 0);
+	cr_expect_eq(stat_of("s1").sessions, 0);
+	scsession_fini();
 }
