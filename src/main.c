@@ -15,7 +15,7 @@
 
 #include "admin/admin.h"
 #include "base/log.h"
-#include "config.h"
+#include "config/config.h"
 #include "net/transport.h"
 #include "proxy/core.h"
 #include "proxy/dialog_rate.h"

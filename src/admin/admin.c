@@ -21,7 +21,7 @@
 #include "admin/metrics.h"
 #include "base/clock.h"
 #include "base/log.h"
-#include "config.h"
+#include "config/config.h"
 #include "net/netaddr.h"
 
 #include <errno.h>

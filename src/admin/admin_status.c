@@ -20,7 +20,7 @@
 #include "admin/admin_internal.h"
 #include "admin/metrics.h"
 #include "base/clock.h"
-#include "config.h"
+#include "config/config.h"
 #include "net/tcp.h"
 #include "runtime/counters.h"
 #include "runtime/worker.h"

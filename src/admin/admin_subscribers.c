@@ -19,7 +19,7 @@
  */
 #include "admin/admin_internal.h"
 
-#include "config.h"
+#include "config/config.h"
 
 #include <ctype.h>
 #include <stdio.h>

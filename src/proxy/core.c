@@ -26,7 +26,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "config.h"
+#include "config/config.h"
 #include "proxy/dialog_rate.h"
 #include "proxy/proxy.h"
 #include "proxy/redirect.h"

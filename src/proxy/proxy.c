@@ -29,7 +29,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/siphash.h"
-#include "config.h"
+#include "config/config.h"
 #include "net/resolve.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"

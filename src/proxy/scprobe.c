@@ -9,7 +9,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "config.h"
+#include "config/config.h"
 #include "net/netaddr.h"
 #include "proxy/scpool.h"
 #include "proxy/self.h"

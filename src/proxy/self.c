@@ -6,7 +6,7 @@
 #include "proxy/self.h"
 
 #include "base/log.h"
-#include "config.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <ifaddrs.h>

@@ -13,7 +13,7 @@
 #include "runtime/counters.h"
 
 #include "base/log.h"
-#include "config.h"
+#include "config/config.h"
 #include "net/resolve.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"

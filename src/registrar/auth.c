@@ -13,7 +13,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "config.h"
+#include "config/config.h"
 #include "registrar/digest.h"
 #include "registrar/nonce.h"
 #include "registrar/subcache.h"

@@ -12,7 +12,7 @@
 
 #include "base/clock.h"
 #include "base/ttlcache.h"
-#include "config.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <stdatomic.h>

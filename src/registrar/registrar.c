@@ -23,7 +23,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/siphash.h"
-#include "config.h"
+#include "config/config.h"
 #include "registrar/auth.h"
 #include "registrar/location.h"
 #include "runtime/worker.h"

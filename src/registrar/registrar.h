@@ -5,7 +5,7 @@
 #ifndef JCT_REGISTRAR_H
 #define JCT_REGISTRAR_H
 
-#include "config.h"
+#include "config/config.h"
 #include "runtime/worker.h"
 #include "sip/hdr_list.h"
 

@@ -7,7 +7,7 @@
 
 #include "base/log.h"
 #include "base/siphash.h"
-#include "config.h"
+#include "config/config.h"
 #include "runtime/sip_reply.h"
 
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/siphash.h"
-#include "config.h"
+#include "config/config.h"
 #include "net/transport.h"
 #include "net/udp.h"
 #include "runtime/counters.h"

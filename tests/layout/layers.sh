@@ -4,7 +4,7 @@
 # Prints every arrow that runs upward, and fails if there is one.
 set -u
 src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/src
-# lowest first; config.h sits above net (it holds their types), main.c on top
+# lowest first; config sits above net (it holds their types), main.c on top
 order="base sip net config store runtime txn registrar proxy admin main"
 
 rank() {
@@ -18,7 +18,6 @@ rank() {
 
 layer_of() { # path relative to src/
 	case $1 in
-	config.c | config.h) echo config ;;
 	main.c) echo main ;;
 	*/*) echo "${1%%/*}" ;;
 	*) echo unknown ;;

@@ -7,7 +7,7 @@
  * Errors are captured with open_memstream(3) and compared whole, so an
  * extra, missing or misplaced message fails the test.
  */
-#include "config.h"
+#include "config/config.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -180,9 +180,8 @@ Test(config, file_syntax)
 
 Test(config, unknown_section_and_key)
 {
-	expect_errors(
-		"[sip]\nworkers = 2\n[nosuch]\nconninfo = x\nfoo = y\n[log]\nlevel = info\n",
-		"t.conf:3: unknown section [nosuch]\n");
+	expect_errors("[sip]\nworkers = 2\n[nosuch]\nconninfo = x\nfoo = y\n[log]\nlevel = info\n",
+		      "t.conf:3: unknown section [nosuch]\n");
 	expect_errors("[sip]\nworkers = 2\nfoo = 1\n", "t.conf:3: unknown key 'foo' in [sip]\n");
 	expect_errors("[log]\nlisten = udp:127.0.0.1:5060\n",
 		      "t.conf:2: unknown key 'listen' in [log]\n");
@@ -723,12 +722,13 @@ Test(config, registrar_auth_database_keys)
 {
 	struct config cfg;
 
-	cr_assert_eq(config_load_string("[database]\nconninfo = host=/tmp dbname=j\n"
-					"[auth]\nsecret = 0123456789abcdef\ninvite = yes\n"
-					"[registrar]\nmin_expires = 30\nmax_expires = 600\n"
-					"default_expires = 300\nmax_contacts = 3\n[node]\nname = n1\n",
-					"t.conf", &cfg, NULL),
-		     0);
+	cr_assert_eq(
+		config_load_string("[database]\nconninfo = host=/tmp dbname=j\n"
+				   "[auth]\nsecret = 0123456789abcdef\ninvite = yes\n"
+				   "[registrar]\nmin_expires = 30\nmax_expires = 600\n"
+				   "default_expires = 300\nmax_contacts = 3\n[node]\nname = n1\n",
+				   "t.conf", &cfg, NULL),
+		0);
 	cr_assert_str_eq(cfg.database.conninfo, "host=/tmp dbname=j");
 	cr_assert_str_eq(cfg.auth.secret, "0123456789abcdef");
 	cr_assert(cfg.auth.invite);
@@ -763,8 +763,7 @@ Test(config, keys_that_go_together)
 	expect_errors("[registrar]\nmin_expires = 100\ndefault_expires = 50\n",
 		      "t.conf:3: [registrar] needs min_expires <= default_expires <= max_expires "
 		      "(100, 50, 7200)\n");
-	expect_errors("[auth]\nmode = ldap\n",
-		      "t.conf:2: mode: 'ldap' is not one of local|none\n");
+	expect_errors("[auth]\nmode = ldap\n", "t.conf:2: mode: 'ldap' is not one of local|none\n");
 }
 
 Test(config, admin_keys)

@@ -3,7 +3,7 @@
  * §10.3 steps 2 and 5-7): the AOR, Require, Contacts, "*", and the expiry
  * rules (default, Min-Expires, clamping), q, +sip.instance and reg-id.
  */
-#include "config.h"
+#include "config/config.h"
 #include "registrar/registrar.h"
 #include "sip/sip_msg.h"
 
@@ -71,9 +71,10 @@ Test(registrar, aor_is_lowercased_and_realm_is_the_domain)
 Test(registrar, foreign_aor_is_404)
 {
 	static char buf[512];
-	const char *msg = "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
-			  "From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.org>\r\n"
-			  "Call-ID: c\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+	const char *msg =
+		"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+		"From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.org>\r\n"
+		"Call-ID: c\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
 	struct reg_aor a;
 
 	memcpy(buf, msg, strlen(msg));
@@ -124,7 +125,8 @@ Test(registrar, expires_header_then_param)
 {
 	struct reg_contacts rc;
 
-	cr_assert_eq(contacts("Expires: 300\nContact: <sip:a@10.0.0.1>, <sip:b@10.0.0.2>;expires=120;q=0.3\n",
+	cr_assert_eq(contacts("Expires: 300\nContact: <sip:a@10.0.0.1>, "
+			      "<sip:b@10.0.0.2>;expires=120;q=0.3\n",
 			      &rc),
 		     0);
 	cr_assert_eq(rc.n, 2);
@@ -184,7 +186,8 @@ Test(registrar, outbound_instance_and_reg_id)
 		     0);
 	cr_assert_eq(rc.reg_id[0], 2);
 	cr_assert_not(rc.reg_id_null[0]);
-	cr_assert_eq(rc.instance[0].len, strlen("\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\""));
+	cr_assert_eq(rc.instance[0].len,
+		     strlen("\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\""));
 	cr_assert_eq(rc.uri[0].len, strlen("sip:a@10.0.0.1;transport=tcp"));
 }
 

@@ -3,7 +3,7 @@
  * headers byte-exactly, and the route set processing of RFC 3261 §16.4 and
  * §16.6 step 6 as edits on a received request.
  */
-#include "config.h"
+#include "config/config.h"
 #include "proxy/route.h"
 #include "proxy/self.h"
 #include "sip/hdr_list.h"
@@ -92,7 +92,8 @@ Test(hdr_list, delete_last_and_middle)
 {
 	struct hdr_list l;
 
-	parse("INVITE sip:b@example.net SIP/2.0\nRoute: <sip:a;lr>, <sip:b;lr> , <sip:c;lr>\n" BASE);
+	parse("INVITE sip:b@example.net SIP/2.0\nRoute: <sip:a;lr>, <sip:b;lr> , "
+	      "<sip:c;lr>\n" BASE);
 	cr_assert_eq(hdr_list_collect(&m, SIP_HDR_ROUTE, &l, HDR_LIST_MAX), 3);
 	cr_assert_eq(hdr_list_delete(&m, &l, (1 << 1) | (1 << 2), &ed), 0);
 	cr_assert(strstr(applied(), "\r\nRoute: <sip:a;lr>\r\n"), "%s", out);
@@ -102,7 +103,8 @@ Test(hdr_list, delete_all_values_removes_the_line)
 {
 	struct hdr_list l;
 
-	parse("INVITE sip:b@example.net SIP/2.0\nRoute: <sip:a;lr>, <sip:b;lr>\nRoute: <sip:c;lr>\n" BASE);
+	parse("INVITE sip:b@example.net SIP/2.0\nRoute: <sip:a;lr>, <sip:b;lr>\nRoute: "
+	      "<sip:c;lr>\n" BASE);
 	cr_assert_eq(hdr_list_collect(&m, SIP_HDR_ROUTE, &l, HDR_LIST_MAX), 3);
 	cr_assert_eq(l.e[2].hdr, m.last[SIP_HDR_ROUTE]);
 	cr_assert_eq(hdr_list_delete(&m, &l, 3, &ed), 0);
@@ -142,7 +144,11 @@ Test(route, our_loose_route_removed_next_one_is_hop)
 	cr_assert_eq(route_next_hop(&m, &rs), 0);
 	cr_assert_eq(rs.hop.port, 5080);
 	cr_assert_eq(route_commit(&m, &rs, &ed), 0);
-	cr_assert(starts_with(applied(), "INVITE sip:b@example.net SIP/2.0\r\nRoute: <sip:10.9.9.9:5080;lr>\r\nVia"), "%s", out);
+	cr_assert(
+		starts_with(
+			applied(),
+			"INVITE sip:b@example.net SIP/2.0\r\nRoute: <sip:10.9.9.9:5080;lr>\r\nVia"),
+		"%s", out);
 }
 
 Test(route, double_record_route_both_removed)
@@ -186,7 +192,8 @@ Test(route, strict_router_before_us)
 	cr_assert(rs.ruri_changed);
 	cr_assert_eq(route_next_hop(&m, &rs), 0);
 	cr_assert_eq(route_commit(&m, &rs, &ed), 0);
-	cr_assert(starts_with(applied(), "INVITE sip:bob@10.2.2.2 SIP/2.0\r\nRoute: <sip:10.1.1.1;lr>\r\nVia"),
+	cr_assert(starts_with(applied(),
+			      "INVITE sip:bob@10.2.2.2 SIP/2.0\r\nRoute: <sip:10.1.1.1;lr>\r\nVia"),
 		  "%s", out);
 	cr_assert_eq(rs.hop.host.len, strlen("10.1.1.1"));
 }
@@ -201,8 +208,9 @@ Test(route, strict_next_hop)
 	cr_assert_eq(route_preprocess(&m, &rs), 0);
 	cr_assert_eq(route_next_hop(&m, &rs), 0);
 	cr_assert_eq(route_commit(&m, &rs, &ed), 0);
-	cr_assert(starts_with(applied(), "INVITE sip:10.1.1.1 SIP/2.0\r\nRoute: <sip:10.3.3.3;lr>\r\n"
-			  "Route: <sip:b@example.net>\r\nVia"),
+	cr_assert(starts_with(applied(),
+			      "INVITE sip:10.1.1.1 SIP/2.0\r\nRoute: <sip:10.3.3.3;lr>\r\n"
+			      "Route: <sip:b@example.net>\r\nVia"),
 		  "%s", out);
 }
 

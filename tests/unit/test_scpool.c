@@ -14,7 +14,7 @@
  */
 #include "base/clock.h"
 #include "base/log.h"
-#include "config.h"
+#include "config/config.h"
 #include "net/netaddr.h"
 #include "net/transport.h"
 #include "proxy/scpool.h"

@@ -6,7 +6,7 @@
  * §17.2.3, and every transaction is freed. Messages really go out on a
  * loopback UDP socket (the transport's) and are counted on a peer socket.
  */
-#include "config.h"
+#include "config/config.h"
 #include "net/transport.h"
 #include "proxy/self.h"
 #include "sip/sip_msg.h"

@@ -21,7 +21,7 @@
  * commas; the first occurrence of the key replaces the default and later
  * occurrences append. A scalar key given twice is an error.
  */
-#include "config.h"
+#include "config/config.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
