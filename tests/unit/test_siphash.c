@@ -17,11 +17,8 @@ Test(siphash, paper_vectors)
 		size_t len;
 		uint64_t out;
 	} v[] = {
-		{0, 0x726fdb47dd0e0e31ULL},
-		{1, 0x74f839c593dc67fdULL},
-		{7, 0xab0200f58b01d137ULL},
-		{8, 0x93f5f5799a932462ULL},
-		{15, 0xa129ca6149be45e5ULL},
+		{0, 0x726fdb47dd0e0e31ULL}, {1, 0x74f839c593dc67fdULL},  {7, 0xab0200f58b01d137ULL},
+		{8, 0x93f5f5799a932462ULL}, {15, 0xa129ca6149be45e5ULL},
 	};
 	unsigned char msg[64];
 

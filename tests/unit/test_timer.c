@@ -54,7 +54,7 @@ Test(timer, stop_and_restart)
 	timer_start(&th, &b, 20, record, (void *)2);
 	timer_start(&th, &c, 30, record, (void *)3);
 	timer_stop(&th, &b);
-	timer_stop(&th, &b); /* twice is harmless */
+	timer_stop(&th, &b);                         /* twice is harmless */
 	timer_start(&th, &a, 40, record, (void *)1); /* restart moves it */
 	cr_assert_eq(timer_count(&th), 2);
 	cr_assert_eq(timer_run(&th, 35), 1);
