@@ -259,39 +259,15 @@ static const char *db_retry_after(struct worker *w)
 static void send_cancel(struct pbranch *b)
 {
 	struct worker *w = b->p->w;
-	struct sip_hdr hdrs[128];
-	struct sip_msg req;
-	const struct sip_hdr *h;
-	const char *req_buf;
 	char out[4096];
-	size_t n = 0, req_len;
-	int k, err;
+	int n, err;
 
 	if (!b->c || b->cancel)
 		return;
-	/* §9.1: Request-URI, Call-ID, To, From, CSeq number, Route and the top
-	 * Via (same branch) of the request being cancelled. */
-	req_buf = ctx_request(b->c, &req_len);
-	if (sip_msg_parse(&req, req_buf, req_len, hdrs, 128, NULL) < 0)
+	n = ctx_build_cancel(b->c, out, sizeof(out));
+	if (n < 0)
 		return;
-#define PUT(...)                                                                                   \
-	do {                                                                                       \
-		k = snprintf(out + n, sizeof(out) - n, __VA_ARGS__);                               \
-		if (k < 0 || (size_t)k >= sizeof(out) - n)                                         \
-			return;                                                                    \
-		n += (size_t)k;                                                                    \
-	} while (0)
-	PUT("CANCEL %.*s SIP/2.0\r\n", SIP_STR_FMT(req.ruri));
-	PUT("Via: %.*s\r\n", SIP_STR_FMT(sip_msg_top_via(&req)->raw));
-	for (h = sip_msg_hdr(&req, SIP_HDR_ROUTE); h; h = sip_msg_hdr_next(&req, h))
-		PUT("Route: %.*s\r\n", SIP_STR_FMT(h->value));
-	PUT("From: %.*s\r\n", SIP_STR_FMT(sip_msg_hdr(&req, SIP_HDR_FROM)->value));
-	PUT("To: %.*s\r\n", SIP_STR_FMT(sip_msg_hdr(&req, SIP_HDR_TO)->value));
-	PUT("Call-ID: %.*s\r\n", SIP_STR_FMT(sip_msg_call_id(&req)));
-	PUT("CSeq: %u CANCEL\r\n", sip_msg_cseq(&req)->num);
-	PUT("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
-#undef PUT
-	b->cancel = ctx_send(worker_txn(w), out, n, ctx_dest(b->c), SIP_METHOD_CANCEL,
+	b->cancel = ctx_send(worker_txn(w), out, (size_t)n, ctx_dest(b->c), SIP_METHOD_CANCEL,
 			     ctx_branch(b->c), &cancel_ops, b, clock_now_ms(), &err);
 	if (b->cancel)
 		b->p->refs++;

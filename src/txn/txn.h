@@ -107,6 +107,10 @@ struct ctx_ops {
 struct ctx *ctx_send(struct txn_layer *l, const char *buf, size_t len, const struct sip_dest *dest,
 		     enum sip_method method, const char *branch, const struct ctx_ops *ops,
 		     void *tu, uint64_t now_ms, int *err);
+/* The CANCEL of c's request (§9.1: its Request-URI, top Via, Route, From,
+ * To, Call-ID and CSeq number) written to out. Returns its length, or
+ * -EBADMSG / -ENOSPC. */
+int ctx_build_cancel(const struct ctx *c, char *out, size_t cap);
 /* The client transaction a response belongs to (§17.1.3), or NULL. */
 struct ctx *ctx_find(struct txn_layer *l, struct sip_msg *m);
 /* The transport handed back request m, sent by a client transaction of

@@ -192,40 +192,59 @@ void ctx_undelivered(struct txn_layer *l, struct sip_msg *m, uint64_t now_ms)
 		fail(c, 503, now_ms);
 }
 
-/* §17.1.1.3: the ACK for a non-2xx final response, built from the request
- * we sent (Request-URI, top Via, Route, From, Call-ID, CSeq number) and the
- * response's To (with the tag the UAS chose). */
-static void send_ack(struct ctx *c, struct sip_msg *resp)
+/* A request that goes hop by hop along c's request (§9.1 CANCEL,
+ * §17.1.1.3 ACK): its Request-URI, top Via (same branch), Route, From,
+ * Call-ID and CSeq number, with method, and the To of to_msg (the
+ * response, whose tag the UAS chose) or, NULL, of the request. Returns
+ * the length written to out, or -EBADMSG / -ENOSPC. */
+static int build_hop(const struct ctx *c, const char *method, const struct sip_msg *to_msg,
+		     char *out, size_t cap)
 {
 	struct sip_hdr hdrs[CTX_PARSE_HDRS];
-	const struct sip_hdr *h;
+	const struct sip_hdr *h, *to;
 	struct sip_msg req;
-	char out[CTX_ACK_MAX];
 	size_t n = 0;
 	int k;
 
 	if (sip_msg_parse(&req, c->req, c->req_len, hdrs, CTX_PARSE_HDRS, NULL) < 0 ||
-	    !sip_msg_hdr(&req, SIP_HDR_VIA) || !sip_msg_hdr(resp, SIP_HDR_TO) ||
-	    !sip_msg_cseq(&req))
-		return;
+	    !sip_msg_hdr(&req, SIP_HDR_VIA) || !sip_msg_cseq(&req))
+		return -EBADMSG;
+	to = sip_msg_hdr(to_msg ? to_msg : &req, SIP_HDR_TO);
+	if (!to)
+		return -EBADMSG;
 #define PUT(...)                                                                                   \
 	do {                                                                                       \
-		k = snprintf(out + n, sizeof(out) - n, __VA_ARGS__);                               \
-		if (k < 0 || (size_t)k >= sizeof(out) - n)                                         \
-			return;                                                                    \
+		k = snprintf(out + n, cap - n, __VA_ARGS__);                                       \
+		if (k < 0 || (size_t)k >= cap - n)                                                 \
+			return -ENOSPC;                                                            \
 		n += (size_t)k;                                                                    \
 	} while (0)
-	PUT("ACK %.*s SIP/2.0\r\n", SIP_STR_FMT(req.ruri));
+	PUT("%s %.*s SIP/2.0\r\n", method, SIP_STR_FMT(req.ruri));
 	PUT("Via: %.*s\r\n", SIP_STR_FMT(sip_msg_top_via(&req)->raw));
 	for (h = sip_msg_hdr(&req, SIP_HDR_ROUTE); h; h = sip_msg_hdr_next(&req, h))
 		PUT("Route: %.*s\r\n", SIP_STR_FMT(h->value));
 	PUT("From: %.*s\r\n", SIP_STR_FMT(sip_msg_hdr(&req, SIP_HDR_FROM)->value));
-	PUT("To: %.*s\r\n", SIP_STR_FMT(sip_msg_hdr(resp, SIP_HDR_TO)->value));
+	PUT("To: %.*s\r\n", SIP_STR_FMT(to->value));
 	PUT("Call-ID: %.*s\r\n", SIP_STR_FMT(sip_msg_call_id(&req)));
-	PUT("CSeq: %u ACK\r\n", sip_msg_cseq(&req)->num);
+	PUT("CSeq: %u %s\r\n", sip_msg_cseq(&req)->num, method);
 	PUT("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
 #undef PUT
-	(void)transport_send_later(&c->dest, out, n);
+	return (int)n;
+}
+
+int ctx_build_cancel(const struct ctx *c, char *out, size_t cap)
+{
+	return build_hop(c, "CANCEL", NULL, out, cap);
+}
+
+/* §17.1.1.3: the ACK for a non-2xx final response. */
+static void send_ack(struct ctx *c, struct sip_msg *resp)
+{
+	char out[CTX_ACK_MAX];
+	int n = build_hop(c, "ACK", resp, out, sizeof(out));
+
+	if (n > 0)
+		(void)transport_send_later(&c->dest, out, (size_t)n);
 }
 
 void ctx_response(struct ctx *c, struct sip_msg *m, uint64_t now_ms)
