@@ -125,75 +125,76 @@ static void relay_format_branch(char *buf, uint64_t h)
 	buf[23] = '\0';
 }
 
+/* What a branch hashes, fields joined by '|' and cut at HASH_IN_MAX bytes. */
+#define HASH_IN_MAX 2048
+struct hash_in {
+	char b[HASH_IN_MAX];
+	size_t n;
+};
+
+static void hash_in_add(struct hash_in *h, struct sip_str s)
+{
+	size_t k = s.len < HASH_IN_MAX - h->n ? s.len : HASH_IN_MAX - h->n;
+
+	if (k)
+		memcpy(h->b + h->n, s.p, k);
+	h->n += k;
+	if (h->n < HASH_IN_MAX)
+		h->b[h->n++] = '|';
+}
+
+static uint64_t hash_in_sum(const struct hash_in *h)
+{
+	return siphash(siphash_process_key(), h->b, h->n);
+}
+
 void relay_stateless_branch(struct sip_msg *m, struct sip_str out_ruri, char *buf)
 {
 	const struct sip_via *v = sip_msg_top_via(m);
-	char tmp[2048];
-	size_t n = 0;
+	struct hash_in h;
 
-#define ADD(s)                                                                                     \
-	do {                                                                                       \
-		struct sip_str s_ = (s);                                                           \
-		size_t k_ = s_.len < sizeof(tmp) - n ? s_.len : sizeof(tmp) - n;                   \
-		if (k_)                                                                            \
-			memcpy(tmp + n, s_.p, k_);                                                 \
-		n += k_;                                                                           \
-		if (n < sizeof(tmp))                                                               \
-			tmp[n++] = '|';                                                            \
-	} while (0)
+	h.n = 0; /* not the buffer: an initializer would clear 2 KB per request */
 	if (sip_str_caseprefix(v->branch, "z9hG4bK")) {
-		ADD(v->branch);
+		hash_in_add(&h, v->branch);
 	} else {
 		const struct sip_addr *to = sip_msg_to(m), *from = sip_msg_from(m);
 		char cseq[16];
 
 		snprintf(cseq, sizeof(cseq), "%u", sip_msg_cseq(m)->num);
-		ADD(v->raw);
-		ADD(to->tag);
-		ADD(from->tag);
-		ADD(sip_msg_call_id(m));
-		ADD(sip_str_cstr(cseq));
-		ADD(m->ruri);
+		hash_in_add(&h, v->raw);
+		hash_in_add(&h, to->tag);
+		hash_in_add(&h, from->tag);
+		hash_in_add(&h, sip_msg_call_id(m));
+		hash_in_add(&h, sip_str_cstr(cseq));
+		hash_in_add(&h, m->ruri);
 	}
-	ADD(out_ruri);
-#undef ADD
-	relay_format_branch(buf, siphash(siphash_process_key(), tmp, n));
+	hash_in_add(&h, out_ruri);
+	relay_format_branch(buf, hash_in_sum(&h));
 }
 
 /* The loop hash of m as if sender (one Via value) had been its top Via. */
 static uint64_t loop_hash(struct sip_msg *m, const struct sip_via *sender)
 {
 	const struct sip_addr *to = sip_msg_to(m), *from = sip_msg_from(m);
-	char tmp[2048];
-	size_t n = 0;
+	struct hash_in in;
 	char num[32];
 
-#define ADD(s)                                                                                     \
-	do {                                                                                       \
-		struct sip_str s_ = (s);                                                           \
-		size_t k_ = s_.len < sizeof(tmp) - n ? s_.len : sizeof(tmp) - n;                   \
-		if (k_)                                                                            \
-			memcpy(tmp + n, s_.p, k_);                                                 \
-		n += k_;                                                                           \
-		if (n < sizeof(tmp))                                                               \
-			tmp[n++] = '|';                                                            \
-	} while (0)
+	in.n = 0;
 	/* Only what the next hops do not change: the sender's Via is hashed
 	 * by branch and sent-by, as we add received/rport to it; our own
 	 * Proxy-Authorization is consumed, so it is left out. */
 	snprintf(num, sizeof(num), "%u:%u", sip_msg_cseq(m)->num, (unsigned)sender->port);
-	ADD(to ? to->tag : SIP_STR_NULL);
-	ADD(from ? from->tag : SIP_STR_NULL);
-	ADD(sip_msg_call_id(m));
-	ADD(m->ruri);
-	ADD(sender->branch);
-	ADD(sender->host);
-	ADD(sip_str_cstr(num));
+	hash_in_add(&in, to ? to->tag : SIP_STR_NULL);
+	hash_in_add(&in, from ? from->tag : SIP_STR_NULL);
+	hash_in_add(&in, sip_msg_call_id(m));
+	hash_in_add(&in, m->ruri);
+	hash_in_add(&in, sender->branch);
+	hash_in_add(&in, sender->host);
+	hash_in_add(&in, sip_str_cstr(num));
 	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PROXY_REQUIRE); h;
 	     h = sip_msg_hdr_next(m, h))
-		ADD(h->value);
-#undef ADD
-	return siphash(siphash_process_key(), tmp, n);
+		hash_in_add(&in, h->value);
+	return hash_in_sum(&in);
 }
 
 void relay_stateful_branch(struct sip_msg *m, uint64_t unique, char *buf)
