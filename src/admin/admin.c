@@ -431,6 +431,17 @@ bool admin_fields_only(struct admin_req *r, json_t *o, const char *const *allowe
 	return true;
 }
 
+bool admin_fields_required(struct admin_req *r, json_t *o, const char *const *required)
+{
+	for (unsigned i = 0; required[i]; i++) {
+		if (!json_object_get(o, required[i])) {
+			admin_error(r, 422, ADMIN_E_MISSING_FIELD, "%s is required", required[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 struct store_admin *admin_db(struct admin_req *r)
 {
 	if (r->db)

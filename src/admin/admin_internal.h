@@ -116,6 +116,9 @@ json_t *admin_body_object(struct admin_req *r);
 /* Refuses (422) members of o not in allowed. Returns false when it
  * answered. */
 bool admin_fields_only(struct admin_req *r, json_t *o, const char *const *allowed);
+/* Refuses (422) an o that lacks a member of required. Returns false when
+ * it answered. */
+bool admin_fields_required(struct admin_req *r, json_t *o, const char *const *required);
 /* The string member name of o (borrowed from o): NULL with *ok true when
  * absent, NULL with *ok false when it answered 422 (not a string). */
 const char *admin_field_str(struct admin_req *r, json_t *o, const char *name, bool *ok);

@@ -254,14 +254,8 @@ void admin_sip_servers_create(struct admin_req *r)
 	bool ok;
 	int rc;
 
-	if (!b || !admin_fields_only(r, b, fields))
+	if (!b || !admin_fields_only(r, b, fields) || !admin_fields_required(r, b, required))
 		goto out;
-	for (unsigned i = 0; required[i]; i++) {
-		if (!json_object_get(b, required[i])) {
-			admin_error(r, 422, ADMIN_E_MISSING_FIELD, "%s is required", required[i]);
-			goto out;
-		}
-	}
 	name = name_field(r, b, "name", &ok);
 	if (!ok || !srv_fields(r, b, &s))
 		goto out;

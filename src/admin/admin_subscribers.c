@@ -176,14 +176,8 @@ void admin_subscribers_create(struct admin_req *r)
 	int enabled, rc;
 	bool ok;
 
-	if (!b || !admin_fields_only(r, b, fields))
+	if (!b || !admin_fields_only(r, b, fields) || !admin_fields_required(r, b, required))
 		goto out;
-	for (unsigned i = 0; required[i]; i++) {
-		if (!json_object_get(b, required[i])) {
-			admin_error(r, 422, ADMIN_E_MISSING_FIELD, "%s is required", required[i]);
-			goto out;
-		}
-	}
 	user = admin_field_str(r, b, "username", &ok);
 	if (!ok)
 		goto out;
