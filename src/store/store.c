@@ -42,6 +42,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "store/pgtext.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -302,28 +303,10 @@ static bool op_reserve(struct store_op *op, size_t n)
 	return true;
 }
 
-/* Appends text, replacing what a text-format parameter cannot carry (NUL)
- * or what the server would refuse (invalid UTF-8) with '?', so that one
- * hostile header can never fail a whole batch. */
+/* Appends text (pgtext_put(): NUL and invalid UTF-8 become '?'). */
 static void op_put(struct store_op *op, const char *p, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)p;
-	char *o = op->buf + op->buf_len;
-	size_t i = 0;
-
-	while (i < len) {
-		size_t n = sip_utf8_seq_len(u + i, len - i);
-
-		if (n == 0 || (n == 1 && u[i] == 0)) {
-			*o++ = '?';
-			i++;
-			continue;
-		}
-		memcpy(o, u + i, n);
-		o += n;
-		i += n;
-	}
-	op->buf_len = (size_t)(o - op->buf);
+	op->buf_len += pgtext_put(op->buf + op->buf_len, p, len);
 }
 
 void store_op_param(struct store_op *op, const char *p, size_t len)
@@ -341,55 +324,18 @@ void store_op_param(struct store_op *op, const char *p, size_t len)
 	op->buf[op->buf_len++] = '\0';
 }
 
-/* Length of the prefix of p[0..len) without any byte of reject. */
-static size_t strcspn_len(const char *p, size_t len, const char *reject)
-{
-	size_t i = 0;
-
-	while (i < len && (p[i] == '\0' || !strchr(reject, p[i])))
-		i++;
-	return i;
-}
-
 void store_op_param_text_array(struct store_op *op, const struct sip_str *v, unsigned n)
 {
 	unsigned i = op->nparams;
-	size_t need = 3;
 
 	if (i >= STORE_MAX_PARAMS)
 		return;
-	for (unsigned k = 0; k < n; k++)
-		need += v[k].len * 2 + 8; /* worst case: every byte escaped */
 	op->nparams++;
-	op->param_null[i] = !op_reserve(op, need);
+	op->param_null[i] = !op_reserve(op, pgtext_text_array_max(v, n));
 	if (op->param_null[i])
 		return;
 	op->param_off[i] = (uint32_t)op->buf_len;
-	/* Array literal: {"a","b\"c",NULL}, backslash-escaping " and \. */
-	op->buf[op->buf_len++] = '{';
-	for (unsigned k = 0; k < n; k++) {
-		if (k)
-			op->buf[op->buf_len++] = ',';
-		if (!v[k].p) {
-			memcpy(op->buf + op->buf_len, "NULL", 4);
-			op->buf_len += 4;
-			continue;
-		}
-		op->buf[op->buf_len++] = '"';
-		for (size_t j = 0; j < v[k].len;) {
-			size_t run = strcspn_len(v[k].p + j, v[k].len - j, "\"\\");
-
-			op_put(op, v[k].p + j, run);
-			j += run;
-			if (j < v[k].len) {
-				op->buf[op->buf_len++] = '\\';
-				op->buf[op->buf_len++] = v[k].p[j++];
-			}
-		}
-		op->buf[op->buf_len++] = '"';
-	}
-	op->buf[op->buf_len++] = '}';
-	op->buf[op->buf_len++] = '\0';
+	op->buf_len += pgtext_text_array(op->buf + op->buf_len, v, n) + 1;
 }
 
 void store_op_param_int_array(struct store_op *op, const int64_t *v, const bool *null, unsigned n)
@@ -399,20 +345,11 @@ void store_op_param_int_array(struct store_op *op, const int64_t *v, const bool 
 	if (i >= STORE_MAX_PARAMS)
 		return;
 	op->nparams++;
-	op->param_null[i] = !op_reserve(op, 3 + (size_t)n * 22);
+	op->param_null[i] = !op_reserve(op, pgtext_int_array_max(n));
 	if (op->param_null[i])
 		return;
 	op->param_off[i] = (uint32_t)op->buf_len;
-	op->buf[op->buf_len++] = '{';
-	for (unsigned k = 0; k < n; k++) {
-		int w = (null && null[k])
-				? snprintf(op->buf + op->buf_len, 22, "%sNULL", k ? "," : "")
-				: snprintf(op->buf + op->buf_len, 22, "%s%lld", k ? "," : "",
-					   (long long)v[k]);
-		op->buf_len += (size_t)w;
-	}
-	op->buf[op->buf_len++] = '}';
-	op->buf[op->buf_len++] = '\0';
+	op->buf_len += pgtext_int_array(op->buf + op->buf_len, v, null, n) + 1;
 }
 
 /* ---- results ---------------------------------------------------------- */

@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "store/pgtext.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -151,75 +152,62 @@ static bool bg_load_servers(PGconn *c)
 	return true;
 }
 
-/* Appends v to an array literal in buf ("{a,b}"), quoted when text. */
-static void bg_array_add(char *buf, size_t cap, size_t *len, const char *v, bool quote)
-{
-	int k;
-
-	if (!v)
-		k = snprintf(buf + *len, cap - *len, "%sNULL", *len > 1 ? "," : "");
-	else if (quote) {
-		size_t n = *len;
-
-		n += (size_t)snprintf(buf + n, cap - n, "%s\"", n > 1 ? "," : "");
-		for (const char *p = v; *p && n + 3 < cap; p++) {
-			if (*p == '"' || *p == '\\')
-				buf[n++] = '\\';
-			buf[n++] = *p;
-		}
-		k = snprintf(buf + n, cap - n, "\"");
-		*len = n;
-	} else {
-		k = snprintf(buf + *len, cap - *len, "%s%s", *len > 1 ? "," : "", v);
-	}
-	if (k > 0 && *len + (size_t)k < cap)
-		*len += (size_t)k;
-}
-
-/* Writes this node's view of every server (junction_sip_server_seen()).
- * Returns false when the connection failed. */
+/* Writes this node's view of every server (junction_sip_server_seen(), its
+ * columns as arrays). Returns false when the connection failed. */
 static bool bg_publish(PGconn *c)
 {
 	static struct store_sip_server_seen v[BG_MAX_SERVERS];
-	enum { ARR = BG_MAX_SERVERS * (STORE_SEEN_REASON_MAX * 2 + 8) + 8 };
-	static char a[6][ARR];
-	size_t len[6];
-	const char *params[8];
+	struct sip_str name[BG_MAX_SERVERS], state[BG_MAX_SERVERS], reason[BG_MAX_SERVERS];
+	int64_t since[BG_MAX_SERVERS], rtt[BG_MAX_SERVERS], sw[BG_MAX_SERVERS];
+	bool no_rtt[BG_MAX_SERVERS], no_sw[BG_MAX_SERVERS];
 	unsigned n = bg_hooks.sip_server_seen ? bg_hooks.sip_server_seen(v, BG_MAX_SERVERS) : 0;
+	const char *params[8];
+	char *a[6] = {NULL};
+	bool ok = true;
 	PGresult *r;
 
 	if (!n)
 		return true;
-	for (unsigned k = 0; k < 6; k++) {
-		a[k][0] = '{';
-		len[k] = 1;
-	}
 	for (unsigned i = 0; i < n; i++) {
-		char since[24], rtt[24], sw[24];
-
-		snprintf(since, sizeof(since), "%llu", (unsigned long long)v[i].since_ms);
-		snprintf(rtt, sizeof(rtt), "%lld", (long long)v[i].rtt_us);
-		snprintf(sw, sizeof(sw), "%llu", (unsigned long long)v[i].switchover_ms);
-		bg_array_add(a[0], ARR, &len[0], v[i].name, true);
-		bg_array_add(a[1], ARR, &len[1], v[i].state, true);
-		bg_array_add(a[2], ARR, &len[2], since, false);
-		bg_array_add(a[3], ARR, &len[3], v[i].rtt_us < 0 ? NULL : rtt, false);
-		bg_array_add(a[4], ARR, &len[4], v[i].switchover_ms ? sw : NULL, false);
-		bg_array_add(a[5], ARR, &len[5], v[i].reason[0] ? v[i].reason : NULL, true);
+		name[i] = sip_str_cstr(v[i].name);
+		state[i] = sip_str_cstr(v[i].state);
+		reason[i] = v[i].reason[0] ? sip_str_cstr(v[i].reason) : SIP_STR_NULL;
+		since[i] = (int64_t)v[i].since_ms;
+		rtt[i] = v[i].rtt_us;
+		no_rtt[i] = v[i].rtt_us < 0;
+		sw[i] = (int64_t)v[i].switchover_ms;
+		no_sw[i] = v[i].switchover_ms == 0;
 	}
-	params[0] = bg_node;
-	params[1] = bg_geo[0] ? bg_geo : NULL;
-	for (unsigned k = 0; k < 6; k++) {
-		snprintf(a[k] + len[k], ARR - len[k], "}");
-		params[2 + k] = a[k];
+	a[0] = malloc(pgtext_text_array_max(name, n));
+	a[1] = malloc(pgtext_text_array_max(state, n));
+	a[2] = malloc(pgtext_int_array_max(n));
+	a[3] = malloc(pgtext_int_array_max(n));
+	a[4] = malloc(pgtext_int_array_max(n));
+	a[5] = malloc(pgtext_text_array_max(reason, n));
+	for (unsigned k = 0; k < 6; k++)
+		ok = ok && a[k];
+	if (ok) {
+		pgtext_text_array(a[0], name, n);
+		pgtext_text_array(a[1], state, n);
+		pgtext_int_array(a[2], since, NULL, n);
+		pgtext_int_array(a[3], rtt, no_rtt, n);
+		pgtext_int_array(a[4], sw, no_sw, n);
+		pgtext_text_array(a[5], reason, n);
+		params[0] = bg_node;
+		params[1] = bg_geo[0] ? bg_geo : NULL;
+		for (unsigned k = 0; k < 6; k++)
+			params[2 + k] = a[k];
+		r = PQexecParams(c,
+				 "SELECT junction_sip_server_seen($1, $2, $3::text[], $4::text[], "
+				 "$5::bigint[], $6::bigint[], $7::bigint[], $8::text[])",
+				 8, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			log_warn("event=sip_servers_publish_failed error=\"%s\"",
+				 PQresultErrorMessage(r));
+		PQclear(r);
 	}
-	r = PQexecParams(c,
-			 "SELECT junction_sip_server_seen($1, $2, $3::text[], $4::text[], "
-			 "$5::bigint[], $6::bigint[], $7::bigint[], $8::text[])",
-			 8, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		log_warn("event=sip_servers_publish_failed error=\"%s\"", PQresultErrorMessage(r));
-	PQclear(r);
+	for (unsigned k = 0; k < 6; k++)
+		free(a[k]);
 	return PQstatus(c) == CONNECTION_OK;
 }
 
