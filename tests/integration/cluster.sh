@@ -31,6 +31,36 @@
 . "$(dirname "$0")/cluster_lib.sh"
 need ss psql sipp sipsak
 
+# uas_up IP PORT NAME LABEL: a UAS (SIPp) for one call on IP:PORT, its
+# messages logged with the SCs' (sc/NAME.1.msg) so cl_msgs reads them
+uas_up() {
+	sipp -sf "$SCEN/uas.xml" -i "$1" -p "$2" -m 1 -nostdin \
+		-trace_msg -message_file "$T_DIR/sc/$3.1.msg" -trace_stat -stf "$T_DIR/$4_uas.csv" \
+		-trace_err -error_file "$T_DIR/$4_uas.err" >"$T_DIR/$4_uas.out" 2>&1 &
+	UAS_PID=$!
+	T_PIDS+=("$UAS_PID")
+	wait_udp "$1" "$2"
+}
+# uas_down: waits up to 5 s for the UAS to end its call, ends it; rc is
+# its exit status
+uas_down() {
+	for _ in $(seq 50); do kill -0 "$UAS_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -TERM "$UAS_PID" 2>/dev/null
+	wait "$UAS_PID"
+	rc=$?
+	t_forget "$UAS_PID"
+}
+# sc_call LABEL SC NODE TARGET: one call (sc_uac.xml) from SC's address,
+# another port, through NODE to TARGET; rc and ok (1: completed) are set
+sc_call() {
+	timeout 30 sipp -sf "$SCEN/sc_uac.xml" -s "$4" -i "${SC_IP[$2]}" -p "$(free_port)" \
+		-rsa "${NODE_IP[$3]}:$NPORT" -m 1 -nostdin -timeout 20s -timeout_error -cid_str "$1-%u-%p@%s" \
+		-trace_stat -stf "$T_DIR/$1_uac.csv" -trace_err -error_file "$T_DIR/$1_uac.err" \
+		"${NODE_IP[$3]}:$NPORT" >"$T_DIR/$1_uac.out" 2>&1
+	rc=$?
+	ok=$(tail -n 1 "$T_DIR/$1_uac.csv" 2>/dev/null | cut -d';' -f16)
+}
+
 SC_WEIGHT=([sc1a]=100 [sc1b]=100 [sc2a]=300 [sc2b]=300 [sc3a]=100 [sc3b]=100)
 cl_setup
 cl_pool
@@ -49,50 +79,22 @@ rc=$?
 bnode=$(psql_q "SELECT node FROM active_bindings WHERE aor = 'sip:alice@$CL_DOMAIN' AND contact = 'sip:alice@127.0.2.10:$EPU'")
 [ $rc -eq 0 ] && [ "$bnode" = n1 ] && pass "1: alice registered through n1 (digest)" ||
 	fail "1: REGISTER through n1: sipp rc=$rc, binding node '$bnode'"
-# the endpoint's UAS, its log with the SCs' so cl_msgs reads it
-sipp -sf "$SCEN/uas.xml" -i 127.0.2.10 -p "$EPU" -m 1 -nostdin \
-	-trace_msg -message_file "$T_DIR/sc/alice.1.msg" -trace_stat -stf "$T_DIR/c1_uas.csv" \
-	-trace_err -error_file "$T_DIR/c1_uas.err" >"$T_DIR/c1_uas.out" 2>&1 &
-UAS_PID=$!
-T_PIDS+=("$UAS_PID")
-wait_udp 127.0.2.10 "$EPU" || fail "1: the endpoint's UAS did not start"
-timeout 30 sipp -sf "$SCEN/sc_uac.xml" -s "alice@$CL_DOMAIN" -i "${SC_IP[sc1a]}" -p "$(free_port)" \
-	-rsa "${NODE_IP[n2]}:$NPORT" -m 1 -nostdin -timeout 20s -timeout_error -cid_str "c1-%u-%p@%s" \
-	-trace_stat -stf "$T_DIR/c1_uac.csv" -trace_err -error_file "$T_DIR/c1_uac.err" \
-	"${NODE_IP[n2]}:$NPORT" >"$T_DIR/c1_uac.out" 2>&1
-rc=$?
-ok=$(tail -n 1 "$T_DIR/c1_uac.csv" 2>/dev/null | cut -d';' -f16)
+uas_up 127.0.2.10 "$EPU" alice c1 || fail "1: the endpoint's UAS did not start"
+sc_call c1 sc1a n2 "alice@$CL_DOMAIN"
 [ $rc -eq 0 ] && [ "$ok" = 1 ] && pass "1: the SC's call (From sip:sc@cc.test) to alice through n2 completed" ||
 	{ fail "1: the SC's call through n2: rc=$rc successful=$ok"; tail -c 1500 "$T_DIR/c1_uac.err" >&2; echo >&2; }
-for _ in $(seq 50); do kill -0 "$UAS_PID" 2>/dev/null || break; sleep 0.1; done
-kill -TERM "$UAS_PID" 2>/dev/null
-wait "$UAS_PID"
-rc=$?
-t_forget "$UAS_PID"
+uas_down
 ok=$(tail -n 1 "$T_DIR/c1_uas.csv" 2>/dev/null | cut -d';' -f16)
 [ $rc -eq 0 ] && [ "$ok" = 1 ] && pass "1: alice's UAS took the call, ACK and BYE" ||
 	fail "1: alice's UAS: rc=$rc successful=$ok"
 # a SC's call to an address elsewhere (an IP address, not our domain)
 # goes onward, not back to a SC: sc2a through n3 to a UAS on 127.0.2.11
 EXT=$(free_port)
-sipp -sf "$SCEN/uas.xml" -i 127.0.2.11 -p "$EXT" -m 1 -nostdin \
-	-trace_msg -message_file "$T_DIR/sc/ext.1.msg" -trace_stat -stf "$T_DIR/c1b_uas.csv" \
-	-trace_err -error_file "$T_DIR/c1b_uas.err" >"$T_DIR/c1b_uas.out" 2>&1 &
-UAS_PID=$!
-T_PIDS+=("$UAS_PID")
-wait_udp 127.0.2.11 "$EXT" || fail "1: the UAS on 127.0.2.11 did not start"
-timeout 30 sipp -sf "$SCEN/sc_uac.xml" -s "ext@127.0.2.11:$EXT" -i "${SC_IP[sc2a]}" -p "$(free_port)" \
-	-rsa "${NODE_IP[n3]}:$NPORT" -m 1 -nostdin -timeout 20s -timeout_error -cid_str "c1b-%u-%p@%s" \
-	-trace_stat -stf "$T_DIR/c1b_uac.csv" -trace_err -error_file "$T_DIR/c1b_uac.err" \
-	"${NODE_IP[n3]}:$NPORT" >"$T_DIR/c1b_uac.out" 2>&1
-rc=$?
-ok=$(tail -n 1 "$T_DIR/c1b_uac.csv" 2>/dev/null | cut -d';' -f16)
+uas_up 127.0.2.11 "$EXT" ext c1b || fail "1: the UAS on 127.0.2.11 did not start"
+sc_call c1b sc2a n3 "ext@127.0.2.11:$EXT"
 [ $rc -eq 0 ] && [ "$ok" = 1 ] && pass "1: a SC's call to sip:ext@127.0.2.11 through n3 completed" ||
 	{ fail "1: the SC's call to 127.0.2.11 through n3: rc=$rc successful=$ok"; tail -c 1500 "$T_DIR/c1b_uac.err" >&2; echo >&2; }
-for _ in $(seq 50); do kill -0 "$UAS_PID" 2>/dev/null || break; sleep 0.1; done
-kill -TERM "$UAS_PID" 2>/dev/null
-wait "$UAS_PID"
-t_forget "$UAS_PID"
+uas_down
 
 # sipsak OPTIONS to each node itself, from an endpoint: the node answers
 for n in $CL_NODES; do
@@ -185,12 +187,7 @@ cl_node_stop n4
 psql_q "SELECT count(*) FROM unnest(ARRAY['sc1a', 'sc1b', 'sc2a', 'sc2b']) n,
 	junction_set_sip_server(n, p_enabled => false)" >/dev/null || fail "6: disable dc1"
 sleep 1.5
-for n in $CL_NODES; do ep_calls "c6a$n" "$n" 3 10; done
-for n in $CL_NODES; do
-	ep_wait "c6a$n"
-	ok=$EP_OK failed=$EP_FAILED
-	[ "$ok" = 3 ] || fail "6: c6a$n: successful=$ok failed=$failed of 3"
-done
+calls_each 6 c6a 3 10
 cl_msgs
 where=$(inv_summary 'c6an[123]')
 [ "$where" = sc3a=9 ] && pass "6: dc1 disabled: the calls of the three nodes went to dc2's primary" ||
@@ -203,12 +200,7 @@ T0=$(now)
 psql_q "SELECT junction_add_sip_server('sc7', 'sip:${SC_IP[sc7]}:$SCPORT', 'dc1', NULL, 'primary', 100)" >/dev/null ||
 	fail "6: junction_add_sip_server"
 sleep_until "$(awk -v t="$T0" 'BEGIN { printf "%.6f", t + 2 }')"
-for n in $CL_NODES; do ep_calls "c6b$n" "$n" 3 10; done
-for n in $CL_NODES; do
-	ep_wait "c6b$n"
-	ok=$EP_OK failed=$EP_FAILED
-	[ "$ok" = 3 ] || fail "6: c6b$n: successful=$ok failed=$failed of 3"
-done
+calls_each 6 c6b 3 10
 cl_msgs
 where=$(inv_summary 'c6bn[123]')
 [ "$where" = sc7=9 ] && pass "6: 2 s after the INSERT every node sends its calls to sc7" ||

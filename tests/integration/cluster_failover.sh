@@ -127,11 +127,7 @@ options_msg "${NODE_IP[n2]}" "$NPORT" | "$SIPSEND" -b "$P" -a "${SC_IP[sc2b]}" u
 	>"$T_DIR/f3b_opt.out" 2>&1
 grep -q '^SIP/2.0 200' "$T_DIR/f3b_opt.out" && pass "3b: n2 answers an OPTIONS from sc2b's address" ||
 	fail "3b: OPTIONS from sc2b to n2: $(head -n 1 "$T_DIR/f3b_opt.out")"
-for n in $CL_NODES; do ep_calls "f3b$n" "$n" 8 20; done
-for n in $CL_NODES; do
-	ep_wait "f3b$n"
-	[ "$EP_OK" = 8 ] && [ "$EP_FAILED" = 0 ] || fail "3b: f3b$n: successful=$EP_OK failed=$EP_FAILED of 8"
-done
+calls_each 3b f3b 8 20
 cl_msgs
 where=$(summary_only f3bn2 sc1b sc2b) && [ "$(inv_count sc2b f3bn2)" -gt 0 ] &&
 	pass "3b: right after it, n2's calls for p2 go to sc2b ($where)" ||
@@ -152,11 +148,7 @@ sc_start sc1a
 cl_wait_states 6 sc1a=standby sc1b=active && pass "3c: sc1a back: standby on every node (sip_server_status)" ||
 	fail "3c: sip_server_status with sc1a back"
 sleep 1
-for n in $CL_NODES; do ep_calls "f3c$n" "$n" 8 20; done
-for n in $CL_NODES; do
-	ep_wait "f3c$n"
-	[ "$EP_OK" = 8 ] && [ "$EP_FAILED" = 0 ] || fail "3c: f3c$n: successful=$EP_OK failed=$EP_FAILED of 8"
-done
+calls_each 3c f3c 8 20
 cl_msgs
 where=$(inv_summary 'f3cn[123]')
 [ "$where" = sc1b=24 ] && pass "3c: with sc1a back, the calls of every node still go to sc1b" ||
@@ -188,11 +180,7 @@ TDOWN=$(now)
 # p2's standby may have answered its last probe: the pair goes to it,
 # then out of service, in up to 2 * (oos_check + oos_force) s
 sleep_until "$(awk -v t="$TDOWN" 'BEGIN { printf "%.6f", t + 7 }')"
-for n in $CL_NODES; do ep_calls "f4a$n" "$n" 6 20 -recv_timeout 3000; done
-for n in $CL_NODES; do
-	ep_wait "f4a$n"
-	[ "$EP_OK" = 6 ] && [ "$EP_FAILED" = 0 ] || fail "4: f4a$n: successful=$EP_OK failed=$EP_FAILED of 6"
-done
+calls_each 4 f4a 6 20 -recv_timeout 3000
 cl_msgs
 where=$(inv_summary 'f4an[123]')
 [ "$where" = sc3a=18 ] && pass "4: dc1 stopped: the calls of every node go to dc2 ($where)" ||
@@ -202,11 +190,7 @@ cl_wait_states 2 sc1a=oos sc1b=oos sc2a=oos sc2b=oos sc3a=active &&
 for s in sc1a sc1b sc2a sc2b; do sc_start "$s"; done
 TUP=$(now)
 sleep_until "$(awk -v t="$TUP" 'BEGIN { printf "%.6f", t + 4 }')" # oos_check + 2
-for n in $CL_NODES; do ep_calls "f4b$n" "$n" 6 20 -recv_timeout 3000; done
-for n in $CL_NODES; do
-	ep_wait "f4b$n"
-	[ "$EP_OK" = 6 ] && [ "$EP_FAILED" = 0 ] || fail "4: f4b$n: successful=$EP_OK failed=$EP_FAILED of 6"
-done
+calls_each 4 f4b 6 20 -recv_timeout 3000
 cl_msgs
 where=$(summary_only 'f4bn[123]' sc1a sc1b sc2a sc2b) && [ "$(inv_count '*' 'f4bn[123]')" = 18 ] && pass "4: dc1 back: 4 s later the calls go to dc1 again ($where)" ||
 	fail "4: dc1 back: the INVITEs went to: $where"

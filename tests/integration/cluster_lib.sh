@@ -32,6 +32,10 @@
 #                              endpoint address of NODE through NODE, in the
 #                              background (pid in EP_PID[LABEL])
 #   ep_wait LABEL              waits for it; EP_OK, EP_FAILED: its calls
+#   calls_each CHECK LABEL N RATE [SIPp options]
+#                              N calls through each of n1..n3 (runs
+#                              LABEL<node>), waited for: a run that does not
+#                              complete them all fails CHECK
 #   cl_msgs                    parses every SC log into $T_DIR/msgs.txt
 #   inv_count SC LABEL [NODE]  distinct INVITEs (Call-IDs) of run LABEL
 #                              (a regex on the Call-ID) that reached SC,
@@ -77,22 +81,6 @@ t_forget() {
 	T_PIDS=("${keep[@]}")
 }
 
-# A free port (UDP and TCP, any address) in 5100-9999: sipsak writes a
-# port of five digits into its own headers cut to four, so the nodes it
-# talks to listen below 10000.
-low_port() {
-	local p
-	for _ in $(seq 200); do
-		p=$((5100 + (RANDOM * 32768 + RANDOM) % 4900))
-		if ! ss -Hlnu "sport = :$p" 2>/dev/null | grep -q . &&
-			! ss -Hlnt "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
 now() { date +%s.%N; }
 
 # sleep_until TIME: sleeps until TIME (seconds since the epoch, as now)
@@ -113,7 +101,9 @@ wait_udp() {
 }
 
 cl_setup() {
-	NPORT=$(low_port)
+	# below 10000: sipsak writes a port of five digits into its own
+	# headers cut to four, and it talks to the nodes
+	NPORT=$(free_port 5100 4900)
 	SCPORT=$(free_port)
 	mkdir -p "$T_DIR/sc"
 	# the config junction --migrate reads; the nodes' own configs share
@@ -286,6 +276,17 @@ ep_wait() {
 	EP_OK=$(tail -n 1 "$T_DIR/$label.csv" 2>/dev/null | cut -d';' -f16)
 	EP_FAILED=$(tail -n 1 "$T_DIR/$label.csv" 2>/dev/null | cut -d';' -f18)
 	: "${EP_OK:=x}" "${EP_FAILED:=x}"
+}
+
+calls_each() {
+	local check=$1 label=$2 calls=$3 rate=$4 n
+	shift 4
+	for n in $CL_NODES; do ep_calls "$label$n" "$n" "$calls" "$rate" "$@"; done
+	for n in $CL_NODES; do
+		ep_wait "$label$n"
+		[ "$EP_OK" = "$calls" ] && [ "$EP_FAILED" = 0 ] ||
+			fail "$check: $label$n: successful=$EP_OK failed=$EP_FAILED of $calls"
+	done
 }
 
 # cl_msgs: every request the SCs (and the holes in their place) got, one

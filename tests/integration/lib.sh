@@ -74,13 +74,14 @@ need() {
 	done
 }
 
-# A free port (UDP and TCP) in 12000-31999: below the ephemeral range
-# (32768 and up on Debian), since a port the kernel may meanwhile give to
-# a client socket fails to bind later.
+# A free port (UDP and TCP) in 12000-31999, or in LOW..LOW+SPAN-1 when
+# given: below the ephemeral range (32768 and up on Debian), since a port
+# the kernel may meanwhile give to a client socket fails to bind later.
+#   free_port [LOW SPAN]
 free_port() {
-	local p
+	local p low=${1:-12000} span=${2:-20000}
 	for _ in $(seq 200); do
-		p=$((12000 + (RANDOM * 32768 + RANDOM) % 20000))
+		p=$((low + (RANDOM * 32768 + RANDOM) % span))
 		if ! ss -Hlnu "sport = :$p" 2>/dev/null | grep -q . &&
 			! ss -Hlnt "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
