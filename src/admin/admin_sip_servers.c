@@ -30,6 +30,8 @@
  */
 #include "admin/admin_internal.h"
 
+#include "config/config.h"
+
 #include "sip/sip_uri.h"
 
 #include <errno.h>
@@ -41,18 +43,6 @@
 #define SRV_NAME_MAX   63
 #define SRV_URI_MAX    255
 #define SRV_WEIGHT_MAX 10000
-
-static const char name_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				 "0123456789._-";
-
-/* ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$, the schema's pattern for names,
- * data centres and pairs. */
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= SRV_NAME_MAX && strspn(s, name_chars) == n && !strchr("._-", s[0]);
-}
 
 /* NULL when u may be a server's URI, else why not. */
 static const char *uri_problem(const char *u)
@@ -126,7 +116,7 @@ static json_t *srv_one(const struct sa_rows *rows)
 /* NAME of the path; false when it answered 404. */
 static bool srv_key(struct admin_req *r)
 {
-	if (!name_ok(r->rest)) {
+	if (!config_pool_name_ok(r->rest, strlen(r->rest))) {
 		admin_error(r, 404, ADMIN_E_NOT_FOUND,
 			    "no sip server '%.200s': the path is /v1/sip-servers/NAME", r->rest);
 		return false;
@@ -149,13 +139,13 @@ static void srv_db_error(struct admin_req *r, int err, const char *name)
 	admin_db_error(r, err, what);
 }
 
-/* The member field of b, a name (name_ok); NULL with *ok true when
+/* The member field of b, a name (config_pool_name_ok); NULL with *ok true when
  * absent, NULL with *ok false when it answered 422. */
 static const char *name_field(struct admin_req *r, json_t *b, const char *field, bool *ok)
 {
 	const char *v = admin_field_str(r, b, field, ok);
 
-	if (v && !name_ok(v)) {
+	if (v && !config_pool_name_ok(v, strlen(v))) {
 		admin_error(r, 422, ADMIN_E_INVALID_FIELD,
 			    "%s must be 1 to 63 letters, digits, '.', '_' or '-', the first a "
 			    "letter or digit",

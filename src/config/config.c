@@ -683,8 +683,7 @@ static void cfg_set_algorithms(struct cfg_parse *ps, const struct cfg_key *k, co
 	}
 }
 
-/* A data-centre name: what sip_server.geo_location allows. */
-static bool cfg_geo_ok(const char *p, size_t len)
+bool config_pool_name_ok(const char *p, size_t len)
 {
 	if (len == 0 || len >= CFG_GEO_MAX || !isalnum((unsigned char)p[0]))
 		return false;
@@ -696,7 +695,7 @@ static bool cfg_geo_ok(const char *p, size_t len)
 
 static void cfg_set_geo(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
 {
-	if (!cfg_geo_ok(value, strlen(value))) {
+	if (!config_pool_name_ok(value, strlen(value))) {
 		cfg_err(ps, "%s: '%s' is not a data-centre name (letters, digits, '.', '_', '-')",
 			k->name, value);
 		return;
@@ -713,7 +712,7 @@ static void cfg_set_geo_fallback(struct cfg_parse *ps, const struct cfg_key *k, 
 	while ((p = cfg_next_item(&value, &len))) {
 		bool dup = false;
 
-		if (!cfg_geo_ok(p, len)) {
+		if (!config_pool_name_ok(p, len)) {
 			cfg_err(ps, "%s: '%.*s' is not a data-centre name", k->name, (int)len, p);
 			continue;
 		}

@@ -166,6 +166,11 @@ int config_load_string(const char *text, const char *name, struct config *cfg, F
 /* Is the admin server to run (listen not off, a token or token file)? */
 bool config_admin_on(const struct config *cfg);
 
+/* Is p[0..len) a name of the Session Controller pools (a server, data
+ * centre or HA pair: ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$, as sip_server's
+ * CHECKs say)? */
+bool config_pool_name_ok(const char *p, size_t len);
+
 /* Does a probe answer of status mean the server is alive ([cluster]
  * alive_codes)? A status we made ourselves (408, 503) never does. */
 bool config_probe_alive(const struct config *cfg, unsigned status);
