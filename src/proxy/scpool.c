@@ -210,7 +210,11 @@ static struct server *find_by_id(uint32_t id)
 	return NULL;
 }
 
-static unsigned geo_rank(const char *geo, const struct server *all, unsigned n, unsigned self)
+/* The preference of data centre geo, lowest first: this node's, then
+ * geo_fallback's order, then the others in the order of their names
+ * (ranked by how many servers' data centres sort before it: equal for
+ * one data centre, ordered across them). */
+static unsigned geo_rank(const char *geo, const struct server *all, unsigned n)
 {
 	const struct config *c = pool.cfg;
 	unsigned before = 0;
@@ -220,16 +224,8 @@ static unsigned geo_rank(const char *geo, const struct server *all, unsigned n, 
 	for (unsigned i = 0; i < c->cluster.ngeo_fallback; i++)
 		if (strcmp(geo, c->cluster.geo_fallback[i]) == 0)
 			return 1 + i;
-	/* the rest by name: rank among the distinct names before it */
-	for (unsigned i = 0; i < n; i++) {
-		bool first = true;
-
-		if (i == self || strcmp(all[i].geo, geo) >= 0)
-			continue;
-		for (unsigned k = 0; k < i && first; k++)
-			first = strcmp(all[k].geo, all[i].geo) != 0;
-		before += first;
-	}
+	for (unsigned i = 0; i < n; i++)
+		before += strcmp(all[i].geo, geo) < 0;
 	return SC_RANK_ANY + before;
 }
 
@@ -312,7 +308,7 @@ void scpool_load(const struct store_sip_server *rows, unsigned n)
 			added++;
 		}
 		v->partner = -1;
-		v->rank = geo_rank(v->geo, next, n, i);
+		v->rank = geo_rank(v->geo, next, n);
 	}
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned k = i + 1; k < n; k++)
