@@ -20,7 +20,7 @@
 #include "proxy/core.h"
 #include "proxy/dialog_rate.h"
 #include "proxy/scpool.h"
-#include "proxy/scsession.h"
+#include "proxy/dlgcache.h"
 #include "proxy/self.h"
 #include "registrar/auth.h"
 #include "registrar/location.h"
@@ -163,7 +163,7 @@ static int run(const struct config *cfg)
 	rc = admin_open(cfg);
 	if (rc < 0)
 		return 1;
-	if (scpool_init(cfg, cfg->sip.workers) < 0 || scsession_init(cfg->sip.workers) < 0) {
+	if (scpool_init(cfg, cfg->sip.workers) < 0 || dlgcache_init(cfg->sip.workers, cfg->sessions.cache_size) < 0) {
 		log_error("event=start_failed error=\"out of memory\"");
 		return 1;
 	}
@@ -178,6 +178,8 @@ static int run(const struct config *cfg)
 		if (scpool_on()) {
 			bg_hooks.sip_servers = scpool_load;
 			bg_hooks.sip_server_seen = scpool_seen;
+			bg_hooks.session_counts = scpool_set_sessions;
+			store_bg_set_session_keep(cfg->sessions.keep_ended);
 		}
 		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval,
 				    &bg_hooks, cfg->node.name, cfg->cluster.geo_location);
@@ -259,7 +261,7 @@ static int run(const struct config *cfg)
 	transport_stop();
 	rc = workers_stop(DRAIN_TIMEOUT_MS);
 	store_bg_stop();
-	scsession_fini();
+	dlgcache_fini();
 	scpool_fini();
 	transport_close();
 	auth_destroy();

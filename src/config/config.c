@@ -77,6 +77,7 @@ static void cfg_set_admin_listen(struct cfg_parse *ps, const struct cfg_key *k, 
 static void cfg_set_geo(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_geo_fallback(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_alive(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_relate(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_token(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_path(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static const struct cfg_key *cfg_find_key(const char *section, const char *name);
@@ -183,6 +184,17 @@ static const struct cfg_key cfg_keys[] = {
 	 .dflt = "no"},
 	{"routing", "overload_dialog_rate", cfg_set_uint, .off = OFF(routing.overload_dialog_rate),
 	 .min = 0, .max = 1000000, .dflt = "0"},
+	/* Session affinity (proxy/affinity.c), with session_controllers. */
+	{"sessions", "relate", cfg_set_relate, .count_off = OFF(sessions.nrelate), .list = true,
+	 .dflt = "replaces join target-dialog referred-by device controller"},
+	{"sessions", "dialog_timeout", cfg_set_uint, .off = OFF(sessions.dialog_timeout),
+	 .min = 60, .max = 604800, .dflt = "43200"},
+	{"sessions", "early_timeout", cfg_set_uint, .off = OFF(sessions.early_timeout),
+	 .min = 10, .max = 3600, .dflt = "300"},
+	{"sessions", "keep_ended", cfg_set_uint, .off = OFF(sessions.keep_ended),
+	 .min = 0, .max = 2592000, .dflt = "3600"},
+	{"sessions", "cache_size", cfg_set_uint, .off = OFF(sessions.cache_size),
+	 .min = 0, .max = 16777216, .dflt = "262144"},
 	/* The admin API is loopback-only unless told otherwise, and off
 	 * until a token is given (cfg_check_together). */
 	{"admin", "listen", cfg_set_admin_listen, .dflt = "127.0.0.1:8080"},
@@ -729,6 +741,47 @@ static void cfg_set_geo_fallback(struct cfg_parse *ps, const struct cfg_key *k, 
 		}
 		memcpy(cfg->cluster.geo_fallback[cfg->cluster.ngeo_fallback], p, len);
 		cfg->cluster.geo_fallback[cfg->cluster.ngeo_fallback++][len] = '\0';
+	}
+}
+
+/* Rule names (enum cfg_relate), or "none" alone. */
+static void cfg_set_relate(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	static const char *const names[] = {"replaces",    "join",   "target-dialog",
+					    "referred-by", "device", "controller"};
+	struct config *cfg = ps->cfg;
+	const char *p;
+	size_t len;
+
+	if (cfg->sessions.nrelate == 0)
+		cfg->sessions.relate = 0; /* the first occurrence replaces the default */
+	while ((p = cfg_next_item(&value, &len))) {
+		unsigned bit = 0;
+
+		if (len == 4 && strncasecmp(p, "none", 4) == 0) {
+			if (cfg->sessions.nrelate) {
+				cfg_err(ps, "%s: 'none' goes alone", k->name);
+				return;
+			}
+			cfg->sessions.nrelate = 1;
+			continue;
+		}
+		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i]) == len && strncasecmp(p, names[i], len) == 0)
+				bit = 1u << i;
+		if (!bit) {
+			cfg_err(ps,
+				"%s: '%.*s' is not one of replaces|join|target-dialog|referred-by|"
+				"device|controller|none",
+				k->name, (int)len, p);
+			continue;
+		}
+		if (cfg->sessions.relate & bit || (cfg->sessions.nrelate && !cfg->sessions.relate)) {
+			cfg_err(ps, "%s: '%.*s' is listed twice, or with 'none'", k->name, (int)len, p);
+			return;
+		}
+		cfg->sessions.relate |= bit;
+		cfg->sessions.nrelate++;
 	}
 }
 

@@ -39,6 +39,17 @@ enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
 #define CFG_MAX_GEO   16
 #define CFG_MAX_ALIVE 32
 
+/* [sessions] relate: what relates a new dialog to an open session
+ * (affinity.h), one bit each. */
+enum cfg_relate {
+	CFG_RELATE_REPLACES = 1u << 0,      /* Replaces (RFC 3891) */
+	CFG_RELATE_JOIN = 1u << 1,          /* Join (RFC 3911) */
+	CFG_RELATE_TARGET_DIALOG = 1u << 2, /* Target-Dialog (RFC 4538) */
+	CFG_RELATE_REFERRED_BY = 1u << 3,   /* Referred-By (RFC 3892) */
+	CFG_RELATE_DEVICE = 1u << 4,        /* a device with a dialog up */
+	CFG_RELATE_CONTROLLER = 1u << 5,    /* a Session Controller's session for the callee */
+};
+
 struct config {
 	char path[PATH_MAX];
 
@@ -141,6 +152,15 @@ struct config {
 		bool session_controllers;
 		unsigned overload_dialog_rate; /* new dialogs per second; 0: off */
 	} routing;
+
+	struct {
+		unsigned relate;  /* enum cfg_relate bits */
+		unsigned nrelate; /* names listed (the list mechanism's count) */
+		unsigned dialog_timeout; /* seconds an answered dialog lives without a request */
+		unsigned early_timeout;  /* seconds an unanswered one does */
+		unsigned keep_ended;     /* seconds ended sessions stay in the table */
+		unsigned cache_size;     /* dialogs the node caches, all workers */
+	} sessions;
 
 	struct {
 		unsigned t1, t2, t4;       /* RFC 3261 §17 timer bases, milliseconds */

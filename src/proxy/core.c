@@ -15,11 +15,14 @@
  *
  * With [routing] session_controllers, the direction decides: a request
  * from a Session Controller (scpool.h) is trusted and routed as above;
- * an out-of-dialog request from anyone else goes to a Session Controller
- * the pool chooses, its Request-URI unchanged (REGISTER stays with the
- * registrar, OPTIONS for the proxy is answered here); in-dialog requests
- * follow their route set. New dialogs beyond [routing]
- * overload_dialog_rate get 503 with Retry-After before any of that.
+ * an out-of-dialog request from anyone else goes to a Session Controller,
+ * its Request-URI unchanged (REGISTER stays with the registrar, OPTIONS
+ * for the proxy is answered here): for a new dialog the controller of the
+ * session it belongs to (affinity.h), else the one the pool chooses. An
+ * in-dialog request from an endpoint goes to its session's controller
+ * when the session is known and no Route leads elsewhere, else follows
+ * its route set. New dialogs beyond [routing] overload_dialog_rate get
+ * 503 with Retry-After before any of that.
  */
 #include "proxy/core.h"
 #include "runtime/counters.h"
@@ -27,14 +30,15 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "proxy/affinity.h"
 #include "proxy/dialog_rate.h"
+#include "proxy/dlgcache.h"
 #include "proxy/proxy.h"
 #include "proxy/redirect.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
 #include "proxy/scpool.h"
 #include "proxy/scprobe.h"
-#include "proxy/scsession.h"
 #include "proxy/self.h"
 #include "proxy/stateless.h"
 #include "proxy/validate.h"
@@ -213,15 +217,40 @@ static bool for_session_controller(struct sip_msg *m, bool from_sc)
 	       m->method_id != SIP_METHOD_CANCEL;
 }
 
-/* To the Session Controller the pool picks, or 503 when none is in
- * service anywhere. */
+/* To Session Controller pick: an ACK statelessly (nothing to count), the
+ * rest through a transaction. */
+static bool to_pick(struct worker *w, struct sip_job *job, struct sip_msg *m,
+		    struct route_state *rs, const struct scpool_pick *pick)
+{
+	struct sip_uri hop;
+
+	if (m->method_id != SIP_METHOD_ACK)
+		return proxy_start_to(w, job, m, rs, false, pick);
+	if (sip_uri_parse(sip_str_cstr(pick->uri), &hop) == 0)
+		route_set_hop(rs, &hop);
+	scpool_release(pick->id);
+	stateless_forward(w, job, m, rs);
+	return false;
+}
+
+/* To the Session Controller of the session a new dialog belongs to, or
+ * the one the pool picks; 503 when none is in service anywhere. */
 static bool to_session_controller(struct worker *w, struct sip_job *job, struct sip_msg *m,
 				  struct route_state *rs)
 {
 	struct scpool_pick pick;
+	enum affinity_verdict v;
 	char extra[40];
 
-	if (!scpool_choose(worker_index(w), &pick)) {
+	if (starts_dialog(m))
+		v = affinity_new_dialog(w, job, m, 0, &pick);
+	else
+		v = scpool_choose(worker_index(w), &pick) ? AFFINITY_TO : AFFINITY_NO_SERVER;
+	if (v == AFFINITY_KEPT)
+		return true;
+	if (v == AFFINITY_DONE)
+		return false;
+	if (v == AFFINITY_NO_SERVER) {
 		ctr_inc(worker_counters(w), CTR_NO_SESSION_CONTROLLER);
 		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
 			 worker_config(w)->cluster.oos_force);
@@ -229,7 +258,42 @@ static bool to_session_controller(struct worker *w, struct sip_job *job, struct 
 		return false;
 	}
 	ctr_inc(worker_counters(w), CTR_TO_SESSION_CONTROLLER);
-	return proxy_start_to(w, job, m, rs, false, &pick);
+	return to_pick(w, job, m, rs, &pick);
+}
+
+/* With Session Controllers, before the request is routed: a new dialog
+ * from a controller is recorded, an in-dialog request is looked up (from
+ * an endpoint, when no Route leads elsewhere) and its dialog's end or life
+ * noted. Returns true when that decided the request (*taken: the job was
+ * kept or taken). */
+static bool session_affinity(struct worker *w, struct sip_job *job, struct sip_msg *m,
+			     struct route_state *rs, uint32_t from_sc, bool *taken)
+{
+	struct scpool_pick pick;
+	enum affinity_verdict v;
+
+	*taken = false;
+	if (sip_msg_to(m)->tag.len == 0) {
+		if (!from_sc || !starts_dialog(m))
+			return false;
+		v = affinity_new_dialog(w, job, m, from_sc, NULL);
+	} else if (m->method_id == SIP_METHOD_CANCEL) {
+		return false;
+	} else {
+		v = affinity_in_dialog(w, job, m, from_sc || route_has_next(rs) ? NULL : &pick);
+	}
+	switch (v) {
+	case AFFINITY_KEPT:
+		*taken = true;
+		return true;
+	case AFFINITY_DONE:
+		return true;
+	case AFFINITY_TO:
+		*taken = to_pick(w, job, m, rs, &pick);
+		return true;
+	default:
+		return false;
+	}
 }
 
 bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
@@ -239,7 +303,8 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	struct validate_result v;
 	struct route_state rs;
 	unsigned st;
-	bool kept, from_sc;
+	uint32_t from_sc;
+	bool kept;
 
 	if (validate_syntax(m, sip_proto_is_stream(src->proto), &v)) {
 		reject(w, m, src, &v);
@@ -249,11 +314,7 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		return kept;
 	/* Any request from a standby Session Controller, an OPTIONS for us
 	 * included, says it has taken over (scpool.h). */
-	from_sc = scpool_on() && scpool_from(src, clock_now_ms());
-	/* a session with a Session Controller ends with its BYE, whichever
-	 * side sends it */
-	if (scpool_on() && m->method_id == SIP_METHOD_BYE && sip_msg_to(m)->tag.len)
-		scsession_end(worker_index(w), sip_msg_call_id(m));
+	from_sc = scpool_on() ? scpool_from(src, clock_now_ms()) : 0;
 	/* The hop-by-hop ACK of a final response we made ourselves (its To
 	 * tag is the one we derived, §17.2.1): nothing to relay. */
 	if (m->method_id == SIP_METHOD_ACK && sip_reply_is_our_tag(m)) {
@@ -274,8 +335,9 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		worker_reply(w, m, src, 482, NULL, NULL);
 		return false;
 	}
-	if (cfg->routing.overload_dialog_rate && starts_dialog(m) &&
-	    !dialog_rate_admit(clock_now_ns())) {
+	/* (once: not again when it runs again after a database answer) */
+	if (cfg->routing.overload_dialog_rate && starts_dialog(m) && !job->replays &&
+	    !job->dialog_asked && !dialog_rate_admit(clock_now_ns())) {
 		ctr_inc(worker_counters(w), CTR_DIALOG_RATE_REJECTED);
 		worker_reply(w, m, src, 503, NULL, "Retry-After: 1\r\n");
 		return false;
@@ -285,6 +347,8 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		worker_reply(w, m, src, st, "Bad Route", NULL);
 		return false;
 	}
+	if (affinity_on() && session_affinity(w, job, m, &rs, from_sc, &kept))
+		return kept;
 	/* A method nobody here knows, for this node itself (no user, one of
 	 * our addresses or domains): there is nothing to relay it to, and
 	 * as the UAS we do not implement it (§21.5.2; RFC 4475 §3.1.1.5). */
@@ -369,8 +433,8 @@ static void core_round_end(struct worker *w)
 
 	if (!worker_txn(w))
 		return;
-	if (scpool_on())
-		scsession_sweep(worker_index(w), clock_now_ms());
+	if (affinity_on())
+		dlgcache_sweep(worker_index(w), clock_now_ms());
 	txn_layer_stats(worker_txn(w), &ts);
 	ctr_set(&ctr->g_transactions, txn_layer_count(worker_txn(w)));
 	ctr_set(&ctr->v[CTR_TXN_EVICTED], ts.evicted);

@@ -31,10 +31,10 @@
 #include "base/siphash.h"
 #include "config/config.h"
 #include "net/resolve.h"
+#include "proxy/affinity.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
 #include "proxy/scpool.h"
-#include "proxy/scsession.h"
 #include "proxy/self.h"
 #include "proxy/stateless.h"
 #include "proxy/target.h"
@@ -184,6 +184,14 @@ static int parse_request(struct pctx *p, struct sip_msg *m)
 
 static void final_sent(struct pctx *p)
 {
+	struct sip_msg req;
+
+	/* a dialog being set up that failed ends (affinity.h) */
+	if (!p->got_2xx && affinity_on() && p->st &&
+	    (p->invite || stx_method(p->st) == SIP_METHOD_SUBSCRIBE ||
+	     stx_method(p->st) == SIP_METHOD_REFER) &&
+	    parse_request(p, &req) == 0)
+		affinity_failed(p->w, &req);
 	p->final_sent = true;
 	release_sc(p);
 	pctx_close(p);
@@ -606,12 +614,11 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 		b->local = false;
 		p->got_2xx = true;
 		p->cancelled = true;
+		if (first && affinity_on())
+			affinity_answered(w, m); /* a dialog recorded as early is up */
 		relay_up(p, m, NULL, 0);
 		if (p->invite) {
 			ctr_inc(worker_counters(w), CTR_DIALOGS_CREATED);
-			if (first && p->sc_id) /* before release_sc() drops the call */
-				scsession_start(worker_index(w), sip_msg_call_id(m), p->sc_id,
-						clock_now_ms());
 			log_debug("event=dialog_created call_id=%.*s",
 				  SIP_STR_FMT(sip_msg_call_id(m)));
 			if (first)

@@ -92,12 +92,18 @@ unsigned route_preload(struct route_state *rs, struct sip_str path)
 	return 0;
 }
 
+void route_set_hop(struct route_state *rs, const struct sip_uri *hop)
+{
+	rs->hop = *hop;
+	rs->hop_fixed = true;
+}
+
 unsigned route_next_hop(struct sip_msg *m, struct route_state *rs)
 {
 	struct sip_addr a;
 
 	(void)m;
-	if (rs->preload.len)
+	if (rs->preload.len || rs->hop_fixed)
 		return 0; /* the hop is the first pre-loaded value (loose, RFC 3327 §5.2) */
 	if (!route_has_next(rs)) {
 		rs->hop = rs->target;

@@ -28,6 +28,7 @@ struct route_state {
 	struct sip_str append;  /* a Route value to append (strict next hop) */
 	struct sip_str preload; /* Route values to put first (a binding's Path) */
 	struct sip_uri hop;     /* where to send: the next hop's URI */
+	bool hop_fixed;         /* hop set by route_set_hop() */
 };
 
 /* §16.4. Returns 0 or a status to answer (400 for a malformed Route). */
@@ -47,6 +48,11 @@ void route_set_target(struct route_state *rs, const struct sip_uri *uri);
  * with) ahead of the request's own; path must outlive the edits. Returns 0
  * or 400 when its first value is not a SIP URI. */
 unsigned route_preload(struct route_state *rs, struct sip_str path);
+
+/* Sends the request to hop whatever its target (a Session Controller
+ * that serves the dialog: affinity.h); only when no Route value is left.
+ * hop must outlive the edits. */
+void route_set_hop(struct route_state *rs, const struct sip_uri *hop);
 
 /* §16.6 steps 6-7: fills rs->hop. Returns 0 or 400. */
 unsigned route_next_hop(struct sip_msg *m, struct route_state *rs);

@@ -19,7 +19,9 @@
 #include <string.h>
 
 #define SC_NAME_MAX STORE_SEEN_NAME_MAX
-#define SC_RANK_ANY 1000u /* data centres in neither geo_location nor geo_fallback */
+#define SC_RANK_ANY 1000u
+#define SCPOOL_SLACK                                                                               \
+	4 /* see scpool_choose() */ /* data centres in neither geo_location nor geo_fallback */
 
 struct server {
 	uint32_t id; /* stable across reloads while name and URI stay */
@@ -45,7 +47,7 @@ struct server {
 	int64_t rtt_us;         /* -1: none yet */
 	char reason[STORE_SEEN_REASON_MAX];
 	_Atomic unsigned setting_up; /* INVITEs sent there, no final answer yet */
-	_Atomic unsigned held;       /* sessions set up there (scsession.h) */
+	_Atomic unsigned held;       /* open sessions it serves, the cluster's (session table) */
 };
 
 /* A worker's smooth weighted round robin (per worker: nothing shared is
@@ -403,10 +405,14 @@ bool scpool_choose(unsigned worker, struct scpool_pick *out)
 		if (v->state != SCPOOL_ACTIVE || !v->weight || v->rank != best_rank)
 			continue;
 		/* more than its weighted share of the sessions and calls being
-		 * set up (plus one each): let the others catch up (a slow
-		 * server drains, long calls even out) */
+		 * set up, give or take SCPOOL_SLACK each: let the others catch
+		 * up (a slow server drains, long calls even out). The slack
+		 * keeps a few calls in flight, or a session count a few
+		 * seconds old (scpool_set_sessions()), from skewing the
+		 * weights at low load. */
 		mine = load_of(v);
-		if (ncand > 1 && mine * wsum > (uint64_t)(setting + ncand) * v->weight)
+		if (ncand > 1 &&
+		    mine * wsum > (uint64_t)(setting + SCPOOL_SLACK * ncand) * v->weight)
 			continue;
 		pk->cw[i] += v->weight;
 		total += v->weight;
@@ -425,17 +431,82 @@ bool scpool_choose(unsigned worker, struct scpool_pick *out)
 	return best != NULL;
 }
 
-void scpool_hold(uint32_t id, int delta)
+void scpool_set_sessions(const char *const *names, const unsigned *counts, unsigned n)
+{
+	pthread_rwlock_rdlock(&pool.lock);
+	for (unsigned i = 0; i < pool.n; i++) {
+		unsigned held = 0;
+
+		for (unsigned k = 0; k < n; k++)
+			if (strcmp(names[k], pool.s[i].name) == 0)
+				held = counts[k];
+		atomic_store_explicit(&pool.s[i].held, held, memory_order_relaxed);
+	}
+	pthread_rwlock_unlock(&pool.lock);
+}
+
+/* The member of v's pair that takes its sessions now: v itself when
+ * active, else its partner when that is; NULL when neither is. */
+static struct server *serving(struct server *v)
+{
+	struct server *p = partner_of(v);
+
+	if (v->state == SCPOOL_ACTIVE)
+		return v;
+	return p && p->state == SCPOOL_ACTIVE ? p : NULL;
+}
+
+bool scpool_take(uint32_t id, struct scpool_pick *out)
 {
 	struct server *v;
 
 	pthread_rwlock_rdlock(&pool.lock);
 	v = find_by_id(id);
-	if (v && delta > 0)
-		atomic_fetch_add_explicit(&v->held, (unsigned)delta, memory_order_relaxed);
-	else if (v && atomic_load_explicit(&v->held, memory_order_relaxed))
-		atomic_fetch_sub_explicit(&v->held, 1, memory_order_relaxed);
+	v = v ? serving(v) : NULL;
+	if (v) {
+		atomic_fetch_add_explicit(&v->setting_up, 1, memory_order_relaxed);
+		out->id = v->id;
+		memcpy(out->uri, v->uri, sizeof(out->uri));
+	}
 	pthread_rwlock_unlock(&pool.lock);
+	return v != NULL;
+}
+
+uint32_t scpool_id_of(struct sip_str name)
+{
+	uint32_t id = 0;
+
+	pthread_rwlock_rdlock(&pool.lock);
+	for (unsigned i = 0; i < pool.n && !id; i++)
+		if (strlen(pool.s[i].name) == name.len &&
+		    memcmp(pool.s[i].name, name.p, name.len) == 0)
+			id = pool.s[i].id;
+	pthread_rwlock_unlock(&pool.lock);
+	return id;
+}
+
+bool scpool_name_of(uint32_t id, char out[STORE_SEEN_NAME_MAX])
+{
+	struct server *v;
+
+	pthread_rwlock_rdlock(&pool.lock);
+	v = find_by_id(id);
+	if (v)
+		memcpy(out, v->name, STORE_SEEN_NAME_MAX);
+	pthread_rwlock_unlock(&pool.lock);
+	return v != NULL;
+}
+
+unsigned scpool_dead(char (*out)[STORE_SEEN_NAME_MAX], unsigned max)
+{
+	unsigned n = 0;
+
+	pthread_rwlock_rdlock(&pool.lock);
+	for (unsigned i = 0; i < pool.n && n < max; i++)
+		if (!serving(&pool.s[i]))
+			memcpy(out[n++], pool.s[i].name, STORE_SEEN_NAME_MAX);
+	pthread_rwlock_unlock(&pool.lock);
+	return n;
 }
 
 void scpool_release(uint32_t id)
@@ -467,25 +538,28 @@ static struct server *match_source(const struct sip_source *src)
 	return by_host;
 }
 
-bool scpool_from(const struct sip_source *src, uint64_t now_ms)
+uint32_t scpool_from(const struct sip_source *src, uint64_t now_ms)
 {
 	struct server *v;
 	bool takeover;
+	uint32_t id;
 
 	pthread_rwlock_rdlock(&pool.lock);
 	v = match_source(src);
 	takeover = v && v->enabled && v->state != SCPOOL_ACTIVE;
+	id = v ? v->id : 0;
 	pthread_rwlock_unlock(&pool.lock);
 	if (!takeover)
-		return v != NULL;
+		return id;
 	pthread_rwlock_wrlock(&pool.lock);
 	v = match_source(src); /* the pool may have been reloaded meanwhile */
 	if (v && v->enabled && v->state != SCPOOL_ACTIVE) {
 		v->alive = v->probed = true;
 		make_active(v, "request from it: it has taken over", now_ms);
 	}
+	id = v ? v->id : 0;
 	unlock_publish();
-	return v != NULL;
+	return id;
 }
 
 /* ---- probing --------------------------------------------------------------- */

@@ -26,9 +26,11 @@
  * with one in service, in the order: the node's own geo_location, then
  * geo_fallback, then the rest by name. Among them the choice is a smooth
  * weighted round robin (per worker, so no lock is written), skipping a
- * server that holds more than its weighted share of this node's sessions
- * and calls being set up (scsession.h): long calls even out, and a slow
- * server drains instead of piling up.
+ * server that carries more than its weighted share of the open sessions
+ * (the whole cluster's, from the session table: scpool_set_sessions())
+ * and of this node's calls being set up, beyond a slack of a few calls
+ * per server: long calls even out, and a slow server drains instead of
+ * piling up.
  *
  * Threads: workers pick and match sources under a read lock; the prober
  * (worker 0), scpool_from() on a takeover and scpool_load() (the database
@@ -40,6 +42,7 @@
 #define JCT_SCPOOL_H
 
 #include "net/endpoint.h"
+#include "sip/sip_str.h"
 #include "store/store_bg.h"
 
 #include <stdbool.h>
@@ -77,13 +80,28 @@ struct scpool_pick {
 bool scpool_choose(unsigned worker, struct scpool_pick *out);
 /* The call chosen for server id is set up or failed. */
 void scpool_release(uint32_t id);
-/* Server id holds one session more (delta 1) or less (-1). */
-void scpool_hold(uint32_t id, int delta);
+/* The open sessions each server serves, cluster-wide (names[i] has
+ * counts[i]; a server not named has none). Any thread. */
+void scpool_set_sessions(const char *const *names, const unsigned *counts, unsigned n);
 
-/* Is src one of the servers (by address and port, or address alone for
- * a stream or another port)? A request from a standby member makes it
- * active (it has taken over). */
-bool scpool_from(const struct sip_source *src, uint64_t now_ms);
+/* ---- an existing session (affinity.h) ------------------------------------ */
+
+/* The member of server id's HA pair that serves its sessions now (the
+ * server itself while active, else its partner), counted as a call being
+ * set up until scpool_release(out->id). False when neither is in service
+ * or id is gone (the server was removed or its URI changed). */
+bool scpool_take(uint32_t id, struct scpool_pick *out);
+/* The id of the server named name, 0 when none. */
+uint32_t scpool_id_of(struct sip_str name);
+/* The name of server id into out; false when there is no such server. */
+bool scpool_name_of(uint32_t id, char out[STORE_SEEN_NAME_MAX]);
+/* The servers whose pair has no member in service, at most max names. */
+unsigned scpool_dead(char (*out)[STORE_SEEN_NAME_MAX], unsigned max);
+
+/* Which server is src (by address and port, or address alone for a
+ * stream or another port)? Its id, 0 for none. A request from a standby
+ * member makes it active (it has taken over). */
+uint32_t scpool_from(const struct sip_source *src, uint64_t now_ms);
 
 /* ---- probing (scprobe.c) ------------------------------------------------- */
 
@@ -120,8 +138,8 @@ struct scpool_stats {
 void scpool_stats(struct scpool_stats *out);
 
 /* Per server, for labelled metrics: name, state, last probe RTT (-1: none),
- * calls being set up and sessions held through this node. Returns how
- * many written. */
+ * calls being set up through this node and open sessions (cluster-wide).
+ * Returns how many written. */
 struct scpool_server_stat {
 	char name[STORE_SEEN_NAME_MAX];
 	enum scpool_state state;

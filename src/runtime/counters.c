@@ -38,6 +38,13 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_DIALOG_RATE_REJECTED] = "dialog_rate_rejected",
 	[CTR_TO_SESSION_CONTROLLER] = "to_session_controller",
 	[CTR_NO_SESSION_CONTROLLER] = "no_session_controller",
+	[CTR_AFFINITY_CACHE_HITS] = "affinity_cache_hits",
+	[CTR_AFFINITY_DB_LOOKUPS] = "affinity_db_lookups",
+	[CTR_AFFINITY_UNKNOWN] = "affinity_unknown",
+	[CTR_SESSIONS_CREATED] = "sessions_created",
+	[CTR_SESSIONS_JOINED] = "sessions_joined",
+	[CTR_SESSIONS_MOVED] = "sessions_moved",
+	[CTR_SESSION_WRITES_FAILED] = "session_writes_failed",
 };
 
 const char *ctr_name(enum ctr_id id)

@@ -40,6 +40,13 @@ enum ctr_id {
 	CTR_DIALOG_RATE_REJECTED,  /* new dialogs answered 503: [routing] overload_dialog_rate */
 	CTR_TO_SESSION_CONTROLLER, /* out-of-dialog requests sent to a Session Controller */
 	CTR_NO_SESSION_CONTROLLER, /* answered 503: no Session Controller in service */
+	CTR_AFFINITY_CACHE_HITS,   /* dialogs' sessions found in the node's cache */
+	CTR_AFFINITY_DB_LOOKUPS,   /* ... asked of the database (in-dialog, not cached) */
+	CTR_AFFINITY_UNKNOWN,      /* in-dialog requests of no known dialog: by route set */
+	CTR_SESSIONS_CREATED,      /* new dialogs that started a session */
+	CTR_SESSIONS_JOINED,       /* new dialogs related to an open session */
+	CTR_SESSIONS_MOVED,        /* ... whose controller's pair was out of service */
+	CTR_SESSION_WRITES_FAILED, /* dialog confirm/end/touch writes lost (database down) */
 	CTR__COUNT
 };
 

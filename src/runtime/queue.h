@@ -34,8 +34,9 @@ struct sip_job {
 	struct sip_source src;
 	uint64_t rx_ns; /* CLOCK_MONOTONIC at receive */
 	uint32_t len;
-	bool truncated;  /* datagram was larger than the buffer */
-	uint8_t replays; /* times run again after a database fetch */
+	bool truncated;    /* datagram was larger than the buffer */
+	uint8_t replays;   /* times run again after a database fetch */
+	bool dialog_asked; /* the session storage was asked about its dialog (affinity.h) */
 	/* A request of ours that the transport could not deliver (its
 	 * connection was refused), handed back to the worker that sent it
 	 * so the client transaction fails at once (RFC 3261 §17.1.4,

@@ -98,6 +98,24 @@ static const struct {
 			      2},
 	[STORE_SWEEP] = {"sweep", "SELECT junction_sweep_expired($1::integer)", 1},
 	[STORE_PING] = {"ping", "SELECT 1", 0},
+#define DIALOG_BEGIN_SQL                                                                           \
+	"SELECT op, session_id, sip_server, relation, moved_from FROM junction_dialog_begin("      \
+	"$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "     \
+	"$8::text[], $9::boolean[], $10::text[], $11::boolean[], $12::text[], $13::text[], "      \
+	"$14::text[], $15::integer[])"
+	[STORE_DIALOG_BEGIN] = {"dbegin", DIALOG_BEGIN_SQL, 15, true, "dbegin1", DIALOG_BEGIN_SQL, 15},
+#define DIALOG_UPDATE_SQL                                                                          \
+	"SELECT op, changed FROM junction_dialog_update($1::text[], $2::text[], $3::text[], "       \
+	"$4::text[], $5::integer[])"
+	[STORE_DIALOG_UPDATE] = {"dupdate", DIALOG_UPDATE_SQL, 5, true, "dupdate1", DIALOG_UPDATE_SQL,
+				 5},
+	[STORE_DIALOG_LOOKUP] = {"dlookup",
+				 "SELECT d.session_id, s.sip_server, "
+				 "greatest(0, extract(epoch FROM d.expires_at - now()))::integer "
+				 "FROM dialog d JOIN session s ON s.id = d.session_id "
+				 "WHERE d.call_id = $1 ORDER BY d.state = 'ended', d.created_at DESC "
+				 "LIMIT 1",
+				 1},
 };
 
 enum store_state { ST_DOWN = 0, ST_CONNECTING, ST_SETUP, ST_UP };

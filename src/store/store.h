@@ -45,6 +45,9 @@ enum store_stmt {
 	STORE_SUBSCRIBER,   /* ha1_md5, ha1_sha256, enabled of (username, domain) */
 	STORE_SWEEP,        /* junction_sweep_expired(batch) */
 	STORE_PING,         /* SELECT 1 */
+	STORE_DIALOG_BEGIN, /* junction_dialog_begin(): 15 array parameters, merged */
+	STORE_DIALOG_UPDATE, /* junction_dialog_update(): 5 array parameters, merged */
+	STORE_DIALOG_LOOKUP, /* session, Session Controller, seconds left of Call-ID $1 */
 	STORE__COUNT
 };
 

@@ -11,7 +11,11 @@
  *     junction_sip_server and hands the whole sip_server table to the pool
  *     after every change (and every reconnect), and writes what this node
  *     sees of each server to sip_server_node when a state changes and
- *     every BG_PUBLISH_MS besides (so updated_at shows a node is alive).
+ *     every BG_PUBLISH_MS besides (so updated_at shows a node is alive);
+ *   - with session affinity, ends forgotten dialogs and drops sessions
+ *     ended long ago every sweep interval (junction_session_sweep(), which
+ *     one node at a time does), and reads the open sessions per Session
+ *     Controller every BG_PUBLISH_MS for the pool's weighing and metrics.
  * Blocking libpq calls are fine here: no SIP traffic waits on this thread.
  */
 #include "store/store_bg.h"
@@ -46,6 +50,8 @@ static char *bg_conninfo;
 static char *bg_node, *bg_geo;
 static unsigned bg_sweep_interval_ms;
 static _Atomic uint64_t bg_swept;
+static _Atomic uint64_t bg_dialogs_expired, bg_sessions_open, bg_dialogs_open;
+static unsigned bg_session_keep_s;
 static struct store_bg_hooks bg_hooks;
 
 static void bg_sleep(unsigned ms)
@@ -118,6 +124,68 @@ static bool bg_sweep(PGconn *c)
 		atomic_fetch_add(&bg_swept, total);
 		log_debug("event=bindings_swept count=%u", total);
 	}
+	return true;
+}
+
+/* Dialogs past their expiry end, old sessions go (by one node at a time:
+ * the function returns -1 when another holds its lock). Returns false
+ * when the connection failed. */
+static bool bg_sweep_sessions(PGconn *c)
+{
+	char keep[16];
+	const char *params[2] = {STR(BG_SWEEP_BATCH), keep};
+	PGresult *r;
+	long n;
+
+	if (!bg_hooks.session_counts)
+		return true;
+	snprintf(keep, sizeof(keep), "%u", bg_session_keep_s);
+	r = PQexecParams(c, "SELECT junction_session_sweep($1::integer, $2::integer)", 2, NULL,
+			 params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("event=session_sweep_failed error=\"%s\"", PQresultErrorMessage(r));
+		PQclear(r);
+		return PQstatus(c) == CONNECTION_OK;
+	}
+	n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (n > 0) {
+		atomic_fetch_add(&bg_dialogs_expired, (uint64_t)n);
+		log_info("event=dialogs_expired count=%ld", n);
+	}
+	return true;
+}
+
+/* The open sessions and dialogs per Session Controller, to the hook.
+ * Returns false when the connection failed. */
+static bool bg_session_counts(PGconn *c)
+{
+	const char *names[BG_MAX_SERVERS];
+	unsigned counts[BG_MAX_SERVERS], n;
+	uint64_t sessions = 0, dialogs = 0;
+	PGresult *r;
+
+	if (!bg_hooks.session_counts)
+		return true;
+	r = PQexec(c,
+		   "SELECT sip_server, sessions, dialogs FROM junction_session_counts() LIMIT " STR(
+			   BG_MAX_SERVERS));
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("event=session_counts_failed error=\"%s\"", PQresultErrorMessage(r));
+		PQclear(r);
+		return PQstatus(c) == CONNECTION_OK;
+	}
+	n = (unsigned)PQntuples(r);
+	for (unsigned i = 0; i < n; i++) {
+		names[i] = PQgetvalue(r, (int)i, 0);
+		counts[i] = (unsigned)strtoul(PQgetvalue(r, (int)i, 1), NULL, 10);
+		sessions += counts[i];
+		dialogs += strtoull(PQgetvalue(r, (int)i, 2), NULL, 10);
+	}
+	bg_hooks.session_counts(names, counts, n);
+	atomic_store(&bg_sessions_open, sessions);
+	atomic_store(&bg_dialogs_open, dialogs);
+	PQclear(r);
 	return true;
 }
 
@@ -245,19 +313,19 @@ static void *bg_main(void *unused)
 		}
 		now = clock_now_ms();
 		if (bg_woken() || now >= next_publish) {
-			if (!bg_publish(c))
+			if (!bg_publish(c) || !bg_session_counts(c))
 				goto lost;
 			next_publish = clock_now_ms() + BG_PUBLISH_MS;
 		}
 		now = clock_now_ms();
 		if (now >= next_sweep) {
-			if (!bg_sweep(c))
+			if (!bg_sweep(c) || !bg_sweep_sessions(c))
 				goto lost;
 			next_sweep = clock_now_ms() + bg_sweep_interval_ms;
 			now = clock_now_ms();
 		}
 		next = next_sweep;
-		if (bg_hooks.sip_server_seen && next_publish < next)
+		if ((bg_hooks.sip_server_seen || bg_hooks.session_counts) && next_publish < next)
 			next = next_publish;
 		p[2].fd = PQsocket(c);
 		p[2].events = POLLIN;
@@ -337,6 +405,18 @@ void store_bg_publish_soon(void)
 
 	if (bg_wake_fd >= 0)
 		(void)!write(bg_wake_fd, &one, sizeof(one));
+}
+
+void store_bg_set_session_keep(unsigned keep_s)
+{
+	bg_session_keep_s = keep_s;
+}
+
+void store_bg_sessions(struct store_bg_sessions *out)
+{
+	out->open = atomic_load(&bg_sessions_open);
+	out->dialogs = atomic_load(&bg_dialogs_open);
+	out->expired = atomic_load(&bg_dialogs_expired);
 }
 
 uint64_t store_bg_swept(void)

@@ -2,7 +2,8 @@
  * store_bg: the database side thread: subscriber cache invalidation by
  * LISTEN/NOTIFY, the sweep of expired bindings, and the Session
  * Controller pools: the sip_server table read on every change, and what
- * this node sees of each server written to sip_server_node (store_bg.c).
+ * this node sees of each server written to sip_server_node; the session
+ * sweep and counts (store_bg.c).
  */
 #ifndef JCT_STORE_BG_H
 #define JCT_STORE_BG_H
@@ -45,6 +46,10 @@ struct store_bg_hooks {
 	 * how many; published at store_bg_publish_soon() and every few
 	 * seconds. NULL: nothing to publish. */
 	unsigned (*sip_server_seen)(struct store_sip_server_seen *out, unsigned max);
+	/* The open sessions per Session Controller (names[i] has counts[i]),
+	 * read every few seconds. NULL: no session affinity on this node (no
+	 * session sweep either). */
+	void (*session_counts)(const char *const *names, const unsigned *counts, unsigned n);
 };
 
 /* Starts the thread; it connects (and reconnects) by itself. hooks is
@@ -57,6 +62,15 @@ int store_bg_start(const char *conninfo, unsigned sweep_interval_s,
 void store_bg_publish_soon(void);
 /* Stops it within a poll interval and joins it. */
 void store_bg_stop(void);
+/* How long ended sessions stay in the session table (seconds); before
+ * store_bg_start(). */
+void store_bg_set_session_keep(unsigned keep_s);
+/* The cluster's open sessions and dialogs as last read, and the dialogs
+ * this node's sweeps expired. */
+struct store_bg_sessions {
+	uint64_t open, dialogs, expired;
+};
+void store_bg_sessions(struct store_bg_sessions *out);
 /* Expired bindings removed so far. */
 uint64_t store_bg_swept(void);
 

@@ -17,8 +17,8 @@
 #include "config/config.h"
 #include "net/netaddr.h"
 #include "net/transport.h"
+#include "proxy/dlgcache.h"
 #include "proxy/scpool.h"
-#include "proxy/scsession.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -765,7 +765,8 @@ Test(scpool, slow_server_is_skipped)
 	LOAD(r);
 	cr_assert_eq(round_at(clock_now_ms(), ""), 2);
 	/* q1 never finishes a call, q2 at once: q1 may hold its share of the
-	 * calls in progress plus one, (setting + 2) / 2, so no more than 3 */
+	 * calls in progress plus the slack, (setting + 2 * 4) / 2, so no more
+	 * than 9 */
 	for (unsigned i = 0; i < 50; i++) {
 		const char *got = pick(0, false);
 
@@ -779,11 +780,11 @@ Test(scpool, slow_server_is_skipped)
 		if (stat_of("q1").setting_up > most)
 			most = stat_of("q1").setting_up;
 	}
-	cr_expect_eq(most, 3, "q1 held %u calls", most);
-	cr_expect_eq(q1, 3);
-	cr_expect_eq(q2, 47);
+	cr_expect_eq(most, 9, "q1 held %u calls", most);
+	cr_expect_eq(q1, 9);
+	cr_expect_eq(q2, 41);
 	/* q1 drains: it is picked again */
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 9; i++)
 		scpool_release(id_of("q1"));
 	cr_expect_eq(stat_of("q1").setting_up, 0);
 	cr_expect_eq(count_picks(0, 100, "q1"), 50);
@@ -1492,7 +1493,105 @@ Test(scpool, pickers_while_reloading)
 	cr_expect_eq(stat_of("s2").setting_up, 0);
 }
 
-/* ---- sessions held (scsession.h) --------------------------------------- */
+/* ---- open sessions (scpool_set_sessions) ------------------------------- */
+
+/* The cluster's open sessions weigh the choice: a server holding many is
+ * skipped until the other catches up; a server no longer named has none. */
+Test(scpool, sessions_weigh_the_choice)
+{
+	static const struct store_sip_server r[] = {
+		ONE("q1", "sip:127.0.1.1:5060", "dc1", 100),
+		ONE("q2", "sip:127.0.1.2:5060", "dc1", 100),
+	};
+	const char *names[] = {"q1", "nosuch"};
+	unsigned counts[] = {40, 7}, q2 = 0;
+
+	LOAD(r);
+	cr_assert_eq(round_at(clock_now_ms(), ""), 2);
+	scpool_set_sessions(names, counts, 2);
+	cr_expect_eq(stat_of("q1").sessions, 40);
+	cr_expect_eq(stat_of("q2").sessions, 0);
+	/* q1 holds 40, q2 none: the next 32 new calls (held) go to q2, until
+	 * q1 is within the slack of its share, (40 + 32 + 2 * 4) / 2 */
+	for (unsigned i = 0; i < 32; i++) {
+		const char *got = pick(0, false);
+
+		cr_assert_not_null(got);
+		q2 += strcmp(got, "q2") == 0;
+	}
+	cr_expect_eq(q2, 32, "q2 got %u of 32", q2);
+	for (unsigned i = 0; i < 32; i++)
+		scpool_release(id_of("q2"));
+	scpool_set_sessions(names, counts, 0);
+	cr_expect_eq(stat_of("q1").sessions, 0);
+}
+
+/* ---- an existing session's server (scpool_take) ----------------------- */
+
+static const char *take(const char *name)
+{
+	struct scpool_pick pk;
+
+	if (!scpool_take(id_of(name), &pk))
+		return NULL;
+	scpool_release(pk.id);
+	return name_of_uri(pk.uri);
+}
+
+static bool dead_listed(const char *name)
+{
+	char d[SCPOOL_MAX][STORE_SEEN_NAME_MAX];
+	unsigned n = scpool_dead(d, SCPOOL_MAX);
+
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(d[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A session recorded on a pair's primary is served by whichever member is
+ * active; with neither in service the pair is dead and take fails. Names
+ * and ids map both ways. */
+Test(scpool, take_follows_the_pair)
+{
+	static const struct store_sip_server r[] = {
+		PRI("a", "sip:127.0.2.1:5060", "dc1", "p", 100),
+		BAK("b", "sip:127.0.2.2:5060", "dc1", "p", 100),
+		ONE("c", "sip:127.0.2.3:5060", "dc1", 100),
+	};
+	char name[STORE_SEEN_NAME_MAX];
+	uint64_t t;
+
+	LOAD(r);
+	t = clock_now_ms();
+	cr_assert_eq(round_at(t, ""), 3);
+	cr_expect_eq(scpool_id_of(sip_str_cstr("b")), id_of("b"));
+	cr_expect_eq(scpool_id_of(sip_str_cstr("zz")), 0);
+	cr_assert(scpool_name_of(id_of("c"), name));
+	cr_expect_str_eq(name, "c");
+	cr_expect_not(scpool_name_of(99999, name));
+	cr_expect_str_eq(take("a"), "a");
+	cr_expect_str_eq(take("b"), "a", "the backup's sessions go to the active primary");
+	cr_expect_not(dead_listed("a"));
+	/* a fails: b takes over, and serves a's sessions */
+	t += 6000;
+	cr_assert_eq(round_at(t, "a"), 3);
+	EXPECT_STATE("b", "active", NULL);
+	cr_expect_str_eq(take("a"), "b");
+	cr_expect_not(dead_listed("a"));
+	/* both fail: nobody serves the pair */
+	t += 6000;
+	(void)round_at(t, "a b");
+	cr_expect_null(take("a"));
+	cr_expect_null(take("b"));
+	cr_expect(dead_listed("a"));
+	cr_expect(dead_listed("b"));
+	cr_expect_not(dead_listed("c"));
+	cr_expect_eq(stat_of("a").setting_up + stat_of("b").setting_up, 0, "every take released");
+	cr_expect_not(scpool_take(99999, &(struct scpool_pick){0}));
+}
+
+/* ---- the dialog cache (dlgcache.h) -------------------------------------- */
 
 static struct sip_str cid(unsigned i)
 {
@@ -1504,100 +1603,77 @@ static struct sip_str cid(unsigned i)
 	return sip_str_cstr(b);
 }
 
-/* Sessions count where they were set up, end with their BYE (once), and
- * weigh the choice: a server holding many is skipped until the other
- * catches up. */
-Test(scpool, sessions_held_weigh_the_choice)
+/* Thousands of dialogs in and out in a mixed order: the table (linear
+ * probing, backward-shift deletion by the sweep) finds every one, loses
+ * none, and keeps what each entry says. */
+Test(scpool, dlgcache_churn)
 {
-	static const struct store_sip_server r[] = {
-		ONE("q1", "sip:127.0.1.1:5060", "dc1", 100),
-		ONE("q2", "sip:127.0.1.2:5060", "dc1", 100),
-	};
-	uint64_t now = clock_now_ms();
-	unsigned q2 = 0;
-
-	cr_assert_eq(scsession_init(2), 0);
-	LOAD(r);
-	cr_assert_eq(round_at(clock_now_ms(), ""), 2);
-	for (unsigned i = 0; i < 40; i++)
-		scsession_start(i % 2, cid(i), id_of("q1"), now);
-	scsession_start(0, cid(0), id_of("q1"), now); /* a second 2xx of a fork */
-	cr_expect_eq(stat_of("q1").sessions, 40);
-	cr_expect_eq(scsession_count(0) + scsession_count(1), 40);
-	/* q1 holds 40, q2 none: the next 38 new calls go to q2 */
-	for (unsigned i = 0; i < 38; i++) {
-		const char *got = pick(0, true);
-
-		cr_assert_not_null(got);
-		if (strcmp(got, "q2") == 0) {
-			q2++;
-			scsession_start(0, cid(1000 + i), id_of("q2"), now);
-		}
-	}
-	cr_expect_eq(q2, 38, "q2 got %u of 38", q2);
-	for (unsigned i = 0; i < 40; i++)
-		scsession_end(i % 2, cid(i));
-	scsession_end(0, cid(0));    /* a BYE retransmitted */
-	scsession_end(1, cid(5000)); /* a BYE of no session */
-	cr_expect_eq(stat_of("q1").sessions, 0);
-	cr_expect_eq(stat_of("q2").sessions, 38);
-	scsession_fini();
-	cr_expect_eq(stat_of("q2").sessions, 0, "released at the end");
-}
-
-/* Thousands of sessions in and out in a mixed order: the table (linear
- * probing, backward-shift deletion) finds every one, loses none. */
-Test(scpool, sessions_table_churn)
-{
-	static const struct store_sip_server r[] = {ONE("s1", "sip:127.0.1.3:5060", "dc1", 100)};
-	uint64_t now = clock_now_ms();
-	unsigned live = 0;
 	static bool in[20000];
+	uint64_t now = 1000000;
+	unsigned live = 0;
 
-	cr_assert_eq(scsession_init(1), 0);
-	LOAD(r);
-	cr_assert_eq(round_at(clock_now_ms(), ""), 1);
+	cr_assert_eq(dlgcache_init(2, 100000), 0);
 	for (unsigned round = 0; round < 5; round++) {
 		for (unsigned i = round; i < 20000; i += 3) {
+			struct dlgcache_entry *e = dlgcache_put(i % 2, cid(i), false);
+
+			cr_assert_not_null(e);
 			if (in[i]) {
-				scsession_end(0, cid(i));
+				cr_assert_eq(e->session, (int64_t)i + 1, "round %u: %u", round, i);
+				e->expires_ms = now; /* gone at the next sweep */
 				in[i] = false;
 				live--;
 			} else {
-				scsession_start(0, cid(i), id_of("s1"), now);
+				cr_assert_eq(e->state, 0, "round %u: %u is new", round, i);
+				*e = (struct dlgcache_entry){.key = e->key,
+							     .state = DLGCACHE_KNOWN,
+							     .session = (int64_t)i + 1,
+							     .expires_ms = UINT64_MAX};
 				in[i] = true;
 				live++;
 			}
 		}
-		cr_assert_eq(scsession_count(0), live, "round %u", round);
-		cr_assert_eq(stat_of("s1").sessions, live, "round %u", round);
+		now += DLGCACHE_SWEEP_MS;
+		dlgcache_sweep(0, now);
+		dlgcache_sweep(1, now);
+		cr_assert_eq(dlgcache_count(0) + dlgcache_count(1), live, "round %u", round);
+		for (unsigned i = 0; i < 20000; i++) {
+			struct dlgcache_entry *e = dlgcache_find(i % 2, cid(i));
+
+			cr_assert_eq(e != NULL, in[i], "round %u: %u", round, i);
+			if (e)
+				cr_assert_eq(e->session, (int64_t)i + 1);
+		}
 	}
-	for (unsigned i = 0; i < 20000; i++)
-		if (in[i])
-			scsession_end(0, cid(i));
-	cr_expect_eq(scsession_count(0), 0);
-	cr_expect_eq(stat_of("s1").sessions, 0);
-	scsession_fini();
+	dlgcache_fini();
 }
 
-/* A session whose BYE never came through ends after the maximum age. */
-Test(scpool, sessions_age_out)
+/* The bound ([sessions] cache_size, shared by the workers) refuses new
+ * entries but for a dialog being recorded; the sweep scans at most every
+ * DLGCACHE_SWEEP_MS. */
+Test(scpool, dlgcache_bound_and_sweep)
 {
-	static const struct store_sip_server r[] = {ONE("s1", "sip:127.0.1.3:5060", "dc1", 100)};
-	uint64_t now = clock_now_ms();
+	uint64_t now = 5000000;
 
-	cr_assert_eq(scsession_init(1), 0);
-	LOAD(r);
-	cr_assert_eq(round_at(clock_now_ms(), ""), 1);
-	for (unsigned i = 0; i < 100; i++)
-		scsession_start(0, cid(i), id_of("s1"), now + i);
-	scsession_sweep(0, now + SCSESSION_MAX_AGE_MS + 49);
-	cr_expect_eq(scsession_count(0), 50);
-	cr_expect_eq(stat_of("s1").sessions, 50);
-	scsession_sweep(0, now + SCSESSION_MAX_AGE_MS + 1000); /* within a minute: no scan */
-	cr_expect_eq(scsession_count(0), 50);
-	scsession_sweep(0, now + SCSESSION_MAX_AGE_MS + 60049);
-	cr_expect_eq(scsession_count(0), 0);
-	cr_expect_eq(stat_of("s1").sessions, 0);
-	scsession_fini();
+	cr_assert_eq(dlgcache_init(2, 200), 0);
+	for (unsigned i = 0; i < 100; i++) {
+		struct dlgcache_entry *e = dlgcache_put(0, cid(i), false);
+
+		cr_assert_not_null(e);
+		e->expires_ms = now + i;
+	}
+	cr_expect_null(dlgcache_put(0, cid(100), false), "worker 0's share is full");
+	cr_expect_not_null(dlgcache_put(0, cid(1), false), "an entry it has is found");
+	cr_expect_not_null(dlgcache_put(0, cid(101), true), "forced: a dialog being recorded");
+	dlgcache_find(0, cid(101))->expires_ms = now;
+	cr_expect_not_null(dlgcache_put(1, cid(102), false), "worker 1 has its own share");
+	cr_expect_eq(dlgcache_count(0), 101);
+	dlgcache_sweep(0, now + 50);
+	cr_expect_eq(dlgcache_count(0), 49, "51 of the 100 and the forced one expired");
+	dlgcache_sweep(0, now + 1000); /* too soon: no scan */
+	cr_expect_eq(dlgcache_count(0), 49);
+	dlgcache_sweep(0, now + 50 + DLGCACHE_SWEEP_MS);
+	cr_expect_eq(dlgcache_count(0), 0);
+	cr_expect_null(dlgcache_find(0, cid(70)));
+	dlgcache_fini();
 }

@@ -1,53 +1,43 @@
 /*
- * scsession: see scsession.h. One open-addressing table per worker
- * (linear probing, deletion by backward shift, so no tombstones), grown
- * at half full.
+ * dlgcache: see dlgcache.h. One open-addressing table per worker (linear
+ * probing, deletion by backward shift, so no tombstones), grown at half
+ * full up to its share of [sessions] cache_size.
  */
-#include "proxy/scsession.h"
+#include "proxy/dlgcache.h"
 
 #include "base/siphash.h"
-#include "proxy/scpool.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SCSESSION_MIN_CAP  64
-#define SCSESSION_SWEEP_MS 60000
-
-struct entry {
-	uint64_t key; /* 0: empty */
-	uint64_t expires_ms;
-	uint32_t sc_id;
-};
+#define DLGCACHE_MIN_CAP 64
 
 struct table {
-	struct entry *e;
+	struct dlgcache_entry *e;
 	size_t cap, n; /* cap a power of two, or 0 */
+	size_t max;    /* entries at most */
 	uint64_t next_sweep_ms;
 };
 
 static struct table *tables;
 static unsigned ntables;
 
-int scsession_init(unsigned nworkers)
+int dlgcache_init(unsigned nworkers, unsigned cap)
 {
 	tables = calloc(nworkers ? nworkers : 1, sizeof(*tables));
 	if (!tables)
 		return -ENOMEM;
 	ntables = nworkers;
+	for (unsigned i = 0; i < ntables; i++)
+		tables[i].max = cap / (nworkers ? nworkers : 1);
 	return 0;
 }
 
-void scsession_fini(void)
+void dlgcache_fini(void)
 {
-	for (unsigned i = 0; i < ntables; i++) {
-		for (size_t k = 0; k < tables[i].cap; k++)
-			if (tables[i].e[k].key)
-				scpool_hold(tables[i].e[k].sc_id, -1);
+	for (unsigned i = 0; i < ntables; i++)
 		free(tables[i].e);
-	}
 	free(tables);
 	tables = NULL;
 	ntables = 0;
@@ -77,8 +67,8 @@ static size_t slot_of(const struct table *t, uint64_t key)
 
 static bool grow(struct table *t)
 {
-	size_t cap = t->cap ? t->cap * 2 : SCSESSION_MIN_CAP;
-	struct entry *old = t->e, *e = calloc(cap, sizeof(*e));
+	size_t cap = t->cap ? t->cap * 2 : DLGCACHE_MIN_CAP;
+	struct dlgcache_entry *old = t->e, *e = calloc(cap, sizeof(*e));
 	size_t oldcap = t->cap;
 
 	if (!e)
@@ -114,55 +104,54 @@ static void remove_at(struct table *t, size_t i)
 	}
 }
 
-void scsession_start(unsigned worker, struct sip_str call_id, uint32_t sc_id, uint64_t now_ms)
-{
-	struct table *t = table_of(worker);
-	uint64_t key = key_of(call_id);
-	size_t i;
-
-	if (!t || ((t->n + 1) * 2 > t->cap && !grow(t)))
-		return; /* out of memory: the session goes uncounted */
-	i = slot_of(t, key);
-	if (t->e[i].key)
-		return; /* counted already (a second 2xx of a fork) */
-	t->e[i] = (struct entry){
-		.key = key, .expires_ms = now_ms + SCSESSION_MAX_AGE_MS, .sc_id = sc_id};
-	t->n++;
-	scpool_hold(sc_id, 1);
-}
-
-void scsession_end(unsigned worker, struct sip_str call_id)
+struct dlgcache_entry *dlgcache_find(unsigned worker, struct sip_str call_id)
 {
 	struct table *t = table_of(worker);
 	size_t i;
 
 	if (!t || !t->n)
-		return;
+		return NULL;
 	i = slot_of(t, key_of(call_id));
-	if (!t->e[i].key)
-		return;
-	scpool_hold(t->e[i].sc_id, -1);
-	remove_at(t, i);
+	return t->e[i].key ? &t->e[i] : NULL;
 }
 
-void scsession_sweep(unsigned worker, uint64_t now_ms)
+struct dlgcache_entry *dlgcache_put(unsigned worker, struct sip_str call_id, bool force)
+{
+	struct table *t = table_of(worker);
+	uint64_t key = key_of(call_id);
+	size_t i;
+
+	if (!t)
+		return NULL;
+	if (t->cap) {
+		i = slot_of(t, key);
+		if (t->e[i].key)
+			return &t->e[i];
+	}
+	if ((t->n >= t->max && !force) || ((t->n + 1) * 2 > t->cap && !grow(t)))
+		return NULL;
+	i = slot_of(t, key);
+	t->e[i] = (struct dlgcache_entry){.key = key};
+	t->n++;
+	return &t->e[i];
+}
+
+void dlgcache_sweep(unsigned worker, uint64_t now_ms)
 {
 	struct table *t = table_of(worker);
 
 	if (!t || now_ms < t->next_sweep_ms)
 		return;
-	t->next_sweep_ms = now_ms + SCSESSION_SWEEP_MS;
+	t->next_sweep_ms = now_ms + DLGCACHE_SWEEP_MS;
 	for (size_t i = 0; i < t->cap;) {
-		if (t->e[i].key && t->e[i].expires_ms <= now_ms) {
-			scpool_hold(t->e[i].sc_id, -1);
+		if (t->e[i].key && t->e[i].expires_ms <= now_ms)
 			remove_at(t, i); /* another entry may have moved into i */
-		} else {
+		else
 			i++;
-		}
 	}
 }
 
-unsigned scsession_count(unsigned worker)
+unsigned dlgcache_count(unsigned worker)
 {
 	struct table *t = table_of(worker);
 
