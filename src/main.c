@@ -20,6 +20,7 @@
 #include "proxy/core.h"
 #include "proxy/dialog_rate.h"
 #include "proxy/scpool.h"
+#include "proxy/affinity.h"
 #include "proxy/dlgcache.h"
 #include "proxy/self.h"
 #include "registrar/auth.h"
@@ -178,8 +179,10 @@ static int run(const struct config *cfg)
 		if (scpool_on()) {
 			bg_hooks.sip_servers = scpool_load;
 			bg_hooks.sip_server_seen = scpool_seen;
-			bg_hooks.session_counts = scpool_set_sessions;
-			store_bg_set_session_keep(cfg->sessions.keep_ended);
+			if (affinity_on(cfg)) {
+				bg_hooks.session_counts = scpool_set_sessions;
+				store_bg_set_session_keep(cfg->sessions.keep_ended);
+			}
 		}
 		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval,
 				    &bg_hooks, cfg->node.name, cfg->cluster.geo_location);

@@ -185,6 +185,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"routing", "overload_dialog_rate", cfg_set_uint, .off = OFF(routing.overload_dialog_rate),
 	 .min = 0, .max = 1000000, .dflt = "0"},
 	/* Session affinity (proxy/affinity.c), with session_controllers. */
+	{"sessions", "affinity", cfg_set_bool, .off = OFF(sessions.affinity), .dflt = "yes"},
 	{"sessions", "relate", cfg_set_relate, .count_off = OFF(sessions.nrelate), .list = true,
 	 .dflt = "replaces join target-dialog referred-by device controller"},
 	{"sessions", "dialog_timeout", cfg_set_uint, .off = OFF(sessions.dialog_timeout),

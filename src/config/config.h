@@ -154,6 +154,7 @@ struct config {
 	} routing;
 
 	struct {
+		bool affinity;    /* sessions stored, dialogs routed by them */
 		unsigned relate;  /* enum cfg_relate bits */
 		unsigned nrelate; /* names listed (the list mechanism's count) */
 		unsigned dialog_timeout; /* seconds an answered dialog lives without a request */

@@ -39,9 +39,9 @@ struct asked {
 	char call_id[]; /* the cache key */
 };
 
-bool affinity_on(void)
+bool affinity_on(const struct config *cfg)
 {
-	return scpool_on();
+	return cfg->routing.session_controllers && cfg->sessions.affinity;
 }
 
 static struct sip_str call_id_of(struct asked *a)

@@ -39,6 +39,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct config;
+
 enum affinity_verdict {
 	AFFINITY_TO,        /* send it to *to (counted there until scpool_release()) */
 	AFFINITY_FREE,      /* route it as without affinity */
@@ -47,8 +49,9 @@ enum affinity_verdict {
 	AFFINITY_NO_SERVER, /* no Session Controller in service anywhere */
 };
 
-/* Is session affinity on ([routing] session_controllers)? */
-bool affinity_on(void);
+/* Is session affinity on ([routing] session_controllers and [sessions]
+ * affinity)? */
+bool affinity_on(const struct config *cfg);
 
 /* A new dialog. From an endpoint (from_sc 0): AFFINITY_TO with *to set,
  * or KEPT, DONE, NO_SERVER. From Session Controller from_sc (to unused,

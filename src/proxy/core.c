@@ -242,7 +242,7 @@ static bool to_session_controller(struct worker *w, struct sip_job *job, struct 
 	enum affinity_verdict v;
 	char extra[40];
 
-	if (starts_dialog(m))
+	if (starts_dialog(m) && affinity_on(worker_config(w)))
 		v = affinity_new_dialog(w, job, m, 0, &pick);
 	else
 		v = scpool_choose(worker_index(w), &pick) ? AFFINITY_TO : AFFINITY_NO_SERVER;
@@ -347,7 +347,7 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		worker_reply(w, m, src, st, "Bad Route", NULL);
 		return false;
 	}
-	if (affinity_on() && session_affinity(w, job, m, &rs, from_sc, &kept))
+	if (affinity_on(cfg) && session_affinity(w, job, m, &rs, from_sc, &kept))
 		return kept;
 	/* A method nobody here knows, for this node itself (no user, one of
 	 * our addresses or domains): there is nothing to relay it to, and
@@ -433,7 +433,7 @@ static void core_round_end(struct worker *w)
 
 	if (!worker_txn(w))
 		return;
-	if (affinity_on())
+	if (affinity_on(worker_config(w)))
 		dlgcache_sweep(worker_index(w), clock_now_ms());
 	txn_layer_stats(worker_txn(w), &ts);
 	ctr_set(&ctr->g_transactions, txn_layer_count(worker_txn(w)));

@@ -187,7 +187,7 @@ static void final_sent(struct pctx *p)
 	struct sip_msg req;
 
 	/* a dialog being set up that failed ends (affinity.h) */
-	if (!p->got_2xx && affinity_on() && p->st &&
+	if (!p->got_2xx && affinity_on(worker_config(p->w)) && p->st &&
 	    (p->invite || stx_method(p->st) == SIP_METHOD_SUBSCRIBE ||
 	     stx_method(p->st) == SIP_METHOD_REFER) &&
 	    parse_request(p, &req) == 0)
@@ -614,7 +614,7 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 		b->local = false;
 		p->got_2xx = true;
 		p->cancelled = true;
-		if (first && affinity_on())
+		if (first && affinity_on(worker_config(w)))
 			affinity_answered(w, m); /* a dialog recorded as early is up */
 		relay_up(p, m, NULL, 0);
 		if (p->invite) {
