@@ -54,6 +54,9 @@ struct opts {
 	const char *uri, *geo_location, *ha_pair, *role;
 	bool no_ha_pair;
 	long weight; /* -1: not given */
+	/* session list; the ages are checked to be digits */
+	const char *sip_server, *min_age, *max_age;
+	bool all;
 };
 
 static struct opts o = {.timeout = 10, .weight = -1};
@@ -96,6 +99,9 @@ static void usage(FILE *f)
 	      "  sip-server set NAME [--uri U] [--geo-location DC] [--ha-pair P | --no-ha-pair]\n"
 	      "                 [--role R] [--weight N] [--enable | --disable]\n"
 	      "  sip-server rm NAME\n"
+	      "  session list [--sip-server NAME] [--aor AOR] [--min-age S] [--max-age S]\n"
+	      "               [--all] [--limit N]        open ones, newest first\n"
+	      "  session show ID                         a session and its dialogs\n"
 	      "options:\n"
 	      "  --url URL          the admin API (env JUNCTION_URL; default " DEFAULT_URL ")\n"
 	      "  --token TOKEN      the bearer token (env JUNCTION_TOKEN)\n"
@@ -1009,6 +1015,97 @@ static void cmd_sip_server(int argc, char **argv)
 	}
 }
 
+static const struct column ses_cols[] = {
+	{"ID", "id"},
+	{"SIP-SERVER", "sip_server"},
+	{"HA-PAIR", "ha_pair"},
+	{"NODE", "node"},
+	{"DIALOGS", "dialogs"},
+	{"CREATED", "created"},
+	{"ACTIVITY", "last_activity"},
+	{"ENDED", "ended"},
+	{"MOVED-FROM", "moved_from"},
+};
+static const struct column ses_fields[] = {
+	{"id", "id"},       {"sip_server", "sip_server"}, {"ha_pair", "ha_pair"},
+	{"node", "node"},   {"created", "created"},       {"activity", "last_activity"},
+	{"ended", "ended"}, {"moved_from", "moved_from"},
+};
+static const struct column dlg_cols[] = {
+	{"CALL-ID", "call_id"},   {"FROM-TAG", "from_tag"}, {"TO-TAG", "to_tag"},
+	{"METHOD", "method"},     {"STATE", "state"},       {"RELATION", "relation"},
+	{"CALLER", "caller_aor"}, {"CALLEE", "callee_aor"}, {"NODE", "node"},
+	{"CREATED", "created"},   {"UPDATED", "updated"},   {"EXPIRES", "expires"},
+	{"ENDED", "ended"},
+};
+
+/* A session as fields and its dialogs as a table, or JSON. */
+static void print_session(json_t *j)
+{
+	json_t *dialogs = json_object_get(j, "dialogs");
+
+	if (o.json) {
+		print_json(j);
+		return;
+	}
+	print_fields(j, ses_fields, sizeof(ses_fields) / sizeof(ses_fields[0]));
+	putchar('\n');
+	if (json_array_size(dialogs) == 0)
+		printf("no dialogs\n");
+	else
+		print_table(dialogs, dlg_cols, sizeof(dlg_cols) / sizeof(dlg_cols[0]));
+}
+
+static void cmd_session(int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : NULL;
+	char query[4096] = "", path[64];
+	json_t *j = NULL;
+
+	if (!verb)
+		die(EXIT_USAGE, "session: give list or show");
+	if (strcmp(verb, "list") == 0) {
+		if (argc != 1)
+			die(EXIT_USAGE, "session list takes no arguments, only options");
+		add_arg(query, sizeof(query), "sip_server", o.sip_server);
+		add_arg(query, sizeof(query), "aor", o.aor);
+		add_arg(query, sizeof(query), "min_age", o.min_age);
+		add_arg(query, sizeof(query), "max_age", o.max_age);
+		if (o.all)
+			add_arg(query, sizeof(query), "ended", "yes");
+		j = list_all("/v1/sessions", query);
+		if (o.json)
+			print_json(j);
+		else if (json_array_size(json_object_get(j, "items")) == 0)
+			printf("no sessions\n");
+		else
+			print_table(json_object_get(j, "items"), ses_cols,
+				    sizeof(ses_cols) / sizeof(ses_cols[0]));
+		json_decref(j);
+	} else if (strcmp(verb, "show") == 0) {
+		/* An id is what the API takes: 1 to 18 digits. */
+		if (argc != 2 || !argv[1][0] || strlen(argv[1]) > 18 ||
+		    strspn(argv[1], "0123456789") != strlen(argv[1]))
+			die(EXIT_USAGE, "session show: give one ID (see session list)");
+		snprintf(path, sizeof(path), "/v1/sessions/%s", argv[1]);
+		request("GET", path, NULL, &j);
+		print_session(j);
+		json_decref(j);
+	} else {
+		die(EXIT_USAGE, "session: unknown command '%s'", verb);
+	}
+}
+
+/* --min-age and --max-age: seconds, as the API takes them (0 to 2^31 - 1). */
+static const char *age_opt(const char *name, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 10 || strspn(v, "0123456789") != n || strtoll(v, NULL, 10) > 2147483647)
+		die(EXIT_USAGE, "--%s: '%s' is not a number of seconds", name, v);
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -1033,6 +1130,10 @@ int main(int argc, char **argv)
 		O_NO_HA_PAIR,
 		O_ROLE,
 		O_WEIGHT,
+		O_SIP_SERVER,
+		O_MIN_AGE,
+		O_MAX_AGE,
+		O_ALL,
 	};
 	static const struct option longopts[] = {
 		{"url", required_argument, NULL, O_URL},
@@ -1058,6 +1159,10 @@ int main(int argc, char **argv)
 		{"no-ha-pair", no_argument, NULL, O_NO_HA_PAIR},
 		{"role", required_argument, NULL, O_ROLE},
 		{"weight", required_argument, NULL, O_WEIGHT},
+		{"sip-server", required_argument, NULL, O_SIP_SERVER},
+		{"min-age", required_argument, NULL, O_MIN_AGE},
+		{"max-age", required_argument, NULL, O_MAX_AGE},
+		{"all", no_argument, NULL, O_ALL},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -1139,6 +1244,18 @@ int main(int argc, char **argv)
 				die(EXIT_USAGE, "--weight: '%s' is not a number from 0 to 10000",
 				    optarg);
 			break;
+		case O_SIP_SERVER:
+			o.sip_server = optarg;
+			break;
+		case O_MIN_AGE:
+			o.min_age = age_opt("min-age", optarg);
+			break;
+		case O_MAX_AGE:
+			o.max_age = age_opt("max-age", optarg);
+			break;
+		case O_ALL:
+			o.all = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1171,6 +1288,8 @@ int main(int argc, char **argv)
 		cmd_binding(argc - optind - 1, argv + optind + 1);
 	else if (strcmp(argv[optind], "sip-server") == 0)
 		cmd_sip_server(argc - optind - 1, argv + optind + 1);
+	else if (strcmp(argv[optind], "session") == 0)
+		cmd_session(argc - optind - 1, argv + optind + 1);
 	else
 		die(EXIT_USAGE, "unknown command '%s' (see junctionctl --help)", argv[optind]);
 	curl_global_cleanup();

@@ -83,9 +83,10 @@ $$;
 --      device;
 --   4. p_device: the open session of a dialog up with the caller's, else
 --      the callee's device;
---   5. p_controller (the Session Controller that sends the request): that
---      controller's (or its pair's) open session with a dialog up with the
---      callee's device, else a new session of its own;
+--   5. p_controller (the Session Controller that sends the request; 3 and 4
+--      are an endpoint's rules): that controller's (or its pair's) open
+--      session with a dialog up with the callee's device
+--      (p_controller_rule), else a new session of its own;
 --   6. a new session on p_proposed (the node's pick by the pool rules).
 -- A related session whose controller is in p_dead (its pair has no member
 -- in service) is left: the dialog starts a new session on p_proposed,
@@ -123,11 +124,12 @@ BEGIN
             ORDER BY d.created_at DESC LIMIT 1;
             rel := p_rel_kind[i];
         END IF;
-        IF sid IS NULL AND p_referrer[i] IS NOT NULL AND junction_is_device(p_referrer[i]) THEN
+        IF sid IS NULL AND p_controller[i] IS NULL AND p_referrer[i] IS NOT NULL
+           AND junction_is_device(p_referrer[i]) THEN
             sid := junction_session_of_aor(p_referrer[i]);
             rel := 'referred-by';
         END IF;
-        IF sid IS NULL AND p_device[i] THEN
+        IF sid IS NULL AND p_controller[i] IS NULL AND p_device[i] THEN
             IF junction_is_device(p_caller[i]) THEN
                 sid := junction_session_of_aor(p_caller[i]);
             END IF;

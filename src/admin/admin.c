@@ -3,7 +3,8 @@
  * daemon and its limits, bearer-token checks, the routing table, request
  * bodies, JSON responses and errors, and the pool of database
  * connections. The resources themselves are in admin_subscribers.c,
- * admin_bindings.c, admin_sip_servers.c and admin_status.c.
+ * admin_bindings.c, admin_sip_servers.c, admin_sessions.c and
+ * admin_status.c.
  *
  * MHD calls on_request() several times per request: once when the headers
  * are in (route, token and declared body size are checked there, so a bad
@@ -24,6 +25,7 @@
 #include "config/config.h"
 #include "net/netaddr.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -82,6 +84,8 @@ static const struct admin_route routes[] = {
 	 "GET, HEAD, POST"},
 	{"/v1/sip-servers/", false, admin_sip_server_get, NULL, admin_sip_server_patch,
 	 admin_sip_server_delete, "GET, HEAD, PATCH, DELETE"},
+	{"/v1/sessions", false, admin_sessions_list, NULL, NULL, NULL, "GET, HEAD"},
+	{"/v1/sessions/", false, admin_session_get, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/status", false, admin_status, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/stats", false, admin_stats, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/openapi.json", false, admin_openapi, NULL, NULL, NULL, "GET, HEAD"},
@@ -358,6 +362,29 @@ bool admin_page(struct admin_req *r, unsigned *limit, int64_t *after_id)
 	return true;
 }
 
+bool admin_aor_arg(struct admin_req *r, const char *name, const char *aor, char *out, size_t cap)
+{
+	const char *p = aor, *at;
+	size_t n;
+
+	if (strncasecmp(p, "sips:", 5) == 0)
+		p += 5;
+	else if (strncasecmp(p, "sip:", 4) == 0)
+		p += 4;
+	at = strrchr(p, '@');
+	if (!at || at == p || !at[1] || strpbrk(p, " \t<>;") || strlen(p) + 5 > cap) {
+		admin_error(r, 400, ADMIN_E_BAD_REQUEST,
+			    "%s '%.200s' is not an address of record such as "
+			    "sip:alice@example.com",
+			    name, aor);
+		return false;
+	}
+	n = (size_t)snprintf(out, cap, "sip:%s", p);
+	for (size_t i = n - strlen(at + 1); i < n; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+	return true;
+}
+
 json_t *admin_body_object(struct admin_req *r)
 {
 	json_error_t e;
@@ -448,8 +475,8 @@ struct store_admin *admin_db(struct admin_req *r)
 		return r->db;
 	if (!pool_n) {
 		admin_error(r, 503, ADMIN_E_DB_UNAVAILABLE,
-			    "no [database] is configured: subscribers, bindings and sip "
-			    "servers are off");
+			    "no [database] is configured: subscribers, bindings, sip "
+			    "servers and sessions are off");
 		return NULL;
 	}
 	pthread_mutex_lock(&pool_lock);

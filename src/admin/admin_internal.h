@@ -1,7 +1,7 @@
 /*
  * admin_internal: what the admin server's files share (admin.c and the
  * resource files admin_subscribers.c, admin_bindings.c,
- * admin_sip_servers.c, admin_status.c);
+ * admin_sip_servers.c, admin_sessions.c, admin_status.c);
  * nothing outside them includes it.
  *
  * A handler gets the request (struct admin_req) once its whole body has
@@ -43,6 +43,9 @@ struct config;
 /* Largest page of a list, and the default. */
 #define ADMIN_LIMIT_MAX     1000
 #define ADMIN_LIMIT_DEFAULT 100
+
+/* Room for an AOR in stored form (admin_aor_arg). */
+#define ADMIN_AOR_MAX 520
 
 struct admin_req;
 typedef void (*admin_handler)(struct admin_req *r);
@@ -110,6 +113,11 @@ bool admin_args_only(struct admin_req *r, const char *const *allowed);
 bool admin_page(struct admin_req *r, unsigned *limit, int64_t *after_id);
 /* The opaque cursor for the page after id. */
 json_t *admin_cursor(int64_t id);
+/* The query parameter name, an AOR (sip:user@domain, sips:user@domain or
+ * user@domain), into out as the registrar and the proxy store AORs:
+ * "sip:", the user as written, the domain in lowercase. Returns false
+ * when it answered 400 (not an AOR). */
+bool admin_aor_arg(struct admin_req *r, const char *name, const char *aor, char *out, size_t cap);
 /* The body as a JSON object (new reference), or NULL when it answered
  * 400. */
 json_t *admin_body_object(struct admin_req *r);
@@ -155,6 +163,9 @@ void admin_sip_servers_create(struct admin_req *r);
 void admin_sip_server_get(struct admin_req *r);
 void admin_sip_server_patch(struct admin_req *r);
 void admin_sip_server_delete(struct admin_req *r);
+
+void admin_sessions_list(struct admin_req *r);
+void admin_session_get(struct admin_req *r);
 
 void admin_status(struct admin_req *r);
 void admin_stats(struct admin_req *r);

@@ -24,6 +24,7 @@
 #include "net/tcp.h"
 #include "runtime/counters.h"
 #include "runtime/worker.h"
+#include "store/store_bg.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -244,6 +245,7 @@ void admin_metrics(struct admin_req *r)
 	struct metrics_input in = {0};
 	struct scpool_stats pool;
 	struct scpool_server_stat *servers = NULL;
+	struct store_bg_sessions sessions;
 	struct db_state db;
 	size_t len = 0;
 	char *text = NULL;
@@ -267,6 +269,8 @@ void admin_metrics(struct admin_req *r)
 		in.pool = &pool;
 		in.servers = servers;
 		in.nservers = scpool_server_stats(servers, SCPOOL_MAX);
+		store_bg_sessions(&sessions);
+		in.sessions = &sessions;
 	}
 	text = metrics_format(&in, &len);
 out:

@@ -244,7 +244,8 @@ static void pool_families(FILE *f, const struct metrics_input *in)
 		sample(f, "junction_sip_server_calls_setting_up", "server", in->servers[i].name,
 		       in->servers[i].setting_up);
 	family(f, "junction_sip_server_sessions", "gauge",
-	       "Sessions set up with the server through this node and not ended yet.");
+	       "Sessions open on the server, cluster-wide (read from the database every 5 "
+	       "seconds).");
 	for (unsigned i = 0; i < in->nservers; i++)
 		sample(f, "junction_sip_server_sessions", "server", in->servers[i].name,
 		       in->servers[i].sessions);
@@ -257,6 +258,49 @@ static void pool_families(FILE *f, const struct metrics_input *in)
 		label_value(f, in->servers[i].name);
 		fprintf(f, "\"} %.6f\n", (double)in->servers[i].rtt_us / 1e6);
 	}
+}
+
+/* Session affinity (with the pools): where in-dialog requests found their
+ * dialog's session, what this node's new dialogs did to sessions, and the
+ * cluster's open sessions and dialogs as the database thread last read
+ * them. */
+static void affinity_families(FILE *f, const struct metrics_input *in)
+{
+	static const char *const l = "junction_affinity_lookups_total";
+	const struct counters *c = in->ctr;
+
+	family(f, l, "counter",
+	       "Sessions of dialogs looked up, by source (the node's cache, or a database read).");
+	sample(f, l, "source", "cache", get(&c->v[CTR_AFFINITY_CACHE_HITS]));
+	sample(f, l, "source", "database", get(&c->v[CTR_AFFINITY_DB_LOOKUPS]));
+	counter(f, "junction_affinity_unknown_total",
+		"In-dialog requests routed by their route set: no node recorded their dialog, or "
+		"its session's Session Controller pair is out of service.",
+		get(&c->v[CTR_AFFINITY_UNKNOWN]));
+	counter(f, "junction_sessions_created_total", "New dialogs that started a new session.",
+		get(&c->v[CTR_SESSIONS_CREATED]));
+	counter(f, "junction_sessions_joined_total",
+		"New dialogs that joined the open session they are related to.",
+		get(&c->v[CTR_SESSIONS_JOINED]));
+	counter(f, "junction_sessions_moved_total",
+		"New dialogs whose related session's Session Controller pair was out of service, "
+		"moved to a new session.",
+		get(&c->v[CTR_SESSIONS_MOVED]));
+	counter(f, "junction_session_writes_failed_total",
+		"Dialog writes (answered, ended, extended) lost because the database was down.",
+		get(&c->v[CTR_SESSION_WRITES_FAILED]));
+	if (!in->sessions)
+		return;
+	gauge(f, "junction_sessions",
+	      "Sessions open, cluster-wide (read from the database every 5 seconds).",
+	      in->sessions->open);
+	gauge(f, "junction_dialogs",
+	      "Dialogs not ended, cluster-wide (read from the database every 5 seconds).",
+	      in->sessions->dialogs);
+	counter(f, "junction_dialogs_expired_total",
+		"Dialogs this node's sweeps ended because they expired ([sessions] "
+		"dialog_timeout).",
+		in->sessions->expired);
 }
 
 static void process_families(FILE *f, const struct metrics_process *p)
@@ -285,8 +329,10 @@ char *metrics_format(const struct metrics_input *in, size_t *len)
 	sip_families(f, in->ctr);
 	state_families(f, in);
 	db_families(f, in);
-	if (in->pool)
+	if (in->pool) {
 		pool_families(f, in);
+		affinity_families(f, in);
+	}
 	if (in->proc)
 		process_families(f, in->proc);
 	if (ferror(f)) {

@@ -37,10 +37,14 @@ struct metrics_input {
 	int db_up;                          /* 1, 0; -1: no database configured (not exported) */
 	int64_t bindings_active;            /* -1: unknown (not exported) */
 	const struct metrics_process *proc; /* NULL: not exported */
-	/* Session Controller pools; NULL: not in use (not exported) */
+	/* Session Controller pools; NULL: not in use (not exported, nor
+	 * are the session affinity counters) */
 	const struct scpool_stats *pool;
 	const struct scpool_server_stat *servers; /* nservers entries */
 	unsigned nservers;
+	/* The cluster's sessions (store_bg_sessions()), with pool; NULL: not
+	 * exported */
+	const struct store_bg_sessions *sessions;
 };
 
 /* Reads /proc/self. Returns 0 or a negative errno. */

@@ -229,6 +229,8 @@ static void looked_up(void *arg, int err, const struct store_result *r)
 	struct dlgcache_entry *e = dlgcache_find(worker_index(w), call_id_of(a));
 	uint64_t now = clock_now_ms();
 
+	if (e && e->state != DLGCACHE_PENDING)
+		e = NULL; /* answered by another lookup of the same dialog already */
 	if (e && !err && store_result_rows(r) > 0) {
 		long left = strtol(store_result_get(r, 0, 2).p, NULL, 10);
 		uint64_t left_ms = left > 0 ? (uint64_t)left * 1000 : 0;
@@ -443,11 +445,12 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 		bookkeeping(w, m, e);
 		return AFFINITY_FREE;
 	}
-	if (e && e->state == DLGCACHE_PENDING)
-		return AFFINITY_DONE; /* its answer is coming; the first waits for it */
-	if (!e && !job->dialog_asked && worker_store(w)) {
-		/* a dialog this node did not see start: ask where it is */
-		e = dlgcache_put(wi, sip_msg_call_id(m), false);
+	if ((!e || e->state == DLGCACHE_PENDING) && !job->dialog_asked && worker_store(w)) {
+		/* a dialog this node did not see start: ask where it is (again,
+		 * for another request of it while the first is asked: an ACK is
+		 * never retransmitted) */
+		if (!e)
+			e = dlgcache_put(wi, sip_msg_call_id(m), false);
 		a = e ? asked_new(w, job, sip_msg_call_id(m), false) : NULL;
 		op = a ? store_op_begin(worker_store(w), STORE_DIALOG_LOOKUP, false, 0, looked_up,
 					a, &err)
@@ -463,6 +466,10 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 			return AFFINITY_KEPT;
 		}
 		free(a);
+		if (e && e->state != DLGCACHE_PENDING)
+			*e = (struct dlgcache_entry){.key = e->key,
+						     .state = DLGCACHE_NONE,
+						     .expires_ms = clock_now_ms() + 1000};
 		e = NULL; /* no memory, or the database is down: by route set */
 	} else if (e) {
 		if (!job->dialog_asked)

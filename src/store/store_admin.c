@@ -64,6 +64,22 @@ struct sa_rows {
 	" FROM sip_server s LEFT JOIN sip_server_node n ON n.server = s.name"
 #define SRV_ORDER " ORDER BY s.name, n.node"
 
+/* A session as the API shows it (enum sa_ses_col): its server's HA pair
+ * as it is now, and its dialogs still up, like the active_sessions view;
+ * then, for one session, a dialog of it per row. */
+#define SES_COLS  "s.id, s.sip_server, sv.ha_pair, s.created_by"
+#define SES_TIMES ISO("s.created_at") ", " ISO("s.last_activity") ", " ISO("s.ended_at")
+#define SES_UP                                                                                     \
+	"(SELECT count(*) FROM dialog u"                                                           \
+	" WHERE u.session_id = s.id AND u.state <> 'ended')"
+#define SES_SELECT "SELECT " SES_COLS ", " SES_TIMES ", s.moved_from, " SES_UP
+#define SES_FROM   " FROM session s LEFT JOIN sip_server sv ON sv.name = s.sip_server"
+#define DLG_COLS                                                                                   \
+	"d.call_id, d.from_tag, d.to_tag, d.method, d.state, d.relation, d.caller_aor, "           \
+	"d.callee_aor, d.node"
+#define DLG_TIMES  ISO("d.created_at") ", " ISO("d.updated_at")
+#define DLG_LIMITS ISO("d.expires_at") ", " ISO("d.ended_at")
+
 /* Sentences for the constraints of our schema whose own message only
  * names them (the API checks most of these values before they get here). */
 static const struct {
@@ -636,4 +652,57 @@ int store_admin_sip_server_del(struct store_admin *sa, const char *name)
 	PQclear(r);
 	rc = sa_end(sa, rc);
 	return rc == 0 && !gone ? -ENOENT : rc;
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+/*
+ * A filter not given is a NULL parameter. The aor filter matches ended
+ * dialogs too, so that it finds ended sessions (?ended=yes): it reads the
+ * dialogs of that AOR without the partial indexes of 004_sessions.sql,
+ * which hold only dialogs still up.
+ */
+int store_admin_sessions(struct store_admin *sa, const struct sa_ses_filter *f,
+			 struct sa_rows **out)
+{
+	char before[24], min_age[24], max_age[24], limit[16];
+	const char *params[7] = {f->before_id ? before : NULL,
+				 f->ended ? "true" : "false",
+				 f->sip_server,
+				 f->aor,
+				 f->min_age < 0 ? NULL : min_age,
+				 f->max_age < 0 ? NULL : max_age,
+				 limit};
+
+	snprintf(before, sizeof(before), "%" PRId64, f->before_id);
+	snprintf(min_age, sizeof(min_age), "%" PRId64, f->min_age);
+	snprintf(max_age, sizeof(max_age), "%" PRId64, f->max_age);
+	snprintf(limit, sizeof(limit), "%u", f->limit);
+	return sa_query(sa,
+			SES_SELECT SES_FROM
+			" WHERE ($1::bigint IS NULL OR s.id < $1)"
+			" AND ($2::boolean OR s.ended_at IS NULL)"
+			" AND ($3::text IS NULL OR s.sip_server = $3)"
+			" AND ($4::text IS NULL OR s.id IN (SELECT d.session_id FROM dialog d"
+			" WHERE d.caller_aor = $4 OR d.callee_aor = $4))"
+			" AND ($5::bigint IS NULL OR s.created_at <= now() - $5 * interval '1 s')"
+			" AND ($6::bigint IS NULL OR s.created_at >= now() - $6 * interval '1 s')"
+			" ORDER BY s.id DESC LIMIT $7::integer",
+			7, params, false, out);
+}
+
+int store_admin_session(struct store_admin *sa, int64_t id, struct sa_rows **out)
+{
+	char idtext[24];
+	const char *params[1] = {idtext};
+
+	snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+	/* One statement, so that the session and its dialogs are one
+	 * snapshot (its count agrees with the dialogs shown). */
+	return sa_query(sa,
+			SES_SELECT
+			", " DLG_COLS ", " DLG_TIMES ", " DLG_LIMITS SES_FROM
+			" LEFT JOIN dialog d ON d.session_id = s.id WHERE s.id = $1::bigint"
+			" ORDER BY d.created_at, d.call_id, d.from_tag",
+			1, params, true, out);
 }

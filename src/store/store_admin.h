@@ -10,7 +10,7 @@
  * connection's statement_timeout (the admin request timeout).
  *
  * Results come back as a row set (struct sa_rows) whose columns are the
- * SA_SUB_*, SA_BND_* or SA_SRV_* indexes below, text as PostgreSQL sends
+ * SA_SUB_*, SA_BND_*, SA_SRV_* or SA_SES_* indexes below, text as PostgreSQL sends
  * it, so that nothing outside the store layer sees libpq. Times are ISO
  * 8601 in UTC ("2026-11-21T10:00:00.123Z").
  *
@@ -186,5 +186,53 @@ int store_admin_sip_server_update(struct store_admin *sa, const char *name,
 				  const struct sa_srv_set *s, struct sa_rows **out);
 /* junction_del_sip_server() (the nodes' rows go too). -ENOENT. */
 int store_admin_sip_server_del(struct store_admin *sa, const char *name);
+
+/* ---- sessions and their dialogs (read only: the nodes write them) ------- */
+
+/* A session (enum sa_ses_col up to SA_SES_DIALOGS); one session's rows
+ * have its dialogs too, one row per dialog (session LEFT JOIN dialog): a
+ * session without dialogs has one row, its SA_DLG_* columns NULL. */
+enum sa_ses_col {
+	SA_SES_ID = 0,
+	SA_SES_SIP_SERVER,
+	SA_SES_HA_PAIR, /* its server's; NULL: none, or the server is gone */
+	SA_SES_NODE,    /* the node that created it */
+	SA_SES_CREATED,
+	SA_SES_LAST_ACTIVITY,
+	SA_SES_ENDED, /* NULL: open */
+	SA_SES_MOVED_FROM,
+	SA_SES_DIALOGS, /* how many of its dialogs have not ended */
+	SA_DLG_CALL_ID,
+	SA_DLG_FROM_TAG,
+	SA_DLG_TO_TAG,
+	SA_DLG_METHOD,
+	SA_DLG_STATE, /* "early", "confirmed" or "ended" */
+	SA_DLG_RELATION,
+	SA_DLG_CALLER_AOR,
+	SA_DLG_CALLEE_AOR,
+	SA_DLG_NODE,
+	SA_DLG_CREATED,
+	SA_DLG_UPDATED,
+	SA_DLG_EXPIRES,
+	SA_DLG_ENDED,
+	SA_SES__COLS
+};
+
+struct sa_ses_filter {
+	int64_t before_id;      /* rows with a smaller id (pagination); 0: any */
+	const char *sip_server; /* NULL: any */
+	const char *aor;        /* a dialog's caller or callee, as stored; NULL: any */
+	int64_t min_age;        /* seconds since created, at least; -1: any */
+	int64_t max_age;        /* at most; -1: any */
+	bool ended;             /* ended sessions too (else open ones only) */
+	unsigned limit;
+};
+
+/* Sessions, newest (largest id) first; SA_SES_* columns only. */
+int store_admin_sessions(struct store_admin *sa, const struct sa_ses_filter *f,
+			 struct sa_rows **out);
+/* One session, open or ended, with its dialogs by creation; -ENOENT when
+ * there is none. */
+int store_admin_session(struct store_admin *sa, int64_t id, struct sa_rows **out);
 
 #endif

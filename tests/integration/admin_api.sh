@@ -11,7 +11,9 @@
 # bad values and for what only the database refuses: a pair across two
 # data centres, a backup left without its pair), the rows in SQL, the
 # NOTIFY every write sends, and the nodes' view after
-# junction_sip_server_seen().
+# junction_sip_server_seen(). Sessions: /v1/sessions over rows written in
+# SQL (newest first, pages, each filter alone and together, ended ones),
+# /v1/sessions/ID with its dialogs, and the 400s, 401, 404 and 405.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/admin_lib.sh"
@@ -445,6 +447,152 @@ expect 404 not_found "delete it again"
 api DELETE '/v1/sip-servers/a%2Fb'
 expect 404 not_found "delete a name that cannot be"
 
+# ---- sessions (session affinity) -----------------------------------------------------
+# The nodes write these rows; here SQL does: 120 old open sessions of
+# sc4-dc1 for the pages, then S1 ended, S2 with three dialogs (one ended),
+# S3 moved from S1, S4 of a server no longer in the pool and without
+# dialogs, S5 the newest.
+api GET /v1/sessions
+expect 200 "sessions: none yet"
+same_json "$(cat "$T_DIR/body")" '{"items": [], "next": null}' && pass "an empty list" || fail "no sessions: $(cat "$T_DIR/body")"
+psql_q "WITH s AS (INSERT INTO session (sip_server, created_by, created_at, last_activity)
+	SELECT 'sc4-dc1', 'node-c', t, t FROM generate_series(1, 120) i, LATERAL (SELECT timestamptz '2025-12-04 00:00:00+00' + i * interval '1 minute' AS t) x ORDER BY i RETURNING id)
+	INSERT INTO dialog (call_id, from_tag, session_id, method, state, relation, caller_aor, callee_aor, node, expires_at)
+	SELECT 'bulk-' || id, 'f', id, 'INVITE', 'confirmed', 'new', 'sip:bulk@example.com', 'sip:bob@example.com', 'node-c', now() + interval '1 hour' FROM s" >/dev/null
+S1=$(session_row "'sc1-dc1', 'node-a', '2025-12-05 02:00:00+00', '2025-12-05 02:20:00+00', '2025-12-05 02:20:00+00', NULL")
+dialog_row "'old-1', 'f1', 't1', $S1, 'INVITE', 'ended', 'new', 'sip:alice@example.com', 'sip:bob@example.com', 'node-a', '2025-12-05 02:00:00+00', '2025-12-05 02:20:00+00', '2025-12-05 02:30:00+00', '2025-12-05 02:20:00+00'"
+S2=$(session_row "'sc3-dc1', 'node-a', '2025-12-05 03:00:00+00', '2025-12-05 03:05:00+00', NULL, NULL")
+dialog_row "'call-b', 'fb', NULL, $S2, 'INVITE', 'early', 'replaces', 'sip:bob@example.com', 'sip:carol@example.com', 'node-b', '2025-12-05 03:01:00+00', '2025-12-05 03:01:00+00', '2099-01-01 00:00:00+00', NULL"
+dialog_row "'call-a', 'fa', 'ta', $S2, 'INVITE', 'confirmed', 'new', 'sip:alice@example.com', 'sip:bob@example.com', 'node-a', '2025-12-05 03:00:00+00', '2025-12-05 03:00:05+00', '2099-01-01 00:00:00+00', NULL"
+dialog_row "'call-c', 'fc', 'tc', $S2, 'SUBSCRIBE', 'ended', 'device', 'sip:dave@example.com', 'sip:alice@example.com', 'node-b', '2025-12-05 03:02:00+00', '2025-12-05 03:03:00+00', '2025-12-05 03:04:00+00', '2025-12-05 03:03:00+00'"
+S3=$(session_row "'sc6-dc2', 'node-b', now() - interval '3000 s', now(), NULL, $S1")
+dialog_row "'call-d', 'fd', NULL, $S3, 'INVITE', 'early', 'moved', 'sip:erin@localhost', 'sip:alice@example.com', 'node-b', now() - interval '3000 s', now(), now() + interval '300 s', NULL"
+S4=$(session_row "'sc2-dc1', 'node-c', now() - interval '20 s', now() - interval '20 s', NULL, NULL")
+S5=$(session_row "'sc1-dc1', 'node-a', now() - interval '5 s', now(), NULL, NULL")
+dialog_row "'call-e', 'fe', 'te', $S5, 'REFER', 'confirmed', 'referred-by', 'sip:frank@localhost', NULL, 'node-a', now() - interval '5 s', now(), now() + interval '60 s', NULL"
+[ -n "$S1" ] && [ "$S5" -gt "$S1" ] && [ "$(psql_q 'SELECT count(*) FROM session')" = 125 ] && [ "$(psql_q 'SELECT count(*) FROM dialog')" = 126 ] &&
+	pass "125 sessions and 126 dialogs in SQL" || fail "session rows: S1=$S1 S5=$S5"
+# ses_time ID COLUMN: a time of a session as the API writes it
+ses_time() { iso "(SELECT $2 FROM session WHERE id = $1)"; }
+J1='{"id": '$S1', "sip_server": "sc1-dc1", "ha_pair": null, "node": "node-a", "created": "2025-12-05T02:00:00.000Z", "last_activity": "2025-12-05T02:20:00.000Z", "ended": "2025-12-05T02:20:00.000Z", "moved_from": null, "dialogs": 0}'
+J2='{"id": '$S2', "sip_server": "sc3-dc1", "ha_pair": "p2-dc1", "node": "node-a", "created": "2025-12-05T03:00:00.000Z", "last_activity": "2025-12-05T03:05:00.000Z", "ended": null, "moved_from": null, "dialogs": 2}'
+J3='{"id": '$S3', "sip_server": "sc6-dc2", "ha_pair": "p3-dc2", "node": "node-b", "created": "'$(ses_time "$S3" created_at)'", "last_activity": "'$(ses_time "$S3" last_activity)'", "ended": null, "moved_from": '$S1', "dialogs": 1}'
+J4='{"id": '$S4', "sip_server": "sc2-dc1", "ha_pair": null, "node": "node-c", "created": "'$(ses_time "$S4" created_at)'", "last_activity": "'$(ses_time "$S4" last_activity)'", "ended": null, "moved_from": null, "dialogs": 0}'
+J5='{"id": '$S5', "sip_server": "sc1-dc1", "ha_pair": null, "node": "node-a", "created": "'$(ses_time "$S5" created_at)'", "last_activity": "'$(ses_time "$S5" last_activity)'", "ended": null, "moved_from": null, "dialogs": 1}'
+# ids IDS...: the ids of the last list, one line
+ids() { jqv '[.items[].id] | map(tostring) | join(" ")'; }
+
+api GET /v1/sessions
+expect 200 "list sessions"
+[ "$(jqv '.items | length')" = 100 ] && [ "$(jqv '.next | type')" = string ] && pass "default page: 100 and a cursor" || fail "default page: $(jqv '.items | length') $(jqv .next)"
+same_json "$(jqv '.items[0:4]')" "[$J5, $J4, $J3, $J2]" && pass "open sessions newest first, each with its server's pair, node, times, moved_from, dialogs up" ||
+	fail "first four: $(jqv '.items[0:4] | tojson')"
+[ "$(jqv "[.items[].id] | index($S1)")" = null ] && [ "$(jqv '[.items[] | select(.ended != null)] | length')" = 0 ] && pass "the ended session is not listed" || fail "ended listed"
+: >"$seen"
+cursor=
+pages=0
+while :; do
+	api GET "/v1/sessions?limit=50${cursor:+&cursor=$cursor}"
+	[ "$STATUS" = 200 ] || { fail "sessions page: $STATUS"; break; }
+	jqv '.items[].id' >>"$seen"
+	pages=$((pages + 1))
+	cursor=$(jqv '.next // empty')
+	[ -n "$cursor" ] && [ "$pages" -lt 10 ] || break
+done
+[ "$pages" = 3 ] && [ "$(wc -l <"$seen")" = 124 ] && sort -c -r -n -u "$seen" && [ "$(head -n 1 "$seen")" = "$S5" ] &&
+	[ "$(tail -n 1 "$seen")" = "$(psql_q "SELECT min(id) FROM session WHERE sip_server = 'sc4-dc1'")" ] &&
+	pass "sessions in pages of 50: 124, each once, newest first" || fail "sessions pagination: $pages pages, $(wc -l <"$seen")"
+api GET "/v1/sessions?limit=2"
+[ "$(ids)" = "$S5 $S4" ] && cursor=$(jqv .next) && api GET "/v1/sessions?limit=2&cursor=$cursor" && [ "$(ids)" = "$S3 $S2" ] &&
+	pass "limit=2 and the next page" || fail "limit=2: $(ids)"
+
+api GET "/v1/sessions?sip_server=sc3-dc1"
+[ "$(ids)" = "$S2" ] && same_json "$(jqv '.items[0]')" "$J2" && [ "$(jqv .next)" = null ] && pass "filter sip_server" || fail "sip_server: $(cat "$T_DIR/body")"
+api GET "/v1/sessions?sip_server=sc2-dc1"
+[ "$(ids)" = "$S4" ] && same_json "$(jqv '.items[0]')" "$J4" && pass "sip_server no longer in the pool: ha_pair null, no dialogs" || fail "sc2-dc1: $(cat "$T_DIR/body")"
+api GET "/v1/sessions?sip_server=sc4-dc1&limit=1000"
+[ "$(jqv '[.items[] | select(.sip_server == "sc4-dc1" and .dialogs == 1)] | length')" = 120 ] && [ "$(jqv '.items | length')" = 120 ] &&
+	pass "filter sip_server: 120 of sc4-dc1" || fail "sc4-dc1: $(jqv '.items | length')"
+api GET "/v1/sessions?sip_server=nope"
+same_json "$(cat "$T_DIR/body")" '{"items": [], "next": null}' && pass "a server without sessions: none" || fail "nope: $(cat "$T_DIR/body")"
+api GET "/v1/sessions?aor=sip:alice@example.com"
+[ "$(ids)" = "$S3 $S2" ] && pass "filter aor: caller or callee of a dialog, an ended one too" || fail "aor alice: $(ids)"
+api GET "/v1/sessions?aor=alice@EXAMPLE.com"
+[ "$(ids)" = "$S3 $S2" ] && pass "aor without scheme, domain in another case" || fail "aor normalised: $(ids)"
+api GET "/v1/sessions?aor=sips:alice@example.com&ended=yes"
+[ "$(ids)" = "$S3 $S2 $S1" ] && pass "aor (sips:) with ended=yes: the ended session too" || fail "aor ended: $(ids)"
+api GET "/v1/sessions?aor=sip:carol@example.com"
+[ "$(ids)" = "$S2" ] && pass "aor: the callee of an early dialog" || fail "aor carol: $(ids)"
+api GET "/v1/sessions?aor=sip:frank@localhost"
+[ "$(ids)" = "$S5" ] && pass "aor: a caller whose dialog has no callee" || fail "aor frank: $(ids)"
+api GET "/v1/sessions?aor=sip:Alice@example.com"
+[ "$(jqv '.items | length')" = 0 ] && pass "aor: the user part is compared as written" || fail "aor Alice: $(ids)"
+api GET "/v1/sessions?aor=sip:carol@example.com&sip_server=sc6-dc2"
+[ "$(jqv '.items | length')" = 0 ] && pass "aor and sip_server together" || fail "aor+sip_server: $(ids)"
+api GET "/v1/sessions?min_age=600&max_age=86400"
+[ "$(ids)" = "$S3" ] && same_json "$(jqv '.items[0]')" "$J3" && pass "min_age and max_age: created 10 minutes to a day ago" || fail "ages: $(ids)"
+api GET "/v1/sessions?max_age=300"
+[ "$(ids)" = "$S5 $S4" ] && pass "max_age: the last 5 minutes" || fail "max_age: $(ids)"
+api GET "/v1/sessions?min_age=600&limit=1000"
+[ "$(jqv '.items | length')" = 122 ] && [ "$(jqv '[.items[0:2][].id] | map(tostring) | join(" ")')" = "$S3 $S2" ] && pass "min_age: 122 older than 10 minutes" || fail "min_age: $(jqv '.items | length')"
+api GET "/v1/sessions?ended=yes&limit=1000"
+[ "$(jqv '.items | length')" = 125 ] && same_json "$(jqv '[.items[] | select(.ended != null)]')" "[$J1]" && pass "ended=yes: open and ended, the ended one with its end and no dialog up" ||
+	fail "ended=yes: $(jqv '.items | length')"
+api GET "/v1/sessions?ended=yes&sip_server=sc1-dc1"
+[ "$(ids)" = "$S5 $S1" ] && pass "ended=yes and sip_server" || fail "ended+sip_server: $(ids)"
+api GET "/v1/sessions?ended=no&limit=1000"
+[ "$(jqv '.items | length')" = 124 ] && pass "ended=no: open ones only" || fail "ended=no: $(jqv '.items | length')"
+for bad in sip_server=bad%20name sip_server=-x "sip_server=$(printf 'x%.0s' $(seq 64))" aor=nobody aor=sip:x aor=sip:@example.com \
+	min_age=abc min_age=-1 min_age=1.5 min_age= min_age=%2B5 max_age=2147483648 max_age=99999999999 "min_age=100&max_age=10" \
+	ended=maybe ended=true limit=0 limit=1001 cursor=garbage state=open; do
+	api GET "/v1/sessions?$bad"
+	expect 400 bad_request "sessions with $bad"
+done
+api GET "/v1/sessions?min_age=100&max_age=10"
+[ "$(jqv .error.message)" = "min_age (100) is over max_age (10): no session is both" ] && pass "400 says why" || fail "400 message: $(cat "$T_DIR/body")"
+api GET "/v1/sessions?max_age=2147483647&min_age=0"
+expect 200 "the largest and smallest ages"
+
+J2D='{"id": '$S2', "sip_server": "sc3-dc1", "ha_pair": "p2-dc1", "node": "node-a", "created": "2025-12-05T03:00:00.000Z", "last_activity": "2025-12-05T03:05:00.000Z", "ended": null, "moved_from": null, "dialogs": [
+	{"call_id": "call-a", "from_tag": "fa", "to_tag": "ta", "method": "INVITE", "state": "confirmed", "relation": "new", "caller_aor": "sip:alice@example.com", "callee_aor": "sip:bob@example.com", "node": "node-a", "created": "2025-12-05T03:00:00.000Z", "updated": "2025-12-05T03:00:05.000Z", "expires": "2099-01-01T00:00:00.000Z", "ended": null},
+	{"call_id": "call-b", "from_tag": "fb", "to_tag": null, "method": "INVITE", "state": "early", "relation": "replaces", "caller_aor": "sip:bob@example.com", "callee_aor": "sip:carol@example.com", "node": "node-b", "created": "2025-12-05T03:01:00.000Z", "updated": "2025-12-05T03:01:00.000Z", "expires": "2099-01-01T00:00:00.000Z", "ended": null},
+	{"call_id": "call-c", "from_tag": "fc", "to_tag": "tc", "method": "SUBSCRIBE", "state": "ended", "relation": "device", "caller_aor": "sip:dave@example.com", "callee_aor": "sip:alice@example.com", "node": "node-b", "created": "2025-12-05T03:02:00.000Z", "updated": "2025-12-05T03:03:00.000Z", "expires": "2025-12-05T03:04:00.000Z", "ended": "2025-12-05T03:03:00.000Z"}]}'
+api GET "/v1/sessions/$S2"
+expect 200 "read session S2"
+same_json "$(cat "$T_DIR/body")" "$J2D" && pass "read: the session and every dialog, ended ones too, by creation" || fail "S2: $(cat "$T_DIR/body")"
+api GET "/v1/sessions/$S4"
+expect 200 "read a session without dialogs"
+same_json "$(cat "$T_DIR/body")" "$(jq -c '.dialogs = []' <<<"$J4")" && pass "read: dialogs []" || fail "S4: $(cat "$T_DIR/body")"
+api GET "/v1/sessions/$S1"
+expect 200 "read the ended session"
+same_json "$(jqv 'del(.dialogs)')" "$(jq -c 'del(.dialogs)' <<<"$J1")" && [ "$(jqv '[.dialogs[] | .call_id + " " + .state + " " + .ended] | join(",")')" = "old-1 ended 2025-12-05T02:20:00.000Z" ] &&
+	pass "read: ended, with its ended dialog" || fail "S1: $(cat "$T_DIR/body")"
+api GET "/v1/sessions/$S5"
+[ "$(jqv '[.dialogs[0] | .relation, .method, .caller_aor, .callee_aor, .to_tag] | map(tostring) | join(" ")')" = "referred-by REFER sip:frank@localhost null te" ] &&
+	pass "read: callee_aor null" || fail "S5: $(cat "$T_DIR/body")"
+api GET /v1/sessions/999999
+expect 404 not_found "read a session that does not exist"
+[ "$(jqv .error.message)" = "no session 999999" ] && pass "404 names the session" || fail "404 message: $(cat "$T_DIR/body")"
+api GET /v1/sessions/0
+expect 404 not_found "read session 0"
+for bad in abc 12x -1 1.5 %20 1234567890123456789; do
+	api GET "/v1/sessions/$bad"
+	expect 400 bad_request "read session '$bad'"
+done
+api GET "/v1/sessions/$S2?verbose=1"
+expect 400 bad_request "read a session with a query parameter"
+TOKEN= api GET /v1/sessions
+expect 401 unauthorized "sessions without a token"
+TOKEN=${ADMIN_TOKEN%?}X api GET "/v1/sessions/$S2"
+expect 401 unauthorized "a session with a wrong token"
+api POST /v1/sessions '{}'
+expect 405 method_not_allowed "POST on the sessions"
+grep -qi '^Allow: GET, HEAD' "$T_DIR/headers" && pass "405 lists Allow" || fail "no Allow header"
+api DELETE "/v1/sessions/$S2"
+expect 405 method_not_allowed "DELETE a session (read only)"
+api HEAD /v1/sessions "" -I
+[ "$STATUS" = 200 ] && pass "HEAD on the sessions" || fail "HEAD sessions: $STATUS"
+
 # ---- the idle timeout (request_timeout = 2) ----------------------------------------
 start=$(date +%s%N)
 exec 5<>"/dev/tcp/127.0.0.1/$APORT"
@@ -468,6 +616,10 @@ api GET /v1/sip-servers
 expect 503 database_unavailable "sip servers with the database down"
 api POST /v1/sip-servers '{"name": "sc7", "uri": "sip:10.0.1.7", "geo_location": "dc1"}'
 expect 503 database_unavailable "add a sip server with the database down"
+api GET /v1/sessions
+expect 503 database_unavailable "sessions with the database down"
+api GET "/v1/sessions/$S2"
+expect 503 database_unavailable "a session with the database down"
 pg_restart
 for _ in $(seq 30); do
 	api GET /v1/subscribers/alice@example.com

@@ -10,6 +10,15 @@
 #                         checks every logged answer against admin/openapi.json
 #   sip_register USER DOMAIN PASSWORD CONTACT [EXPIRES]
 #                         a digest-authenticated REGISTER (sipsend); 0 on 200
+#   session_row VALUES    a session row as a node writes it: VALUES is the SQL
+#                         of (sip_server, created_by, created_at,
+#                         last_activity, ended_at, moved_from); prints its id
+#   dialog_row VALUES     a dialog row: (call_id, from_tag, to_tag,
+#                         session_id, method, state, relation, caller_aor,
+#                         callee_aor, node, created_at, updated_at,
+#                         expires_at, ended_at)
+#   iso SQL               a time as the API writes it (2026-11-21T10:00:00.123Z)
+#   same_json A B         the JSON texts A and B are equal (keys in any order)
 
 ADMIN_TOKEN=test-admin-token-0123456789abcdef
 JUNCTIONCTL=$TOP_BUILDDIR/admin/junctionctl
@@ -104,4 +113,20 @@ sip_register() {
 	_reg 2 "Digest username=\"$user\", realm=\"$domain\", nonce=\"$nonce\", uri=\"sip:$domain\", response=\"$resp\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\"" |
 		"$SIPSEND" -v -w 3000 udp 127.0.0.1 "$PORT" - | tr -d '\r' >"$T_DIR/reg.2"
 	head -n 1 "$T_DIR/reg.2" | grep -q '^SIP/2.0 200 '
+}
+
+session_row() {
+	psql_q "INSERT INTO session (sip_server, created_by, created_at, last_activity, ended_at, moved_from) VALUES ($1) RETURNING id"
+}
+
+dialog_row() {
+	psql_q "INSERT INTO dialog (call_id, from_tag, to_tag, session_id, method, state, relation, caller_aor, callee_aor, node, created_at, updated_at, expires_at, ended_at) VALUES ($1)" >/dev/null
+}
+
+iso() {
+	psql_q "SELECT to_char(($1) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+}
+
+same_json() {
+	[ "$(jq -cS . <<<"$1")" = "$(jq -cS . <<<"$2")" ]
 }

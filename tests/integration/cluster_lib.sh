@@ -16,6 +16,8 @@
 #
 #   cl_setup                   PostgreSQL, schema, subscriber alice@cc.test,
 #                              NPORT, SCPORT; ends the test on failure
+#                              (CL_AUTH_EXTRA: the [auth] lines, default
+#                              "invite = yes")
 #   cl_pool                    the servers of the SC_* tables, by SQL
 #   cl_node_start NAME [LINE]  a node (n1..n4) with its own config and log;
 #                              LINEs ("[section]" or "key = value") are
@@ -24,6 +26,8 @@
 #                              for the keys of [cluster] and [routing])
 #   cl_node_stop NAME          SIGTERM, exit status 0
 #   sc_start NAME / sc_stop NAME [hole]
+#                              (SC_SCEN: another scenario than sc_uas.xml,
+#                              SC_OPTS: more SIPp options)
 #                              a SC's SIPp up / SIGKILLed (hole: a silent
 #                              socket on its address takes its place and logs
 #                              what still comes, answering nothing)
@@ -60,6 +64,7 @@ declare -A SC_PAIR=([sc1a]=p1 [sc1b]=p1 [sc2a]=p2 [sc2b]=p2 [sc3a]=p3 [sc3b]=p3)
 declare -A SC_ROLE=([sc1a]=primary [sc1b]=backup [sc2a]=primary [sc2b]=backup [sc3a]=primary [sc3b]=backup)
 declare -A SC_WEIGHT=([sc1a]=100 [sc1b]=100 [sc2a]=100 [sc2b]=100 [sc3a]=100 [sc3b]=100)
 declare -A SC_PID=() SC_GEN=() SC_HOLE=()
+SC_OPTS=()
 declare -A EP_PID=()
 CL_SERVERS="sc1a sc1b sc2a sc2b sc3a sc3b"
 CL_NODES="n1 n2 n3"
@@ -110,7 +115,7 @@ cl_setup() {
 	# its [database], [auth] and [registrar] sections
 	write_config "$NPORT"
 	pg_start || { fail "postgres"; t_done; }
-	AUTH_EXTRA="invite = yes" pg_config
+	AUTH_EXTRA="${CL_AUTH_EXTRA-invite = yes}" pg_config
 	sed -n '/^\[database\]/,$p' "$T_DIR/junction.conf" >"$T_DIR/shared.conf"
 	pg_migrate >"$T_DIR/migrate.log" 2>&1 || { cat "$T_DIR/migrate.log" >&2; fail "migrate"; t_done; }
 	psql_q "SELECT junction_add_subscriber('alice', '$CL_DOMAIN', 'alice-pw-1')" >/dev/null ||
@@ -208,7 +213,7 @@ cl_done() {
 sc_start() {
 	local name=$1 ip=${SC_IP[$1]} gen=$((${SC_GEN[$1]:-0} + 1)) pid
 	SC_GEN[$name]=$gen
-	sipp -sf "$SCEN/sc_uas.xml" -i "$ip" -p "$SCPORT" -aa -nostdin \
+	sipp -sf "$SCEN/${SC_SCEN:-sc_uas.xml}" -i "$ip" -p "$SCPORT" -aa -nostdin "${SC_OPTS[@]}" \
 		-trace_msg -message_file "$T_DIR/sc/$name.$gen.msg" \
 		-trace_err -error_file "$T_DIR/sc/$name.$gen.err" \
 		>"$T_DIR/sc/$name.$gen.out" 2>&1 &

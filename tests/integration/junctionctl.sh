@@ -3,8 +3,9 @@
 # subscriber add (password from a flag, from stdin, and asked on a
 # terminal without echo) / list / show / passwd / disable / enable / rm,
 # binding list / rm, sip-server add / list / show / set / status / rm
-# (with the nodes' view published in SQL), tables and --json, the URL and
-# token from flags, the
+# (with the nodes' view published in SQL), session list (each filter,
+# --all, --limit) / show over rows written in SQL, tables and --json, the
+# URL and token from flags, the
 # environment and config files (and which wins), and the errors: an
 # unreachable daemon (exit 3), a wrong or missing token (exit 4), API
 # refusals (exit 1) and bad usage (exit 2).
@@ -249,6 +250,103 @@ jc sip-server rm sc2
 [ "$RC" = 1 ] && [ "$ERR" = "junctionctl: no sip server sc2" ] && pass "rm again: exit 1" || fail "rm again: $RC $ERR"
 jc sip-server frob
 [ "$RC" = 2 ] && pass "sip-server frob: exit 2" || fail "frob: $RC"
+
+# ---- sessions -------------------------------------------------------------------------
+# Rows as the nodes write them: T3 ended, T1 with two dialogs, T2 moved
+# from T3, T4 without dialogs, newest.
+T3=$(session_row "'sc1', 'node-a', '2025-12-05 01:00:00+00', '2025-12-05 01:30:00+00', '2025-12-05 01:30:00+00', NULL")
+dialog_row "'old-1', 'f0', 't0', $T3, 'INVITE', 'ended', 'new', 'sip:alice@localhost', 'sip:bob@localhost', 'node-a', '2025-12-05 01:00:00+00', '2025-12-05 01:30:00+00', '2025-12-05 01:40:00+00', '2025-12-05 01:30:00+00'"
+T1=$(session_row "'sc1', 'node-a', '2025-12-05 03:00:00+00', '2025-12-05 03:05:00+00', NULL, NULL")
+dialog_row "'call-a', 'fa', 'ta', $T1, 'INVITE', 'confirmed', 'new', 'sip:alice@localhost', 'sip:bob@localhost', 'node-a', '2025-12-05 03:00:00+00', '2025-12-05 03:00:05+00', '2099-01-01 00:00:00+00', NULL"
+dialog_row "'call-b', 'fb', NULL, $T1, 'INVITE', 'early', 'replaces', 'sip:bob@localhost', 'sip:carol@localhost', 'node-b', '2025-12-05 03:01:00+00', '2025-12-05 03:01:00+00', '2099-01-01 00:00:00+00', NULL"
+T2=$(session_row "'sc3', 'node-b', now() - interval '100 s', now(), NULL, $T3")
+dialog_row "'call-c', 'fc', NULL, $T2, 'INVITE', 'early', 'moved', 'sip:erin@localhost', 'sip:alice@localhost', 'node-b', now() - interval '100 s', now(), now() + interval '300 s', NULL"
+T4=$(session_row "'sc1', 'node-c', now() - interval '50 s', now() - interval '50 s', NULL, NULL")
+[ -n "$T3" ] && [ "$T4" -gt "$T3" ] && pass "four sessions in SQL" || fail "session rows: T3=$T3 T4=$T4"
+# sids: the first column of the table in OUT, one line
+sids() { tail -n +2 <<<"$OUT" | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//'; }
+
+jc session list
+ok "session list"
+head -n 1 <<<"$OUT" | grep -q '^ID  *SIP-SERVER  HA-PAIR  NODE    DIALOGS  CREATED  *ACTIVITY  *ENDED  MOVED-FROM$' && [ "$(sids)" = "$T4 $T2 $T1" ] &&
+	grep -q "^$T1  *sc1  *p1  *node-a  2  *2025-12-05T03:00:00.000Z  2025-12-05T03:05:00.000Z  -  *-\$" <<<"$OUT" &&
+	grep -q "^$T2  *sc3  *-  *node-b  1  *20[0-9-]*T[0-9:.]*Z  20[0-9-]*T[0-9:.]*Z  -  *$T3\$" <<<"$OUT" &&
+	grep -q "^$T4  *sc1  *p1  *node-c  0  " <<<"$OUT" && pass "session list: the open ones, newest first" || { fail "session table"; echo "$OUT" >&2; }
+jc session list --all
+[ "$(sids)" = "$T4 $T2 $T1 $T3" ] && grep -q "^$T3  *sc1  *p1  *node-a  0  *2025-12-05T01:00:00.000Z  2025-12-05T01:30:00.000Z  2025-12-05T01:30:00.000Z  -\$" <<<"$OUT" &&
+	pass "session list --all: the ended one too" || { fail "list --all"; echo "$OUT" >&2; }
+jc session list --sip-server sc3
+[ "$(sids)" = "$T2" ] && pass "session list --sip-server" || fail "list --sip-server: $OUT $ERR"
+jc session list --aor alice@localhost
+[ "$(sids)" = "$T2 $T1" ] && pass "session list --aor: caller or callee" || fail "list --aor: $OUT $ERR"
+jc session list --aor sip:carol@LOCALHOST
+[ "$(sids)" = "$T1" ] && pass "session list --aor sip:, the domain in capitals" || fail "list --aor carol: $OUT $ERR"
+jc session list --aor alice@localhost --all
+[ "$(sids)" = "$T2 $T1 $T3" ] && pass "session list --aor --all" || fail "list --aor --all: $OUT $ERR"
+jc session list --min-age 3600
+[ "$(sids)" = "$T1" ] && pass "session list --min-age" || fail "list --min-age: $OUT $ERR"
+jc session list --max-age 3600
+[ "$(sids)" = "$T4 $T2" ] && pass "session list --max-age" || fail "list --max-age: $OUT $ERR"
+jc session list --min-age 75 --max-age 3600 --sip-server sc3
+[ "$(sids)" = "$T2" ] && pass "session list: ages and server together" || fail "list ages: $OUT $ERR"
+jc session list --limit 1
+[ "$(sids)" = "$T4" ] && pass "session list --limit" || fail "list --limit: $OUT $ERR"
+jc --json session list --all
+[ "$(jq -r '[.items[].id] | map(tostring) | join(" ")' <<<"$OUT")" = "$T4 $T2 $T1 $T3" ] && [ "$(jq -r .next <<<"$OUT")" = null ] &&
+	[ "$(jq -r ".items[] | select(.id == $T1) | [.dialogs, .ha_pair, .ended] | map(tostring) | join(\" \")" <<<"$OUT")" = "2 p1 null" ] &&
+	pass "session list --json: every page's items" || fail "list --json: $OUT"
+jc session list --sip-server nope
+[ "$RC" = 0 ] && [ "$OUT" = "no sessions" ] && pass "an empty session list says so" || fail "empty: $RC $OUT $ERR"
+jc session list --min-age 5 --max-age 1
+[ "$RC" = 1 ] && [ "$ERR" = "junctionctl: min_age (5) is over max_age (1): no session is both" ] && pass "min-age over max-age: exit 1 with the API's message" || fail "ages: $RC $ERR"
+jc session list --sip-server 'bad name'
+[ "$RC" = 1 ] && grep -q "sip_server 'bad name' is not a server name" <<<"$ERR" && pass "a bad server name: exit 1" || fail "bad name: $RC $ERR"
+jc session list --aor nobody
+[ "$RC" = 1 ] && grep -q "aor 'nobody' is not an address of record" <<<"$ERR" && pass "a bad AOR: exit 1" || fail "bad aor: $RC $ERR"
+for bad in "--min-age x" "--max-age -5" "--min-age 2147483648" "--max-age 1.5"; do
+	jc session list $bad
+	[ "$RC" = 2 ] && pass "session list $bad: exit 2" || fail "$bad: $RC"
+done
+jc session list extra
+[ "$RC" = 2 ] && pass "session list with an argument: exit 2" || fail "list extra: $RC"
+
+jc session show "$T1"
+ok "session show"
+cat >"$T_DIR/expect" <<OUT
+id           $T1
+sip_server   sc1
+ha_pair      p1
+node         node-a
+created      2025-12-05T03:00:00.000Z
+activity     2025-12-05T03:05:00.000Z
+ended        -
+moved_from   -
+
+CALL-ID  FROM-TAG  TO-TAG  METHOD  STATE      RELATION  CALLER               CALLEE               NODE    CREATED                   UPDATED                   EXPIRES                   ENDED
+call-a   fa        ta      INVITE  confirmed  new       sip:alice@localhost  sip:bob@localhost    node-a  2025-12-05T03:00:00.000Z  2025-12-05T03:00:05.000Z  2099-01-01T00:00:00.000Z  -
+call-b   fb        -       INVITE  early      replaces  sip:bob@localhost    sip:carol@localhost  node-b  2025-12-05T03:01:00.000Z  2025-12-05T03:01:00.000Z  2099-01-01T00:00:00.000Z  -
+OUT
+[ "$OUT" = "$(cat "$T_DIR/expect")" ] && pass "session show: the fields, then the dialogs" || { fail "session show"; diff "$T_DIR/expect" - <<<"$OUT" >&2; }
+jc session show "$T2"
+grep -q "^moved_from  *$T3\$" <<<"$OUT" && grep -q '^ha_pair  *-$' <<<"$OUT" && grep -q '^call-c  *fc  *-  *INVITE  *early  *moved  *sip:erin@localhost  *sip:alice@localhost  *node-b  ' <<<"$OUT" &&
+	pass "session show: moved_from, no pair" || fail "show T2: $OUT"
+jc session show "$T4"
+[ "$(tail -n 1 <<<"$OUT")" = "no dialogs" ] && pass "session show: no dialogs says so" || fail "show T4: $OUT"
+jc --json session show "$T3"
+[ "$(jq -r '[.ended, (.dialogs | length), .dialogs[0].state] | map(tostring) | join(" ")' <<<"$OUT")" = "2025-12-05T01:30:00.000Z 1 ended" ] &&
+	pass "session show --json: the API's answer, an ended session" || fail "show --json: $OUT"
+jc session show 999999
+[ "$RC" = 1 ] && [ "$ERR" = "junctionctl: no session 999999" ] && pass "show unknown: exit 1, 'no session'" || fail "show unknown: $RC $ERR"
+for bad in abc -1 "1 2" ""; do
+	jc session show $bad
+	[ "$RC" = 2 ] && pass "session show '$bad': exit 2" || fail "show '$bad': $RC"
+done
+jc session show 1234567890123456789
+[ "$RC" = 2 ] && pass "session show with 19 digits: exit 2" || fail "show 19 digits: $RC"
+jc session frob
+[ "$RC" = 2 ] && pass "session frob: exit 2" || fail "session frob: $RC"
+jc session
+[ "$RC" = 2 ] && pass "session without a command: exit 2" || fail "session: $RC"
 
 # ---- errors -----------------------------------------------------------------------------
 DEAD=$(free_port)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # /metrics for Prometheus: after some SIP traffic (OPTIONS, a digest
 # REGISTER, an INVITE to nobody) the exposition passes `promtool check
-# metrics`, the counters moved, the histogram is cumulative and the
-# bindings gauge comes from the database; a real Prometheus (Debian's
+# metrics`, the counters moved, the histogram is cumulative, the
+# bindings gauge and the session affinity gauges come from the database
+# (a session written into its table, no call); a real Prometheus (Debian's
 # package) on a free loopback port scrapes Junction until up == 1 and the
 # dashboard's queries run on it; the alert rules pass `promtool check
 # rules` and their unit tests.
@@ -80,6 +81,43 @@ done
 	[ "$(value m2 junction_sip_server_probe_failures_total)" -ge 2 ] &&
 	pass "the silent Session Controller: out of service, probes failing" ||
 	fail "pool metrics: $(grep '^junction_sip_server' "$T_DIR/m2" | tr '\n' ' ')"
+# session affinity, with the pools: the workers' counters, and the
+# cluster's sessions and dialogs as the database thread reads them
+missing=
+for t in junction_affinity_lookups_total:counter junction_affinity_unknown_total:counter \
+	junction_sessions_created_total:counter junction_sessions_joined_total:counter \
+	junction_sessions_moved_total:counter junction_session_writes_failed_total:counter \
+	junction_dialogs_expired_total:counter junction_sessions:gauge junction_dialogs:gauge; do
+	grep -q "^# TYPE ${t%:*} ${t#*:}\$" "$T_DIR/m2" || missing="$missing $t"
+done
+[ -z "$missing" ] && pass "session affinity families with their TYPE" || fail "affinity families:$missing"
+missing=
+for m in 'junction_affinity_lookups_total{source="cache"}' 'junction_affinity_lookups_total{source="database"}' \
+	junction_affinity_unknown_total junction_sessions_created_total junction_sessions_joined_total \
+	junction_sessions_moved_total junction_session_writes_failed_total junction_dialogs_expired_total; do
+	[[ "$(value m2 "$m")" =~ ^[0-9]+$ ]] || missing="$missing $m"
+done
+[ -z "$missing" ] && pass "session affinity counters present" || fail "affinity counters:$missing"
+# (the INVITE to nobody may have opened one too: compare with the table)
+psql_q "WITH s AS (INSERT INTO session (sip_server, created_by) VALUES ('sc-dead', 'metrics.sh') RETURNING id)
+	INSERT INTO dialog (call_id, from_tag, session_id, method, state, relation, node, expires_at)
+	SELECT 'm-session', '1', id, 'INVITE', 'confirmed', 'new', 'metrics.sh', now() + interval '1 hour' FROM s" >/dev/null
+db_sessions() {
+	psql_q "SELECT format('%s %s %s', count(DISTINCT s.id), count(d.session_id) FILTER (WHERE d.state <> 'ended'),
+		count(DISTINCT s.id) FILTER (WHERE s.sip_server = 'sc-dead'))
+		FROM session s LEFT JOIN dialog d ON d.session_id = s.id WHERE s.ended_at IS NULL"
+}
+# read every 5 s
+for _ in $(seq 80); do
+	want=$(db_sessions)
+	scrape m3 >/dev/null
+	got="$(value m3 junction_sessions) $(value m3 junction_dialogs) $(value m3 'junction_sip_server_sessions{server="sc-dead"}')"
+	[ "$got" = "$want" ] && break
+	sleep 0.1
+done
+[ "$got" = "$want" ] && [ "${want##* }" -ge 1 ] &&
+	pass "sessions, dialogs and sc-dead's sessions as in the database ($got)" ||
+	fail "session gauges: $got, the database: $want"
 awk -F'[ ]' '/^junction_db_latency_seconds_bucket/ { if ($2 < last) bad = 1; last = $2; n = $2 }
 	/^junction_db_latency_seconds_count/ { c = $2 }
 	END { exit !(bad == 0 && n == c && c > 0) }' "$T_DIR/m1" &&
@@ -138,8 +176,8 @@ jq -r '.panels[].targets[].expr' "$TOP_SRCDIR/admin/grafana-dashboard.json" |
 	[ "$(q "$expr" | jq -r .status)" = success ] || { log "dashboard query refused: $expr"; bad=$((bad + 1)); }
 done
 [ "$bad" = 0 ] && pass "every dashboard query runs on Prometheus" || fail "$bad dashboard queries refused"
-[ "$(curl -s "http://127.0.0.1:$PPORT/api/v1/rules" | jq '[.data.groups[].rules[] | select(.health == "ok")] | length')" = 8 ] &&
-	pass "Prometheus loaded the 8 alert rules" || fail "rules in Prometheus"
+[ "$(curl -s "http://127.0.0.1:$PPORT/api/v1/rules" | jq '[.data.groups[].rules[] | select(.health == "ok")] | length')" = 9 ] &&
+	pass "Prometheus loaded the 9 alert rules" || fail "rules in Prometheus"
 kill -TERM "$PROM_PID"
 wait "$PROM_PID" 2>/dev/null
 pass "Prometheus stopped"
