@@ -506,14 +506,14 @@ void affinity_answered(struct worker *w, struct sip_msg *resp)
 	       worker_config(w)->sessions.dialog_timeout);
 }
 
-void affinity_failed(struct worker *w, struct sip_msg *req)
+void affinity_failed(struct worker *w, struct sip_msg *m)
 {
-	struct dlgcache_entry *e = dlgcache_find(worker_index(w), sip_msg_call_id(req));
+	struct dlgcache_entry *e = dlgcache_find(worker_index(w), sip_msg_call_id(m));
 
 	if (!e || e->state != DLGCACHE_KNOWN || !e->early)
 		return;
 	e->early = false;
 	e->state = DLGCACHE_ENDED;
 	e->expires_ms = clock_now_ms() + AFFINITY_ENDED_MS;
-	update(w, "end", sip_msg_call_id(req), sip_msg_from(req)->tag, sip_str_make(NULL, 0), 0);
+	update(w, "end", sip_msg_call_id(m), sip_msg_from(m)->tag, sip_str_make(NULL, 0), 0);
 }

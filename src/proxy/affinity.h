@@ -69,8 +69,8 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 /* The first 2xx to a request of this worker passed (any request: only a
  * dialog this worker recorded and still sets up is confirmed). */
 void affinity_answered(struct worker *w, struct sip_msg *resp);
-/* Request req (parsed) got a final failure: the dialog it was setting up
- * ends. */
-void affinity_failed(struct worker *w, struct sip_msg *req);
+/* A request that starts a dialog got a final failure, m (the request or
+ * that response): the dialog it was setting up ends. */
+void affinity_failed(struct worker *w, struct sip_msg *m);
 
 #endif

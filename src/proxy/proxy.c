@@ -77,9 +77,10 @@ struct pctx {
 	bool final_sent;
 	bool cancelled; /* CANCEL received, 2xx or 6xx: no new branches */
 	bool got_2xx, got_6xx;
-	bool locating; /* waiting for the location service */
-	bool closed;   /* the final response went up, or the server transaction is gone */
-	unsigned refs; /* open + locating + live client transactions */
+	bool locating;      /* waiting for the location service */
+	bool starts_dialog; /* an INVITE, SUBSCRIBE or REFER outside a dialog */
+	bool closed;        /* the final response went up, or the server transaction is gone */
+	unsigned refs;      /* open + locating + live client transactions */
 	struct target_set ts;
 	unsigned next_target; /* first target not tried yet */
 	unsigned nbranches;
@@ -184,14 +185,6 @@ static int parse_request(struct pctx *p, struct sip_msg *m)
 
 static void final_sent(struct pctx *p)
 {
-	struct sip_msg req;
-
-	/* a dialog being set up that failed ends (affinity.h) */
-	if (!p->got_2xx && affinity_on(worker_config(p->w)) && p->st &&
-	    (p->invite || stx_method(p->st) == SIP_METHOD_SUBSCRIBE ||
-	     stx_method(p->st) == SIP_METHOD_REFER) &&
-	    parse_request(p, &req) == 0)
-		affinity_failed(p->w, &req);
 	p->final_sent = true;
 	release_sc(p);
 	pctx_close(p);
@@ -212,6 +205,8 @@ static void respond_local(struct pctx *p, unsigned status, const char *reason, c
 		return;
 	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
 	ctr_response_sent(worker_counters(w), status, true);
+	if (status >= 300 && p->starts_dialog && affinity_on(worker_config(w)))
+		affinity_failed(w, &m); /* the dialog being set up ends (affinity.h) */
 	p->refs++; /* held: the server transaction may end inside stx_respond */
 	(void)stx_respond(p->st, worker_out(w), (size_t)n, status, clock_now_ms());
 	if (status >= 200)
@@ -246,6 +241,8 @@ static void relay_up(struct pctx *p, struct sip_msg *m, const char *extra, size_
 		return;
 	ctr_inc(worker_counters(w), CTR_RELAYED_RESPONSES);
 	ctr_response_sent(worker_counters(w), status, false);
+	if (status >= 300 && p->starts_dialog && affinity_on(worker_config(w)))
+		affinity_failed(w, m);
 	p->refs++; /* held: a 2xx ends the INVITE server transaction inside */
 	(void)stx_respond(p->st, worker_out(w), (size_t)n, status, clock_now_ms());
 	if (status >= 200)
@@ -739,6 +736,9 @@ bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	}
 	p->w = w;
 	p->invite = m->method_id == SIP_METHOD_INVITE;
+	p->starts_dialog = (p->invite || m->method_id == SIP_METHOD_SUBSCRIBE ||
+			    m->method_id == SIP_METHOD_REFER) &&
+			   sip_msg_to(m)->tag.len == 0;
 	p->refs = 1; /* open: released when the final response goes up */
 	if (p->invite)
 		respond_local(p, 100, NULL, NULL); /* §16.2: the INVITE is ours now */

@@ -27,6 +27,9 @@
 #  4. the pair of a session's SC stopped: the next call of its agent
 #     (agent2, called by sc2a) starts a new session on the other pair,
 #     moved_from naming the old one, and the node logs the move.
+#  5. a dialog answered 404 ends with its session; with the database
+#     down a new call gets 503 with Retry-After and reaches no SC; once
+#     it is back calls are recorded and complete.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/cluster_lib.sh"
@@ -72,6 +75,17 @@ aff_start() {
 		"${NODE_IP[$node]}:$NPORT" >"$T_DIR/$label.out" 2>&1 &
 	EP_PID[$label]=$!
 	T_PIDS+=("$!")
+}
+# wait_sql SQL: its first non-empty answer within 10 s (the database is
+# written before a request leaves, but the test reads it from outside)
+wait_sql() {
+	local v
+	for _ in $(seq 100); do
+		v=$(psql_q "$1")
+		[ -n "$v" ] && break
+		sleep 0.1
+	done
+	echo "$v"
 }
 # where LABEL: the SCs the INVITEs of LABEL reached ("sc=count ...")
 where() { cl_msgs; inv_summary "$1"; }
@@ -158,16 +172,14 @@ agent_up agent2
 # the SC sc2a calls agent1 through n2 (from its own address, another
 # port): a session on sc2a; held 25 s
 aff_start c2sc n2 n2 1 1 25000 "sc@$CL_DOMAIN" agent1 -i "${SC_IP[sc2a]}"
-sleep 1
-sess=$(psql_q "SELECT d.session_id FROM dialog d WHERE d.call_id LIKE 'c2sc-%' AND d.state = 'confirmed'")
+sess=$(wait_sql "SELECT d.session_id FROM dialog d WHERE d.call_id LIKE 'c2sc-%' AND d.state = 'confirmed'")
 got=$(rel "$(psql_q "SELECT call_id FROM dialog WHERE call_id LIKE 'c2sc-%'")")
 [ -n "$sess" ] && [ "$got" = "new sc2a" ] && pass "2: sc2a's call to agent1 started session $sess on sc2a" ||
 	fail "2: sc2a's call to agent1: session '$sess', '$got'"
 # agent1's consultation call (to agent2) through n3, held 12 s, with a
 # REFER through n1
 aff_start c2consult n3 n1 1 1 12000 "agent1@$CL_DOMAIN" agent2 refer -i "${AGENT_IP[agent1]}"
-sleep 1
-consult=$(psql_q "SELECT call_id FROM dialog WHERE call_id LIKE 'c2consult-%'")
+consult=$(wait_sql "SELECT call_id FROM dialog WHERE call_id LIKE 'c2consult-%' AND state = 'confirmed'")
 [ "$(where c2consult)" = "sc2a=1" ] && [ "$(rel "$consult")" = "device sc2a" ] &&
 	[ "$(psql_q "SELECT session_id FROM dialog WHERE call_id = '$consult'")" = "$sess" ] &&
 	pass "2: agent1's consultation call through n3 joined the session on sc2a (device)" ||
@@ -242,8 +254,7 @@ cl_node_start n1
 # ---- 4. a session's pair stopped ------------------------------------------
 # sc2a calls agent2 (held 15 s): a session on sc2a with agent2's dialog up
 aff_start c4sc n2 n2 1 1 15000 "sc@$CL_DOMAIN" agent2 -i "${SC_IP[sc2a]}"
-sleep 1
-sess4=$(psql_q "SELECT session_id FROM dialog WHERE call_id LIKE 'c4sc-%' AND state = 'confirmed'")
+sess4=$(wait_sql "SELECT session_id FROM dialog WHERE call_id LIKE 'c4sc-%' AND state = 'confirmed'")
 sc_stop sc2a
 sc_stop sc2b
 cl_wait_states 15 sc2a=oos sc2b=oos || fail "4: p2 not out of service"
@@ -258,6 +269,54 @@ grep -q "event=session_moved call_id=$cid from_session=$sess4 " "$T_DIR/n3/junct
 	pass "4: n3 logged the move" || fail "4: no event=session_moved for $cid in n3's log"
 
 ep_wait c4sc
+
+# ---- 5. failures and the database down --------------------------------------
+# sc1a's call to a user with no binding: 404, and its dialog and session end
+aff_call c5nobody n2 n2 1 1 0 "sc@$CL_DOMAIN" nobody -i "${SC_IP[sc1a]}"
+cid=$(psql_q "SELECT call_id FROM dialog WHERE call_id LIKE 'c5nobody-%'")
+for _ in $(seq 30); do
+	got=$(psql_q "SELECT d.state || ' ' || (s.ended_at IS NOT NULL) FROM dialog d JOIN session s ON s.id = d.session_id WHERE d.call_id = '$cid'")
+	[ "$got" = "ended true" ] && break
+	sleep 0.1
+done
+[ -n "$cid" ] && [ "$got" = "ended true" ] && grep -q "received 'SIP/2.0 404" "$T_DIR/c5nobody.err" &&
+	pass "5: a controller's call answered 404 ended its dialog and session" ||
+	fail "5: the 404'd call: '$cid' '$got'"
+# invite_raw CALL-ID: an endpoint's INVITE for svc@cc.test
+invite_raw() {
+	cat <<MSG
+INVITE sip:svc@$CL_DOMAIN SIP/2.0
+Via: SIP/2.0/UDP 127.0.2.41:5999;branch=z9hG4bK$RANDOM$RANDOM;rport
+Max-Forwards: 70
+From: <sip:cust@pstn.test>;tag=$RANDOM
+To: <sip:svc@$CL_DOMAIN>
+Call-ID: $1
+CSeq: 1 INVITE
+Contact: <sip:cust@127.0.2.41:5999>
+Content-Length: 0
+
+MSG
+}
+pg_stop
+sleep 0.5
+invite_raw "c5down-$RANDOM@test" | "$SIPSEND" -v -P -w 3000 -a 127.0.2.41 udp "${NODE_IP[n1]}" "$NPORT" - >"$T_DIR/c5down.out" 2>&1
+grep -q "^SIP/2.0 503" "$T_DIR/c5down.out" && grep -qi "^Retry-After: [0-9]" "$T_DIR/c5down.out" &&
+	pass "5: database down: a new call got 503 with Retry-After" ||
+	{ fail "5: database down: the answer was not 503 with Retry-After"; head -5 "$T_DIR/c5down.out" >&2; }
+cl_msgs
+[ "$(awk '$6 ~ /^c5down-/' "$T_DIR/msgs.txt" | wc -l)" = 0 ] &&
+	pass "5: database down: the call reached no SC (never sent unrecorded)" ||
+	fail "5: database down: the unrecorded call reached a SC"
+pg_restart || fail "5: postgres restart"
+ok=0
+for _ in $(seq 30); do
+	aff_call c5up n1 n1 1 1 0 "cust@pstn.test" svc -i 127.0.2.42
+	[ "$EP_OK" = 1 ] && { ok=1; break; }
+	sleep 0.5
+done
+[ $ok = 1 ] && [ -n "$(psql_q "SELECT call_id FROM dialog WHERE call_id LIKE 'c5up-%' AND state = 'ended'")" ] &&
+	pass "5: database back: calls are recorded and complete again" ||
+	fail "5: database back: no call completed"
 ep_wait c2sc
 for a in agent1 agent2; do kill "${AGENT_PID[$a]}" 2>/dev/null; done
 for n in $CL_NODES; do cl_node_stop "$n"; done
