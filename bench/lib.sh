@@ -14,6 +14,11 @@ UASPORT=25080
 # coming from the SC
 SCIP=127.0.0.2
 SCPORT=25081
+# sc_affinity's second Junction node: its own address (not the Session
+# Controller's, whose every request Junction takes as the controller's),
+# the same SIP port as the first (one capture filter, one port for
+# bench/wire-latency), the next admin port
+J2IP=127.0.0.3
 PGPORT=25432
 JADMINPORT=25090
 PIDS=()
@@ -133,11 +138,22 @@ bench_teardown() {
 	return 0
 }
 
-# write_junction_conf auth|noauth|sc (sc: routing to a Session Controller)
+# Junction node N's (1 or 2) file of a kind (conf, log): node 1's are
+# junction.conf and junction.log, node 2's junction2.conf and junction2.log.
+jfile() { echo "$WORK/junction${1#1}.$2"; }
+node_ip() { if [ "$1" = 1 ]; then echo 127.0.0.1; else echo "$J2IP"; fi; }
+
+# write_junction_conf auth|noauth|sc|sc_plain|sc_affinity [N]: node N's
+# configuration (N 1 unless given). sc: routing to a Session Controller;
+# sc_plain and sc_affinity: the same as a node of a two-node cluster (one
+# Record-Route name for both, so that each takes the other's as its own),
+# with [sessions] affinity off or on.
 write_junction_conf() {
-	cat >"$WORK/junction.conf" <<CONF
+	local variant=$1 n=${2:-1} conf
+	conf=$(jfile "$n" conf)
+	cat >"$conf" <<CONF
 [sip]
-listen = udp:127.0.0.1:$JPORT
+listen = udp:$(node_ip "$n"):$JPORT
 domain = localhost
 record_route = yes
 workers = ${JUNCTION_WORKERS:-2}
@@ -152,12 +168,14 @@ secret = bench-secret-0123456789abcdef
 min_expires = 10
 max_contacts = 100
 [admin]
-listen = 127.0.0.1:$JADMINPORT
+listen = 127.0.0.1:$((JADMINPORT + n - 1))
 token = bench-token-0123456789
+[node]
+name = bench$n
 [log]
-level = warn
+level = ${JUNCTION_LOG:-warn}
 CONF
-	[ "$1" = sc ] && cat >>"$WORK/junction.conf" <<CONF
+	[[ $variant == sc* ]] && cat >>"$conf" <<CONF
 [routing]
 session_controllers = yes
 [cluster]
@@ -165,30 +183,89 @@ geo_location = dc1
 oos_check = 5
 oos_force = 5
 CONF
+	# sc_calls sets the pool's routing beside Kamailio's dispatcher, which
+	# stores no sessions: affinity off there (sc_affinity measures it)
+	[ "$variant" = sc ] && printf '[sessions]\naffinity = no\n' >>"$conf"
+	[[ $variant == sc_* ]] && cat >>"$conf" <<CONF
+record_route = bench.cluster
+[sessions]
+affinity = $([ "$variant" = sc_affinity ] && echo yes || echo no)
+CONF
 	return 0
 }
 
-SYS_PID=""
-stop_system() {
-	[ -n "$SYS_PID" ] || return 0
-	kill -TERM "$SYS_PID" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$SYS_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$SYS_PID" 2>/dev/null
-	wait "$SYS_PID" 2>/dev/null
-	SYS_PID=""
+# stop_pid PID: a process started here (a child of this shell), TERM
+# then, after 5 s, KILL; it leaves PIDS.
+stop_pid() {
+	local pid=$1 keep=() p
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
 }
 
-# start_system junction|kamailio auth|noauth: clean bindings, start it
+# The system under test: SYS_PID, and NODE2_PID for sc_affinity's second
+# Junction node.
+SYS_PID=""
+NODE2_PID=""
+stop_system() {
+	stop_pid "$SYS_PID"
+	stop_pid "$NODE2_PID"
+	SYS_PID=""
+	NODE2_PID=""
+}
+# CPU ticks of the system under test: both nodes when there are two.
+sys_ticks() {
+	local t
+	t=$(tree_ticks "$SYS_PID")
+	[ -n "$NODE2_PID" ] && t=$((t + $(tree_ticks "$NODE2_PID")))
+	echo "$t"
+}
+
+# sip_up WHAT HOST PORT: wait until an OPTIONS for the proxy
+# (sip:localhost) sent to HOST:PORT is answered.
+sip_up() {
+	for _ in $(seq 50); do
+		sipsak -s "sip:localhost" -p "$2:$3" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	log "$1 did not start"
+	return 1
+}
+
+# start_junction N VARIANT: Junction node N, on node_ip N; SYS_PID or
+# NODE2_PID.
+start_junction() {
+	local n=$1 pid
+	write_junction_conf "$2" "$n"
+	"$JUNCTION" -c "$(jfile "$n" conf)" >>"$(jfile "$n" log)" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	if [ "$n" = 1 ]; then SYS_PID=$pid; else NODE2_PID=$pid; fi
+	sip_up "junction node $n" "$(node_ip "$n")" "$JPORT"
+}
+
+# start_system junction|kamailio VARIANT (write_junction_conf's): clean
+# bindings, start it. sc_plain and sc_affinity: two Junction nodes, the
+# dialogs of an earlier run gone.
 start_system() {
 	local sys=$1 variant=$2
 	stop_system
 	psqlq junction "TRUNCATE binding" >/dev/null
 	psqlq kamailio "TRUNCATE location" >/dev/null
 	if [ "$sys" = junction ]; then
-		write_junction_conf "$variant"
-		"$JUNCTION" -c "$WORK/junction.conf" >>"$WORK/junction.log" 2>&1 &
-		SYS_PID=$!
 		PORT=$JPORT
+		case $variant in
+		sc_*)
+			psqlq junction "TRUNCATE dialog, session" >/dev/null || return 1
+			start_junction 2 "$variant" || return 1
+			;;
+		esac
+		start_junction 1 "$variant"
+		return
 	else
 		# -x fm: the fast allocator operators run in production; the
 		# Debian default (qm, with memory debugging) costs Kamailio ~3x
@@ -205,12 +282,7 @@ start_system() {
 		PORT=$KPORT
 	fi
 	PIDS+=("$SYS_PID")
-	for _ in $(seq 50); do
-		sipsak -s "sip:localhost" -r "$PORT" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	log "$sys did not start"
-	return 1
+	sip_up "$sys" 127.0.0.1 "$PORT"
 }
 
 # The called party for the call scenario, registered as uas@localhost.
@@ -228,22 +300,49 @@ register_uas() {
 		"$top/build/tests/integration/sipsend" udp 127.0.0.1 "$PORT" "$WORK/reg_uas" >/dev/null 2>&1
 }
 
-# The Session Controller of sc_calls: a SIPp UAS on SCIP:SCPORT (-aa: it
-# answers the proxies' OPTIONS probes), started afresh for each system.
+# sc_affinity's Session Controller scenario: uas.xml, but the BYE's 200
+# goes where the BYE came from (its top Via, RFC 3261 §18.2.2): SIPp sends
+# every message of a call to the INVITE's source, node 1 here, which
+# drops a response whose top Via is node 2's. Written to
+# $WORK/sc-via/uas.xml (SIPp names its counts file after the scenario).
+sc_via_scenario() {
+	local bye='<recv request="BYE"/>' xml via
+	xml=$(<"$TSCEN/uas.xml")
+	[[ $xml == *"$bye"* ]] || { log "no $bye in $TSCEN/uas.xml"; return 1; }
+	# shellcheck disable=SC2016 # [$via_host]: SIPp's variables, not the shell's
+	via='<recv request="BYE">
+    <action>
+      <ereg regexp="SIP/2[.]0/UDP ([0-9.]+):([0-9]+)" search_in="hdr" header="Via:"
+            check_it="true" assign_to="via,via_host,via_port"/>
+      <setdest host="[$via_host]" port="[$via_port]" protocol="udp"/>
+    </action>
+  </recv>
+  <Reference variables="via"/>'
+	mkdir -p "$WORK/sc-via"
+	printf '%s\n' "${xml/"$bye"/"$via"}" >"$WORK/sc-via/uas.xml"
+	echo "$WORK/sc-via/uas.xml"
+}
+
+# The Session Controller of sc_calls and sc_affinity (start_sc SYS
+# SCENARIO): a SIPp UAS on SCIP:SCPORT (-aa: it answers the proxies'
+# OPTIONS probes), started afresh for each system and scenario.
 # In the foreground and in the background of this shell, so that $! is
 # SIPp itself (no -bg, no pgrep); its message counts go to SC_COUNTS
 # (SIPp names the file after its pid) every second.
 SC_PID=""
 SC_COUNTS=""
 start_sc() {
-	local sys=$1
+	local sys=$1 xml=$TSCEN/uas.xml
 	stop_sc
+	if [[ $2 == sc_affinity:* ]]; then
+		xml=$(sc_via_scenario) || return 1
+	fi
 	if ss -Hlnu "src $SCIP:$SCPORT" 2>/dev/null | grep -q .; then
 		log "$SCIP:$SCPORT is taken: no Session Controller"
 		return 1
 	fi
 	rm -f "$WORK"/uas_*_counts.csv
-	(cd "$WORK" && exec sipp -sf "$TSCEN/uas.xml" -i "$SCIP" -p "$SCPORT" -aa -nostdin \
+	(cd "$WORK" && exec sipp -sf "$xml" -i "$SCIP" -p "$SCPORT" -aa -nostdin \
 		-buff_size 4194304 -trace_counts -fd 1 >/dev/null 2>"$WORK/sc.$sys.err") &
 	SC_PID=$!
 	SC_COUNTS=$WORK/uas_${SC_PID}_counts.csv
@@ -258,14 +357,7 @@ start_sc() {
 	return 1
 }
 stop_sc() {
-	[ -n "$SC_PID" ] || return 0
-	kill -TERM "$SC_PID" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$SC_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$SC_PID" 2>/dev/null
-	wait "$SC_PID" 2>/dev/null
-	local keep=() p
-	for p in "${PIDS[@]}"; do [ "$p" = "$SC_PID" ] || keep+=("$p"); done
-	PIDS=("${keep[@]}")
+	stop_pid "$SC_PID"
 	SC_PID=""
 }
 # A column of the last line of a SIPp statistics or counts file, by its name.
@@ -274,37 +366,55 @@ sipp_stat() {
 		{ v = $c } END { print (c && v != "" ? v : 0) }' "$1" 2>/dev/null || echo 0
 }
 # The running system routes to the Session Controller: Junction gets it
-# in its pool (sip_server, which it reloads on NOTIFY) and must see it
-# active (its first OPTIONS probe answered); Kamailio has it from its
-# dispatcher list, active from the start.
+# in its pool (sip_server, which it reloads on NOTIFY) and every node must
+# see it active (its first OPTIONS probe answered); Kamailio has it from
+# its dispatcher list, active from the start.
 sc_pool_ready() {
 	[ "$1" = junction ] || return 0
+	local nodes=1
+	[ -n "$NODE2_PID" ] && nodes=2
 	psqlq junction "SELECT junction_del_sip_server('sc1');
 	                SELECT junction_add_sip_server('sc1', 'sip:$SCIP:$SCPORT', 'dc1')" >/dev/null ||
 		return 1
 	for _ in $(seq 100); do
-		[ "$(psqlq junction "SELECT state FROM sip_server_status WHERE server = 'sc1'")" = active ] &&
-			return 0
+		[ "$(psqlq junction "SELECT count(*) FROM sip_server_status
+		                     WHERE server = 'sc1' AND state = 'active'")" = "$nodes" ] && return 0
 		sleep 0.2
 	done
 	log "junction: the Session Controller sc1 did not become active"
 	return 1
 }
-# What reached the Session Controller over sys's run, for the report
-# (SC_SEEN[sys]): the INVITEs SIPp took and the BYEs it answered (the
-# steps' calls, every one of them when no step failed), and, from
-# Junction, its own count of requests sent to a Session Controller.
+# node_metric NAME: a sample of Junction's /metrics (NAME as printed,
+# labels included), summed over the running nodes.
+node_metric() {
+	local ports=$JADMINPORT port
+	[ -n "$NODE2_PID" ] && ports="$ports $((JADMINPORT + 1))"
+	for port in $ports; do curl -s "http://127.0.0.1:$port/metrics"; done |
+		awk -v m="$1" '$1 == m { s += $2; n++ } END { if (n) print s }'
+}
+# What reached the Session Controller over the run of sys for one
+# scenario, for the report (SC_SEEN[sys/scenario]): the INVITEs SIPp took
+# and the BYEs it answered (the steps' calls, every one of them when no
+# step failed), and, from Junction, its own count of requests sent to a
+# Session Controller; for two nodes, also the dialogs recorded in the
+# database and the sessions node 2 read there.
 declare -A SC_SEEN
 sc_count() {
-	local sys=$1 inv bye sent=""
+	local sys=$1 sc=$2 inv bye sent="" more="" dialogs lookups
 	sleep 1.5 # SIPp writes its counts every second
 	inv=$(sipp_stat "$SC_COUNTS" 0_INVITE_Recv)
 	bye=$(sipp_stat "$SC_COUNTS" 6_200_Sent)
-	[ "$sys" = junction ] &&
-		sent=$(curl -s "http://127.0.0.1:$JADMINPORT/metrics" |
-			awk '$1 == "junction_session_controller_requests_total" { print $2 }')
-	SC_SEEN[$sys]="$inv INVITEs, $bye BYEs answered${sent:+ (the node counted $sent requests sent to it)}"
-	log "$sys sc_calls: the Session Controller took ${SC_SEEN[$sys]}"
+	if [ "$sys" = junction ]; then
+		sent=$(node_metric junction_session_controller_requests_total)
+	fi
+	if [ "$sys" = junction ] && [ -n "$NODE2_PID" ]; then
+		dialogs=$(psqlq junction "SELECT count(*) || ' dialogs recorded, ' ||
+		                          count(*) FILTER (WHERE state = 'ended') || ' ended' FROM dialog")
+		lookups=$(node_metric 'junction_affinity_lookups_total{source="database"}')
+		more="; ${dialogs:-no dialog table}, ${lookups:-?} sessions read from the database by a node"
+	fi
+	SC_SEEN[$sys/$sc]="$inv INVITEs, $bye BYEs answered${sent:+ (the nodes counted $sent requests sent to it)}$more"
+	log "$sys $sc: the Session Controller took ${SC_SEEN[$sys/$sc]}"
 }
 
 # The SIPp command line of a scenario at a rate, for a number of calls.
@@ -316,15 +426,30 @@ sipp_cmd() {
 	options) echo sipp -sf "$SCEN/options.xml" "${common[@]}" "127.0.0.1:$PORT" ;;
 	reg_auth) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
 	reg_noauth) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
-	calls) echo sipp -sf "$SCEN/uac.xml" -s uas -rsa "127.0.0.1:$PORT" "${common[@]}" "127.0.0.1:$PORT" ;;
-	sc_calls) echo sipp -sf "$SCEN/uac.xml" -s sc -rsa "127.0.0.1:$PORT" "${common[@]}" "127.0.0.1:$PORT" ;;
+	calls | sc_calls | sc_affinity:*)
+		# the INVITE to the proxy, its ACK and BYE to dhost (uac.xml's
+		# setdest): the proxy again, or sc_affinity's second node
+		local svc=sc dhost=127.0.0.1
+		[ "$sc" = calls ] && svc=uas
+		[[ $sc == sc_affinity:* ]] && dhost=$J2IP
+		echo sipp -sf "$SCEN/uac.xml" -s $svc -rsa "127.0.0.1:$PORT" -set dhost $dhost -set dport "$PORT" \
+			"${common[@]}" "127.0.0.1:$PORT"
+		;;
 	esac
+}
+
+# What is measured of a scenario: sc_affinity is two cases, one row each,
+# plain ([sessions] affinity = no) and affinity (yes); any other, itself.
+cases_of() {
+	if [ "$1" = sc_affinity ]; then echo sc_affinity:plain sc_affinity:affinity; else echo "$1"; fi
 }
 
 variant_of() {
 	case $1 in
 	reg_auth) echo auth ;;
 	sc_calls) echo sc ;;
+	sc_affinity:plain) echo sc_plain ;;
+	sc_affinity:affinity) echo sc_affinity ;;
 	*) echo noauth ;;
 	esac
 }
@@ -337,7 +462,7 @@ run_step() {
 	dir=$(mktemp -d "$WORK/step.XXXXXX")
 	local pgpid c0 c1 p0 p1 u0 u1 rc
 	pgpid=$(head -n 1 "$WORK/pg/data/postmaster.pid")
-	c0=$(tree_ticks "$SYS_PID")
+	c0=$(sys_ticks)
 	p0=$(tree_ticks "$pgpid")
 	u0=$(udp_rcvbuf_errors)
 	# a window of the step on the wire, for the latency (bench/wire-latency):
@@ -353,7 +478,7 @@ run_step() {
 		{ time timeout -k 5 -s INT $((secs * 2 + 40)) $(sipp_cmd "$sc" "$rate" "$calls") >sipp.out 2>&1; } 2>time.txt; exit $?)
 	rc=$?
 	wait "$cap_pid"
-	c1=$(tree_ticks "$SYS_PID")
+	c1=$(sys_ticks)
 	p1=$(tree_ticks "$pgpid")
 	u1=$(udp_rcvbuf_errors)
 	local last ok failed elapsed
@@ -394,9 +519,9 @@ run_step() {
 settle() {
 	local i t0 t1
 	for ((i = 0; i < ${SETTLE_S:-20}; i++)); do
-		t0=$(tree_ticks "$SYS_PID")
+		t0=$(sys_ticks)
 		sleep 1
-		t1=$(tree_ticks "$SYS_PID")
+		t1=$(sys_ticks)
 		[ $((t1 - t0)) -lt 5 ] && return
 	done
 }
@@ -405,26 +530,38 @@ start_rate() {
 	case $1 in
 	options) echo 5000 ;;
 	reg_noauth | reg_auth) echo 1500 ;;
-	calls | sc_calls) echo 1500 ;;
+	calls | sc_calls | sc_affinity:*) echo 1500 ;;
 	esac
 }
 
-# find_rate sys sc: search_rate, with sc_calls's Session Controller
-# started before the system and stopped after it.
+# find_rate sys sc: search_rate for each case of sc, with the Session
+# Controller of sc_calls and sc_affinity started before the system and
+# stopped after it. sc_affinity is Junction's alone.
 find_rate() {
-	local sys=$1 sc=$2
-	if [ "$sc" != sc_calls ]; then
+	local sys=$1 sc=$2 c
+	case $sc in
+	sc_calls) ;;
+	sc_affinity)
+		if [ "$sys" != junction ]; then
+			log "$sys: no $sc (Junction only)"
+			return
+		fi
+		;;
+	*)
 		search_rate "$sys" "$sc"
 		return
-	fi
-	if start_sc "$sys"; then
-		search_rate "$sys" "$sc"
-		sc_count "$sys"
-	else
-		NOTE[$sys/$sc]="no Session Controller"
-		RATE[$sys/$sc]=0
-	fi
-	stop_sc
+		;;
+	esac
+	for c in $(cases_of "$sc"); do
+		if start_sc "$sys" "$c"; then
+			search_rate "$sys" "$c"
+			sc_count "$sys" "$c"
+		else
+			NOTE[$sys/$c]="no Session Controller"
+			RATE[$sys/$c]=0
+		fi
+		stop_sc
+	done
 }
 
 # The highest passing rate of sys for sc: steps of SEARCH_S seconds going
@@ -439,7 +576,7 @@ search_rate() {
 		start_uas
 		register_uas
 	fi
-	if [ "$sc" = sc_calls ]; then
+	if [[ $sc == sc_* ]]; then
 		sc_pool_ready "$sys" || { NOTE[$key]="the Session Controller is not in service"; RATE[$key]=0; return; }
 	fi
 	rate=$(start_rate "$sc")
@@ -473,7 +610,13 @@ search_rate() {
 		run_step "$sys" "$sc" "$best" "$STEP_S"
 		tries=$((tries + 1))
 		[ "$STEP_OK" = 1 ] && break
-		[ $tries -ge 3 ] && { NOTE[$key]="no rate held for ${STEP_S}s: $STEP_WHY"; RATE[$key]=0; return; }
+		if [ $tries -ge 3 ]; then
+			# no figures: those of the search steps are not of a rate that held
+			NOTE[$key]="no rate held for ${STEP_S}s: $STEP_WHY"
+			RATE[$key]=0
+			unset "CPU_OP[$key]" "PG_OP[$key]" "P50[$key]" "P99[$key]"
+			return
+		fi
 		NOTE[$key]="${best}/s did not hold for ${STEP_S}s ($STEP_WHY)"
 		best=$((best * 4 / 5))
 		settle
@@ -518,6 +661,25 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
 }
 
+# sc_affinity's lines below the table: how it runs, affinity/plain and the
+# goal (affinity costs at most 25% of plain calls/s).
+affinity_report() {
+	local a=${RATE[junction/sc_affinity:affinity]:-0} p=${RATE[junction/sc_affinity:plain]:-0} r goal
+	r=$(ratio "$a" "$p")
+	goal=$(awk -v r="$r" 'BEGIN { if (r == "-") print "not measured"; else if (r >= 0.75) print "holds"; else print "does NOT hold" }')
+	echo
+	echo "sc_affinity (Junction only: Kamailio has no equivalent, so no ratio): the calls of sc_calls"
+	echo "through two Junction nodes (127.0.0.1 and $J2IP, one PostgreSQL, \`[cluster] record_route ="
+	echo "bench.cluster\` on both), the INVITE to node 1, its ACK and BYE to node 2 (SIPp's setdest);"
+	echo "plain: \`[sessions] affinity = no\` (node 2 follows the route set), affinity: \`yes\` (node 1"
+	echo "records each dialog before its INVITE leaves, node 2 reads it from the database). CPU per"
+	echo "call is both nodes'. The Session Controller took: plain ${SC_SEEN[junction/sc_affinity:plain]:-not measured};"
+	echo "affinity ${SC_SEEN[junction/sc_affinity:affinity]:-not measured}."
+	echo
+	echo "**sc_affinity: affinity/plain = $r ($a/$p calls/s); the goal, at most 25% fewer calls/s"
+	echo "with affinity (>= 0.75), $goal.**"
+}
+
 report() {
 	local cores kver commit
 	cores=$(nproc)
@@ -533,13 +695,20 @@ report() {
 	echo
 	echo "| scenario | system | rate/s | ratio | proxy CPU µs/op | PG CPU µs/op | p50 ms | p99 ms | p99 at 80% | note |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
-	local sc sys
+	local sc sys c
 	for sc in $SCENARIOS; do
 		[ "$sc" = memory ] && continue
 		for sys in $systems; do
-			local k="$sys/$sc" r=""
-			[ "$sys" = junction ] && r=$(ratio "${RATE[junction/$sc]:-0}" "${RATE[kamailio/$sc]:-0}")
-			echo "| $sc | $sys | ${RATE[$k]:-0} | $r | ${CPU_OP[$k]:--} | ${PG_OP[$k]:--} | ${P50[$k]:--} | ${P99[$k]:--} | ${P99_80[$k]:--} | ${NOTE[$k]:-} |"
+			if [ "$sc" = sc_affinity ] && [ "$sys" != junction ]; then
+				echo "| $sc | $sys | — | — | — | — | — | — | — | no equivalent: Junction only |"
+				continue
+			fi
+			for c in $(cases_of "$sc"); do
+				local k="$sys/$c" r=""
+				[ "$sys" = junction ] && r=$(ratio "${RATE[junction/$c]:-0}" "${RATE[kamailio/$c]:-0}")
+				[ "$sc" = sc_affinity ] && r="—"
+				echo "| ${c/:/ } | $sys | ${RATE[$k]:-0} | $r | ${CPU_OP[$k]:--} | ${PG_OP[$k]:--} | ${P50[$k]:--} | ${P99[$k]:--} | ${P99_80[$k]:--} | ${NOTE[$k]:-} |"
+			done
 		done
 	done
 	if [[ " $SCENARIOS " == *" memory "* ]]; then
@@ -561,8 +730,9 @@ report() {
 		echo "to a Session Controller (a SIPp UAS on $SCIP, probed with OPTIONS every 5 s) instead of"
 		echo "looking the callee up: Junction with \`[routing] session_controllers\` (its pool in"
 		echo "PostgreSQL), Kamailio with \`dispatcher\` (ds_select_dst, ds_probing_mode 1). The Session"
-		echo "Controller took, over all the steps:$(for sys in $systems; do echo -n " $sys ${SC_SEEN[$sys]:-not measured};"; done | sed 's/;$/./')"
+		echo "Controller took, over all the steps:$(for sys in $systems; do echo -n " $sys ${SC_SEEN[$sys/sc_calls]:-not measured};"; done | sed 's/;$/./')"
 	fi
+	[[ " $SCENARIOS " == *" sc_affinity "* ]] && [[ " $systems " == *" junction "* ]] && affinity_report
 	local s0=(${STEAL0:-0 0}) s1=(${STEAL1:-0 0})
 	echo
 	echo "The machine's latency floor (bench/sched-floor.c, before the load, nothing else"

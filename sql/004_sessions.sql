@@ -91,7 +91,11 @@ $$;
 -- A related session whose controller is in p_dead (its pair has no member
 -- in service) is left: the dialog starts a new session on p_proposed,
 -- whose moved_from names the old one. Rows: the element's ordinal, the
--- session, its controller, the relation, and the session moved from.
+-- session, its controller, the relation, and the session moved from; a
+-- NULL session (relation 'failed') for an element that lost a deadlock
+-- with another node's batch, which fails alone. Nodes send the elements
+-- in the order of a hash of their Call-IDs that every node computes
+-- alike, so such deadlocks are rare.
 CREATE FUNCTION junction_dialog_begin(
     p_call_id text[], p_from_tag text[], p_method text[],
     p_caller text[], p_callee text[],
@@ -106,8 +110,10 @@ DECLARE
     srv text;
     rel text;
     moved bigint;
+    created boolean;
 BEGIN
     FOR i IN 1 .. coalesce(array_length(p_call_id, 1), 0) LOOP
+      BEGIN
         sid := NULL;
         moved := NULL;
         rel := NULL;
@@ -167,7 +173,8 @@ BEGIN
                 sid := NULL;
             END IF;
         END IF;
-        IF sid IS NULL THEN
+        created := sid IS NULL;
+        IF created THEN
             srv := coalesce(p_controller[i], p_proposed[i]);
             INSERT INTO session (sip_server, created_by, moved_from)
             VALUES (srv, p_node[i], moved) RETURNING id INTO sid;
@@ -176,8 +183,24 @@ BEGIN
         INSERT INTO dialog (call_id, from_tag, session_id, method, state, relation, caller_aor,
                             callee_aor, node, expires_at)
         VALUES (p_call_id[i], p_from_tag[i], sid, p_method[i], 'early', rel, p_caller[i],
-                p_callee[i], p_node[i], now() + make_interval(secs => p_expires[i]));
+                p_callee[i], p_node[i], now() + make_interval(secs => p_expires[i]))
+        ON CONFLICT (call_id, from_tag) DO NOTHING;
+        IF NOT FOUND THEN
+            -- another node recorded the same dialog meanwhile (its request
+            -- retransmitted there): that one stands
+            IF created THEN
+                DELETE FROM session s WHERE s.id = sid;
+            END IF;
+            SELECT d.session_id, d.relation INTO sid, rel FROM dialog d
+            WHERE d.call_id = p_call_id[i] AND d.from_tag = p_from_tag[i];
+            SELECT s.sip_server, s.moved_from INTO srv, moved FROM session s WHERE s.id = sid;
+        END IF;
         RETURN QUERY SELECT i, sid, srv, rel, moved;
+      EXCEPTION WHEN deadlock_detected OR lock_not_available OR unique_violation THEN
+        -- this element alone fails (its request gets 503 and is retried),
+        -- not the batch it came with
+        RETURN QUERY SELECT i, NULL::bigint, NULL::text, 'failed'::text, NULL::bigint;
+      END;
     END LOOP;
 END
 $$;
@@ -187,7 +210,8 @@ $$;
 --   touch:   an in-dialog request passed: it lives p_expires seconds more;
 --   end:     a BYE passed (p_tag and p_other are the two tags, in either
 --            order) or it failed; a session whose last dialog ends, ends.
--- Rows: the element's ordinal and whether a dialog changed.
+-- Rows: the element's ordinal and whether a dialog changed (false also
+-- for an element that lost a deadlock: that write alone is lost).
 CREATE FUNCTION junction_dialog_update(p_action text[], p_call_id text[], p_tag text[],
                                        p_other text[], p_expires integer[])
 RETURNS TABLE (op integer, changed boolean)
@@ -197,6 +221,7 @@ DECLARE
     sid bigint;
 BEGIN
     FOR i IN 1 .. coalesce(array_length(p_action, 1), 0) LOOP
+      BEGIN
         sid := NULL;
         IF p_action[i] = 'confirm' THEN
             UPDATE dialog d SET state = 'confirmed', to_tag = coalesce(d.to_tag, p_other[i]),
@@ -225,6 +250,9 @@ BEGIN
             END IF;
         END IF;
         RETURN QUERY SELECT i, sid IS NOT NULL;
+      EXCEPTION WHEN deadlock_detected OR lock_not_available THEN
+        RETURN QUERY SELECT i, false; -- this write alone is lost, not its batch
+      END;
     END LOOP;
 END
 $$;

@@ -49,9 +49,33 @@ static struct sip_str call_id_of(struct asked *a)
 	return sip_str_make(a->call_id, a->call_id_len);
 }
 
+/* The order of a dialog's writes in a batch: a hash every node computes
+ * alike (a fixed key: it only sorts), so that two nodes' batches touching
+ * the same dialogs (one confirms, the other ends) take their row locks in
+ * one order and do not deadlock. */
 static uint64_t lock_key_of(struct sip_str call_id)
 {
-	return siphash(siphash_process_key(), call_id.p, call_id.len);
+	static const struct siphash_key order = {0x6a756e6374696f6eULL, 0x6469616c6f677321ULL};
+
+	return siphash(&order, call_id.p, call_id.len);
+}
+
+/* Is s printable ASCII? Call-IDs, tags and URIs are by their grammar
+ * (RFC 3261 §25.1); a byte beyond would fail the whole batch of writes
+ * it went with (not UTF-8), so such a dialog is not recorded. */
+static bool printable(struct sip_str s)
+{
+	for (size_t i = 0; i < s.len; i++)
+		if ((unsigned char)s.p[i] < 0x20 || (unsigned char)s.p[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* The text of s for a parameter: never SQL NULL (a missing tag is an
+ * empty one). */
+static struct sip_str text_of(struct sip_str s)
+{
+	return sip_str_make(s.p ? s.p : "", s.len);
 }
 
 /* 'sip:user@host' of u (the host in lower case, as bindings have it), or
@@ -61,7 +85,8 @@ static struct sip_str aor_of(const struct sip_uri *u, char buf[AFFINITY_AOR_MAX]
 	size_t n;
 
 	if ((u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS) || !u->host.len ||
-	    u->user.len + u->host.len + 6 > AFFINITY_AOR_MAX)
+	    u->user.len + u->host.len + 6 > AFFINITY_AOR_MAX || !printable(u->user) ||
+	    !printable(u->host))
 		return sip_str_make(NULL, 0);
 	n = (size_t)snprintf(buf, AFFINITY_AOR_MAX, "sip:%.*s%s", SIP_STR_FMT(u->user),
 			     u->user.len ? "@" : "");
@@ -85,7 +110,8 @@ static struct sip_str named_call_id(const struct sip_msg *m, const char *name)
 	semi = sip_str_chr(v, ';');
 	if (semi >= 0)
 		v.len = (size_t)semi;
-	return sip_str_trim(v);
+	v = sip_str_trim(v);
+	return printable(v) ? v : sip_str_make(NULL, 0);
 }
 
 /* The AOR of Referred-By (RFC 3892; compact form b), or an empty string. */
@@ -134,7 +160,7 @@ static void update(struct worker *w, const char *action, struct sip_str call_id,
 	struct store_op *op;
 	int err;
 
-	if (!worker_store(w))
+	if (!worker_store(w) || !printable(call_id) || !printable(tag) || !printable(other))
 		return;
 	op = store_op_begin(worker_store(w), STORE_DIALOG_UPDATE, true, lock_key_of(call_id),
 			    written, w, &err);
@@ -144,7 +170,7 @@ static void update(struct worker *w, const char *action, struct sip_str call_id,
 	}
 	param(op, sip_str_cstr(action));
 	param(op, call_id);
-	param(op, tag);
+	param(op, text_of(tag));
 	param(op, other);
 	param_int(op, expires_s);
 }
@@ -182,7 +208,9 @@ static void begun(void *arg, int err, const struct store_result *r)
 	uint64_t now = clock_now_ms();
 	struct sip_str server, relation;
 
-	if (!err && store_result_rows(r) < 1)
+	/* no row, or a NULL session: this dialog lost a deadlock (the others
+	 * of its batch did not) */
+	if (!err && (store_result_rows(r) < 1 || store_result_null(r, 0, 0)))
 		err = -EIO;
 	if (err) {
 		log_warn("event=dialog_record_failed call_id=%.*s error=%d",
@@ -316,7 +344,7 @@ static int begin(struct worker *w, struct sip_job *job, struct sip_msg *m, uint3
 		return err;
 	}
 	param(op, call_id);
-	param(op, sip_msg_from(m)->tag);
+	param(op, text_of(sip_msg_from(m)->tag));
 	param(op, m->method);
 	param(op, aor_of(&sip_msg_from(m)->uri, caller));
 	param(op, aor_of(sip_msg_ruri(m), callee));
@@ -341,6 +369,10 @@ static enum affinity_verdict ask_begin(struct worker *w, struct sip_job *job, st
 	int err;
 
 	job->dialog_asked = true;
+	/* §16.2: the INVITE is ours; its retransmissions stop while it
+	 * waits for the database (the transaction sends 100 again) */
+	if (m->method_id == SIP_METHOD_INVITE)
+		worker_reply(w, m, &job->src, 100, NULL, NULL);
 	err = begin(w, job, m, from_sc, prop);
 	if (err) {
 		log_warn("event=dialog_record_failed call_id=%.*s error=%d",
@@ -379,8 +411,10 @@ enum affinity_verdict affinity_new_dialog(struct worker *w, struct sip_job *job,
 			 SIP_STR_FMT(sip_msg_call_id(m)), (long long)e->session, to->uri);
 		return AFFINITY_TO;
 	}
-	if (job->dialog_asked) {
-		/* asked, and not cached (out of memory): as the pool says */
+	if (job->dialog_asked || !printable(sip_msg_call_id(m)) ||
+	    !printable(sip_msg_from(m)->tag)) {
+		/* asked, and not cached (out of memory), or not recordable:
+		 * as the pool says */
 		if (from_sc)
 			return AFFINITY_FREE;
 		return scpool_choose(worker_index(w), to) ? AFFINITY_TO : AFFINITY_NO_SERVER;
@@ -445,7 +479,8 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 		bookkeeping(w, m, e);
 		return AFFINITY_FREE;
 	}
-	if ((!e || e->state == DLGCACHE_PENDING) && !job->dialog_asked && worker_store(w)) {
+	if ((!e || e->state == DLGCACHE_PENDING) && !job->dialog_asked && worker_store(w) &&
+	    printable(sip_msg_call_id(m))) {
 		/* a dialog this node did not see start: ask where it is (again,
 		 * for another request of it while the first is asked: an ACK is
 		 * never retransmitted) */
