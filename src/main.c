@@ -17,11 +17,11 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "net/transport.h"
+#include "proxy/affinity.h"
 #include "proxy/core.h"
 #include "proxy/dialog_rate.h"
-#include "proxy/scpool.h"
-#include "proxy/affinity.h"
 #include "proxy/dlgcache.h"
+#include "proxy/scpool.h"
 #include "proxy/self.h"
 #include "registrar/auth.h"
 #include "registrar/location.h"
@@ -164,7 +164,8 @@ static int run(const struct config *cfg)
 	rc = admin_open(cfg);
 	if (rc < 0)
 		return 1;
-	if (scpool_init(cfg, cfg->sip.workers) < 0 || dlgcache_init(cfg->sip.workers, cfg->sessions.cache_size) < 0) {
+	if (scpool_init(cfg, cfg->sip.workers) < 0 ||
+	    dlgcache_init(cfg->sip.workers, cfg->sessions.cache_size) < 0) {
 		log_error("event=start_failed error=\"out of memory\"");
 		return 1;
 	}

@@ -27,25 +27,6 @@
 
 #define AOR_MAX 520
 
-/* The stored form of an AOR into out; false when it is not one. */
-static bool aor_norm(const char *in, char *out, size_t cap)
-{
-	const char *p = in, *at;
-	size_t n;
-
-	if (strncasecmp(p, "sips:", 5) == 0)
-		p += 5;
-	else if (strncasecmp(p, "sip:", 4) == 0)
-		p += 4;
-	at = strrchr(p, '@');
-	if (!at || at == p || !at[1] || strpbrk(p, " \t<>;") || strlen(p) + 5 > cap)
-		return false;
-	n = (size_t)snprintf(out, cap, "sip:%s", p);
-	for (size_t i = n - strlen(at + 1); i < n; i++)
-		out[i] = (char)tolower((unsigned char)out[i]);
-	return true;
-}
-
 static json_t *binding_json(const struct sa_rows *rows, unsigned i)
 {
 #define COL(c) sa_rows_get(rows, i, c)
@@ -81,16 +62,6 @@ static bool binding_id(struct admin_req *r, int64_t *id)
 	return true;
 }
 
-/* ?aor= in stored form into out; false when it answered 400. */
-static bool aor_arg(struct admin_req *r, const char *aor, char *out, size_t cap)
-{
-	if (aor_norm(aor, out, cap))
-		return true;
-	admin_error(r, 400, ADMIN_E_BAD_REQUEST,
-		    "aor '%.200s' is not an address of record such as sip:alice@example.com", aor);
-	return false;
-}
-
 void admin_bindings_list(struct admin_req *r)
 {
 	static const char *const args[] = {"limit", "cursor", "aor", "domain", "node", NULL};
@@ -106,7 +77,7 @@ void admin_bindings_list(struct admin_req *r)
 	if (!admin_args_only(r, args) || !admin_page(r, &limit, &f.after_id))
 		return;
 	if (aor) {
-		if (!aor_arg(r, aor, norm, sizeof(norm)))
+		if (!admin_aor_arg(r, "aor", aor, norm, sizeof(norm)))
 			return;
 		f.aor = norm;
 	}
@@ -149,7 +120,7 @@ void admin_bindings_delete(struct admin_req *r)
 			    "give ?aor=sip:user@domain: the bindings of one address of record go");
 		return;
 	}
-	if (!aor_arg(r, aor, norm, sizeof(norm)))
+	if (!admin_aor_arg(r, "aor", aor, norm, sizeof(norm)))
 		return;
 	snprintf(what, sizeof(what), "the bindings of %s", norm);
 	db = admin_db(r);

@@ -103,8 +103,10 @@ unsigned route_next_hop(struct sip_msg *m, struct route_state *rs)
 	struct sip_addr a;
 
 	(void)m;
+	/* the hop is the first pre-loaded value (loose, RFC 3327 §5.2), or
+	 * the one route_set_hop() fixed */
 	if (rs->preload.len || rs->hop_fixed)
-		return 0; /* the hop is the first pre-loaded value (loose, RFC 3327 §5.2) */
+		return 0;
 	if (!route_has_next(rs)) {
 		rs->hop = rs->target;
 		return 0;
