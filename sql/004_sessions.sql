@@ -73,10 +73,24 @@ LANGUAGE sql STABLE AS $$
     ORDER BY d.created_at DESC LIMIT 1
 $$;
 
+-- The open session of a dialog up with the first of p_aors that is a
+-- device (in their order), newest first: junction_is_device() and
+-- junction_session_of_aor() in one statement.
+CREATE FUNCTION junction_session_of_device(p_aors text[]) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT d.session_id
+    FROM unnest(p_aors) WITH ORDINALITY AS x(aor, k)
+    JOIN dialog d ON (d.caller_aor = x.aor OR d.callee_aor = x.aor)
+                     AND d.state <> 'ended' AND d.expires_at > now()
+    JOIN session s ON s.id = d.session_id AND s.ended_at IS NULL
+    WHERE EXISTS (SELECT 1 FROM binding b WHERE b.aor = x.aor AND b.expires_at > now())
+    ORDER BY x.k, d.created_at DESC LIMIT 1
+$$;
+
 -- Records new dialogs, one per array element, each in the session the
 -- rules relate it to (junction(8), "Session affinity"), in this order:
 --   1. the dialog is known (a retransmission, a spiral, another node): its
---      own session;
+--      own session (found when its INSERT conflicts);
 --   2. p_rel_call_id (Replaces, Join, Target-Dialog; p_rel_kind says
 --      which): the open session of a dialog of that Call-ID;
 --   3. p_referrer (Referred-By): the open session of a dialog up with that
@@ -107,59 +121,43 @@ LANGUAGE plpgsql AS $$
 DECLARE
     i integer;
     sid bigint;
+    made bigint;
     srv text;
     rel text;
     moved bigint;
-    created boolean;
 BEGIN
+    -- A few statements per dialog, since this is the price of every call:
+    -- one for the rules that apply, one to record it.
     FOR i IN 1 .. coalesce(array_length(p_call_id, 1), 0) LOOP
       BEGIN
         sid := NULL;
         moved := NULL;
         rel := NULL;
-        SELECT d.session_id, d.relation INTO sid, rel FROM dialog d
-        WHERE d.call_id = p_call_id[i] AND d.from_tag = p_from_tag[i];
-        IF FOUND THEN
-            SELECT s.sip_server, s.moved_from INTO srv, moved FROM session s WHERE s.id = sid;
-            RETURN QUERY SELECT i, sid, srv, rel, moved;
-            CONTINUE;
-        END IF;
         IF p_rel_call_id[i] IS NOT NULL THEN
             SELECT d.session_id INTO sid FROM dialog d JOIN session s ON s.id = d.session_id
             WHERE d.call_id = p_rel_call_id[i] AND s.ended_at IS NULL
             ORDER BY d.created_at DESC LIMIT 1;
             rel := p_rel_kind[i];
         END IF;
-        IF sid IS NULL AND p_controller[i] IS NULL AND p_referrer[i] IS NOT NULL
-           AND junction_is_device(p_referrer[i]) THEN
-            sid := junction_session_of_aor(p_referrer[i]);
+        IF sid IS NULL AND p_controller[i] IS NULL AND p_referrer[i] IS NOT NULL THEN
+            sid := junction_session_of_device(ARRAY[p_referrer[i]]);
             rel := 'referred-by';
         END IF;
-        IF sid IS NULL AND p_controller[i] IS NULL AND p_device[i] THEN
-            IF junction_is_device(p_caller[i]) THEN
-                sid := junction_session_of_aor(p_caller[i]);
-            END IF;
-            IF sid IS NULL AND junction_is_device(p_callee[i]) THEN
-                sid := junction_session_of_aor(p_callee[i]);
-            END IF;
+        IF sid IS NULL AND p_controller[i] IS NULL AND p_device[i]
+           AND coalesce(p_caller[i], p_callee[i]) IS NOT NULL THEN
+            sid := junction_session_of_device(ARRAY[p_caller[i], p_callee[i]]);
             rel := 'device';
         END IF;
-        IF sid IS NULL AND p_controller[i] IS NOT NULL THEN
-            IF p_controller_rule[i] THEN
-                SELECT d.session_id INTO sid FROM dialog d JOIN session s ON s.id = d.session_id
-                WHERE (d.caller_aor = p_callee[i] OR d.callee_aor = p_callee[i])
-                      AND d.state <> 'ended' AND d.expires_at > now() AND s.ended_at IS NULL
-                      AND (s.sip_server = p_controller[i] OR s.sip_server IN (
-                          SELECT o.name FROM sip_server o JOIN sip_server c
-                          ON c.ha_pair = o.ha_pair WHERE c.name = p_controller[i]))
-                ORDER BY d.created_at DESC LIMIT 1;
-                rel := 'controller';
-            END IF;
-            IF sid IS NULL THEN
-                INSERT INTO session (sip_server, created_by) VALUES (p_controller[i], p_node[i])
-                RETURNING id INTO sid;
-                rel := 'new';
-            END IF;
+        IF sid IS NULL AND p_controller[i] IS NOT NULL AND p_controller_rule[i]
+           AND p_callee[i] IS NOT NULL THEN
+            SELECT d.session_id INTO sid FROM dialog d JOIN session s ON s.id = d.session_id
+            WHERE (d.caller_aor = p_callee[i] OR d.callee_aor = p_callee[i])
+                  AND d.state <> 'ended' AND d.expires_at > now() AND s.ended_at IS NULL
+                  AND (s.sip_server = p_controller[i] OR s.sip_server IN (
+                      SELECT o.name FROM sip_server o JOIN sip_server c
+                      ON c.ha_pair = o.ha_pair WHERE c.name = p_controller[i]))
+            ORDER BY d.created_at DESC LIMIT 1;
+            rel := 'controller';
         END IF;
         IF sid IS NOT NULL THEN
             -- the session row is locked until commit, so that it cannot end
@@ -173,27 +171,42 @@ BEGIN
                 sid := NULL;
             END IF;
         END IF;
-        created := sid IS NULL;
-        IF created THEN
+        IF sid IS NOT NULL THEN
+            INSERT INTO dialog (call_id, from_tag, session_id, method, state, relation,
+                                caller_aor, callee_aor, node, expires_at)
+            VALUES (p_call_id[i], p_from_tag[i], sid, p_method[i], 'early', rel, p_caller[i],
+                    p_callee[i], p_node[i], now() + make_interval(secs => p_expires[i]))
+            ON CONFLICT (call_id, from_tag) DO NOTHING
+            RETURNING dialog.session_id INTO made;
+        ELSE
+            -- a new session and its first dialog, in one statement
             srv := coalesce(p_controller[i], p_proposed[i]);
-            INSERT INTO session (sip_server, created_by, moved_from)
-            VALUES (srv, p_node[i], moved) RETURNING id INTO sid;
             rel := CASE WHEN moved IS NULL THEN 'new' ELSE 'moved' END;
-        END IF;
-        INSERT INTO dialog (call_id, from_tag, session_id, method, state, relation, caller_aor,
-                            callee_aor, node, expires_at)
-        VALUES (p_call_id[i], p_from_tag[i], sid, p_method[i], 'early', rel, p_caller[i],
-                p_callee[i], p_node[i], now() + make_interval(secs => p_expires[i]))
-        ON CONFLICT (call_id, from_tag) DO NOTHING;
-        IF NOT FOUND THEN
-            -- another node recorded the same dialog meanwhile (its request
-            -- retransmitted there): that one stands
-            IF created THEN
-                DELETE FROM session s WHERE s.id = sid;
+            WITH ns AS (
+                INSERT INTO session (sip_server, created_by, moved_from)
+                VALUES (srv, p_node[i], moved) RETURNING id
+            ), nd AS (
+                INSERT INTO dialog (call_id, from_tag, session_id, method, state, relation,
+                                    caller_aor, callee_aor, node, expires_at)
+                SELECT p_call_id[i], p_from_tag[i], ns.id, p_method[i], 'early', rel,
+                       p_caller[i], p_callee[i], p_node[i],
+                       now() + make_interval(secs => p_expires[i])
+                FROM ns
+                ON CONFLICT (call_id, from_tag) DO NOTHING
+                RETURNING dialog.session_id
+            )
+            SELECT ns.id, nd.session_id INTO sid, made FROM ns LEFT JOIN nd ON true;
+            IF made IS NULL THEN
+                DELETE FROM session s WHERE s.id = sid; -- made for nothing: see below
             END IF;
-            SELECT d.session_id, d.relation INTO sid, rel FROM dialog d
+        END IF;
+        IF made IS NULL THEN
+            -- the dialog was recorded already (a retransmission, a spiral,
+            -- another node): that record stands
+            SELECT d.session_id, d.relation, s.sip_server, s.moved_from
+            INTO sid, rel, srv, moved
+            FROM dialog d JOIN session s ON s.id = d.session_id
             WHERE d.call_id = p_call_id[i] AND d.from_tag = p_from_tag[i];
-            SELECT s.sip_server, s.moved_from INTO srv, moved FROM session s WHERE s.id = sid;
         END IF;
         RETURN QUERY SELECT i, sid, srv, rel, moved;
       EXCEPTION WHEN deadlock_detected OR lock_not_available OR unique_violation THEN
@@ -241,7 +254,6 @@ BEGIN
                   AND d.state <> 'ended'
             RETURNING d.session_id INTO sid;
             IF sid IS NOT NULL THEN
-                PERFORM 1 FROM session s WHERE s.id = sid FOR UPDATE;
                 UPDATE session s SET last_activity = now(),
                        ended_at = CASE WHEN EXISTS (
                            SELECT 1 FROM dialog d WHERE d.session_id = sid
