@@ -27,6 +27,8 @@
 #define AFFINITY_ENDED_MS 32000
 /* The database knows no such dialog: asked again after this. */
 #define AFFINITY_NONE_MS 30000
+/* Requests of one dialog that wait for its lookup besides the first. */
+#define AFFINITY_WAITERS_MAX 8
 /* A lookup or begin that never completes cannot hold a Call-ID longer. */
 #define AFFINITY_PENDING_MS 20000
 
@@ -34,7 +36,9 @@
 struct asked {
 	struct worker *w;
 	struct sip_job *job;
-	bool begin; /* junction_dialog_begin(), else a lookup */
+	bool begin;           /* junction_dialog_begin(), else a lookup */
+	struct sip_job *more; /* a lookup: other requests of the dialog, by job->next */
+	unsigned nmore;
 	size_t call_id_len;
 	char call_id[]; /* the cache key */
 };
@@ -196,6 +200,13 @@ static void resume(struct asked *a, int err)
 	} else {
 		worker_resume(a->w, a->job);
 	}
+	while (a->more) {
+		struct sip_job *job = a->more;
+
+		a->more = job->next;
+		job->next = NULL;
+		worker_resume(a->w, job);
+	}
 	free(a);
 }
 
@@ -257,13 +268,14 @@ static void looked_up(void *arg, int err, const struct store_result *r)
 	struct dlgcache_entry *e = dlgcache_find(worker_index(w), call_id_of(a));
 	uint64_t now = clock_now_ms();
 
-	if (e && e->state != DLGCACHE_PENDING)
-		e = NULL; /* answered by another lookup of the same dialog already */
+	if (e && (e->state != DLGCACHE_PENDING || e->wait != a))
+		e = NULL; /* not this lookup's any more (swept and asked again) */
 	if (e && !err && store_result_rows(r) > 0) {
 		long left = strtol(store_result_get(r, 0, 2).p, NULL, 10);
 		uint64_t left_ms = left > 0 ? (uint64_t)left * 1000 : 0;
 
 		e->state = DLGCACHE_KNOWN;
+		e->wait = NULL;
 		e->session = strtoll(store_result_get(r, 0, 0).p, NULL, 10);
 		e->sc_id = scpool_id_of(store_result_get(r, 0, 1));
 		e->early = false;
@@ -273,6 +285,7 @@ static void looked_up(void *arg, int err, const struct store_result *r)
 	} else if (e) {
 		/* unknown, or the database did not answer: by route set */
 		e->state = DLGCACHE_NONE;
+		e->wait = NULL;
 		e->expires_ms = now + (err ? 1000 : AFFINITY_NONE_MS);
 	}
 	resume(a, 0);
@@ -479,13 +492,27 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 		bookkeeping(w, m, e);
 		return AFFINITY_FREE;
 	}
-	if ((!e || e->state == DLGCACHE_PENDING) && !job->dialog_asked && worker_store(w) &&
-	    printable(sip_msg_call_id(m))) {
-		/* a dialog this node did not see start: ask where it is (again,
-		 * for another request of it while the first is asked: an ACK is
-		 * never retransmitted) */
-		if (!e)
-			e = dlgcache_put(wi, sip_msg_call_id(m), false);
+	if (e && e->state == DLGCACHE_PENDING && e->wait && !job->dialog_asked) {
+		/* another request of a dialog being looked up (the ACK, then at
+		 * once the BYE): it waits for the same answer, and in order
+		 * after the first (an ACK is never retransmitted: none is
+		 * dropped) */
+		struct asked *first = e->wait;
+		struct sip_job **end = &first->more;
+
+		if (first->nmore >= AFFINITY_WAITERS_MAX)
+			return AFFINITY_DONE; /* a flood of one Call-ID: dropped */
+		first->nmore++;
+		while (*end)
+			end = &(*end)->next;
+		job->next = NULL;
+		*end = job;
+		job->dialog_asked = true;
+		return AFFINITY_KEPT;
+	}
+	if (!e && !job->dialog_asked && worker_store(w) && printable(sip_msg_call_id(m))) {
+		/* a dialog this node did not see start: ask where it is */
+		e = dlgcache_put(wi, sip_msg_call_id(m), false);
 		a = e ? asked_new(w, job, sip_msg_call_id(m), false) : NULL;
 		op = a ? store_op_begin(worker_store(w), STORE_DIALOG_LOOKUP, false, 0, looked_up,
 					a, &err)
@@ -496,6 +523,7 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 			job->dialog_asked = true;
 			*e = (struct dlgcache_entry){.key = e->key,
 						     .state = DLGCACHE_PENDING,
+						     .wait = a,
 						     .expires_ms =
 							     clock_now_ms() + AFFINITY_PENDING_MS};
 			return AFFINITY_KEPT;

@@ -31,6 +31,7 @@ struct dlgcache_entry {
 	uint64_t expires_ms; /* forgotten at */
 	uint64_t refresh_ms; /* KNOWN: tell the database it lives on after this (0: never) */
 	int64_t session;
+	void *wait;     /* PENDING: what the requests waiting for the answer wait on (affinity.c) */
 	uint32_t sc_id; /* the session's Session Controller (scpool.h id) */
 	uint8_t state;  /* enum dlgcache_state */
 	bool early;     /* begun by this worker, no final answer yet */
