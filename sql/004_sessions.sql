@@ -105,11 +105,7 @@ $$;
 -- A related session whose controller is in p_dead (its pair has no member
 -- in service) is left: the dialog starts a new session on p_proposed,
 -- whose moved_from names the old one. Rows: the element's ordinal, the
--- session, its controller, the relation, and the session moved from; a
--- NULL session (relation 'failed') for an element that lost a deadlock
--- with another node's batch, which fails alone. Nodes send the elements
--- in the order of a hash of their Call-IDs that every node computes
--- alike, so such deadlocks are rare.
+-- session, its controller, the relation, and the session moved from.
 CREATE FUNCTION junction_dialog_begin(
     p_call_id text[], p_from_tag text[], p_method text[],
     p_caller text[], p_callee text[],
@@ -129,7 +125,6 @@ BEGIN
     -- A few statements per dialog, since this is the price of every call:
     -- one for the rules that apply, one to record it.
     FOR i IN 1 .. coalesce(array_length(p_call_id, 1), 0) LOOP
-      BEGIN
         sid := NULL;
         moved := NULL;
         rel := NULL;
@@ -160,10 +155,11 @@ BEGIN
             rel := 'controller';
         END IF;
         IF sid IS NOT NULL THEN
-            -- the session row is locked until commit, so that it cannot end
-            -- under the dialog joining it (junction_dialog_update)
-            UPDATE session s SET last_activity = now() WHERE s.id = sid AND s.ended_at IS NULL
-            RETURNING s.sip_server INTO srv;
+            -- a share lock until commit: the session cannot end under the
+            -- dialog joining it (junction_dialog_update() waits), while
+            -- other dialogs may join it at once
+            SELECT s.sip_server INTO srv FROM session s
+            WHERE s.id = sid AND s.ended_at IS NULL FOR SHARE;
             IF NOT FOUND THEN
                 sid := NULL; -- it ended meanwhile
             ELSIF p_controller[i] IS NULL AND srv = ANY (p_dead) THEN
@@ -209,11 +205,6 @@ BEGIN
             WHERE d.call_id = p_call_id[i] AND d.from_tag = p_from_tag[i];
         END IF;
         RETURN QUERY SELECT i, sid, srv, rel, moved;
-      EXCEPTION WHEN deadlock_detected OR lock_not_available OR unique_violation THEN
-        -- this element alone fails (its request gets 503 and is retried),
-        -- not the batch it came with
-        RETURN QUERY SELECT i, NULL::bigint, NULL::text, 'failed'::text, NULL::bigint;
-      END;
     END LOOP;
 END
 $$;
@@ -223,8 +214,7 @@ $$;
 --   touch:   an in-dialog request passed: it lives p_expires seconds more;
 --   end:     a BYE passed (p_tag and p_other are the two tags, in either
 --            order) or it failed; a session whose last dialog ends, ends.
--- Rows: the element's ordinal and whether a dialog changed (false also
--- for an element that lost a deadlock: that write alone is lost).
+-- Rows: the element's ordinal and whether a dialog changed.
 CREATE FUNCTION junction_dialog_update(p_action text[], p_call_id text[], p_tag text[],
                                        p_other text[], p_expires integer[])
 RETURNS TABLE (op integer, changed boolean)
@@ -232,9 +222,14 @@ LANGUAGE plpgsql AS $$
 DECLARE
     i integer;
     sid bigint;
+    touched bigint[] := '{}';
+    ended bigint[] := '{}';
 BEGIN
+    -- First the dialogs, in the order given (the nodes sort their batches
+    -- by a hash of the Call-ID that every node computes alike), then their
+    -- sessions, in id order: two nodes' batches lock rows in one order and
+    -- do not deadlock.
     FOR i IN 1 .. coalesce(array_length(p_action, 1), 0) LOOP
-      BEGIN
         sid := NULL;
         IF p_action[i] = 'confirm' THEN
             UPDATE dialog d SET state = 'confirmed', to_tag = coalesce(d.to_tag, p_other[i]),
@@ -247,25 +242,26 @@ BEGIN
             WHERE d.call_id = p_call_id[i] AND d.from_tag IN (p_tag[i], p_other[i])
                   AND d.state <> 'ended'
             RETURNING d.session_id INTO sid;
-            UPDATE session s SET last_activity = now() WHERE s.id = sid;
         ELSE
             UPDATE dialog d SET state = 'ended', ended_at = now(), updated_at = now()
             WHERE d.call_id = p_call_id[i] AND d.from_tag IN (p_tag[i], p_other[i])
                   AND d.state <> 'ended'
             RETURNING d.session_id INTO sid;
             IF sid IS NOT NULL THEN
-                UPDATE session s SET last_activity = now(),
-                       ended_at = CASE WHEN EXISTS (
-                           SELECT 1 FROM dialog d WHERE d.session_id = sid
-                           AND d.state <> 'ended') THEN NULL ELSE now() END
-                WHERE s.id = sid AND s.ended_at IS NULL;
+                ended := ended || sid;
             END IF;
         END IF;
+        IF sid IS NOT NULL THEN
+            touched := touched || sid;
+        END IF;
         RETURN QUERY SELECT i, sid IS NOT NULL;
-      EXCEPTION WHEN deadlock_detected OR lock_not_available THEN
-        RETURN QUERY SELECT i, false; -- this write alone is lost, not its batch
-      END;
     END LOOP;
+    -- a session whose last dialog ended, ends
+    UPDATE session s SET last_activity = now(),
+           ended_at = CASE WHEN s.id = ANY (ended) AND NOT EXISTS (
+               SELECT 1 FROM dialog d WHERE d.session_id = s.id AND d.state <> 'ended')
+               THEN now() END
+    WHERE s.id = ANY (touched) AND s.ended_at IS NULL;
 END
 $$;
 

@@ -39,6 +39,8 @@ struct asked {
 	bool begin;           /* junction_dialog_begin(), else a lookup */
 	struct sip_job *more; /* a lookup: other requests of the dialog, by job->next */
 	unsigned nmore;
+	uint32_t from_sc; /* a begin: the Session Controller that sent it, 0: an endpoint */
+	bool retried;     /* a begin sent again after its batch failed */
 	size_t call_id_len;
 	char call_id[]; /* the cache key */
 };
@@ -210,6 +212,31 @@ static void resume(struct asked *a, int err)
 	free(a);
 }
 
+static int begin(struct worker *w, struct sip_job *job, struct sip_msg *m, uint32_t from_sc,
+		 const struct scpool_pick *prop, bool retried);
+
+/* Sends a's junction_dialog_begin() again (a takes over the job and is
+ * freed). False when it cannot. */
+static bool begin_again(struct asked *a)
+{
+	struct scpool_pick prop;
+	struct sip_msg m;
+	bool chose = false;
+	int err;
+
+	if (worker_reparse(a->w, a->job, &m) < 0)
+		return false;
+	if (!a->from_sc && !(chose = scpool_choose(worker_index(a->w), &prop)))
+		return false;
+	err = begin(a->w, a->job, &m, a->from_sc, chose ? &prop : NULL, true);
+	if (chose)
+		scpool_release(prop.id);
+	if (err)
+		return false;
+	free(a);
+	return true;
+}
+
 static void begun(void *arg, int err, const struct store_result *r)
 {
 	struct asked *a = arg;
@@ -219,10 +246,12 @@ static void begun(void *arg, int err, const struct store_result *r)
 	uint64_t now = clock_now_ms();
 	struct sip_str server, relation;
 
-	/* no row, or a NULL session: this dialog lost a deadlock (the others
-	 * of its batch did not) */
 	if (!err && (store_result_rows(r) < 1 || store_result_null(r, 0, 0)))
 		err = -EIO;
+	/* the batch failed (it lost a deadlock with another node's): once
+	 * more, in the next one */
+	if (err == -EIO && !a->retried && begin_again(a))
+		return;
 	if (err) {
 		log_warn("event=dialog_record_failed call_id=%.*s error=%d",
 			 SIP_STR_FMT(call_id_of(a)), err);
@@ -307,9 +336,10 @@ static struct asked *asked_new(struct worker *w, struct sip_job *job, struct sip
 /* ---- new dialogs ------------------------------------------------------------ */
 
 /* Sends junction_dialog_begin() for m; *prop the pool's pick for a new
- * session (NULL from a controller). Returns 0 (job kept) or an errno. */
+ * session (NULL from a controller); retried: the second time. Returns 0
+ * (job kept) or an errno. */
 static int begin(struct worker *w, struct sip_job *job, struct sip_msg *m, uint32_t from_sc,
-		 const struct scpool_pick *prop)
+		 const struct scpool_pick *prop, bool retried)
 {
 	const struct config *cfg = worker_config(w);
 	unsigned relate = cfg->sessions.relate;
@@ -350,6 +380,8 @@ static int begin(struct worker *w, struct sip_job *job, struct sip_msg *m, uint3
 	a = asked_new(w, job, call_id, true);
 	if (!a)
 		return -ENOMEM;
+	a->from_sc = from_sc;
+	a->retried = retried;
 	op = store_op_begin(worker_store(w), STORE_DIALOG_BEGIN, true, lock_key_of(call_id), begun,
 			    a, &err);
 	if (!op) {
@@ -386,7 +418,7 @@ static enum affinity_verdict ask_begin(struct worker *w, struct sip_job *job, st
 	 * waits for the database (the transaction sends 100 again) */
 	if (m->method_id == SIP_METHOD_INVITE)
 		worker_reply(w, m, &job->src, 100, NULL, NULL);
-	err = begin(w, job, m, from_sc, prop);
+	err = begin(w, job, m, from_sc, prop, false);
 	if (err) {
 		log_warn("event=dialog_record_failed call_id=%.*s error=%d",
 			 SIP_STR_FMT(sip_msg_call_id(m)), err);
