@@ -21,7 +21,8 @@ CREATE TABLE session (
     -- a session whose controller's pair was out of service when a new
     -- dialog came for it: that dialog started this one instead
     moved_from     bigint
-);
+)
+WITH (fillfactor = 70); -- last_activity changes in place (HOT)
 CREATE INDEX session_open ON session (sip_server) WHERE ended_at IS NULL;
 CREATE INDEX session_ended ON session (ended_at) WHERE ended_at IS NOT NULL;
 
@@ -43,10 +44,16 @@ CREATE TABLE dialog (
     expires_at  timestamptz NOT NULL,       -- forgotten after this (swept)
     ended_at    timestamptz,
     PRIMARY KEY (call_id, from_tag)
-);
+)
+-- A dialog is updated twice or more (answered, ended, its expiry pushed
+-- on) and no update touches an indexed column, so with room left on each
+-- page PostgreSQL updates it in place (a HOT update, no index entry
+-- written): hence no index on state or expires_at (the sweep scans), and
+-- the AOR indexes take ended dialogs too.
+WITH (fillfactor = 70);
 CREATE INDEX dialog_session ON dialog (session_id);
-CREATE INDEX dialog_caller_up ON dialog (caller_aor) WHERE state <> 'ended';
-CREATE INDEX dialog_callee_up ON dialog (callee_aor) WHERE state <> 'ended';
+CREATE INDEX dialog_caller ON dialog (caller_aor);
+CREATE INDEX dialog_callee ON dialog (callee_aor);
 
 CREATE VIEW active_sessions AS
     SELECT s.id AS session, s.sip_server, sv.ha_pair,
@@ -268,14 +275,18 @@ $$;
 -- The sweep, by one node at a time (the others find the lock taken and
 -- skip): dialogs past their expiry end, sessions left without a dialog
 -- end, and sessions ended more than p_keep seconds ago go, with their
--- dialogs. Returns the dialogs expired, or -1 when another node sweeps.
+-- dialogs, at most p_batch of each. Returns the dialogs expired and the
+-- sessions deleted (the caller calls again while either reaches p_batch),
+-- or -1 and -1 when another node sweeps.
 CREATE FUNCTION junction_session_sweep(p_batch integer, p_keep integer)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS TABLE (expired integer, deleted integer) LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
+    d integer;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtextextended('junction_session_sweep', 0)) THEN
-        RETURN -1;
+        RETURN QUERY SELECT -1, -1;
+        RETURN;
     END IF;
     WITH victims AS (
         SELECT call_id, from_tag FROM dialog
@@ -298,7 +309,8 @@ BEGIN
     DELETE FROM session s
     WHERE s.id IN (SELECT id FROM session WHERE ended_at < now() - make_interval(secs => p_keep)
                    ORDER BY ended_at LIMIT p_batch);
-    RETURN n;
+    GET DIAGNOSTICS d = ROW_COUNT;
+    RETURN QUERY SELECT n, d;
 END
 $$;
 

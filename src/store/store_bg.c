@@ -134,25 +134,34 @@ static bool bg_sweep_sessions(PGconn *c)
 {
 	char keep[16];
 	const char *params[2] = {STR(BG_SWEEP_BATCH), keep};
-	PGresult *r;
-	long n;
+	long n, deleted, expired = 0;
 
 	if (!bg_hooks.session_counts)
 		return true;
 	snprintf(keep, sizeof(keep), "%u", bg_session_keep_s);
-	r = PQexecParams(c, "SELECT junction_session_sweep($1::integer, $2::integer)", 2, NULL,
-			 params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		log_warn("event=session_sweep_failed error=\"%s\"", PQresultErrorMessage(r));
+	do {
+		PGresult *r = PQexecParams(c,
+					   "SELECT expired, deleted FROM "
+					   "junction_session_sweep($1::integer, $2::integer)",
+					   2, NULL, params, NULL, NULL, 0);
+
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			log_warn("event=session_sweep_failed error=\"%s\"",
+				 PQresultErrorMessage(r));
+			PQclear(r);
+			return PQstatus(c) == CONNECTION_OK;
+		}
+		n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+		deleted = strtol(PQgetvalue(r, 0, 1), NULL, 10);
 		PQclear(r);
-		return PQstatus(c) == CONNECTION_OK;
-	}
-	n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	if (n > 0) {
-		atomic_fetch_add(&bg_dialogs_expired, (uint64_t)n);
-		log_info("event=dialogs_expired count=%ld", n);
-	}
+		if (n > 0) {
+			expired += n;
+			atomic_fetch_add(&bg_dialogs_expired, (uint64_t)n);
+		}
+		/* a full batch: more to do (-1: another node sweeps) */
+	} while ((n >= BG_SWEEP_BATCH || deleted >= BG_SWEEP_BATCH) && !bg_stopping());
+	if (expired > 0)
+		log_info("event=dialogs_expired count=%ld", expired);
 	return true;
 }
 
