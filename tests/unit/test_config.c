@@ -1153,3 +1153,69 @@ Test(config, session_controllers_need_database_and_stateful)
 	cr_assert_not(cfg.sip.record_route);
 	cr_assert_str_eq(cfg.cluster.record_route, "");
 }
+
+/* ---- [sessions] -------------------------------------------------------- */
+
+static const struct range_case session_ranges[] = {
+	{"dialog_timeout", offsetof(struct config, sessions.dialog_timeout), 60, 604800},
+	{"early_timeout", offsetof(struct config, sessions.early_timeout), 10, 3600},
+	{"keep_ended", offsetof(struct config, sessions.keep_ended), 0, 2592000},
+	{"cache_size", offsetof(struct config, sessions.cache_size), 0, 16777216},
+};
+
+Test(config, sessions_defaults_and_ranges)
+{
+	char text[128], expect[256];
+	struct config cfg;
+
+	load_ok("", &cfg);
+	cr_expect(cfg.sessions.affinity);
+	cr_expect_eq(cfg.sessions.relate,
+		     CFG_RELATE_REPLACES | CFG_RELATE_JOIN | CFG_RELATE_TARGET_DIALOG |
+			     CFG_RELATE_REFERRED_BY | CFG_RELATE_DEVICE | CFG_RELATE_CONTROLLER);
+	cr_expect_eq(cfg.sessions.dialog_timeout, 43200);
+	cr_expect_eq(cfg.sessions.early_timeout, 300);
+	cr_expect_eq(cfg.sessions.keep_ended, 3600);
+	cr_expect_eq(cfg.sessions.cache_size, 262144);
+	load_ok("[sessions]\naffinity = no\n", &cfg);
+	cr_expect_not(cfg.sessions.affinity);
+	for (size_t i = 0; i < sizeof(session_ranges) / sizeof(session_ranges[0]); i++) {
+		const struct range_case *r = &session_ranges[i];
+
+		snprintf(text, sizeof(text), "[sessions]\n%s = %u\n", r->name, r->max);
+		load_ok(text, &cfg);
+		cr_expect_eq(*(unsigned *)((char *)&cfg + r->off), r->max, "%s", r->name);
+		snprintf(text, sizeof(text), "[sessions]\n%s = %u\n", r->name, r->max + 1);
+		snprintf(expect, sizeof(expect), "t.conf:2: %s: '%u' is out of range %u..%u\n",
+			 r->name, r->max + 1, r->min, r->max);
+		expect_errors(text, expect);
+	}
+}
+
+/* relate: a list of rule names (any case), the first occurrence replacing
+ * the default and later ones adding; "none" alone; nothing unknown or
+ * twice. */
+Test(config, sessions_relate)
+{
+	struct config cfg;
+
+	load_ok("[sessions]\nrelate = Replaces, device\n", &cfg);
+	cr_expect_eq(cfg.sessions.relate, CFG_RELATE_REPLACES | CFG_RELATE_DEVICE);
+	load_ok("[sessions]\nrelate = join\nrelate = target-dialog referred-by controller\n", &cfg);
+	cr_expect_eq(cfg.sessions.relate, CFG_RELATE_JOIN | CFG_RELATE_TARGET_DIALOG |
+						  CFG_RELATE_REFERRED_BY | CFG_RELATE_CONTROLLER);
+	load_ok("[sessions]\nrelate = none\n", &cfg);
+	cr_expect_eq(cfg.sessions.relate, 0);
+	expect_errors("[sessions]\nrelate = device, neighbour\n",
+		      "t.conf:2: relate: 'neighbour' is not one of replaces|join|target-dialog|"
+		      "referred-by|device|controller|none\n");
+	expect_errors("[sessions]\nrelate = device device\n",
+		      "t.conf:2: relate: 'device' is listed twice, or with 'none'\n");
+	expect_errors("[sessions]\nrelate = none\nrelate = device\n",
+		      "t.conf:3: relate: 'device' is listed twice, or with 'none'\n");
+	expect_errors("[sessions]\nrelate = device none\n",
+		      "t.conf:2: relate: 'none' goes alone\n");
+	expect_errors("[sessions]\naffinity = maybe\n",
+		      "t.conf:2: affinity: 'maybe' is not a boolean (expected "
+		      "yes/no/true/false/on/off/1/0)\n");
+}
