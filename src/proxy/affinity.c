@@ -10,7 +10,6 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "base/siphash.h"
 #include "config/config.h"
 #include "proxy/dlgcache.h"
 #include "sip/sip_hdr.h"
@@ -53,17 +52,6 @@ bool affinity_on(const struct config *cfg)
 static struct sip_str call_id_of(struct asked *a)
 {
 	return sip_str_make(a->call_id, a->call_id_len);
-}
-
-/* The order of a dialog's writes in a batch: a hash every node computes
- * alike (a fixed key: it only sorts), so that two nodes' batches touching
- * the same dialogs (one confirms, the other ends) take their row locks in
- * one order and do not deadlock. */
-static uint64_t lock_key_of(struct sip_str call_id)
-{
-	static const struct siphash_key order = {0x6a756e6374696f6eULL, 0x6469616c6f677321ULL};
-
-	return siphash(&order, call_id.p, call_id.len);
 }
 
 /* Is s printable ASCII? Call-IDs, tags and URIs are by their grammar
@@ -168,8 +156,8 @@ static void update(struct worker *w, const char *action, struct sip_str call_id,
 
 	if (!worker_store(w) || !printable(call_id) || !printable(tag) || !printable(other))
 		return;
-	op = store_op_begin(worker_store(w), STORE_DIALOG_UPDATE, true, lock_key_of(call_id),
-			    written, w, &err);
+	op = store_op_begin(worker_store(w), STORE_DIALOG_UPDATE, true,
+			    store_lock_key(call_id.p, call_id.len), written, w, &err);
 	if (!op) {
 		ctr_inc(worker_counters(w), CTR_SESSION_WRITES_FAILED);
 		return;
@@ -382,8 +370,8 @@ static int begin(struct worker *w, struct sip_job *job, struct sip_msg *m, uint3
 		return -ENOMEM;
 	a->from_sc = from_sc;
 	a->retried = retried;
-	op = store_op_begin(worker_store(w), STORE_DIALOG_BEGIN, true, lock_key_of(call_id), begun,
-			    a, &err);
+	op = store_op_begin(worker_store(w), STORE_DIALOG_BEGIN, true,
+			    store_lock_key(call_id.p, call_id.len), begun, a, &err);
 	if (!op) {
 		free(a);
 		return err;

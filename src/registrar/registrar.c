@@ -22,7 +22,6 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "base/siphash.h"
 #include "config/config.h"
 #include "registrar/auth.h"
 #include "registrar/location.h"
@@ -357,8 +356,8 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 		return;
 	}
 	*rq = *in;
-	op = store_op_begin(worker_store(w), STORE_REGISTER, true,
-			    siphash(siphash_process_key(), aor.p, aor.len), registered, rq, &err);
+	op = store_op_begin(worker_store(w), STORE_REGISTER, true, store_lock_key(aor.p, aor.len),
+			    registered, rq, &err);
 	if (!op) {
 		free(rq);
 		reply_db_down(in, m);

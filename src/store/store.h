@@ -40,12 +40,12 @@ struct store_result;
 
 /* The prepared statements (see store.c for their SQL). */
 enum store_stmt {
-	STORE_REGISTER = 0, /* junction_register_batch(): 15 array parameters, merged */
-	STORE_LOOKUP,       /* junction_lookup(aor, username, domain) */
-	STORE_SUBSCRIBER,   /* ha1_md5, ha1_sha256, enabled of (username, domain) */
-	STORE_SWEEP,        /* junction_sweep_expired(batch) */
-	STORE_PING,         /* SELECT 1 */
-	STORE_DIALOG_BEGIN, /* junction_dialog_begin(): 15 array parameters, merged */
+	STORE_REGISTER = 0,  /* junction_register_batch(): 15 array parameters, merged */
+	STORE_LOOKUP,        /* junction_lookup(aor, username, domain) */
+	STORE_SUBSCRIBER,    /* ha1_md5, ha1_sha256, enabled of (username, domain) */
+	STORE_SWEEP,         /* junction_sweep_expired(batch) */
+	STORE_PING,          /* SELECT 1 */
+	STORE_DIALOG_BEGIN,  /* junction_dialog_begin(): 15 array parameters, merged */
 	STORE_DIALOG_UPDATE, /* junction_dialog_update(): 5 array parameters, merged */
 	STORE_DIALOG_LOOKUP, /* session, Session Controller, seconds left of Call-ID $1 */
 	STORE__COUNT
@@ -102,6 +102,11 @@ uint64_t store_last_rtt_us(const struct store *s);
  */
 struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool write,
 				uint64_t lock_key, store_done_fn fn, void *arg, int *err);
+/* The lock key of the rows named by key[0..len) (an AOR, a Call-ID): a
+ * hash every node computes alike, so that two nodes' batches touching the
+ * same rows take their locks in one order and do not deadlock. */
+uint64_t store_lock_key(const void *key, size_t len);
+
 /* Adds the next text parameter (copied); NULL p with len 0 is SQL NULL.
  * A merged statement's parameters are all arrays, one element for each
  * scalar. */
