@@ -33,7 +33,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/cluster_lib.sh"
-need ss psql sipp curl
+need ss psql sipp
 
 CL_AUTH_EXTRA=""
 SC_SCEN=aff_sc.xml
