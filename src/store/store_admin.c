@@ -658,9 +658,8 @@ int store_admin_sip_server_del(struct store_admin *sa, const char *name)
 
 /*
  * A filter not given is a NULL parameter. The aor filter matches ended
- * dialogs too, so that it finds ended sessions (?ended=yes): it reads the
- * dialogs of that AOR without the partial indexes of 004_sessions.sql,
- * which hold only dialogs still up.
+ * dialogs too, so that it finds ended sessions (?ended=yes), through the
+ * dialog_caller and dialog_callee indexes.
  */
 int store_admin_sessions(struct store_admin *sa, const struct sa_ses_filter *f,
 			 struct sa_rows **out)
