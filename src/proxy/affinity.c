@@ -163,7 +163,6 @@ static void update(struct worker *w, const char *action, struct sip_str call_id,
 		return;
 	}
 	param(op, sip_str_cstr(action));
-	store_op_lazy(worker_store(w), op);
 	param(op, call_id);
 	param(op, text_of(tag));
 	param(op, other);

@@ -64,9 +64,6 @@
  * REGISTER, junction_register() about 100 us a REGISTER; below 4 a
  * batch's REGISTERs go one statement each. */
 #define STORE_MERGE_MIN 4
-/* How long writes nobody waits for (store_op_lazy()) may wait for others
- * to share their commit. */
-#define STORE_LAZY_MS 20
 
 static const struct {
 	const char *name;
@@ -188,8 +185,6 @@ struct store {
 
 	struct store_op *batch; /* the batch being built, newest first */
 	unsigned batch_n;
-	unsigned batch_eager;   /* of which not lazy (store_op_lazy()) */
-	uint64_t batch_born_ms; /* when its first operation came */
 	struct store_op *free_ops;
 	unsigned pending;
 
@@ -307,9 +302,7 @@ struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool writ
 	op->err = 0;
 	op->next = s->batch;
 	s->batch = op;
-	if (!s->batch_n++)
-		s->batch_born_ms = clock_now_ms();
-	s->batch_eager++;
+	s->batch_n++;
 	s->pending++;
 	return op;
 }
@@ -440,14 +433,7 @@ static void fail_batch(struct store *s, int err)
 		s->batch = op->next;
 		op_complete(s, op, err);
 	}
-	s->batch_n = s->batch_eager = 0;
-}
-
-void store_op_lazy(struct store *s, struct store_op *op)
-{
-	(void)op; /* the newest of the batch: counted eager by store_op_begin() */
-	if (s->batch_eager)
-		s->batch_eager--;
+	s->batch_n = 0;
 }
 
 /* Completes everything on this connection's wire with err. Its state is
@@ -706,11 +692,6 @@ void store_commit(struct store *s)
 
 	if (!s->batch_n || !c)
 		return;
-	/* Writes nobody waits for wait a little for others to leave with:
-	 * one commit (one WAL flush) for more of them. */
-	if (!s->batch_eager && s->batch_n < STORE_BATCH_MAX &&
-	    now_ms < s->batch_born_ms + STORE_LAZY_MS)
-		return;
 	/* Group commit: while every connection has a batch on its way, the
 	 * next one grows (up to a cap), so under load one round trip and one
 	 * WAL flush carry many operations, and at low load a batch of one
@@ -732,7 +713,7 @@ void store_commit(struct store *s)
 	if (any_write)
 		qsort(ops, n, sizeof(*ops), cmp_lock_key);
 	s->batch = NULL;
-	s->batch_n = s->batch_eager = 0;
+	s->batch_n = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (!stmts[ops[i]->stmt].merged)
 			continue;
@@ -762,7 +743,6 @@ void store_commit(struct store *s)
 				ops[k]->next = s->batch;
 				s->batch = ops[k];
 				s->batch_n++;
-				s->batch_eager++; /* lazy no more: they waited already */
 			}
 			goto broken;
 		}
@@ -983,11 +963,6 @@ short store_events(const struct store *s, unsigned i)
 int store_timeout_ms(const struct store *s, uint64_t now_ms)
 {
 	int best = -1;
-
-	if (s->batch_n && !s->batch_eager && store_up(s)) /* a lazy batch leaves by itself */
-		best = s->batch_born_ms + STORE_LAZY_MS > now_ms
-			       ? (int)(s->batch_born_ms + STORE_LAZY_MS - now_ms)
-			       : 0;
 
 	for (unsigned i = 0; i < s->nconns; i++) {
 		const struct conn *c = &s->conns[i];

@@ -102,11 +102,6 @@ uint64_t store_last_rtt_us(const struct store *s);
  */
 struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool write,
 				uint64_t lock_key, store_done_fn fn, void *arg, int *err);
-/* Nobody waits for op, just begun on s (a write whose completion only
- * counts): it may wait a few milliseconds in the batch for operations
- * someone waits for, so that one commit (one WAL flush) serves them all. */
-void store_op_lazy(struct store *s, struct store_op *op);
-
 /* The lock key of the rows named by key[0..len) (an AOR, a Call-ID): a
  * hash every node computes alike, so that two nodes' batches touching the
  * same rows take their locks in one order and do not deadlock. */
