@@ -404,15 +404,15 @@ bool scpool_choose(unsigned worker, struct scpool_pick *out)
 
 		if (v->state != SCPOOL_ACTIVE || !v->weight || v->rank != best_rank)
 			continue;
-		/* more than its weighted share of the sessions and calls being
-		 * set up, give or take SCPOOL_SLACK each: let the others catch
-		 * up (a slow server drains, long calls even out). The slack
-		 * keeps a few calls in flight, or a session count a few
-		 * seconds old (scpool_set_sessions()), from skewing the
-		 * weights at low load. */
+		/* half as much again as its weighted share of the sessions and
+		 * calls being set up, give or take SCPOOL_SLACK each: let the
+		 * others catch up (a slow server drains, long calls even
+		 * out). The margin keeps a few calls in flight, or a session
+		 * count a few seconds old (scpool_set_sessions()), from
+		 * skewing the weights at low load. */
 		mine = load_of(v);
 		if (ncand > 1 &&
-		    mine * wsum > (uint64_t)(setting + SCPOOL_SLACK * ncand) * v->weight)
+		    2 * mine * wsum > 3 * (uint64_t)(setting + SCPOOL_SLACK * ncand) * v->weight)
 			continue;
 		pk->cw[i] += v->weight;
 		total += v->weight;

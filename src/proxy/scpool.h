@@ -28,9 +28,9 @@
  * weighted round robin (per worker, so no lock is written), skipping a
  * server that carries more than its weighted share of the open sessions
  * (the whole cluster's, from the session table: scpool_set_sessions())
- * and of this node's calls being set up, beyond a slack of a few calls
- * per server: long calls even out, and a slow server drains instead of
- * piling up.
+ * and of this node's calls being set up by half as much again (and a
+ * slack of a few calls per server): long calls even out, and a slow
+ * server drains instead of piling up.
  *
  * Threads: workers pick and match sources under a read lock; the prober
  * (worker 0), scpool_from() on a takeover and scpool_load() (the database

@@ -764,9 +764,9 @@ Test(scpool, slow_server_is_skipped)
 
 	LOAD(r);
 	cr_assert_eq(round_at(clock_now_ms(), ""), 2);
-	/* q1 never finishes a call, q2 at once: q1 may hold its share of the
-	 * calls in progress plus the slack, (setting + 2 * 4) / 2, so no more
-	 * than 9 */
+	/* q1 never finishes a call, q2 at once: q1 may hold half as much again
+	 * as its share of the calls in progress plus the slack,
+	 * 1.5 * (setting + 2 * 4) / 2, so no more than 25 */
 	for (unsigned i = 0; i < 50; i++) {
 		const char *got = pick(0, false);
 
@@ -780,11 +780,11 @@ Test(scpool, slow_server_is_skipped)
 		if (stat_of("q1").setting_up > most)
 			most = stat_of("q1").setting_up;
 	}
-	cr_expect_eq(most, 9, "q1 held %u calls", most);
-	cr_expect_eq(q1, 9);
-	cr_expect_eq(q2, 41);
+	cr_expect_eq(most, 25, "q1 held %u calls", most);
+	cr_expect_eq(q1, 25);
+	cr_expect_eq(q2, 25);
 	/* q1 drains: it is picked again */
-	for (unsigned i = 0; i < 9; i++)
+	for (unsigned i = 0; i < 25; i++)
 		scpool_release(id_of("q1"));
 	cr_expect_eq(stat_of("q1").setting_up, 0);
 	cr_expect_eq(count_picks(0, 100, "q1"), 50);
@@ -1511,16 +1511,17 @@ Test(scpool, sessions_weigh_the_choice)
 	scpool_set_sessions(names, counts, 2);
 	cr_expect_eq(stat_of("q1").sessions, 40);
 	cr_expect_eq(stat_of("q2").sessions, 0);
-	/* q1 holds 40, q2 none: the next 32 new calls (held) go to q2, until
-	 * q1 is within the slack of its share, (40 + 32 + 2 * 4) / 2 */
-	for (unsigned i = 0; i < 32; i++) {
+	/* q1 holds 40, q2 none: the next 6 new calls (held) go to q2, until
+	 * q1 holds no more than half as much again as its share and the
+	 * slack, 1.5 * (40 + 6 + 2 * 4) / 2 */
+	for (unsigned i = 0; i < 6; i++) {
 		const char *got = pick(0, false);
 
 		cr_assert_not_null(got);
 		q2 += strcmp(got, "q2") == 0;
 	}
-	cr_expect_eq(q2, 32, "q2 got %u of 32", q2);
-	for (unsigned i = 0; i < 32; i++)
+	cr_expect_eq(q2, 6, "q2 got %u of 6", q2);
+	for (unsigned i = 0; i < 6; i++)
 		scpool_release(id_of("q2"));
 	scpool_set_sessions(names, counts, 0);
 	cr_expect_eq(stat_of("q1").sessions, 0);
