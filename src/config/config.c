@@ -777,8 +777,10 @@ static void cfg_set_relate(struct cfg_parse *ps, const struct cfg_key *k, const 
 				k->name, (int)len, p);
 			continue;
 		}
-		if (cfg->sessions.relate & bit || (cfg->sessions.nrelate && !cfg->sessions.relate)) {
-			cfg_err(ps, "%s: '%.*s' is listed twice, or with 'none'", k->name, (int)len, p);
+		if (cfg->sessions.relate & bit ||
+		    (cfg->sessions.nrelate && !cfg->sessions.relate)) {
+			cfg_err(ps, "%s: '%.*s' is listed twice, or with 'none'", k->name, (int)len,
+				p);
 			return;
 		}
 		cfg->sessions.relate |= bit;

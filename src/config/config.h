@@ -154,9 +154,9 @@ struct config {
 	} routing;
 
 	struct {
-		bool affinity;    /* sessions stored, dialogs routed by them */
-		unsigned relate;  /* enum cfg_relate bits */
-		unsigned nrelate; /* names listed (the list mechanism's count) */
+		bool affinity;           /* sessions stored, dialogs routed by them */
+		unsigned relate;         /* enum cfg_relate bits */
+		unsigned nrelate;        /* names listed (the list mechanism's count) */
 		unsigned dialog_timeout; /* seconds an answered dialog lives without a request */
 		unsigned early_timeout;  /* seconds an unanswered one does */
 		unsigned keep_ended;     /* seconds ended sessions stay in the table */
