@@ -16,7 +16,6 @@
 #include "store/store.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,22 +71,29 @@ static struct sip_str text_of(struct sip_str s)
 	return sip_str_make(s.p ? s.p : "", s.len);
 }
 
-/* 'sip:user@host' of u (the host in lower case, as bindings have it), or
- * an empty string for a URI that is no SIP AOR. */
+/* 'sip:user@host' of u (the host in lower case, as bindings have it:
+ * sip_user_at_domain()), 'sip:host' without a user, or an empty string
+ * for a URI that is no SIP AOR. */
 static struct sip_str aor_of(const struct sip_uri *u, char buf[AFFINITY_AOR_MAX])
 {
 	size_t n;
 
 	if ((u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS) || !u->host.len ||
-	    u->user.len + u->host.len + 6 > AFFINITY_AOR_MAX || !printable(u->user) ||
-	    !printable(u->host))
+	    !printable(u->user) || !printable(u->host))
 		return sip_str_make(NULL, 0);
-	n = (size_t)snprintf(buf, AFFINITY_AOR_MAX, "sip:%.*s%s", SIP_STR_FMT(u->user),
-			     u->user.len ? "@" : "");
-	for (size_t i = 0; i < u->host.len; i++)
-		buf[n++] = sip_tolower(u->host.p[i]);
-	buf[n] = '\0';
-	return sip_str_make(buf, n);
+	memcpy(buf, "sip:", 4);
+	if (u->user.len) {
+		n = sip_user_at_domain(u->user, u->host, buf + 4, AFFINITY_AOR_MAX - 5);
+		if (!n)
+			return sip_str_make(NULL, 0);
+	} else {
+		if (u->host.len > AFFINITY_AOR_MAX - 5)
+			return sip_str_make(NULL, 0);
+		for (n = 0; n < u->host.len; n++)
+			buf[4 + n] = sip_tolower(u->host.p[n]);
+	}
+	buf[4 + n] = '\0';
+	return sip_str_make(buf, 4 + n);
 }
 
 /* The Call-ID a Replaces, Join or Target-Dialog header names (its value
@@ -563,11 +569,8 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 		bookkeeping(w, m, e);
 		return AFFINITY_FREE;
 	}
-	bookkeeping(w, m, e);
-	/* the entry may have moved (a BYE of an uncached dialog adds one):
-	 * take by the id it had */
-	e = dlgcache_find(wi, sip_msg_call_id(m));
-	if (e && e->sc_id && scpool_take(e->sc_id, to))
+	bookkeeping(w, m, e); /* e exists: it adds no entry, so e stays valid */
+	if (scpool_take(e->sc_id, to))
 		return AFFINITY_TO;
 	ctr_inc(worker_counters(w), CTR_AFFINITY_UNKNOWN);
 	return AFFINITY_FREE;
