@@ -190,6 +190,15 @@ static void final_sent(struct pctx *p)
 	pctx_close(p);
 }
 
+/* A final failure, m (the request or the response) going up: the dialog
+ * the request was setting up ends (affinity.h). Before it is sent, since
+ * the transaction keeps no request once answered. */
+static void dialog_failed(struct pctx *p, unsigned status, struct sip_msg *m)
+{
+	if (status >= 300 && p->starts_dialog && affinity_on(worker_config(p->w)))
+		affinity_failed(p->w, m);
+}
+
 /* A response of our own to the original request (408, 487, 500...). */
 static void respond_local(struct pctx *p, unsigned status, const char *reason, const char *extra)
 {
@@ -205,8 +214,7 @@ static void respond_local(struct pctx *p, unsigned status, const char *reason, c
 		return;
 	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
 	ctr_response_sent(worker_counters(w), status, true);
-	if (status >= 300 && p->starts_dialog && affinity_on(worker_config(w)))
-		affinity_failed(w, &m); /* the dialog being set up ends (affinity.h) */
+	dialog_failed(p, status, &m);
 	p->refs++; /* held: the server transaction may end inside stx_respond */
 	(void)stx_respond(p->st, worker_out(w), (size_t)n, status, clock_now_ms());
 	if (status >= 200)
@@ -241,8 +249,7 @@ static void relay_up(struct pctx *p, struct sip_msg *m, const char *extra, size_
 		return;
 	ctr_inc(worker_counters(w), CTR_RELAYED_RESPONSES);
 	ctr_response_sent(worker_counters(w), status, false);
-	if (status >= 300 && p->starts_dialog && affinity_on(worker_config(w)))
-		affinity_failed(w, m);
+	dialog_failed(p, status, m);
 	p->refs++; /* held: a 2xx ends the INVITE server transaction inside */
 	(void)stx_respond(p->st, worker_out(w), (size_t)n, status, clock_now_ms());
 	if (status >= 200)
