@@ -57,6 +57,16 @@ failover_runs() {
 	for n in $CL_NODES; do ep_calls "$1$n" "$n" 40 5 -recv_timeout 3000; done
 }
 
+# failover LABEL DEAD NEW: runs of calls through every node, DEAD stopped
+# (a hole in its place) a second into them, and failover_check
+failover() {
+	failover_runs "$1"
+	sleep 1
+	TSTOP=$(now)
+	sc_stop "$2" hole
+	failover_check "$@"
+}
+
 # failover_check LABEL DEAD NEW: the runs of failover_runs LABEL, DEAD
 # stopped at TSTOP with a hole in its place: through each node the first
 # call to NEW came within LIMIT s of TSTOP (never before), every call
@@ -111,11 +121,7 @@ cl_wait_states 10 sc1a=active sc1b=standby sc3a=active sc3b=standby &&
 	fail "sip_server_status after start"
 
 # ---- 3a. p1's primary stops ----------------------------------------------
-failover_runs f3a
-sleep 1
-TSTOP=$(now)
-sc_stop sc1a hole
-failover_check f3a sc1a sc1b
+failover f3a sc1a sc1b
 cl_wait_states 2 sc1a=oos sc1b=active && pass "3a: sip_server_status: sc1a oos, sc1b active on every node" ||
 	fail "3a: sip_server_status after sc1a stopped"
 
@@ -155,11 +161,7 @@ where=$(inv_summary 'f3cn[123]')
 	fail "3c: with sc1a back, the INVITEs went to: $where"
 cl_wait_states 1 sc1a=standby sc1b=active && pass "3c: sc1a still standby after those calls" ||
 	fail "3c: sc1a did not stay standby"
-failover_runs f3d
-sleep 1
-TSTOP=$(now)
-sc_stop sc1b hole
-failover_check f3d sc1b sc1a
+failover f3d sc1b sc1a
 cl_wait_states 2 sc1a=active sc1b=oos && pass "3c: sip_server_status: sc1a active again, sc1b oos" ||
 	fail "3c: sip_server_status after sc1b stopped"
 
