@@ -158,6 +158,9 @@ domain = localhost
 record_route = yes
 workers = ${JUNCTION_WORKERS:-2}
 queue_depth = 65536
+[security]
+# the per-source rate limit runs on every request (SIPp is one source)
+rate_limit = 1000000
 [database]
 conninfo = host=127.0.0.1 port=$PGPORT dbname=junction user=postgres
 connections_per_worker = ${JUNCTION_DB_CONNS:-1}

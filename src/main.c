@@ -28,6 +28,7 @@
 #include "registrar/subcache.h"
 #include "runtime/counters.h"
 #include "runtime/dispatch.h"
+#include "runtime/sip_reply.h"
 #include "runtime/worker.h"
 #include "store/store.h"
 #include "store/store_bg.h"
@@ -141,6 +142,7 @@ static int run(const struct config *cfg)
 	rc = self_init(cfg);
 	if (rc < 0)
 		return 1;
+	sip_reply_set_server(cfg->sip.server_header);
 	if (cfg->database.conninfo[0] && check_schema(cfg) < 0)
 		return 1;
 	if (auth_init(cfg) < 0 ||

@@ -80,10 +80,13 @@ static void cfg_set_alive(struct cfg_parse *ps, const struct cfg_key *k, const c
 static void cfg_set_relate(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_token(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_path(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_trusted(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_scanners(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static const struct cfg_key *cfg_find_key(const char *section, const char *name);
 
 static const char *const mode_names[] = {"stateless", "stateful", "redirect", NULL};
 static const char *const auth_mode_names[] = {"local", "none", NULL};
+static const char *const ban_action_names[] = {"drop", "reply", NULL};
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -116,6 +119,40 @@ static const struct cfg_key cfg_keys[] = {
 	 * only, and a large datagram is fragmented, not lost. */
 	{"sip", "udp_mtu", cfg_set_uint, .off = OFF(sip.udp_mtu), .min = 0, .max = 65535,
 	 .dflt = "0"},
+	{"sip", "server_header", cfg_set_string, .off = OFF(sip.server_header), .min = 0,
+	 .max = CFG_NAME_MAX},
+	/* TCP against slowloris and slow readers (net/tcp.c). */
+	{"sip", "tcp_max_per_source", cfg_set_uint, .off = OFF(sip.tcp_max_per_source),
+	 .min = 1, .max = 1048576, .dflt = "64"},
+	{"sip", "tcp_message_timeout", cfg_set_uint, .off = OFF(sip.tcp_message_timeout),
+	 .min = 1, .max = 3600, .dflt = "10"},
+	{"sip", "tcp_max_queued", cfg_set_uint, .off = OFF(sip.tcp_max_queued),
+	 .min = 16384, .max = 67108864, .dflt = "262144"},
+	{"sip", "tcp_max_queued_total", cfg_set_uint, .off = OFF(sip.tcp_max_queued_total),
+	 .min = 1048576, .max = 4294967295u, .dflt = "67108864"},
+	/* Relay policy, rate limits and bans (security/). */
+	{"security", "open_relay", cfg_set_bool, .off = OFF(security.open_relay), .dflt = "no"},
+	{"security", "trusted", cfg_set_trusted, .count_off = OFF(security.ntrusted),
+	 .list = true},
+	{"security", "rate_limit", cfg_set_uint, .off = OFF(security.rate_limit),
+	 .min = 0, .max = 1000000, .dflt = "100"},
+	{"security", "ban_time", cfg_set_uint, .off = OFF(security.ban_time),
+	 .min = 1, .max = 2592000, .dflt = "600"},
+	{"security", "auth_failures", cfg_set_uint, .off = OFF(security.auth_failures),
+	 .min = 0, .max = 1000000, .dflt = "10"},
+	{"security", "auth_failures_user", cfg_set_uint, .off = OFF(security.auth_failures_user),
+	 .min = 0, .max = 1000000, .dflt = "30"},
+	{"security", "auth_window", cfg_set_uint, .off = OFF(security.auth_window),
+	 .min = 1, .max = 86400, .dflt = "60"},
+	{"security", "ban_action", cfg_set_enum, .off = OFF(security.ban_action),
+	 .names = ban_action_names, .dflt = "drop"},
+	{"security", "drop_scanners", cfg_set_bool, .off = OFF(security.drop_scanners),
+	 .dflt = "yes"},
+	{"security", "scanners", cfg_set_scanners, .count_off = OFF(security.nscanners),
+	 .list = true,
+	 .dflt = "friendly-scanner sipvicious sipcli sip-scan sipsak-scan sundayddr "
+		 "vaxsipuseragent pplsip iwar sivus smap"},
+	{"security", "share_bans", cfg_set_bool, .off = OFF(security.share_bans), .dflt = "yes"},
 	{"log", "level", cfg_set_log_level, .off = OFF(log.level), .dflt = "info"},
 	{"log", "target", cfg_set_log_target, .off = OFF(log.target), .dflt = "stderr"},
 	/* cfg_set_string: .min and .max bound the length (.max is the buffer). */
@@ -829,6 +866,55 @@ static void cfg_set_alive(struct cfg_parse *ps, const struct cfg_key *k, const c
 	}
 }
 
+/* [security] trusted: address blocks, each once. */
+static void cfg_set_trusted(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct config *cfg = ps->cfg;
+	const char *p;
+	size_t len;
+
+	while ((p = cfg_next_item(&value, &len))) {
+		struct netaddr_prefix np;
+
+		if (netaddr_prefix_parse(p, len, &np) < 0) {
+			cfg_err(ps, "%s: '%.*s' is not an address or ADDRESS/BITS block", k->name,
+				(int)len, p);
+			continue;
+		}
+		if (cfg->security.ntrusted >= CFG_MAX_TRUSTED) {
+			cfg_err(ps, "%s: more than %d blocks", k->name, CFG_MAX_TRUSTED);
+			return;
+		}
+		cfg->security.trusted[cfg->security.ntrusted++] = np;
+	}
+}
+
+/* [security] scanners: User-Agent substrings, kept lowercase. */
+static void cfg_set_scanners(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct config *cfg = ps->cfg;
+	const char *p;
+	size_t len;
+
+	while ((p = cfg_next_item(&value, &len))) {
+		char *dst;
+
+		if (len >= CFG_SCANNER_MAX) {
+			cfg_err(ps, "%s: '%.*s' is longer than %d characters", k->name, (int)len, p,
+				CFG_SCANNER_MAX - 1);
+			continue;
+		}
+		if (cfg->security.nscanners >= CFG_MAX_SCANNERS) {
+			cfg_err(ps, "%s: more than %d names", k->name, CFG_MAX_SCANNERS);
+			return;
+		}
+		dst = cfg->security.scanners[cfg->security.nscanners++];
+		for (size_t i = 0; i < len; i++)
+			dst[i] = (char)tolower((unsigned char)p[i]);
+		dst[len] = '\0';
+	}
+}
+
 /* [admin] listen: "off", or one ADDRESS:PORT (IPv6 in brackets). */
 static void cfg_set_admin_listen(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
 {
@@ -1322,5 +1408,13 @@ bool config_is_domain(const struct config *cfg, struct sip_str host)
 		if (sip_str_caseeq_cstr(host, cfg->sip.domain[i]))
 			return true;
 	}
+	return false;
+}
+
+bool config_is_trusted(const struct config *cfg, const struct netaddr *a)
+{
+	for (unsigned i = 0; i < cfg->security.ntrusted; i++)
+		if (netaddr_prefix_match(&cfg->security.trusted[i], a))
+			return true;
 	return false;
 }

@@ -25,6 +25,8 @@
 
 enum proxy_mode { PROXY_MODE_STATELESS = 0, PROXY_MODE_STATEFUL, PROXY_MODE_REDIRECT };
 enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
+/* What a banned source gets ([security] ban_action). */
+enum ban_action { BAN_ACTION_DROP = 0, BAN_ACTION_REPLY };
 /* Digest algorithms a challenge may offer (values of digest.h's enum). */
 #define CFG_MAX_ALGORITHMS 2
 
@@ -38,6 +40,10 @@ enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
 #define CFG_GEO_MAX   64
 #define CFG_MAX_GEO   16
 #define CFG_MAX_ALIVE 32
+/* [security] trusted blocks and scanner User-Agent substrings. */
+#define CFG_MAX_TRUSTED  64
+#define CFG_MAX_SCANNERS 32
+#define CFG_SCANNER_MAX  64
 
 /* [sessions] relate: what relates a new dialog to an open session
  * (affinity.h), one bit each. */
@@ -73,6 +79,13 @@ struct config {
 		 * transport goes over TCP, or over UDP if TCP is refused (RFC 3261
 		 * §18.1.1); 0: always UDP. */
 		unsigned udp_mtu;
+		/* Server header of our own responses; empty: none, so that
+		 * scanners learn nothing about the software. */
+		char server_header[CFG_NAME_MAX];
+		unsigned tcp_max_per_source;     /* connections from one address */
+		unsigned tcp_message_timeout;    /* seconds from a message's first byte to its last */
+		unsigned tcp_max_queued;         /* bytes of output queued per connection */
+		unsigned tcp_max_queued_total;   /* bytes queued over all connections */
 	} sip;
 
 	struct {
@@ -164,6 +177,24 @@ struct config {
 	} sessions;
 
 	struct {
+		/* Relay to other domains for anyone (the old behaviour). */
+		bool open_relay;
+		/* Sources that may relay without authentication and are never
+		 * rate limited or banned (besides the Session Controllers). */
+		struct netaddr_prefix trusted[CFG_MAX_TRUSTED];
+		unsigned ntrusted;
+		unsigned rate_limit;         /* requests per second per source; 0: off */
+		unsigned ban_time;           /* seconds a ban lasts */
+		unsigned auth_failures;      /* per source within auth_window; 0: off */
+		unsigned auth_failures_user; /* per user within auth_window; 0: off */
+		unsigned auth_window;        /* seconds */
+		enum ban_action ban_action;
+		bool drop_scanners; /* drop requests whose User-Agent names a scanner */
+		char scanners[CFG_MAX_SCANNERS][CFG_SCANNER_MAX]; /* lowercase substrings */
+		unsigned nscanners;
+		bool share_bans; /* bans go through PostgreSQL to every node */
+	} security;
+	struct {
 		unsigned t1, t2, t4;       /* RFC 3261 §17 timer bases, milliseconds */
 		unsigned timer_c;          /* §16.6 step 11, milliseconds */
 		unsigned max_transactions; /* per worker; 503 beyond */
@@ -202,5 +233,7 @@ bool config_record_route(const struct config *cfg);
 
 /* Is host (case-insensitive) one of the served domains? */
 bool config_is_domain(const struct config *cfg, struct sip_str host);
+/* Is a inside one of the [security] trusted blocks? */
+bool config_is_trusted(const struct config *cfg, const struct netaddr *a);
 
 #endif

@@ -264,3 +264,84 @@ uint64_t netaddr_hash(const struct netaddr *a)
 	h ^= h >> 31;
 	return h;
 }
+
+/* ---- address blocks --------------------------------------------------- */
+
+int netaddr_prefix_parse(const char *s, size_t len, struct netaddr_prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash;
+	unsigned bits, width;
+	size_t alen;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	slash = strchr(buf, '/');
+	alen = slash ? (size_t)(slash - buf) : len;
+	buf[alen] = '\0';
+	memset(p, 0, sizeof(*p));
+	if (inet_pton(AF_INET, buf, p->addr) == 1) {
+		p->family = AF_INET;
+		width = 32;
+	} else if (inet_pton(AF_INET6, buf, p->addr) == 1) {
+		p->family = AF_INET6;
+		width = 128;
+	} else {
+		return -EINVAL;
+	}
+	bits = width;
+	if (slash) {
+		uint32_t v;
+
+		if (sip_str_to_u32(sip_str_cstr(slash + 1), &v) < 0 || v > width)
+			return -EINVAL;
+		bits = v;
+	}
+	/* Host bits set ("10.1.2.3/8") are most likely a typo: refused. */
+	for (unsigned i = bits; i < width; i++)
+		if (p->addr[i / 8] & (0x80u >> (i % 8)))
+			return -EINVAL;
+	p->bits = (uint8_t)bits;
+	return 0;
+}
+
+static bool prefix_bits_match(const uint8_t *net, const uint8_t *a, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+
+	if (memcmp(net, a, full) != 0)
+		return false;
+	return rest == 0 || ((net[full] ^ a[full]) & (0xffu << (8 - rest)) & 0xffu) == 0;
+}
+
+bool netaddr_prefix_match(const struct netaddr_prefix *p, const struct netaddr *a)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *v6;
+
+	switch (netaddr_family(a)) {
+	case AF_INET:
+		return p->family == AF_INET &&
+		       prefix_bits_match(p->addr, (const uint8_t *)&a->u.in.sin_addr, p->bits);
+	case AF_INET6:
+		v6 = a->u.in6.sin6_addr.s6_addr;
+		if (p->family == AF_INET6)
+			return prefix_bits_match(p->addr, v6, p->bits);
+		return memcmp(v6, mapped, 12) == 0 && prefix_bits_match(p->addr, v6 + 12, p->bits);
+	default:
+		return false;
+	}
+}
+
+size_t netaddr_prefix_format(const struct netaddr_prefix *p, char *buf, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN];
+	int n;
+
+	if (!inet_ntop(p->family, p->addr, host, sizeof(host)))
+		host[0] = '\0';
+	n = snprintf(buf, cap, "%s/%u", host, p->bits);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}

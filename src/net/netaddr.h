@@ -60,4 +60,20 @@ bool netaddr_equal(const struct netaddr *a, const struct netaddr *b);
 bool netaddr_equal_host(const struct netaddr *a, const struct netaddr *b);
 uint64_t netaddr_hash(const struct netaddr *a);
 
+/* An address block: "10.0.0.0/8", "2001:db8::/32", or one address (all
+ * its bits). IPv4 blocks also match IPv4-mapped IPv6 sources. */
+struct netaddr_prefix {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t bits;
+	uint8_t addr[16]; /* network order, bits past the prefix zero */
+};
+
+/* s[0..len) -> *p. Returns 0, or -EINVAL (bad address, bits past the
+ * family's width, or host bits set below the prefix). */
+int netaddr_prefix_parse(const char *s, size_t len, struct netaddr_prefix *p);
+/* Is a's host inside block p? */
+bool netaddr_prefix_match(const struct netaddr_prefix *p, const struct netaddr *a);
+/* "10.0.0.0/8" into buf; returns the length. */
+size_t netaddr_prefix_format(const struct netaddr_prefix *p, char *buf, size_t cap);
+
 #endif

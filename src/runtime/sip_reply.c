@@ -275,6 +275,13 @@ static void put_copy(struct writer *w, struct sip_msg *req, enum sip_hdr_id id)
 	puts_(w, "\r\n");
 }
 
+static const char *server_value;
+
+void sip_reply_set_server(const char *value)
+{
+	server_value = value && value[0] ? value : NULL;
+}
+
 ssize_t sip_reply_build(struct sip_msg *req, const struct sip_source *src,
 			const struct sip_reply *r, char *out, size_t cap)
 {
@@ -329,7 +336,11 @@ ssize_t sip_reply_build(struct sip_msg *req, const struct sip_source *src,
 	put_copy(&w, req, SIP_HDR_CSEQ);
 	if (r->extra)
 		puts_(&w, r->extra);
-	puts_(&w, "Server: Junction/" PACKAGE_VERSION "\r\n");
+	if (server_value) {
+		puts_(&w, "Server: ");
+		puts_(&w, server_value);
+		puts_(&w, "\r\n");
+	}
 	putf(&w, "Content-Length: %zu\r\n\r\n", r->body_len);
 	if (r->body_len)
 		put(&w, r->body, r->body_len);

@@ -39,6 +39,11 @@ struct sip_reply {
 ssize_t sip_reply_build(struct sip_msg *req, const struct sip_source *src,
 			const struct sip_reply *r, char *out, size_t cap);
 
+/* The value of the Server header our responses carry ([sip]
+ * server_header; borrowed for the process's life); NULL or "": none, so
+ * that a scanner learns nothing about the software. Set once at start. */
+void sip_reply_set_server(const char *value);
+
 /* The To tag sip_reply_build() derives for req, written into buf (17
  * bytes at least). Returns buf. */
 const char *sip_reply_derive_tag(struct sip_msg *req, char *buf, size_t cap);

@@ -46,7 +46,8 @@ A_PORT=$(free_port_pair) || { fail "no free port pair for alice"; t_done; }
 USED_PORTS=$A_PORT
 B_PORT=$(free_port_pair) || { fail "no free port pair for bob"; t_done; }
 
-SIP_EXTRA="record_route = yes" write_config "$PORT"
+SIP_EXTRA="record_route = yes
+server_header = Junction/$("$JUNCTION" --version | cut -d' ' -f2)" write_config "$PORT"
 pg_start || { fail "postgres"; t_done; }
 pg_config
 admin_config "$APORT"

@@ -144,6 +144,9 @@ workers = 2
 mode = stateful
 record_route = yes
 
+[security]
+trusted = 127.0.0.0/8
+
 [log]
 level = ${LOG_LEVEL:-info}
 target = stderr

@@ -102,6 +102,11 @@ domain = example.com localhost
 workers = 2
 ${SIP_EXTRA:-}
 
+# The tests' own loopback clients may relay and are never rate limited;
+# security.sh sets SECURITY to test the default policy.
+[security]
+${SECURITY:-trusted = 127.0.0.0/8 ::1}
+
 [log]
 level = ${LOG_LEVEL:-info}
 target = stderr

@@ -45,6 +45,9 @@ listen = udp:127.0.0.1:$PORT tcp:127.0.0.1:$PORT
 domain = example.com example.net example.org localhost
 workers = 2
 
+[security]
+trusted = 127.0.0.0/8
+
 [log]
 level = ${LOG_LEVEL:-info}
 target = stderr
