@@ -264,6 +264,27 @@ static void pool_families(FILE *f, const struct metrics_input *in)
  * dialog's session, what this node's new dialogs did to sessions, and the
  * cluster's open sessions and dialogs as the database thread last read
  * them. */
+/* Relay policy, rate limits, bans, scanners, and TCP abuse closed. */
+static void security_families(FILE *f, const struct metrics_input *in)
+{
+	const char *l = "junction_security_rejected_total";
+	const struct counters *c = in->ctr;
+
+	family(f, l, "counter", "Requests refused by the security checks, by reason.");
+	sample(f, l, "reason", "relay_denied", get(&c->v[CTR_RELAY_DENIED]));
+	sample(f, l, "reason", "banned", get(&c->v[CTR_BANNED_DROPPED]));
+	sample(f, l, "reason", "scanner", get(&c->v[CTR_SCANNERS_DROPPED]));
+	l = "junction_bans_total";
+	family(f, l, "counter", "Bans this node started, by cause.");
+	sample(f, l, "cause", "rate_limit", get(&c->v[CTR_RATE_LIMITED]));
+	sample(f, l, "cause", "auth_failures", get(&c->v[CTR_BANS_AUTH]));
+	l = "junction_tcp_closed_total";
+	family(f, l, "counter", "TCP connections closed or refused for abuse, by reason.");
+	sample(f, l, "reason", "slow_message", get(&c->v[CTR_TCP_SLOW_CLOSED]));
+	sample(f, l, "reason", "output_cap", get(&c->v[CTR_TCP_OUTPUT_CLOSED]));
+	sample(f, l, "reason", "per_source_limit", get(&c->v[CTR_TCP_SOURCE_REFUSED]));
+}
+
 static void affinity_families(FILE *f, const struct metrics_input *in)
 {
 	static const char *const l = "junction_affinity_lookups_total";
@@ -329,6 +350,7 @@ char *metrics_format(const struct metrics_input *in, size_t *len)
 	sip_families(f, in->ctr);
 	state_families(f, in);
 	db_families(f, in);
+	security_families(f, in);
 	if (in->pool) {
 		pool_families(f, in);
 		affinity_families(f, in);

@@ -21,7 +21,14 @@
 enum { SINK_TRUNCATED = 1u << 0, SINK_UNDELIVERED = 1u << 1 };
 
 /* What a reader counts (the runtime keeps the counters). */
-enum sink_event { SINK_KEEPALIVE, SINK_PARSE_ERROR, SINK_DROPPED };
+enum sink_event {
+	SINK_KEEPALIVE,
+	SINK_PARSE_ERROR,
+	SINK_DROPPED,
+	SINK_TCP_SLOW,       /* a connection closed: a message too slow to arrive */
+	SINK_TCP_OUTPUT,     /* ... closed: its output over the cap (slow reader) */
+	SINK_TCP_PER_SOURCE, /* an accept refused: too many from one address */
+};
 
 struct sink {
 	/* A message (one datagram, or one framed from a stream) from src;

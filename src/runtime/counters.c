@@ -45,6 +45,14 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_SESSIONS_JOINED] = "sessions_joined",
 	[CTR_SESSIONS_MOVED] = "sessions_moved",
 	[CTR_SESSION_WRITES_FAILED] = "session_writes_failed",
+	[CTR_RELAY_DENIED] = "relay_denied",
+	[CTR_RATE_LIMITED] = "rate_limited",
+	[CTR_BANS_AUTH] = "bans_auth",
+	[CTR_BANNED_DROPPED] = "banned_dropped",
+	[CTR_SCANNERS_DROPPED] = "scanners_dropped",
+	[CTR_TCP_SLOW_CLOSED] = "tcp_slow_closed",
+	[CTR_TCP_OUTPUT_CLOSED] = "tcp_output_closed",
+	[CTR_TCP_SOURCE_REFUSED] = "tcp_source_refused",
 };
 
 const char *ctr_name(enum ctr_id id)

@@ -47,6 +47,14 @@ enum ctr_id {
 	CTR_SESSIONS_JOINED,       /* new dialogs related to an open session */
 	CTR_SESSIONS_MOVED,        /* ... whose controller's pair was out of service */
 	CTR_SESSION_WRITES_FAILED, /* dialog confirm/end/touch writes lost (database down) */
+	CTR_RELAY_DENIED,          /* answered 403: a relay to another domain, not allowed */
+	CTR_RATE_LIMITED,          /* sources over [security] rate_limit (bans started) */
+	CTR_BANS_AUTH,             /* bans for authentication failures (source or user) */
+	CTR_BANNED_DROPPED,        /* requests of banned sources or users, dropped or 403 */
+	CTR_SCANNERS_DROPPED,      /* requests whose User-Agent names a scanner */
+	CTR_TCP_SLOW_CLOSED,       /* TCP connections closed: a message too slow to arrive */
+	CTR_TCP_OUTPUT_CLOSED,     /* ... closed: output queue over its cap (slow reader) */
+	CTR_TCP_SOURCE_REFUSED,    /* ... refused: [sip] tcp_max_per_source */
 	CTR__COUNT
 };
 

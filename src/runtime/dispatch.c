@@ -171,6 +171,9 @@ static void sink_count(void *arg, enum sink_event ev)
 		[SINK_KEEPALIVE] = CTR_KEEPALIVES,
 		[SINK_PARSE_ERROR] = CTR_PARSE_ERRORS,
 		[SINK_DROPPED] = CTR_DROPPED,
+		[SINK_TCP_SLOW] = CTR_TCP_SLOW_CLOSED,
+		[SINK_TCP_OUTPUT] = CTR_TCP_OUTPUT_CLOSED,
+		[SINK_TCP_PER_SOURCE] = CTR_TCP_SOURCE_REFUSED,
 	};
 
 	ctr_inc(&ctx->ctr, ids[ev]);
