@@ -102,6 +102,9 @@ static void usage(FILE *f)
 	      "  session list [--sip-server NAME] [--aor AOR] [--min-age S] [--max-age S]\n"
 	      "               [--all] [--limit N]        open ones, newest first\n"
 	      "  session show ID                         a session and its dialogs\n"
+	      "  ban list [address|user]                 the bans in force\n"
+	      "  ban add ADDRESS|USER@REALM SECONDS      a ban on every node\n"
+	      "  ban rm ADDRESS|USER@REALM               lifts it on every node\n"
 	      "options:\n"
 	      "  --url URL          the admin API (env JUNCTION_URL; default " DEFAULT_URL ")\n"
 	      "  --token TOKEN      the bearer token (env JUNCTION_TOKEN)\n"
@@ -1096,6 +1099,71 @@ static void cmd_session(int argc, char **argv)
 	}
 }
 
+static const struct column ban_cols[] = {
+	{"KIND", "kind"},	 {"TARGET", "target"}, {"REASON", "reason"},
+	{"NODE", "node"},	 {"SINCE", "since"},   {"UNTIL", "until"},
+	{"SECONDS-LEFT", "seconds_left"},
+};
+
+static void cmd_ban(int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : NULL;
+	char query[64] = "", path[512];
+	json_t *j = NULL;
+	char *e;
+
+	if (!verb)
+		die(EXIT_USAGE, "ban: give list, add or rm");
+	if (strcmp(verb, "list") == 0) {
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "address") != 0 &&
+				 strcmp(argv[1], "user") != 0))
+			die(EXIT_USAGE, "ban list: give nothing, address or user");
+		if (argc == 2)
+			add_arg(query, sizeof(query), "kind", argv[1]);
+		snprintf(path, sizeof(path), "/v1/bans%s", query);
+		request("GET", path, NULL, &j);
+		if (o.json)
+			print_json(j);
+		else if (json_array_size(json_object_get(j, "items")) == 0)
+			printf("no bans\n");
+		else
+			print_table(json_object_get(j, "items"), ban_cols,
+				    sizeof(ban_cols) / sizeof(ban_cols[0]));
+		json_decref(j);
+	} else if (strcmp(verb, "add") == 0) {
+		char *end;
+		long sec;
+
+		if (argc != 3)
+			die(EXIT_USAGE, "ban add: give ADDRESS or USER@REALM, and SECONDS");
+		sec = strtol(argv[2], &end, 10);
+		if (!argv[2][0] || *end || sec < 1 || sec > 2592000)
+			die(EXIT_USAGE, "ban add: SECONDS is 1..2592000");
+		request_json("POST", "/v1/bans",
+			     json_pack("{s:s, s:I}", "target", argv[1], "seconds", (json_int_t)sec),
+			     &j);
+		if (o.json)
+			print_json(j);
+		else
+			printf("banned %s for %ld s\n", json_string_value(json_object_get(j, "target")),
+			       sec);
+		json_decref(j);
+	} else if (strcmp(verb, "rm") == 0) {
+		if (argc != 2)
+			die(EXIT_USAGE, "ban rm: give ADDRESS or USER@REALM");
+		e = escape(argv[1]);
+		snprintf(path, sizeof(path), "/v1/bans/%s", e);
+		curl_free(e);
+		request("DELETE", path, NULL, NULL);
+		if (o.json)
+			print_json_new(json_pack("{s:s}", "lifted", argv[1]));
+		else
+			printf("lifted the ban on %s\n", argv[1]);
+	} else {
+		die(EXIT_USAGE, "ban: unknown command '%s'", verb);
+	}
+}
+
 /* --min-age and --max-age: seconds, as the API takes them (0 to 2^31 - 1). */
 static const char *age_opt(const char *name, const char *v)
 {
@@ -1290,6 +1358,8 @@ int main(int argc, char **argv)
 		cmd_sip_server(argc - optind - 1, argv + optind + 1);
 	else if (strcmp(argv[optind], "session") == 0)
 		cmd_session(argc - optind - 1, argv + optind + 1);
+	else if (strcmp(argv[optind], "ban") == 0)
+		cmd_ban(argc - optind - 1, argv + optind + 1);
 	else
 		die(EXIT_USAGE, "unknown command '%s' (see junctionctl --help)", argv[optind]);
 	curl_global_cleanup();

@@ -29,6 +29,7 @@
 #include "runtime/counters.h"
 #include "runtime/dispatch.h"
 #include "runtime/sip_reply.h"
+#include "security/ban.h"
 #include "runtime/worker.h"
 #include "store/store.h"
 #include "store/store_bg.h"
@@ -145,7 +146,7 @@ static int run(const struct config *cfg)
 	sip_reply_set_server(cfg->sip.server_header);
 	if (cfg->database.conninfo[0] && check_schema(cfg) < 0)
 		return 1;
-	if (auth_init(cfg) < 0 ||
+	if (auth_init(cfg) < 0 || ban_init(cfg, cfg->node.name) < 0 ||
 	    subcache_init(SUBCACHE_ENTRIES, (uint64_t)cfg->auth.cache_ttl * 1000) < 0 ||
 	    location_init(LOCATION_ENTRIES, (uint64_t)cfg->registrar.location_cache_ttl * 1000) <
 		    0) {
@@ -187,6 +188,10 @@ static int run(const struct config *cfg)
 				store_bg_set_session_keep(cfg->sessions.keep_ended);
 			}
 		}
+		if (cfg->security.share_bans) {
+			bg_hooks.bans_out = ban_store_out;
+			bg_hooks.bans_in = ban_store_in;
+		}
 		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval,
 				    &bg_hooks, cfg->node.name, cfg->cluster.geo_location);
 		if (rc < 0) {
@@ -214,7 +219,11 @@ static int run(const struct config *cfg)
 	{
 		struct tcp_settings ts = {.limits = cfg->sip.limits,
 					  .max_connections = cfg->sip.tcp_max_connections,
-					  .idle_timeout_s = cfg->sip.tcp_idle_timeout};
+					  .idle_timeout_s = cfg->sip.tcp_idle_timeout,
+					  .max_per_source = cfg->sip.tcp_max_per_source,
+					  .message_timeout_s = cfg->sip.tcp_message_timeout,
+					  .max_queued = cfg->sip.tcp_max_queued,
+					  .max_queued_total = cfg->sip.tcp_max_queued_total};
 		struct dispatch_ctx *tcp_ctx = dispatch_ctx_new(); /* never freed: counters */
 
 		rc = tcp_ctx ? transport_start(&ts, &dispatch_sink, tcp_ctx) : -ENOMEM;
@@ -271,6 +280,7 @@ static int run(const struct config *cfg)
 	scpool_fini();
 	transport_close();
 	auth_destroy();
+	ban_fini();
 	subcache_destroy();
 	location_destroy();
 	log_counters();

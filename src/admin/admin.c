@@ -86,6 +86,8 @@ static const struct admin_route routes[] = {
 	 admin_sip_server_delete, "GET, HEAD, PATCH, DELETE"},
 	{"/v1/sessions", false, admin_sessions_list, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/sessions/", false, admin_session_get, NULL, NULL, NULL, "GET, HEAD"},
+	{"/v1/bans", false, admin_bans_list, admin_bans_create, NULL, NULL, "GET, HEAD, POST"},
+	{"/v1/bans/", false, admin_ban_get, NULL, NULL, admin_ban_delete, "GET, HEAD, DELETE"},
 	{"/v1/status", false, admin_status, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/stats", false, admin_stats, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/openapi.json", false, admin_openapi, NULL, NULL, NULL, "GET, HEAD"},

@@ -167,6 +167,11 @@ void admin_sip_server_delete(struct admin_req *r);
 void admin_sessions_list(struct admin_req *r);
 void admin_session_get(struct admin_req *r);
 
+void admin_bans_list(struct admin_req *r);
+void admin_bans_create(struct admin_req *r);
+void admin_ban_get(struct admin_req *r);
+void admin_ban_delete(struct admin_req *r);
+
 void admin_status(struct admin_req *r);
 void admin_stats(struct admin_req *r);
 void admin_metrics(struct admin_req *r);

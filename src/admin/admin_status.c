@@ -24,6 +24,7 @@
 #include "net/tcp.h"
 #include "runtime/counters.h"
 #include "runtime/worker.h"
+#include "security/ban.h"
 #include "store/store_bg.h"
 
 #include <pthread.h>
@@ -261,6 +262,7 @@ void admin_metrics(struct admin_req *r)
 	in.nworkers = n;
 	in.queue_depth = depth;
 	in.tcp_connections = tcp_connection_count();
+	in.bans = (unsigned)ban_count(clock_wall_ms());
 	in.db_up = db.up;
 	in.bindings_active = db.bindings;
 	in.proc = metrics_process_read(&proc) == 0 ? &proc : NULL;

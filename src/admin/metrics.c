@@ -278,6 +278,8 @@ static void security_families(FILE *f, const struct metrics_input *in)
 	family(f, l, "counter", "Bans this node started, by cause.");
 	sample(f, l, "cause", "rate_limit", get(&c->v[CTR_RATE_LIMITED]));
 	sample(f, l, "cause", "auth_failures", get(&c->v[CTR_BANS_AUTH]));
+	gauge(f, "junction_bans", "Bans in force on this node (addresses and users, all nodes').",
+	      in->bans);
 	l = "junction_tcp_closed_total";
 	family(f, l, "counter", "TCP connections closed or refused for abuse, by reason.");
 	sample(f, l, "reason", "slow_message", get(&c->v[CTR_TCP_SLOW_CLOSED]));

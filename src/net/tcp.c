@@ -11,8 +11,22 @@
  *
  * Locks. tbl_lock guards the table (two hash chains per connection: by id
  * and by remote address) and the count; each connection's wlock guards its
- * output queue and epoll event mask. The read buffer belongs to the epoll
- * thread alone.
+ * output queue and epoll event mask. The read buffer, the framing state
+ * and the per-source counts belong to the epoll thread alone.
+ *
+ * Bounded work and memory per peer. Framing resumes where the last read
+ * left it (sip_msg_frame_resume), so a message read a byte at a time
+ * costs what it costs in one read. A message has message_timeout_s from
+ * the read that brought its first byte; the once-a-second pass that
+ * closes idle connections also closes late ones, since a peer dribbling
+ * a byte a second keeps last_active fresh forever. Output queued for a
+ * peer that does not read is capped per connection and in total (an
+ * atomic sum of every queue): a worker whose send would pass a cap marks
+ * the connection dead, drops its queue and shuts the socket down, and the
+ * epoll thread, woken by the hang-up, closes and counts it, so counters
+ * and logs stay on one thread. Accepted connections are counted per IP
+ * address (any port) in a keyed hash; outgoing ones are not, as we chose
+ * to open them.
  */
 #include "net/tcp.h"
 
@@ -22,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -33,7 +48,6 @@
 #include <unistd.h>
 
 #define TCP_READ_CHUNK  16384
-#define TCP_OUT_MAX     (4u * 1024 * 1024) /* queued output per connection */
 #define TCP_MAX_LISTEN  16
 #define TCP_EPOLL_BATCH 64
 
@@ -56,18 +70,39 @@ struct tcp_conn {
 	atomic_int refs;
 	_Atomic uint64_t last_active_ms;
 
-	pthread_mutex_t wlock; /* out, out_len, out_cap, events, connecting, dead */
+	pthread_mutex_t wlock; /* out..capped */
 	char *out;
-	size_t out_len, out_cap;
+	size_t out_len, out_cap; /* out_len is counted in queued_total */
 	uint32_t events;
 	bool connecting;
 	bool dead;
+	bool capped; /* closed for its output cap: the epoll thread counts it */
 
-	char *in; /* epoll thread only */
+	/* Epoll thread only. */
+	char *in;
 	size_t in_len, in_cap;
+	struct sip_frame frame;       /* of the message at in[0] */
+	uint64_t msg_start_ms;        /* when its first byte came; 0: none buffered */
+	bool incoming;                /* accepted: counted in its source's entry */
+	struct tcp_conn *next_victim; /* close_idle()'s list */
 
 	struct tcp_conn *next_id, *next_addr; /* under tbl_lock */
 	bool in_table;
+};
+
+/* Accepted connections open from one IP address (epoll thread only). */
+struct tcp_source {
+	struct netaddr host; /* port 0 */
+	unsigned n;
+	struct tcp_source *next;
+};
+
+/* Abuse is logged at most once a second per kind, with how many events
+ * went unlogged meanwhile, so an attack cannot flood the log. Epoll
+ * thread only. */
+struct tcp_lograte {
+	uint64_t next_ms;
+	unsigned suppressed;
 };
 
 static struct tcp_settings set;
@@ -99,6 +134,10 @@ static size_t tbl_mask;
 static unsigned tbl_count;
 static uint64_t next_conn_id = 1;
 
+static struct tcp_source **sources;   /* tbl_mask + 1 chains; epoll thread only */
+static _Atomic uint64_t queued_total; /* bytes in every output queue */
+static struct tcp_lograte lr_source, lr_output;
+
 /* ---- table ---------------------------------------------------------- */
 
 static size_t id_slot(uint64_t id)
@@ -119,10 +158,13 @@ static int table_init(unsigned max_conns)
 		n <<= 1;
 	by_id = calloc(n, sizeof(*by_id));
 	by_addr = calloc(n, sizeof(*by_addr));
-	if (!by_id || !by_addr) {
+	sources = calloc(n, sizeof(*sources));
+	if (!by_id || !by_addr || !sources) {
 		free(by_id);
 		free(by_addr);
+		free(sources);
 		by_id = by_addr = NULL;
+		sources = NULL;
 		return -ENOMEM;
 	}
 	tbl_mask = n - 1;
@@ -182,6 +224,80 @@ static struct tcp_conn *table_find_addr(const struct netaddr *a, enum sip_proto 
 	return NULL;
 }
 
+/* ---- connections per source ----------------------------------------- */
+
+/* Keyed: a peer choosing its IPv6 addresses cannot build long chains. */
+static size_t source_slot(const struct netaddr *host)
+{
+	const void *p = &host->u.in.sin_addr;
+	size_t n = 4;
+
+	if (netaddr_family(host) == AF_INET6) {
+		p = &host->u.in6.sin6_addr;
+		n = 16;
+	}
+	return (size_t)siphash(siphash_process_key(), p, n) & tbl_mask;
+}
+
+/* Takes one slot of remote's IP address. Returns 0, -EMFILE when it holds
+ * max_per_source already, or -ENOMEM. */
+static int source_take(const struct netaddr *remote)
+{
+	struct netaddr host = *remote;
+	struct tcp_source **head, *s;
+
+	netaddr_set_port(&host, 0);
+	head = &sources[source_slot(&host)];
+	for (s = *head; s; s = s->next)
+		if (netaddr_equal_host(&s->host, &host))
+			break;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		s->host = host;
+		s->next = *head;
+		*head = s;
+	}
+	if (s->n >= set.max_per_source)
+		return -EMFILE; /* s->n > 0: never an empty entry left behind */
+	s->n++;
+	return 0;
+}
+
+/* Gives back a slot source_take(remote) took. */
+static void source_release(const struct netaddr *remote)
+{
+	struct netaddr host = *remote;
+	struct tcp_source **pp, *s;
+
+	netaddr_set_port(&host, 0);
+	for (pp = &sources[source_slot(&host)]; (s = *pp) != NULL; pp = &s->next)
+		if (netaddr_equal_host(&s->host, &host)) {
+			if (--s->n == 0) {
+				*pp = s->next;
+				free(s);
+			}
+			break;
+		}
+}
+
+/* True when a line about this kind of event may be logged now; *skipped
+ * gets how many were not logged since the last one. */
+static bool lograte_ok(struct tcp_lograte *r, unsigned *skipped)
+{
+	uint64_t now = clock_now_ms();
+
+	if (now < r->next_ms) {
+		r->suppressed++;
+		return false;
+	}
+	*skipped = r->suppressed;
+	r->suppressed = 0;
+	r->next_ms = now + 1000;
+	return true;
+}
+
 /* ---- connection lifetime --------------------------------------------- */
 
 static struct tcp_conn *conn_new(int fd, enum sip_proto proto, unsigned listener,
@@ -202,30 +318,59 @@ static struct tcp_conn *conn_new(int fd, enum sip_proto proto, unsigned listener
 	return c;
 }
 
+/* Under c->wlock (or with the last reference): frees the output queue. */
+static void conn_drop_output(struct tcp_conn *c)
+{
+	atomic_fetch_sub_explicit(&queued_total, c->out_len, memory_order_relaxed);
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_cap = 0;
+}
+
 static void conn_unref(struct tcp_conn *c)
 {
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	conn_drop_output(c);
 	close(c->fd);
 	pthread_mutex_destroy(&c->wlock);
 	free(c->in);
-	free(c->out);
 	free(c);
 }
 
-/* Epoll thread only: takes the connection out of service. */
+/* Epoll thread only: takes the connection out of service. Its output
+ * queue goes at once, not with the last reference, so that the bytes
+ * leave queued_total now. A connection a worker closed for its output cap
+ * is counted and logged here, whatever woke us. */
 static void conn_close(struct tcp_conn *c, const char *why)
 {
 	char addr[NETADDR_STRLEN];
+	unsigned skipped;
+	bool capped;
 
 	pthread_mutex_lock(&tbl_lock);
 	table_remove(c);
 	pthread_mutex_unlock(&tbl_lock);
 	pthread_mutex_lock(&c->wlock);
 	c->dead = true;
+	capped = c->capped;
+	conn_drop_output(c);
 	pthread_mutex_unlock(&c->wlock);
 	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->incoming) {
+		source_release(&c->remote);
+		c->incoming = false;
+	}
 	netaddr_format(&c->remote, addr, sizeof(addr));
+	if (capped) {
+		why = "output_cap";
+		sink->count(sink_ctx, SINK_TCP_OUTPUT);
+		if (lograte_ok(&lr_output, &skipped))
+			log_warn("event=tcp_closed reason=output_cap conn=%llu remote=%s "
+				 "max_queued=%u max_queued_total=%llu unlogged=%u",
+				 (unsigned long long)c->id, addr, set.max_queued,
+				 (unsigned long long)set.max_queued_total, skipped);
+	}
 	log_debug("event=tcp_close conn=%llu remote=%s reason=%s", (unsigned long long)c->id, addr,
 		  why);
 	conn_unref(c);
@@ -287,6 +432,7 @@ static void conn_fail(struct tcp_conn *c, const char *why)
 		len = c->out_len;
 		c->out = NULL;
 		c->out_len = c->out_cap = 0;
+		atomic_fetch_sub_explicit(&queued_total, len, memory_order_relaxed);
 		why = "refused";
 	}
 	c->dead = true; /* from now on a send fails at once */
@@ -319,11 +465,19 @@ static void conn_set_events(struct tcp_conn *c, uint32_t events)
 		c->events = events;
 }
 
-/* Under c->wlock: appends to the output queue. */
+/* Under c->wlock: appends to the output queue. Returns 0, -ENOBUFS when
+ * that would pass max_queued or max_queued_total, or -ENOMEM. */
 static int conn_queue(struct tcp_conn *c, const char *buf, size_t len)
 {
-	if (c->out_len + len > TCP_OUT_MAX)
+	if (c->out_len + len > set.max_queued)
 		return -ENOBUFS;
+	/* Reserve first: two threads racing for the last bytes cannot both
+	 * get them. */
+	if (atomic_fetch_add_explicit(&queued_total, len, memory_order_relaxed) + len >
+	    set.max_queued_total) {
+		atomic_fetch_sub_explicit(&queued_total, len, memory_order_relaxed);
+		return -ENOBUFS;
+	}
 	if (c->out_len + len > c->out_cap) {
 		size_t cap = c->out_cap ? c->out_cap : 4096;
 		char *p;
@@ -331,8 +485,10 @@ static int conn_queue(struct tcp_conn *c, const char *buf, size_t len)
 		while (cap < c->out_len + len)
 			cap *= 2;
 		p = realloc(c->out, cap);
-		if (!p)
+		if (!p) {
+			atomic_fetch_sub_explicit(&queued_total, len, memory_order_relaxed);
 			return -ENOMEM;
+		}
 		c->out = p;
 		c->out_cap = cap;
 	}
@@ -363,6 +519,7 @@ static int conn_flush(struct tcp_conn *c)
 	if (off) {
 		memmove(c->out, c->out + off, c->out_len - off);
 		c->out_len -= off;
+		atomic_fetch_sub_explicit(&queued_total, off, memory_order_relaxed);
 	}
 	conn_set_events(c, EPOLLIN | EPOLLRDHUP | (c->out_len ? EPOLLOUT : 0));
 	return 0;
@@ -398,6 +555,18 @@ static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
 			goto out;
 	}
 	rc = conn_queue(c, buf, len);
+	if (rc == -ENOBUFS && !c->connecting) {
+		/* A peer that does not read: close rather than hold its
+		 * output. The shutdown wakes the epoll thread, which closes
+		 * and counts (conn_close). A connection still connecting only
+		 * refuses this send: its peer has had no chance to read, and
+		 * what it queued goes back as undelivered if it fails. */
+		c->capped = true;
+		c->dead = true;
+		conn_drop_output(c);
+		(void)shutdown(c->fd, SHUT_RDWR);
+		goto out;
+	}
 	if (rc == 0 && !c->connecting)
 		conn_set_events(c, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
 out:
@@ -516,13 +685,29 @@ int tcp_listen_open(const struct netaddr *addr)
 	return fd;
 }
 
+/* Refuses an accepted fd whose address holds max_per_source already. */
+static void refuse_source(int fd, const struct netaddr *remote)
+{
+	unsigned skipped;
+
+	close(fd);
+	sink->count(sink_ctx, SINK_TCP_PER_SOURCE);
+	if (lograte_ok(&lr_source, &skipped)) {
+		char addr[NETADDR_STRLEN];
+
+		netaddr_format_host(remote, addr, sizeof(addr), false);
+		log_warn("event=tcp_refused reason=per_source_limit remote=%s limit=%u unlogged=%u",
+			 addr, set.max_per_source, skipped);
+	}
+}
+
 static void accept_all(struct tcp_listener *l)
 {
 	for (;;) {
 		struct netaddr remote = {.len = sizeof(remote.u)};
 		struct epoll_event ev;
 		struct tcp_conn *c;
-		int fd;
+		int fd, rc;
 
 		fd = accept4(l->fd, &remote.u.sa, &remote.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -532,27 +717,36 @@ static void accept_all(struct tcp_listener *l)
 				log_warn("event=tcp_accept_error error=\"%s\"", strerror(errno));
 			return;
 		}
+		rc = source_take(&remote);
+		if (rc < 0) {
+			if (rc == -EMFILE)
+				refuse_source(fd, &remote);
+			else
+				close(fd);
+			continue;
+		}
 		pthread_mutex_lock(&tbl_lock);
-		if (tbl_count >= set.max_connections) {
-			pthread_mutex_unlock(&tbl_lock);
+		c = NULL;
+		if (tbl_count >= set.max_connections)
 			log_warn("event=tcp_refused reason=connection_limit limit=%u",
 				 set.max_connections);
+		else
+			c = conn_new(fd, l->proto, l->index, &remote);
+		if (!c) {
+			pthread_mutex_unlock(&tbl_lock);
+			source_release(&remote);
 			close(fd);
 			continue;
 		}
 		set_nodelay(fd);
-		c = conn_new(fd, l->proto, l->index, &remote);
-		if (!c) {
-			pthread_mutex_unlock(&tbl_lock);
-			close(fd);
-			continue;
-		}
 		c->id = next_conn_id++;
+		c->incoming = true;
 		c->events = EPOLLIN | EPOLLRDHUP;
 		ev.events = c->events;
 		ev.data.ptr = c;
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			pthread_mutex_unlock(&tbl_lock);
+			source_release(&remote);
 			conn_unref(c);
 			continue;
 		}
@@ -591,6 +785,7 @@ static bool conn_read(struct tcp_conn *c)
 {
 	size_t max = set.limits.max_message_size;
 	size_t off = 0;
+	uint64_t now;
 	ssize_t n;
 
 	if (c->in_cap - c->in_len < TCP_READ_CHUNK / 4) {
@@ -625,7 +820,8 @@ static bool conn_read(struct tcp_conn *c)
 		return false;
 	}
 	c->in_len += (size_t)n;
-	atomic_store_explicit(&c->last_active_ms, clock_now_ms(), memory_order_relaxed);
+	now = clock_now_ms();
+	atomic_store_explicit(&c->last_active_ms, now, memory_order_relaxed);
 
 	while (off < c->in_len) {
 		struct sip_source src = {.proto = c->proto,
@@ -633,13 +829,17 @@ static bool conn_read(struct tcp_conn *c)
 					 .remote = c->remote,
 					 .conn_id = c->id};
 		struct sip_error err = {0, NULL};
-		size_t skipped = 0;
 		ssize_t len;
 
+		/* Between messages only: in a message c->in[off] is its
+		 * first byte, never CR or LF. */
 		off += keepalive_consume(c, c->in + off, c->in_len - off);
-		if (off >= c->in_len)
-			break;
-		len = sip_msg_frame(c->in + off, c->in_len - off, &set.limits, &skipped, &err);
+		if (off >= c->in_len || c->in[off] == '\r' || c->in[off] == '\n')
+			break; /* nothing, or the start of a ping */
+		if (!c->msg_start_ms)
+			c->msg_start_ms = now;
+		len = sip_msg_frame_resume(&c->frame, c->in + off, c->in_len - off, &set.limits,
+					   &err);
 		if (len == 0)
 			break;
 		if (len < 0) {
@@ -651,12 +851,18 @@ static bool conn_read(struct tcp_conn *c)
 			conn_close(c, "framing_error");
 			return false;
 		}
-		off += skipped;
 		sink->message(sink_ctx, c->in + off, (size_t)len, &src, 0);
 		off += (size_t)len;
+		c->frame = SIP_FRAME_INIT;
+		c->msg_start_ms = 0;
 	}
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
+	/* What is left came in this read (anything older would have been
+	 * consumed before), so the move costs O(n). The framing state counts
+	 * from the message's first byte and survives it. */
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
 	return true;
 }
 
@@ -684,23 +890,55 @@ static void conn_writable(struct tcp_conn *c)
 		conn_close(c, "write_error");
 }
 
+/* Once a second: closes the connections silent for idle_timeout_s and
+ * those whose buffered message began more than message_timeout_s ago.
+ * O(table) per pass, nothing per read; no cap on how many go in one pass,
+ * so a thousand late connections all go within the second they are due. */
 static void close_idle(void)
 {
 	uint64_t now = clock_now_ms();
 	uint64_t idle = (uint64_t)set.idle_timeout_s * 1000;
-	struct tcp_conn *victims[256];
-	unsigned n = 0;
+	uint64_t late = (uint64_t)set.message_timeout_s * 1000;
+	struct tcp_conn *idle_list = NULL, *late_list = NULL, *c;
+	char addr[NETADDR_STRLEN];
+	unsigned nlate = 0;
 
 	pthread_mutex_lock(&tbl_lock);
-	for (size_t s = 0; s <= tbl_mask && n < 256; s++)
-		for (struct tcp_conn *c = by_id[s]; c && n < 256; c = c->next_id)
-			if (now - atomic_load_explicit(&c->last_active_ms, memory_order_relaxed) >
-			    idle)
-				victims[n++] = c;
+	for (size_t s = 0; s <= tbl_mask; s++)
+		for (c = by_id[s]; c; c = c->next_id) {
+			uint64_t last =
+				atomic_load_explicit(&c->last_active_ms, memory_order_relaxed);
+
+			/* msg_start_ms is this thread's own. */
+			if (c->msg_start_ms && now - c->msg_start_ms > late) {
+				c->next_victim = late_list;
+				late_list = c;
+			} else if (last < now && now - last > idle) {
+				/* last < now: a worker's send may have stamped it
+				 * after we read the clock. */
+				c->next_victim = idle_list;
+				idle_list = c;
+			}
+		}
 	pthread_mutex_unlock(&tbl_lock);
 	/* Only this thread removes connections, so the pointers stay valid. */
-	for (unsigned i = 0; i < n; i++)
-		conn_close(victims[i], "idle");
+	while ((c = idle_list) != NULL) {
+		idle_list = c->next_victim;
+		conn_close(c, "idle");
+	}
+	if (late_list)
+		netaddr_format(&late_list->remote, addr, sizeof(addr));
+	while ((c = late_list) != NULL) {
+		late_list = c->next_victim;
+		sink->count(sink_ctx, SINK_TCP_SLOW);
+		conn_close(c, "slow_message");
+		nlate++;
+	}
+	/* One line per pass: at most one a second, however many. */
+	if (nlate)
+		log_warn("event=tcp_closed reason=slow_message count=%u remote=%s%s "
+			 "message_timeout=%u",
+			 nlate, addr, nlate > 1 ? ",..." : "", set.message_timeout_s);
 }
 
 static void *tcp_main(void *unused)
@@ -748,6 +986,15 @@ int tcp_start(const struct tcp_settings *s, const struct sink *sk, void *ctx,
 	int rc;
 
 	set = *s;
+	/* 0: no limit. */
+	if (!set.max_per_source)
+		set.max_per_source = UINT_MAX;
+	if (!set.message_timeout_s)
+		set.message_timeout_s = UINT_MAX / 1000;
+	if (!set.max_queued)
+		set.max_queued = UINT32_MAX;
+	if (!set.max_queued_total)
+		set.max_queued_total = UINT64_MAX;
 	sink = sk;
 	sink_ctx = ctx;
 	if (n > TCP_MAX_LISTEN)
@@ -809,4 +1056,7 @@ void tcp_close_all(void)
 	free(by_id);
 	free(by_addr);
 	by_id = by_addr = NULL;
+	/* Every accepted connection gave its slot back in conn_close. */
+	free(sources);
+	sources = NULL;
 }

@@ -10,6 +10,12 @@
  * so a slow peer never blocks a worker. Connections are closed after an
  * idle timeout, and accepts beyond the configured limit are refused.
  * CRLFCRLF keep-alive pings are answered with CRLF (RFC 5626 §4.4.1).
+ *
+ * Against peers that hold resources without using them: a message must
+ * arrive whole within message_timeout_s of its first byte (slowloris), a
+ * connection whose queued output would pass max_queued (or all queued
+ * output max_queued_total) is closed (a peer that does not read), and
+ * one IP address may hold at most max_per_source accepted connections.
  */
 #ifndef JCT_TCP_H
 #define JCT_TCP_H
@@ -21,12 +27,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* What the TCP thread is told at start ([sip] settings). */
 struct tcp_settings {
-	struct sip_limits limits; /* framing caps (§18.3) */
-	unsigned max_connections; /* beyond it, accepts are refused */
-	unsigned idle_timeout_s;  /* a connection silent this long is closed */
+	struct sip_limits limits;   /* framing caps (§18.3) */
+	unsigned max_connections;   /* beyond it, accepts are refused */
+	unsigned idle_timeout_s;    /* a connection silent this long is closed */
+	unsigned max_per_source;    /* accepted connections open from one IP address */
+	unsigned message_timeout_s; /* from a message's first byte to its last */
+	uint32_t max_queued;        /* output bytes queued on one connection */
+	uint64_t max_queued_total;  /* ... over all connections */
 };
 
 /* A listening socket and the listener it belongs to. */

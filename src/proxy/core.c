@@ -46,6 +46,8 @@
 #include "registrar/location.h"
 #include "registrar/registrar.h"
 #include "runtime/sip_reply.h"
+#include "security/ban.h"
+#include "security/policy.h"
 #include "txn/txn.h"
 
 #include <errno.h>
@@ -85,10 +87,18 @@ static void reject(struct worker *w, struct sip_msg *m, const struct sip_source 
 	worker_reply(w, m, src, v->status, v->reason, v->extra[0] ? v->extra : NULL);
 }
 
+/* Is m from one of our users (its From in one of our domains)? */
+static bool from_local_user(const struct config *cfg, struct sip_msg *m)
+{
+	return config_is_domain(cfg, sip_msg_from(m)->uri.host);
+}
+
 /* Out-of-dialog requests from our users are challenged (407) when
- * [auth] invite says so. Returns true when the request may go on; false
- * when it was answered, or kept (*kept) while its user is fetched. */
-static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m, bool *kept)
+ * [auth] invite says so, or always (force: the relay policy). Returns true
+ * when the request may go on; false when it was answered, or kept (*kept)
+ * while its user is fetched. */
+static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m, bool force,
+		       bool *kept)
 {
 	const struct config *cfg = worker_config(w);
 	const struct sip_addr *from = sip_msg_from(m);
@@ -98,15 +108,15 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	struct sip_str realm;
 
 	*kept = false;
-	if (!cfg->auth.invite || cfg->auth.mode != AUTH_MODE_LOCAL ||
+	if (!(cfg->auth.invite || force) || cfg->auth.mode != AUTH_MODE_LOCAL ||
 	    m->method_id == SIP_METHOD_ACK || m->method_id == SIP_METHOD_CANCEL ||
-	    m->method_id == SIP_METHOD_REGISTER || sip_msg_to(m)->tag.len ||
-	    !config_is_domain(cfg, from->uri.host) || from->uri.host.len >= sizeof(realmbuf))
+	    m->method_id == SIP_METHOD_REGISTER || (!force && sip_msg_to(m)->tag.len) ||
+	    !from_local_user(cfg, m) || from->uri.host.len >= sizeof(realmbuf))
 		return true;
 	for (size_t i = 0; i < from->uri.host.len; i++)
 		realmbuf[i] = sip_tolower(from->uri.host.p[i]);
 	realm = sip_str_make(realmbuf, from->uri.host.len);
-	auth_check(m, true, realm, clock_now_ms(), &ao);
+	auth_check(m, &job->src.remote, true, realm, clock_now_ms(), &ao);
 	if (ao.verdict == AUTH_PASS) {
 		/* The From user must be the one who authenticated. */
 		if (cfg->auth.aor_owner && !sip_str_eq(ao.username, from->uri.user)) {
@@ -116,18 +126,75 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		}
 		return true;
 	}
+	if (ao.verdict == AUTH_BANNED) {
+		ctr_inc(worker_counters(w), CTR_BANNED_DROPPED);
+		worker_reply(w, m, &job->src, 403, "User Banned", NULL);
+		return false;
+	}
 	if (ao.verdict == AUTH_NEED_USER) {
 		*kept = auth_fetch_subscriber(w, job, m, ao.username, realm);
 		return false;
 	}
-	if (!auth_challenge(true, realm, ao.stale, clock_now_ms(), extra, sizeof(extra))) {
+	if (!auth_challenge(true, realm, ao.stale, &job->src.remote, extra, sizeof(extra))) {
 		worker_reply(w, m, &job->src, 500, NULL, NULL);
 		return false;
 	}
 	ctr_inc(worker_counters(w), CTR_AUTH_CHALLENGES);
 	if (ao.presented && !ao.stale)
-		ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
+		auth_failed(w, &job->src.remote, &ao, realm);
 	worker_reply(w, m, &job->src, 407, NULL, extra);
+	return false;
+}
+
+/*
+ * The relay policy, for a request that leaves for a domain not ours: from
+ * a trusted source, or in a dialog we record-routed (it came with our
+ * Route), it goes on (after [auth] invite's challenge as before); from
+ * one of our users, after a 407 challenge whatever [auth] invite says
+ * (an ACK or CANCEL, which cannot be challenged, as its INVITE was);
+ * from anyone else, 403: no open relay. [security] open_relay turns the
+ * policy off. Returns true when the request may go on.
+ */
+static bool may_relay(struct worker *w, struct sip_job *job, struct sip_msg *m,
+		      const struct route_state *rs, bool trusted, bool *kept)
+{
+	const struct config *cfg = worker_config(w);
+	bool ours = rs->remove != 0 || rs->ruri_changed;
+
+	*kept = false;
+	if (trusted || cfg->security.open_relay || (ours && sip_msg_to(m)->tag.len))
+		return authorized(w, job, m, false, kept);
+	if (from_local_user(cfg, m) && cfg->auth.mode == AUTH_MODE_LOCAL)
+		return authorized(w, job, m, true, kept);
+	ctr_inc(worker_counters(w), CTR_RELAY_DENIED);
+	log_debug("event=relay_denied method=%.*s ruri=\"%.*s\"", SIP_STR_FMT(m->method),
+		  SIP_STR_FMT(m->ruri));
+	if (m->method_id != SIP_METHOD_ACK)
+		worker_reply(w, m, &job->src, 403, "Relaying Denied", NULL);
+	return false;
+}
+
+/* For a source that is neither trusted nor a Session Controller, before
+ * anything else: scanners that name themselves dropped, the rate limit
+ * and bans (ban.h) applied. Returns false when m was refused. */
+static bool admitted(struct worker *w, struct sip_job *job, struct sip_msg *m)
+{
+	const struct config *cfg = worker_config(w);
+	bool banned;
+
+	if (policy_is_scanner(cfg, m)) {
+		ctr_inc(worker_counters(w), CTR_SCANNERS_DROPPED);
+		return false;
+	}
+	/* Counted once: not again when the job runs again after a fetch. */
+	if (job->replays || job->dialog_asked)
+		return true;
+	banned = !ban_admit(&job->src.remote, clock_wall_ms());
+	if (!banned)
+		return true;
+	ctr_inc(worker_counters(w), CTR_BANNED_DROPPED);
+	if (cfg->security.ban_action == BAN_ACTION_REPLY && m->method_id != SIP_METHOD_ACK)
+		worker_reply(w, m, &job->src, 403, NULL, NULL);
 	return false;
 }
 
@@ -304,17 +371,21 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	struct route_state rs;
 	unsigned st;
 	uint32_t from_sc;
-	bool kept;
+	bool kept, trusted;
 
+	/* Any request from a standby Session Controller, an OPTIONS for us
+	 * included, says it has taken over (scpool.h). */
+	from_sc = scpool_on() ? scpool_from(src, clock_now_ms()) : 0;
+	trusted = from_sc || config_is_trusted(cfg, &src->remote);
+	job->trusted = trusted;
+	if (!trusted && !admitted(w, job, m))
+		return false;
 	if (validate_syntax(m, sip_proto_is_stream(src->proto), &v)) {
 		reject(w, m, src, &v);
 		return false;
 	}
 	if (worker_txn(w) && matched_transaction(w, job, m, &kept))
 		return kept;
-	/* Any request from a standby Session Controller, an OPTIONS for us
-	 * included, says it has taken over (scpool.h). */
-	from_sc = scpool_on() ? scpool_from(src, clock_now_ms()) : 0;
 	/* The hop-by-hop ACK of a final response we made ourselves (its To
 	 * tag is the one we derived, §17.2.1): nothing to relay. */
 	if (m->method_id == SIP_METHOD_ACK && sip_reply_is_our_tag(m)) {
@@ -364,13 +435,13 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		 * through the location service (§16.5). */
 		if (m->method_id == SIP_METHOD_REGISTER)
 			return registrar_request(w, job, m);
-		if (!from_sc && !authorized(w, job, m, &kept))
+		if (!from_sc && !authorized(w, job, m, false, &kept))
 			return kept;
 		if (for_session_controller(m, from_sc))
 			return to_session_controller(w, job, m, &rs);
 		if (rs.target.has_user)
 			return locate(w, job, m, &rs);
-	} else if (!from_sc && !authorized(w, job, m, &kept)) {
+	} else if (!from_sc && !may_relay(w, job, m, &rs, trusted, &kept)) {
 		return kept;
 	} else if (for_session_controller(m, from_sc)) {
 		return to_session_controller(w, job, m, &rs);

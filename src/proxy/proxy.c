@@ -44,6 +44,7 @@
 #include "sip/hdr_list.h"
 #include "sip/msg_edit.h"
 #include "txn/txn.h"
+#include "txn/txn_build.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -268,21 +269,33 @@ static const char *db_retry_after(struct worker *w)
 
 /* ---- branches ------------------------------------------------------------- */
 
+/* §9.1: the CANCEL of branch b's request, as a client transaction of its
+ * own. It is built to the request's size, so only memory or a full table
+ * can stop it; then the callee rings on, so that is logged and counted
+ * (ctx_build_cancel logs its own failures). */
 static void send_cancel(struct pbranch *b)
 {
 	struct worker *w = b->p->w;
-	char out[4096];
-	int n, err;
+	char *out = NULL;
+	size_t n = 0;
+	int rc, err = 0;
 
 	if (!b->c || b->cancel)
 		return;
-	n = ctx_build_cancel(b->c, out, sizeof(out));
-	if (n < 0)
+	rc = ctx_build_cancel(b->c, &out, &n);
+	if (rc == 0) {
+		b->cancel = ctx_send(worker_txn(w), out, n, ctx_dest(b->c), SIP_METHOD_CANCEL,
+				     ctx_branch(b->c), &cancel_ops, b, clock_now_ms(), &err);
+		if (!b->cancel)
+			log_warn("event=cancel_not_sent reason=\"%s\" branch=%s", strerror(-err),
+				 ctx_branch(b->c));
+	}
+	free(out); /* ctx_send keeps its own copy */
+	if (!b->cancel) {
+		ctr_inc(worker_counters(w), CTR_TX_ERRORS);
 		return;
-	b->cancel = ctx_send(worker_txn(w), out, (size_t)n, ctx_dest(b->c), SIP_METHOD_CANCEL,
-			     ctx_branch(b->c), &cancel_ops, b, clock_now_ms(), &err);
-	if (b->cancel)
-		b->p->refs++;
+	}
+	b->p->refs++;
 }
 
 /* Cancels a pending branch (§16.10): at once if it has answered, else
@@ -501,32 +514,36 @@ static size_t merged_challenges(struct pctx *p, struct pbranch *chosen, char *bu
 
 	for (unsigned i = 0; i < p->nbranches; i++) {
 		struct pbranch *b = p->b[i];
-		struct sip_hdr hdrs[128];
-		struct sip_msg r;
+		struct txn_reparsed r;
+		bool full = false;
 
 		if (b == chosen || !b->resp || (b->final != 401 && b->final != 407))
 			continue;
-		if (sip_msg_parse(&r, b->resp, b->resp_len, hdrs, 128, NULL) < 0)
-			continue;
-		for (unsigned k = 0; k < r.nhdrs; k++) {
-			const struct sip_hdr *h = &r.hdrs[k];
-			size_t len = h->end - h->start;
+		/* sized from the response: it may carry up to max_headers lines */
+		if (txn_reparse(&r, b->resp, b->resp_len) == 0) {
+			for (unsigned k = 0; k < r.m.nhdrs && !full; k++) {
+				const struct sip_hdr *h = &r.m.hdrs[k];
+				size_t len = h->end - h->start;
 
-			if (h->id != SIP_HDR_WWW_AUTHENTICATE &&
-			    h->id != SIP_HDR_PROXY_AUTHENTICATE)
-				continue;
-			if (len > cap - n)
-				return n;
-			memcpy(buf + n, r.buf + h->start, len);
-			n += len;
+				if (h->id != SIP_HDR_WWW_AUTHENTICATE &&
+				    h->id != SIP_HDR_PROXY_AUTHENTICATE)
+					continue;
+				full = len > cap - n;
+				if (!full) {
+					memcpy(buf + n, r.m.buf + h->start, len);
+					n += len;
+				}
+			}
 		}
+		txn_reparsed_free(&r);
+		if (full)
+			break;
 	}
 	return n;
 }
 
 void proxy_check_complete(struct pctx *p)
 {
-	struct worker *w = p->w;
 	struct pbranch *best;
 
 	if (p->final_sent || p->pending || p->locating)
@@ -560,19 +577,21 @@ void proxy_check_complete(struct pctx *p)
 		return;
 	}
 	{
-		struct sip_hdr hdrs[128];
-		struct sip_msg r;
+		/* the chosen response as received, parsed with a header array
+		 * sized from it (it may carry up to max_headers lines) */
+		struct txn_reparsed r;
 		char extra[PROXY_CHALLENGES_MAX];
 		size_t extra_len = 0;
 
-		if (sip_msg_parse(&r, best->resp, best->resp_len, hdrs, 128,
-				  &worker_config(w)->sip.limits) < 0) {
+		if (txn_reparse(&r, best->resp, best->resp_len) < 0) {
+			txn_reparsed_free(&r);
 			respond_local(p, 500, NULL, NULL);
 			return;
 		}
 		if (best->final == 401 || best->final == 407)
 			extra_len = merged_challenges(p, best, extra, sizeof(extra));
-		relay_up(p, &r, extra, extra_len);
+		relay_up(p, &r.m, extra, extra_len);
+		txn_reparsed_free(&r);
 	}
 }
 

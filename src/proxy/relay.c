@@ -125,35 +125,22 @@ static void relay_format_branch(char *buf, uint64_t h)
 	buf[23] = '\0';
 }
 
-/* What a branch hashes, fields joined by '|' and cut at HASH_IN_MAX bytes. */
-#define HASH_IN_MAX 2048
-struct hash_in {
-	char b[HASH_IN_MAX];
-	size_t n;
-};
-
-static void hash_in_add(struct hash_in *h, struct sip_str s)
+/* What a branch hashes: fields each followed by '|', streamed into
+ * SipHash as they are, so no field is copied or cut (a request that
+ * differs from another only after its first kilobytes still hashes
+ * apart: a spiral is not a loop, §16.3 step 4). */
+static void hash_in_add(struct siphash_state *h, struct sip_str s)
 {
-	size_t k = s.len < HASH_IN_MAX - h->n ? s.len : HASH_IN_MAX - h->n;
-
-	if (k)
-		memcpy(h->b + h->n, s.p, k);
-	h->n += k;
-	if (h->n < HASH_IN_MAX)
-		h->b[h->n++] = '|';
-}
-
-static uint64_t hash_in_sum(const struct hash_in *h)
-{
-	return siphash(siphash_process_key(), h->b, h->n);
+	siphash_update(h, s.p, s.len);
+	siphash_update(h, "|", 1);
 }
 
 void relay_stateless_branch(struct sip_msg *m, struct sip_str out_ruri, char *buf)
 {
 	const struct sip_via *v = sip_msg_top_via(m);
-	struct hash_in h;
+	struct siphash_state h;
 
-	h.n = 0; /* not the buffer: an initializer would clear 2 KB per request */
+	siphash_init(&h, siphash_process_key());
 	if (sip_str_caseprefix(v->branch, "z9hG4bK")) {
 		hash_in_add(&h, v->branch);
 	} else {
@@ -169,17 +156,17 @@ void relay_stateless_branch(struct sip_msg *m, struct sip_str out_ruri, char *bu
 		hash_in_add(&h, m->ruri);
 	}
 	hash_in_add(&h, out_ruri);
-	relay_format_branch(buf, hash_in_sum(&h));
+	relay_format_branch(buf, siphash_final(&h));
 }
 
 /* The loop hash of m as if sender (one Via value) had been its top Via. */
 static uint64_t loop_hash(struct sip_msg *m, const struct sip_via *sender)
 {
 	const struct sip_addr *to = sip_msg_to(m), *from = sip_msg_from(m);
-	struct hash_in in;
+	struct siphash_state in;
 	char num[32];
 
-	in.n = 0;
+	siphash_init(&in, siphash_process_key());
 	/* Only what the next hops do not change: the sender's Via is hashed
 	 * by branch and sent-by, as we add received/rport to it; our own
 	 * Proxy-Authorization is consumed, so it is left out. */
@@ -194,7 +181,7 @@ static uint64_t loop_hash(struct sip_msg *m, const struct sip_via *sender)
 	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_PROXY_REQUIRE); h;
 	     h = sip_msg_hdr_next(m, h))
 		hash_in_add(&in, h->value);
-	return hash_in_sum(&in);
+	return siphash_final(&in);
 }
 
 void relay_stateful_branch(struct sip_msg *m, uint64_t unique, char *buf)

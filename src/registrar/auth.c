@@ -13,12 +13,14 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/siphash.h"
 #include "config/config.h"
 #include "registrar/digest.h"
 #include "registrar/nonce.h"
 #include "registrar/subcache.h"
 #include "runtime/queue.h"
 #include "runtime/worker.h"
+#include "security/ban.h"
 #include "sip/msg_edit.h"
 #include "store/store.h"
 
@@ -85,8 +87,39 @@ static bool find_credentials(struct sip_msg *m, bool proxy, struct sip_str realm
 	return false;
 }
 
-void auth_check(struct sip_msg *m, bool proxy, struct sip_str realm, uint64_t now_ms,
-		struct auth_outcome *out)
+/* Whom a nonce is for: this node (by name: every node has its own) and
+ * the client's address (not its port, which a TCP client changes). The
+ * MAC makes it unforgeable; the hash only has to tell them apart. */
+static uint32_t scope_of(const struct netaddr *src)
+{
+	static const struct siphash_key fixed = {0x6a756e6374696f6eULL, 0x6e6f6e636573636fULL};
+	uint8_t buf[CFG_NAME_MAX + 16];
+	size_t n = strlen(acfg->node.name);
+
+	memcpy(buf, acfg->node.name, n);
+	if (netaddr_family(src) == AF_INET) {
+		memcpy(buf + n, &src->u.in.sin_addr, 4);
+		n += 4;
+	} else if (netaddr_family(src) == AF_INET6) {
+		memcpy(buf + n, &src->u.in6.sin6_addr, 16);
+		n += 16;
+	}
+	return (uint32_t)siphash(&fixed, buf, n);
+}
+
+/* Is the credentials' uri the Request-URI (RFC 3261 §22.4; RFC 7616
+ * §3.4.6)? The same text, or the same URI by §19.1.4's rules. */
+static bool uri_matches(struct sip_msg *m, struct sip_str uri)
+{
+	struct sip_uri a;
+
+	if (sip_str_eq(uri, m->ruri))
+		return true;
+	return sip_uri_parse(uri, &a) == 0 && sip_uri_equal(&a, sip_msg_ruri(m));
+}
+
+void auth_check(struct sip_msg *m, const struct netaddr *src, bool proxy, struct sip_str realm,
+		uint64_t now_ms, struct auth_outcome *out)
 {
 	struct sip_digest_cred c;
 	struct subscriber sub;
@@ -108,8 +141,20 @@ void auth_check(struct sip_msg *m, bool proxy, struct sip_str realm, uint64_t no
 		return;
 	}
 	out->presented = true;
+	out->username = c.username;
 	if (!c.username.len || !c.nonce.len || !c.response.len || !c.uri.len || c.userhash) {
 		challenge(out, false, "incomplete credentials");
+		return;
+	}
+	if (ban_user_banned(c.username, realm, clock_wall_ms())) {
+		out->verdict = AUTH_BANNED;
+		out->why = "user banned";
+		return;
+	}
+	/* Credentials for another target are not for this request, whoever
+	 * captured them. */
+	if (!uri_matches(m, c.uri)) {
+		challenge(out, false, "uri mismatch");
 		return;
 	}
 	if (digest_alg_parse(c.algorithm, &alg) < 0 || !offered(alg)) {
@@ -124,7 +169,7 @@ void auth_check(struct sip_msg *m, bool proxy, struct sip_str realm, uint64_t no
 			return;
 		}
 	}
-	rc = nonce_verify(key, c.nonce, realm, now_s, acfg->auth.nonce_lifetime);
+	rc = nonce_verify(key, c.nonce, realm, scope_of(src), now_s, acfg->auth.nonce_lifetime);
 	if (rc == -ESTALE)
 		stale = true;
 	else if (rc < 0) {
@@ -165,15 +210,14 @@ void auth_check(struct sip_msg *m, bool proxy, struct sip_str realm, uint64_t no
 	out->username = c.username;
 }
 
-size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, uint64_t now_ms, char *buf,
-		      size_t cap)
+size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, const struct netaddr *src,
+		      char *buf, size_t cap)
 {
 	const char *name = proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
 	char nonce[NONCE_LEN + 1];
 	size_t n = 0;
 
-	(void)now_ms;
-	if (!key || nonce_make(key, realm, clock_wall_s(), nonce) < 0)
+	if (!key || nonce_make(key, realm, scope_of(src), clock_wall_s(), nonce) < 0)
 		return 0;
 	/* One challenge per algorithm, in the configured order of preference
 	 * (RFC 8760 §2.4), sharing one nonce. */
@@ -189,6 +233,14 @@ size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, uint64_t now
 		n += (size_t)k;
 	}
 	return n;
+}
+
+void auth_failed(struct worker *w, const struct netaddr *src, const struct auth_outcome *ao,
+		 struct sip_str realm)
+{
+	ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
+	if (ban_auth_failed(src, ao->username, realm, clock_wall_ms()))
+		ctr_inc(worker_counters(w), CTR_BANS_AUTH);
 }
 
 /* ---- fetching a subscriber ---------------------------------------------- */

@@ -14,6 +14,7 @@
 #ifndef JCT_AUTH_H
 #define JCT_AUTH_H
 
+#include "net/netaddr.h"
 #include "sip/sip_msg.h"
 
 #include <stdbool.h>
@@ -29,6 +30,7 @@ void auth_destroy(void);
 
 enum auth_verdict {
 	AUTH_PASS,      /* verified: username is who sent it */
+	AUTH_BANNED,    /* credentials of a banned user (ban.h): refuse, no challenge */
 	AUTH_CHALLENGE, /* answer 401/407 with a fresh challenge (stale set when it applies) */
 	AUTH_NEED_USER, /* username@realm is not cached: fetch it, then run again */
 };
@@ -37,22 +39,30 @@ struct auth_outcome {
 	enum auth_verdict verdict;
 	bool stale;              /* right password, expired or reused nonce */
 	bool presented;          /* credentials for the realm were there */
-	struct sip_str username; /* PASS and NEED_USER: points into the message */
+	struct sip_str username; /* as presented (may be empty): points into the message */
 	const char *why;         /* for the log: what failed */
 };
 
 /*
- * Checks the credentials of m meant for realm: Authorization when proxy is
- * false, Proxy-Authorization when true. realm is the domain (lowercase).
+ * Checks the credentials of m, received from src, meant for realm:
+ * Authorization when proxy is false, Proxy-Authorization when true. realm
+ * is the domain (lowercase). The credentials' uri must be m's
+ * Request-URI (RFC 3261 §22.4), their nonce one this node issued to src's
+ * address (nonce.h: elsewhere it is stale), each nonce-count used once.
  */
-void auth_check(struct sip_msg *m, bool proxy, struct sip_str realm, uint64_t now_ms,
-		struct auth_outcome *out);
+void auth_check(struct sip_msg *m, const struct netaddr *src, bool proxy, struct sip_str realm,
+		uint64_t now_ms, struct auth_outcome *out);
 
 /* Writes the challenge header lines (WWW-Authenticate or
- * Proxy-Authenticate, one per configured algorithm) into buf. Returns the length, or
- * 0 when buf is too small. */
-size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, uint64_t now_ms, char *buf,
-		      size_t cap);
+ * Proxy-Authenticate, one per configured algorithm) for a request from
+ * src into buf. Returns the length, or 0 when buf is too small. */
+size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, const struct netaddr *src,
+		      char *buf, size_t cap);
+
+/* A refused credential (out->presented, not stale): counted, and towards
+ * the bans of src and of the user (ban.h). */
+void auth_failed(struct worker *w, const struct netaddr *src, const struct auth_outcome *ao,
+		 struct sip_str realm);
 
 /*
  * Fetches username@realm from the database into the cache, then calls

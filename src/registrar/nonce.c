@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS_BYTES     16 /* issue time (8) + random (8) */
+#define TS_BYTES     16 /* issue time (8) + scope (4) + random (4) */
 #define MAC_BYTES    16 /* HMAC-SHA256 truncated (RFC 2104 §5 allows t >= L/2) */
 #define SHA256_BLOCK 64
 #define SHA256_LEN   32
@@ -195,7 +195,15 @@ out:
 	return err;
 }
 
-int nonce_make(const struct nonce_key *k, struct sip_str realm, uint64_t now_s,
+static void store_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+int nonce_make(const struct nonce_key *k, struct sip_str realm, uint32_t scope, uint64_t now_s,
 	       char out[NONCE_LEN + 1])
 {
 	uint8_t ts[TS_BYTES];
@@ -203,7 +211,8 @@ int nonce_make(const struct nonce_key *k, struct sip_str realm, uint64_t now_s,
 
 	out[0] = '\0';
 	store_be64(ts, now_s);
-	if (RAND_bytes(ts + 8, 8) != 1)
+	store_be32(ts + 8, scope);
+	if (RAND_bytes(ts + 12, 4) != 1)
 		return -EIO;
 	err = nonce_mac(k, ts, realm, out + 2 * TS_BYTES);
 	if (err)
@@ -214,7 +223,7 @@ int nonce_make(const struct nonce_key *k, struct sip_str realm, uint64_t now_s,
 }
 
 int nonce_verify(const struct nonce_key *k, struct sip_str nonce, struct sip_str realm,
-		 uint64_t now_s, unsigned lifetime_s)
+		 uint32_t scope, uint64_t now_s, unsigned lifetime_s)
 {
 	uint8_t ts[TS_BYTES];
 	char want[2 * MAC_BYTES];
@@ -234,6 +243,11 @@ int nonce_verify(const struct nonce_key *k, struct sip_str nonce, struct sip_str
 	if (issued > now_s && issued - now_s > NONCE_SKEW_S)
 		return -EINVAL;
 	if (now_s > issued && now_s - issued > lifetime_s)
+		return -ESTALE;
+	/* Issued to another source, or by another node: its nonce-counts
+	 * are not kept here, so it is not valid here (a replay, or a client
+	 * that moved: either way a fresh nonce). */
+	if ((uint32_t)(load_be64(ts + 4) & 0xffffffffu) != scope)
 		return -ESTALE;
 	return 0;
 }

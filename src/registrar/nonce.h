@@ -5,14 +5,20 @@
  *
  * A nonce is 64 lowercase hex characters:
  *   16 hex  issue time, seconds, big-endian
- *   16 hex  8 random bytes (RAND_bytes): no two challenges share a nonce
- *   32 hex  HMAC-SHA256(key, time || random || realm), first 16 bytes
- * The key is derived from the cluster secret, so any node can verify a
- * nonce that any other node issued without shared state; the realm is
- * under the MAC, so a nonce of one realm is refused in another.
+ *   8 hex   scope: whom the nonce is for (the caller's hash of the node
+ *           and the client's address)
+ *   8 hex   4 random bytes (RAND_bytes): no two challenges share a nonce
+ *   32 hex  HMAC-SHA256(key, time || scope || random || realm), first 16
+ *           bytes
+ * The key is derived from the cluster secret, so any node can tell a
+ * nonce of the cluster from a forged one; the realm is under the MAC, so
+ * a nonce of one realm is refused in another.
  *
- * The nonce-count table is per node: a request replayed to another node
- * of the cluster is not caught by it (only the nonce lifetime bounds that).
+ * The nonce-count table is per node, so a nonce is good only where its
+ * counts are kept: its scope names the node that issued it and the
+ * address it was issued to. Credentials replayed to another node, or
+ * from another address, are stale there (RFC 7616 §3.3: a fresh nonce
+ * for whoever knows the password; nothing for whoever does not).
  * It is striped (64 mutexes) for the worker threads, sized once at
  * creation and never allocates afterwards.
  */
@@ -40,24 +46,25 @@ struct nonce_key;
 struct nonce_key *nonce_key_new(const char *secret);
 void nonce_key_free(struct nonce_key *k);
 
-/* Writes a fresh nonce for realm issued at now_s (wall clock, seconds) to
+/* Writes a fresh nonce for realm and scope issued at now_s (wall clock, seconds) to
  * out, NUL-terminated. Returns 0, or -ENOMEM / -EIO (no randomness, hash
  * failure) with out set to "". */
-int nonce_make(const struct nonce_key *k, struct sip_str realm, uint64_t now_s,
+int nonce_make(const struct nonce_key *k, struct sip_str realm, uint32_t scope, uint64_t now_s,
 	       char out[NONCE_LEN + 1]);
 
 /*
  * Checks a nonce a client sent back for realm at now_s. Returns:
  *   0        genuine and at most lifetime_s old;
- *   -ESTALE  genuine but older: answer with a new nonce and stale=true
- *            (RFC 7616 §3.3) once the response digest checked out;
+ *   -ESTALE  genuine but older, or made for another scope: answer with
+ *            a new nonce and stale=true (RFC 7616 §3.3) once the
+ *            response digest checked out;
  *   -EINVAL  malformed, forged, of another realm or key, or stamped more
  *            than NONCE_SKEW_S in the future;
  *   -ENOMEM, -EIO  could not check (answer 500, not a challenge).
  * The MAC is compared in constant time.
  */
 int nonce_verify(const struct nonce_key *k, struct sip_str nonce, struct sip_str realm,
-		 uint64_t now_s, unsigned lifetime_s);
+		 uint32_t scope, uint64_t now_s, unsigned lifetime_s);
 
 struct nonce_nc_table;
 

@@ -435,7 +435,15 @@ static void process(struct reg_req *rq, struct sip_msg *m)
 		struct auth_outcome ao;
 		char challenge[1024];
 
-		auth_check(m, false, realm, clock_now_ms(), &ao);
+		auth_check(m, &rq->job->src.remote, false, realm, clock_now_ms(), &ao);
+		if (ao.verdict == AUTH_BANNED) {
+			/* A 403 (not silence, whatever ban_action says): the
+			 * user's own phones stop retrying. */
+			ctr_inc(worker_counters(w), CTR_BANNED_DROPPED);
+			reply(rq, m, 403, "User Banned", NULL);
+			reg_done(rq);
+			return;
+		}
 		if (ao.verdict == AUTH_NEED_USER) {
 			struct reg_req *cont = malloc(sizeof(*cont));
 
@@ -452,7 +460,7 @@ static void process(struct reg_req *rq, struct sip_msg *m)
 			return;
 		}
 		if (ao.verdict == AUTH_CHALLENGE) {
-			if (!auth_challenge(false, realm, ao.stale, clock_now_ms(), challenge,
+			if (!auth_challenge(false, realm, ao.stale, &rq->job->src.remote, challenge,
 					    sizeof(challenge))) {
 				reply(rq, m, 500, NULL, NULL);
 				reg_done(rq);
@@ -462,7 +470,7 @@ static void process(struct reg_req *rq, struct sip_msg *m)
 				  ao.why);
 			ctr_inc(worker_counters(w), CTR_AUTH_CHALLENGES);
 			if (ao.presented && !ao.stale)
-				ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
+				auth_failed(w, &rq->job->src.remote, &ao, realm);
 			reply(rq, m, 401, NULL, challenge);
 			reg_done(rq);
 			return;

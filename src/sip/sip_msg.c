@@ -801,69 +801,79 @@ static int frame_content_length(const char *p, const char *eol, uint32_t *cl, bo
 	return 0;
 }
 
-ssize_t sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim, size_t *skipped,
-		      struct sip_error *err)
+ssize_t sip_msg_frame_resume(struct sip_frame *f, const char *buf, size_t len,
+			     const struct sip_limits *lim, struct sip_error *err)
 {
 	const uint32_t max_size = limits_of(lim).max_message_size;
-	const char *p = buf, *end = (len ? buf + len : buf), *scan_end, *line, *nl, *hdr_end = NULL;
+	/* The header block must end within max_size: search no further. */
+	const size_t limit = len > max_size ? max_size : len;
 	struct sip_error e = {0, NULL};
-	uint32_t cl = 0;
-	bool seen = false;
 	ssize_t ret = 0;
 	size_t total;
 
-	/* RFC 5626 §4.4.1 keep-alives and §7.5 leading CRLFs. */
-	while (p < end && (*p == '\r' || *p == '\n'))
-		p++;
-	if (skipped)
-		*skipped = (size_t)(p - buf);
-	if (p == end)
-		goto out;
-	scan_end = (size_t)(end - p) > max_size ? p + max_size : end;
-
 	/* Line by line to the empty line, looking at header names only when
-	 * they start with 'c' or 'l'. The start line is skipped. */
-	for (line = p; (nl = memchr(line, '\n', (size_t)(scan_end - line))) != NULL;) {
-		const char *next = nl + 1;
+	 * they start with 'c' or 'l'. The start line is skipped; it is never
+	 * empty (the caller skipped the CRLFs before it). Every byte is
+	 * searched once for '\n' and every whole line looked at once. */
+	while (!f->head_len && f->scanned < limit) {
+		const char *line = buf + f->line;
+		const char *nl = memchr(buf + f->scanned, '\n', limit - f->scanned);
+		const char *eol;
 
-		if (line != p) {
-			const char *eol = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
-
-			if (eol > line && frame_content_length(line, eol, &cl, &seen)) {
-				e = (struct sip_error){400, "Bad Content-Length"};
-				ret = -EBADMSG;
-				goto out;
-			}
-		}
-		if (next < scan_end && *next == '\n') {
-			hdr_end = next + 1;
+		if (!nl) {
+			f->scanned = (uint32_t)limit;
 			break;
 		}
-		if (scan_end - next >= 2 && next[0] == '\r' && next[1] == '\n') {
-			hdr_end = next + 2;
+		f->scanned = (uint32_t)(nl + 1 - buf);
+		f->line = f->scanned;
+		if (line == buf)
+			continue;
+		eol = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
+		if (eol == line) {
+			f->head_len = f->scanned;
 			break;
 		}
-		line = next;
+		if (frame_content_length(line, eol, &f->cl, &f->cl_seen)) {
+			e = (struct sip_error){400, "Bad Content-Length"};
+			ret = -EBADMSG;
+			goto out;
+		}
 	}
-	if (!hdr_end) {
-		if ((size_t)(end - p) > max_size) {
+	if (!f->head_len) {
+		if (len > max_size) {
 			e = (struct sip_error){513, "Message Too Large"};
 			ret = -EMSGSIZE;
 		}
 		goto out;
 	}
-	total = (size_t)(hdr_end - p) + cl;
+	total = (size_t)f->head_len + f->cl;
 	if (total > max_size) {
 		e = (struct sip_error){513, "Message Too Large"};
 		ret = -EMSGSIZE;
 		goto out;
 	}
-	if (total <= (size_t)(end - p))
+	if (total <= len)
 		ret = (ssize_t)total;
 out:
 	if (err && ret < 0)
 		*err = e;
 	return ret;
+}
+
+ssize_t sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim, size_t *skipped,
+		      struct sip_error *err)
+{
+	struct sip_frame f = SIP_FRAME_INIT;
+	size_t k = 0;
+
+	/* RFC 5626 §4.4.1 keep-alives and §7.5 leading CRLFs. */
+	while (k < len && (buf[k] == '\r' || buf[k] == '\n'))
+		k++;
+	if (skipped)
+		*skipped = k;
+	if (k == len)
+		return 0;
+	return sip_msg_frame_resume(&f, buf + k, len - k, lim, err);
 }
 
 struct sip_str sip_msg_scan_call_id(const char *buf, size_t len)

@@ -177,6 +177,33 @@ struct sip_msg {
 ssize_t sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim, size_t *skipped,
 		      struct sip_error *err);
 
+/* How far sip_msg_frame_resume() got in one message; all zero (e.g.
+ * SIP_FRAME_INIT) before its first byte. Offsets count from the message's
+ * first byte, so they survive the caller moving the buffer. */
+struct sip_frame {
+	uint32_t line;     /* start of the first line not yet seen whole */
+	uint32_t scanned;  /* bytes searched for a line end */
+	uint32_t cl;       /* Content-Length, when seen */
+	uint32_t head_len; /* header block with its empty line, once complete; else 0 */
+	bool cl_seen;
+};
+
+#define SIP_FRAME_INIT ((struct sip_frame){0, 0, 0, 0, false})
+
+/*
+ * sip_msg_frame() for a stream read piece by piece: buf[0..len) is what
+ * has arrived of one message, buf[0] its first byte (the caller skips the
+ * CRLFs before it), and f what the previous calls on shorter prefixes of
+ * the same bytes found. Each call looks only at the bytes after
+ * f->scanned, and none at all once the header block is complete, so
+ * framing a message costs O(its length) however it is cut. Same returns
+ * and errors as sip_msg_frame(); after 0, call again with more bytes and
+ * the same f; after anything else f is spent (reset it for the next
+ * message).
+ */
+ssize_t sip_msg_frame_resume(struct sip_frame *f, const char *buf, size_t len,
+			     const struct sip_limits *lim, struct sip_error *err);
+
 /*
  * Parses the start line and indexes the headers of buf[0..len) into m,
  * using hdrs[0..max_hdrs) (borrowed, must outlive m). len is the datagram

@@ -533,12 +533,17 @@ static bool param_must_match(struct sip_str name)
  * by a second call with a and b swapped. */
 static bool params_match(struct sip_str a, struct sip_str b, bool only_must)
 {
-	struct sip_str n, v, bv;
+	struct sip_str all = a, n, v, av, bv;
 
 	while (param_next(&a, &n, &v)) {
 		bool must = param_must_match(n);
 
 		if (only_must && !must)
+			continue;
+		/* A repeated name counts once, by its first occurrence, as in
+		 * sip_uri_param(): else "sip:h;transport=udp;transport=tcp" is
+		 * not equal to itself (found by fuzzing). */
+		if (uri_param_lookup(all, n, &av) && av.p != v.p)
 			continue;
 		if (!uri_param_lookup(b, n, &bv)) {
 			if (must)

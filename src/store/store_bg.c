@@ -15,7 +15,12 @@
  *   - with session affinity, ends forgotten dialogs and drops sessions
  *     ended long ago every sweep interval (junction_session_sweep(), which
  *     one node at a time does), and reads the open sessions per Session
- *     Controller every BG_PUBLISH_MS for the pool's weighing and metrics.
+ *     Controller every BG_PUBLISH_MS for the pool's weighing and metrics;
+ *   - with shared bans, writes this node's new bans and lifts to the ban
+ *     table as soon as it is woken (and every BG_BANS_MS), LISTENs on
+ *     junction_ban and reads the rows changed since it last looked, less
+ *     BG_BANS_LAG_MS: a row whose transaction committed late carries an
+ *     earlier changed_at, and reading it twice does no harm.
  * Blocking libpq calls are fine here: no SIP traffic waits on this thread.
  */
 #include "store/store_bg.h"
@@ -41,6 +46,9 @@
 #define BG_BACKOFF_MAX_MS 5000
 #define BG_PUBLISH_MS     5000
 #define BG_MAX_SERVERS    256
+#define BG_BANS_MS        1000
+#define BG_BANS_LAG_MS    10000
+#define BG_BANS_BATCH     256
 
 static pthread_t bg_thread;
 static bool bg_started;
@@ -53,6 +61,7 @@ static _Atomic uint64_t bg_swept;
 static _Atomic uint64_t bg_dialogs_expired, bg_sessions_open, bg_dialogs_open;
 static unsigned bg_session_keep_s;
 static struct store_bg_hooks bg_hooks;
+static int64_t bg_bans_seen_ms; /* changed_at of the newest ban row read; 0: none yet */
 
 static void bg_sleep(unsigned ms)
 {
@@ -82,6 +91,11 @@ static PGconn *bg_connect(void)
 							     "junction_sip_server"
 							   : "LISTEN junction_subscriber; LISTEN "
 							     "junction_binding");
+			if (PQresultStatus(r) == PGRES_COMMAND_OK && bg_hooks.bans_in) {
+				PQclear(r);
+				r = PQexec(c, "LISTEN junction_ban");
+				bg_bans_seen_ms = 0; /* all in force again */
+			}
 			if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 				PQclear(r);
 				/* Changes while we were away went unheard. */
@@ -198,6 +212,114 @@ static bool bg_session_counts(PGconn *c)
 	return true;
 }
 
+/* Writes this node's new bans and lifts. Returns false when the
+ * connection failed (the changes drained are then lost to the other
+ * nodes, not to this one). */
+static bool bg_bans_write(PGconn *c)
+{
+	static struct store_ban b[BG_BANS_BATCH];
+	unsigned n;
+
+	if (!bg_hooks.bans_out)
+		return true;
+	while ((n = bg_hooks.bans_out(b, BG_BANS_BATCH)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			char since[24], until[24];
+			const char *p[6] = {b[i].user ? "user" : "address", b[i].target,
+					    b[i].reason, b[i].node, since, until};
+			PGresult *r;
+
+			snprintf(since, sizeof(since), "%llu", (unsigned long long)b[i].since_ms);
+			snprintf(until, sizeof(until), "%llu", (unsigned long long)b[i].until_ms);
+			if (b[i].lifted)
+				r = PQexecParams(c, "SELECT junction_lift_ban($1, $2)", 2, NULL, p,
+						 NULL, NULL, 0);
+			else
+				r = PQexecParams(
+					c,
+					"INSERT INTO ban (kind, target, reason, node, created_at, "
+					"expires_at) VALUES ($1, $2, $3, $4, "
+					"to_timestamp($5::bigint / 1000.0), "
+					"to_timestamp($6::bigint / 1000.0))",
+					6, NULL, p, NULL, NULL, 0);
+			if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+			    PQresultStatus(r) != PGRES_COMMAND_OK) {
+				log_warn("event=ban_write_failed target=\"%s\" error=\"%s\"",
+					 b[i].target, PQresultErrorMessage(r));
+				PQclear(r);
+				if (PQstatus(c) != CONNECTION_OK)
+					return false;
+				continue;
+			}
+			PQclear(r);
+		}
+	}
+	return true;
+}
+
+/* Reads the ban rows changed since the last look (all in force after a
+ * reconnect). Returns false when the connection failed. */
+static bool bg_bans_read(PGconn *c)
+{
+	static struct store_ban b[BG_BANS_BATCH];
+	char since[24];
+	const char *p[1] = {since};
+	PGresult *r;
+	int n;
+
+	if (!bg_hooks.bans_in)
+		return true;
+	snprintf(since, sizeof(since), "%lld",
+		 (long long)(bg_bans_seen_ms ? bg_bans_seen_ms - BG_BANS_LAG_MS : 0));
+	r = PQexecParams(c,
+			 "SELECT kind = 'user', target, reason, node, "
+			 "(extract(epoch FROM created_at) * 1000)::bigint, "
+			 "(extract(epoch FROM expires_at) * 1000)::bigint, lifted_at IS NOT NULL, "
+			 "(extract(epoch FROM changed_at) * 1000)::bigint FROM ban "
+			 "WHERE changed_at > to_timestamp($1::bigint / 1000.0) AND "
+			 "(lifted_at IS NOT NULL OR expires_at > now()) ORDER BY changed_at",
+			 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("event=bans_read_failed error=\"%s\"", PQresultErrorMessage(r));
+		PQclear(r);
+		return PQstatus(c) == CONNECTION_OK;
+	}
+	n = PQntuples(r);
+	for (int i = 0; i < n;) {
+		unsigned k = 0;
+
+		for (; i < n && k < BG_BANS_BATCH; i++, k++) {
+			b[k] = (struct store_ban){.user = PQgetvalue(r, i, 0)[0] == 't',
+						  .since_ms = strtoull(PQgetvalue(r, i, 4), NULL, 10),
+						  .until_ms = strtoull(PQgetvalue(r, i, 5), NULL, 10),
+						  .lifted = PQgetvalue(r, i, 6)[0] == 't'};
+			snprintf(b[k].target, sizeof(b[k].target), "%s", PQgetvalue(r, i, 1));
+			snprintf(b[k].reason, sizeof(b[k].reason), "%s", PQgetvalue(r, i, 2));
+			snprintf(b[k].node, sizeof(b[k].node), "%s", PQgetvalue(r, i, 3));
+			if (strtoll(PQgetvalue(r, i, 7), NULL, 10) > bg_bans_seen_ms)
+				bg_bans_seen_ms = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+		}
+		bg_hooks.bans_in(b, k);
+	}
+	PQclear(r);
+	if (!bg_bans_seen_ms)
+		bg_bans_seen_ms = BG_BANS_LAG_MS + 1; /* looked once: only changes now */
+	return true;
+}
+
+/* Deletes ban rows a day past their end. Returns false when the
+ * connection failed. */
+static bool bg_sweep_bans(PGconn *c)
+{
+	PGresult *r;
+
+	if (!bg_hooks.bans_in)
+		return true;
+	r = PQexec(c, "SELECT junction_ban_sweep()");
+	PQclear(r);
+	return PQstatus(c) == CONNECTION_OK;
+}
+
 /* Reads sip_server whole and hands it to the pool. Returns false when the
  * connection failed. */
 static bool bg_load_servers(PGconn *c)
@@ -298,8 +420,8 @@ static bool bg_woken(void)
 static void *bg_main(void *unused)
 {
 	PGconn *c = NULL;
-	uint64_t next_sweep = clock_now_ms(), next_publish = 0;
-	bool load = false;
+	uint64_t next_sweep = clock_now_ms(), next_publish = 0, next_bans = 0;
+	bool load = false, bans = false;
 
 	(void)unused;
 	while (!bg_stopping()) {
@@ -307,12 +429,14 @@ static void *bg_main(void *unused)
 				      {.fd = bg_wake_fd, .events = POLLIN}};
 		PGnotify *n;
 		uint64_t now, next;
+		bool woken;
 
 		if (!c) {
 			c = bg_connect();
 			if (!c)
 				break;
 			load = bg_hooks.sip_servers != NULL;
+			bans = bg_hooks.bans_in != NULL;
 			next_publish = 0;
 		}
 		if (load) {
@@ -321,14 +445,25 @@ static void *bg_main(void *unused)
 				goto lost;
 		}
 		now = clock_now_ms();
-		if (bg_woken() || now >= next_publish) {
+		woken = bg_woken();
+		if (woken || now >= next_bans) {
+			if (!bg_bans_write(c))
+				goto lost;
+			next_bans = clock_now_ms() + BG_BANS_MS;
+		}
+		if (bans) {
+			bans = false;
+			if (!bg_bans_read(c))
+				goto lost;
+		}
+		if (woken || now >= next_publish) {
 			if (!bg_publish(c) || !bg_session_counts(c))
 				goto lost;
 			next_publish = clock_now_ms() + BG_PUBLISH_MS;
 		}
 		now = clock_now_ms();
 		if (now >= next_sweep) {
-			if (!bg_sweep(c) || !bg_sweep_sessions(c))
+			if (!bg_sweep(c) || !bg_sweep_sessions(c) || !bg_sweep_bans(c))
 				goto lost;
 			next_sweep = clock_now_ms() + bg_sweep_interval_ms;
 			now = clock_now_ms();
@@ -336,6 +471,8 @@ static void *bg_main(void *unused)
 		next = next_sweep;
 		if ((bg_hooks.sip_server_seen || bg_hooks.session_counts) && next_publish < next)
 			next = next_publish;
+		if (bg_hooks.bans_out && next_bans < next)
+			next = next_bans;
 		p[2].fd = PQsocket(c);
 		p[2].events = POLLIN;
 		(void)poll(p, 3, (int)(next > now ? next - now : 0));
@@ -348,6 +485,8 @@ static void *bg_main(void *unused)
 				bg_hooks.binding_changed(n->extra);
 			else if (strcmp(n->relname, "junction_sip_server") == 0)
 				load = true; /* once for a burst of changes */
+			else if (strcmp(n->relname, "junction_ban") == 0)
+				bans = true;
 			else
 				bg_hooks.subscriber_changed(n->extra);
 			PQfreemem(n);

@@ -33,6 +33,18 @@ struct store_sip_server_seen {
 	char reason[STORE_SEEN_REASON_MAX];
 };
 
+/* A ban (security/ban.h) as the ban table holds it. */
+#define STORE_BAN_TARGET_MAX 192
+#define STORE_BAN_NODE_MAX   64
+struct store_ban {
+	bool user; /* target is user@realm, else an address */
+	char target[STORE_BAN_TARGET_MAX];
+	char reason[16]; /* rate_limit, auth_failures, manual */
+	char node[STORE_BAN_NODE_MAX];
+	uint64_t since_ms, until_ms; /* wall clock */
+	bool lifted;
+};
+
 /* What the thread tells the node's caches; called on its thread, so each
  * must be safe from any thread. */
 struct store_bg_hooks {
@@ -50,6 +62,13 @@ struct store_bg_hooks {
 	 * read every few seconds. NULL: no session affinity on this node (no
 	 * session sweep either). */
 	void (*session_counts)(const char *const *names, const unsigned *counts, unsigned n);
+	/* Bans shared between nodes: bans_out moves up to max of this node's
+	 * new bans and lifts into out and returns how many (written to the
+	 * ban table after store_bg_publish_soon() or within a second);
+	 * bans_in gets every ban that changed in the table (at each
+	 * reconnect: all in force). NULL: bans are not shared. */
+	unsigned (*bans_out)(struct store_ban *out, unsigned max);
+	void (*bans_in)(const struct store_ban *rows, unsigned n);
 };
 
 /* Starts the thread; it connects (and reconnects) by itself. hooks is
@@ -57,8 +76,8 @@ struct store_bg_hooks {
  * publishes. */
 int store_bg_start(const char *conninfo, unsigned sweep_interval_s,
 		   const struct store_bg_hooks *hooks, const char *node, const char *geo_location);
-/* Asks the thread to publish this node's view of the servers now (a state
- * changed). Any thread. */
+/* Asks the thread to publish this node's view of the servers and its new
+ * bans now (something changed). Any thread. */
 void store_bg_publish_soon(void);
 /* Stops it within a poll interval and joins it. */
 void store_bg_stop(void);

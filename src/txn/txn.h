@@ -108,9 +108,10 @@ struct ctx *ctx_send(struct txn_layer *l, const char *buf, size_t len, const str
 		     enum sip_method method, const char *branch, const struct ctx_ops *ops,
 		     void *tu, uint64_t now_ms, int *err);
 /* The CANCEL of c's request (§9.1: its Request-URI, top Via, Route, From,
- * To, Call-ID and CSeq number) written to out. Returns its length, or
- * -EBADMSG / -ENOSPC. */
-int ctx_build_cancel(const struct ctx *c, char *out, size_t cap);
+ * To, Call-ID and CSeq number), sized to the request: 0 with *out a new
+ * block of *len bytes the caller frees, or -ENOMEM / -EBADMSG, which is
+ * logged (event=cancel_not_sent) and counted (txn_layer_hop_failures). */
+int ctx_build_cancel(struct ctx *c, char **out, size_t *len);
 /* The client transaction a response belongs to (§17.1.3), or NULL. */
 struct ctx *ctx_find(struct txn_layer *l, struct sip_msg *m);
 /* The transport handed back request m, sent by a client transaction of
@@ -144,5 +145,8 @@ struct txn_stats {
 	unsigned server_alive, client_alive;
 };
 void txn_layer_stats(const struct txn_layer *l, struct txn_stats *out);
+/* CANCELs and hop-by-hop ACKs that could not be built or sent (logged as
+ * event=cancel_not_sent / ack_not_sent): zero unless out of memory. */
+uint64_t txn_layer_hop_failures(const struct txn_layer *l);
 
 #endif

@@ -7,7 +7,15 @@
  * UAC's, end to end); 3xx-6xx are ACKed here, hop by hop, and absorbed in
  * Completed until Timer D. Non-INVITE (§17.1.2): Trying/Proceeding with
  * Timer E (doubling up to T2) and Timer F, Completed for Timer K.
+ *
+ * The CANCEL and the ACK are built by txn_build.c from the request as sent
+ * (c->req), to its size: a request near the configured header or line
+ * limits gets them like any other. Should one still not go out (memory,
+ * the transport), that is logged (event=cancel_not_sent, ack_not_sent)
+ * and counted in the layer (txn_layer_hop_failures), never silent: the
+ * callee would ring on, or retransmit its final response until Timer H.
  */
+#include "txn/txn_build.h"
 #include "txn/txn_internal.h"
 
 #include "base/log.h"
@@ -16,9 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CTX_ACK_MAX    4096
-#define CTX_PARSE_HDRS 128
 
 static bool reliable(const struct ctx *c)
 {
@@ -192,59 +197,35 @@ void ctx_undelivered(struct txn_layer *l, struct sip_msg *m, uint64_t now_ms)
 		fail(c, 503, now_ms);
 }
 
-/* A request that goes hop by hop along c's request (§9.1 CANCEL,
- * §17.1.1.3 ACK): its Request-URI, top Via (same branch), Route, From,
- * Call-ID and CSeq number, with method, and the To of to_msg (the
- * response, whose tag the UAS chose) or, NULL, of the request. Returns
- * the length written to out, or -EBADMSG / -ENOSPC. */
-static int build_hop(const struct ctx *c, const char *method, const struct sip_msg *to_msg,
-		     char *out, size_t cap)
+int ctx_build_cancel(struct ctx *c, char **out, size_t *len)
 {
-	struct sip_hdr hdrs[CTX_PARSE_HDRS];
-	const struct sip_hdr *h, *to;
-	struct sip_msg req;
-	size_t n = 0;
-	int k;
+	int rc = txn_build_hop(c->req, c->req_len, SIP_METHOD_CANCEL, NULL, out, len);
 
-	if (sip_msg_parse(&req, c->req, c->req_len, hdrs, CTX_PARSE_HDRS, NULL) < 0 ||
-	    !sip_msg_hdr(&req, SIP_HDR_VIA) || !sip_msg_cseq(&req))
-		return -EBADMSG;
-	to = sip_msg_hdr(to_msg ? to_msg : &req, SIP_HDR_TO);
-	if (!to)
-		return -EBADMSG;
-#define PUT(...)                                                                                   \
-	do {                                                                                       \
-		k = snprintf(out + n, cap - n, __VA_ARGS__);                                       \
-		if (k < 0 || (size_t)k >= cap - n)                                                 \
-			return -ENOSPC;                                                            \
-		n += (size_t)k;                                                                    \
-	} while (0)
-	PUT("%s %.*s SIP/2.0\r\n", method, SIP_STR_FMT(req.ruri));
-	PUT("Via: %.*s\r\n", SIP_STR_FMT(sip_msg_top_via(&req)->raw));
-	for (h = sip_msg_hdr(&req, SIP_HDR_ROUTE); h; h = sip_msg_hdr_next(&req, h))
-		PUT("Route: %.*s\r\n", SIP_STR_FMT(h->value));
-	PUT("From: %.*s\r\n", SIP_STR_FMT(sip_msg_hdr(&req, SIP_HDR_FROM)->value));
-	PUT("To: %.*s\r\n", SIP_STR_FMT(to->value));
-	PUT("Call-ID: %.*s\r\n", SIP_STR_FMT(sip_msg_call_id(&req)));
-	PUT("CSeq: %u %s\r\n", sip_msg_cseq(&req)->num, method);
-	PUT("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
-#undef PUT
-	return (int)n;
+	if (rc < 0) {
+		c->layer->hop_failures++;
+		log_warn("event=cancel_not_sent reason=\"%s\" branch=%s", strerror(-rc), c->branch);
+	}
+	return rc;
 }
 
-int ctx_build_cancel(const struct ctx *c, char *out, size_t cap)
-{
-	return build_hop(c, "CANCEL", NULL, out, cap);
-}
-
-/* §17.1.1.3: the ACK for a non-2xx final response. */
+/* §17.1.1.3: the ACK for a non-2xx final response, with its To. */
 static void send_ack(struct ctx *c, struct sip_msg *resp)
 {
-	char out[CTX_ACK_MAX];
-	int n = build_hop(c, "ACK", resp, out, sizeof(out));
+	const struct sip_hdr *to = sip_msg_hdr(resp, SIP_HDR_TO);
+	char *out = NULL;
+	size_t n = 0;
+	int rc;
 
-	if (n > 0)
-		(void)transport_send_later(&c->dest, out, (size_t)n);
+	rc = to ? txn_build_hop(c->req, c->req_len, SIP_METHOD_ACK, &to->value, &out, &n)
+		: -EBADMSG;
+	if (rc == 0)
+		rc = transport_send_later(&c->dest, out, n);
+	if (rc < 0) {
+		c->layer->hop_failures++;
+		log_warn("event=ack_not_sent reason=\"%s\" status=%u branch=%s", strerror(-rc),
+			 resp->status, c->branch);
+	}
+	free(out);
 }
 
 void ctx_response(struct ctx *c, struct sip_msg *m, uint64_t now_ms)
@@ -313,4 +294,9 @@ const char *ctx_branch(const struct ctx *c)
 enum ctx_state ctx_state(const struct ctx *c)
 {
 	return c->state;
+}
+
+uint64_t txn_layer_hop_failures(const struct txn_layer *l)
+{
+	return l->hop_failures;
 }

@@ -2,7 +2,8 @@
  * libFuzzer target for the SIP parser: sip_msg_frame, sip_msg_parse, every
  * lazy accessor, the mandatory check, the Call-ID scan, and the typed
  * parsers (URI, name-addr, Via, CSeq, digest credentials, lists) on every
- * header of the message.
+ * header of the message. The per-id chains of the index (first, next,
+ * last, count) are walked and checked against the header array.
  *
  * The input is copied into a buffer of exactly its size, so ASan catches
  * a read one byte past the end, as the parser may never rely on a NUL.
@@ -58,6 +59,31 @@ static void fuzz_value(const struct sip_hdr *h)
 	}
 }
 
+/* Every header of an id is on its chain, in order, and the chains end
+ * at last[]: the index the relay's edits rely on. */
+static void walk_chains(const struct sip_msg *m)
+{
+	unsigned seen = 0;
+
+	for (unsigned id = 0; id < SIP_HDR__COUNT; id++) {
+		const struct sip_hdr *h = sip_msg_hdr(m, (enum sip_hdr_id)id), *prev = NULL;
+		unsigned n = 0;
+
+		(void)sip_hdr_name((enum sip_hdr_id)id);
+		for (; h; prev = h, h = sip_msg_hdr_next(m, h)) {
+			if (h->id != id || (prev && h <= prev) || h >= m->hdrs + m->nhdrs)
+				abort();
+			n++;
+		}
+		if (n != sip_msg_hdr_count(m, (enum sip_hdr_id)id) ||
+		    (prev && m->last[id] != (uint16_t)(prev - m->hdrs)))
+			abort();
+		seen += n;
+	}
+	if (seen != m->nhdrs)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct sip_limits small = {
@@ -95,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)sip_msg_max_forwards(&m, &mf);
 		(void)sip_msg_via_count(&m);
 		(void)sip_msg_check_mandatory(&m, true);
+		walk_chains(&m);
 		(void)sip_msg_check_mandatory(&m, false);
 		/* Second calls hit the caches. */
 		(void)sip_msg_top_via(&m);
@@ -107,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.request) {
 			struct sip_uri u;
 
-			(void)sip_method_from_str(m.method);
+			(void)sip_method_name(sip_method_from_str(m.method));
 			if (sip_uri_parse(m.ruri, &u) == 0)
 				(void)sip_uri_default_port(&u);
 		}

@@ -29,7 +29,12 @@ rc=$?
 echo "$out" | grep -q "bad.conf:3:.*workers" && pass "bad value reported at line 3" || fail "no line 3 error: $out"
 echo "$out" | grep -q "bad.conf:4:.*colour" && pass "unknown key reported at line 4" || fail "no line 4 error: $out"
 echo "$out" | grep -q "bad.conf:6:.*nosuch" && pass "unknown section reported at line 6" || fail "no line 6 error: $out"
-"$JUNCTION" -c "$T_DIR/bad.conf" >/dev/null 2>&1 && fail "daemon started with a bad config" || pass "daemon refuses a bad config"
+# refuses: exit 1 with the error on stderr (not a crash, not a daemon left
+# running: the timeout would say 124)
+timeout 10 "$JUNCTION" -c "$T_DIR/bad.conf" >/dev/null 2>"$T_DIR/bad.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "bad.conf:3:.*workers" "$T_DIR/bad.err" && pass "daemon refuses a bad config: exit 1, error on stderr" ||
+	fail "daemon with a bad config: exit $rc, stderr: $(head -n 2 "$T_DIR/bad.err")"
 
 PORT=$(free_port)
 write_config "$PORT"
@@ -67,7 +72,9 @@ printf '\r\n\r\n' >"$T_DIR/ping"
 "$SIPSEND" -k tcp 127.0.0.1 "$PORT" "$T_DIR/ping" && pass "CRLF keep-alive pong" || fail "no keep-alive pong"
 
 # SIGHUP reopens the log and keeps serving
-kill -HUP "$JCT_PID"; sleep 0.3
+log_mark
+kill -HUP "$JCT_PID"
+wait_for 3 log_since 'event=log_reopened' && pass "SIGHUP: log reopened" || fail "SIGHUP: no log_reopened line"
 options_msg 127.0.0.1 "$PORT" | "$SIPSEND" udp 127.0.0.1 "$PORT" - | grep -q "200 OK" &&
 	pass "serving after SIGHUP" || fail "not serving after SIGHUP"
 

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/admin_lib.sh"
-need ss psql curl jq md5sum
+need ss psql curl jq md5sum python3
 [ -x "$JUNCTIONCTL" ] || { fail "no $JUNCTIONCTL"; t_done; }
 
 PORT=$(free_port)

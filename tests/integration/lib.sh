@@ -62,16 +62,122 @@ t_done() {
 	exit 0
 }
 
-# Skip (exit 77, automake's SKIP) when a tool is missing; under CI=true
-# a missing tool is a failure (exit 1), never a skip.
+# skip WHY: ends the test as skipped (exit 77, automake's SKIP); under
+# CI=true a failure (exit 1) instead, never a skip.
+skip() {
+	[ "${CI:-}" = true ] && { log "FAIL: $* (CI=true: no skipping)"; exit 1; }
+	log "SKIP: $*"
+	exit 77
+}
+
+# Skip (see skip) when a tool is missing.
 need() {
 	local t
 	for t in "$@"; do
-		command -v "$t" >/dev/null 2>&1 && continue
-		[ "${CI:-}" = true ] && { log "FAIL: $t not installed"; exit 1; }
-		log "SKIP: $t not installed"
-		exit 77
+		command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
 	done
+}
+
+# bound udp|tcp PORT: something listens on PORT (for wait_for after
+# starting a SIPp UAS or a listener in the background).
+bound() {
+	if [ "$1" = tcp ]; then
+		ss -Hlnt "sport = :$2" 2>/dev/null | grep -q .
+	else
+		ss -Hlnu "sport = :$2" 2>/dev/null | grep -q .
+	fi
+}
+
+# Milliseconds since the epoch.
+now_ms() { date +%s%3N; }
+
+# wait_for SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or
+# SECONDS (may be fractional) have passed (1). For waiting on a condition
+# (a log line, a row, a port, a process gone) instead of a fixed sleep.
+wait_for() {
+	local end
+	end=$(($(now_ms) + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(now_ms)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# first_status < output: the status code of the first final (>= 200) SIP
+# response in what sipsend -v or sipsak -vv printed; "none" when none.
+first_status() {
+	local c
+	c=$(tr -d '\r' | grep -oE 'SIP/2\.0 [2-6][0-9]{2}( |$)' | head -n 1 | cut -d' ' -f2)
+	echo "${c:-none}"
+}
+
+# last_status < output: the status code of the last response in it
+# (sipsak -vv prints every request and response of a cycle); "none".
+last_status() {
+	local c
+	c=$(tr -d '\r' | grep -oE '^SIP/2\.0 [1-6][0-9]{2}( |$)' | tail -n 1 | cut -d' ' -f2)
+	echo "${c:-none}"
+}
+
+# expect_status CODE WHAT CMD...: runs CMD (which prints SIP messages:
+# sipsend, sipsak -vv) and passes only when the first final response has
+# status CODE (an egrep alternative such as '400|513' is allowed). No
+# answer, a crash or a tool error is a failure, never a pass. The output
+# stays in $T_DIR/expect.out.
+expect_status() {
+	local want=$1 what=$2 got
+	shift 2
+	"$@" >"$T_DIR/expect.out" 2>&1
+	got=$(first_status <"$T_DIR/expect.out")
+	if [[ $got =~ ^($want)$ ]]; then
+		pass "$what: $got"
+	else
+		fail "$what: expected $want, got $got"
+		head -n 20 "$T_DIR/expect.out" >&2
+		return 1
+	fi
+}
+
+# answers PORT [HOST [TRANSPORT]]: the daemon is alive ($JCT_PID, when
+# set) and answers an OPTIONS to itself with 200.
+answers() {
+	local port=$1 host=${2:-127.0.0.1} tp=${3:-udp}
+	[ -z "${JCT_PID:-}" ] || kill -0 "$JCT_PID" 2>/dev/null || return 1
+	options_msg "$host" "$port" | "$SIPSEND" -w 2000 "$tp" "$host" "$port" - 2>/dev/null | grep -q '^SIP/2.0 200 '
+}
+
+# log_mark [FILE]: remembers how long the daemon's log is now;
+# log_since PATTERN [FILE]: a line matching PATTERN (egrep) was written
+# after the mark. With wait_for: `wait_for 2 log_since 'event=x'`.
+log_mark() { T_LOG_MARK=$(wc -c <"${1:-$T_DIR/junction.log}"); }
+log_since() { tail -c +$((${T_LOG_MARK:-0} + 1)) "${2:-$T_DIR/junction.log}" | grep -Eq -- "$1"; }
+
+# expect_dropped PORT PATTERN WHAT CMD...: CMD sends a message the daemon
+# must drop without an answer (sipsend -n, which exits 0 on silence).
+# Silence alone could be a crash, so this also needs the drop logged (a
+# line matching PATTERN after the message; an empty PATTERN where the
+# daemon logs and counts nothing) and the daemon still answering an
+# OPTIONS with 200 afterwards.
+expect_dropped() {
+	local port=$1 pat=$2 what=$3
+	shift 3
+	log_mark
+	if ! "$@" >"$T_DIR/expect.out" 2>&1; then
+		fail "$what: answered ($(first_status <"$T_DIR/expect.out")) or could not send"
+		head -n 5 "$T_DIR/expect.out" >&2
+		return 1
+	fi
+	if [ -n "$pat" ] && ! wait_for 2 log_since "$pat"; then
+		fail "$what: no answer, but no /$pat/ logged either"
+		return 1
+	fi
+	if ! answers "$port"; then
+		fail "$what: the daemon no longer answers"
+		return 1
+	fi
+	pass "$what: dropped (logged, still answering)"
 }
 
 # A free port (UDP and TCP) in 12000-31999, or in LOW..LOW+SPAN-1 when

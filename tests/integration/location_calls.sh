@@ -19,7 +19,7 @@ printf 'REGISTER sip:localhost SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%s;branch=z9h
 	"$SIPSEND" udp 127.0.0.1 "$PORT" - | grep -q "^SIP/2.0 200" && pass "SIPp UAS registered as svc@localhost" || fail "REGISTER"
 
 sipp -sf "$SCEN/uas.xml" -i 127.0.0.1 -p "$UAS" -bg >/dev/null 2>&1
-sleep 0.5
+wait_for 5 bound udp "$UAS" || fail "the SIPp UAS does not listen on $UAS"
 UAS_PID=$(pgrep -n -f "sipp -sf $SCEN/uas.xml -i 127.0.0.1 -p $UAS")
 [ -n "$UAS_PID" ] && T_PIDS+=("$UAS_PID")
 timeout 120 sipp -sf "$SCEN/uac_aor.xml" -s svc -i 127.0.0.1 -rsa "127.0.0.1:$PORT" \

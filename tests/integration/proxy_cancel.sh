@@ -21,7 +21,6 @@ start_junction "$PORT" || { fail "start"; t_done; }
 
 register ring "sip:ring@127.0.0.1:$UAS"
 uas uas uas_cancel.xml "$UAS" -m "$CALLS" -trace_msg -message_file "$T_DIR/uas.msg"
-sleep 0.5
 uac uac uac_cancel.xml ring -r 50
 # the UAS ends by itself once it has played its scenario CALLS times
 uas_wait uas

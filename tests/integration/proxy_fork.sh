@@ -30,7 +30,6 @@ register fork "sip:c@127.0.0.1:$UC"
 uas uas_a uas_busy.xml "$UA" -m "$CALLS"
 uas uas_b uas.xml "$UB" -m "$CALLS"
 uas uas_c uas_cancel.xml "$UC" -m "$CALLS"
-sleep 0.5
 uac uac uac_aor.xml fork -r 10
 uas_wait uas_a
 uas_wait uas_b

@@ -12,15 +12,21 @@ register() {
 }
 
 # uas NAME SCENARIO PORT [SIPp options]: a SIPp UAS in the background,
-# its PID in NAME_PID
+# its PID in NAME_PID; returns once it listens on PORT (over TCP with
+# -t t1/tn, else UDP), or fails the test after 5 s
 uas() {
-	local name=$1 sf=$2 port=$3
+	local name=$1 sf=$2 port=$3 tp=udp a prev=
 	shift 3
+	for a in "$@"; do
+		[ "$prev" = -t ] && case $a in t*) tp=tcp ;; esac
+		prev=$a
+	done
 	sipp -sf "$SCEN/$sf" -i 127.0.0.1 -p "$port" -nostdin "$@" \
 		-trace_stat -stf "$T_DIR/$name.csv" -trace_err -error_file "$T_DIR/$name.err" \
 		>"$T_DIR/$name.out" 2>&1 &
 	T_PIDS+=("$!")
 	printf -v "${name}_PID" %s "$!"
+	wait_for 5 bound "$tp" "$port" || { fail "$name: SIPp not listening on $tp port $port"; tail -n 5 "$T_DIR/$name.out" >&2; }
 }
 
 # csv_check NAME RC [N]: SIPp's exit status and its final statistics line
@@ -70,6 +76,7 @@ listener() {
 	"$SIPSEND" -l -b "$2" -w 60000 udp 127.0.0.1 "$2" /dev/null >"$T_DIR/$1.out" 2>&1 &
 	T_PIDS+=("$!")
 	printf -v "${1}_PID" %s "$!"
+	wait_for 5 bound udp "$2" || fail "listener $1 not bound on port $2"
 }
 
 # proxy_daemon [LINE...]: a stateful, record-routing Junction on a new PORT

@@ -87,14 +87,18 @@ DEAD=$(free_port)
 "$SIPSEND" -l -b "$DEAD" -w 3000 udp 127.0.0.1 "$DEAD" /dev/null >"$T_DIR/dead.out" 2>&1 &
 DEAD_PID=$!
 T_PIDS+=("$DEAD_PID")
+wait_for 2 bound udp "$DEAD" || fail "listener on $DEAD not bound"
 invite loop "sip:x@127.0.0.1:$DEAD" "<sip:127.0.0.1:$PB;lr>" "<sip:127.0.0.1:$PORT;lr>" "<sip:127.0.0.1:$PB;lr>"
 status_is 482 loop
 grep -Eq "^Via: .*127\.0\.0\.1:$PB" "$T_DIR/loop.resp" && fail "loop: B's Via left in the response"
 wait "$DEAD_PID"
+# (nothing arrived counts only when A did answer 482 and still answers)
+LOOP_OK=0
+grep -q '^SIP/2.0 482 ' "$T_DIR/loop.resp" && answers "$PORT" && LOOP_OK=1
 grep -q "^INVITE " "$T_DIR/dead.out" && fail "loop: the INVITE got out: $(grep -m1 "^INVITE " "$T_DIR/dead.out")" ||
-	pass "loop: the INVITE never reached the Request-URI"
+	{ [ $LOOP_OK = 1 ] && pass "loop: the INVITE never reached the Request-URI" || fail "loop: no 482, or A stopped answering"; }
 grep -q "^ACK " "$T_DIR/dead.out" && fail "loop: an ACK for the 482 got out to the Request-URI: $(grep -m1 "^ACK " "$T_DIR/dead.out")" ||
-	pass "loop: the ACK for the 482 went no further than A"
+	{ [ $LOOP_OK = 1 ] && pass "loop: the ACK for the 482 went no further than A" || fail "loop: no 482, or A stopped answering"; }
 
 # 2. the next hop is A itself: 482 at once, nothing sent
 invite self "sip:nobody@127.0.0.1:$PORT"
@@ -110,6 +114,7 @@ DEAD=$(free_port)
 "$SIPSEND" -l -b "$DEAD" -w 1500 udp 127.0.0.1 "$DEAD" /dev/null >"$T_DIR/dead2.out" 2>&1 &
 DEAD_PID=$!
 T_PIDS+=("$DEAD_PID")
+wait_for 2 bound udp "$DEAD" || fail "listener on $DEAD not bound"
 printf 'INVITE sip:x@127.0.0.1:%s SIP/2.0\nRoute: <sip:127.0.0.1:%s;lr>\nVia: SIP/2.0/UDP 127.0.0.1:%s;branch=z9hG4bKrf%s;rport\nMax-Forwards: 70\nFrom: <sip:caller@example.com>;tag=rf\nTo: <sip:x@example.com>\nCall-ID: rf-%s@test\nCSeq: 1 INVITE\nContent-Length: 0\n\n' \
 	"$DEAD" "$PB" "$CPORT" "$RANDOM" "$RANDOM" | "$SIPSEND" -P -w 1000 -b "$CPORT" udp 127.0.0.1 "$PB" - >"$T_DIR/routefirst.resp"
 wait "$DEAD_PID"
@@ -122,7 +127,6 @@ printf 'REGISTER sip:localhost SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG
 	pass "registered alias -> sip:bob@localhost:$PORT with Path <B>" || fail "REGISTER alias with Path"
 register bob "sip:bob@127.0.0.1:$UB"
 uas uas_bob uas.xml "$UB" -m "$CALLS" -trace_msg -message_file "$T_DIR/uas_bob.msg"
-sleep 0.5
 timeout 60 sipp -sf "$SCEN/uac_aor.xml" -s alias -i 127.0.0.1 -p "$(free_port)" -rsa "127.0.0.1:$PORT" \
 	-m "$CALLS" -r 20 -nostdin -timeout 30s -timeout_error \
 	-trace_stat -stf "$T_DIR/uac_alias.csv" -trace_err -error_file "$T_DIR/uac_alias.err" \
@@ -139,7 +143,6 @@ UB2=$(free_port)
 register alias2 "sip:bob2@localhost:$PORT"
 register bob2 "sip:bob2@127.0.0.1:$UB2"
 uas uas_bob2 uas.xml "$UB2" -m "$CALLS"
-sleep 0.5
 timeout 60 sipp -sf "$SCEN/uac_aor.xml" -s alias2 -i 127.0.0.1 -p "$(free_port)" -rsa "127.0.0.1:$PORT" \
 	-m "$CALLS" -r 20 -nostdin -timeout 30s -timeout_error \
 	-trace_stat -stf "$T_DIR/uac_alias2.csv" -trace_err -error_file "$T_DIR/uac_alias2.err" \

@@ -18,7 +18,6 @@ proxy_daemon "t1 = 100"
 UAS=$(free_port)
 register lossy "sip:lossy@127.0.0.1:$UAS"
 uas uas uas_loss.xml "$UAS" -m "$CALLS" -lost 5 -trace_shortmsg -shortmessage_file "$T_DIR/uas.short"
-sleep 0.5
 timeout 90 sipp -sf "$SCEN/uac_loss.xml" -s lossy -i 127.0.0.1 -p "$(free_port)" -rsa "127.0.0.1:$PORT" \
 	-m "$CALLS" -r 50 -l 200 -lost 5 -nostdin -timeout 50s -timeout_error \
 	-trace_shortmsg -shortmessage_file "$T_DIR/uac.short" -trace_stat -stf "$T_DIR/uac.csv" -trace_err -error_file "$T_DIR/uac.err" \

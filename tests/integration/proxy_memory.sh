@@ -40,7 +40,6 @@ UAS=$(free_port)
 UAC=$(free_port)
 register mem "sip:mem@127.0.0.1:$UAS"
 uas uas uas.xml "$UAS" -max_recv_loops 10000 -max_sched_loops 10000
-sleep 0.5
 
 # calls NAME N: N calls at RATE/s through Junction, checked. The time
 # limits only bound a stuck run: on a slow machine SIPp places calls late

@@ -38,7 +38,6 @@ register seq "sip:c@127.0.0.1:$UC" 0.1
 uas uas_a uas_busy.xml "$UA" -m "$CALLS" -d 300 -trace_shortmsg -shortmessage_file "$T_DIR/uas_a.short"
 uas uas_b uas.xml "$UB" -m "$CALLS" -trace_shortmsg -shortmessage_file "$T_DIR/uas_b.short"
 listener low "$UC"
-sleep 0.5
 uac uac uac_aor.xml seq -r 10
 uas_wait uas_a
 uas_wait uas_b
@@ -70,7 +69,6 @@ register dec "sip:d@127.0.0.1:$UD" 1.0
 register dec "sip:e@127.0.0.1:$UE" 0.5
 uas uas_d uas_decline.xml "$UD" -m 1
 listener after6xx "$UE"
-sleep 0.5
 BRANCH=z9hG4bKdec$RANDOM$RANDOM
 CALLID=dec-$RANDOM$RANDOM@test
 # msg METHOD [TO-TAG]: the INVITE, or its ACK (same branch, §17.1.1.3)
@@ -86,7 +84,7 @@ totag=$(sed -n 's/^To:.*;tag=\([^;[:space:]]*\).*/\1/p' "$T_DIR/dec.resp" | head
 msg ACK "$totag" | "$SIPSEND" -n -w 100 -b "$CPORT" udp 127.0.0.1 "$PORT" - >/dev/null ||
 	fail "an answer to the ACK"
 # without the ACK absorbed, the 603 would come again after T1 (500 ms)
-"$SIPSEND" -l -n -b "$CPORT" -w 1500 udp 127.0.0.1 "$CPORT" /dev/null >"$T_DIR/dec.retrans" &&
+"$SIPSEND" -l -n -b "$CPORT" -w 1500 udp 127.0.0.1 "$CPORT" /dev/null >"$T_DIR/dec.retrans" && answers "$PORT" &&
 	pass "the ACK for the 603 was absorbed (no retransmission)" ||
 	fail "603 retransmitted after the ACK: $(head -n 1 "$T_DIR/dec.retrans")"
 uas_wait uas_d 1

@@ -22,7 +22,6 @@ proxy_daemon "max_transactions = 16" "t4 = 100"
 UAS=$(free_port)
 register full "sip:full@127.0.0.1:$UAS"
 uas uas uas.xml "$UAS" -m "$CALLS"
-sleep 0.5
 uac uac uac_aor.xml full -r 10 -l 20
 uas_wait uas
 

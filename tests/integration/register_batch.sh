@@ -11,7 +11,7 @@
 # same for both sides.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
-need psql
+need ss psql # ss: free_port
 
 PORT=$(free_port)
 write_config "$PORT"

@@ -48,8 +48,10 @@ per_aor=$(psql_q "SELECT count(*) || ' AORs with ' || n FROM (SELECT aor, count(
 kill -0 "$JCT_PID" && pass "junction kept running" || fail "junction died"
 stop_junction && pass "SIGTERM exit 0" || fail "exit status"
 
-# A backend reports its function counts when it ends (or idle, later).
-sleep 0.5
+# A backend reports its function counts when it ends (or idle, later):
+# wait until Junction's backends are gone.
+backends_gone() { [ "$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE datname = 'junction' AND pid <> pg_backend_pid()")" = 0 ]; }
+wait_for 5 backends_gone || fail "Junction's database sessions did not end"
 # junction_register() counts the small batches' REGISTERs, which go one by
 # one, and those the batch function hands on.
 batch=$(psql_q "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = 'junction_register_batch'")

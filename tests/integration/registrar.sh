@@ -187,14 +187,20 @@ status_is 404 "unknown user"
 invite alice | "$SIPSEND" -P -v -c 1 -w 3000 -b "$CATCH" udp 127.0.0.1 "$PORT" - >"$T_DIR/last"
 resp_has "^INVITE $C1 SIP/2.0" "INVITE again: same contact"
 db "UPDATE binding SET contact = 'sip:alice-moved@127.0.0.1:$CATCH' WHERE aor = 'sip:alice@localhost'" >/dev/null
-sleep 0.3
-invite alice | "$SIPSEND" -P -v -c 1 -w 3000 -b "$CATCH" udp 127.0.0.1 "$PORT" - >"$T_DIR/last"
+# the NOTIFY travels on its own connection: poll (3 s, far below the
+# cache's lifetime) instead of a fixed sleep
+moved() {
+	invite alice | "$SIPSEND" -P -v -c 1 -w 1000 -b "$CATCH" udp 127.0.0.1 "$PORT" - >"$T_DIR/last"
+	grep -q "^INVITE sip:alice-moved@127.0.0.1:$CATCH SIP/2.0" "$T_DIR/last"
+}
+wait_for 3 moved
 resp_has "^INVITE sip:alice-moved@127.0.0.1:$CATCH SIP/2.0" "a contact changed in SQL is used at once"
 
 # 13. an expired binding is never used, and the sweeper removes it
 db "UPDATE binding SET expires_at = now() - interval '1 second'" >/dev/null
-sleep 0.3 # the notification travels on its own connection, as in 12b
-invite alice | send
+# the notification travels on its own connection, as in 12b
+expired() { invite alice | send && head -n 1 "$T_DIR/last" | grep -q '^SIP/2.0 404 '; }
+wait_for 3 expired
 status_is 404 "expired binding not used (alice is no subscriber: 404)"
 for _ in $(seq 30); do [ "$(rows)" = 0 ] && break; sleep 0.2; done
 [ "$(rows)" = 0 ] && pass "expired binding swept" || fail "expired binding still there"

@@ -83,7 +83,7 @@ b3=$(grep -m1 "^Via: SIP/2.0/UDP 127.0.0.1:$PORT" "$T_DIR/other.out" | sed 's/.*
 # Via on UDP; the relayed request is caught on UDP.
 "$SIPSEND" -l -v -c 1 -w 2000 -b "$CATCH" udp 127.0.0.1 "$PORT" /dev/null >"$T_DIR/double.out" &
 LPID=$!
-sleep 0.2
+wait_for 2 bound udp "$CATCH" || fail "listener not bound on $CATCH"
 req "sip:bob@127.0.0.1:$CATCH" z9hG4bKa8 | sed 's|Via: SIP/2.0/UDP|Via: SIP/2.0/TCP|' |
 	"$SIPSEND" -n -w 300 tcp 127.0.0.1 "$PORT" - >/dev/null
 wait $LPID

@@ -15,7 +15,7 @@ run_calls() {
 	uas_port=$(free_port)
 	sipp -sf "$SCEN/uas.xml" -i 127.0.0.1 -p "$uas_port" -t "$tp" -bg \
 		-trace_err -error_file "$T_DIR/uas-$tp.err" >/dev/null 2>&1
-	sleep 0.5
+	wait_for 5 bound "$([ "$tp" = t1 ] && echo tcp || echo udp)" "$uas_port" || fail "$tp: the SIPp UAS does not listen on $uas_port"
 	UAS_PID=$(pgrep -n -f "sipp -sf $SCEN/uas.xml -i 127.0.0.1 -p $uas_port")
 	[ -n "$UAS_PID" ] && T_PIDS+=("$UAS_PID")
 	timeout 120 sipp -sf "$SCEN/uac.xml" -i 127.0.0.1 -t "$tp" -rsa "127.0.0.1:$PORT" \

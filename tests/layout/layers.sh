@@ -5,7 +5,7 @@
 set -u
 src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/src
 # lowest first; config sits above net (it holds their types), main.c on top
-order="base sip net config store runtime txn registrar proxy admin main"
+order="base sip net config store runtime security txn registrar proxy admin main"
 
 rank() {
 	local i=0 l

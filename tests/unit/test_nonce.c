@@ -19,6 +19,7 @@
 #define T0       1700000000ULL /* an arbitrary wall-clock second */
 #define LIFETIME 300
 #define REALM    S("example.com")
+#define SCOPE    0x5c09e123u /* a node and a client address, hashed */
 
 static struct nonce_key *key;
 
@@ -42,7 +43,7 @@ static struct sip_str nstr(const char *n)
 
 static void make(char *n, struct sip_str realm, uint64_t t)
 {
-	cr_assert_eq(nonce_make(key, realm, t, n), 0);
+	cr_assert_eq(nonce_make(key, realm, SCOPE, t, n), 0);
 	cr_assert_eq(strlen(n), NONCE_LEN);
 }
 
@@ -78,8 +79,8 @@ Test(nonce, round_trip_and_uniqueness)
 	make(a, REALM, T0);
 	make(b, REALM, T0);
 	cr_assert_str_neq(a, b, "same second, same realm: the random part must differ");
-	cr_assert_eq(nonce_verify(key, nstr(a), REALM, T0, LIFETIME), 0);
-	cr_assert_eq(nonce_verify(key, nstr(b), REALM, T0 + 1, LIFETIME), 0);
+	cr_assert_eq(nonce_verify(key, nstr(a), REALM, SCOPE, T0, LIFETIME), 0);
+	cr_assert_eq(nonce_verify(key, nstr(b), REALM, SCOPE, T0 + 1, LIFETIME), 0);
 }
 
 Test(nonce, empty_realm_is_a_realm)
@@ -87,8 +88,8 @@ Test(nonce, empty_realm_is_a_realm)
 	char n[NONCE_LEN + 1];
 
 	make(n, S(""), T0);
-	cr_assert_eq(nonce_verify(key, nstr(n), S(""), T0, LIFETIME), 0);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(n), S(""), SCOPE, T0, LIFETIME), 0);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0, LIFETIME), -EINVAL);
 }
 
 Test(nonce, stale_after_lifetime)
@@ -96,10 +97,10 @@ Test(nonce, stale_after_lifetime)
 	char n[NONCE_LEN + 1];
 
 	make(n, REALM, T0);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0 + LIFETIME, LIFETIME), 0);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0 + LIFETIME + 1, LIFETIME), -ESTALE);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0 + 100000, LIFETIME), -ESTALE);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0 + 1, 0), -ESTALE);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + LIFETIME, LIFETIME), 0);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + LIFETIME + 1, LIFETIME), -ESTALE);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + 100000, LIFETIME), -ESTALE);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + 1, 0), -ESTALE);
 }
 
 /* Flips one hex digit at i (stays lowercase hex). */
@@ -117,18 +118,18 @@ Test(nonce, forged_in_each_part)
 	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 		strcpy(f, n);
 		flip(f, at[i]);
-		cr_assert_eq(nonce_verify(key, nstr(f), REALM, T0, LIFETIME), -EINVAL, "digit %d",
+		cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0, LIFETIME), -EINVAL, "digit %d",
 			     at[i]);
 	}
 	/* A forged old nonce is refused, never called stale (stale=true
 	 * would tell the sender its password was right). */
 	strcpy(f, n);
 	flip(f, 40);
-	cr_assert_eq(nonce_verify(key, nstr(f), REALM, T0 + 10 * LIFETIME, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0 + 10 * LIFETIME, LIFETIME), -EINVAL);
 	/* Postdating the time stamp to stretch the lifetime breaks the MAC. */
 	strcpy(f, n);
 	memcpy(f, "000000006553f200", 16); /* T0 + 256 */
-	cr_assert_eq(nonce_verify(key, nstr(f), REALM, T0 + 256, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0 + 256, LIFETIME), -EINVAL);
 }
 
 Test(nonce, other_realm)
@@ -136,9 +137,9 @@ Test(nonce, other_realm)
 	char n[NONCE_LEN + 1];
 
 	make(n, REALM, T0);
-	cr_assert_eq(nonce_verify(key, nstr(n), S("example.org"), T0, LIFETIME), -EINVAL);
-	cr_assert_eq(nonce_verify(key, nstr(n), S("EXAMPLE.COM"), T0, LIFETIME), -EINVAL);
-	cr_assert_eq(nonce_verify(key, nstr(n), S("example.co"), T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(n), S("example.org"), SCOPE, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(n), S("EXAMPLE.COM"), SCOPE, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(n), S("example.co"), SCOPE, T0, LIFETIME), -EINVAL);
 }
 
 Test(nonce, other_key_and_same_secret)
@@ -150,10 +151,26 @@ Test(nonce, other_key_and_same_secret)
 	cr_assert_not_null(other);
 	cr_assert_not_null(peer);
 	make(n, REALM, T0);
-	cr_assert_eq(nonce_verify(other, nstr(n), REALM, T0, LIFETIME), -EINVAL);
-	cr_assert_eq(nonce_verify(peer, nstr(n), REALM, T0, LIFETIME), 0);
+	cr_assert_eq(nonce_verify(other, nstr(n), REALM, SCOPE, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(peer, nstr(n), REALM, SCOPE, T0, LIFETIME), 0);
 	nonce_key_free(other);
 	nonce_key_free(peer);
+}
+
+/* A nonce is good only for the scope it was made for: another node's,
+ * or one issued to another address, is stale (and forging the scope
+ * breaks the MAC). */
+Test(nonce, scope)
+{
+	char n[NONCE_LEN + 1];
+
+	make(n, REALM, T0);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0, LIFETIME), 0);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE ^ 1, T0, LIFETIME), -ESTALE);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, 0, T0, LIFETIME), -ESTALE);
+	cr_assert_eq(strncmp(n + 16, "5c09e123", 8), 0);
+	memcpy(n + 16, "5c09e124", 8);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE + 1, T0, LIFETIME), -EINVAL);
 }
 
 Test(nonce, malformed)
@@ -161,32 +178,32 @@ Test(nonce, malformed)
 	char n[NONCE_LEN + 1], f[NONCE_LEN + 2];
 
 	make(n, REALM, T0);
-	cr_assert_eq(nonce_verify(key, sip_str_make(n, NONCE_LEN - 1), REALM, T0, LIFETIME),
+	cr_assert_eq(nonce_verify(key, sip_str_make(n, NONCE_LEN - 1), REALM, SCOPE, T0, LIFETIME),
 		     -EINVAL);
 	snprintf(f, sizeof(f), "%s0", n);
-	cr_assert_eq(nonce_verify(key, nstr(f), REALM, T0, LIFETIME), -EINVAL);
-	cr_assert_eq(nonce_verify(key, S(""), REALM, T0, LIFETIME), -EINVAL);
-	cr_assert_eq(nonce_verify(key, SIP_STR_NULL, REALM, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, S(""), REALM, SCOPE, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, SIP_STR_NULL, REALM, SCOPE, T0, LIFETIME), -EINVAL);
 	cr_assert_eq(
-		nonce_verify(key, S("dcd98b7102dd2f0e8b11d0f600bfb0c093"), REALM, T0, LIFETIME),
+		nonce_verify(key, S("dcd98b7102dd2f0e8b11d0f600bfb0c093"), REALM, SCOPE, T0, LIFETIME),
 		-EINVAL);
 	/* 64 characters, not hex. */
 	memset(f, 'z', NONCE_LEN);
 	f[NONCE_LEN] = '\0';
-	cr_assert_eq(nonce_verify(key, nstr(f), REALM, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0, LIFETIME), -EINVAL);
 	/* The same nonce in uppercase: one spelling only. */
 	strcpy(f, n);
 	for (char *p = f; *p; p++)
 		*p = (char)(*p >= 'a' && *p <= 'f' ? *p - 32 : *p);
 	if (strcmp(f, n) != 0)
-		cr_assert_eq(nonce_verify(key, nstr(f), REALM, T0, LIFETIME), -EINVAL);
+		cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0, LIFETIME), -EINVAL);
 	/* Non-hex in the time part, MAC part. */
 	strcpy(f, n);
 	f[3] = 'g';
-	cr_assert_eq(nonce_verify(key, nstr(f), REALM, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0, LIFETIME), -EINVAL);
 	strcpy(f, n);
 	f[50] = ' ';
-	cr_assert_eq(nonce_verify(key, nstr(f), REALM, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0, LIFETIME), -EINVAL);
 }
 
 Test(nonce, future_within_skew_only)
@@ -195,12 +212,12 @@ Test(nonce, future_within_skew_only)
 
 	/* Issued by a node whose clock is ahead of ours. */
 	make(n, REALM, T0 + NONCE_SKEW_S);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0, LIFETIME), 0);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0, LIFETIME), 0);
 	make(n, REALM, T0 + NONCE_SKEW_S + 1);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0, LIFETIME), -EINVAL);
 	make(n, REALM, UINT64_MAX);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0, LIFETIME), -EINVAL);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, UINT64_MAX, LIFETIME), 0);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, UINT64_MAX, LIFETIME), 0);
 }
 
 Test(nonce, key_needs_a_secret)
@@ -314,12 +331,12 @@ Test(nonce_nc, entry_lives_exactly_as_long_as_the_nonce, .init = nc_setup, .fini
 
 	make(n, REALM, T0);
 	cr_assert_eq(nonce_nc_check(tab, nstr(n), 5, T0 + 10), 0);
-	/* Still valid for nonce_verify() at T0 + LIFETIME: still remembered. */
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0 + LIFETIME, LIFETIME), 0);
+	/* Still valid for nonce_verify(, SCOPE) at T0 + LIFETIME: still remembered. */
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + LIFETIME, LIFETIME), 0);
 	cr_assert_eq(nonce_nc_check(tab, nstr(n), 5, T0 + LIFETIME), -EALREADY);
-	/* Stale from the next second, here as in nonce_verify(): the count
+	/* Stale from the next second, here as in nonce_verify(, SCOPE): the count
 	 * is no longer kept, and no count is accepted. */
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, T0 + LIFETIME + 1, LIFETIME), -ESTALE);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + LIFETIME + 1, LIFETIME), -ESTALE);
 	cr_assert_eq(nonce_nc_check(tab, nstr(n), 6, T0 + LIFETIME + 1), -ESTALE);
 }
 
@@ -409,8 +426,8 @@ static void *worker_run(void *arg)
 
 	for (int i = 0; i < PER_THREAD; i++) {
 		/* Own nonces: the key and the table are shared. */
-		if (nonce_make(key, REALM, T0, n) != 0 ||
-		    nonce_verify(key, nstr(n), REALM, T0 + 1, LIFETIME) != 0 ||
+		if (nonce_make(key, REALM, SCOPE, T0, n) != 0 ||
+		    nonce_verify(key, nstr(n), REALM, SCOPE, T0 + 1, LIFETIME) != 0 ||
 		    nonce_nc_check(tab, nstr(n), 1, T0 + 1) != 0 ||
 		    nonce_nc_check(tab, nstr(n), 2, T0 + 1) != 0 ||
 		    nonce_nc_check(tab, nstr(n), 2, T0 + 1) != -EALREADY ||

@@ -1493,6 +1493,117 @@ Test(sip_msg, frame_limits)
 	cr_assert_eq(frame(mbuf, mlen, &lim, &sk, &e), -EMSGSIZE);
 }
 
+/* --- resumable framing ------------------------------------------------------- */
+
+/* Frames s[0..n) fed in pieces of `step` bytes, each call on a guarded
+ * copy of the prefix received so far; returns what the last call said and
+ * checks that every earlier call said "need more". */
+static ssize_t frame_pieces(const char *s, size_t n, size_t step, const struct sip_limits *lim,
+			    struct sip_frame *f, struct sip_error *err)
+{
+	ssize_t r = 0;
+
+	*f = SIP_FRAME_INIT;
+	for (size_t have = step < n ? step : n;; have = have + step < n ? have + step : n) {
+		r = sip_msg_frame_resume(f, guarded(s, have), have, lim, err);
+		if (r != 0 || have == n)
+			return r;
+	}
+}
+
+Test(sip_msg, frame_resume_any_cut)
+{
+	static const char *const msgs[] = {
+		OPTIONS ALL "Content-Length: 4\r\n\r\nbody",
+		OPTIONS "l: 2\r\n\r\nab",
+		"OPTIONS sip:b SIP/2.0\nl: 1\n\nx",
+		OPTIONS "content-LENGTH  \t:  3 \r\n\r\nabc",
+		OPTIONS ALL "\r\n", /* no Content-Length: an empty body */
+		OPTIONS "\r\n",
+	};
+	struct sip_error e = {0, NULL};
+	struct sip_frame f;
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		size_t n = strlen(msgs[i]);
+
+		/* Whatever the cut, the answer sip_msg_frame gives in one go. */
+		for (size_t step = 1; step <= n; step++)
+			cr_assert_eq(frame_pieces(msgs[i], n, step, NULL, &f, &e), (ssize_t)n,
+				     "message %zu, step %zu", i, step);
+		cr_assert_eq(frame(msgs[i], n, NULL, NULL, &e), (ssize_t)n);
+	}
+	/* Followed by another message: the first one's length. */
+	mlen = 0;
+	madd("%s%s", msgs[0], msgs[1]);
+	cr_assert_eq(frame_pieces(mbuf, mlen, 7, NULL, &f, &e), (ssize_t)strlen(msgs[0]));
+}
+
+Test(sip_msg, frame_resume_never_looks_back)
+{
+	static const char msg[] = OPTIONS ALL "Content-Length: 5\r\n\r\nhello";
+	size_t n = sizeof(msg) - 1;
+	struct sip_frame f = SIP_FRAME_INIT;
+	struct sip_error e = {0, NULL};
+	char copy[sizeof(msg)];
+
+	/* After each byte, everything received was searched; the bytes
+	 * before the current line are blanked out (empty lines, which would
+	 * end the header block if looked at again) and never read. */
+	for (size_t have = 1; have < n; have++) {
+		ssize_t r;
+
+		memcpy(copy, msg, have);
+		memset(copy, '\n', f.line);
+		r = sip_msg_frame_resume(&f, guarded(copy, have), have, NULL, &e);
+		cr_assert_eq(r, 0, "prefix %zu", have);
+		cr_assert_eq(f.scanned, f.head_len ? f.head_len : have, "prefix %zu", have);
+		cr_assert_leq(f.line, f.scanned);
+	}
+	cr_assert_eq(f.cl, 5);
+	cr_assert(f.cl_seen);
+	cr_assert_eq(f.head_len, n - 5);
+	/* The body only waits for its length: not a byte of it is read. */
+	memset(copy, '\n', n);
+	cr_assert_eq(sip_msg_frame_resume(&f, guarded(copy, n), n, NULL, &e), (ssize_t)n);
+}
+
+Test(sip_msg, frame_resume_errors)
+{
+	static const char bad_cl[] = OPTIONS "Content-Length: 1\r\nl: 2\r\n\r\n";
+	static const char unparsable[] = OPTIONS "l: x\r\n";
+	struct sip_limits lim = {.max_message_size = 200};
+	struct sip_error e = {0, NULL};
+	struct sip_frame f;
+
+	/* Refused at the line that is wrong, however it arrived. */
+	cr_assert_eq(frame_pieces(bad_cl, sizeof(bad_cl) - 1, 1, NULL, &f, &e), -EBADMSG);
+	cr_assert_eq(e.status, 400);
+	cr_assert_str_eq(e.reason, "Bad Content-Length");
+	e = (struct sip_error){0, NULL};
+	cr_assert_eq(frame_pieces(unparsable, sizeof(unparsable) - 1, 3, NULL, &f, &e), -EBADMSG);
+	cr_assert_str_eq(e.reason, "Bad Content-Length");
+
+	/* Headers without an end: need more up to the limit, then 513. */
+	mlen = 0;
+	madd(OPTIONS);
+	while (mlen < 300)
+		madd("X: y\r\n");
+	e = (struct sip_error){0, NULL};
+	cr_assert_eq(frame_pieces(mbuf, 200, 1, &lim, &f, &e), 0);
+	cr_assert_eq(f.scanned, 200);
+	cr_assert_eq(sip_msg_frame_resume(&f, guarded(mbuf, 201), 201, &lim, &e), -EMSGSIZE);
+	cr_assert_eq(e.status, 513);
+
+	/* A body beyond the limit is refused once the headers are in, before
+	 * any of it arrives. */
+	mlen = 0;
+	madd(OPTIONS "Content-Length: 190\r\n\r\n");
+	e = (struct sip_error){0, NULL};
+	cr_assert_eq(frame_pieces(mbuf, mlen, 1, &lim, &f, &e), -EMSGSIZE);
+	cr_assert_eq(e.status, 513);
+}
+
 /* --- the listeners' Call-ID scan ---------------------------------------------- */
 
 static struct sip_str scan(const char *s)
