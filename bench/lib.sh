@@ -427,7 +427,7 @@ sipp_cmd() {
 		-timeout $((STEP_S + 30))s -trace_stat -stf stat.csv -fd 1 ${SIPP_EXTRA:-})
 	case $sc in
 	options) echo sipp -sf "$SCEN/options.xml" "${common[@]}" "127.0.0.1:$PORT" ;;
-	reg_auth) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
+	reg_auth) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" -auth_uri localhost "${common[@]}" "127.0.0.1:$PORT" ;;
 	reg_noauth) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
 	calls | sc_calls | sc_affinity:*)
 		# the INVITE to the proxy, its ACK and BYE to dhost (uac.xml's

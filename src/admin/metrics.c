@@ -280,6 +280,9 @@ static void security_families(FILE *f, const struct metrics_input *in)
 	sample(f, l, "cause", "auth_failures", get(&c->v[CTR_BANS_AUTH]));
 	gauge(f, "junction_bans", "Bans in force on this node (addresses and users, all nodes').",
 	      in->bans);
+	counter(f, "junction_hop_not_sent_total",
+		"CANCELs and hop-by-hop ACKs that could not be built (out of memory; logged).",
+		get(&c->v[CTR_HOP_NOT_SENT]));
 	l = "junction_tcp_closed_total";
 	family(f, l, "counter", "TCP connections closed or refused for abuse, by reason.");
 	sample(f, l, "reason", "slow_message", get(&c->v[CTR_TCP_SLOW_CLOSED]));

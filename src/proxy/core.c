@@ -141,7 +141,7 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	}
 	ctr_inc(worker_counters(w), CTR_AUTH_CHALLENGES);
 	if (ao.presented && !ao.stale)
-		auth_failed(w, &job->src.remote, &ao, realm);
+		auth_failed(w, job, &ao, realm);
 	worker_reply(w, m, &job->src, 407, NULL, extra);
 	return false;
 }
@@ -180,7 +180,7 @@ static bool may_relay(struct worker *w, struct sip_job *job, struct sip_msg *m,
 static bool admitted(struct worker *w, struct sip_job *job, struct sip_msg *m)
 {
 	const struct config *cfg = worker_config(w);
-	bool banned;
+	bool banned, started;
 
 	if (policy_is_scanner(cfg, m)) {
 		ctr_inc(worker_counters(w), CTR_SCANNERS_DROPPED);
@@ -189,9 +189,11 @@ static bool admitted(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	/* Counted once: not again when the job runs again after a fetch. */
 	if (job->replays || job->dialog_asked)
 		return true;
-	banned = !ban_admit(&job->src.remote, clock_wall_ms());
+	banned = !ban_admit(&job->src.remote, clock_wall_ms(), &started);
 	if (!banned)
 		return true;
+	if (started)
+		ctr_inc(worker_counters(w), CTR_RATE_LIMITED);
 	ctr_inc(worker_counters(w), CTR_BANNED_DROPPED);
 	if (cfg->security.ban_action == BAN_ACTION_REPLY && m->method_id != SIP_METHOD_ACK)
 		worker_reply(w, m, &job->src, 403, NULL, NULL);
@@ -509,6 +511,7 @@ static void core_round_end(struct worker *w)
 	txn_layer_stats(worker_txn(w), &ts);
 	ctr_set(&ctr->g_transactions, txn_layer_count(worker_txn(w)));
 	ctr_set(&ctr->v[CTR_TXN_EVICTED], ts.evicted);
+	ctr_set(&ctr->v[CTR_HOP_NOT_SENT], txn_layer_hop_failures(worker_txn(w)));
 }
 
 const struct worker_app core_app = {.init = core_worker_init,

@@ -80,6 +80,7 @@ struct pctx {
 	bool got_2xx, got_6xx;
 	bool locating;      /* waiting for the location service */
 	bool starts_dialog; /* an INVITE, SUBSCRIBE or REFER outside a dialog */
+	bool trusted;       /* from a trusted source (job->trusted) */
 	bool closed;        /* the final response went up, or the server transaction is gone */
 	unsigned refs;      /* open + locating + live client transactions */
 	struct target_set ts;
@@ -733,7 +734,9 @@ static void located(struct worker *w, void *arg, int err, const struct location_
 	} else if (target_set_from_location(&p->ts, r) < 0) {
 		respond_local(p, 500, NULL, NULL);
 	} else if (p->ts.n == 0) {
-		p->local_status = r->known ? 480 : 404; /* §10: nobody there, nobody by that name */
+		/* §10: nobody there (480), nobody by that name (404); to an
+		 * untrusted source both are 404, so that who exists is not told. */
+		p->local_status = r->known && p->trusted ? 480 : 404;
 		proxy_check_complete(p);
 	} else {
 		start_next_group(p);
@@ -768,6 +771,7 @@ bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	p->refs = 1; /* open: released when the final response goes up */
 	if (p->invite)
 		respond_local(p, 100, NULL, NULL); /* §16.2: the INVITE is ours now */
+	p->trusted = job->trusted;
 	if (locate) {
 		p->locating = true;
 		p->refs++;

@@ -235,11 +235,11 @@ size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, const struct
 	return n;
 }
 
-void auth_failed(struct worker *w, const struct netaddr *src, const struct auth_outcome *ao,
+void auth_failed(struct worker *w, const struct sip_job *job, const struct auth_outcome *ao,
 		 struct sip_str realm)
 {
 	ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
-	if (ban_auth_failed(src, ao->username, realm, clock_wall_ms()))
+	if (!job->trusted && ban_auth_failed(&job->src.remote, ao->username, realm, clock_wall_ms()))
 		ctr_inc(worker_counters(w), CTR_BANS_AUTH);
 }
 

@@ -59,9 +59,10 @@ void auth_check(struct sip_msg *m, const struct netaddr *src, bool proxy, struct
 size_t auth_challenge(bool proxy, struct sip_str realm, bool stale, const struct netaddr *src,
 		      char *buf, size_t cap);
 
-/* A refused credential (out->presented, not stale): counted, and towards
- * the bans of src and of the user (ban.h). */
-void auth_failed(struct worker *w, const struct netaddr *src, const struct auth_outcome *ao,
+/* A refused credential of job's request (ao->presented, not stale):
+ * counted, and towards the bans of its source and its user (ban.h) unless
+ * the source is trusted (a trusted proxy relays many users' attempts). */
+void auth_failed(struct worker *w, const struct sip_job *job, const struct auth_outcome *ao,
 		 struct sip_str realm);
 
 /*

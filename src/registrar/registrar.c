@@ -470,7 +470,7 @@ static void process(struct reg_req *rq, struct sip_msg *m)
 				  ao.why);
 			ctr_inc(worker_counters(w), CTR_AUTH_CHALLENGES);
 			if (ao.presented && !ao.stale)
-				auth_failed(w, &rq->job->src.remote, &ao, realm);
+				auth_failed(w, rq->job, &ao, realm);
 			reply(rq, m, 401, NULL, challenge);
 			reg_done(rq);
 			return;

@@ -53,6 +53,7 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_TCP_SLOW_CLOSED] = "tcp_slow_closed",
 	[CTR_TCP_OUTPUT_CLOSED] = "tcp_output_closed",
 	[CTR_TCP_SOURCE_REFUSED] = "tcp_source_refused",
+	[CTR_HOP_NOT_SENT] = "hop_not_sent",
 };
 
 const char *ctr_name(enum ctr_id id)

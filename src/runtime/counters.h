@@ -55,6 +55,7 @@ enum ctr_id {
 	CTR_TCP_SLOW_CLOSED,       /* TCP connections closed: a message too slow to arrive */
 	CTR_TCP_OUTPUT_CLOSED,     /* ... closed: output queue over its cap (slow reader) */
 	CTR_TCP_SOURCE_REFUSED,    /* ... refused: [sip] tcp_max_per_source */
+	CTR_HOP_NOT_SENT,          /* CANCELs and hop-by-hop ACKs that could not be built */
 	CTR__COUNT
 };
 

@@ -47,6 +47,9 @@ static pthread_mutex_t udp_read_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct worker_claim;
 
+/* Rejections (4xx-6xx we make) logged per worker per second. */
+#define WORKER_REJECT_LOGS 20
+
 struct worker {
 	unsigned index;
 	const struct config *cfg;
@@ -58,6 +61,10 @@ struct worker {
 	uint16_t max_hdrs;
 	char *out; /* the message being sent */
 	size_t out_cap;
+	/* Rejections logged this second, and those left out: a flood of bad
+	 * requests must not become a flood of log lines. */
+	uint64_t rej_sec;
+	unsigned rej_logged, rej_suppressed;
 	struct msg_edits edits;
 	struct store *store;   /* NULL without a [database] */
 	struct txn_layer *txn; /* the app's (worker_set_txn()), never looked into */
@@ -149,8 +156,20 @@ void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_sou
 	}
 	ctr_local_reply_sent(&w->ctr, status, (uint64_t)rc);
 	if (status >= 400 && log_enabled(LOG_LVL_INFO)) {
+		uint64_t sec = clock_now_ms() / 1000;
 		char a[NETADDR_STRLEN];
 
+		if (sec != w->rej_sec) {
+			if (w->rej_suppressed)
+				log_info("event=rejected_unlogged count=%u seconds=1",
+					 w->rej_suppressed);
+			w->rej_sec = sec;
+			w->rej_logged = w->rej_suppressed = 0;
+		}
+		if (++w->rej_logged > WORKER_REJECT_LOGS) {
+			w->rej_suppressed++;
+			return;
+		}
 		netaddr_format(&src->remote, a, sizeof(a));
 		log_info("event=rejected status=%u reason=\"%s\" method=%.*s src=%s:%s", status,
 			 reason ? reason : sip_reason_phrase(status), SIP_STR_FMT(m->method),

@@ -314,7 +314,7 @@ static void addr_text(uint8_t fam, const uint8_t addr[16], char out[BAN_TARGET_M
 		snprintf(out, BAN_TARGET_MAX, "?");
 }
 
-bool ban_admit(const struct netaddr *src, uint64_t now_ms)
+bool ban_admit(const struct netaddr *src, uint64_t now_ms, bool *started)
 {
 	uint8_t addr[16];
 	uint8_t fam = addr_key(src, addr);
@@ -324,6 +324,7 @@ bool ban_admit(const struct netaddr *src, uint64_t now_ms)
 	uint32_t sec = (uint32_t)(now_ms / 1000);
 	bool over;
 
+	*started = false;
 	if (!fam)
 		return true;
 	h = addr_hash(fam, addr);
@@ -347,6 +348,7 @@ bool ban_admit(const struct netaddr *src, uint64_t now_ms)
 
 		addr_text(fam, addr, text);
 		ban_start(BAN_ADDRESS, text, h, BAN_RATE_LIMIT, bcfg->security.ban_time, now_ms);
+		*started = true;
 		return false;
 	}
 	return true;

@@ -59,9 +59,9 @@ struct ban_info {
 int ban_init(const struct config *cfg, const char *node);
 void ban_fini(void);
 
-/* Counts a request from src at now_ms. False when src is banned (now, or
- * because this request went over the rate): refuse it. */
-bool ban_admit(const struct netaddr *src, uint64_t now_ms);
+/* Counts a request from src at now_ms. False when src is banned: refuse
+ * it (*started: this request went over the rate and started the ban). */
+bool ban_admit(const struct netaddr *src, uint64_t now_ms, bool *started);
 
 /* Are requests authenticating as user@realm refused? */
 bool ban_user_banned(struct sip_str user, struct sip_str realm, uint64_t now_ms);

@@ -2,8 +2,9 @@
  * sip_msg: the zero-copy SIP message (RFC 3261 §7).
  *
  * Parsing happens in three layers:
- *   1. framing (sip_msg_frame): where a message ends in a byte stream, with
- *      hard caps on size (RFC 3261 §18.3);
+ *   1. framing (sip_msg_frame, or sip_msg_frame_resume read by read):
+ *      where a message ends in a byte stream, with hard caps on size
+ *      (RFC 3261 §18.3);
  *   2. the header index (sip_msg_parse): the start line and one
  *      {id, name, value} slice per header line, names and compact forms
  *      resolved to an enum, headers of one kind chained in order;

@@ -145,8 +145,10 @@ struct txn_stats {
 	unsigned server_alive, client_alive;
 };
 void txn_layer_stats(const struct txn_layer *l, struct txn_stats *out);
-/* CANCELs and hop-by-hop ACKs that could not be built or sent (logged as
- * event=cancel_not_sent / ack_not_sent): zero unless out of memory. */
+/* CANCELs that could not be built and hop-by-hop ACKs that could not be
+ * built or sent (logged as event=cancel_not_sent / ack_not_sent): zero
+ * unless out of memory. A CANCEL refused by ctx_send() is its caller's to
+ * log and count. */
 uint64_t txn_layer_hop_failures(const struct txn_layer *l);
 
 #endif

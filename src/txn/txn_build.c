@@ -42,9 +42,10 @@ int txn_reparse(struct txn_reparsed *r, const char *buf, size_t len)
 	r->hdrs = calloc(n, sizeof(*r->hdrs));
 	if (!r->hdrs)
 		return -ENOMEM;
-	r->lim = (struct sip_limits){
-		.max_message_size = cap, .max_headers = (uint32_t)n, .max_line_length = cap,
-		.max_vias = cap};
+	r->lim = (struct sip_limits){.max_message_size = cap,
+				     .max_headers = (uint32_t)n,
+				     .max_line_length = cap,
+				     .max_vias = cap};
 	return sip_msg_parse(&r->m, buf, len, r->hdrs, (uint16_t)n, &r->lim);
 }
 
@@ -116,8 +117,8 @@ static void write_hop(struct out *o, const struct hop *h)
 	put(o, "\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", 41);
 }
 
-int txn_build_hop(const char *req, size_t req_len, enum sip_method method,
-		  const struct sip_str *to, char **out, size_t *out_len)
+int txn_build_hop(const char *req, size_t req_len, enum sip_method method, const struct sip_str *to,
+		  char **out, size_t *out_len)
 {
 	struct txn_reparsed r;
 	const struct sip_via *via;

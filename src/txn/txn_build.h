@@ -43,7 +43,7 @@ void txn_reparsed_free(struct txn_reparsed *r);
  * that the caller frees; or -EBADMSG (req lacks one of those headers),
  * -ENOMEM.
  */
-int txn_build_hop(const char *req, size_t req_len, enum sip_method method,
-		  const struct sip_str *to, char **out, size_t *out_len);
+int txn_build_hop(const char *req, size_t req_len, enum sip_method method, const struct sip_str *to,
+		  char **out, size_t *out_len);
 
 #endif

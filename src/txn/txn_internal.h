@@ -66,7 +66,7 @@ struct txn_layer {
 	struct timer_heap *th;
 	unsigned stx_alive, ctx_alive;
 	uint64_t stx_created, ctx_created, timeouts, retransmissions, evicted;
-	uint64_t hop_failures; /* CANCELs and ACKs not sent (txn_client.c) */
+	uint64_t hop_failures;                 /* CANCELs and ACKs not sent (txn_client.c) */
 	struct stx *linger_head, *linger_tail; /* oldest first */
 	struct timer linger_timer;             /* when the oldest ends */
 };

@@ -72,7 +72,7 @@ cl_wait_states 10 sc1a=active sc1b=standby sc2a=active sc2b=standby sc3a=active 
 
 # ---- 1. a SC calls a user registered through another node ---------------
 EPU=$(free_port)
-sipp -sf "$SCEN/ep_register.xml" -s alice -au alice -ap alice-pw-1 -i 127.0.2.10 -p "$EPU" -m 1 \
+sipp -sf "$SCEN/ep_register.xml" -s alice -au alice -ap alice-pw-1 -auth_uri cc.test -i 127.0.2.10 -p "$EPU" -m 1 \
 	-nostdin -timeout 10s -timeout_error -trace_err -error_file "$T_DIR/c1_reg.err" \
 	"${NODE_IP[n1]}:$NPORT" >"$T_DIR/c1_reg.out" 2>&1
 rc=$?

@@ -21,7 +21,7 @@ start_junction "$PORT" || { fail "start"; t_done; }
 
 # 1. load across the outage: 100 REGISTERs/s for 12 s; PostgreSQL killed
 #    at 4 s (immediate: no clean shutdown) and back at 8 s
-sipp -sf "$SCEN/reg_auth.xml" -inf "$T_DIR/users.csv" -i 127.0.0.1 -p "$(free_port)" \
+sipp -sf "$SCEN/reg_auth.xml" -inf "$T_DIR/users.csv" -auth_uri localhost -i 127.0.0.1 -p "$(free_port)" \
 	-m 1200 -r 100 -l 300 -nostdin -timeout 60s -recv_timeout 10s \
 	-trace_logs -log_file "$T_DIR/ok.log" -trace_stat -stf "$T_DIR/load.csv" \
 	-trace_msg -message_file "$T_DIR/msgs.log" \
@@ -51,7 +51,7 @@ missing=$(comm -23 "$T_DIR/acked" "$T_DIR/stored" | wc -l)
 
 # 3. recovery: a fresh run against the restarted database, no failures
 sleep 1
-sipp -sf "$SCEN/reg_auth.xml" -inf "$T_DIR/users.csv" -i 127.0.0.1 -p "$(free_port)" \
+sipp -sf "$SCEN/reg_auth.xml" -inf "$T_DIR/users.csv" -auth_uri localhost -i 127.0.0.1 -p "$(free_port)" \
 	-m 200 -r 100 -nostdin -timeout 30s -trace_stat -stf "$T_DIR/after.csv" \
 	"127.0.0.1:$PORT" >"$T_DIR/sipp-after.out" 2>&1
 rc=$?

@@ -34,6 +34,10 @@ domain = b.test
 workers = 1
 record_route = yes
 
+# as lib.sh's write_config: the test's loopback clients may relay
+[security]
+trusted = 127.0.0.0/8 ::1
+
 [log]
 level = ${LOG_LEVEL:-info}
 target = stderr

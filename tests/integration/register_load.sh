@@ -21,7 +21,7 @@ pg_migrate >/dev/null || { fail "migrate"; t_done; }
 pg_subscribers "$USERS" || { fail "subscribers"; t_done; }
 start_junction "$PORT" || { fail "start"; t_done; }
 
-sipp -sf "$SCEN/reg_auth.xml" -inf "$T_DIR/users.csv" -i 127.0.0.1 -p "$(free_port)" \
+sipp -sf "$SCEN/reg_auth.xml" -inf "$T_DIR/users.csv" -auth_uri localhost -i 127.0.0.1 -p "$(free_port)" \
 	-m "$CALLS" -r 1000 -l 3000 -nostdin -timeout 60s \
 	-trace_logs -log_file "$T_DIR/ok.log" -trace_stat -stf "$T_DIR/load.csv" \
 	"127.0.0.1:$PORT" >"$T_DIR/sipp.out" 2>&1 &

@@ -114,8 +114,9 @@ def ending(s, timeout):
 
 def gone(s):
     """True when the server closed s (EOF or reset); never blocks."""
+    s.setblocking(False)  # a timeout would make recv wait
     try:
-        return s.recv(4096, socket.MSG_DONTWAIT) == b""
+        return s.recv(4096) == b""
     except BlockingIOError:
         return False
     except OSError:

@@ -82,8 +82,29 @@ Test(sip_reply, missing_headers_are_left_out)
 		      "Call-ID: c2@h\r\n\r\n"),
 		0);
 	cr_assert_gt(build(400, "Missing CSeq", NULL), 0);
-	assert_has("\r\nTo: \"unterminated <sip:b@h>\r\nCall-ID: c2@h\r\nServer:");
+	assert_has("\r\nTo: \"unterminated <sip:b@h>\r\nCall-ID: c2@h\r\nContent-Length:");
 	assert_hasnt("CSeq:");
+}
+
+/* No Server header unless [sip] server_header gives one: a scanner learns
+ * nothing about the software from our answers. */
+Test(sip_reply, server_header_only_when_configured)
+{
+	const char *req = "OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK3\r\n"
+			  "From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\n"
+			  "Call-ID: c3@h\r\nCSeq: 1 OPTIONS\r\n\r\n";
+
+	cr_assert_eq(parse(req), 0);
+	cr_assert_gt(build(200, NULL, NULL), 0);
+	assert_hasnt("Server:");
+	sip_reply_set_server("Acme SBC");
+	cr_assert_eq(parse(req), 0);
+	cr_assert_gt(build(200, NULL, NULL), 0);
+	assert_has("\r\nServer: Acme SBC\r\nContent-Length: 0\r\n\r\n");
+	sip_reply_set_server("");
+	cr_assert_eq(parse(req), 0);
+	cr_assert_gt(build(200, NULL, NULL), 0);
+	assert_hasnt("Server:");
 }
 
 Test(sip_reply, malformed_via_parameters_still_addressed)

@@ -294,6 +294,68 @@ Test(txn, ack_for_non_2xx_has_the_right_headers)
 	cr_assert_eq(sip_msg_hdr_count(&ack, SIP_HDR_VIA), 1, "only our Via");
 }
 
+/* Issue 18: a request as big as the parser accepts (8 KiB From, To and
+ * Route, 200 more header lines) still gets its CANCEL and the ACK of its
+ * 486, whole; nothing counted as not sent. */
+Test(txn, cancel_and_ack_of_a_big_request)
+{
+	static char req[40000], resp[20000], got[65536];
+	static struct sip_hdr hdrs[512];
+	char pad[8193], *cancel = NULL;
+	struct sip_limits lim = {.max_line_length = 16384};
+	struct sip_msg m, ack;
+	size_t n, len = 0;
+	int err = 0;
+	ssize_t r;
+	struct ctx *c;
+
+	memset(pad, 'p', 8192);
+	pad[8192] = '\0';
+	n = (size_t)snprintf(req, sizeof(req),
+			     "INVITE sip:bob@127.0.0.1:%u SIP/2.0\r\n"
+			     "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=" BRANCH "\r\n"
+			     "Route: <sip:edge.example.net;lr;x=%s>\r\n"
+			     "From: \"%s\" <sip:alice@example.com>;tag=a1\r\n"
+			     "To: \"%s\" <sip:bob@example.com>\r\n"
+			     "Call-ID: txn-test\r\n"
+			     "CSeq: 7 INVITE\r\n",
+			     peer_port, our_port, pad, pad, pad);
+	for (int i = 0; i < 200; i++)
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "X-Pad-%d: filler\r\n", i);
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "Content-Length: 0\r\n\r\n");
+	cr_assert_lt(n, sizeof(req));
+	c = ctx_send(layer, req, n, &peer_dest, SIP_METHOD_INVITE, BRANCH, &ops, NULL, 0, &err);
+	cr_assert_not_null(c, "ctx_send: %d", err);
+	cr_assert_gt(recv(peer, got, sizeof(got), 0), 0);
+
+	cr_assert_eq(ctx_build_cancel(c, &cancel, &len), 0);
+	cr_assert_gt(len, 3 * 8192);
+	cr_assert_eq(sip_msg_parse(&m, cancel, len, hdrs, 512, &lim), 0);
+	cr_assert_eq(m.method_id, SIP_METHOD_CANCEL);
+	cr_assert_eq(sip_msg_hdr(&m, SIP_HDR_ROUTE)->value.len, strlen(pad) + 28);
+	cr_assert_eq(sip_msg_hdr(&m, SIP_HDR_TO)->value.len, strlen(pad) + 24);
+	free(cancel);
+
+	n = (size_t)snprintf(resp, sizeof(resp),
+			     "SIP/2.0 486 Busy Here\r\n"
+			     "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=" BRANCH "\r\n"
+			     "From: \"%s\" <sip:alice@example.com>;tag=a1\r\n"
+			     "To: \"%s\" <sip:bob@example.com>;tag=b2\r\n"
+			     "Call-ID: txn-test\r\n"
+			     "CSeq: 7 INVITE\r\n"
+			     "Content-Length: 0\r\n\r\n",
+			     our_port, pad, pad);
+	cr_assert_eq(sip_msg_parse(&m, resp, n, hdrs, 512, &lim), 0);
+	ctx_response(c, &m, 0);
+	r = recv(peer, got, sizeof(got), 0);
+	cr_assert_gt(r, 3 * 8192, "the ACK, whole: %zd bytes", r);
+	cr_assert_eq(sip_msg_parse(&ack, got, (size_t)r, hdrs, 512, &lim), 0);
+	cr_assert_eq(ack.method_id, SIP_METHOD_ACK);
+	cr_assert(sip_str_eq(sip_msg_to(&ack)->tag, SIP_STR("b2")), "To tag of the response");
+	cr_assert_eq(sip_msg_hdr(&ack, SIP_HDR_ROUTE)->value.len, strlen(pad) + 28);
+	cr_assert_eq(txn_layer_hop_failures(layer), 0);
+}
+
 Test(txn, non_invite_client_timer_e_caps_at_t2_and_f)
 {
 	uint64_t e = T1, at = 0;

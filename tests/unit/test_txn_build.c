@@ -65,21 +65,22 @@ static char *sent_invite(const char *from, const char *to, const char *route, un
 	char *s = malloc(cap);
 
 	cr_assert_not_null(s);
-	n = (size_t)snprintf(s, cap,
-			     "INVITE sip:bob@192.0.2.4:5062 SIP/2.0\r\n"
-			     "Record-Route: <sip:192.0.2.1;lr>\r\n"
-			     "Record-Route: <sip:192.0.2.1;transport=tcp;lr>\r\n"
-			     "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKab12.cd34\r\n"
-			     "Via: SIP/2.0/TCP 198.51.100.7:5070;branch=z9hG4bKcaller;rport=5070\r\n"
-			     "Route: %s\r\n"
-			     "Route: <sip:192.0.2.9;lr>\r\n"
-			     "Max-Forwards: 69\r\n"
-			     "From: %s\r\n"
-			     "To: %s\r\n"
-			     "Call-ID: big-1@198.51.100.7\r\n"
-			     "CSeq: 4711 INVITE\r\n"
-			     "Contact: <sip:alice@198.51.100.7:5070;transport=tcp>\r\n",
-			     route, from, to);
+	n = (size_t)snprintf(
+		s, cap,
+		"INVITE sip:bob@192.0.2.4:5062 SIP/2.0\r\n"
+		"Record-Route: <sip:192.0.2.1;lr>\r\n"
+		"Record-Route: <sip:192.0.2.1;transport=tcp;lr>\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKab12.cd34\r\n"
+		"Via: SIP/2.0/TCP 198.51.100.7:5070;branch=z9hG4bKcaller;rport=5070\r\n"
+		"Route: %s\r\n"
+		"Route: <sip:192.0.2.9;lr>\r\n"
+		"Max-Forwards: 69\r\n"
+		"From: %s\r\n"
+		"To: %s\r\n"
+		"Call-ID: big-1@198.51.100.7\r\n"
+		"CSeq: 4711 INVITE\r\n"
+		"Contact: <sip:alice@198.51.100.7:5070;transport=tcp>\r\n",
+		route, from, to);
 	for (unsigned i = 1; i <= extra; i++)
 		n += (size_t)snprintf(s + n, cap - n, "X-Pad-%u: filler\r\n", i);
 	n += (size_t)snprintf(s + n, cap - n,
@@ -156,7 +157,8 @@ Test(txn_build, cancel_and_ack_with_8k_from_to_route)
 Test(txn_build, top_via_value_only_and_no_route)
 {
 	const char *req = "INVITE sip:bob@192.0.2.4 SIP/2.0\r\n"
-			  "v: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKtop, SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKlow\r\n"
+			  "v: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKtop, SIP/2.0/UDP "
+			  "192.0.2.2;branch=z9hG4bKlow\r\n"
 			  "f: <sip:alice@example.com>;tag=a1\r\n"
 			  "t: <sip:bob@example.com>\r\n"
 			  "i: c2@x\r\n"
