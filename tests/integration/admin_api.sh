@@ -646,6 +646,39 @@ expect 201 "a write right after a database restart"
 api DELETE /v1/subscribers/frank@localhost
 expect 204 "a delete after it"
 
+# ---- bans (security.sh covers what they do to SIP) ------------------------------------
+api POST /v1/bans '{"target": "192.0.2.7", "seconds": 300}'
+expect 201 "a manual ban"
+grep -q "^Location: /v1/bans/192.0.2.7" "$T_DIR/headers" && pass "its Location" || fail "ban Location"
+api POST /v1/bans '{"kind": "user", "target": "mallory@example.com", "seconds": 60}'
+expect 201 "a user's ban"
+api GET /v1/bans
+expect 200 "the bans"
+[ "$(jq -r '[.items[].target] | join(" ")' "$T_DIR/body")" = "192.0.2.7 mallory@example.com" ] &&
+	pass "address bans first" || fail "bans: $(cat "$T_DIR/body")"
+api GET /v1/bans/192.0.2.7
+expect 200 "one ban"
+[ "$(jq -r '.reason + " " + .kind' "$T_DIR/body")" = "manual address" ] && pass "its fields" ||
+	fail "ban: $(cat "$T_DIR/body")"
+api GET '/v1/bans?kind=other'
+expect 400 bad_request "a kind that is none"
+api POST /v1/bans '{"target": "192.0.2.0/24", "seconds": 300}'
+expect 422 invalid_field "a block is not one address"
+api POST /v1/bans '{"target": "192.0.2.8", "seconds": 0}'
+expect 422 invalid_field "zero seconds"
+api POST /v1/bans '{"target": "192.0.2.8"}'
+expect 422 missing_field "no seconds"
+api DELETE /v1/bans/192.0.2.7
+expect 204 "lifted"
+api DELETE /v1/bans/192.0.2.7
+expect 404 not_found "lifted twice"
+api GET /v1/bans/192.0.2.7
+expect 404 not_found "a lifted ban"
+api DELETE /v1/bans/mallory@example.com
+expect 204 "a user's ban lifted"
+api PATCH /v1/bans/192.0.2.7 '{}'
+expect 405 method_not_allowed "bans are not patched"
+
 # ---- every answer against the OpenAPI document ----------------------------------------
 openapi_check --coverage
 
