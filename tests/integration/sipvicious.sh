@@ -223,8 +223,10 @@ fi
 	echo "$REAL_PW"
 	for i in $(seq 62 81); do echo "guess-$i"; done
 } >"$T_DIR/dict.txt"
-# svcrack gives up 1 s after the last answer, then waits 10 s more
-timeout 30 svcrack -vvv --maximumtime 1 -P "$(free_port)" -p "$PORT" -u 2010 -d "$T_DIR/dict.txt" "$HOST" \
+# svcrack gives up 3 s after the last answer (the first authenticated guess
+# waits for the subscriber's row: room for a slow database), then waits 10 s
+# more for stragglers
+timeout 30 svcrack -vvv --maximumtime 3 -P "$(free_port)" -p "$PORT" -u 2010 -d "$T_DIR/dict.txt" "$HOST" \
 	>"$T_DIR/svcrack.out" 2>&1
 rc=$?
 tried=$(grep -c "^DEBUG:ASipOfRedWine:trying " "$T_DIR/svcrack.out")

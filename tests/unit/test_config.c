@@ -1219,3 +1219,52 @@ Test(config, sessions_relate)
 		      "t.conf:2: affinity: 'maybe' is not a boolean (expected "
 		      "yes/no/true/false/on/off/1/0)\n");
 }
+
+/* [security]: the defaults, trusted blocks, scanners in lowercase, and
+ * what is refused. */
+Test(config, security)
+{
+	struct config cfg;
+	struct netaddr a;
+
+	load_ok("", &cfg);
+	cr_expect_not(cfg.security.open_relay);
+	cr_expect_eq(cfg.security.ntrusted, 0);
+	cr_expect_eq(cfg.security.rate_limit, 100);
+	cr_expect_eq(cfg.security.ban_time, 600);
+	cr_expect_eq(cfg.security.auth_failures, 10);
+	cr_expect_eq(cfg.security.auth_failures_user, 30);
+	cr_expect_eq(cfg.security.auth_window, 60);
+	cr_expect_eq(cfg.security.ban_action, BAN_ACTION_DROP);
+	cr_expect(cfg.security.drop_scanners);
+	cr_expect_str_eq(cfg.security.scanners[0], "friendly-scanner");
+	cr_expect(cfg.security.share_bans);
+	cr_expect_str_eq(cfg.sip.server_header, "");
+	cr_expect_eq(cfg.sip.tcp_max_per_source, 64);
+	cr_expect_eq(cfg.sip.tcp_message_timeout, 10);
+	cr_expect_eq(cfg.sip.tcp_max_queued, 262144);
+	cr_expect_eq(cfg.sip.tcp_max_queued_total, 67108864);
+	load_ok("[security]\ntrusted = 10.0.0.0/8, 2001:db8::/32\ntrusted = 192.0.2.7\n"
+		"scanners = SIPVicious Bad-UA\nban_action = reply\nopen_relay = yes\n",
+		&cfg);
+	cr_expect_eq(cfg.security.ntrusted, 3);
+	cr_expect(cfg.security.open_relay);
+	cr_expect_eq(cfg.security.ban_action, BAN_ACTION_REPLY);
+	cr_expect_eq(cfg.security.nscanners, 2);
+	cr_expect_str_eq(cfg.security.scanners[1], "bad-ua");
+	cr_assert_eq(netaddr_parse("10.9.8.7:5060", &a), 0);
+	cr_expect(config_is_trusted(&cfg, &a));
+	cr_assert_eq(netaddr_parse("192.0.2.8:5060", &a), 0);
+	cr_expect_not(config_is_trusted(&cfg, &a));
+	cr_assert_eq(netaddr_parse("[2001:db8:1::1]:5060", &a), 0);
+	cr_expect(config_is_trusted(&cfg, &a));
+	expect_errors("[security]\ntrusted = 10.1.2.3/8 example.com\n",
+		      "t.conf:2: trusted: '10.1.2.3/8' is not an address or ADDRESS/BITS block\n"
+		      "t.conf:2: trusted: 'example.com' is not an address or ADDRESS/BITS block\n");
+	expect_errors("[security]\nban_action = tarpit\n",
+		      "t.conf:2: ban_action: 'tarpit' is not one of drop|reply\n");
+	expect_errors("[security]\nban_time = 0\n",
+		      "t.conf:2: ban_time: '0' is out of range 1..2592000\n");
+	expect_errors("[sip]\ntcp_max_queued = 100\n",
+		      "t.conf:2: tcp_max_queued: '100' is out of range 16384..67108864\n");
+}
