@@ -1100,8 +1100,12 @@ static void cmd_session(int argc, char **argv)
 }
 
 static const struct column ban_cols[] = {
-	{"KIND", "kind"},	 {"TARGET", "target"}, {"REASON", "reason"},
-	{"NODE", "node"},	 {"SINCE", "since"},   {"UNTIL", "until"},
+	{"KIND", "kind"},
+	{"TARGET", "target"},
+	{"REASON", "reason"},
+	{"NODE", "node"},
+	{"SINCE", "since"},
+	{"UNTIL", "until"},
 	{"SECONDS-LEFT", "seconds_left"},
 };
 
@@ -1115,8 +1119,8 @@ static void cmd_ban(int argc, char **argv)
 	if (!verb)
 		die(EXIT_USAGE, "ban: give list, add or rm");
 	if (strcmp(verb, "list") == 0) {
-		if (argc > 2 || (argc == 2 && strcmp(argv[1], "address") != 0 &&
-				 strcmp(argv[1], "user") != 0))
+		if (argc > 2 ||
+		    (argc == 2 && strcmp(argv[1], "address") != 0 && strcmp(argv[1], "user") != 0))
 			die(EXIT_USAGE, "ban list: give nothing, address or user");
 		if (argc == 2)
 			add_arg(query, sizeof(query), "kind", argv[1]);
@@ -1145,8 +1149,8 @@ static void cmd_ban(int argc, char **argv)
 		if (o.json)
 			print_json(j);
 		else
-			printf("banned %s for %ld s\n", json_string_value(json_object_get(j, "target")),
-			       sec);
+			printf("banned %s for %ld s\n",
+			       json_string_value(json_object_get(j, "target")), sec);
 		json_decref(j);
 	} else if (strcmp(verb, "rm") == 0) {
 		if (argc != 2)

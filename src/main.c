@@ -29,8 +29,8 @@
 #include "runtime/counters.h"
 #include "runtime/dispatch.h"
 #include "runtime/sip_reply.h"
-#include "security/ban.h"
 #include "runtime/worker.h"
+#include "security/ban.h"
 #include "store/store.h"
 #include "store/store_bg.h"
 

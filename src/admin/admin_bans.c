@@ -27,8 +27,8 @@
 static json_t *ban_json(const struct ban_info *b, uint64_t now_ms)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "kind", ban_kind_name(b->kind),
-			 "target", b->target, "reason", ban_reason_name(b->reason), "node",
-			 b->node, "since", (json_int_t)(b->since_ms / 1000), "until",
+			 "target", b->target, "reason", ban_reason_name(b->reason), "node", b->node,
+			 "since", (json_int_t)(b->since_ms / 1000), "until",
 			 (json_int_t)(b->until_ms / 1000), "seconds_left",
 			 (json_int_t)((b->until_ms - now_ms + 999) / 1000));
 }

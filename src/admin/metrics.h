@@ -34,7 +34,7 @@ struct metrics_input {
 	unsigned nworkers;
 	const unsigned *queue_depth; /* nworkers entries */
 	unsigned tcp_connections;
-	unsigned bans; /* in force on this node */
+	unsigned bans;                      /* in force on this node */
 	int db_up;                          /* 1, 0; -1: no database configured (not exported) */
 	int64_t bindings_active;            /* -1: unknown (not exported) */
 	const struct metrics_process *proc; /* NULL: not exported */

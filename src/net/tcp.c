@@ -136,7 +136,7 @@ static uint64_t next_conn_id = 1;
 
 static struct tcp_source **sources;   /* tbl_mask + 1 chains; epoll thread only */
 static _Atomic uint64_t queued_total; /* bytes in every output queue */
-static struct tcp_lograte lr_source, lr_output;
+static struct tcp_lograte lr_source, lr_output, lr_limit;
 
 /* ---- table ---------------------------------------------------------- */
 
@@ -727,11 +727,16 @@ static void accept_all(struct tcp_listener *l)
 		}
 		pthread_mutex_lock(&tbl_lock);
 		c = NULL;
-		if (tbl_count >= set.max_connections)
-			log_warn("event=tcp_refused reason=connection_limit limit=%u",
-				 set.max_connections);
-		else
+		if (tbl_count >= set.max_connections) {
+			unsigned skipped;
+
+			if (lograte_ok(&lr_limit, &skipped))
+				log_warn("event=tcp_refused reason=connection_limit limit=%u "
+					 "unlogged=%u",
+					 set.max_connections, skipped);
+		} else {
 			c = conn_new(fd, l->proto, l->index, &remote);
+		}
 		if (!c) {
 			pthread_mutex_unlock(&tbl_lock);
 			source_release(&remote);

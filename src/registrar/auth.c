@@ -239,7 +239,8 @@ void auth_failed(struct worker *w, const struct sip_job *job, const struct auth_
 		 struct sip_str realm)
 {
 	ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
-	if (!job->trusted && ban_auth_failed(&job->src.remote, ao->username, realm, clock_wall_ms()))
+	if (!job->trusted &&
+	    ban_auth_failed(&job->src.remote, ao->username, realm, clock_wall_ms()))
 		ctr_inc(worker_counters(w), CTR_BANS_AUTH);
 }
 

@@ -243,8 +243,8 @@ static bool ban_in_force(uint64_t key, uint64_t now_ms)
 	return on;
 }
 
-static void ban_start(enum ban_kind kind, const char *target, uint64_t key,
-		      enum ban_reason reason, unsigned seconds, uint64_t now_ms)
+static void ban_start(enum ban_kind kind, const char *target, uint64_t key, enum ban_reason reason,
+		      unsigned seconds, uint64_t now_ms)
 {
 	struct ban_info b = {.kind = kind, .reason = reason};
 
@@ -268,8 +268,8 @@ static struct stripe *stripe_of(uint64_t h)
 }
 
 /* Under the stripe's lock: src's slot, claimed when new. */
-static struct src_slot *src_slot(struct stripe *st, uint64_t h, uint8_t fam,
-				 const uint8_t addr[16], uint64_t now_ms)
+static struct src_slot *src_slot(struct stripe *st, uint64_t h, uint8_t fam, const uint8_t addr[16],
+				 uint64_t now_ms)
 {
 	size_t base = h % SRC_PER_STRIPE;
 	struct src_slot *victim = NULL;

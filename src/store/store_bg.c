@@ -225,8 +225,12 @@ static bool bg_bans_write(PGconn *c)
 	while ((n = bg_hooks.bans_out(b, BG_BANS_BATCH)) > 0) {
 		for (unsigned i = 0; i < n; i++) {
 			char since[24], until[24];
-			const char *p[6] = {b[i].user ? "user" : "address", b[i].target,
-					    b[i].reason, b[i].node, since, until};
+			const char *p[6] = {b[i].user ? "user" : "address",
+					    b[i].target,
+					    b[i].reason,
+					    b[i].node,
+					    since,
+					    until};
 			PGresult *r;
 
 			snprintf(since, sizeof(since), "%llu", (unsigned long long)b[i].since_ms);
@@ -289,10 +293,11 @@ static bool bg_bans_read(PGconn *c)
 		unsigned k = 0;
 
 		for (; i < n && k < BG_BANS_BATCH; i++, k++) {
-			b[k] = (struct store_ban){.user = PQgetvalue(r, i, 0)[0] == 't',
-						  .since_ms = strtoull(PQgetvalue(r, i, 4), NULL, 10),
-						  .until_ms = strtoull(PQgetvalue(r, i, 5), NULL, 10),
-						  .lifted = PQgetvalue(r, i, 6)[0] == 't'};
+			b[k] = (struct store_ban){
+				.user = PQgetvalue(r, i, 0)[0] == 't',
+				.since_ms = strtoull(PQgetvalue(r, i, 4), NULL, 10),
+				.until_ms = strtoull(PQgetvalue(r, i, 5), NULL, 10),
+				.lifted = PQgetvalue(r, i, 6)[0] == 't'};
 			snprintf(b[k].target, sizeof(b[k].target), "%s", PQgetvalue(r, i, 1));
 			snprintf(b[k].reason, sizeof(b[k].reason), "%s", PQgetvalue(r, i, 2));
 			snprintf(b[k].node, sizeof(b[k].node), "%s", PQgetvalue(r, i, 3));

@@ -181,8 +181,8 @@ Test(ban, changes_go_out_and_come_back)
 
 Test(ban, from_the_database)
 {
-	struct store_ban row = {.user = false, .target = "192.0.2.60", .reason = "rate_limit",
-				.node = "node-b"};
+	struct store_ban row = {
+		.user = false, .target = "192.0.2.60", .reason = "rate_limit", .node = "node-b"};
 	uint64_t now = clock_wall_ms();
 	struct ban_info bi;
 	struct store_ban out[2];
@@ -204,8 +204,11 @@ Test(ban, from_the_database)
 	ban_store_in(&row, 1);
 	cr_assert(ban_get(BAN_ADDRESS, "192.0.2.60", now + 6, &bi));
 	/* an expired row is not applied */
-	row = (struct store_ban){.target = "192.0.2.61", .reason = "manual", .node = "n",
-				 .since_ms = now - 5000, .until_ms = now - 1};
+	row = (struct store_ban){.target = "192.0.2.61",
+				 .reason = "manual",
+				 .node = "n",
+				 .since_ms = now - 5000,
+				 .until_ms = now - 1};
 	ban_store_in(&row, 1);
 	cr_assert_not(ban_get(BAN_ADDRESS, "192.0.2.61", now, &bi));
 }
@@ -250,9 +253,9 @@ Test(netaddr_prefix, match)
 
 Test(netaddr_prefix, refused)
 {
-	static const char *const bad[] = {"10.1.2.3/8", "10.0.0.0/33", "::1/129", "10.0.0.0/",
-					  "10.0.0.0/x", "example.com", "", "10.0.0.0/8/8",
-					  "2001:db8::1/32"};
+	static const char *const bad[] = {"10.1.2.3/8", "10.0.0.0/33",  "::1/129",
+					  "10.0.0.0/",  "10.0.0.0/x",   "example.com",
+					  "",           "10.0.0.0/8/8", "2001:db8::1/32"};
 	struct netaddr_prefix p;
 	char buf[64];
 

@@ -98,7 +98,8 @@ Test(nonce, stale_after_lifetime)
 
 	make(n, REALM, T0);
 	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + LIFETIME, LIFETIME), 0);
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + LIFETIME + 1, LIFETIME), -ESTALE);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + LIFETIME + 1, LIFETIME),
+		     -ESTALE);
 	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + 100000, LIFETIME), -ESTALE);
 	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + 1, 0), -ESTALE);
 }
@@ -118,14 +119,15 @@ Test(nonce, forged_in_each_part)
 	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 		strcpy(f, n);
 		flip(f, at[i]);
-		cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0, LIFETIME), -EINVAL, "digit %d",
-			     at[i]);
+		cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0, LIFETIME), -EINVAL,
+			     "digit %d", at[i]);
 	}
 	/* A forged old nonce is refused, never called stale (stale=true
 	 * would tell the sender its password was right). */
 	strcpy(f, n);
 	flip(f, 40);
-	cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0 + 10 * LIFETIME, LIFETIME), -EINVAL);
+	cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0 + 10 * LIFETIME, LIFETIME),
+		     -EINVAL);
 	/* Postdating the time stamp to stretch the lifetime breaks the MAC. */
 	strcpy(f, n);
 	memcpy(f, "000000006553f200", 16); /* T0 + 256 */
@@ -184,9 +186,9 @@ Test(nonce, malformed)
 	cr_assert_eq(nonce_verify(key, nstr(f), REALM, SCOPE, T0, LIFETIME), -EINVAL);
 	cr_assert_eq(nonce_verify(key, S(""), REALM, SCOPE, T0, LIFETIME), -EINVAL);
 	cr_assert_eq(nonce_verify(key, SIP_STR_NULL, REALM, SCOPE, T0, LIFETIME), -EINVAL);
-	cr_assert_eq(
-		nonce_verify(key, S("dcd98b7102dd2f0e8b11d0f600bfb0c093"), REALM, SCOPE, T0, LIFETIME),
-		-EINVAL);
+	cr_assert_eq(nonce_verify(key, S("dcd98b7102dd2f0e8b11d0f600bfb0c093"), REALM, SCOPE, T0,
+				  LIFETIME),
+		     -EINVAL);
 	/* 64 characters, not hex. */
 	memset(f, 'z', NONCE_LEN);
 	f[NONCE_LEN] = '\0';
@@ -336,7 +338,8 @@ Test(nonce_nc, entry_lives_exactly_as_long_as_the_nonce, .init = nc_setup, .fini
 	cr_assert_eq(nonce_nc_check(tab, nstr(n), 5, T0 + LIFETIME), -EALREADY);
 	/* Stale from the next second, here as in nonce_verify(, SCOPE): the count
 	 * is no longer kept, and no count is accepted. */
-	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + LIFETIME + 1, LIFETIME), -ESTALE);
+	cr_assert_eq(nonce_verify(key, nstr(n), REALM, SCOPE, T0 + LIFETIME + 1, LIFETIME),
+		     -ESTALE);
 	cr_assert_eq(nonce_nc_check(tab, nstr(n), 6, T0 + LIFETIME + 1), -ESTALE);
 }
 

@@ -90,9 +90,10 @@ Test(sip_reply, missing_headers_are_left_out)
  * nothing about the software from our answers. */
 Test(sip_reply, server_header_only_when_configured)
 {
-	const char *req = "OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK3\r\n"
-			  "From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\n"
-			  "Call-ID: c3@h\r\nCSeq: 1 OPTIONS\r\n\r\n";
+	const char *req =
+		"OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK3\r\n"
+		"From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\n"
+		"Call-ID: c3@h\r\nCSeq: 1 OPTIONS\r\n\r\n";
 
 	cr_assert_eq(parse(req), 0);
 	cr_assert_gt(build(200, NULL, NULL), 0);
