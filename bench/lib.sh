@@ -159,8 +159,10 @@ record_route = yes
 workers = ${JUNCTION_WORKERS:-2}
 queue_depth = 65536
 [security]
-# the per-source rate limit runs on every request (SIPp is one source)
+# the per-source rate limit runs on every request (SIPp is one source);
+# the security scenario's "trusted" case skips every check instead
 rate_limit = 1000000
+$([ "$variant" = trusted ] && echo "trusted = 127.0.0.0/8")
 [database]
 conninfo = host=127.0.0.1 port=$PGPORT dbname=junction user=postgres
 connections_per_worker = ${JUNCTION_DB_CONNS:-1}
@@ -429,11 +431,11 @@ sipp_cmd() {
 	options) echo sipp -sf "$SCEN/options.xml" "${common[@]}" "127.0.0.1:$PORT" ;;
 	reg_auth) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" -auth_uri localhost "${common[@]}" "127.0.0.1:$PORT" ;;
 	reg_noauth) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
-	calls | sc_calls | sc_affinity:*)
+	calls | sc_calls | sc_affinity:* | security:*)
 		# the INVITE to the proxy, its ACK and BYE to dhost (uac.xml's
 		# setdest): the proxy again, or sc_affinity's second node
 		local svc=sc dhost=127.0.0.1
-		[ "$sc" = calls ] && svc=uas
+		[[ $sc == calls || $sc == security:* ]] && svc=uas
 		[[ $sc == sc_affinity:* ]] && dhost=$J2IP
 		echo sipp -sf "$SCEN/uac.xml" -s $svc -rsa "127.0.0.1:$PORT" -set dhost $dhost -set dport "$PORT" \
 			"${common[@]}" "127.0.0.1:$PORT"
@@ -444,7 +446,11 @@ sipp_cmd() {
 # What is measured of a scenario: sc_affinity is two cases, one row each,
 # plain ([sessions] affinity = no) and affinity (yes); any other, itself.
 cases_of() {
-	if [ "$1" = sc_affinity ]; then echo sc_affinity:plain sc_affinity:affinity; else echo "$1"; fi
+	case $1 in
+	sc_affinity) echo sc_affinity:plain sc_affinity:affinity ;;
+	security) echo security:checked security:trusted ;;
+	*) echo "$1" ;;
+	esac
 }
 
 variant_of() {
@@ -453,6 +459,7 @@ variant_of() {
 	sc_calls) echo sc ;;
 	sc_affinity:plain) echo sc_plain ;;
 	sc_affinity:affinity) echo sc_affinity ;;
+	security:trusted) echo trusted ;;
 	*) echo noauth ;;
 	esac
 }
@@ -533,7 +540,7 @@ start_rate() {
 	case $1 in
 	options) echo 5000 ;;
 	reg_noauth | reg_auth) echo 1500 ;;
-	calls | sc_calls | sc_affinity:*) echo 1500 ;;
+	calls | sc_calls | sc_affinity:* | security:*) echo 1500 ;;
 	esac
 }
 
@@ -549,6 +556,11 @@ find_rate() {
 			log "$sys: no $sc (Junction only)"
 			return
 		fi
+		;;
+	security)
+		[ "$sys" = junction ] || { log "$sys: no $sc (Junction only)"; return; }
+		for c in $(cases_of "$sc"); do search_rate "$sys" "$c"; done
+		return
 		;;
 	*)
 		search_rate "$sys" "$sc"
@@ -575,7 +587,7 @@ search_rate() {
 	local sys=$1 sc=$2 rate best=0 fail=0 steps=0
 	local key="$sys/$sc"
 	start_system "$sys" "$(variant_of "$sc")" || { NOTE[$key]="did not start"; return; }
-	if [ "$sc" = calls ]; then
+	if [[ $sc == calls || $sc == security:* ]]; then
 		start_uas
 		register_uas
 	fi
@@ -683,6 +695,18 @@ affinity_report() {
 	echo "with affinity (>= 0.75), $goal.**"
 }
 
+# The cost of the security checks of every request from a source that is
+# not trusted (the scanner check, the rate count, the ban lookup).
+security_report() {
+	local c=${RATE[junction/security:checked]:-0} t=${RATE[junction/security:trusted]:-0}
+	echo
+	echo "security (Junction only): the calls of \`calls\` with the checks of an untrusted source"
+	echo "on every request (checked: \`[security] rate_limit = 1000000\`, SIPp's 127.0.0.1 not"
+	echo "trusted) and without them (trusted: \`trusted = 127.0.0.0/8\`). checked/trusted ="
+	echo "$(ratio "$c" "$t") ($c/$t calls/s); CPU per call ${CPU_OP[junction/security:checked]:--} µs checked,"
+	echo "${CPU_OP[junction/security:trusted]:--} µs trusted."
+}
+
 report() {
 	local cores kver commit
 	cores=$(nproc)
@@ -702,14 +726,14 @@ report() {
 	for sc in $SCENARIOS; do
 		[ "$sc" = memory ] && continue
 		for sys in $systems; do
-			if [ "$sc" = sc_affinity ] && [ "$sys" != junction ]; then
+			if [[ $sc == sc_affinity || $sc == security ]] && [ "$sys" != junction ]; then
 				echo "| $sc | $sys | — | — | — | — | — | — | — | no equivalent: Junction only |"
 				continue
 			fi
 			for c in $(cases_of "$sc"); do
 				local k="$sys/$c" r=""
 				[ "$sys" = junction ] && r=$(ratio "${RATE[junction/$c]:-0}" "${RATE[kamailio/$c]:-0}")
-				[ "$sc" = sc_affinity ] && r="—"
+				[[ $sc == sc_affinity || $sc == security ]] && r="—"
 				echo "| ${c/:/ } | $sys | ${RATE[$k]:-0} | $r | ${CPU_OP[$k]:--} | ${PG_OP[$k]:--} | ${P50[$k]:--} | ${P99[$k]:--} | ${P99_80[$k]:--} | ${NOTE[$k]:-} |"
 			done
 		done
@@ -736,6 +760,7 @@ report() {
 		echo "Controller took, over all the steps:$(for sys in $systems; do echo -n " $sys ${SC_SEEN[$sys/sc_calls]:-not measured};"; done | sed 's/;$/./')"
 	fi
 	[[ " $SCENARIOS " == *" sc_affinity "* ]] && [[ " $systems " == *" junction "* ]] && affinity_report
+	[[ " $SCENARIOS " == *" security "* ]] && [[ " $systems " == *" junction "* ]] && security_report
 	local s0=(${STEAL0:-0 0}) s1=(${STEAL1:-0 0})
 	echo
 	echo "The machine's latency floor (bench/sched-floor.c, before the load, nothing else"
