@@ -150,10 +150,13 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
  * The relay policy, for a request that leaves for a domain not ours: from
  * a trusted source, or in a dialog we record-routed (it came with our
  * Route), it goes on (after [auth] invite's challenge as before); from
- * one of our users, after a 407 challenge whatever [auth] invite says
- * (an ACK or CANCEL, which cannot be challenged, as its INVITE was);
- * from anyone else, 403: no open relay. [security] open_relay turns the
- * policy off. Returns true when the request may go on.
+ * one of our users, after a 407 challenge whatever [auth] invite says;
+ * from anyone else, 403: no open relay. An ACK or CANCEL cannot be
+ * challenged: a stateless proxy relays one from our users as it did its
+ * INVITE, while a stateful one absorbs the ACK of a non-2xx and answers
+ * CANCEL itself, so one that gets here is a stray (anyone can write a
+ * From of ours) and is refused. [security] open_relay turns the policy
+ * off. Returns true when the request may go on.
  */
 static bool may_relay(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		      const struct route_state *rs, bool trusted, bool *kept)
@@ -164,8 +167,12 @@ static bool may_relay(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	*kept = false;
 	if (trusted || cfg->security.open_relay || (ours && sip_msg_to(m)->tag.len))
 		return authorized(w, job, m, false, kept);
-	if (from_local_user(cfg, m) && cfg->auth.mode == AUTH_MODE_LOCAL)
-		return authorized(w, job, m, true, kept);
+	if (from_local_user(cfg, m) && cfg->auth.mode == AUTH_MODE_LOCAL) {
+		if (m->method_id != SIP_METHOD_ACK && m->method_id != SIP_METHOD_CANCEL)
+			return authorized(w, job, m, true, kept);
+		if (cfg->sip.mode == PROXY_MODE_STATELESS)
+			return true;
+	}
 	ctr_inc(worker_counters(w), CTR_RELAY_DENIED);
 	log_debug("event=relay_denied method=%.*s ruri=\"%.*s\"", SIP_STR_FMT(m->method),
 		  SIP_STR_FMT(m->ruri));
@@ -443,6 +450,11 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 			return to_session_controller(w, job, m, &rs);
 		if (rs.target.has_user)
 			return locate(w, job, m, &rs);
+		/* Our domain and no user: nobody to find, and relaying it to
+		 * the domain's host would go round or elsewhere (Kamailio's
+		 * default script answers the same). */
+		worker_reply(w, m, src, 484, NULL, NULL);
+		return false;
 	} else if (!from_sc && !may_relay(w, job, m, &rs, trusted, &kept)) {
 		return kept;
 	} else if (for_session_controller(m, from_sc)) {

@@ -130,6 +130,15 @@ r = c.send(c.request("ACK", far_uri("r6"), "sip:mallory@evil.test", far_uri("r6"
 c.close()
 check(r is None and not reached("ACK", "r6") and options("127.0.0.63") == 200,
       "a stranger's ACK to another domain: dropped, node alive")
+for from_uri in ("sip:alice@%s" % DOMAIN, "sip:nobody@%s" % DOMAIN):
+    c = Client("127.0.0.65", "127.0.0.1", P1)
+    r = c.send(c.request("ACK", far_uri("r7"), from_uri, far_uri("r7"), to_tag="x2"), wait=0.5)
+    c.close()
+    check(r is None and not reached("ACK", "r7"),
+          "a stray ACK from %s (a From anyone can write) is not relayed" % from_uri)
+st, _, c, r = invite("127.0.0.66", "sip:%s" % DOMAIN, "sip:mallory@evil.test")
+c.close()
+check(st == 484, "an INVITE for our domain with no user: 484 (%s)" % st)
 st, _, c, r = invite("127.0.0.64", "sip:nobody@%s" % DOMAIN, "sip:mallory@evil.test")
 c.close()
 st2, _, c, r = invite("127.0.0.64", "sip:bob@%s" % DOMAIN, "sip:mallory@evil.test")
