@@ -101,7 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				apply(&ed, &m);
 		}
 		msg_edits_init(&ed);
-		if (hdr_list_delete(&m, &rr, rr.n == 64 ? UINT64_MAX : (1ULL << rr.n) - 1, &ed) == 0)
+		if (hdr_list_delete(&m, &rr, rr.n == 64 ? UINT64_MAX : (1ULL << rr.n) - 1, &ed) ==
+		    0)
 			apply(&ed, &m);
 	}
 out:
