@@ -15,6 +15,8 @@
 #include "registrar/digest.h"
 #include "sip/sip_hdr.h"
 
+#include "fuzz_util.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum digest_alg alg;
 	char *buf;
 
-	buf = malloc(size ? size : 1);
+	buf = fuzz_copy(data, size);
 	if (!buf)
 		return 0;
-	if (size)
-		memcpy(buf, data, size);
 	if (sip_digest_cred_parse(sip_str_make(buf, size), &c) == 0 &&
 	    digest_alg_parse(c.algorithm, &alg) == 0) {
 		struct sip_str h = alg == DIGEST_MD5 ? SIP_STR(ha1_md5) : SIP_STR(ha1_sha);

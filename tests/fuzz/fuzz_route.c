@@ -23,6 +23,8 @@
 #include "sip/msg_edit.h"
 #include "sip/sip_msg.h"
 
+#include "fuzz_util.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,11 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 		ready = true;
 	}
-	buf = malloc(size ? size : 1);
+	buf = fuzz_copy(data, size);
 	if (!buf)
 		return 0;
-	if (size)
-		memcpy(buf, data, size);
 	if (sip_msg_parse(&m, buf, size, hdrs, 64, NULL) < 0 || !m.request)
 		goto out;
 	if (validate_syntax(&m, false, &v) || validate_max_forwards(&m, &v) ||

@@ -13,6 +13,8 @@
  */
 #include "sip/sip_hdr.h"
 
+#include "fuzz_util.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int32_t q;
 	char *buf;
 
-	buf = malloc(size ? size : 1);
+	buf = fuzz_copy(data, size);
 	if (!buf)
 		return 0;
-	if (size)
-		memcpy(buf, data, size);
 	cur = sip_str_make(buf, size);
 	(void)sip_token_list_has(cur, "path");
 	(void)sip_cseq_parse(cur, &c);

@@ -17,6 +17,8 @@
  */
 #include "sip/sip_msg.h"
 
+#include "fuzz_util.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t i;
 	char *buf;
 
-	buf = malloc(size ? size : 1);
+	buf = fuzz_copy(data, size);
 	if (!buf)
 		return 0;
-	if (size)
-		memcpy(buf, data, size);
 
 	(void)sip_msg_frame(buf, size, lim, &skipped, &err);
 	(void)sip_msg_scan_call_id(buf, size);

@@ -12,6 +12,8 @@
  */
 #include "sip/sip_hdr.h"
 
+#include "fuzz_util.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned n = 0;
 	char *buf;
 
-	buf = malloc(size ? size : 1);
+	buf = fuzz_copy(data, size);
 	if (!buf)
 		return 0;
-	if (size)
-		memcpy(buf, data, size);
 	cur = sip_str_make(buf, size);
 	/* A Via value holds at most a few hundred elements within the line cap. */
 	while (sip_list_next(&cur, &item) && n++ < 1024) {

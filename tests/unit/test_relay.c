@@ -3,10 +3,8 @@
  * 8, §16.11) with no cap on what they hash: a spiral whose requests
  * differ only after the first kilobytes of hash input is not a loop, the
  * same request coming back is; stateless branches of such requests
- * differ. And the streaming SipHash they are built on, which must equal
- * the one-shot hash however the input is cut.
+ * differ. (test_siphash checks the streaming SipHash they are built on.)
  */
-#include "base/siphash.h"
 #include "config/config.h"
 #include "proxy/relay.h"
 #include "proxy/self.h"
@@ -114,58 +112,4 @@ Test(relay_loop, stateless_branch_hashes_all_of_a_long_uri)
 	cr_expect_str_eq(a, c);
 	free(u1);
 	free(u2);
-}
-
-/* ---- streaming SipHash --------------------------------------------------- */
-
-static const struct siphash_key ref_key = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
-
-/* The paper's vectors, fed one byte at a time. */
-Test(siphash_stream, paper_vectors_byte_by_byte)
-{
-	static const struct {
-		size_t len;
-		uint64_t out;
-	} v[] = {
-		{0, 0x726fdb47dd0e0e31ULL}, {1, 0x74f839c593dc67fdULL},  {7, 0xab0200f58b01d137ULL},
-		{8, 0x93f5f5799a932462ULL}, {15, 0xa129ca6149be45e5ULL},
-	};
-
-	for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		struct siphash_state s;
-
-		siphash_init(&s, &ref_key);
-		for (size_t k = 0; k < v[i].len; k++) {
-			unsigned char b = (unsigned char)k;
-			siphash_update(&s, &b, 1);
-		}
-		cr_expect_eq(siphash_final(&s), v[i].out, "len %zu", v[i].len);
-	}
-}
-
-/* Every message of 0..64 bytes, cut in three at every pair of points,
- * hashes as in one piece; final leaves the state usable. */
-Test(siphash_stream, any_cut_equals_one_shot)
-{
-	unsigned char msg[64];
-
-	for (unsigned i = 0; i < sizeof(msg); i++)
-		msg[i] = (unsigned char)(i * 7 + 3);
-	for (size_t len = 0; len <= sizeof(msg); len++) {
-		uint64_t want = siphash(&ref_key, msg, len);
-
-		for (size_t a = 0; a <= len; a++) {
-			for (size_t b = a; b <= len; b++) {
-				struct siphash_state s;
-
-				siphash_init(&s, &ref_key);
-				siphash_update(&s, msg, a);
-				siphash_update(&s, msg + a, b - a);
-				cr_assert_eq(siphash_final(&s), siphash(&ref_key, msg, b));
-				siphash_update(&s, msg + b, len - b);
-				cr_assert_eq(siphash_final(&s), want, "len %zu cut %zu %zu", len, a,
-					     b);
-			}
-		}
-	}
 }
