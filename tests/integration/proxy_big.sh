@@ -41,7 +41,6 @@ big_lines() {
 # 1. CANCEL after the 180
 UAS=$(free_port)
 uas uas_cancel big_uas_cancel.xml "$UAS" -m "$CALLS" -trace_msg -message_file "$T_DIR/uas_cancel.msg"
-sleep 0.5
 uac uac_cancel big_uac_cancel.xml ring -key uas_port "$UAS" -key pad "$PAD" -r 10
 uas_wait uas_cancel
 n=$(big_lines uas_cancel CANCEL)
@@ -54,7 +53,6 @@ n=$(big_lines uas_cancel ACK)
 # 2. a busy callee: the 486 is ACKed hop by hop
 UAS=$(free_port)
 uas uas_busy uas_busy.xml "$UAS" -m "$CALLS" -trace_msg -message_file "$T_DIR/uas_busy.msg"
-sleep 0.5
 uac uac_busy big_uac_busy.xml busy -key uas_port "$UAS" -key pad "$PAD" -r 10
 uas_wait uas_busy
 n=$(big_lines uas_busy ACK)
