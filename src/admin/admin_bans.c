@@ -93,7 +93,7 @@ void admin_bans_create(struct admin_req *r)
 	if (!ok)
 		goto out;
 	/* Without a kind, what the target looks like says. */
-	kind = strchr(target, '@') ? BAN_USER : BAN_ADDRESS;
+	kind = ban_kind_of(target);
 	if (kind_s && ban_kind_parse(kind_s, &kind) < 0) {
 		admin_error(r, 422, ADMIN_E_INVALID_FIELD, "kind: '%s' is not address or user",
 			    kind_s);
@@ -129,7 +129,7 @@ out:
 
 void admin_ban_delete(struct admin_req *r)
 {
-	enum ban_kind kind = strchr(r->rest, '@') ? BAN_USER : BAN_ADDRESS;
+	enum ban_kind kind = ban_kind_of(r->rest);
 
 	if (!admin_args_only(r, (const char *const[]){NULL}))
 		return;
@@ -142,7 +142,7 @@ void admin_ban_delete(struct admin_req *r)
 
 void admin_ban_get(struct admin_req *r)
 {
-	enum ban_kind kind = strchr(r->rest, '@') ? BAN_USER : BAN_ADDRESS;
+	enum ban_kind kind = ban_kind_of(r->rest);
 	uint64_t now = clock_wall_ms();
 	struct ban_info b;
 

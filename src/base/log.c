@@ -251,3 +251,19 @@ void log_msg(enum log_level level, const char *fmt, ...)
 out:
 	errno = saved_errno;
 }
+
+bool log_rate_ok(struct log_rate *r, uint64_t now_ms, unsigned per_sec, unsigned *unlogged)
+{
+	if (now_ms / 1000 != r->sec) {
+		r->sec = now_ms / 1000;
+		r->n = 0;
+	}
+	if (r->n >= per_sec) {
+		r->unlogged++;
+		return false;
+	}
+	r->n++;
+	*unlogged = r->unlogged;
+	r->unlogged = 0;
+	return true;
+}

@@ -11,6 +11,7 @@
 #define JCT_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -29,6 +30,20 @@ bool log_enabled(enum log_level level);
 /* fmt is the rest of the line after "ts=... level=...", conventionally
  * starting with "event=NAME". Values with spaces are quoted by the caller. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A limit on one kind of log line, so that a flood of events (an attack)
+ * is not a flood of lines: at most per_sec lines a second, the rest
+ * counted. One thread's: no locking. Zero-initialised. */
+struct log_rate {
+	uint64_t sec;      /* the second (of now_ms) being counted */
+	unsigned n;        /* lines let through in it */
+	unsigned unlogged; /* left out since the last one let through */
+};
+
+/* May a line of r's kind be written at now_ms (any millisecond clock)?
+ * When it may, *unlogged gets how many were left out since the last one
+ * (for the line to say) and the count starts again. */
+bool log_rate_ok(struct log_rate *r, uint64_t now_ms, unsigned per_sec, unsigned *unlogged);
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)

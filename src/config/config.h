@@ -82,10 +82,10 @@ struct config {
 		/* Server header of our own responses; empty: none, so that
 		 * scanners learn nothing about the software. */
 		char server_header[CFG_NAME_MAX];
-		unsigned tcp_max_per_source;     /* connections from one address */
-		unsigned tcp_message_timeout;    /* seconds from a message's first byte to its last */
-		unsigned tcp_max_queued;         /* bytes of output queued per connection */
-		unsigned tcp_max_queued_total;   /* bytes queued over all connections */
+		unsigned tcp_max_per_source;   /* connections from one address */
+		unsigned tcp_message_timeout;  /* seconds from a message's first byte to its last */
+		unsigned tcp_max_queued;       /* bytes of output queued per connection */
+		unsigned tcp_max_queued_total; /* bytes queued over all connections */
 	} sip;
 
 	struct {

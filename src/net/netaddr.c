@@ -267,6 +267,29 @@ uint64_t netaddr_hash(const struct netaddr *a)
 
 /* ---- address blocks --------------------------------------------------- */
 
+int netaddr_host_key(const struct netaddr *a, uint8_t out[16])
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *v6;
+
+	memset(out, 0, 16);
+	switch (netaddr_family(a)) {
+	case AF_INET:
+		memcpy(out, &a->u.in.sin_addr, 4);
+		return AF_INET;
+	case AF_INET6:
+		v6 = a->u.in6.sin6_addr.s6_addr;
+		if (memcmp(v6, mapped, 12) == 0) {
+			memcpy(out, v6 + 12, 4);
+			return AF_INET;
+		}
+		memcpy(out, v6, 16);
+		return AF_INET6;
+	default:
+		return 0;
+	}
+}
+
 int netaddr_prefix_parse(const char *s, size_t len, struct netaddr_prefix *p)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
@@ -318,21 +341,9 @@ static bool prefix_bits_match(const uint8_t *net, const uint8_t *a, unsigned bit
 
 bool netaddr_prefix_match(const struct netaddr_prefix *p, const struct netaddr *a)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	const uint8_t *v6;
+	uint8_t host[16];
 
-	switch (netaddr_family(a)) {
-	case AF_INET:
-		return p->family == AF_INET &&
-		       prefix_bits_match(p->addr, (const uint8_t *)&a->u.in.sin_addr, p->bits);
-	case AF_INET6:
-		v6 = a->u.in6.sin6_addr.s6_addr;
-		if (p->family == AF_INET6)
-			return prefix_bits_match(p->addr, v6, p->bits);
-		return memcmp(v6, mapped, 12) == 0 && prefix_bits_match(p->addr, v6 + 12, p->bits);
-	default:
-		return false;
-	}
+	return netaddr_host_key(a, host) == p->family && prefix_bits_match(p->addr, host, p->bits);
 }
 
 size_t netaddr_prefix_format(const struct netaddr_prefix *p, char *buf, size_t cap)

@@ -60,6 +60,12 @@ bool netaddr_equal(const struct netaddr *a, const struct netaddr *b);
 bool netaddr_equal_host(const struct netaddr *a, const struct netaddr *b);
 uint64_t netaddr_hash(const struct netaddr *a);
 
+/* The host of a as one value: its family (AF_INET, or AF_INET6; an
+ * IPv4-mapped IPv6 address is the IPv4 host it maps) with its 4 or 16
+ * bytes at the start of out (the rest zero). 0 for neither family. For
+ * whatever counts or matches hosts (bans, address blocks, nonce scopes). */
+int netaddr_host_key(const struct netaddr *a, uint8_t out[16]);
+
 /* An address block: "10.0.0.0/8", "2001:db8::/32", or one address (all
  * its bits). IPv4 blocks also match IPv4-mapped IPv6 sources. */
 struct netaddr_prefix {

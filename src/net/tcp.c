@@ -97,14 +97,6 @@ struct tcp_source {
 	struct tcp_source *next;
 };
 
-/* Abuse is logged at most once a second per kind, with how many events
- * went unlogged meanwhile, so an attack cannot flood the log. Epoll
- * thread only. */
-struct tcp_lograte {
-	uint64_t next_ms;
-	unsigned suppressed;
-};
-
 static struct tcp_settings set;
 static const struct sink *sink;
 static void *sink_ctx;
@@ -136,7 +128,7 @@ static uint64_t next_conn_id = 1;
 
 static struct tcp_source **sources;   /* tbl_mask + 1 chains; epoll thread only */
 static _Atomic uint64_t queued_total; /* bytes in every output queue */
-static struct tcp_lograte lr_source, lr_output, lr_limit;
+static struct log_rate lr_source, lr_output, lr_limit;
 
 /* ---- table ---------------------------------------------------------- */
 
@@ -282,20 +274,11 @@ static void source_release(const struct netaddr *remote)
 		}
 }
 
-/* True when a line about this kind of event may be logged now; *skipped
- * gets how many were not logged since the last one. */
-static bool lograte_ok(struct tcp_lograte *r, unsigned *skipped)
+/* Abuse is logged at most once a second per kind, with how many events
+ * went unlogged meanwhile. Epoll thread only. */
+static bool lograte_ok(struct log_rate *r, unsigned *skipped)
 {
-	uint64_t now = clock_now_ms();
-
-	if (now < r->next_ms) {
-		r->suppressed++;
-		return false;
-	}
-	*skipped = r->suppressed;
-	r->suppressed = 0;
-	r->next_ms = now + 1000;
-	return true;
+	return log_rate_ok(r, clock_now_ms(), 1, skipped);
 }
 
 /* ---- connection lifetime --------------------------------------------- */

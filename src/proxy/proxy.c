@@ -734,9 +734,7 @@ static void located(struct worker *w, void *arg, int err, const struct location_
 	} else if (target_set_from_location(&p->ts, r) < 0) {
 		respond_local(p, 500, NULL, NULL);
 	} else if (p->ts.n == 0) {
-		/* §10: nobody there (480), nobody by that name (404); to an
-		 * untrusted source both are 404, so that who exists is not told. */
-		p->local_status = r->known && p->trusted ? 480 : 404;
+		p->local_status = location_miss_status(r, p->trusted);
 		proxy_check_complete(p);
 	} else {
 		start_next_group(p);

@@ -24,7 +24,7 @@ static void redirected(struct worker *w, void *arg, int err, const struct locati
 		goto out;
 	}
 	if (r->n == 0) {
-		worker_reply(w, &m, &job->src, r->known ? 480 : 404, NULL, NULL);
+		worker_reply(w, &m, &job->src, location_miss_status(r, job->trusted), NULL, NULL);
 		goto out;
 	}
 	for (unsigned i = 0; i < r->n; i++) {

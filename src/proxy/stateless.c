@@ -124,9 +124,7 @@ static void located(struct worker *w, void *arg, int err, const struct location_
 		stateless_forward(w, job, &m, &rs);
 		goto out;
 	}
-	/* §10: nobody registered (480) or nobody by that name (404); to an
-	 * untrusted source both are 404, so that who exists is not told. */
-	worker_reply(w, &m, &job->src, r->known && job->trusted ? 480 : 404, NULL, NULL);
+	worker_reply(w, &m, &job->src, location_miss_status(r, job->trusted), NULL, NULL);
 out:
 	job_free(job);
 }

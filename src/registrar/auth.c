@@ -34,10 +34,15 @@
 static const struct config *acfg;
 static struct nonce_key *key;
 static struct nonce_nc_table *nc_table;
+static struct siphash_key scope_key; /* scope_of() */
 
 int auth_init(const struct config *cfg)
 {
+	static const struct siphash_key fixed = {0x6a756e6374696f6eULL, 0x6e6f6e636573636fULL};
+
 	acfg = cfg;
+	scope_key.k0 = siphash(&fixed, cfg->node.name, strlen(cfg->node.name));
+	scope_key.k1 = fixed.k1;
 	if (cfg->auth.mode != AUTH_MODE_LOCAL || !cfg->auth.secret[0])
 		return 0;
 	key = nonce_key_new(cfg->auth.secret);
@@ -87,24 +92,17 @@ static bool find_credentials(struct sip_msg *m, bool proxy, struct sip_str realm
 	return false;
 }
 
-/* Whom a nonce is for: this node (by name: every node has its own) and
- * the client's address (not its port, which a TCP client changes). The
- * MAC makes it unforgeable; the hash only has to tell them apart. */
+/* Whom a nonce is for: this node and the client's address (not its port,
+ * which a TCP client changes), hashed with scope_key, which auth_init()
+ * derives from the node's name: every node has its own, and a restart
+ * keeps it. The MAC makes a scope unforgeable; the hash only has to tell
+ * them apart. */
 static uint32_t scope_of(const struct netaddr *src)
 {
-	static const struct siphash_key fixed = {0x6a756e6374696f6eULL, 0x6e6f6e636573636fULL};
-	uint8_t buf[CFG_NAME_MAX + 16];
-	size_t n = strlen(acfg->node.name);
+	uint8_t host[16];
+	int fam = netaddr_host_key(src, host);
 
-	memcpy(buf, acfg->node.name, n);
-	if (netaddr_family(src) == AF_INET) {
-		memcpy(buf + n, &src->u.in.sin_addr, 4);
-		n += 4;
-	} else if (netaddr_family(src) == AF_INET6) {
-		memcpy(buf + n, &src->u.in6.sin6_addr, 16);
-		n += 16;
-	}
-	return (uint32_t)siphash(&fixed, buf, n);
+	return (uint32_t)siphash(&scope_key, host, fam == AF_INET ? 4 : 16);
 }
 
 /* Is the credentials' uri the Request-URI (RFC 3261 §22.4; RFC 7616

@@ -270,3 +270,8 @@ int location_lookup(struct worker *w, struct sip_str user, struct sip_str domain
 	store_op_param(op, dom, domain.len);
 	return 0;
 }
+
+unsigned location_miss_status(const struct location_result *r, bool trusted)
+{
+	return r->known && trusted ? 480 : 404;
+}

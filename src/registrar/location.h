@@ -31,6 +31,11 @@ struct location_result {
 	struct location_target t[LOCATION_MAX];
 };
 
+/* The final status of a request whose lookup found no target (RFC 3261
+ * §10): 480 when the user exists, 404 when not; to a source that is not
+ * trusted 404 either way, so that the answers do not tell who exists. */
+unsigned location_miss_status(const struct location_result *r, bool trusted);
+
 /* Sizes the cache (ttl_ms 0: no cache). */
 int location_init(unsigned max_entries, uint64_t ttl_ms);
 void location_destroy(void);

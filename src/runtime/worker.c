@@ -61,10 +61,9 @@ struct worker {
 	uint16_t max_hdrs;
 	char *out; /* the message being sent */
 	size_t out_cap;
-	/* Rejections logged this second, and those left out: a flood of bad
-	 * requests must not become a flood of log lines. */
-	uint64_t rej_sec;
-	unsigned rej_logged, rej_suppressed;
+	/* Rejections logged: a flood of bad requests must not become a
+	 * flood of log lines. */
+	struct log_rate rej_log;
 	struct msg_edits edits;
 	struct store *store;   /* NULL without a [database] */
 	struct txn_layer *txn; /* the app's (worker_set_txn()), never looked into */
@@ -156,20 +155,13 @@ void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_sou
 	}
 	ctr_local_reply_sent(&w->ctr, status, (uint64_t)rc);
 	if (status >= 400 && log_enabled(LOG_LVL_INFO)) {
-		uint64_t sec = clock_now_ms() / 1000;
 		char a[NETADDR_STRLEN];
+		unsigned unlogged;
 
-		if (sec != w->rej_sec) {
-			if (w->rej_suppressed)
-				log_info("event=rejected_unlogged count=%u seconds=1",
-					 w->rej_suppressed);
-			w->rej_sec = sec;
-			w->rej_logged = w->rej_suppressed = 0;
-		}
-		if (++w->rej_logged > WORKER_REJECT_LOGS) {
-			w->rej_suppressed++;
+		if (!log_rate_ok(&w->rej_log, clock_now_ms(), WORKER_REJECT_LOGS, &unlogged))
 			return;
-		}
+		if (unlogged)
+			log_info("event=rejected_unlogged count=%u", unlogged);
 		netaddr_format(&src->remote, a, sizeof(a));
 		log_info("event=rejected status=%u reason=\"%s\" method=%.*s src=%s:%s", status,
 			 reason ? reason : sip_reason_phrase(status), SIP_STR_FMT(m->method),

@@ -10,8 +10,9 @@
  *     current window, the same way.
  *   - bans: every ban in force, address or user, with what the API
  *     lists; a read-write lock over BAN_MAX slots (bans are few and read
- *     far more than written). n_active lets ban_admit() skip the lock
- *     while there are none, which is nearly always.
+ *     far more than written). last_until, the end of the latest ban
+ *     ever set, lets every lookup skip the lock once all bans are over
+ *     (or while there have been none), which is nearly always.
  * Windows are fixed (the current second, the current auth_window), as
  * pike's are: a burst straddling two windows can reach twice the rate,
  * and no more.
@@ -78,7 +79,8 @@ static struct user_slot *user_mem;
 
 static pthread_rwlock_t ban_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct ban_slot *bans;
-static atomic_uint n_active; /* slots in use (some may have expired) */
+static atomic_uint n_active;        /* slots in use (some may have expired) */
+static _Atomic uint64_t last_until; /* the latest until_ms set: no ban lasts longer */
 
 static pthread_mutex_t changes_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ban_info changes[CHANGES_MAX];
@@ -86,37 +88,16 @@ static unsigned changes_head, changes_len;
 
 /* ---- keys -------------------------------------------------------------- */
 
-/* An address's family and bytes; IPv4-mapped IPv6 is IPv4 (one host). */
-static uint8_t addr_key(const struct netaddr *a, uint8_t out[16])
-{
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	memset(out, 0, 16);
-	if (netaddr_family(a) == AF_INET) {
-		memcpy(out, &a->u.in.sin_addr, 4);
-		return AF_INET;
-	}
-	if (netaddr_family(a) != AF_INET6)
-		return 0;
-	if (memcmp(a->u.in6.sin6_addr.s6_addr, mapped, 12) == 0) {
-		memcpy(out, a->u.in6.sin6_addr.s6_addr + 12, 4);
-		return AF_INET;
-	}
-	memcpy(out, a->u.in6.sin6_addr.s6_addr, 16);
-	return AF_INET6;
-}
-
 /* Never 0 (0 marks a free slot). */
 static uint64_t hash_bytes(uint8_t tag, const void *p, size_t n)
 {
-	uint8_t buf[BAN_TARGET_MAX + 1];
+	struct siphash_state st;
 	uint64_t h;
 
-	if (n > BAN_TARGET_MAX)
-		n = BAN_TARGET_MAX;
-	buf[0] = tag;
-	memcpy(buf + 1, p, n);
-	h = siphash(siphash_process_key(), buf, n + 1);
+	siphash_init(&st, siphash_process_key());
+	siphash_update(&st, &tag, 1);
+	siphash_update(&st, p, n);
+	h = siphash_final(&st);
 	return h ? h : 1;
 }
 
@@ -223,6 +204,9 @@ static int ban_put(uint64_t key, const struct ban_info *b, bool note, uint64_t n
 		bans[i].info = *b;
 		atomic_fetch_add(&n_active, 1);
 	}
+	/* (under the write lock: the only writer) */
+	if (rc == 0 && b->until_ms > atomic_load_explicit(&last_until, memory_order_relaxed))
+		atomic_store_explicit(&last_until, b->until_ms, memory_order_relaxed);
 	pthread_rwlock_unlock(&ban_lock);
 	if (rc == 0 && note)
 		change_note(b);
@@ -234,7 +218,7 @@ static bool ban_in_force(uint64_t key, uint64_t now_ms)
 	const struct ban_slot *s;
 	bool on;
 
-	if (atomic_load_explicit(&n_active, memory_order_relaxed) == 0)
+	if (now_ms >= atomic_load_explicit(&last_until, memory_order_relaxed))
 		return false;
 	pthread_rwlock_rdlock(&ban_lock);
 	s = ban_find(key);
@@ -268,20 +252,35 @@ static struct stripe *stripe_of(uint64_t h)
 }
 
 /* Under the stripe's lock: src's slot, claimed when new. */
-static struct src_slot *src_slot(struct stripe *st, uint64_t h, uint8_t fam, const uint8_t addr[16],
-				 uint64_t now_ms)
+/* Under the stripe's lock: src's slot, or NULL when it has none; *victim
+ * (may be NULL) gets the slot to claim for it: a free one, else the one
+ * seen longest ago. */
+static struct src_slot *src_find(struct stripe *st, uint64_t h, uint8_t fam, const uint8_t addr[16],
+				 struct src_slot **victim)
 {
 	size_t base = h % SRC_PER_STRIPE;
-	struct src_slot *victim = NULL;
+	struct src_slot *v = NULL;
 
 	for (size_t k = 0; k < PROBE; k++) {
 		struct src_slot *s = &st->src[(base + k) % SRC_PER_STRIPE];
 
 		if (s->fam == fam && memcmp(s->addr, addr, 16) == 0)
 			return s;
-		if (!victim || s->fam == 0 || (victim->fam && s->seen_ms < victim->seen_ms))
-			victim = s;
+		if (!v || s->fam == 0 || (v->fam && s->seen_ms < v->seen_ms))
+			v = s;
 	}
+	if (victim)
+		*victim = v;
+	return NULL;
+}
+
+static struct src_slot *src_slot(struct stripe *st, uint64_t h, uint8_t fam, const uint8_t addr[16],
+				 uint64_t now_ms)
+{
+	struct src_slot *victim, *s = src_find(st, h, fam, addr, &victim);
+
+	if (s)
+		return s;
 	memset(victim, 0, sizeof(*victim));
 	victim->fam = fam;
 	memcpy(victim->addr, addr, 16);
@@ -317,7 +316,7 @@ static void addr_text(uint8_t fam, const uint8_t addr[16], char out[BAN_TARGET_M
 bool ban_admit(const struct netaddr *src, uint64_t now_ms, bool *started)
 {
 	uint8_t addr[16];
-	uint8_t fam = addr_key(src, addr);
+	uint8_t fam = netaddr_host_key(src, addr);
 	uint64_t h;
 	struct stripe *st;
 	struct src_slot *s;
@@ -359,7 +358,7 @@ bool ban_user_banned(struct sip_str user, struct sip_str realm, uint64_t now_ms)
 	char target[BAN_TARGET_MAX];
 	size_t n;
 
-	if (atomic_load_explicit(&n_active, memory_order_relaxed) == 0)
+	if (now_ms >= atomic_load_explicit(&last_until, memory_order_relaxed))
 		return false;
 	n = user_target(user, realm, target);
 	return n && ban_in_force(user_hash(target, n), now_ms);
@@ -383,7 +382,7 @@ bool ban_auth_failed(const struct netaddr *src, struct sip_str user, struct sip_
 {
 	const struct config *c = bcfg;
 	uint8_t addr[16];
-	uint8_t fam = addr_key(src, addr);
+	uint8_t fam = netaddr_host_key(src, addr);
 	bool started = false;
 
 	if (fam && c->security.auth_failures) {
@@ -434,21 +433,23 @@ bool ban_auth_failed(const struct netaddr *src, struct sip_str user, struct sip_
 /* ---- the API's side --------------------------------------------------------- */
 
 /* target's key and canonical text (an address as inet_ntop writes it, a
- * user with its realm lowercase). Returns 0 or -EINVAL. */
+ * user with its realm lowercase), and an address's bytes into *host (may
+ * be NULL). Returns 0 or -EINVAL. */
 static int target_key(enum ban_kind kind, const char *target, uint64_t *key,
-		      char canon[BAN_TARGET_MAX])
+		      char canon[BAN_TARGET_MAX], struct netaddr_prefix *host)
 {
 	if (kind == BAN_ADDRESS) {
 		struct netaddr_prefix p;
-		uint8_t addr[16];
 
+		/* One address: a block of all its bits, as netaddr_host_key()
+		 * lays it out (the bytes past an IPv4 address zero). */
 		if (netaddr_prefix_parse(target, strlen(target), &p) < 0 ||
 		    p.bits != (p.family == AF_INET ? 32 : 128))
 			return -EINVAL;
-		memset(addr, 0, sizeof(addr));
-		memcpy(addr, p.addr, p.family == AF_INET ? 4 : 16);
-		addr_text(p.family, addr, canon);
-		*key = addr_hash(p.family, addr);
+		addr_text(p.family, p.addr, canon);
+		*key = addr_hash(p.family, p.addr);
+		if (host)
+			*host = p;
 		return 0;
 	} else {
 		const char *at = strrchr(target, '@');
@@ -473,7 +474,7 @@ int ban_add(enum ban_kind kind, const char *target, unsigned seconds, uint64_t n
 	struct ban_info b = {.kind = kind, .reason = BAN_MANUAL};
 	uint64_t key;
 
-	if (target_key(kind, target, &key, b.target) < 0 || seconds == 0)
+	if (target_key(kind, target, &key, b.target, NULL) < 0 || seconds == 0)
 		return -EINVAL;
 	snprintf(b.node, sizeof(b.node), "%s", node_name);
 	b.since_ms = now_ms;
@@ -488,11 +489,12 @@ int ban_add(enum ban_kind kind, const char *target, unsigned seconds, uint64_t n
 int ban_lift(enum ban_kind kind, const char *target, uint64_t now_ms)
 {
 	char canon[BAN_TARGET_MAX];
+	struct netaddr_prefix host;
 	struct ban_slot *s;
 	struct ban_info lifted;
 	uint64_t key;
 
-	if (target_key(kind, target, &key, canon) < 0)
+	if (target_key(kind, target, &key, canon, &host) < 0)
 		return -ENOENT;
 	pthread_rwlock_wrlock(&ban_lock);
 	s = ban_find(key);
@@ -509,11 +511,12 @@ int ban_lift(enum ban_kind kind, const char *target, uint64_t now_ms)
 	/* The failures that led to it start again from nothing. */
 	if (kind == BAN_ADDRESS) {
 		struct stripe *st = stripe_of(key);
+		struct src_slot *src;
 
 		pthread_mutex_lock(&st->lock);
-		for (size_t i = 0; i < SRC_PER_STRIPE; i++)
-			if (st->src[i].fam && addr_hash(st->src[i].fam, st->src[i].addr) == key)
-				st->src[i].fails = st->src[i].count = 0;
+		src = src_find(st, key, host.family, host.addr, NULL);
+		if (src)
+			src->fails = src->count = 0;
 		pthread_mutex_unlock(&st->lock);
 	}
 	log_info("event=ban_lifted kind=%s target=\"%s\"", ban_kind_name(kind), canon);
@@ -527,7 +530,7 @@ bool ban_get(enum ban_kind kind, const char *target, uint64_t now_ms, struct ban
 	uint64_t key;
 	bool found = false;
 
-	if (target_key(kind, target, &key, canon) < 0)
+	if (target_key(kind, target, &key, canon, NULL) < 0)
 		return false;
 	pthread_rwlock_rdlock(&ban_lock);
 	s = ban_find(key);
@@ -557,7 +560,7 @@ size_t ban_count(uint64_t now_ms)
 {
 	size_t n = 0;
 
-	if (!bans || atomic_load(&n_active) == 0)
+	if (!bans || now_ms >= atomic_load(&last_until))
 		return 0;
 	pthread_rwlock_rdlock(&ban_lock);
 	for (size_t i = 0; i < BAN_MAX; i++)
@@ -597,7 +600,7 @@ static void ban_apply(const struct ban_info *b, uint64_t now_ms)
 	struct ban_slot *s;
 	uint64_t key;
 
-	if (target_key(b->kind, b->target, &key, canon) < 0)
+	if (target_key(b->kind, b->target, &key, canon, NULL) < 0)
 		return;
 	if (!b->lifted) {
 		if (b->until_ms > now_ms)
@@ -631,6 +634,11 @@ void ban_store_in(const struct store_ban *rows, unsigned n)
 }
 
 /* ---- names and life ------------------------------------------------------------ */
+
+enum ban_kind ban_kind_of(const char *target)
+{
+	return strchr(target, '@') ? BAN_USER : BAN_ADDRESS;
+}
 
 int ban_kind_parse(const char *s, enum ban_kind *out)
 {
@@ -692,5 +700,6 @@ void ban_fini(void)
 	user_mem = NULL;
 	bans = NULL;
 	atomic_store(&n_active, 0);
+	atomic_store(&last_until, 0);
 	changes_len = changes_head = 0;
 }

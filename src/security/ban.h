@@ -99,6 +99,9 @@ struct store_ban;
 unsigned ban_store_out(struct store_ban *out, unsigned max);
 void ban_store_in(const struct store_ban *rows, unsigned n);
 
+/* The kind a target looks like: a user's (user@realm) has an '@', an
+ * address never does. */
+enum ban_kind ban_kind_of(const char *target);
 /* Parses "address" or "user" -> kind. Returns 0 or -EINVAL. */
 int ban_kind_parse(const char *s, enum ban_kind *out);
 const char *ban_kind_name(enum ban_kind k);

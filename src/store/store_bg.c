@@ -307,8 +307,6 @@ static bool bg_bans_read(PGconn *c)
 		bg_hooks.bans_in(b, k);
 	}
 	PQclear(r);
-	if (!bg_bans_seen_ms)
-		bg_bans_seen_ms = BG_BANS_LAG_MS + 1; /* looked once: only changes now */
 	return true;
 }
 

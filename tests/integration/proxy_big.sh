@@ -38,26 +38,32 @@ big_lines() {
 		END { print n + 0 }' "$T_DIR/$1.msg"
 }
 
+# big_case CASE UAS_XML UAC_XML UAC_MODE: CALLS calls through the proxy,
+# the callee's messages traced to $T_DIR/uas_CASE.msg
+big_case() {
+	local uas_port
+	uas_port=$(free_port)
+	uas "uas_$1" "$2" "$uas_port" -m "$CALLS" -trace_msg -message_file "$T_DIR/uas_$1.msg"
+	uac "uac_$1" "$3" "$4" -key uas_port "$uas_port" -key pad "$PAD" -r 10
+	uas_wait "uas_$1"
+}
+
+# expect_whole CASE METHOD WHAT: every call's METHOD reached the callee whole
+expect_whole() {
+	local n
+	n=$(big_lines "uas_$1" "$2")
+	[ "$n" = "$CALLS" ] && pass "$1: $CALLS $3 with the 8 KiB From, To and Route" ||
+		fail "$1: $n of $CALLS $3 reached the callee whole"
+}
+
 # 1. CANCEL after the 180
-UAS=$(free_port)
-uas uas_cancel big_uas_cancel.xml "$UAS" -m "$CALLS" -trace_msg -message_file "$T_DIR/uas_cancel.msg"
-uac uac_cancel big_uac_cancel.xml ring -key uas_port "$UAS" -key pad "$PAD" -r 10
-uas_wait uas_cancel
-n=$(big_lines uas_cancel CANCEL)
-[ "$n" = "$CALLS" ] && pass "cancel: $CALLS CANCELs with the 8 KiB From, To and Route" ||
-	fail "cancel: $n of $CALLS CANCELs reached the callee whole"
-n=$(big_lines uas_cancel ACK)
-[ "$n" = "$CALLS" ] && pass "cancel: $CALLS ACKs of the 487 with the 8 KiB From, To and Route" ||
-	fail "cancel: $n of $CALLS ACKs of the 487 reached the callee whole"
+big_case cancel big_uas_cancel.xml big_uac_cancel.xml ring
+expect_whole cancel CANCEL CANCELs
+expect_whole cancel ACK "ACKs of the 487"
 
 # 2. a busy callee: the 486 is ACKed hop by hop
-UAS=$(free_port)
-uas uas_busy uas_busy.xml "$UAS" -m "$CALLS" -trace_msg -message_file "$T_DIR/uas_busy.msg"
-uac uac_busy big_uac_busy.xml busy -key uas_port "$UAS" -key pad "$PAD" -r 10
-uas_wait uas_busy
-n=$(big_lines uas_busy ACK)
-[ "$n" = "$CALLS" ] && pass "busy: $CALLS ACKs of the 486 with the 8 KiB From, To and Route" ||
-	fail "busy: $n of $CALLS ACKs of the 486 reached the callee whole"
+big_case busy uas_busy.xml big_uac_busy.xml busy
+expect_whole busy ACK "ACKs of the 486"
 
 grep -q "event=cancel_not_sent\|event=ack_not_sent" "$T_DIR/junction.log" &&
 	fail "a CANCEL or ACK was not sent: $(grep -m1 'not_sent' "$T_DIR/junction.log")"
