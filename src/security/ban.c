@@ -193,7 +193,13 @@ static int ban_put(uint64_t key, const struct ban_info *b, bool note, uint64_t n
 	if (!s && atomic_load(&n_active) >= BAN_MAX * 3 / 4) {
 		rc = -ENOSPC;
 	} else if (s) {
-		if (s->info.until_ms <= now_ms || b->until_ms > s->info.until_ms)
+		/* A ban lifted here is not brought back by the same ban's row
+		 * (the database echoes this node's writes, the ban's insert
+		 * maybe after its lift): only a later one replaces it. (Times
+		 * went through the database: a millisecond of rounding.) */
+		bool relifted = s->info.lifted && b->since_ms <= s->info.since_ms + 1;
+
+		if (!relifted && (s->info.until_ms <= now_ms || b->until_ms > s->info.until_ms))
 			s->info = *b;
 	} else {
 		size_t i = key & (BAN_MAX - 1);
@@ -505,6 +511,7 @@ int ban_lift(enum ban_kind kind, const char *target, uint64_t now_ms)
 	lifted = s->info;
 	/* Kept as expired, so that the probe chains stay whole. */
 	s->info.until_ms = now_ms;
+	s->info.lifted = true;
 	pthread_rwlock_unlock(&ban_lock);
 	lifted.lifted = true;
 	change_note(&lifted);
@@ -611,8 +618,10 @@ static void ban_apply(const struct ban_info *b, uint64_t now_ms)
 	 * the database: a millisecond of rounding). */
 	pthread_rwlock_wrlock(&ban_lock);
 	s = ban_find(key);
-	if (s && s->info.until_ms <= b->until_ms + 1 && s->info.since_ms <= b->since_ms + 1)
+	if (s && s->info.until_ms <= b->until_ms + 1 && s->info.since_ms <= b->since_ms + 1) {
 		s->info.until_ms = 0;
+		s->info.lifted = true;
+	}
 	pthread_rwlock_unlock(&ban_lock);
 }
 

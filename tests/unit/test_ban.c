@@ -266,3 +266,23 @@ Test(netaddr_prefix, refused)
 	netaddr_prefix_format(&p, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "2001:db8::/32");
 }
+
+/* The database echoes this node's own writes, the ban's insert maybe
+ * after its lift: the echo does not bring the lifted ban back, while a
+ * later ban of the same target still applies. */
+Test(ban, a_lift_survives_the_echo_of_its_ban)
+{
+	uint64_t now = clock_wall_ms();
+	struct store_ban rows[4];
+	struct ban_info bi;
+
+	cr_assert_eq(ban_add(BAN_ADDRESS, "192.0.2.80", 60, now), 0);
+	cr_assert_eq(ban_lift(BAN_ADDRESS, "192.0.2.80", now + 1), 0);
+	cr_assert_eq(ban_store_out(rows, 4), 2);
+	ban_store_in(&rows[0], 1); /* the insert, read back after the lift */
+	cr_assert_not(ban_get(BAN_ADDRESS, "192.0.2.80", now + 2, &bi));
+	rows[0].since_ms = now + 10;
+	rows[0].until_ms = now + 60000;
+	ban_store_in(&rows[0], 1); /* another node's later ban */
+	cr_assert(ban_get(BAN_ADDRESS, "192.0.2.80", now + 11, &bi));
+}
