@@ -34,7 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS_BYTES     16 /* issue time (8) + scope (4) + random (4) */
+#define TIME_BYTES   6 /* seconds: good until the year 8921556 */
+#define SCOPE_BYTES  4
+#define RANDOM_BYTES 6 /* 40,000 nonces in one second and scope: p(collision) 3e-6 */
+#define TS_BYTES     (TIME_BYTES + SCOPE_BYTES + RANDOM_BYTES)
+#define TIME_MAX     ((1ull << (8 * TIME_BYTES)) - 1)
 #define MAC_BYTES    16 /* HMAC-SHA256 truncated (RFC 2104 §5 allows t >= L/2) */
 #define SHA256_BLOCK 64
 #define SHA256_LEN   32
@@ -88,18 +92,19 @@ static int hex_decode_lower(const char *p, size_t n_bytes, uint8_t *out)
 	return 0;
 }
 
-static uint64_t load_be64(const uint8_t *p)
+/* Big-endian integers of n bytes (n <= 8) in the nonce. */
+static uint64_t load_be(const uint8_t *p, int n)
 {
 	uint64_t v = 0;
 
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < n; i++)
 		v = v << 8 | p[i];
 	return v;
 }
 
-static void store_be64(uint8_t *p, uint64_t v)
+static void store_be(uint8_t *p, int n, uint64_t v)
 {
-	for (int i = 7; i >= 0; i--) {
+	for (int i = n - 1; i >= 0; i--) {
 		p[i] = (uint8_t)v;
 		v >>= 8;
 	}
@@ -195,14 +200,6 @@ out:
 	return err;
 }
 
-static void store_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 int nonce_make(const struct nonce_key *k, struct sip_str realm, uint32_t scope, uint64_t now_s,
 	       char out[NONCE_LEN + 1])
 {
@@ -210,9 +207,11 @@ int nonce_make(const struct nonce_key *k, struct sip_str realm, uint32_t scope, 
 	int err;
 
 	out[0] = '\0';
-	store_be64(ts, now_s);
-	store_be32(ts + 8, scope);
-	if (RAND_bytes(ts + 12, 4) != 1)
+	/* A clock past 48 bits is broken: the stamp saturates, and the
+	 * nonce is refused as from the future once the clock is mended. */
+	store_be(ts, TIME_BYTES, now_s > TIME_MAX ? TIME_MAX : now_s);
+	store_be(ts + TIME_BYTES, SCOPE_BYTES, scope);
+	if (RAND_bytes(ts + TIME_BYTES + SCOPE_BYTES, RANDOM_BYTES) != 1)
 		return -EIO;
 	err = nonce_mac(k, ts, realm, out + 2 * TS_BYTES);
 	if (err)
@@ -239,7 +238,7 @@ int nonce_verify(const struct nonce_key *k, struct sip_str nonce, struct sip_str
 		return -EINVAL;
 	/* Genuine from here on: only now may the answer be "stale", which
 	 * tells the client its password was right (RFC 7616 §3.3). */
-	issued = load_be64(ts);
+	issued = load_be(ts, TIME_BYTES);
 	if (issued > now_s && issued - now_s > NONCE_SKEW_S)
 		return -EINVAL;
 	if (now_s > issued && now_s - issued > lifetime_s)
@@ -247,7 +246,7 @@ int nonce_verify(const struct nonce_key *k, struct sip_str nonce, struct sip_str
 	/* Issued to another source, or by another node: its nonce-counts
 	 * are not kept here, so it is not valid here (a replay, or a client
 	 * that moved: either way a fresh nonce). */
-	if ((uint32_t)(load_be64(ts + 4) & 0xffffffffu) != scope)
+	if ((uint32_t)load_be(ts + TIME_BYTES, SCOPE_BYTES) != scope)
 		return -ESTALE;
 	return 0;
 }
@@ -378,7 +377,7 @@ int nonce_nc_check(struct nonce_nc_table *t, struct sip_str nonce, uint32_t nc, 
 	/* The same time checks as nonce_verify(), so that an entry is never
 	 * found expired: dropping the count of a nonce still accepted would
 	 * let its old counts replay. */
-	issued = load_be64(id);
+	issued = load_be(id, TIME_BYTES);
 	if (issued > now_s && issued - now_s > NONCE_SKEW_S)
 		return -EINVAL;
 	expires = add_sat(issued, t->lifetime_s);

@@ -4,10 +4,12 @@
  * §5.5, §5.10; RFC 8760 for SIP).
  *
  * A nonce is 64 lowercase hex characters:
- *   16 hex  issue time, seconds, big-endian
+ *   12 hex  issue time, seconds, big-endian
  *   8 hex   scope: whom the nonce is for (the caller's hash of the node
  *           and the client's address)
- *   8 hex   4 random bytes (RAND_bytes): no two challenges share a nonce
+ *   12 hex  6 random bytes (RAND_bytes): no two challenges share a nonce
+ *           (4 bytes were too few: 40,000 challenges of one second to one
+ *           address collided one time in five)
  *   32 hex  HMAC-SHA256(key, time || scope || random || realm), first 16
  *           bytes
  * The key is derived from the cluster secret, so any node can tell a
@@ -48,7 +50,7 @@ void nonce_key_free(struct nonce_key *k);
 
 /* Writes a fresh nonce for realm and scope issued at now_s (wall clock, seconds) to
  * out, NUL-terminated. Returns 0, or -ENOMEM / -EIO (no randomness, hash
- * failure) with out set to "". */
+ * failure) with out set to "". The time stamp saturates at 2^48 - 1. */
 int nonce_make(const struct nonce_key *k, struct sip_str realm, uint32_t scope, uint64_t now_s,
 	       char out[NONCE_LEN + 1]);
 
