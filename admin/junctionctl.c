@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYSCONFDIR
@@ -57,6 +58,8 @@ struct opts {
 	/* session list; the ages are checked to be digits */
 	const char *sip_server, *min_age, *max_age;
 	bool all;
+	/* notifications */
+	const char *state;
 };
 
 static struct opts o = {.timeout = 10, .weight = -1};
@@ -105,6 +108,8 @@ static void usage(FILE *f)
 	      "  ban list [address|user]                 the bans in force\n"
 	      "  ban add ADDRESS|USER@REALM SECONDS      a ban on every node\n"
 	      "  ban rm ADDRESS|USER@REALM               lifts it on every node\n"
+	      "  notifications [--aor AOR] [--state pending|sending|failed] [--limit N]\n"
+	      "                                          registration events not delivered\n"
 	      "options:\n"
 	      "  --url URL          the admin API (env JUNCTION_URL; default " DEFAULT_URL ")\n"
 	      "  --token TOKEN      the bearer token (env JUNCTION_TOKEN)\n"
@@ -1168,6 +1173,81 @@ static void cmd_ban(int argc, char **argv)
 	}
 }
 
+static const struct column ev_cols[] = {
+	{"ID", "id"},
+	{"AOR", "aor"},
+	{"CONTACT", "contact"},
+	{"EVENT", "event"},
+	{"EXPIRES", "expires"},
+	{"NODE", "node"},
+	{"CREATED", "created_at"},
+	{"STATE", "state"},
+	{"ATTEMPTS", "attempts"},
+	{"NEXT-TRY", "next_try"},
+	{"CLAIMED-BY", "claimed_by"},
+	{"LAST-ERROR", "last_error"},
+};
+
+/* The member key of o, unix seconds, as UTC ISO 8601 for a table. */
+static void unix_to_iso(json_t *o_, const char *key)
+{
+	json_t *v = json_object_get(o_, key);
+	time_t t;
+	struct tm tm;
+	char text[32];
+
+	if (!json_is_integer(v))
+		return;
+	t = (time_t)json_integer_value(v);
+	if (!gmtime_r(&t, &tm) || !strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return;
+	json_object_set_new(o_, key, json_string(text));
+}
+
+/* The registration events the back end has not taken ([notify]): one
+ * request, oldest first, at most the API's page (it has no cursor). */
+static void cmd_notifications(int argc, char **argv)
+{
+	char query[4096] = "", path[sizeof(query) + 32], limit[24];
+	json_t *j = NULL, *items, *it;
+	json_int_t count;
+	size_t i;
+
+	(void)argv;
+	if (argc != 0)
+		die(EXIT_USAGE, "notifications takes no arguments, only options");
+	if (o.limit > PAGE_MAX)
+		die(EXIT_USAGE, "notifications: --limit is at most %u", PAGE_MAX);
+	snprintf(limit, sizeof(limit), "%ld", o.limit ? o.limit : (long)PAGE_MAX);
+	add_arg(query, sizeof(query), "aor", o.aor);
+	add_arg(query, sizeof(query), "state", o.state);
+	add_arg(query, sizeof(query), "limit", limit);
+	snprintf(path, sizeof(path), "/v1/notifications%s", query);
+	request("GET", path, NULL, &j);
+	if (o.json) {
+		print_json(j);
+		json_decref(j);
+		return;
+	}
+	items = json_object_get(j, "notifications");
+	count = json_integer_value(json_object_get(j, "count"));
+	if (json_array_size(items) == 0) {
+		printf("no notifications\n");
+		json_decref(j);
+		return;
+	}
+	json_array_foreach(items, i, it)
+	{
+		unix_to_iso(it, "created_at");
+		unix_to_iso(it, "next_try");
+	}
+	print_table(items, ev_cols, sizeof(ev_cols) / sizeof(ev_cols[0]));
+	if ((json_int_t)json_array_size(items) < count)
+		printf("(the oldest %zu of %" JSON_INTEGER_FORMAT ")\n", json_array_size(items),
+		       count);
+	json_decref(j);
+}
+
 /* --min-age and --max-age: seconds, as the API takes them (0 to 2^31 - 1). */
 static const char *age_opt(const char *name, const char *v)
 {
@@ -1206,6 +1286,7 @@ int main(int argc, char **argv)
 		O_MIN_AGE,
 		O_MAX_AGE,
 		O_ALL,
+		O_STATE,
 	};
 	static const struct option longopts[] = {
 		{"url", required_argument, NULL, O_URL},
@@ -1235,6 +1316,7 @@ int main(int argc, char **argv)
 		{"min-age", required_argument, NULL, O_MIN_AGE},
 		{"max-age", required_argument, NULL, O_MAX_AGE},
 		{"all", no_argument, NULL, O_ALL},
+		{"state", required_argument, NULL, O_STATE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -1328,6 +1410,9 @@ int main(int argc, char **argv)
 		case O_ALL:
 			o.all = true;
 			break;
+		case O_STATE:
+			o.state = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1364,6 +1449,8 @@ int main(int argc, char **argv)
 		cmd_session(argc - optind - 1, argv + optind + 1);
 	else if (strcmp(argv[optind], "ban") == 0)
 		cmd_ban(argc - optind - 1, argv + optind + 1);
+	else if (strcmp(argv[optind], "notifications") == 0)
+		cmd_notifications(argc - optind - 1, argv + optind + 1);
 	else
 		die(EXIT_USAGE, "unknown command '%s' (see junctionctl --help)", argv[optind]);
 	curl_global_cleanup();

@@ -21,6 +21,7 @@ SCPORT=25081
 J2IP=127.0.0.3
 PGPORT=25432
 JADMINPORT=25090
+JADMINTOKEN=bench-token-0123456789
 PIDS=()
 
 log() { echo "[bench] $*" >&2; }
@@ -143,16 +144,22 @@ bench_teardown() {
 jfile() { echo "$WORK/junction${1#1}.$2"; }
 node_ip() { if [ "$1" = 1 ]; then echo 127.0.0.1; else echo "$J2IP"; fi; }
 
-# write_junction_conf auth|noauth|sc|sc_plain|sc_affinity [N]: node N's
-# configuration (N 1 unless given). sc: routing to a Session Controller;
+# write_junction_conf auth|noauth|sc|sc_plain|sc_affinity|delegate [N]: node
+# N's configuration (N 1 unless given). sc: routing to a Session Controller;
 # sc_plain and sc_affinity: the same as a node of a two-node cluster (one
 # Record-Route name for both, so that each takes the other's as its own),
-# with [sessions] affinity off or on.
+# with [sessions] affinity off or on; delegate: sc's pool, with the
+# REGISTERs decided by the Session Controller ([auth] mode = delegate).
 write_junction_conf() {
-	local variant=$1 n=${2:-1} conf
+	local variant=$1 n=${2:-1} conf auth=none
 	conf=$(jfile "$n" conf)
+	case $variant in
+	auth) auth=local ;;
+	delegate) auth=delegate ;;
+	esac
 	cat >"$conf" <<CONF
 [sip]
+$([ "$variant" = delegate ] && echo "mode = stateful")
 listen = udp:$(node_ip "$n"):$JPORT
 domain = localhost
 record_route = yes
@@ -167,20 +174,20 @@ $([ "$variant" = trusted ] && echo "trusted = 127.0.0.0/8")
 conninfo = host=127.0.0.1 port=$PGPORT dbname=junction user=postgres
 connections_per_worker = ${JUNCTION_DB_CONNS:-1}
 [auth]
-mode = $([ "$1" = auth ] && echo local || echo none)
+mode = $auth
 secret = bench-secret-0123456789abcdef
 [registrar]
 min_expires = 10
 max_contacts = 100
 [admin]
 listen = 127.0.0.1:$((JADMINPORT + n - 1))
-token = bench-token-0123456789
+token = $JADMINTOKEN
 [node]
 name = bench$n
 [log]
 level = ${JUNCTION_LOG:-warn}
 CONF
-	[[ $variant == sc* ]] && cat >>"$conf" <<CONF
+	[[ $variant == sc* || $variant == delegate ]] && cat >>"$conf" <<CONF
 [routing]
 session_controllers = yes
 [cluster]
@@ -189,8 +196,9 @@ oos_check = 5
 oos_force = 5
 CONF
 	# sc_calls sets the pool's routing beside Kamailio's dispatcher, which
-	# stores no sessions: affinity off there (sc_affinity measures it)
-	[ "$variant" = sc ] && printf '[sessions]\naffinity = no\n' >>"$conf"
+	# stores no sessions: affinity off there (sc_affinity measures it), and
+	# for delegate, which measures the REGISTERs alone
+	[[ $variant == sc || $variant == delegate ]] && printf '[sessions]\naffinity = no\n' >>"$conf"
 	[[ $variant == sc_* ]] && cat >>"$conf" <<CONF
 record_route = bench.cluster
 [sessions]
@@ -328,29 +336,32 @@ sc_via_scenario() {
 	echo "$WORK/sc-via/uas.xml"
 }
 
-# The Session Controller of sc_calls and sc_affinity (start_sc SYS
-# SCENARIO): a SIPp UAS on SCIP:SCPORT (-aa: it answers the proxies'
-# OPTIONS probes), started afresh for each system and scenario.
+# The Session Controller of sc_calls, sc_affinity and delegate (start_sc
+# SYS SCENARIO): a SIPp UAS on SCIP:SCPORT (-aa: it answers the proxies'
+# OPTIONS probes), started afresh for each system and scenario; for
+# delegate, the registrar back end bench/scenarios/sc_registrar.xml.
 # In the foreground and in the background of this shell, so that $! is
 # SIPp itself (no -bg, no pgrep); its message counts go to SC_COUNTS
-# (SIPp names the file after its pid) every second.
+# (SIPp names the file after the scenario's and its pid) every second.
 SC_PID=""
 SC_COUNTS=""
 start_sc() {
-	local sys=$1 xml=$TSCEN/uas.xml
+	local sys=$1 xml=$TSCEN/uas.xml name
 	stop_sc
-	if [[ $2 == sc_affinity:* ]]; then
-		xml=$(sc_via_scenario) || return 1
-	fi
+	case $2 in
+	sc_affinity:*) xml=$(sc_via_scenario) || return 1 ;;
+	delegate:*) xml=$SCEN/sc_registrar.xml ;;
+	esac
+	name=$(basename "$xml" .xml)
 	if ss -Hlnu "src $SCIP:$SCPORT" 2>/dev/null | grep -q .; then
 		log "$SCIP:$SCPORT is taken: no Session Controller"
 		return 1
 	fi
-	rm -f "$WORK"/uas_*_counts.csv
+	rm -f "$WORK/${name}"_*_counts.csv
 	(cd "$WORK" && exec sipp -sf "$xml" -i "$SCIP" -p "$SCPORT" -aa -nostdin \
 		-buff_size 4194304 -trace_counts -fd 1 >/dev/null 2>"$WORK/sc.$sys.err") &
 	SC_PID=$!
-	SC_COUNTS=$WORK/uas_${SC_PID}_counts.csv
+	SC_COUNTS=$WORK/${name}_${SC_PID}_counts.csv
 	PIDS+=("$SC_PID")
 	for _ in $(seq 50); do
 		ss -Hlnu "src $SCIP:$SCPORT" 2>/dev/null | grep -q . && return 0
@@ -421,6 +432,29 @@ sc_count() {
 	SC_SEEN[$sys/$sc]="$inv INVITEs, $bye BYEs answered${sent:+ (the nodes counted $sent requests sent to it)}$more"
 	log "$sys $sc: the Session Controller took ${SC_SEEN[$sys/$sc]}"
 }
+# node_counter NAME: one of node 1's counters (/v1/stats), e.g.
+# delegated_registers.
+node_counter() {
+	curl -s -H "Authorization: Bearer $JADMINTOKEN" "http://127.0.0.1:$JADMINPORT/v1/stats" |
+		grep -o "\"$1\": *[0-9]*" | grep -o '[0-9]*$'
+}
+# What the registrar back end of delegate took over Junction's steps
+# (SC_SEEN[junction/delegate:delegated]): the REGISTERs SIPp received and
+# the 200s it sent, Junction's own counts (REGISTERs forwarded, 2xx whose
+# bindings it stored, failed: not stored or no answer) and the bindings
+# in the table at the end, the check that the REGISTERs did go there.
+delegate_count() {
+	local sys=$1 sc=$2 reg ok fwd acc failed rows
+	sleep 1.5 # SIPp writes its counts every second
+	reg=$(sipp_stat "$SC_COUNTS" 0_REGISTER_Recv)
+	ok=$(sipp_stat "$SC_COUNTS" 1_200_Sent)
+	fwd=$(node_counter delegated_registers)
+	acc=$(node_counter delegated_accepted)
+	failed=$(node_counter delegated_failed)
+	rows=$(psqlq junction "SELECT count(*) FROM binding")
+	SC_SEEN[$sys/$sc]="$reg REGISTERs, $ok answered 200 (the node forwarded ${fwd:-?}, stored ${acc:-?}, failed ${failed:-?}; ${rows:-?} bindings)"
+	log "$sys $sc: the back end took ${SC_SEEN[$sys/$sc]}"
+}
 
 # The SIPp command line of a scenario at a rate, for a number of calls.
 sipp_cmd() {
@@ -429,8 +463,9 @@ sipp_cmd() {
 		-timeout $((STEP_S + 30))s -trace_stat -stf stat.csv -fd 1 ${SIPP_EXTRA:-})
 	case $sc in
 	options) echo sipp -sf "$SCEN/options.xml" "${common[@]}" "127.0.0.1:$PORT" ;;
-	reg_auth) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" -auth_uri localhost "${common[@]}" "127.0.0.1:$PORT" ;;
-	reg_noauth) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
+	reg_auth | delegate:local) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" -auth_uri localhost "${common[@]}" "127.0.0.1:$PORT" ;;
+	# delegated: the back end answers the first REGISTER 200, no challenge
+	reg_noauth | delegate:delegated) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
 	calls | sc_calls | sc_affinity:* | security:*)
 		# the INVITE to the proxy, its ACK and BYE to dhost (uac.xml's
 		# setdest): the proxy again, or sc_affinity's second node
@@ -444,18 +479,22 @@ sipp_cmd() {
 }
 
 # What is measured of a scenario: sc_affinity is two cases, one row each,
-# plain ([sessions] affinity = no) and affinity (yes); any other, itself.
+# plain ([sessions] affinity = no) and affinity (yes); security checked
+# and trusted; delegate local (reg_auth's REGISTERs, Junction checking
+# the credentials) and delegated (the back end deciding); any other, itself.
 cases_of() {
 	case $1 in
 	sc_affinity) echo sc_affinity:plain sc_affinity:affinity ;;
 	security) echo security:checked security:trusted ;;
+	delegate) echo delegate:local delegate:delegated ;;
 	*) echo "$1" ;;
 	esac
 }
 
 variant_of() {
 	case $1 in
-	reg_auth) echo auth ;;
+	reg_auth | delegate:local) echo auth ;;
+	delegate:delegated) echo delegate ;;
 	sc_calls) echo sc ;;
 	sc_affinity:plain) echo sc_plain ;;
 	sc_affinity:affinity) echo sc_affinity ;;
@@ -464,16 +503,18 @@ variant_of() {
 	esac
 }
 
-# One step: sets STEP_OK (1/0) and STEP_{RATE,CPU_OP,PG_OP,P50,P99,SIPP_CPU,WHY}.
+# One step: sets STEP_OK (1/0) and STEP_{RATE,CPU_OP,PG_OP,SC_OP,P50,P99,SIPP_CPU,WHY}
+# (SC_OP: the Session Controller's CPU per operation, when one runs).
 run_step() {
 	# (calls on a line of its own: words of one "local" expand before it runs)
 	local sys=$1 sc=$2 rate=$3 secs=${4:-$STEP_S} dir
 	local calls=$((rate * secs))
 	dir=$(mktemp -d "$WORK/step.XXXXXX")
-	local pgpid c0 c1 p0 p1 u0 u1 rc
+	local pgpid c0 c1 p0 p1 s0=0 s1=0 u0 u1 rc
 	pgpid=$(head -n 1 "$WORK/pg/data/postmaster.pid")
 	c0=$(sys_ticks)
 	p0=$(tree_ticks "$pgpid")
+	[ -n "$SC_PID" ] && s0=$(tree_ticks "$SC_PID")
 	u0=$(udp_rcvbuf_errors)
 	# a window of the step on the wire, for the latency (bench/wire-latency):
 	# at most 20,000 packets, which tshark reads in about 5 s
@@ -490,6 +531,7 @@ run_step() {
 	wait "$cap_pid"
 	c1=$(sys_ticks)
 	p1=$(tree_ticks "$pgpid")
+	[ -n "$SC_PID" ] && s1=$(tree_ticks "$SC_PID")
 	u1=$(udp_rcvbuf_errors)
 	local last ok failed elapsed
 	last=$(tail -n 1 "$dir/stat.csv" 2>/dev/null)
@@ -501,6 +543,9 @@ run_step() {
 	STEP_RATE=$rate
 	STEP_CPU_OP=$(awk -v t=$((c1 - c0)) -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }')
 	STEP_PG_OP=$(awk -v t=$((p1 - p0)) -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }')
+	STEP_SC_OP=-
+	[ -n "$SC_PID" ] &&
+		STEP_SC_OP=$(awk -v t=$((s1 - s0)) -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }')
 	STEP_SIPP_CPU=$(awk '{ if ($1 > 0) printf "%.0f", ($2 + $3) * 100 / $1; else print 0 }' "$dir/time.txt" 2>/dev/null)
 	local lat
 	lat=$("$bench/wire-latency" "$dir/cap.pcap" "$PORT" 2>/dev/null || echo "- - 0")
@@ -517,7 +562,7 @@ run_step() {
 		STEP_OK=0
 		STEP_WHY="took ${elapsed}s for ${secs}s of load"
 	fi
-	log "$sys $sc rate=$rate (${secs}s) ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}% ${STEP_WHY}"
+	log "$sys $sc rate=$rate (${secs}s) ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us${SC_PID:+ sc/op=${STEP_SC_OP}us} p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}% ${STEP_WHY}"
 	[ -n "${BENCH_KEEP:-}" ] && log "kept $dir" || rm -rf "$dir"
 }
 
@@ -539,17 +584,32 @@ settle() {
 start_rate() {
 	case $1 in
 	options) echo 5000 ;;
-	reg_noauth | reg_auth) echo 1500 ;;
+	reg_noauth | reg_auth | delegate:*) echo 1500 ;;
 	calls | sc_calls | sc_affinity:* | security:*) echo 1500 ;;
 	esac
 }
 
 # find_rate sys sc: search_rate for each case of sc, with the Session
-# Controller of sc_calls and sc_affinity started before the system and
-# stopped after it. sc_affinity is Junction's alone.
+# Controller of sc_calls, sc_affinity and delegate's delegated case
+# started before the system and stopped after it. sc_affinity, security
+# and delegate are Junction's alone.
 find_rate() {
 	local sys=$1 sc=$2 c
 	case $sc in
+	delegate)
+		[ "$sys" = junction ] || { log "$sys: no $sc (Junction only)"; return; }
+		search_rate "$sys" delegate:local
+		c=delegate:delegated
+		if start_sc "$sys" "$c"; then
+			search_rate "$sys" "$c"
+			delegate_count "$sys" "$c"
+		else
+			NOTE[$sys/$c]="no Session Controller"
+			RATE[$sys/$c]=0
+		fi
+		stop_sc
+		return
+		;;
 	sc_calls) ;;
 	sc_affinity)
 		if [ "$sys" != junction ]; then
@@ -591,7 +651,7 @@ search_rate() {
 		start_uas
 		register_uas
 	fi
-	if [[ $sc == sc_* ]]; then
+	if [[ $sc == sc_* || $sc == delegate:delegated ]]; then
 		sc_pool_ready "$sys" || { NOTE[$key]="the Session Controller is not in service"; RATE[$key]=0; return; }
 	fi
 	rate=$(start_rate "$sc")
@@ -601,6 +661,7 @@ search_rate() {
 		if [ "$STEP_OK" = 1 ]; then
 			best=$rate
 			RATE[$key]=$rate CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
+			SC_OP[$key]=$STEP_SC_OP
 			[ "$fail" -gt 0 ] && break
 			rate=$((rate * 3 / 2))
 		else
@@ -629,7 +690,7 @@ search_rate() {
 			# no figures: those of the search steps are not of a rate that held
 			NOTE[$key]="no rate held for ${STEP_S}s: $STEP_WHY"
 			RATE[$key]=0
-			unset "CPU_OP[$key]" "PG_OP[$key]" "P50[$key]" "P99[$key]"
+			unset "CPU_OP[$key]" "PG_OP[$key]" "SC_OP[$key]" "P50[$key]" "P99[$key]"
 			return
 		fi
 		NOTE[$key]="${best}/s did not hold for ${STEP_S}s ($STEP_WHY)"
@@ -637,6 +698,7 @@ search_rate() {
 		settle
 	done
 	RATE[$key]=$best CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
+	SC_OP[$key]=$STEP_SC_OP
 	[ "${STEP_SIPP_CPU:-0}" -ge 90 ] && NOTE[$key]="SIPp at ${STEP_SIPP_CPU}% CPU: the load generator is the limit"
 	run_step "$sys" "$sc" $((best * 4 / 5)) "$SEARCH_S"
 	P99_80[$key]=$STEP_P99
@@ -707,6 +769,24 @@ security_report() {
 	echo "${CPU_OP[junction/security:trusted]:--} µs trusted."
 }
 
+# What delegated registration costs against local auth: the rates, and
+# the CPU per REGISTER of Junction, PostgreSQL and the back end.
+delegate_report() {
+	local l=junction/delegate:local d=junction/delegate:delegated
+	local lr=${RATE[$l]:-0} dr=${RATE[$d]:-0}
+	echo
+	echo "delegate (Junction only): refreshing REGISTERs (the same $USERS AORs and contacts over and"
+	echo "over: UPDATEs), local: reg_auth's (\`[auth] mode = local\`, 401 and the credentials checked"
+	echo "by Junction, a REGISTER counted once); delegated: \`[auth] mode = delegate\`, each REGISTER"
+	echo "forwarded, transaction-stateful, to a SIPp back end on $SCIP:$SCPORT"
+	echo "(bench/scenarios/sc_registrar.xml, in the pool with \`[routing] session_controllers\`) that"
+	echo "answers it 200 without a challenge; the binding is stored before the 200 goes back. The"
+	echo "back end took ${SC_SEEN[$d]:-not measured}."
+	echo
+	echo "**delegate: delegated/local = $(ratio "$dr" "$lr") ($dr/$lr REGISTERs/s); CPU per REGISTER (µs):"
+	echo "Junction ${CPU_OP[$d]:--} delegated, ${CPU_OP[$l]:--} local; PostgreSQL ${PG_OP[$d]:--}, ${PG_OP[$l]:--}; the back end ${SC_OP[$d]:--}.**"
+}
+
 report() {
 	local cores kver commit
 	cores=$(nproc)
@@ -726,14 +806,14 @@ report() {
 	for sc in $SCENARIOS; do
 		[ "$sc" = memory ] && continue
 		for sys in $systems; do
-			if [[ $sc == sc_affinity || $sc == security ]] && [ "$sys" != junction ]; then
+			if [[ $sc == sc_affinity || $sc == security || $sc == delegate ]] && [ "$sys" != junction ]; then
 				echo "| $sc | $sys | — | — | — | — | — | — | — | no equivalent: Junction only |"
 				continue
 			fi
 			for c in $(cases_of "$sc"); do
 				local k="$sys/$c" r=""
 				[ "$sys" = junction ] && r=$(ratio "${RATE[junction/$c]:-0}" "${RATE[kamailio/$c]:-0}")
-				[[ $sc == sc_affinity || $sc == security ]] && r="—"
+				[[ $sc == sc_affinity || $sc == security || $sc == delegate ]] && r="—"
 				echo "| ${c/:/ } | $sys | ${RATE[$k]:-0} | $r | ${CPU_OP[$k]:--} | ${PG_OP[$k]:--} | ${P50[$k]:--} | ${P99[$k]:--} | ${P99_80[$k]:--} | ${NOTE[$k]:-} |"
 			done
 		done
@@ -761,6 +841,7 @@ report() {
 	fi
 	[[ " $SCENARIOS " == *" sc_affinity "* ]] && [[ " $systems " == *" junction "* ]] && affinity_report
 	[[ " $SCENARIOS " == *" security "* ]] && [[ " $systems " == *" junction "* ]] && security_report
+	[[ " $SCENARIOS " == *" delegate "* ]] && [[ " $systems " == *" junction "* ]] && delegate_report
 	local s0=(${STEAL0:-0 0}) s1=(${STEAL1:-0 0})
 	echo
 	echo "The machine's latency floor (bench/sched-floor.c, before the load, nothing else"

@@ -24,6 +24,7 @@
 #include "proxy/scpool.h"
 #include "proxy/self.h"
 #include "registrar/auth.h"
+#include "registrar/httpauth.h"
 #include "registrar/location.h"
 #include "registrar/subcache.h"
 #include "runtime/counters.h"
@@ -173,6 +174,15 @@ static int run(const struct config *cfg)
 		return 1;
 	}
 	dialog_rate_init(cfg->routing.overload_dialog_rate);
+	/* Before the workers, which post to it; its threads inherit the
+	 * blocked signals. */
+	if (cfg->auth.mode == AUTH_MODE_HTTP) {
+		rc = httpauth_start(cfg);
+		if (rc < 0) {
+			log_error("event=start_failed error=\"auth http: %s\"", strerror(-rc));
+			return 1;
+		}
+	}
 	rc = workers_start(cfg, cfg->sip.workers, &core_app);
 	if (rc < 0) {
 		log_error("event=start_failed error=\"workers: %s\"", strerror(-rc));
@@ -274,7 +284,13 @@ static int run(const struct config *cfg)
 	admin_stop();
 	workers_read_udp(false);
 	transport_stop();
+	/* While the workers still run: what was asked is answered, and they
+	 * take the answers. */
+	if (cfg->auth.mode == AUTH_MODE_HTTP)
+		httpauth_stop();
 	rc = workers_stop(DRAIN_TIMEOUT_MS);
+	if (cfg->auth.mode == AUTH_MODE_HTTP && rc == 0)
+		httpauth_destroy();
 	store_bg_stop();
 	dlgcache_fini();
 	scpool_fini();

@@ -88,6 +88,7 @@ static const struct admin_route routes[] = {
 	{"/v1/sessions/", false, admin_session_get, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/bans", false, admin_bans_list, admin_bans_create, NULL, NULL, "GET, HEAD, POST"},
 	{"/v1/bans/", false, admin_ban_get, NULL, NULL, admin_ban_delete, "GET, HEAD, DELETE"},
+	{"/v1/notifications", false, admin_notifications_list, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/status", false, admin_status, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/stats", false, admin_stats, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/openapi.json", false, admin_openapi, NULL, NULL, NULL, "GET, HEAD"},

@@ -172,6 +172,8 @@ void admin_bans_create(struct admin_req *r);
 void admin_ban_get(struct admin_req *r);
 void admin_ban_delete(struct admin_req *r);
 
+void admin_notifications_list(struct admin_req *r);
+
 void admin_status(struct admin_req *r);
 void admin_stats(struct admin_req *r);
 void admin_metrics(struct admin_req *r);

@@ -156,6 +156,20 @@ static void state_families(FILE *f, const struct metrics_input *in)
 		get(&c->v[CTR_AUTH_CHALLENGES]));
 	counter(f, "junction_auth_failures_total", "Credentials given and refused.",
 		get(&c->v[CTR_AUTH_FAILURES]));
+	/* [auth] mode = http (a closed set: always written) */
+	family(f, "junction_auth_http_total", "counter",
+	       "Credentials decided by the HTTP authentication service ([auth] mode = http), by "
+	       "outcome: accepted (200), rejected (403), failed (another status, no answer in "
+	       "time, queue full: 503 to the endpoint), cached (accepted on a nonce the "
+	       "service accepted before, without asking).");
+	sample(f, "junction_auth_http_total", "outcome", "accepted",
+	       get(&c->v[CTR_AUTH_HTTP_ACCEPTED]));
+	sample(f, "junction_auth_http_total", "outcome", "rejected",
+	       get(&c->v[CTR_AUTH_HTTP_REJECTED]));
+	sample(f, "junction_auth_http_total", "outcome", "failed",
+	       get(&c->v[CTR_AUTH_HTTP_FAILED]));
+	sample(f, "junction_auth_http_total", "outcome", "cached",
+	       get(&c->v[CTR_AUTH_HTTP_CACHED]));
 	counter(f, "junction_location_lookups_total",
 		"Location service lookups (where a request for a user goes).",
 		get(&c->v[CTR_LOCATION_LOOKUPS]));
@@ -329,6 +343,32 @@ static void affinity_families(FILE *f, const struct metrics_input *in)
 		in->sessions->expired);
 }
 
+/* Registration through the back end ([auth] mode = delegate) and the
+ * registration events sent to it ([notify]): closed sets, always written. */
+static void backend_registration_families(FILE *f, const struct counters *c)
+{
+	const char *l = "junction_delegated_registers_total";
+
+	counter(f, "junction_delegated_registers_forwarded_total",
+		"REGISTERs forwarded to a Session Controller ([auth] mode = delegate).",
+		get(&c->v[CTR_DELEGATED_REGISTERS]));
+	family(f, l, "counter",
+	       "Delegated REGISTERs by outcome: accepted (a 2xx, the bindings stored), "
+	       "challenged (401/407), rejected (another final), failed (no answer, or not "
+	       "stored).");
+	sample(f, l, "outcome", "accepted", get(&c->v[CTR_DELEGATED_ACCEPTED]));
+	sample(f, l, "outcome", "challenged", get(&c->v[CTR_DELEGATED_CHALLENGED]));
+	sample(f, l, "outcome", "rejected", get(&c->v[CTR_DELEGATED_REJECTED]));
+	sample(f, l, "outcome", "failed", get(&c->v[CTR_DELEGATED_FAILED]));
+	l = "junction_reg_events_total";
+	family(f, l, "counter",
+	       "Registration events this node sent ([notify]), by outcome: sent (a 2xx), retry "
+	       "(5xx, no answer, not sent: again later), failed (refused for good).");
+	sample(f, l, "outcome", "sent", get(&c->v[CTR_REGEVENTS_SENT]));
+	sample(f, l, "outcome", "retry", get(&c->v[CTR_REGEVENTS_RETRY]));
+	sample(f, l, "outcome", "failed", get(&c->v[CTR_REGEVENTS_FAILED]));
+}
+
 static void process_families(FILE *f, const struct metrics_process *p)
 {
 	gauge(f, "process_resident_memory_bytes", "Resident memory size in bytes.", p->rss_bytes);
@@ -356,6 +396,7 @@ char *metrics_format(const struct metrics_input *in, size_t *len)
 	state_families(f, in);
 	db_families(f, in);
 	security_families(f, in);
+	backend_registration_families(f, in->ctr);
 	if (in->pool) {
 		pool_families(f, in);
 		affinity_families(f, in);

@@ -82,10 +82,13 @@ static void cfg_set_token(struct cfg_parse *ps, const struct cfg_key *k, const c
 static void cfg_set_path(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_trusted(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_scanners(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_url(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_notify_target(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static const struct cfg_key *cfg_find_key(const char *section, const char *name);
 
 static const char *const mode_names[] = {"stateless", "stateful", "redirect", NULL};
-static const char *const auth_mode_names[] = {"local", "none", NULL};
+static const char *const auth_mode_names[] = {"local", "none", "delegate", "http", NULL};
+static const char *const notify_mode_names[] = {"off", "register", "reginfo", NULL};
 static const char *const ban_action_names[] = {"drop", "reply", NULL};
 
 #define OFF(field) offsetof(struct config, field)
@@ -191,6 +194,27 @@ static const struct cfg_key cfg_keys[] = {
 	 * is there for the asking. */
 	{"auth", "algorithms", cfg_set_algorithms, .count_off = OFF(auth.nalgorithms),
 	 .list = true, .dflt = "md5"},
+	{"auth", "http_url", cfg_set_url, .off = OFF(auth.http_url), .max = CFG_URL_MAX},
+	{"auth", "http_timeout", cfg_set_uint, .off = OFF(auth.http_timeout),
+	 .min = 50, .max = 30000, .dflt = "2000"},
+	{"auth", "http_connections", cfg_set_uint, .off = OFF(auth.http_connections),
+	 .min = 1, .max = 64, .dflt = "4"},
+	/* Registration events (registrar/regevent.c). */
+	{"notify", "mode", cfg_set_enum, .off = OFF(notify.mode), .names = notify_mode_names,
+	 .dflt = "off"},
+	{"notify", "target", cfg_set_notify_target, .off = OFF(notify.target), .max = CFG_URL_MAX,
+	 .dflt = "pool"},
+	{"notify", "refresh", cfg_set_bool, .off = OFF(notify.refresh), .dflt = "no"},
+	{"notify", "interval", cfg_set_uint, .off = OFF(notify.interval),
+	 .min = 50, .max = 60000, .dflt = "500"},
+	{"notify", "retry_max", cfg_set_uint, .off = OFF(notify.retry_max),
+	 .min = 1, .max = 86400, .dflt = "300"},
+	{"notify", "give_up", cfg_set_uint, .off = OFF(notify.give_up),
+	 .min = 10, .max = 604800, .dflt = "86400"},
+	{"notify", "subscribe", cfg_set_bool, .off = OFF(notify.subscribe), .dflt = "no"},
+	{"notify", "max_subscribe", cfg_set_uint, .off = OFF(notify.max_subscribe),
+	 .min = 60, .max = 86400, .dflt = "3600"},
+
 	/* RFC 3261 timers: T1 500 ms, T2 4 s, T4 5 s; Timer C "greater than
 	 * 3 minutes" (§16.6 step 11), lower only for tests. */
 	{"transaction", "t1", cfg_set_uint, .off = OFF(transaction.t1),
@@ -688,6 +712,34 @@ static void cfg_set_advertise(struct cfg_parse *ps, const struct cfg_key *k, con
 }
 
 /* A free-form string of .min to .max - 1 characters, no control bytes. */
+/* An http:// or https:// URL with a host. */
+static void cfg_set_url(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	size_t skip = strncmp(value, "http://", 7) == 0	   ? 7
+		      : strncmp(value, "https://", 8) == 0 ? 8
+							   : 0;
+
+	if (!skip || !value[skip] || value[skip] == '/' || strpbrk(value, " \t\r\n")) {
+		cfg_err(ps, "%s: '%s' is not an http:// or https:// URL", k->name, value);
+		return;
+	}
+	cfg_set_string(ps, k, value);
+}
+
+/* "pool", or a SIP URI that parses. */
+static void cfg_set_notify_target(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct sip_uri u;
+
+	if (strcmp(value, "pool") != 0 &&
+	    (sip_uri_parse(sip_str_cstr(value), &u) < 0 ||
+	     (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS) || !u.host.len)) {
+		cfg_err(ps, "%s: '%s' is neither \"pool\" nor a sip: URI", k->name, value);
+		return;
+	}
+	cfg_set_string(ps, k, value);
+}
+
 static void cfg_set_string(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
 {
 	size_t n = strlen(value);
@@ -1046,6 +1098,45 @@ static void cfg_check_together(struct cfg_parse *ps)
 	if (c->auth.invite && c->auth.mode == AUTH_MODE_LOCAL && !c->database.conninfo[0]) {
 		ps->lineno = cfg_line_of(ps, "auth", "invite");
 		cfg_err(ps, "[auth] invite = yes needs a [database] (the subscribers live there)");
+	}
+	if (c->auth.mode == AUTH_MODE_DELEGATE &&
+	    (!c->routing.session_controllers || c->sip.mode != PROXY_MODE_STATEFUL ||
+	     !c->database.conninfo[0])) {
+		ps->lineno = cfg_line_of(ps, "auth", "mode");
+		cfg_err(ps, "[auth] mode = delegate needs [routing] session_controllers = yes, "
+			    "[sip] mode = stateful and a [database] (REGISTERs go to the pool, the "
+			    "bindings are stored)");
+	}
+	if (c->auth.mode == AUTH_MODE_HTTP && !c->auth.http_url[0]) {
+		ps->lineno = cfg_line_of(ps, "auth", "mode");
+		cfg_err(ps, "[auth] mode = http needs [auth] http_url");
+	}
+	if (c->auth.mode == AUTH_MODE_HTTP && !c->auth.secret[0]) {
+		ps->lineno = cfg_line_of(ps, "auth", "mode");
+		cfg_err(ps,
+			"[auth] mode = http needs [auth] secret (at least %u characters, the "
+			"same on every node: the nonces are Junction's own)",
+			CFG_SECRET_MIN);
+	}
+	if (c->notify.mode != NOTIFY_MODE_OFF && !c->database.conninfo[0]) {
+		ps->lineno = cfg_line_of(ps, "notify", "mode");
+		cfg_err(ps, "[notify] mode needs a [database] (the events' outbox lives there)");
+	}
+	if (c->notify.mode != NOTIFY_MODE_OFF && strcmp(c->notify.target, "pool") == 0 &&
+	    !c->routing.session_controllers) {
+		ps->lineno = cfg_line_of(ps, "notify", "target");
+		cfg_err(ps, "[notify] target = pool needs [routing] session_controllers = yes "
+			    "(or give a sip: URI)");
+	}
+	if (c->notify.subscribe && (!c->database.conninfo[0] || c->sip.mode != PROXY_MODE_STATEFUL)) {
+		ps->lineno = cfg_line_of(ps, "notify", "subscribe");
+		cfg_err(ps, "[notify] subscribe = yes needs a [database] and [sip] mode = stateful "
+			    "(subscriptions are stored, NOTIFYs are transactions)");
+	}
+	if (c->notify.mode != NOTIFY_MODE_OFF && c->sip.mode != PROXY_MODE_STATEFUL) {
+		ps->lineno = cfg_line_of(ps, "notify", "mode");
+		cfg_err(ps, "[notify] mode needs [sip] mode = stateful (events are sent as "
+			    "transactions)");
 	}
 	if (c->database.conninfo[0] && c->auth.mode == AUTH_MODE_LOCAL && !c->auth.secret[0]) {
 		ps->lineno = cfg_line_of(ps, "auth", "mode");

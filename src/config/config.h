@@ -24,13 +24,19 @@
 #define CFG_NAME_MAX    256
 
 enum proxy_mode { PROXY_MODE_STATELESS = 0, PROXY_MODE_STATEFUL, PROXY_MODE_REDIRECT };
-enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE };
+/* Who decides a REGISTER's credentials ([auth] mode): Junction from the
+ * subscriber table, nobody, the Session Controller it is forwarded to
+ * (proxy/delegate.c), or an HTTP service (registrar/httpauth.c). */
+enum auth_mode { AUTH_MODE_LOCAL = 0, AUTH_MODE_NONE, AUTH_MODE_DELEGATE, AUTH_MODE_HTTP };
+/* Registration events to the back end ([notify] mode, registrar/regevent.c). */
+enum notify_mode { NOTIFY_MODE_OFF = 0, NOTIFY_MODE_REGISTER, NOTIFY_MODE_REGINFO };
 /* What a banned source gets ([security] ban_action). */
 enum ban_action { BAN_ACTION_DROP = 0, BAN_ACTION_REPLY };
 /* Digest algorithms a challenge may offer (values of digest.h's enum). */
 #define CFG_MAX_ALGORITHMS 2
 
 #define CFG_CONNINFO_MAX 512
+#define CFG_URL_MAX      512
 #define CFG_SECRET_MAX   256
 #define CFG_SECRET_MIN   16
 /* Admin API bearer tokens: RFC 6750 b64token characters. */
@@ -119,7 +125,26 @@ struct config {
 		/* Challenges in order of preference: 0 = MD5, 1 = SHA-256. */
 		unsigned algorithms[CFG_MAX_ALGORITHMS];
 		unsigned nalgorithms;
+		/* mode = http: where the credentials are checked (http:// or
+		 * https://), how long an answer may take (ms), how many
+		 * connections (and threads) ask at once. */
+		char http_url[CFG_URL_MAX];
+		unsigned http_timeout;
+		unsigned http_connections;
 	} auth;
+
+	struct {
+		enum notify_mode mode;
+		/* "pool": the AOR's Session Controller (as for delegated
+		 * REGISTERs); else a SIP URI. */
+		char target[CFG_URL_MAX];
+		bool refresh;           /* events for refreshes too */
+		unsigned interval;      /* ms between looks at the outbox */
+		unsigned retry_max;     /* seconds: the longest backoff */
+		unsigned give_up;       /* seconds an undelivered event is retried */
+		bool subscribe;         /* SUBSCRIBE Event: reg from trusted sources (RFC 3680 §3) */
+		unsigned max_subscribe; /* seconds: the longest subscription granted */
+	} notify;
 
 	struct {
 		char name[CFG_NAME_MAX]; /* written into binding.node; default: hostname */

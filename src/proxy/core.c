@@ -31,10 +31,12 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "proxy/affinity.h"
+#include "proxy/delegate.h"
 #include "proxy/dialog_rate.h"
 #include "proxy/dlgcache.h"
 #include "proxy/proxy.h"
 #include "proxy/redirect.h"
+#include "proxy/regevent.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
 #include "proxy/scpool.h"
@@ -96,7 +98,8 @@ static bool from_local_user(const struct config *cfg, struct sip_msg *m)
 /* Out-of-dialog requests from our users are challenged (407) when
  * [auth] invite says so, or always (force: the relay policy). Returns true
  * when the request may go on; false when it was answered, or kept (*kept)
- * while its user is fetched. */
+ * while its user is fetched or the HTTP service asked ([auth] mode =
+ * http). */
 static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m, bool force,
 		       bool *kept)
 {
@@ -108,7 +111,8 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	struct sip_str realm;
 
 	*kept = false;
-	if (!(cfg->auth.invite || force) || cfg->auth.mode != AUTH_MODE_LOCAL ||
+	if (!(cfg->auth.invite || force) ||
+	    (cfg->auth.mode != AUTH_MODE_LOCAL && cfg->auth.mode != AUTH_MODE_HTTP) ||
 	    m->method_id == SIP_METHOD_ACK || m->method_id == SIP_METHOD_CANCEL ||
 	    m->method_id == SIP_METHOD_REGISTER || (!force && sip_msg_to(m)->tag.len) ||
 	    !from_local_user(cfg, m) || from->uri.host.len >= sizeof(realmbuf))
@@ -116,7 +120,7 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	for (size_t i = 0; i < from->uri.host.len; i++)
 		realmbuf[i] = sip_tolower(from->uri.host.p[i]);
 	realm = sip_str_make(realmbuf, from->uri.host.len);
-	auth_check(m, &job->src.remote, true, realm, clock_now_ms(), &ao);
+	auth_check_job(w, job, m, true, realm, clock_now_ms(), &ao);
 	if (ao.verdict == AUTH_PASS) {
 		/* The From user must be the one who authenticated. */
 		if (cfg->auth.aor_owner && !sip_str_eq(ao.username, from->uri.user)) {
@@ -133,6 +137,33 @@ static bool authorized(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	}
 	if (ao.verdict == AUTH_NEED_USER) {
 		*kept = auth_fetch_subscriber(w, job, m, ao.username, realm);
+		return false;
+	}
+	/* [auth] mode = http: the job goes back to this worker's queue once
+	 * the service answered, and runs again from the start. */
+	if (ao.verdict == AUTH_ASK) {
+		const char *reason, *xtra;
+		int err = auth_ask(w, job, m, true, realm, NULL, NULL);
+		unsigned st;
+
+		if (err == 0) {
+			*kept = true;
+			return false;
+		}
+		st = auth_ask_refused(w, err, &reason, &xtra);
+		worker_reply(w, m, &job->src, st, reason, xtra);
+		return false;
+	}
+	if (ao.verdict == AUTH_DUPLICATE)
+		return false; /* a retransmission while its copy is asked about */
+	if (ao.verdict == AUTH_REJECT) {
+		auth_failed(w, job, &ao, realm);
+		worker_reply(w, m, &job->src, 403, NULL, NULL);
+		return false;
+	}
+	if (ao.verdict == AUTH_UNAVAILABLE) {
+		worker_reply(w, m, &job->src, 503, "Authentication Unavailable",
+			     AUTH_HTTP_RETRY_AFTER);
 		return false;
 	}
 	if (!auth_challenge(true, realm, ao.stale, &job->src.remote, extra, sizeof(extra))) {
@@ -167,7 +198,14 @@ static bool may_relay(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	*kept = false;
 	if (trusted || cfg->security.open_relay || (ours && sip_msg_to(m)->tag.len))
 		return authorized(w, job, m, false, kept);
-	if (from_local_user(cfg, m) && cfg->auth.mode == AUTH_MODE_LOCAL) {
+	/* Delegated: Junction holds no passwords, and an endpoint's new
+	 * request goes to a Session Controller, which decides; it is not
+	 * relayed to the other domain by us. */
+	if (cfg->auth.mode == AUTH_MODE_DELEGATE && sip_msg_to(m)->tag.len == 0 &&
+	    m->method_id != SIP_METHOD_ACK && m->method_id != SIP_METHOD_CANCEL)
+		return true;
+	if (from_local_user(cfg, m) &&
+	    (cfg->auth.mode == AUTH_MODE_LOCAL || cfg->auth.mode == AUTH_MODE_HTTP)) {
 		if (m->method_id != SIP_METHOD_ACK && m->method_id != SIP_METHOD_CANCEL)
 			return authorized(w, job, m, true, kept);
 		if (cfg->sip.mode == PROXY_MODE_STATELESS)
@@ -427,6 +465,10 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		worker_reply(w, m, src, st, "Bad Route", NULL);
 		return false;
 	}
+	/* RFC 3680 §3: we are the notifier of our AORs' registrations */
+	if (cfg->notify.subscribe && !route_has_next(&rs) &&
+	    regevent_is_subscribe(cfg, m, &rs.target))
+		return regevent_subscribe(w, job, m);
 	if (affinity_on(cfg) && session_affinity(w, job, m, &rs, from_sc, &kept))
 		return kept;
 	/* A method nobody here knows, for this node itself (no user, one of
@@ -443,7 +485,9 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		/* Ours to serve: REGISTER to the registrar (§10.3), the rest
 		 * through the location service (§16.5). */
 		if (m->method_id == SIP_METHOD_REGISTER)
-			return registrar_request(w, job, m);
+			return cfg->auth.mode == AUTH_MODE_DELEGATE && !from_sc
+				       ? delegate_register(w, job, m, &rs)
+				       : registrar_request(w, job, m);
 		if (!from_sc && !authorized(w, job, m, false, &kept))
 			return kept;
 		if (for_session_controller(m, from_sc))
@@ -492,7 +536,10 @@ static int core_worker_init(struct worker *w)
 	if (!l)
 		return -ENOMEM;
 	worker_set_txn(w, l);
-	/* One worker probes the Session Controllers for the node. */
+	/* One worker probes the Session Controllers for the node, and sends
+	 * its share of the registration events. */
+	if (regevent_wanted(cfg, worker_index(w)) && worker_store(w) && regevent_start(w) < 0)
+		return -ENOMEM;
 	if (scpool_on() && worker_index(w) == 0)
 		return scprobe_start(w);
 	return 0;
@@ -501,6 +548,7 @@ static int core_worker_init(struct worker *w)
 static void core_worker_fini(struct worker *w)
 {
 	scprobe_stop(w);
+	regevent_stop(w);
 	txn_layer_free(worker_txn(w));
 	worker_set_txn(w, NULL);
 }

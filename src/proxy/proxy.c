@@ -40,6 +40,7 @@
 #include "proxy/target.h"
 #include "registrar/auth.h"
 #include "registrar/location.h"
+#include "registrar/registrar.h"
 #include "runtime/sip_reply.h"
 #include "sip/hdr_list.h"
 #include "sip/msg_edit.h"
@@ -86,13 +87,19 @@ struct pctx {
 	struct target_set ts;
 	unsigned next_target; /* first target not tried yet */
 	unsigned nbranches;
-	unsigned pending;                      /* branches without a final */
-	unsigned local_status;                 /* a final decided before any branch (404, 480...) */
-	uint32_t sc_id;                        /* the Session Controller chosen, 0: none */
+	unsigned pending;      /* branches without a final */
+	unsigned local_status; /* a final decided before any branch (404, 480...) */
+	uint32_t sc_id;        /* the Session Controller chosen, 0: none */
+	/* A delegated REGISTER (delegate.h): the header lines added to it
+	 * (Path), and its 2xx held while the bindings are committed. */
+	char *extra;
+	size_t extra_len;
+	bool delegated, committing;
 	struct pbranch *b[PROXY_MAX_BRANCHES]; /* each its own block: ctx_ops hold pointers */
 };
 
 static void stx_gone(void *tu, struct stx *st);
+static void commit_delegated(struct pctx *p, struct sip_msg *m);
 static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t now_ms);
 static void branch_failed(void *tu, struct ctx *c, unsigned status, uint64_t now_ms);
 static void branch_gone(void *tu, struct ctx *c);
@@ -132,6 +139,7 @@ static void pctx_unref(struct pctx *p)
 	}
 	target_set_free(&p->ts);
 	release_sc(p);
+	free(p->extra);
 	free(p);
 }
 
@@ -408,6 +416,13 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	rc = route_commit(&m, &rs, worker_edits(w));
 	if (rc == 0)
 		rc = relay_request_edits(&m, &rr, worker_edits(w));
+	if (rc == 0 && p->extra_len) {
+		/* RFC 3327 §5.2: our Path in front of any the request has */
+		const struct sip_hdr *ph = sip_msg_hdr(&m, SIP_HDR_PATH);
+
+		rc = msg_edit_insert(worker_edits(w), ph ? ph->start : m.headers_end, p->extra,
+				     p->extra_len);
+	}
 	if (rc == 0 && cfg->auth.invite)
 		rc = auth_consume_credentials(&m, worker_edits(w));
 	n = rc == 0 ? msg_edit_apply(worker_edits(w), m.buf, m.len, worker_out(w),
@@ -547,7 +562,7 @@ void proxy_check_complete(struct pctx *p)
 {
 	struct pbranch *best;
 
-	if (p->final_sent || p->pending || p->locating)
+	if (p->final_sent || p->pending || p->locating || p->committing)
 		return;
 	/* §16.7 step 4: with no 2xx or 6xx, the next q group may succeed
 	 * (a group whose branches all failed at once gives way to the next). */
@@ -596,6 +611,63 @@ void proxy_check_complete(struct pctx *p)
 	}
 }
 
+/* ---- a delegated REGISTER -------------------------------------------------- */
+
+/* Its bindings are committed (status 0) or not: the back end's 2xx goes
+ * up as it came, or the status that says why not (registrar.h). */
+static void delegated_committed(struct worker *w, void *arg, unsigned status)
+{
+	struct pbranch *b = arg;
+	struct pctx *p = b->p;
+	struct txn_reparsed r;
+
+	(void)w;
+	p->committing = false;
+	ctr_inc(worker_counters(p->w), status ? CTR_DELEGATED_FAILED : CTR_DELEGATED_ACCEPTED);
+	if (status) {
+		log_info("event=delegated_not_stored status=%u", status);
+		respond_local(p, status, status == 503 ? "Database Unavailable" : NULL,
+			      status == 503 ? db_retry_after(p->w) : NULL);
+	} else if (txn_reparse(&r, b->resp, b->resp_len) < 0) {
+		txn_reparsed_free(&r);
+		respond_local(p, 500, NULL, NULL);
+	} else {
+		relay_up(p, &r.m, NULL, 0);
+		txn_reparsed_free(&r);
+	}
+	if (!p->final_sent)
+		final_sent(p); /* nobody left to answer (the transaction went) */
+	pctx_unref(p);
+}
+
+/* The back end accepted REGISTER p: its 2xx m is held (copied into the
+ * branch) until the bindings are committed, so the endpoint never hears
+ * 200 for a binding the location service does not have. */
+static void commit_delegated(struct pctx *p, struct sip_msg *m)
+{
+	struct pbranch *b = NULL;
+	struct sip_msg req;
+	unsigned status;
+
+	for (unsigned i = 0; i < p->nbranches && !b; i++)
+		if (p->b[i]->final == m->status && !p->b[i]->resp)
+			b = p->b[i];
+	if (!b || !(b->resp = malloc(m->len)) || parse_request(p, &req) < 0) {
+		respond_local(p, 500, NULL, NULL);
+		return;
+	}
+	memcpy(b->resp, m->buf, m->len);
+	b->resp_len = m->len;
+	p->committing = true;
+	p->refs++; /* until delegated_committed() */
+	status = registrar_commit(p->w, &req, stx_source(p->st), m, delegated_committed, b);
+	if (status) {
+		p->committing = false;
+		p->refs--;
+		respond_local(p, status, NULL, NULL);
+	}
+}
+
 /* ---- responses from the branches ------------------------------------------ */
 
 static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t now_ms)
@@ -623,6 +695,17 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 		/* step 5: 100 stays here, the rest goes up at once */
 		if (status > 100 && !p->final_sent)
 			relay_up(p, m, NULL, 0);
+		return;
+	}
+	if (status < 300 && p->delegated) {
+		if (!b->final)
+			p->pending--;
+		b->final = status;
+		b->local = false;
+		if (!p->got_2xx && !p->final_sent)
+			commit_delegated(p, m);
+		p->got_2xx = true;
+		p->cancelled = true;
 		return;
 	}
 	if (status < 300) {
@@ -658,6 +741,10 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 	}
 	if (b->final)
 		return; /* given up already (cancelled, Timer C): absorbed */
+	if (p->delegated)
+		ctr_inc(worker_counters(w), status == 401 || status == 407
+						    ? CTR_DELEGATED_CHALLENGED
+						    : CTR_DELEGATED_REJECTED);
 	timer_stop(worker_timers(w), &b->timer_c);
 	b->final = status;
 	b->local = false;
@@ -696,6 +783,8 @@ static void branch_failed(void *tu, struct ctx *c, unsigned status, uint64_t now
 	}
 	/* §16.7 step 1 and §16.8: a timeout is a 408, a transport error a
 	 * 503 (which step 6 turns into 500 if it is all there is). */
+	if (b->p->delegated)
+		ctr_inc(worker_counters(b->p->w), CTR_DELEGATED_FAILED);
 	b->final = status;
 	b->local = true;
 	b->p->pending--;
@@ -789,6 +878,41 @@ bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		}
 	} else {
 		target_set_self(&p->ts);
+	}
+	start_next_group(p);
+	proxy_check_complete(p);
+	return true;
+}
+
+bool proxy_register_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
+		       struct route_state *rs, const struct scpool_pick *sc, const char *extra)
+{
+	struct pctx *p = calloc(1, sizeof(*p));
+	int err = -ENOMEM;
+
+	if (p && extra) {
+		p->extra_len = strlen(extra);
+		p->extra = strdup(extra);
+	}
+	if (!p || (extra && !p->extra) ||
+	    !(p->st = stx_new(worker_txn(w), job, m, &stx_ops, p, &err))) {
+		if (p)
+			free(p->extra);
+		free(p);
+		scpool_release(sc->id);
+		worker_reply(w, m, &job->src, 503, err == -EBUSY ? "Too Many Transactions" : NULL,
+			     "Retry-After: 1\r\n");
+		return false;
+	}
+	(void)rs;
+	p->w = w;
+	p->delegated = true;
+	p->refs = 1;
+	p->trusted = job->trusted;
+	p->sc_id = sc->id;
+	if (target_set_hop(&p->ts, sc->uri) < 0) {
+		respond_local(p, 500, NULL, NULL);
+		return true;
 	}
 	start_next_group(p);
 	proxy_check_complete(p);

@@ -23,6 +23,12 @@ struct scpool_pick;
 bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		    struct route_state *rs, bool locate, const struct scpool_pick *sc);
 
+/* A delegated REGISTER (delegate.h) to the Session Controller sc, with the
+ * header lines extra (borrowed; copied) added: like proxy_start_to(), but a
+ * 2xx goes up only once registrar_commit() has stored its bindings, and
+ * another status in its place when it could not. */
+bool proxy_register_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
+		       struct route_state *rs, const struct scpool_pick *sc, const char *extra);
 /* A CANCEL (§16.10): answered 200 and the INVITE's branches cancelled when
  * its server transaction exists (returns true; the job stays the
  * caller's); false when there is none and it must be relayed statelessly. */

@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/siphash.h"
 #include "config/config.h"
 #include "net/resolve.h"
 #include "sip/sip_uri.h"
@@ -421,6 +422,48 @@ bool scpool_choose(unsigned worker, struct scpool_pick *out)
 	}
 	if (best) {
 		pk->cw[best - pool.s] -= total;
+		atomic_fetch_add_explicit(&best->setting_up, 1, memory_order_relaxed);
+		out->id = best->id;
+		memcpy(out->uri, best->uri, sizeof(out->uri));
+	}
+	pthread_rwlock_unlock(&pool.lock);
+	if (!best)
+		atomic_fetch_add(&pool.no_server, 1);
+	return best != NULL;
+}
+
+bool scpool_choose_key(uint64_t key, struct scpool_pick *out)
+{
+	const struct siphash_key hk = {.k0 = key, .k1 = 0x6a756e6374696f6eull};
+	unsigned best_rank = UINT32_MAX;
+	uint64_t best_score = 0;
+	struct server *best = NULL;
+
+	pthread_rwlock_rdlock(&pool.lock);
+	for (unsigned i = 0; i < pool.n; i++) {
+		const struct server *v = &pool.s[i];
+
+		if (v->state == SCPOOL_ACTIVE && v->weight && v->rank < best_rank)
+			best_rank = v->rank;
+	}
+	/* Rendezvous hashing over the pairs (a server alone is its own
+	 * pair): a pair that leaves moves only its own keys, and every node
+	 * computes the same. The pair, not the member, so that a takeover
+	 * keeps the key with the pair's new active member. */
+	for (unsigned i = 0; i < pool.n; i++) {
+		struct server *v = &pool.s[i];
+		const char *id = v->pair[0] ? v->pair : v->name;
+		uint64_t score;
+
+		if (v->state != SCPOOL_ACTIVE || !v->weight || v->rank != best_rank)
+			continue;
+		score = siphash(&hk, id, strlen(id));
+		if (!best || score > best_score) {
+			best = v;
+			best_score = score;
+		}
+	}
+	if (best) {
 		atomic_fetch_add_explicit(&best->setting_up, 1, memory_order_relaxed);
 		out->id = best->id;
 		memcpy(out->uri, best->uri, sizeof(out->uri));

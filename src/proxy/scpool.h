@@ -78,6 +78,13 @@ struct scpool_pick {
  * a call being set up there until scpool_release(id). Returns false when
  * no server is in service anywhere. */
 bool scpool_choose(unsigned worker, struct scpool_pick *out);
+/* The same for something that must keep going to one server while it is
+ * in service (an AOR's REGISTERs, whose challenges and nonces are that
+ * server's): key is a hash every node computes alike (store_lock_key()).
+ * Among the pairs of the best data centre in service, the one key
+ * hashes highest with (rendezvous hashing, weights not considered beyond
+ * weight 0 = none), and that pair's active member. */
+bool scpool_choose_key(uint64_t key, struct scpool_pick *out);
 /* The call chosen for server id is set up or failed. */
 void scpool_release(uint32_t id);
 /* The open sessions each server serves, cluster-wide (names[i] has

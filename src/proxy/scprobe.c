@@ -93,24 +93,6 @@ static void probe_gone(void *tu, struct ctx *c)
 static const struct ctx_ops probe_ops = {
 	.response = probe_response, .failed = probe_failed, .done = probe_gone};
 
-/* A Call-ID whose messages the dispatcher gives to this worker. */
-static int probe_call_id(char *buf, size_t cap)
-{
-	unsigned me = worker_index(pr.w);
-
-	for (unsigned tries = 0; tries < 4096; tries++) {
-		int n = snprintf(buf, cap, "jprobe-%016llx@%s",
-				 (unsigned long long)worker_unique(pr.w),
-				 worker_config(pr.w)->node.name);
-
-		if (n <= 0 || (size_t)n >= cap)
-			return -EINVAL;
-		if (dispatch_shard_of_call_id(sip_str_make(buf, (size_t)n)) == me)
-			return n;
-	}
-	return -EAGAIN;
-}
-
 static void send_probe(const struct scpool_probe *sp, uint64_t now_ms)
 {
 	struct txn_layer *l = worker_txn(pr.w);
@@ -121,7 +103,7 @@ static void send_probe(const struct scpool_probe *sp, uint64_t now_ms)
 
 	listener = transport_pick_listener(sp->dest.proto, netaddr_family(&sp->dest.addr),
 					   sp->dest.listener);
-	if (listener < 0 || probe_call_id(callid, sizeof(callid)) < 0) {
+	if (listener < 0 || worker_call_id(pr.w, "jprobe", callid, sizeof(callid)) < 0) {
 		scpool_probe_done(sp->id, false, 0, "no listener for its transport", now_ms);
 		return;
 	}

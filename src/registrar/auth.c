@@ -7,6 +7,15 @@
  * way), and only a correct response can earn stale=true or touch the
  * nonce-count table, so neither reveals anything to someone without the
  * password.
+ *
+ * [auth] mode = http keeps that order for everything it can check
+ * alone and puts the service where the HA1 comparison was: a request
+ * that fails the local checks is challenged without a round trip, and
+ * the service sees only credentials that are fresh, scoped to their
+ * client and not replayed. The one difference: a stale nonce or a
+ * replayed nonce-count is answered stale=true before the response is
+ * known (the service would have to be asked to know it), which tells a
+ * client without the password nothing it did not know.
  */
 #include "registrar/auth.h"
 #include "runtime/counters.h"
@@ -21,6 +30,7 @@
 #include "runtime/queue.h"
 #include "runtime/worker.h"
 #include "security/ban.h"
+#include "sip/hdr_list.h"
 #include "sip/msg_edit.h"
 #include "store/store.h"
 
@@ -43,7 +53,8 @@ int auth_init(const struct config *cfg)
 	acfg = cfg;
 	scope_key.k0 = siphash(&fixed, cfg->node.name, strlen(cfg->node.name));
 	scope_key.k1 = fixed.k1;
-	if (cfg->auth.mode != AUTH_MODE_LOCAL || !cfg->auth.secret[0])
+	if ((cfg->auth.mode != AUTH_MODE_LOCAL && cfg->auth.mode != AUTH_MODE_HTTP) ||
+	    !cfg->auth.secret[0])
 		return 0;
 	key = nonce_key_new(cfg->auth.secret);
 	nc_table = nonce_nc_table_new(AUTH_NC_ENTRIES, cfg->auth.nonce_lifetime);
@@ -334,6 +345,269 @@ bool auth_fetch_subscriber(struct worker *w, struct sip_job *job, struct sip_msg
 	}
 	job->replays++;
 	return true;
+}
+
+/* ---- [auth] mode = http ------------------------------------------------ */
+
+/* When a nonce was issued (nonce.h: its first 12 hex digits, seconds). */
+static bool nonce_issued(struct sip_str nonce, uint64_t *t)
+{
+	uint64_t v = 0;
+
+	if (nonce.len != NONCE_LEN)
+		return false;
+	for (size_t i = 0; i < 12; i++) {
+		char ch = nonce.p[i];
+
+		if (ch >= '0' && ch <= '9')
+			v = v << 4 | (uint64_t)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			v = v << 4 | (uint64_t)(ch - 'a' + 10);
+		else
+			return false;
+	}
+	*t = v;
+	return true;
+}
+
+static int cred_key(const struct sip_digest_cred *c, struct httpauth_key *k)
+{
+	return httpauth_key_make(k, c->username, c->realm, c->nonce, c->nc, c->cnonce, c->response);
+}
+
+/* Is c's response the one ha1 gives for m (RFC 7616 §3.4.1)? */
+static bool response_from(struct sip_msg *m, const struct sip_digest_cred *c, enum digest_alg alg,
+			  const char *ha1)
+{
+	char expected[DIGEST_HEX_MAX + 1];
+
+	return digest_response(alg, sip_str_cstr(ha1), c->nonce, c->nc, c->cnonce, c->qop,
+			       m->method, c->uri, expected) == 0 &&
+	       digest_equal_hex(expected, c->response);
+}
+
+/* The service's answer to c, on the run of the request that asked. An
+ * acceptance puts the nonce in the positive cache until it goes stale:
+ * with the service's HA1 when that HA1 gives this very response (one
+ * that does not is the service's mistake, another algorithm's or realm's
+ * HA1, and would refuse the user's next requests: not kept, the 200
+ * stands). */
+static void answered(struct worker *w, struct sip_msg *m, const struct sip_digest_cred *c,
+		     struct sip_str realm, const struct httpauth_answer *ans,
+		     struct auth_outcome *out)
+{
+	static _Thread_local struct log_rate bad_ha1_log;
+	struct counters *ctr = worker_counters(w);
+	enum digest_alg alg = DIGEST_MD5;
+	unsigned unlogged;
+	uint64_t issued;
+
+	if (ans->verdict == HTTPAUTH_REJECT) {
+		ctr_inc(ctr, CTR_AUTH_HTTP_REJECTED);
+		out->verdict = AUTH_REJECT;
+		out->why = "refused by the service";
+		return;
+	}
+	if (ans->verdict != HTTPAUTH_ACCEPT) {
+		ctr_inc(ctr, CTR_AUTH_HTTP_FAILED);
+		out->verdict = AUTH_UNAVAILABLE;
+		out->why = "service unavailable";
+		return;
+	}
+	ctr_inc(ctr, CTR_AUTH_HTTP_ACCEPTED);
+	out->verdict = AUTH_PASS;
+	if (digest_alg_parse(c->algorithm, &alg) < 0 || !nonce_issued(c->nonce, &issued))
+		return; /* (checked before it was asked) */
+	if (!ans->ha1[0]) {
+		httpauth_cache_put(c->username, realm, c->nonce, issued + acfg->auth.nonce_lifetime,
+				   alg, NULL);
+	} else if (response_from(m, c, alg, ans->ha1)) {
+		httpauth_cache_put(c->username, realm, c->nonce, issued + acfg->auth.nonce_lifetime,
+				   alg, ans->ha1);
+	} else if (log_rate_ok(&bad_ha1_log, clock_now_ms(), 1, &unlogged)) {
+		log_warn("event=auth_http_bad_ha1 unlogged=%u detail=\"the ha1 the service "
+			 "returned does not give the response it accepted: not cached\"",
+			 unlogged);
+	}
+}
+
+static void check_http(struct worker *w, const struct sip_job *job, struct sip_msg *m, bool proxy,
+		       struct sip_str realm, struct auth_outcome *out)
+{
+	struct sip_digest_cred c;
+	struct httpauth_answer ans;
+	struct httpauth_cached hit;
+	struct httpauth_key k;
+	enum digest_alg alg;
+	uint64_t now_s = clock_wall_s();
+	uint32_t nc = 1;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!key) {
+		challenge(out, false, "no secret");
+		return;
+	}
+	if (!find_credentials(m, proxy, realm, &c)) {
+		challenge(out, false, "no credentials");
+		return;
+	}
+	out->presented = true;
+	out->username = c.username;
+	if (!c.username.len || !c.nonce.len || !c.response.len || !c.uri.len || c.userhash) {
+		challenge(out, false, "incomplete credentials");
+		return;
+	}
+	if (!uri_matches(m, c.uri)) {
+		challenge(out, false, "uri mismatch");
+		return;
+	}
+	if (cred_key(&c, &k) < 0) {
+		challenge(out, false, "credentials too long");
+		return;
+	}
+	/* Before the nonce-count: the run with the answer, and a copy of
+	 * the request that is being asked about, would fail it. */
+	switch (httpauth_table_take(&k, job, clock_now_ms(), &ans)) {
+	case HTTPAUTH_ANSWERED:
+		answered(w, m, &c, realm, &ans, out);
+		return;
+	case HTTPAUTH_BUSY:
+		out->verdict = AUTH_DUPLICATE;
+		out->why = "being asked";
+		return;
+	case HTTPAUTH_NONE:
+		break;
+	}
+	if (ban_user_banned(c.username, realm, clock_wall_ms())) {
+		out->verdict = AUTH_BANNED;
+		out->why = "user banned";
+		return;
+	}
+	if (digest_alg_parse(c.algorithm, &alg) < 0 || !offered(alg)) {
+		challenge(out, false, "algorithm");
+		return;
+	}
+	if (c.qop.len && (!sip_str_caseeq_cstr(c.qop, "auth") || !c.cnonce.len ||
+			  nonce_nc_parse(c.nc, &nc) < 0)) {
+		challenge(out, false, "qop");
+		return;
+	}
+	/* Stale at once (see the top of this file): a nonce that must be
+	 * renewed anyway is not worth a round trip, and stale=true spares
+	 * the user a prompt (RFC 7616 §3.3); a wrong password meets the
+	 * service on the next try. Not a failure (phones reuse their last
+	 * nonce), as in local mode. */
+	rc = nonce_verify(key, c.nonce, realm, scope_of(&job->src.remote), now_s,
+			  acfg->auth.nonce_lifetime);
+	if (rc == -ESTALE) {
+		challenge(out, true, "stale nonce");
+		return;
+	}
+	if (rc < 0) {
+		challenge(out, false, "nonce");
+		return;
+	}
+	/* RFC 7616 §3.3, before asking: a replay costs no round trip. The
+	 * count is taken here, once; the run with the answer skips it. */
+	rc = nonce_nc_check(nc_table, c.nonce, nc, now_s);
+	if (rc < 0) {
+		challenge(out, true,
+			  rc == -EALREADY ? "nonce-count replayed" : "nonce-count forgotten");
+		return;
+	}
+	/* A nonce the service accepted: with its HA1, the response is
+	 * checked here in full; without, its username and scope are all
+	 * there is to go on (junction(8) recommends returning ha1). Another
+	 * algorithm than the cached HA1's is asked about. */
+	if (httpauth_cache_get(c.username, realm, c.nonce, now_s, &hit) == 0 &&
+	    (!hit.has_ha1 || hit.alg == alg)) {
+		if (hit.has_ha1 && !response_from(m, &c, alg, hit.ha1)) {
+			challenge(out, false, "wrong response (cached ha1)");
+			return;
+		}
+		ctr_inc(worker_counters(w), CTR_AUTH_HTTP_CACHED);
+		out->verdict = AUTH_PASS;
+		return;
+	}
+	out->verdict = AUTH_ASK;
+}
+
+void auth_check_job(struct worker *w, const struct sip_job *job, struct sip_msg *m, bool proxy,
+		    struct sip_str realm, uint64_t now_ms, struct auth_outcome *out)
+{
+	if (acfg->auth.mode == AUTH_MODE_HTTP)
+		check_http(w, job, m, proxy, realm, out);
+	else
+		auth_check(m, &job->src.remote, proxy, realm, now_ms, out);
+}
+
+int auth_ask(struct worker *w, struct sip_job *job, struct sip_msg *m, bool proxy,
+	     struct sip_str realm, httpauth_done_fn done, void *arg)
+{
+	struct sip_str contact[HDR_LIST_MAX];
+	char source[NETADDR_STRLEN + 8];
+	struct sip_digest_cred c;
+	struct httpauth_request r;
+	struct httpauth_key k;
+	const struct sip_addr *aor;
+	struct hdr_list l;
+	enum digest_alg alg;
+	size_t sn;
+	ssize_t n;
+	int nct;
+
+	if (!find_credentials(m, proxy, realm, &c) || digest_alg_parse(c.algorithm, &alg) < 0)
+		return -EINVAL; /* (auth_check_job() said AUTH_ASK for them) */
+	if (cred_key(&c, &k) < 0)
+		return -ENAMETOOLONG;
+	nct = hdr_list_collect(m, SIP_HDR_CONTACT, &l, HDR_LIST_MAX);
+	if (nct < 0)
+		return -EMSGSIZE;
+	for (int i = 0; i < nct; i++)
+		contact[i] = l.e[i].s;
+	aor = m->method_id == SIP_METHOD_REGISTER ? sip_msg_to(m) : sip_msg_from(m);
+	sn = (size_t)snprintf(source, sizeof(source), "%s:", sip_proto_name(job->src.proto));
+	sn += netaddr_format(&job->src.remote, source + sn, sizeof(source) - sn);
+	r = (struct httpauth_request){
+		.username = c.username,
+		.realm = c.realm,
+		.nonce = c.nonce,
+		.uri = c.uri,
+		.response = c.response,
+		.algorithm = sip_str_cstr(digest_alg_name(alg)),
+		.qop = c.qop,
+		.nc = c.nc,
+		.cnonce = c.cnonce,
+		.opaque = c.opaque,
+		.method = m->method,
+		.request_uri = m->ruri,
+		.aor = aor ? aor->uri_str : SIP_STR_NULL,
+		.source = sip_str_make(source, sn),
+		.contact = contact,
+		.ncontact = (unsigned)nct,
+	};
+	/* Built in the worker's scratch (nothing is being sent now) and
+	 * copied into the request. */
+	n = httpauth_json_request(&r, worker_out(w), worker_out_cap(w));
+	if (n < 0)
+		return (int)n;
+	return httpauth_ask(w, &k, job, alg, worker_out(w), (size_t)n, done ? NULL : job, done,
+			    arg);
+}
+
+unsigned auth_ask_refused(struct worker *w, int err, const char **reason, const char **extra)
+{
+	if (err == -EILSEQ || err == -ENOSPC || err == -EMSGSIZE || err == -ENAMETOOLONG ||
+	    err == -EINVAL) {
+		*reason = err == -EILSEQ ? "Not UTF-8" : NULL;
+		*extra = NULL;
+		return 400;
+	}
+	ctr_inc(worker_counters(w), CTR_AUTH_HTTP_FAILED);
+	*reason = "Authentication Service Busy";
+	*extra = "Retry-After: 1\r\n";
+	return 503;
 }
 
 /* ---- relaying --------------------------------------------------------- */

@@ -10,11 +10,20 @@
  * caller fetches it with auth_fetch_subscriber() and runs the request
  * again. An unknown user, a disabled one and a wrong password all get the
  * same fresh challenge, so the answers do not tell which names exist.
+ *
+ * With [auth] mode = http (httpauth.h) the challenges and every check
+ * that needs no password stay here; what only the password can decide
+ * goes to an HTTP service: auth_check_job() says AUTH_ASK, the caller
+ * sends the request with auth_ask() and runs it again once the answer is
+ * in, and that run finds the answer (AUTH_PASS, AUTH_REJECT,
+ * AUTH_UNAVAILABLE). A nonce the service accepted is accepted again,
+ * for a higher nonce-count, without asking until it goes stale.
  */
 #ifndef JCT_AUTH_H
 #define JCT_AUTH_H
 
 #include "net/netaddr.h"
+#include "registrar/httpauth.h"
 #include "sip/sip_msg.h"
 
 #include <stdbool.h>
@@ -33,7 +42,17 @@ enum auth_verdict {
 	AUTH_BANNED,    /* credentials of a banned user (ban.h): refuse, no challenge */
 	AUTH_CHALLENGE, /* answer 401/407 with a fresh challenge (stale set when it applies) */
 	AUTH_NEED_USER, /* username@realm is not cached: fetch it, then run again */
+	/* [auth] mode = http only: */
+	AUTH_ASK,         /* the local checks passed: ask the service (auth_ask()) */
+	AUTH_REJECT,      /* the service refused the credentials (403) */
+	AUTH_UNAVAILABLE, /* the service could not answer: 503, AUTH_HTTP_RETRY_AFTER */
+	AUTH_DUPLICATE,   /* the same credentials are being asked about for another copy
+			   * of the request (a retransmission): drop it, unanswered */
 };
+
+/* The 503 of AUTH_UNAVAILABLE: a service that failed is given a few
+ * seconds before the same phones ask again. */
+#define AUTH_HTTP_RETRY_AFTER "Retry-After: 5\r\n"
 
 struct auth_outcome {
 	enum auth_verdict verdict;
@@ -52,6 +71,39 @@ struct auth_outcome {
  */
 void auth_check(struct sip_msg *m, const struct netaddr *src, bool proxy, struct sip_str realm,
 		uint64_t now_ms, struct auth_outcome *out);
+
+/*
+ * auth_check() for job's request m, in either mode; w's counters count
+ * the outcomes. With [auth] mode = http, job identifies the request
+ * whose answer it is (the copy that asked, not a retransmission), and
+ * the checks run in this order: the credentials' realm and uri; an
+ * answer to them (AUTH_PASS, AUTH_REJECT, AUTH_UNAVAILABLE; the
+ * nonce-count is not checked again); the same credentials being asked
+ * about (AUTH_DUPLICATE); the user's ban, the algorithm, the nonce
+ * (stale: challenged stale=true), its nonce-count (RFC 7616 §3.3, once
+ * each); the nonce in the positive cache (AUTH_PASS: with the service's
+ * HA1 only when the response checks out against it); else AUTH_ASK.
+ */
+void auth_check_job(struct worker *w, const struct sip_job *job, struct sip_msg *m, bool proxy,
+		    struct sip_str realm, uint64_t now_ms, struct auth_outcome *out);
+
+/*
+ * After AUTH_ASK: sends m's credentials (proxy: Proxy-Authorization) for
+ * realm, with its method, URIs, AOR (REGISTER: To; else From), Contacts
+ * and source to the service. When the answer is in, the request runs
+ * again on w (httpauth_ask()): done NULL, job is taken and runs from the
+ * start; else done(w, arg, 0) runs (arg from malloc(3)) and the job stays
+ * the caller's. Returns 0, or a negative errno (nothing taken): answer
+ * what auth_ask_refused() says.
+ */
+int auth_ask(struct worker *w, struct sip_job *job, struct sip_msg *m, bool proxy,
+	     struct sip_str realm, httpauth_done_fn done, void *arg);
+
+/* The answer to a request auth_ask() refused with err: 400 (its text
+ * cannot go into JSON: not UTF-8, too long) or 503 with *extra
+ * "Retry-After: 1" (the queue is full, or Junction is stopping), which
+ * counts as a failure of the service. */
+unsigned auth_ask_refused(struct worker *w, int err, const char **reason, const char **extra);
 
 /* Writes the challenge header lines (WWW-Authenticate or
  * Proxy-Authenticate, one per configured algorithm) for a request from

@@ -47,11 +47,14 @@ static bool reg_supported(struct sip_str tag)
 }
 
 /* A REGISTER in the works: its job and, in stateful mode, its server
- * transaction (which then owns the job). */
+ * transaction (which then owns the job). A delegated one has neither:
+ * whoever forwarded it is told the outcome (done). */
 struct reg_req {
 	struct worker *w;
 	struct sip_job *job;
 	struct stx *st;
+	registrar_committed_fn done;
+	void *done_arg;
 };
 
 static void reply(const struct reg_req *rq, struct sip_msg *m, unsigned status, const char *reason,
@@ -120,6 +123,23 @@ static void reply_db_down(const struct reg_req *rq, struct sip_msg *m)
 	reply(rq, m, 503, "Database Unavailable", extra);
 }
 
+/* A delegated REGISTER's bindings are stored, or not (status). */
+static void committed(struct reg_req *rq, int err, const struct store_result *r)
+{
+	unsigned status = 0;
+
+	if (err == -ECONNRESET || err == -ENOTCONN)
+		status = 503;
+	else if (err || store_result_rows(r) == 0)
+		status = 500;
+	else if (atoi(store_result_get(r, 0, 0).p) != 200)
+		status = (unsigned)atoi(store_result_get(r, 0, 0).p);
+	if (!status)
+		ctr_inc(worker_counters(rq->w), CTR_REGISTRATIONS);
+	rq->done(rq->w, rq->done_arg, status);
+	free(rq);
+}
+
 static void registered(void *arg, int err, const struct store_result *r)
 {
 	struct reg_req *rq = arg;
@@ -129,6 +149,10 @@ static void registered(void *arg, int err, const struct store_result *r)
 	size_t n = 0;
 	int status;
 
+	if (rq->done) {
+		committed(rq, err, r);
+		return;
+	}
 	if (worker_reparse(w, rq->job, &m) < 0)
 		goto out;
 	if (err == -ECONNRESET || err == -ENOTCONN) {
@@ -324,11 +348,13 @@ static void q_texts(const struct reg_contacts *rc, char (*buf)[8], struct sip_st
 	}
 }
 
-static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
-		   const struct reg_contacts *rc)
+/* Queues the change of REGISTER m (from src) in the worker's batch;
+ * registered() answers once it is committed. Returns 0, or -ENOMEM /
+ * -ENOTCONN (in still the caller's, nothing queued). */
+static int submit(struct reg_req *in, struct sip_msg *m, const struct sip_source *from,
+		  struct sip_str aor, const struct reg_contacts *rc)
 {
 	struct worker *w = in->w;
-	struct sip_job *job = in->job;
 	const struct sip_hdr *ua = sip_msg_hdr(m, SIP_HDR_USER_AGENT);
 	char qbuf[REG_MAX_CONTACTS][8];
 	struct sip_str qs[REG_MAX_CONTACTS];
@@ -350,22 +376,17 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 	size_t k;
 
 	rq = malloc(sizeof(*rq));
-	if (!rq) {
-		reply_db_down(in, m);
-		reg_done(in);
-		return;
-	}
+	if (!rq)
+		return -ENOMEM;
 	*rq = *in;
 	op = store_op_begin(worker_store(w), STORE_REGISTER, true, store_lock_key(aor.p, aor.len),
 			    registered, rq, &err);
 	if (!op) {
 		free(rq);
-		reply_db_down(in, m);
-		reg_done(in);
-		return;
+		return err;
 	}
-	k = (size_t)snprintf(received, sizeof(received), "%s:", sip_proto_name(job->src.proto));
-	k += netaddr_format(&job->src.remote, received + k, sizeof(received) - k);
+	k = (size_t)snprintf(received, sizeof(received), "%s:", sip_proto_name(from->proto));
+	k += netaddr_format(&from->remote, received + k, sizeof(received) - k);
 	q_texts(rc, qbuf, qs);
 
 	src = sip_str_make(received, k);
@@ -388,6 +409,7 @@ static void submit(struct reg_req *in, struct sip_msg *m, struct sip_str aor,
 	store_op_param_text_array(op, &node, 1);
 	store_op_param_int_array(op, &max, NULL, 1);
 	store_op_param_int_array(op, &n, NULL, 1);
+	return 0;
 }
 
 static void process(struct reg_req *rq, struct sip_msg *m);
@@ -431,11 +453,51 @@ static void process(struct reg_req *rq, struct sip_msg *m)
 	realm = sip_str_cstr(a.realm);
 
 	/* §10.3 steps 3-4 */
-	if (worker_config(w)->auth.mode == AUTH_MODE_LOCAL) {
+	if (worker_config(w)->auth.mode == AUTH_MODE_LOCAL ||
+	    worker_config(w)->auth.mode == AUTH_MODE_HTTP) {
 		struct auth_outcome ao;
 		char challenge[1024];
 
-		auth_check(m, &rq->job->src.remote, false, realm, clock_now_ms(), &ao);
+		auth_check_job(w, rq->job, m, false, realm, clock_now_ms(), &ao);
+		if (ao.verdict == AUTH_DUPLICATE) {
+			/* A copy of a REGISTER whose credentials the service is
+			 * being asked about (no transaction absorbed it): the
+			 * first copy is answered. */
+			reg_done(rq);
+			return;
+		}
+		if (ao.verdict == AUTH_ASK) {
+			/* [auth] mode = http: this REGISTER runs again (fetched())
+			 * once the service answered, its job kept meanwhile. */
+			struct reg_req *cont = malloc(sizeof(*cont));
+			const char *reason, *extra;
+			int err = -ENOMEM;
+
+			if (cont) {
+				*cont = *rq;
+				err = auth_ask(w, rq->job, m, false, realm, fetched, cont);
+			}
+			if (err == 0)
+				return;
+			free(cont);
+			status = auth_ask_refused(w, err, &reason, &extra);
+			reply(rq, m, status, reason, extra);
+			reg_done(rq);
+			return;
+		}
+		if (ao.verdict == AUTH_REJECT) {
+			/* The service's 403 (RFC 3261 §22.2: not to be retried
+			 * with the same credentials), a failure for the bans. */
+			auth_failed(w, rq->job, &ao, realm);
+			reply(rq, m, 403, NULL, NULL);
+			reg_done(rq);
+			return;
+		}
+		if (ao.verdict == AUTH_UNAVAILABLE) {
+			reply(rq, m, 503, "Authentication Unavailable", AUTH_HTTP_RETRY_AFTER);
+			reg_done(rq);
+			return;
+		}
 		if (ao.verdict == AUTH_BANNED) {
 			/* A 403 (not silence, whatever ban_action says): the
 			 * user's own phones stop retrying. */
@@ -488,7 +550,61 @@ static void process(struct reg_req *rq, struct sip_msg *m)
 		reg_done(rq);
 		return;
 	}
-	submit(rq, m, sip_str_cstr(a.aor), &rc);
+	if (submit(rq, m, &rq->job->src, sip_str_cstr(a.aor), &rc) < 0) {
+		reply_db_down(rq, m);
+		reg_done(rq);
+	}
+}
+
+/* The expiry the back end granted contact uri in its 2xx resp: the
+ * expires parameter of resp's Contact for uri, else resp's Expires, else
+ * asked (RFC 3261 §10.2.4: the registrar's answer is what holds). */
+static int64_t granted_expires(struct sip_msg *resp, struct sip_str uri, int64_t asked)
+{
+	const struct sip_hdr *eh = sip_msg_hdr(resp, SIP_HDR_EXPIRES);
+	struct hdr_list l;
+	struct sip_uri want;
+	uint32_t v;
+	int n = hdr_list_collect(resp, SIP_HDR_CONTACT, &l, REG_MAX_CONTACTS);
+
+	for (int i = 0; i < n && sip_uri_parse(uri, &want) == 0; i++) {
+		struct sip_addr a;
+
+		if (sip_addr_parse(l.e[i].s, &a) == 0 && !a.star && a.expires >= 0 &&
+		    sip_uri_equal(&a.uri, &want))
+			return a.expires;
+	}
+	if (eh && sip_str_to_u32(eh->value, &v) == 0)
+		return v;
+	return asked;
+}
+
+unsigned registrar_commit(struct worker *w, struct sip_msg *req, const struct sip_source *src,
+			  struct sip_msg *resp, registrar_committed_fn done, void *arg)
+{
+	const struct config *cfg = worker_config(w);
+	struct reg_req rq = {.w = w, .done = done, .done_arg = arg};
+	struct reg_refusal why;
+	struct reg_contacts rc;
+	struct reg_aor a;
+	unsigned status;
+
+	status = registrar_check_aor(cfg, req, &a, &why);
+	if (!status)
+		status = registrar_read_contacts(cfg, req, &rc, &why);
+	if (status)
+		return status;
+	for (unsigned i = 0; i < rc.n; i++) {
+		if (rc.expires[i] == 0)
+			continue; /* a removal stays one */
+		rc.expires[i] = granted_expires(resp, rc.uri[i], rc.expires[i]);
+		if (rc.expires[i] > cfg->registrar.max_expires)
+			rc.expires[i] = cfg->registrar.max_expires;
+	}
+	/* Before the 2xx goes back: a call that follows it must not find the
+	 * old bindings in this node's cache. */
+	location_forget(sip_msg_to(req)->uri.user, sip_msg_to(req)->uri.host);
+	return submit(&rq, req, src, sip_str_cstr(a.aor), &rc) < 0 ? 503 : 0;
 }
 
 bool registrar_request(struct worker *w, struct sip_job *job, struct sip_msg *m)

@@ -48,6 +48,24 @@ unsigned registrar_check_aor(const struct config *cfg, struct sip_msg *m, struct
 unsigned registrar_read_contacts(const struct config *cfg, struct sip_msg *m,
 				 struct reg_contacts *rc, struct reg_refusal *why);
 
+/* The outcome of registrar_commit(): 0 when the bindings are committed,
+ * else the status to answer instead of the back end's 2xx (403: too many
+ * contacts, 500: out of order or not stored, 503: database down). */
+typedef void (*registrar_committed_fn)(struct worker *w, void *arg, unsigned status);
+
+/*
+ * [auth] mode = delegate (proxy/delegate.c): stores the bindings of
+ * REGISTER req, received from src, that the back end accepted with its
+ * 2xx resp, each with the expiry the back end granted (its Contact's
+ * expires parameter, else its Expires, else the one asked for; at most
+ * max_expires). The rest is §10.3 on the stored state, as for a REGISTER
+ * Junction authenticated. req and resp are borrowed for the call. Calls
+ * done(w, arg, status) once committed or failed, from the worker's loop.
+ * Returns 0, or the status to answer now (done is not called).
+ */
+unsigned registrar_commit(struct worker *w, struct sip_msg *req, const struct sip_source *src,
+			  struct sip_msg *resp, registrar_committed_fn done, void *arg);
+
 /* Handles a REGISTER whose Request-URI is one of our domains. Takes the
  * job (returns true), except when it could not even start (no registrar
  * configured, transaction table full): answered, false, the job stays the

@@ -54,6 +54,18 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_TCP_OUTPUT_CLOSED] = "tcp_output_closed",
 	[CTR_TCP_SOURCE_REFUSED] = "tcp_source_refused",
 	[CTR_HOP_NOT_SENT] = "hop_not_sent",
+	[CTR_DELEGATED_REGISTERS] = "delegated_registers",
+	[CTR_DELEGATED_ACCEPTED] = "delegated_accepted",
+	[CTR_DELEGATED_CHALLENGED] = "delegated_challenged",
+	[CTR_DELEGATED_REJECTED] = "delegated_rejected",
+	[CTR_DELEGATED_FAILED] = "delegated_failed",
+	[CTR_REGEVENTS_SENT] = "regevents_sent",
+	[CTR_REGEVENTS_RETRY] = "regevents_retry",
+	[CTR_REGEVENTS_FAILED] = "regevents_failed",
+	[CTR_AUTH_HTTP_ACCEPTED] = "auth_http_accepted",
+	[CTR_AUTH_HTTP_REJECTED] = "auth_http_rejected",
+	[CTR_AUTH_HTTP_FAILED] = "auth_http_failed",
+	[CTR_AUTH_HTTP_CACHED] = "auth_http_cached",
 };
 
 const char *ctr_name(enum ctr_id id)

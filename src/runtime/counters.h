@@ -56,6 +56,21 @@ enum ctr_id {
 	CTR_TCP_OUTPUT_CLOSED,     /* ... closed: output queue over its cap (slow reader) */
 	CTR_TCP_SOURCE_REFUSED,    /* ... refused: [sip] tcp_max_per_source */
 	CTR_HOP_NOT_SENT,          /* CANCELs and hop-by-hop ACKs that could not be built */
+	/* [auth] mode = delegate: REGISTERs forwarded, and their outcomes */
+	CTR_DELEGATED_REGISTERS,
+	CTR_DELEGATED_ACCEPTED,   /* 2xx and the bindings stored */
+	CTR_DELEGATED_CHALLENGED, /* 401/407 */
+	CTR_DELEGATED_REJECTED,   /* another final from the back end */
+	CTR_DELEGATED_FAILED,     /* no answer, or accepted but not stored */
+	/* registration events ([notify], proxy/regevent.c) */
+	CTR_REGEVENTS_SENT,   /* delivered (2xx) */
+	CTR_REGEVENTS_RETRY,  /* 5xx, timeout or transport failure: tried again later */
+	CTR_REGEVENTS_FAILED, /* refused for good (another final) or given up */
+	/* [auth] mode = http: the service's answers, and what needed none */
+	CTR_AUTH_HTTP_ACCEPTED, /* 200 */
+	CTR_AUTH_HTTP_REJECTED, /* 403 */
+	CTR_AUTH_HTTP_FAILED,   /* another status, no answer in time, queue full: 503 */
+	CTR_AUTH_HTTP_CACHED,   /* accepted on a nonce the service accepted before */
 	CTR__COUNT
 };
 

@@ -726,6 +726,21 @@ int worker_parse_aside(struct worker *w, const char *buf, size_t len, struct sip
 	return sip_msg_parse(m, buf, len, w->hdrs2, w->max_hdrs, &w->cfg->sip.limits);
 }
 
+int worker_call_id(struct worker *w, const char *prefix, char *buf, size_t cap)
+{
+	/* one shard in workers_count(): a handful of tries on average */
+	for (unsigned tries = 0; tries < 4096; tries++) {
+		int n = snprintf(buf, cap, "%s-%016llx@%s", prefix,
+				 (unsigned long long)worker_unique(w), w->cfg->node.name);
+
+		if (n <= 0 || (size_t)n >= cap)
+			return -EINVAL;
+		if (dispatch_shard_of_call_id(sip_str_make(buf, (size_t)n)) == w->index)
+			return n;
+	}
+	return -EAGAIN;
+}
+
 uint64_t worker_unique(struct worker *w)
 {
 	uint64_t v = siphash(siphash_process_key(), &w->branch_seq, sizeof(w->branch_seq));

@@ -134,6 +134,11 @@ struct msg_edits *worker_edits(struct worker *w);
 int worker_parse_aside(struct worker *w, const char *buf, size_t len, struct sip_msg *m);
 /* A value no other call on this worker has had: unique branch IDs. */
 uint64_t worker_unique(struct worker *w);
+/* A new Call-ID, "PREFIX-<unique>@<node name>", whose messages the
+ * dispatcher brings back to this worker: for requests the worker sends on
+ * its own (probes, registration events), so that their responses find
+ * its transactions. Returns its length, or -EINVAL (no room) / -EAGAIN. */
+int worker_call_id(struct worker *w, const char *prefix, char *buf, size_t cap);
 
 /* Runs a kept job through the worker again from the start (after a cache
  * was filled); takes the job. */

@@ -119,6 +119,23 @@ static const struct {
 		 "WHERE d.call_id = $1 ORDER BY d.state = 'ended', d.created_at DESC "
 		 "LIMIT 1",
 		 1},
+	[STORE_EVENT_SETUP] = {"evsetup", "SELECT junction_reg_event_setup($1, $2::boolean)", 2},
+	[STORE_EVENT_CLAIM] = {"evclaim",
+			       "SELECT id, aor, contact, event, expires, binding_id, call_id, cseq, "
+			       "q, path, received, attempts, version, bindings, subscription_id, "
+			       "sub_call_id, sub_local_tag, sub_remote_tag, sub_remote_uri, "
+			       "sub_target, sub_route_set, sub_cseq, sub_expires "
+			       "FROM junction_reg_event_claim($1, $2::integer, $3::boolean, "
+			       "$4::integer, $5::integer)",
+			       5},
+	[STORE_EVENT_DONE] = {"evdone",
+			      "SELECT junction_reg_event_done($1::bigint[], $2::text[], $3::text[], "
+			      "$4::integer, $5::integer)",
+			      5},
+	[STORE_REG_SUBSCRIBE] = {"regsub",
+				 "SELECT junction_reg_subscribe($1, $2, $3, $4, $5, $6, $7, $8, "
+				 "$9::integer, $10, $11::integer, $12::boolean)",
+				 12},
 };
 
 enum store_state { ST_DOWN = 0, ST_CONNECTING, ST_SETUP, ST_UP };

@@ -51,7 +51,11 @@ struct sa_rows {
 			      "instance, reg_id, " ISO("updated_at")
 
 /* The registrar's lock on an AOR (junction_register() takes the same). */
-#define AOR_LOCK "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+/* The AOR's lock, as junction_register() takes it; a binding the API
+ * removes is "deactivated" for registration events (sql/006). */
+#define AOR_LOCK                                                                                   \
+	"SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), "                                  \
+	"set_config('junction.reg_cause', 'deactivated', true)"
 
 /* A server and what each node sees of it (enum sa_srv_col), by name and
  * node: the API's view, one statement so that it is one snapshot. */
@@ -704,4 +708,31 @@ int store_admin_session(struct store_admin *sa, int64_t id, struct sa_rows **out
 			" LEFT JOIN dialog d ON d.session_id = s.id WHERE s.id = $1::bigint"
 			" ORDER BY d.created_at, d.call_id, d.from_tag",
 			1, params, true, out);
+}
+
+/* ---- registration events ------------------------------------------------ */
+
+/* Unix seconds, whole (the API's created_at and next_try). */
+#define UNIX(col) "floor(extract(epoch FROM " col "))::bigint"
+
+/*
+ * One statement: the page and the count of every match (a window over the
+ * filtered rows, before the LIMIT) are one snapshot. The view is the
+ * operators' own (pending_reg_events), so that the API shows what psql
+ * shows.
+ */
+int store_admin_notifications(struct store_admin *sa, const struct sa_ev_filter *f,
+			      struct sa_rows **out)
+{
+	char limit[16];
+	const char *params[3] = {f->aor, f->state, limit};
+
+	snprintf(limit, sizeof(limit), "%u", f->limit);
+	return sa_query(sa,
+			"SELECT id, aor, contact, event, expires, node, " UNIX("created_at") ", state,"
+			" attempts, " UNIX("next_try") ", claimed_by, last_error, count(*) OVER ()"
+			" FROM pending_reg_events"
+			" WHERE ($1::text IS NULL OR aor = $1) AND ($2::text IS NULL OR state = $2)"
+			" ORDER BY id LIMIT $3::integer",
+			3, params, false, out);
 }

@@ -10,9 +10,11 @@
  * connection's statement_timeout (the admin request timeout).
  *
  * Results come back as a row set (struct sa_rows) whose columns are the
- * SA_SUB_*, SA_BND_*, SA_SRV_* or SA_SES_* indexes below, text as PostgreSQL sends
- * it, so that nothing outside the store layer sees libpq. Times are ISO
- * 8601 in UTC ("2026-11-21T10:00:00.123Z").
+ * SA_SUB_*, SA_BND_*, SA_SRV_*, SA_SES_* or SA_EV_* indexes below, text
+ * as PostgreSQL sends it, so that nothing outside the store layer sees
+ * libpq. Times are ISO 8601 in UTC ("2026-11-21T10:00:00.123Z"), but for
+ * the registration events' (unix seconds, as /v1/notifications gives
+ * them).
  *
  * Errors (negative errno): -ENOTCONN the database cannot be reached;
  * -ECONNRESET the connection broke during the statement (a write's outcome
@@ -234,5 +236,38 @@ int store_admin_sessions(struct store_admin *sa, const struct sa_ses_filter *f,
 /* One session, open or ended, with its dialogs by creation; -ENOENT when
  * there is none. */
 int store_admin_session(struct store_admin *sa, int64_t id, struct sa_rows **out);
+
+/* ---- registration events (read only: the nodes write them) ------------- */
+
+/* An event of the outbox (sql/006_reg_events.sql, the pending_reg_events
+ * view): undelivered (pending, or claimed and "sending") or refused for
+ * good ("failed", kept seven days). Times are unix seconds. */
+enum sa_ev_col {
+	SA_EV_ID = 0,
+	SA_EV_AOR,
+	SA_EV_CONTACT,
+	SA_EV_EVENT, /* RFC 3680 §5.3: registered, refreshed, shortened, ... */
+	SA_EV_EXPIRES,
+	SA_EV_NODE,
+	SA_EV_CREATED_AT,
+	SA_EV_STATE, /* "pending", "sending" or "failed" */
+	SA_EV_ATTEMPTS,
+	SA_EV_NEXT_TRY,
+	SA_EV_CLAIMED_BY, /* NULL: not claimed */
+	SA_EV_LAST_ERROR, /* NULL: none yet */
+	SA_EV_TOTAL,      /* rows matching the filter, the limit aside */
+	SA_EV__COLS
+};
+
+struct sa_ev_filter {
+	const char *aor;   /* exact, as stored; NULL: any */
+	const char *state; /* NULL: any */
+	unsigned limit;
+};
+
+/* The first limit events matching f, oldest (smallest id) first, each
+ * row with the count of all that match. */
+int store_admin_notifications(struct store_admin *sa, const struct sa_ev_filter *f,
+			      struct sa_rows **out);
 
 #endif

@@ -763,7 +763,23 @@ Test(config, keys_that_go_together)
 	expect_errors("[registrar]\nmin_expires = 100\ndefault_expires = 50\n",
 		      "t.conf:3: [registrar] needs min_expires <= default_expires <= max_expires "
 		      "(100, 50, 7200)\n");
-	expect_errors("[auth]\nmode = ldap\n", "t.conf:2: mode: 'ldap' is not one of local|none\n");
+	expect_errors("[auth]\nmode = ldap\n",
+		      "t.conf:2: mode: 'ldap' is not one of local|none|delegate|http\n");
+	/* delegate needs the pool, stateful mode and a database */
+	expect_errors("[auth]\nmode = delegate\n",
+		      "t.conf:2: [auth] mode = delegate needs [routing] session_controllers = yes, "
+		      "[sip] mode = stateful and a [database] (REGISTERs go to the pool, the "
+		      "bindings are stored)\n");
+	expect_errors("[auth]\nmode = http\nsecret = 0123456789abcdef\n",
+		      "t.conf:2: [auth] mode = http needs [auth] http_url\n");
+	expect_errors("[auth]\nhttp_url = ftp://x\n",
+		      "t.conf:2: http_url: 'ftp://x' is not an http:// or https:// URL\n");
+	expect_errors("[notify]\nmode = reginfo\ntarget = pool\n",
+		      "t.conf:2: [notify] mode needs a [database] (the events' outbox lives there)\n"
+		      "t.conf:3: [notify] target = pool needs [routing] session_controllers = yes "
+		      "(or give a sip: URI)\n");
+	expect_errors("[notify]\ntarget = tel:+123\n",
+		      "t.conf:2: target: 'tel:+123' is neither \"pool\" nor a sip: URI\n");
 }
 
 Test(config, admin_keys)

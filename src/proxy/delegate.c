@@ -1,0 +1,104 @@
+/*
+ * delegate: [auth] mode = delegate, registration through the Session
+ * Controller (the back end keeps the devices and their passwords).
+ *
+ * Junction stays the registrar of its domains, with the bindings in
+ * PostgreSQL so that every node reaches every endpoint, but the back end
+ * decides who registers. A REGISTER is checked here for what needs no
+ * data (§10.3 steps 2, 5-7: 420, 404, 400, 423: the back end is not
+ * bothered with those), then forwarded, transaction-stateful, to a
+ * Session Controller of the pool: for one AOR always the same while it is
+ * in service (scpool_choose_key()), since its challenges and nonces are
+ * that server's. Every response goes back to the endpoint; a 2xx only
+ * once registrar_commit() stored the bindings with the expiry the back
+ * end granted (proxy.c holds it), so the location service never holds a
+ * binding the back end did not accept, and never lacks one the endpoint
+ * was told about.
+ *
+ * The back end sees Junction's address, not the endpoint's (what
+ * OpenSIPS's mid_registrar users hit): the REGISTER carries our Path
+ * (RFC 3327), whose URI routes the back end's requests for the AOR
+ * through the cluster and whose received parameter is the endpoint's
+ * source, as Kamailio's path module writes it.
+ */
+#include "proxy/delegate.h"
+#include "runtime/counters.h"
+
+#include "config/config.h"
+#include "net/netaddr.h"
+#include "proxy/proxy.h"
+#include "proxy/scpool.h"
+#include "proxy/self.h"
+#include "registrar/registrar.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DELEGATE_PATH_MAX (2 * CFG_NAME_MAX + NETADDR_STRLEN + 64)
+
+int delegate_path(enum sip_proto proto, unsigned listener, struct sip_str addr, char *buf,
+		  size_t cap)
+{
+	bool udp = proto == SIP_PROTO_UDP;
+	int n;
+
+	/* Over UDP any node reaches the device (the binding is shared), so
+	 * the cluster's name when there is one; a stream only from the node
+	 * that holds its connection. ';transport=x' escaped inside the
+	 * parameter (RFC 3261 §25.1: no ';' or '=' in a uri-parameter). */
+	n = snprintf(buf, cap, "Path: <sip:%s%s%s;lr;received=sip:%.*s%s%s>\r\n",
+		     udp ? self_rr_hostport(listener) : self_hostport(listener),
+		     udp ? "" : ";transport=", udp ? "" : sip_proto_name(proto), SIP_STR_FMT(addr),
+		     udp ? "" : "%3Btransport%3D", udp ? "" : sip_proto_name(proto));
+	return n > 0 && (size_t)n < cap ? 0 : -ENOSPC;
+}
+
+static int path_line(const struct sip_source *src, char *buf, size_t cap)
+{
+	char addr[NETADDR_STRLEN];
+
+	netaddr_format(&src->remote, addr, sizeof(addr));
+	return delegate_path(src->proto, src->listener, sip_str_cstr(addr), buf, cap);
+}
+
+bool delegate_register(struct worker *w, struct sip_job *job, struct sip_msg *m,
+		       struct route_state *rs)
+{
+	const struct config *cfg = worker_config(w);
+	struct reg_refusal why;
+	struct reg_contacts rc;
+	struct reg_aor a;
+	struct scpool_pick pick;
+	char path[DELEGATE_PATH_MAX];
+	char extra[40];
+	unsigned status;
+
+	status = registrar_check_aor(cfg, m, &a, &why);
+	if (!status)
+		status = registrar_read_contacts(cfg, m, &rc, &why);
+	if (status) {
+		worker_reply(w, m, &job->src, status, why.reason, why.extra[0] ? why.extra : NULL);
+		return false;
+	}
+	/* Nothing could be stored: the back end is not asked for a binding
+	 * the endpoint would then be refused anyway. */
+	if (!worker_store(w) || !store_up(worker_store(w))) {
+		worker_reply_db_unavailable(w, m, &job->src);
+		return false;
+	}
+	if (!scpool_choose_key(store_lock_key(a.aor, strlen(a.aor)), &pick)) {
+		ctr_inc(worker_counters(w), CTR_NO_SESSION_CONTROLLER);
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", cfg->cluster.oos_force);
+		worker_reply(w, m, &job->src, 503, "No Session Controller", extra);
+		return false;
+	}
+	if (path_line(&job->src, path, sizeof(path)) < 0) {
+		scpool_release(pick.id);
+		worker_reply(w, m, &job->src, 500, NULL, NULL);
+		return false;
+	}
+	ctr_inc(worker_counters(w), CTR_DELEGATED_REGISTERS);
+	return proxy_register_to(w, job, m, rs, &pick, path);
+}
