@@ -144,17 +144,20 @@ bench_teardown() {
 jfile() { echo "$WORK/junction${1#1}.$2"; }
 node_ip() { if [ "$1" = 1 ]; then echo 127.0.0.1; else echo "$J2IP"; fi; }
 
-# write_junction_conf auth|noauth|sc|sc_plain|sc_affinity|delegate [N]: node
-# N's configuration (N 1 unless given). sc: routing to a Session Controller;
-# sc_plain and sc_affinity: the same as a node of a two-node cluster (one
-# Record-Route name for both, so that each takes the other's as its own),
-# with [sessions] affinity off or on; delegate: sc's pool, with the
-# REGISTERs decided by the Session Controller ([auth] mode = delegate).
+# write_junction_conf auth|noauth|sc|sc_plain|sc_affinity|delegate|events_off|events_on [N]:
+# node N's configuration (N 1 unless given). sc: routing to a Session
+# Controller; sc_plain and sc_affinity: the same as a node of a two-node
+# cluster (one Record-Route name for both, so that each takes the other's
+# as its own), with [sessions] affinity off or on; delegate: sc's pool,
+# with the REGISTERs decided by the Session Controller ([auth] mode =
+# delegate); events_off and events_on: auth's local REGISTERs with sc's
+# pool and [notify] off, or on (an RFC 3680 reginfo NOTIFY to the AOR's
+# Session Controller for every binding written, refreshes included).
 write_junction_conf() {
 	local variant=$1 n=${2:-1} conf auth=none
 	conf=$(jfile "$n" conf)
 	case $variant in
-	auth) auth=local ;;
+	auth | events_*) auth=local ;;
 	delegate) auth=delegate ;;
 	esac
 	cat >"$conf" <<CONF
@@ -187,7 +190,7 @@ name = bench$n
 [log]
 level = ${JUNCTION_LOG:-warn}
 CONF
-	[[ $variant == sc* || $variant == delegate ]] && cat >>"$conf" <<CONF
+	[[ $variant == sc* || $variant == delegate || $variant == events_* ]] && cat >>"$conf" <<CONF
 [routing]
 session_controllers = yes
 [cluster]
@@ -197,8 +200,18 @@ oos_force = 5
 CONF
 	# sc_calls sets the pool's routing beside Kamailio's dispatcher, which
 	# stores no sessions: affinity off there (sc_affinity measures it), and
-	# for delegate, which measures the REGISTERs alone
-	[[ $variant == sc || $variant == delegate ]] && printf '[sessions]\naffinity = no\n' >>"$conf"
+	# for delegate and reg_events, which measure the REGISTERs alone
+	[[ $variant == sc || $variant == delegate || $variant == events_* ]] &&
+		printf '[sessions]\naffinity = no\n' >>"$conf"
+	# reg_events: the same node but for [notify] mode; on, every refresh is
+	# an event (refresh = yes), looked for every 100 ms
+	[[ $variant == events_* ]] && cat >>"$conf" <<CONF
+[notify]
+mode = $([ "$variant" = events_on ] && echo reginfo || echo off)
+target = pool
+refresh = yes
+interval = 100
+CONF
 	[[ $variant == sc_* ]] && cat >>"$conf" <<CONF
 record_route = bench.cluster
 [sessions]
@@ -263,7 +276,9 @@ start_junction() {
 
 # start_system junction|kamailio VARIANT (write_junction_conf's): clean
 # bindings, start it. sc_plain and sc_affinity: two Junction nodes, the
-# dialogs of an earlier run gone.
+# dialogs of an earlier run gone. events_*: the outbox empty and the
+# recording of events off (what a node with [notify] mode = off finds
+# when no node has ever set it; events_on's node sets it on as it starts).
 start_system() {
 	local sys=$1 variant=$2
 	stop_system
@@ -275,6 +290,10 @@ start_system() {
 		sc_*)
 			psqlq junction "TRUNCATE dialog, session" >/dev/null || return 1
 			start_junction 2 "$variant" || return 1
+			;;
+		events_*)
+			psqlq junction "TRUNCATE reg_event, reg_event_version;
+			                SELECT junction_reg_event_setup('off', false, false)" >/dev/null || return 1
 			;;
 		esac
 		start_junction 1 "$variant"
@@ -336,10 +355,12 @@ sc_via_scenario() {
 	echo "$WORK/sc-via/uas.xml"
 }
 
-# The Session Controller of sc_calls, sc_affinity and delegate (start_sc
-# SYS SCENARIO): a SIPp UAS on SCIP:SCPORT (-aa: it answers the proxies'
-# OPTIONS probes), started afresh for each system and scenario; for
-# delegate, the registrar back end bench/scenarios/sc_registrar.xml.
+# The Session Controller of sc_calls, sc_affinity, delegate and
+# reg_events (start_sc SYS SCENARIO): a SIPp UAS on SCIP:SCPORT (-aa: it
+# answers the proxies' OPTIONS probes), started afresh for each system and
+# scenario; for delegate, the registrar back end
+# bench/scenarios/sc_registrar.xml; for reg_events, the back end that
+# answers the registration events' NOTIFYs, bench/scenarios/ev_backend.xml.
 # In the foreground and in the background of this shell, so that $! is
 # SIPp itself (no -bg, no pgrep); its message counts go to SC_COUNTS
 # (SIPp names the file after the scenario's and its pid) every second.
@@ -351,6 +372,7 @@ start_sc() {
 	case $2 in
 	sc_affinity:*) xml=$(sc_via_scenario) || return 1 ;;
 	delegate:*) xml=$SCEN/sc_registrar.xml ;;
+	reg_events:*) xml=$SCEN/ev_backend.xml ;;
 	esac
 	name=$(basename "$xml" .xml)
 	if ss -Hlnu "src $SCIP:$SCPORT" 2>/dev/null | grep -q .; then
@@ -456,6 +478,71 @@ delegate_count() {
 	log "$sys $sc: the back end took ${SC_SEEN[$sys/$sc]}"
 }
 
+# reg_events: the events in the outbox (reg_event), undelivered ones
+# included.
+outbox_rows() { psqlq junction "SELECT count(*) FROM reg_event"; }
+# reg_events:on's node writes its [notify] settings into
+# reg_event_setting as it starts; the load waits for them (until then the
+# triggers would find recording off).
+events_ready() {
+	for _ in $(seq 50); do
+		[ "$(psqlq junction "SELECT mode || '/' || refresh FROM reg_event_setting")" = reginfo/true ] &&
+			return 0
+		sleep 0.2
+	done
+	log "junction: [notify] mode = reginfo not in reg_event_setting"
+	return 1
+}
+# After a step of reg_events:on, until its events are delivered (the
+# outbox empty), at most EV_DRAIN_S (5) seconds: prints the events in the
+# outbox when the load ended, the seconds waited and the events left then.
+outbox_drain() {
+	local n0 n t0=$EPOCHREALTIME lim=${EV_DRAIN_S:-5}
+	n0=$(outbox_rows)
+	n=${n0:-?}
+	while [ "$n" != 0 ] && [ "$(awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$lim" 'BEGIN { print (b - a < l) }')" = 1 ]; do
+		sleep 0.2
+		n=$(outbox_rows)
+		n=${n:-?}
+	done
+	echo "${n0:-?} $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') $n"
+}
+# The consistency check of a reg_events case, once its load is over
+# (EV_SEEN and EV_CHECK[sys/case]): every event delivered (the outbox
+# empty, after up to 30 s), and as many NOTIFYs as REGISTERs that wrote a
+# binding (on: each of them one event; off: none) by three counts: the
+# back end's (SIPp's -trace_counts), the node's (/v1/stats registrations,
+# regevents_sent, _retry, _failed) and the database's (the reginfo
+# versions: one per event claimed for the target).
+declare -A EV_SEEN EV_CHECK
+events_count() {
+	local sys=$1 sc=$2 left notify ok regs sent retry failed claimed rows want
+	for _ in $(seq 100); do
+		left=$(outbox_rows)
+		[ "$left" = 0 ] && break
+		sleep 0.3
+	done
+	sleep 1.5 # SIPp writes its counts every second
+	notify=$(sipp_stat "$SC_COUNTS" 0_NOTIFY_Recv)
+	ok=$(sipp_stat "$SC_COUNTS" 1_200_Sent)
+	regs=$(node_counter registrations)
+	sent=$(node_counter regevents_sent)
+	retry=$(node_counter regevents_retry)
+	failed=$(node_counter regevents_failed)
+	claimed=$(psqlq junction "SELECT coalesce(sum(version + 1), 0) FROM reg_event_version")
+	rows=$(psqlq junction "SELECT count(*) FROM binding")
+	want=${regs:-?}
+	[ "$sc" = reg_events:off ] && want=0
+	EV_SEEN[$sys/$sc]="${regs:-?} REGISTERs answered 200 (${rows:-?} bindings); the back end took $notify NOTIFYs and answered $ok 200; the node counted ${sent:-?} events sent, ${retry:-?} to retry, ${failed:-?} failed; $claimed claimed from the outbox; ${left:-?} left in it"
+	if [ "${left:-x}" = 0 ] && [ "$notify" = "$want" ] && [ "$ok" = "$want" ] &&
+		[ "${sent:-x}" = "$want" ] && [ "$claimed" = "$want" ]; then
+		EV_CHECK[$sys/$sc]=holds
+	else
+		EV_CHECK[$sys/$sc]="does NOT hold"
+	fi
+	log "$sys $sc: ${EV_SEEN[$sys/$sc]}: ${EV_CHECK[$sys/$sc]}"
+}
+
 # The SIPp command line of a scenario at a rate, for a number of calls.
 sipp_cmd() {
 	local sc=$1 rate=$2 calls=$3
@@ -463,7 +550,7 @@ sipp_cmd() {
 		-timeout $((STEP_S + 30))s -trace_stat -stf stat.csv -fd 1 ${SIPP_EXTRA:-})
 	case $sc in
 	options) echo sipp -sf "$SCEN/options.xml" "${common[@]}" "127.0.0.1:$PORT" ;;
-	reg_auth | delegate:local) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" -auth_uri localhost "${common[@]}" "127.0.0.1:$PORT" ;;
+	reg_auth | delegate:local | reg_events:*) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" -auth_uri localhost "${common[@]}" "127.0.0.1:$PORT" ;;
 	# delegated: the back end answers the first REGISTER 200, no challenge
 	reg_noauth | delegate:delegated) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
 	calls | sc_calls | sc_affinity:* | security:*)
@@ -481,12 +568,14 @@ sipp_cmd() {
 # What is measured of a scenario: sc_affinity is two cases, one row each,
 # plain ([sessions] affinity = no) and affinity (yes); security checked
 # and trusted; delegate local (reg_auth's REGISTERs, Junction checking
-# the credentials) and delegated (the back end deciding); any other, itself.
+# the credentials) and delegated (the back end deciding); reg_events off
+# and on ([notify] mode); any other, itself.
 cases_of() {
 	case $1 in
 	sc_affinity) echo sc_affinity:plain sc_affinity:affinity ;;
 	security) echo security:checked security:trusted ;;
 	delegate) echo delegate:local delegate:delegated ;;
+	reg_events) echo reg_events:off reg_events:on ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -495,6 +584,8 @@ variant_of() {
 	case $1 in
 	reg_auth | delegate:local) echo auth ;;
 	delegate:delegated) echo delegate ;;
+	reg_events:off) echo events_off ;;
+	reg_events:on) echo events_on ;;
 	sc_calls) echo sc ;;
 	sc_affinity:plain) echo sc_plain ;;
 	sc_affinity:affinity) echo sc_affinity ;;
@@ -529,6 +620,10 @@ run_step() {
 		{ time timeout -k 5 -s INT $((secs * 2 + 40)) $(sipp_cmd "$sc" "$rate" "$calls") >sipp.out 2>&1; } 2>time.txt; exit $?)
 	rc=$?
 	wait "$cap_pid"
+	# reg_events:on: the CPU is read once the step's events are delivered,
+	# so that each REGISTER pays for its NOTIFY (a backlog is a failure)
+	local drain=""
+	[ "$sc" = reg_events:on ] && drain=$(outbox_drain)
 	c1=$(sys_ticks)
 	p1=$(tree_ticks "$pgpid")
 	[ -n "$SC_PID" ] && s1=$(tree_ticks "$SC_PID")
@@ -561,8 +656,12 @@ run_step() {
 	elif [ "$(awk -v e="$elapsed" -v s="$secs" 'BEGIN { print (e > s * 1.15 + 2) }')" = 1 ]; then
 		STEP_OK=0
 		STEP_WHY="took ${elapsed}s for ${secs}s of load"
+	elif [ -n "$drain" ] && [ "${drain##* }" != 0 ]; then
+		STEP_OK=0
+		STEP_WHY="${drain##* } registration events undelivered ${EV_DRAIN_S:-5}s after the load"
 	fi
-	log "$sys $sc rate=$rate (${secs}s) ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us${SC_PID:+ sc/op=${STEP_SC_OP}us} p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}% ${STEP_WHY}"
+	[ -n "$drain" ] && drain=" outbox=$(echo "$drain" | awk '{print $1 " at the end, " $3 " after " $2 "s"}')"
+	log "$sys $sc rate=$rate (${secs}s) ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us${SC_PID:+ sc/op=${STEP_SC_OP}us} p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}%${drain} ${STEP_WHY}"
 	[ -n "${BENCH_KEEP:-}" ] && log "kept $dir" || rm -rf "$dir"
 }
 
@@ -584,18 +683,33 @@ settle() {
 start_rate() {
 	case $1 in
 	options) echo 5000 ;;
-	reg_noauth | reg_auth | delegate:*) echo 1500 ;;
+	reg_noauth | reg_auth | delegate:* | reg_events:*) echo 1500 ;;
 	calls | sc_calls | sc_affinity:* | security:*) echo 1500 ;;
 	esac
 }
 
 # find_rate sys sc: search_rate for each case of sc, with the Session
-# Controller of sc_calls, sc_affinity and delegate's delegated case
-# started before the system and stopped after it. sc_affinity, security
-# and delegate are Junction's alone.
+# Controller of sc_calls, sc_affinity, delegate's delegated case and
+# reg_events started before the system and stopped after it. sc_affinity,
+# security, delegate and reg_events are Junction's alone.
 find_rate() {
 	local sys=$1 sc=$2 c
 	case $sc in
+	reg_events)
+		[ "$sys" = junction ] || { log "$sys: no $sc (Junction only)"; return; }
+		# the same node and back end for both: only [notify] mode differs
+		for c in $(cases_of "$sc"); do
+			if start_sc "$sys" "$c"; then
+				search_rate "$sys" "$c"
+				events_count "$sys" "$c"
+			else
+				NOTE[$sys/$c]="no Session Controller"
+				RATE[$sys/$c]=0
+			fi
+			stop_sc
+		done
+		return
+		;;
 	delegate)
 		[ "$sys" = junction ] || { log "$sys: no $sc (Junction only)"; return; }
 		search_rate "$sys" delegate:local
@@ -651,8 +765,11 @@ search_rate() {
 		start_uas
 		register_uas
 	fi
-	if [[ $sc == sc_* || $sc == delegate:delegated ]]; then
+	if [[ $sc == sc_* || $sc == delegate:delegated || $sc == reg_events:* ]]; then
 		sc_pool_ready "$sys" || { NOTE[$key]="the Session Controller is not in service"; RATE[$key]=0; return; }
+	fi
+	if [ "$sc" = reg_events:on ]; then
+		events_ready || { NOTE[$key]="[notify] not set up"; RATE[$key]=0; return; }
 	fi
 	rate=$(start_rate "$sc")
 	while [ $steps -lt "$MAX_STEPS" ]; do
@@ -757,6 +874,28 @@ affinity_report() {
 	echo "with affinity (>= 0.75), $goal.**"
 }
 
+# What registration events cost: the rates with [notify] off and on, the
+# CPU per REGISTER of Junction, PostgreSQL and the back end, and the check
+# that every event was delivered, once.
+events_report() {
+	local f=junction/reg_events:off o=junction/reg_events:on
+	local fr=${RATE[$f]:-0} or=${RATE[$o]:-0}
+	echo
+	echo "reg_events (Junction only): reg_auth's refreshing REGISTERs (the same $USERS AORs and contacts"
+	echo "over and over) through a node with \`[routing] session_controllers\` and a SIPp back end on"
+	echo "$SCIP:$SCPORT in its pool (bench/scenarios/ev_backend.xml, \`-aa\`) that answers each NOTIFY"
+	echo "200. off: \`[notify] mode = off\` (the triggers on binding run and find recording off);"
+	echo "on: \`mode = reginfo\`, \`target = pool\`, \`refresh = yes\`, \`interval = 100\`: every"
+	echo "REGISTER is an event, a row of the outbox written in its transaction and sent as an"
+	echo "RFC 3680 NOTIFY to the back end, the row deleted on its 200. A step of on ends when the"
+	echo "outbox is empty (at most ${EV_DRAIN_S:-5} s after the load; its CPU is counted until then)."
+	echo "off: ${EV_SEEN[$f]:-not measured}; the check (no event) ${EV_CHECK[$f]:-was not made}."
+	echo "on: ${EV_SEEN[$o]:-not measured}; the check (one NOTIFY per REGISTER, all delivered) ${EV_CHECK[$o]:-was not made}."
+	echo
+	echo "**reg_events: on/off = $(ratio "$or" "$fr") ($or/$fr REGISTERs/s); CPU per REGISTER (µs):"
+	echo "Junction ${CPU_OP[$o]:--} on, ${CPU_OP[$f]:--} off; PostgreSQL ${PG_OP[$o]:--}, ${PG_OP[$f]:--}; the back end ${SC_OP[$o]:--}, ${SC_OP[$f]:--}.**"
+}
+
 # The cost of the security checks of every request from a source that is
 # not trusted (the scanner check, the rate count, the ban lookup).
 security_report() {
@@ -806,14 +945,14 @@ report() {
 	for sc in $SCENARIOS; do
 		[ "$sc" = memory ] && continue
 		for sys in $systems; do
-			if [[ $sc == sc_affinity || $sc == security || $sc == delegate ]] && [ "$sys" != junction ]; then
+			if [[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events ]] && [ "$sys" != junction ]; then
 				echo "| $sc | $sys | — | — | — | — | — | — | — | no equivalent: Junction only |"
 				continue
 			fi
 			for c in $(cases_of "$sc"); do
 				local k="$sys/$c" r=""
 				[ "$sys" = junction ] && r=$(ratio "${RATE[junction/$c]:-0}" "${RATE[kamailio/$c]:-0}")
-				[[ $sc == sc_affinity || $sc == security || $sc == delegate ]] && r="—"
+				[[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events ]] && r="—"
 				echo "| ${c/:/ } | $sys | ${RATE[$k]:-0} | $r | ${CPU_OP[$k]:--} | ${PG_OP[$k]:--} | ${P50[$k]:--} | ${P99[$k]:--} | ${P99_80[$k]:--} | ${NOTE[$k]:-} |"
 			done
 		done
@@ -842,6 +981,7 @@ report() {
 	[[ " $SCENARIOS " == *" sc_affinity "* ]] && [[ " $systems " == *" junction "* ]] && affinity_report
 	[[ " $SCENARIOS " == *" security "* ]] && [[ " $systems " == *" junction "* ]] && security_report
 	[[ " $SCENARIOS " == *" delegate "* ]] && [[ " $systems " == *" junction "* ]] && delegate_report
+	[[ " $SCENARIOS " == *" reg_events "* ]] && [[ " $systems " == *" junction "* ]] && events_report
 	local s0=(${STEAL0:-0 0}) s1=(${STEAL1:-0 0})
 	echo
 	echo "The machine's latency floor (bench/sched-floor.c, before the load, nothing else"

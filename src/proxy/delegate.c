@@ -24,12 +24,14 @@
 #include "proxy/delegate.h"
 #include "runtime/counters.h"
 
+#include "base/clock.h"
 #include "config/config.h"
 #include "net/netaddr.h"
 #include "proxy/proxy.h"
 #include "proxy/scpool.h"
 #include "proxy/self.h"
 #include "registrar/registrar.h"
+#include "security/ban.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -61,6 +63,27 @@ static int path_line(const struct sip_source *src, char *buf, size_t cap)
 
 	netaddr_format(&src->remote, addr, sizeof(addr));
 	return delegate_path(src->proto, src->listener, sip_str_cstr(addr), buf, cap);
+}
+
+void delegate_refused(struct worker *w, struct sip_msg *req, const struct sip_source *src,
+		      bool trusted, struct sip_msg *resp)
+{
+	const struct sip_hdr *ch = sip_msg_hdr(resp, resp->status == 407 ? SIP_HDR_PROXY_AUTHENTICATE
+									 : SIP_HDR_WWW_AUTHENTICATE);
+	const struct sip_addr *to = sip_msg_to(req);
+
+	if (trusted || !to || (!sip_msg_hdr(req, SIP_HDR_AUTHORIZATION) &&
+			       !sip_msg_hdr(req, SIP_HDR_PROXY_AUTHORIZATION)))
+		return;
+	/* stale=true: the password was right, only the nonce old (RFC 7616
+	 * §3.3); anything else after credentials is a wrong guess */
+	for (size_t i = 0; resp->status != 403 && ch && i < ch->value.len; i++)
+		if (sip_str_caseprefix(sip_str_make(ch->value.p + i, ch->value.len - i),
+				       "stale=true"))
+			return;
+	ctr_inc(worker_counters(w), CTR_AUTH_FAILURES);
+	if (ban_auth_failed(&src->remote, to->uri.user, to->uri.host, clock_wall_ms()))
+		ctr_inc(worker_counters(w), CTR_BANS_AUTH);
 }
 
 bool delegate_register(struct worker *w, struct sip_job *job, struct sip_msg *m,

@@ -15,6 +15,13 @@
 bool delegate_register(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		       struct route_state *rs);
 
+/* The back end refused REGISTER req (received from src; trusted: from a
+ * trusted source) with resp, a 401, 403 or 407: credentials that were
+ * there and not merely stale count towards the bans (security/ban.h), as
+ * Junction's own refusals do, so guessing through us is stopped here. */
+void delegate_refused(struct worker *w, struct sip_msg *req, const struct sip_source *src,
+		      bool trusted, struct sip_msg *resp);
+
 /* The Path line (CRLF-terminated) the back end gets for a device at addr
  * ("192.0.2.1:5060") that reached us over proto on listener: our address
  * (the cluster's for UDP, the node's for a stream) with the device's in

@@ -32,6 +32,7 @@
 #include "config/config.h"
 #include "net/resolve.h"
 #include "proxy/affinity.h"
+#include "proxy/delegate.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
 #include "proxy/scpool.h"
@@ -741,10 +742,15 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 	}
 	if (b->final)
 		return; /* given up already (cancelled, Timer C): absorbed */
-	if (p->delegated)
+	if (p->delegated) {
+		struct sip_msg req;
+
 		ctr_inc(worker_counters(w), status == 401 || status == 407
 						    ? CTR_DELEGATED_CHALLENGED
 						    : CTR_DELEGATED_REJECTED);
+		if ((status == 401 || status == 403 || status == 407) && parse_request(p, &req) == 0)
+			delegate_refused(w, &req, stx_source(p->st), p->trusted, m);
+	}
 	timer_stop(worker_timers(w), &b->timer_c);
 	b->final = status;
 	b->local = false;

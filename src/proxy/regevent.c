@@ -620,13 +620,15 @@ static void on_tick(struct timer *t, void *arg, uint64_t now_ms)
 		arm(s, cfg->notify.interval);
 		return;
 	}
-	if (s->target && !s->set_up) {
+	if (worker_index(s->w) == 0 && !s->set_up) {
+		static const char *const modes[] = {"off", "register", "reginfo"};
+
 		op = store_op_begin(st, STORE_EVENT_SETUP, true, 0, set_up, s, &err);
 		if (op) {
-			store_op_param_str(op, sip_str_cstr(cfg->notify.mode == NOTIFY_MODE_REGINFO
-								    ? "reginfo"
-								    : "register"));
+			store_op_param_str(op, sip_str_cstr(modes[cfg->notify.mode]));
 			store_op_param_str(op, sip_str_cstr(cfg->notify.refresh ? "true" : "false"));
+			store_op_param_str(op,
+					   sip_str_cstr(cfg->notify.subscribe ? "true" : "false"));
 			s->set_up = true;
 			s->ops++;
 		}

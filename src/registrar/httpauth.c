@@ -514,6 +514,7 @@ struct conn {
 	bool started;
 	CURL *h;
 	size_t body_len;
+	bool body_over; /* longer than body: not kept */
 	char body[HTTPAUTH_BODY_MAX];
 	char err[CURL_ERROR_SIZE];
 	struct log_rate fail_log;
@@ -538,18 +539,18 @@ static struct {
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct conn *c = arg;
-	size_t len = size * n, room = sizeof(c->body) - c->body_len;
+	size_t len = size * n;
 
 	/* Beyond the cap the body is not kept (its ha1 is then not read),
 	 * but it is consumed: the status decides, and the connection stays
 	 * usable. */
-	if (len <= room) {
+	if (!c->body_over && len <= sizeof(c->body) - c->body_len) {
 		memcpy(c->body + c->body_len, p, len);
 		c->body_len += len;
 	} else {
-		c->body_len = sizeof(c->body) + 1;
+		c->body_over = true;
 	}
-	return size * n;
+	return len;
 }
 
 static void fail_log(struct conn *c, unsigned status, const char *what)
@@ -570,6 +571,7 @@ static void ask_service(struct conn *c, const struct ask *a, struct httpauth_ans
 	CURLcode rc;
 
 	c->body_len = 0;
+	c->body_over = false;
 	c->err[0] = '\0';
 	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, (const char *)a->body);
 	curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)a->len);
@@ -582,7 +584,7 @@ static void ask_service(struct conn *c, const struct ask *a, struct httpauth_ans
 		fail_log(c, 0, c->err[0] ? c->err : curl_easy_strerror(rc));
 	} else if (code == 200) {
 		ans->verdict = HTTPAUTH_ACCEPT;
-		if (c->body_len <= sizeof(c->body) &&
+		if (!c->body_over &&
 		    httpauth_json_answer(c->body, c->body_len, a->alg, ans->ha1) == -EINVAL)
 			fail_log(c, 200,
 				 "ha1 is not a digest of the credentials' algorithm: ignored");
@@ -775,8 +777,24 @@ static int conn_init(struct conn *c, const struct config *cfg)
 	return 0;
 }
 
+/* url for the log: a password in it (user:password@, sent as HTTP Basic
+ * authentication) shown as "***". */
+static void redacted(const char *url, char *out, size_t cap)
+{
+	const char *host = strstr(url, "://"), *at, *end;
+
+	host = host ? host + 3 : url;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	if (at)
+		snprintf(out, cap, "%.*s***%s", (int)(host - url), url, at);
+	else
+		snprintf(out, cap, "%s", url);
+}
+
 int httpauth_start(const struct config *cfg)
 {
+	char url[CFG_URL_MAX + 8];
 	int rc;
 
 	pool.cfg = cfg;
@@ -816,8 +834,9 @@ int httpauth_start(const struct config *cfg)
 			goto fail;
 		pool.conns[i].started = true;
 	}
-	log_info("event=auth_http_started url=\"%s\" connections=%u timeout_ms=%u",
-		 cfg->auth.http_url, pool.nconns, cfg->auth.http_timeout);
+	redacted(cfg->auth.http_url, url, sizeof(url));
+	log_info("event=auth_http_started url=\"%s\" connections=%u timeout_ms=%u", url,
+		 pool.nconns, cfg->auth.http_timeout);
 	return 0;
 fail:
 	httpauth_stop();

@@ -7,8 +7,8 @@
  * no round trip, and checks what it can alone first (auth.c: realm, the
  * credentials' uri, the nonce's MAC, age and scope, the nonce-count).
  * Only credentials that pass are sent to [auth] http_url as JSON (the
- * request and its answer are documented in junction(8), HTTP
- * AUTHENTICATION SERVICE, and in admin/openapi.json, x-webhooks): 200
+ * request and its answer are documented in junction(8), AUTHENTICATION,
+ * "HTTP authentication service", and in admin/openapi.json, x-webhooks): 200
  * accepts them, 403 refuses them, anything else, a timeout or a refused
  * connection makes the endpoint's request a 503.
  *
@@ -100,8 +100,8 @@ struct httpauth_request {
 };
 
 /*
- * Writes r as the service's request body (junction(8), HTTP
- * AUTHENTICATION SERVICE) into buf: one JSON object, members in a fixed
+ * Writes r as the service's request body (junction(8), "HTTP
+ * authentication service") into buf: one JSON object, members in a fixed
  * order, "opaque" only when r->opaque is not empty. Returns its length,
  * or -ENOSPC when cap is too small, -EILSEQ when a value is not UTF-8
  * (JSON strings are Unicode; a SIP message must be UTF-8 anyway, RFC 3261

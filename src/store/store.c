@@ -119,7 +119,8 @@ static const struct {
 		 "WHERE d.call_id = $1 ORDER BY d.state = 'ended', d.created_at DESC "
 		 "LIMIT 1",
 		 1},
-	[STORE_EVENT_SETUP] = {"evsetup", "SELECT junction_reg_event_setup($1, $2::boolean)", 2},
+	[STORE_EVENT_SETUP] = {"evsetup",
+			       "SELECT junction_reg_event_setup($1, $2::boolean, $3::boolean)", 3},
 	[STORE_EVENT_CLAIM] = {"evclaim",
 			       "SELECT id, aor, contact, event, expires, binding_id, call_id, cseq, "
 			       "q, path, received, attempts, version, bindings, subscription_id, "

@@ -28,9 +28,10 @@ HLOG=$T_DIR/http.log
 python3 "$TOP_SRCDIR/tests/integration/openapi_check.py" "$TOP_SRCDIR/admin/openapi.json" /dev/null >"$T_DIR/openapi.out" 2>&1 &&
 	pass "admin/openapi.json still checks out" || { fail "admin/openapi.json"; cat "$T_DIR/openapi.out" >&2; }
 
-# The service: alice and frank get a bare 200, bob's 200 carries his ha1.
+# The service: alice and frank get a bare 200, bob's 200 carries his ha1,
+# gus's his ha1 beside 64 KiB of padding (more than Junction reads).
 python3 "$TOP_SRCDIR/tests/integration/auth_http_server.py" --port "$HPORT" --log "$HLOG" \
-	--openapi "$TOP_SRCDIR/admin/openapi.json" alice:secret bob:hunter2:ha1 eve:right frank:pw6 \
+	--openapi "$TOP_SRCDIR/admin/openapi.json" alice:secret bob:hunter2:ha1 eve:right frank:pw6 gus:pw7:big \
 	>"$T_DIR/http.out" 2>&1 &
 T_PIDS+=("$!")
 wait_for 5 bound tcp "$HPORT" || { fail "the HTTP service did not start"; cat "$T_DIR/http.out" >&2; t_done; }
@@ -50,6 +51,7 @@ grep -q 'event=auth_http_started' "$T_DIR/junction.log" && pass "HTTP pool start
 
 rows() { psql_q "SELECT count(*) FROM binding WHERE aor = 'sip:$1@localhost'"; }
 asked() { wc -l <"$HLOG"; }
+asked_more_than() { [ "$(asked)" -gt "$1" ]; }
 # last FIELD: a member of the last request the service got
 last() { python3 -c 'import json,sys; e=json.loads(open(sys.argv[1]).readlines()[-1]); print(json.dumps(e["body"][sys.argv[2]]) if sys.argv[2] == "contact" else e["body"][sys.argv[2]])' "$HLOG" "$1"; }
 control() { curl -s -o /dev/null -X POST -d "{\"mode\": \"$1\", \"sleep\": ${2:-0}}" "http://127.0.0.1:$HPORT/control"; }
@@ -155,7 +157,7 @@ t1=$(now_ms)
 [ "$(status_of)" = 503 ] && grep -q '^Retry-After: [0-9]' "$T_DIR/last" &&
 	pass "service too slow: 503 with Retry-After after $((t1 - t0)) ms" || { fail "slow service: $(status_of)"; cat "$T_DIR/last" >&2; }
 [ $((t1 - t0)) -lt 1400 ] && pass "the 503 did not wait for the slow answer" || fail "the 503 took $((t1 - t0)) ms"
-wait_for 3 test "$(asked)" -gt "$n" # the slow answer is logged once it is sent
+wait_for 3 asked_more_than "$n" # the slow answer is logged once it is sent
 control normal
 [ "$(rows frank)" = 0 ] && pass "no binding when the service was too slow" || fail "frank registered"
 challenge frank
@@ -175,6 +177,16 @@ answer bob not-it 00000002
 answer bob hunter2 00000003
 [ "$(status_of)" = 200 ] && pass "cached ha1: the right response on the nonce, nc=3: 200" || fail "cached ha1, nc 3: $(status_of)"
 [ "$(asked)" = $((n + 1)) ] && pass "neither asked the service" || fail "HTTP requests: $(($(asked) - n))"
+
+# an answer longer than Junction reads: the status still decides, the
+# connection stays usable, and the ha1 in it is not used
+n=$(asked)
+challenge gus
+answer gus pw7 00000001
+[ "$(status_of)" = 200 ] && pass "a 200 with a 64 KiB body: 200" || fail "big body: $(status_of)"
+answer gus wrong 00000002
+[ "$(status_of)" = 200 ] && [ "$(asked)" = $((n + 1)) ] && pass "its ha1 was not read: nc=2 accepted on the nonce alone" ||
+	fail "big body, nc 2: $(status_of), asked $(($(asked) - n))"
 
 # --- SHA-256 (RFC 8760) ----------------------------------------------------
 ALG_SUM=sha256sum
@@ -221,7 +233,7 @@ invite 4 "$CREDS" | "$SIPSEND" -R 2 -P -v -c 3 -w 1500 -b "$CATCH" udp 127.0.0.1
 control normal
 grep -q "^INVITE sip:carol@127.0.0.1:$CATCH SIP/2.0" "$T_DIR/inv4" && ! grep -q '^SIP/2.0 4' "$T_DIR/inv4" &&
 	pass "INVITE sent twice while asked about: relayed, no 407" || { fail "INVITE retransmitted"; cat "$T_DIR/inv4" >&2; }
-wait_for 2 test "$(asked)" -gt "$n"
+wait_for 2 asked_more_than "$n"
 sleep 0.3
 [ "$(asked)" = $((n + 1)) ] && pass "one HTTP request for both copies" || fail "HTTP requests: $(($(asked) - n))"
 

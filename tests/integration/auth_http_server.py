@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """A small HTTP authentication service for [auth] mode = http (auth_http.sh).
 
-    auth_http_server.py --port PORT --log FILE [--openapi FILE] USER:PASSWORD[:ha1] ...
+    auth_http_server.py --port PORT --log FILE [--openapi FILE] USER:PASSWORD[:ha1|:big] ...
 
 It knows the passwords itself and checks the digest in each request the
 way RFC 7616 §3.4.1 says (MD5 and SHA-256; qop=auth, or none: the RFC 2069
 form): 200 when the response is right (with {"ha1": ...} for the users
-marked ha1), 403 when it is not or the user is unknown. Every request
+marked ha1; for those marked big, with 64 KiB of padding beside it), 403
+when it is not or the user is unknown. Every request
 to /auth is one JSON line in the log: the body received, whether it
 matches the HttpAuthRequest schema of admin/openapi.json (with
 --openapi), and the status answered. HTTP/1.1 with keep-alive, one thread
@@ -41,7 +42,7 @@ def check(req):
     user = USERS.get(req.get("username"))
     if user is None:
         return False, None
-    password, give_ha1 = user
+    password, flag = user
     alg = req["algorithm"]
     ha1 = digest(alg, "%s:%s:%s" % (req["username"], req["realm"], password))
     ha2 = digest(alg, "%s:%s" % (req["method"], req["uri"]))
@@ -49,7 +50,7 @@ def check(req):
         want = digest(alg, ":".join([ha1, req["nonce"], req["nc"], req["cnonce"], req["qop"], ha2]))
     else:
         want = digest(alg, ":".join([ha1, req["nonce"], ha2]))
-    return want == req["response"].lower(), ha1 if give_ha1 else None
+    return want == req["response"].lower(), ha1 if flag else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -104,7 +105,10 @@ class Handler(BaseHTTPRequestHandler):
                 ok, ha1 = False, None
             status = 200 if ok else 403
             if ok and ha1:
-                body = json.dumps({"ha1": ha1}).encode()
+                answer = {"ha1": ha1}
+                if USERS[req["username"]][1] == "big":
+                    answer["padding"] = "x" * 65536
+                body = json.dumps(answer).encode()
         entry["status"] = status
         with LOCK:
             LOG.write(json.dumps(entry) + "\n")
@@ -125,7 +129,7 @@ def main():
     a = ap.parse_args()
     for u in a.users:
         parts = u.split(":")
-        USERS[parts[0]] = (parts[1], len(parts) > 2 and parts[2] == "ha1")
+        USERS[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else None)
     if a.openapi:
         import jsonschema
 

@@ -303,7 +303,7 @@ wait_delivered 10 d1 shortened "(d) a shorter expiry"
 valid d1 shortened
 
 # ---- (b) the expiries: once each, though both nodes sweep ---------------------
-sleep_until "$(awk -v t="$T_EXP" 'BEGIN { print t + 5 }')"
+sleep_until "$(awk -v t="$T_EXP" 'BEGIN { printf "%.3f", t + 5 }')"
 for u in x1 x2 x3; do
 	wait_for 8 delivered 1 "$u" expired || fail "(b) no expired NOTIFY for $u"
 done
