@@ -121,7 +121,9 @@ $$;
 CREATE FUNCTION junction_reg_event_wanted(OUT target boolean, OUT refresh boolean,
                                           OUT wanted boolean)
 LANGUAGE sql STABLE AS $$
-    SELECT s.mode <> 'off', s.refresh,
+    -- a 3rd-party registration lapses unless refreshed like any other:
+    -- register mode sends every refresh
+    SELECT s.mode <> 'off', s.refresh OR s.mode = 'register',
            s.mode <> 'off' OR EXISTS (SELECT 1 FROM reg_subscription WHERE state = 'active')
     FROM reg_event_setting s
 $$;
@@ -381,7 +383,12 @@ BEGIN
         FROM taken t WHERE s.id = t.subscription_id
         RETURNING s.*
     )
-    SELECT t.id, t.aor, t.contact, t.event, t.expires, t.binding_id, t.call_id, t.cseq,
+    -- the seconds left now, not when the change was made
+    SELECT t.id, t.aor, t.contact, t.event,
+           CASE WHEN t.expires = 0 THEN 0
+                ELSE greatest(1, t.expires - floor(extract(epoch FROM now() - t.created_at)))::integer
+           END,
+           t.binding_id, t.call_id, t.cseq,
            t.q, t.path, t.received, t.attempts, coalesce(sb.version, ver.version),
            (SELECT coalesce(json_agg(json_build_object(
                         'id', b.id, 'contact', b.contact,
@@ -405,17 +412,24 @@ $$;
 -- 'gone' (481 to a subscription's NOTIFY: the subscriber has forgotten
 -- it, RFC 6665 §4.2.2, so it ends with its events). A subscription whose
 -- 'terminated' NOTIFY is settled ends too.
-CREATE FUNCTION junction_reg_event_done(p_ids bigint[], p_outcomes text[], p_errors text[],
+-- Only the claim reported on counts: the event still 'sending', claimed
+-- by p_node in the attempt it reports (a report that comes after the lease
+-- ran out and someone claimed the event again changes nothing).
+CREATE FUNCTION junction_reg_event_done(p_node text, p_ids bigint[], p_attempts integer[],
+                                        p_outcomes text[], p_errors text[],
                                         p_retry_max integer, p_give_up integer)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM reg_subscription s
-    USING reg_event e, unnest(p_ids, p_outcomes) AS d (id, outcome)
-    WHERE e.id = d.id AND s.id = e.subscription_id
+    USING reg_event e,
+          unnest(p_ids, p_attempts, p_outcomes) AS d (id, attempts, outcome)
+    WHERE e.id = d.id AND e.state = 'sending' AND e.claimed_by = p_node
+      AND e.attempts = d.attempts AND s.id = e.subscription_id
       AND (d.outcome = 'gone' OR (e.event = 'terminated' AND d.outcome IN ('sent', 'failed')));
     DELETE FROM reg_event e
-    USING unnest(p_ids, p_outcomes) AS d (id, outcome)
-    WHERE e.id = d.id AND d.outcome = 'sent';
+    USING unnest(p_ids, p_attempts, p_outcomes) AS d (id, attempts, outcome)
+    WHERE e.id = d.id AND e.state = 'sending' AND e.claimed_by = p_node
+      AND e.attempts = d.attempts AND d.outcome = 'sent';
     UPDATE reg_event e
     SET state = CASE WHEN d.outcome = 'failed'
                        OR e.created_at < now() - make_interval(secs => p_give_up)
@@ -423,7 +437,8 @@ BEGIN
         next_try = now() + make_interval(secs => least(p_retry_max, 2 ^ least(e.attempts, 20))),
         claimed_by = NULL,
         last_error = d.error
-    FROM unnest(p_ids, p_outcomes, p_errors) AS d (id, outcome, error)
-    WHERE e.id = d.id AND d.outcome IN ('retry', 'failed');
+    FROM unnest(p_ids, p_attempts, p_outcomes, p_errors) AS d (id, attempts, outcome, error)
+    WHERE e.id = d.id AND e.state = 'sending' AND e.claimed_by = p_node
+      AND e.attempts = d.attempts AND d.outcome IN ('retry', 'failed');
 END
 $$;

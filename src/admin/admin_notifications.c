@@ -34,11 +34,11 @@ static json_t *ev_json(const struct sa_rows *rows, unsigned i)
 		"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
 		admin_col_int(COL(SA_EV_ID)), "aor", admin_col_str(COL(SA_EV_AOR)), "contact",
 		admin_col_str(COL(SA_EV_CONTACT)), "event", admin_col_str(COL(SA_EV_EVENT)),
-		"expires", admin_col_int(COL(SA_EV_EXPIRES)), "node", admin_col_str(COL(SA_EV_NODE)),
-		"created_at", admin_col_int(COL(SA_EV_CREATED_AT)), "state",
-		admin_col_str(COL(SA_EV_STATE)), "attempts", admin_col_int(COL(SA_EV_ATTEMPTS)),
-		"next_try", admin_col_int(COL(SA_EV_NEXT_TRY)), "claimed_by",
-		admin_col_str(COL(SA_EV_CLAIMED_BY)), "last_error",
+		"expires", admin_col_int(COL(SA_EV_EXPIRES)), "node",
+		admin_col_str(COL(SA_EV_NODE)), "created_at", admin_col_int(COL(SA_EV_CREATED_AT)),
+		"state", admin_col_str(COL(SA_EV_STATE)), "attempts",
+		admin_col_int(COL(SA_EV_ATTEMPTS)), "next_try", admin_col_int(COL(SA_EV_NEXT_TRY)),
+		"claimed_by", admin_col_str(COL(SA_EV_CLAIMED_BY)), "last_error",
 		admin_col_str(COL(SA_EV_LAST_ERROR)));
 #undef COL
 }

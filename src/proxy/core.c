@@ -331,8 +331,8 @@ static bool for_session_controller(struct sip_msg *m, bool from_sc)
 	       m->method_id != SIP_METHOD_CANCEL;
 }
 
-/* To Session Controller pick: an ACK statelessly (nothing to count), the
- * rest through a transaction. */
+/* To Session Controller pick (id 0: a hop that is no Session Controller):
+ * an ACK statelessly (nothing to count), the rest through a transaction. */
 static bool to_pick(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		    struct route_state *rs, const struct scpool_pick *pick)
 {
@@ -344,6 +344,38 @@ static bool to_pick(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		route_set_hop(rs, &hop);
 	scpool_release(pick->id);
 	stateless_forward(w, job, m, rs);
+	return false;
+}
+
+/*
+ * RFC 3327 with the received parameter of our Path (delegate.c): a request
+ * the back end sends along the Path we gave it goes where the device's
+ * REGISTER came from, which may be a NAT's address, not its Contact's (as
+ * Kamailio's path module does with received). Only for trusted sources:
+ * from anyone else a Route of ours naming an address would be a relay to
+ * anywhere. Fills hop (id 0) when one of our Route values had one.
+ */
+static bool path_received(const struct route_state *rs, struct scpool_pick *hop)
+{
+	for (unsigned i = 0; i < rs->routes.n && i < 64; i++) {
+		struct sip_addr a;
+		struct sip_uri u;
+		struct sip_str v;
+		int n;
+
+		if (!(rs->remove >> i & 1) || sip_addr_parse(rs->routes.e[i].s, &a) < 0 ||
+		    !sip_param_find(a.uri.params, "received", &v))
+			continue;
+		n = sip_unescape(v, hop->uri, sizeof(hop->uri) - 1);
+		if (n <= 0)
+			continue;
+		hop->uri[n] = '\0';
+		if (sip_uri_parse(sip_str_make(hop->uri, (size_t)n), &u) < 0 ||
+		    (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS))
+			continue;
+		hop->id = 0;
+		return true;
+	}
 	return false;
 }
 
@@ -471,6 +503,12 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		return regevent_subscribe(w, job, m);
 	if (affinity_on(cfg) && session_affinity(w, job, m, &rs, from_sc, &kept))
 		return kept;
+	if (trusted && !route_has_next(&rs) && rs.remove && cfg->sip.mode == PROXY_MODE_STATEFUL) {
+		struct scpool_pick hop;
+
+		if (path_received(&rs, &hop))
+			return to_pick(w, job, m, &rs, &hop);
+	}
 	/* A method nobody here knows, for this node itself (no user, one of
 	 * our addresses or domains): there is nothing to relay it to, and
 	 * as the UAS we do not implement it (§21.5.2; RFC 4475 §3.1.1.5). */

@@ -88,27 +88,35 @@ enum outcome { OUT_PENDING = 0, OUT_SENT, OUT_RETRY, OUT_FAILED, OUT_GONE };
 
 struct sender;
 
-/* One event of the round being sent. */
+/* One event being sent: freed once its outcome is written and its
+ * transaction is gone (the transaction's callbacks hold it until then). */
 struct delivery {
 	struct sender *s;
+	struct delivery *next; /* in the sender's in-flight, settled or writing list */
 	int64_t id;
+	int64_t attempts; /* the claim's: its report must name it (sql/006) */
 	enum outcome outcome;
 	char error[REGEVENT_ERR_MAX];
 	uint32_t sc_id; /* the Session Controller it went to, 0: none */
 	struct ctx *c;  /* its transaction, NULL once gone */
+	bool written;   /* its outcome is in the database */
 };
 
-/* A worker's sender: its rounds, one at a time. */
+/* A worker's sender: a pipeline, so that a target that does not answer
+ * holds only its own events (and, by the claim's rule, its AORs' later
+ * ones), never the others'. Every tick it writes the outcomes that came
+ * in (one statement) and claims up to REGEVENT_BATCH in flight. */
 struct sender {
 	struct worker *w;
 	struct timer tick;
 	bool target;            /* it sends the [notify] target's events (worker 0) */
-	bool claiming, writing; /* a claim or the outcomes on the wire */
+	bool claiming, writing; /* a claim or outcomes on the wire */
 	bool set_up;            /* the node's [notify] settings written */
 	bool stopped;           /* the worker is going: freed with its last operation */
 	unsigned ops;           /* database operations in flight (their arg is us) */
-	unsigned n, unsettled;  /* deliveries of the round, and those without an outcome */
-	struct delivery d[REGEVENT_BATCH];
+	unsigned asked;         /* the claim on the wire's limit */
+	struct delivery *inflight, *settled, *writing_list;
+	unsigned ninflight, nsettled;
 	char msg[REGEVENT_MSG_MAX], body[REGEVENT_BODY_MAX];
 };
 
@@ -116,6 +124,11 @@ struct sender {
 static struct sender *senders[REGEVENT_WORKERS];
 
 static void on_tick(struct timer *t, void *arg, uint64_t now_ms);
+
+static void arm(struct sender *s, uint64_t delay_ms)
+{
+	(void)timer_start(worker_timers(s->w), &s->tick, clock_now_ms() + delay_ms, on_tick, s);
+}
 
 /* A database operation of s completed: true when s is gone (stopped,
  * and that was its last), so the caller must not touch it. */
@@ -129,9 +142,10 @@ static bool op_over(struct sender *s)
 	return true;
 }
 
-static void arm(struct sender *s, uint64_t delay_ms)
+static void delivery_release(struct delivery *d)
 {
-	(void)timer_start(worker_timers(s->w), &s->tick, clock_now_ms() + delay_ms, on_tick, s);
+	if (d->written && !d->c)
+		free(d);
 }
 
 /* ---- outcomes ------------------------------------------------------------- */
@@ -139,52 +153,64 @@ static void arm(struct sender *s, uint64_t delay_ms)
 static void written(void *arg, int err, const struct store_result *r)
 {
 	struct sender *s = arg;
+	struct delivery *d, *next;
 
 	(void)r;
 	if (op_over(s))
 		return;
-	s->writing = false;
 	/* Not written: the leases run out and the events go again (the back
-	 * end may hear one twice; never none). A full round: more may be due. */
+	 * end may hear one twice; never none). */
 	if (err)
 		log_warn("event=regevent_outcome_not_stored err=%d", err);
-	arm(s, !err && s->n == REGEVENT_BATCH ? 0 : worker_config(s->w)->notify.interval);
-	s->n = 0;
+	for (d = s->writing_list; d; d = next) {
+		next = d->next;
+		d->written = true;
+		delivery_release(d);
+	}
+	s->writing_list = NULL;
+	s->writing = false;
+	if (s->nsettled)
+		arm(s, 0);
 }
 
-/* Every delivery of the round has its outcome: one statement records them. */
-static void round_over(struct sender *s)
+/* The outcomes that came in, in one statement. */
+static void write_outcomes(struct sender *s)
 {
 	const struct config *cfg = worker_config(s->w);
 	static const char *const names[] = {"retry", "sent", "retry", "failed", "gone"};
 	struct sip_str outs[REGEVENT_BATCH], errs[REGEVENT_BATCH];
-	int64_t ids[REGEVENT_BATCH];
+	int64_t ids[REGEVENT_BATCH], attempts[REGEVENT_BATCH];
 	char num[2][16];
 	struct store_op *op;
+	struct delivery *d;
+	unsigned n = 0;
 	int err;
 
-	if (!s->n) {
-		arm(s, cfg->notify.interval);
-		return;
-	}
-	for (unsigned i = 0; i < s->n; i++) {
-		ids[i] = s->d[i].id;
-		outs[i] = sip_str_cstr(names[s->d[i].outcome]);
-		errs[i] = s->d[i].error[0] ? sip_str_cstr(s->d[i].error) : SIP_STR_NULL;
-	}
 	op = store_op_begin(worker_store(s->w), STORE_EVENT_DONE, true, 0, written, s, &err);
-	if (!op) {
-		s->n = 0;
-		arm(s, cfg->notify.interval);
-		return;
+	if (!op)
+		return; /* the next tick tries again */
+	/* up to REGEVENT_BATCH of the settled ones; the rest next time */
+	while (s->settled && n < REGEVENT_BATCH) {
+		d = s->settled;
+		s->settled = d->next;
+		s->nsettled--;
+		d->next = s->writing_list;
+		s->writing_list = d;
+		ids[n] = d->id;
+		attempts[n] = d->attempts;
+		outs[n] = sip_str_cstr(names[d->outcome]);
+		errs[n] = d->error[0] ? sip_str_cstr(d->error) : SIP_STR_NULL;
+		n++;
 	}
 	s->writing = true;
 	s->ops++;
-	store_op_param_int_array(op, ids, NULL, s->n);
-	store_op_param_text_array(op, outs, s->n);
-	store_op_param_text_array(op, errs, s->n);
 	snprintf(num[0], sizeof(num[0]), "%u", cfg->notify.retry_max);
 	snprintf(num[1], sizeof(num[1]), "%u", cfg->notify.give_up);
+	store_op_param_str(op, sip_str_cstr(cfg->node.name));
+	store_op_param_int_array(op, ids, NULL, n);
+	store_op_param_int_array(op, attempts, NULL, n);
+	store_op_param_text_array(op, outs, n);
+	store_op_param_text_array(op, errs, n);
 	store_op_param_str(op, sip_str_cstr(num[0]));
 	store_op_param_str(op, sip_str_cstr(num[1]));
 }
@@ -208,8 +234,18 @@ static void settle(struct delivery *d, enum outcome o, const char *why)
 		scpool_release(d->sc_id);
 		d->sc_id = 0;
 	}
-	if (--s->unsettled == 0)
-		round_over(s);
+	/* from in flight to settled */
+	for (struct delivery **pp = &s->inflight; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			s->ninflight--;
+			break;
+		}
+	d->next = s->settled;
+	s->settled = d;
+	s->nsettled++;
+	if (!s->writing)
+		arm(s, 0);
 }
 
 /* ---- the transactions ------------------------------------------------------ */
@@ -248,10 +284,10 @@ static void ev_gone(void *tu, struct ctx *c)
 {
 	struct delivery *d = tu;
 
-	/* A transaction lingers after its answer (Timer K): its slot may
-	 * belong to the next round's event by now. */
-	if (d->c == c)
-		d->c = NULL;
+	(void)c;
+	d->c = NULL;
+	if (!d->s->stopped)
+		delivery_release(d);
 }
 
 static const struct ctx_ops ev_ops = {.response = ev_response, .failed = ev_failed, .done = ev_gone};
@@ -538,13 +574,10 @@ static void claimed(void *arg, int err, const struct store_result *r)
 	s->claiming = false;
 	if (err) {
 		s->set_up = false; /* written again after a reconnect */
-		arm(s, cfg->notify.interval);
 		return;
 	}
-	s->n = rows < REGEVENT_BATCH ? rows : REGEVENT_BATCH;
-	s->unsettled = s->n + 1; /* held while sending: none settles the round early */
-	for (unsigned i = 0; i < s->n; i++) {
-		struct delivery *d = &s->d[i];
+	for (unsigned i = 0; i < rows; i++) {
+		struct delivery *d = calloc(1, sizeof(*d));
 		struct event e = {
 			.id = num_of(store_result_get(r, i, 0)),
 			.aor = store_result_get(r, i, 1),
@@ -572,7 +605,14 @@ static void claimed(void *arg, int err, const struct store_result *r)
 		char why[REGEVENT_ERR_MAX];
 		const char *uri = cfg->notify.target;
 
-		*d = (struct delivery){.s = s, .id = e.id};
+		if (!d)
+			continue; /* its lease runs out and it goes again */
+		d->s = s;
+		d->id = e.id;
+		d->attempts = num_of(store_result_get(r, i, 11));
+		d->next = s->inflight;
+		s->inflight = d;
+		s->ninflight++;
 		if (e.sub_id && !e.sub_call_id.p) {
 			settle(d, OUT_GONE, "subscription gone");
 			continue;
@@ -588,8 +628,9 @@ static void claimed(void *arg, int err, const struct store_result *r)
 		if (send_event(s, &e, d, uri, why, sizeof(why)) < 0)
 			settle(d, OUT_RETRY, why);
 	}
-	if (--s->unsettled == 0)
-		round_over(s);
+	/* a full claim: more may be due at once */
+	if (rows == s->asked && s->ninflight < REGEVENT_BATCH)
+		arm(s, 0);
 }
 
 static void set_up(void *arg, int err, const struct store_result *r)
@@ -614,12 +655,11 @@ static void on_tick(struct timer *t, void *arg, uint64_t now_ms)
 
 	(void)t;
 	(void)now_ms;
-	if (s->claiming || s->writing || s->n)
-		return; /* a round is on: its end arms the next */
-	if (!st || !store_up(st)) {
-		arm(s, cfg->notify.interval);
+	arm(s, cfg->notify.interval);
+	if (!st || !store_up(st))
 		return;
-	}
+	if (s->nsettled && !s->writing)
+		write_outcomes(s);
 	if (worker_index(s->w) == 0 && !s->set_up) {
 		static const char *const modes[] = {"off", "register", "reginfo"};
 
@@ -633,15 +673,16 @@ static void on_tick(struct timer *t, void *arg, uint64_t now_ms)
 			s->ops++;
 		}
 	}
-	op = store_op_begin(st, STORE_EVENT_CLAIM, true, 0, claimed, s, &err);
-	if (!op) {
-		arm(s, cfg->notify.interval);
+	if (s->claiming || s->ninflight >= REGEVENT_BATCH)
 		return;
-	}
+	op = store_op_begin(st, STORE_EVENT_CLAIM, true, 0, claimed, s, &err);
+	if (!op)
+		return;
 	s->claiming = true;
 	s->ops++;
 	snprintf(num[0], sizeof(num[0]), "%u", worker_index(s->w));
-	snprintf(num[1], sizeof(num[1]), "%d", REGEVENT_BATCH);
+	s->asked = REGEVENT_BATCH - s->ninflight;
+	snprintf(num[1], sizeof(num[1]), "%u", s->asked);
 	snprintf(num[2], sizeof(num[2]), "%d", REGEVENT_LEASE_S);
 	store_op_param_str(op, sip_str_cstr(cfg->node.name));
 	store_op_param_str(op, sip_str_cstr(num[0]));
@@ -673,6 +714,20 @@ int regevent_start(struct worker *w)
 	return 0;
 }
 
+static void free_list(struct delivery *d)
+{
+	while (d) {
+		struct delivery *next = d->next;
+
+		if (d->sc_id)
+			scpool_release(d->sc_id);
+		if (d->c)
+			ctx_abandon(d->c); /* ev_gone: stopped, nothing freed there */
+		free(d);
+		d = next;
+	}
+}
+
 void regevent_stop(struct worker *w)
 {
 	unsigned i = worker_index(w);
@@ -681,17 +736,16 @@ void regevent_stop(struct worker *w)
 	if (!s)
 		return;
 	timer_stop(worker_timers(w), &s->tick);
-	s->stopped = true; /* no outcome is recorded from here on */
-	for (unsigned k = 0; k < s->n; k++) {
-		if (s->d[k].sc_id)
-			scpool_release(s->d[k].sc_id);
-		if (s->d[k].c)
-			ctx_abandon(s->d[k].c);
-	}
+	/* nothing recorded from here on: the leases hand the events on */
+	s->stopped = true;
+	free_list(s->inflight);
+	free_list(s->settled);
+	free_list(s->writing_list);
 	senders[i] = NULL;
 	if (!s->ops)
 		free(s);
 }
+
 
 /* ---- subscriptions (RFC 3680 §3) -------------------------------------------- */
 

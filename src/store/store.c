@@ -130,9 +130,9 @@ static const struct {
 			       "$4::integer, $5::integer)",
 			       5},
 	[STORE_EVENT_DONE] = {"evdone",
-			      "SELECT junction_reg_event_done($1::bigint[], $2::text[], $3::text[], "
-			      "$4::integer, $5::integer)",
-			      5},
+			      "SELECT junction_reg_event_done($1, $2::bigint[], $3::integer[], "
+			      "$4::text[], $5::text[], $6::integer, $7::integer)",
+			      7},
 	[STORE_REG_SUBSCRIBE] = {"regsub",
 				 "SELECT junction_reg_subscribe($1, $2, $3, $4, $5, $6, $7, $8, "
 				 "$9::integer, $10, $11::integer, $12::boolean)",

@@ -714,6 +714,10 @@ int store_admin_session(struct store_admin *sa, int64_t id, struct sa_rows **out
 
 /* Unix seconds, whole (the API's created_at and next_try). */
 #define UNIX(col) "floor(extract(epoch FROM " col "))::bigint"
+/* An event as the API shows it (enum sa_ev_col), then the count. */
+#define EV_COLS                                                                                    \
+	"id, aor, contact, event, expires, node, " UNIX("created_at") ", state, attempts, " UNIX(  \
+		"next_try") ", claimed_by, last_error"
 
 /*
  * One statement: the page and the count of every match (a window over the
@@ -729,9 +733,7 @@ int store_admin_notifications(struct store_admin *sa, const struct sa_ev_filter 
 
 	snprintf(limit, sizeof(limit), "%u", f->limit);
 	return sa_query(sa,
-			"SELECT id, aor, contact, event, expires, node, " UNIX("created_at") ", state,"
-			" attempts, " UNIX("next_try") ", claimed_by, last_error, count(*) OVER ()"
-			" FROM pending_reg_events"
+			"SELECT " EV_COLS ", count(*) OVER () FROM pending_reg_events"
 			" WHERE ($1::text IS NULL OR aor = $1) AND ($2::text IS NULL OR state = $2)"
 			" ORDER BY id LIMIT $3::integer",
 			3, params, false, out);

@@ -679,6 +679,14 @@ expect 204 "a user's ban lifted"
 api PATCH /v1/bans/192.0.2.7 '{}'
 expect 405 method_not_allowed "bans are not patched"
 
+# ---- registration events (reg_events.sh covers their delivery) -------------------------
+api GET /v1/notifications
+expect 200 "registration events: none pending ([notify] mode = off)"
+[ "$(jq -c '[.count, (.notifications | length)]' "$T_DIR/body")" = "[0,0]" ] &&
+	pass "no events recorded" || fail "notifications: $(cat "$T_DIR/body")"
+api GET '/v1/notifications?state=lost'
+expect 400 bad_request "a state that is none"
+
 # ---- every answer against the OpenAPI document ----------------------------------------
 openapi_check --coverage
 

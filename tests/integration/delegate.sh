@@ -343,6 +343,23 @@ uas_down
 ok=$(tail -n 1 "$T_DIR/c5_uas.csv" 2>/dev/null | cut -d';' -f16)
 [ $rc -eq 0 ] && [ "$ok" = 1 ] && pass "5: alice's endpoint took the call" || fail "5: alice's UAS: rc=$rc successful=$ok"
 
+# ---- 5: along the Path: a SC's INVITE to a Contact nobody answers at, with
+# the Path it was given as its Route, reaches the device where its REGISTER
+# came from (the received parameter; a device behind NAT) ----------------
+uas_up 127.0.2.10 "$EPU" c5p || fail "5: alice's UAS (path) did not start"
+CP=$(free_port)
+timeout 30 sipp -sf "$SCEN/sc_uac_path.xml" -s "alice@$CL_DOMAIN" -key ruri "sip:alice@192.0.2.99:5999" \
+	-key route "<sip:$CL_RR_HOST;lr;received=sip:127.0.2.10:$EPU>" -i "${SC_IP[sc1a]}" -p "$CP" \
+	-rsa "${NODE_IP[n2]}:$NPORT" -m 1 -nostdin -timeout 20s -timeout_error -trace_stat -stf "$T_DIR/c5p_uac.csv" \
+	-trace_err -error_file "$T_DIR/c5p_uac.err" "${NODE_IP[n2]}:$NPORT" >"$T_DIR/c5p_uac.out" 2>&1
+rc=$?
+ok=$(tail -n 1 "$T_DIR/c5p_uac.csv" 2>/dev/null | cut -d';' -f16)
+[ $rc -eq 0 ] && [ "$ok" = 1 ] && pass "5: sc1a's INVITE along alice's Path (Contact unreachable) completed through n2" ||
+	{ fail "5: along the Path: rc=$rc successful=$ok"; tail -c 1500 "$T_DIR/c5p_uac.err" >&2; echo >&2; }
+uas_down
+ok=$(tail -n 1 "$T_DIR/c5p_uas.csv" 2>/dev/null | cut -d';' -f16)
+[ $rc -eq 0 ] && [ "$ok" = 1 ] && pass "5: the device took it at its received address" || fail "5: path UAS: rc=$rc successful=$ok"
+
 # ---- 6: fetch (sipsak), removals ------------------------------------------
 # sipsak sends the file and answers the SC's challenge itself (-u, -a),
 # from the port it listens on (-S), one below 10000 (see cl_setup)
