@@ -323,11 +323,14 @@ BEGIN
     )
     INSERT INTO reg_event (aor, contact, event, expires, binding_id, node, subscription_id)
     SELECT aor, '', 'terminated', 0, 0, node, id FROM ended;
-    -- ended subscriptions with nothing left to send
+    -- ended subscriptions with nothing left to send, or whose last
+    -- NOTIFY nobody could send for an hour (their node is gone): with
+    -- their events
     DELETE FROM reg_subscription s
     WHERE s.state = 'terminated'
-      AND NOT EXISTS (SELECT 1 FROM reg_event e
-                      WHERE e.subscription_id = s.id AND e.state <> 'failed');
+      AND (s.expires_at < now() - interval '1 hour'
+           OR NOT EXISTS (SELECT 1 FROM reg_event e
+                          WHERE e.subscription_id = s.id AND e.state <> 'failed'));
     -- events refused for good are kept a week for operators to read
     DELETE FROM reg_event WHERE state = 'failed' AND created_at < now() - interval '7 days';
     RETURN n;
