@@ -715,7 +715,7 @@ static void cfg_set_advertise(struct cfg_parse *ps, const struct cfg_key *k, con
 /* An http:// or https:// URL with a host. */
 static void cfg_set_url(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
 {
-	size_t skip = strncmp(value, "http://", 7) == 0	   ? 7
+	size_t skip = strncmp(value, "http://", 7) == 0    ? 7
 		      : strncmp(value, "https://", 8) == 0 ? 8
 							   : 0;
 
@@ -1128,7 +1128,8 @@ static void cfg_check_together(struct cfg_parse *ps)
 		cfg_err(ps, "[notify] target = pool needs [routing] session_controllers = yes "
 			    "(or give a sip: URI)");
 	}
-	if (c->notify.subscribe && (!c->database.conninfo[0] || c->sip.mode != PROXY_MODE_STATEFUL)) {
+	if (c->notify.subscribe &&
+	    (!c->database.conninfo[0] || c->sip.mode != PROXY_MODE_STATEFUL)) {
 		ps->lineno = cfg_line_of(ps, "notify", "subscribe");
 		cfg_err(ps, "[notify] subscribe = yes needs a [database] and [sip] mode = stateful "
 			    "(subscriptions are stored, NOTIFYs are transactions)");

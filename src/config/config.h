@@ -138,11 +138,11 @@ struct config {
 		/* "pool": the AOR's Session Controller (as for delegated
 		 * REGISTERs); else a SIP URI. */
 		char target[CFG_URL_MAX];
-		bool refresh;           /* events for refreshes too */
-		unsigned interval;      /* ms between looks at the outbox */
-		unsigned retry_max;     /* seconds: the longest backoff */
-		unsigned give_up;       /* seconds an undelivered event is retried */
-		bool subscribe;         /* SUBSCRIBE Event: reg from trusted sources (RFC 3680 §3) */
+		bool refresh;       /* events for refreshes too */
+		unsigned interval;  /* ms between looks at the outbox */
+		unsigned retry_max; /* seconds: the longest backoff */
+		unsigned give_up;   /* seconds an undelivered event is retried */
+		bool subscribe;     /* SUBSCRIBE Event: reg from trusted sources (RFC 3680 §3) */
 		unsigned max_subscribe; /* seconds: the longest subscription granted */
 	} notify;
 

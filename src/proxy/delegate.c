@@ -68,12 +68,13 @@ static int path_line(const struct sip_source *src, char *buf, size_t cap)
 void delegate_refused(struct worker *w, struct sip_msg *req, const struct sip_source *src,
 		      bool trusted, struct sip_msg *resp)
 {
-	const struct sip_hdr *ch = sip_msg_hdr(resp, resp->status == 407 ? SIP_HDR_PROXY_AUTHENTICATE
-									 : SIP_HDR_WWW_AUTHENTICATE);
+	const struct sip_hdr *ch = sip_msg_hdr(
+		resp, resp->status == 407 ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE);
 	const struct sip_addr *to = sip_msg_to(req);
 
-	if (trusted || !to || (!sip_msg_hdr(req, SIP_HDR_AUTHORIZATION) &&
-			       !sip_msg_hdr(req, SIP_HDR_PROXY_AUTHORIZATION)))
+	if (trusted || !to ||
+	    (!sip_msg_hdr(req, SIP_HDR_AUTHORIZATION) &&
+	     !sip_msg_hdr(req, SIP_HDR_PROXY_AUTHORIZATION)))
 		return;
 	/* stale=true: the password was right, only the nonce old (RFC 7616
 	 * §3.3); anything else after credentials is a wrong guess */

@@ -748,7 +748,8 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 		ctr_inc(worker_counters(w), status == 401 || status == 407
 						    ? CTR_DELEGATED_CHALLENGED
 						    : CTR_DELEGATED_REJECTED);
-		if ((status == 401 || status == 403 || status == 407) && parse_request(p, &req) == 0)
+		if ((status == 401 || status == 403 || status == 407) &&
+		    parse_request(p, &req) == 0)
 			delegate_refused(w, &req, stx_source(p->st), p->trusted, m);
 	}
 	timer_stop(worker_timers(w), &b->timer_c);

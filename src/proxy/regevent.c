@@ -228,7 +228,9 @@ static void settle(struct delivery *d, enum outcome o, const char *why)
 							: CTR_REGEVENTS_FAILED);
 	if (o != OUT_SENT)
 		log_info("event=regevent_not_delivered id=%" PRId64 " outcome=%s why=\"%s\"", d->id,
-			 o == OUT_RETRY ? "retry" : o == OUT_GONE ? "subscription_gone" : "failed",
+			 o == OUT_RETRY  ? "retry"
+			 : o == OUT_GONE ? "subscription_gone"
+					 : "failed",
 			 d->error);
 	if (d->sc_id) {
 		scpool_release(d->sc_id);
@@ -290,7 +292,8 @@ static void ev_gone(void *tu, struct ctx *c)
 		delivery_release(d);
 }
 
-static const struct ctx_ops ev_ops = {.response = ev_response, .failed = ev_failed, .done = ev_gone};
+static const struct ctx_ops ev_ops = {
+	.response = ev_response, .failed = ev_failed, .done = ev_gone};
 
 /* ---- the messages ---------------------------------------------------------- */
 
@@ -402,8 +405,8 @@ static void path_of(const struct event *e, unsigned listener, char *buf, size_t 
 	if (!colon)
 		return;
 	(void)sip_proto_parse(sip_str_make(e->received.p, plen), &proto);
-	if (delegate_path(proto, listener,
-			  sip_str_make(colon + 1, e->received.len - plen - 1), buf, cap) < 0)
+	if (delegate_path(proto, listener, sip_str_make(colon + 1, e->received.len - plen - 1), buf,
+			  cap) < 0)
 		buf[0] = '\0';
 }
 
@@ -472,10 +475,11 @@ static int build(struct sender *s, const struct event *e, const char *uri, unsig
 				     "Content-Length: %zd\r\n\r\n%s",
 				     SIP_STR_FMT(e->sub_target), sip_proto_via_name(dst->proto), hp,
 				     branch, e->sub_route_set.len ? "Route: " : "",
-				     SIP_STR_FMT(e->sub_route_set), e->sub_route_set.len ? "\r\n" : "",
-				     SIP_STR_FMT(e->aor), SIP_STR_FMT(e->sub_local_tag),
-				     SIP_STR_FMT(e->sub_remote_uri), SIP_STR_FMT(e->sub_remote_tag),
-				     SIP_STR_FMT(e->sub_call_id), e->sub_cseq, hp, state, blen, s->body);
+				     SIP_STR_FMT(e->sub_route_set),
+				     e->sub_route_set.len ? "\r\n" : "", SIP_STR_FMT(e->aor),
+				     SIP_STR_FMT(e->sub_local_tag), SIP_STR_FMT(e->sub_remote_uri),
+				     SIP_STR_FMT(e->sub_remote_tag), SIP_STR_FMT(e->sub_call_id),
+				     e->sub_cseq, hp, state, blen, s->body);
 		} else {
 			/* Outside any subscription, as the back end expects: From
 			 * is the AOR the event is about (RFC 3680 §4.1). */
@@ -493,7 +497,8 @@ static int build(struct sender *s, const struct event *e, const char *uri, unsig
 				     "Content-Type: application/reginfo+xml\r\n"
 				     "Content-Length: %zd\r\n\r\n%s",
 				     uri, sip_proto_via_name(dst->proto), hp, branch,
-				     SIP_STR_FMT(e->aor), tag, uri, callid, hp, state, blen, s->body);
+				     SIP_STR_FMT(e->aor), tag, uri, callid, hp, state, blen,
+				     s->body);
 		}
 	} else {
 		int64_t left = ends_binding(e) ? 0 : e->expires;
@@ -513,7 +518,8 @@ static int build(struct sender *s, const struct event *e, const char *uri, unsig
 			     "%s"
 			     "Content-Length: 0\r\n\r\n",
 			     uri, sip_proto_via_name(dst->proto), hp, branch, hp, tag,
-			     SIP_STR_FMT(e->aor), callid, SIP_STR_FMT(e->contact), left, left, path);
+			     SIP_STR_FMT(e->aor), callid, SIP_STR_FMT(e->contact), left, left,
+			     path);
 	}
 	if (n <= 0 || (size_t)n >= sizeof(s->msg)) {
 		snprintf(why, whylen, "message too large");
@@ -524,8 +530,8 @@ static int build(struct sender *s, const struct event *e, const char *uri, unsig
 
 /* Sends event e (round slot d) to target uri, or in its subscription.
  * Returns 0, or -errno with why set (nothing sent). */
-static int send_event(struct sender *s, const struct event *e, struct delivery *d,
-		      const char *uri, char *why, size_t whylen)
+static int send_event(struct sender *s, const struct event *e, struct delivery *d, const char *uri,
+		      char *why, size_t whylen)
 {
 	struct sip_dest dst;
 	char callid[REGEVENT_CALLID], branch[40];
@@ -591,7 +597,8 @@ static void claimed(void *arg, int err, const struct store_result *r)
 			.received = store_result_get(r, i, 10),
 			.version = num_of(store_result_get(r, i, 12)),
 			.bindings = store_result_get(r, i, 13),
-			.sub_id = store_result_null(r, i, 14) ? 0 : num_of(store_result_get(r, i, 14)),
+			.sub_id = store_result_null(r, i, 14) ? 0
+							      : num_of(store_result_get(r, i, 14)),
 			.sub_call_id = store_result_get(r, i, 15),
 			.sub_local_tag = store_result_get(r, i, 16),
 			.sub_remote_tag = store_result_get(r, i, 17),
@@ -666,7 +673,8 @@ static void on_tick(struct timer *t, void *arg, uint64_t now_ms)
 		op = store_op_begin(st, STORE_EVENT_SETUP, true, 0, set_up, s, &err);
 		if (op) {
 			store_op_param_str(op, sip_str_cstr(modes[cfg->notify.mode]));
-			store_op_param_str(op, sip_str_cstr(cfg->notify.refresh ? "true" : "false"));
+			store_op_param_str(op,
+					   sip_str_cstr(cfg->notify.refresh ? "true" : "false"));
 			store_op_param_str(op,
 					   sip_str_cstr(cfg->notify.subscribe ? "true" : "false"));
 			s->set_up = true;
@@ -745,7 +753,6 @@ void regevent_stop(struct worker *w)
 	if (!s->ops)
 		free(s);
 }
-
 
 /* ---- subscriptions (RFC 3680 §3) -------------------------------------------- */
 
@@ -866,7 +873,8 @@ static bool accepts_reginfo(struct sip_msg *m)
 				k++;
 			while (k && (item.p[k - 1] == ' ' || item.p[k - 1] == '\t'))
 				k--;
-			if (sip_str_caseeq_cstr(sip_str_make(item.p, k), "application/reginfo+xml") ||
+			if (sip_str_caseeq_cstr(sip_str_make(item.p, k),
+						"application/reginfo+xml") ||
 			    sip_str_caseeq_cstr(sip_str_make(item.p, k), "application/*") ||
 			    sip_str_caseeq_cstr(sip_str_make(item.p, k), "*/*"))
 				return true;

@@ -22,9 +22,9 @@ struct reginfo_contact {
 	/* registered|created|refreshed|shortened|expired|deactivated|
 	 * probation|unregistered|rejected (§5.3) */
 	const char *event;
-	int64_t expires;        /* seconds left; written when active (>= 0) */
-	int64_t duration;       /* duration-registered seconds; -1: omitted */
-	int64_t q;              /* thousandths (1000 = 1.0, written "1"; 500 = "0.5"); -1: omitted */
+	int64_t expires;  /* seconds left; written when active (>= 0) */
+	int64_t duration; /* duration-registered seconds; -1: omitted */
+	int64_t q;        /* thousandths (1000 = 1.0, written "1"; 500 = "0.5"); -1: omitted */
 	struct sip_str call_id; /* callid attribute; empty: omitted */
 	int64_t cseq;           /* cseq attribute; -1: omitted */
 };

@@ -64,7 +64,8 @@ enum ctr_id {
 	CTR_DELEGATED_FAILED,     /* no answer, or accepted but not stored */
 	/* registration events ([notify], proxy/regevent.c) */
 	CTR_REGEVENTS_SENT,   /* delivered (2xx) */
-	CTR_REGEVENTS_RETRY,  /* 5xx, timeout, transport failure: tried again (or given up, in SQL) */
+	CTR_REGEVENTS_RETRY,  /* 5xx, timeout, transport failure: tried again (or given up, in SQL)
+			       */
 	CTR_REGEVENTS_FAILED, /* refused for good: another final, or 481 to a subscription's */
 	/* [auth] mode = http: the service's answers, and what needed none */
 	CTR_AUTH_HTTP_ACCEPTED, /* 200 */

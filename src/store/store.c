@@ -121,14 +121,15 @@ static const struct {
 		 1},
 	[STORE_EVENT_SETUP] = {"evsetup",
 			       "SELECT junction_reg_event_setup($1, $2::boolean, $3::boolean)", 3},
-	[STORE_EVENT_CLAIM] = {"evclaim",
-			       "SELECT id, aor, contact, event, expires, binding_id, call_id, cseq, "
-			       "q, path, received, attempts, version, bindings, subscription_id, "
-			       "sub_call_id, sub_local_tag, sub_remote_tag, sub_remote_uri, "
-			       "sub_target, sub_route_set, sub_cseq, sub_expires "
-			       "FROM junction_reg_event_claim($1, $2::integer, $3::boolean, "
-			       "$4::integer, $5::integer)",
-			       5},
+	[STORE_EVENT_CLAIM] =
+		{"evclaim",
+		 "SELECT id, aor, contact, event, expires, binding_id, call_id, cseq, "
+		 "q, path, received, attempts, version, bindings, subscription_id, "
+		 "sub_call_id, sub_local_tag, sub_remote_tag, sub_remote_uri, "
+		 "sub_target, sub_route_set, sub_cseq, sub_expires "
+		 "FROM junction_reg_event_claim($1, $2::integer, $3::boolean, "
+		 "$4::integer, $5::integer)",
+		 5},
 	[STORE_EVENT_DONE] = {"evdone",
 			      "SELECT junction_reg_event_done($1, $2::bigint[], $3::integer[], "
 			      "$4::text[], $5::text[], $6::integer, $7::integer)",

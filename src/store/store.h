@@ -50,7 +50,7 @@ enum store_stmt {
 	STORE_DIALOG_LOOKUP, /* session, Session Controller, seconds left of Call-ID $1 */
 	STORE_EVENT_SETUP,   /* junction_reg_event_setup(mode, refresh, subscribe) */
 	STORE_EVENT_CLAIM,   /* junction_reg_event_claim(node, worker, target, max, lease) */
-	STORE_EVENT_DONE,    /* junction_reg_event_done(node, ids, attempts, outcomes, errors, ...) */
+	STORE_EVENT_DONE, /* junction_reg_event_done(node, ids, attempts, outcomes, errors, ...) */
 	STORE_REG_SUBSCRIBE, /* junction_reg_subscribe(): 12 parameters, the status */
 	STORE__COUNT
 };

@@ -774,10 +774,11 @@ Test(config, keys_that_go_together)
 		      "t.conf:2: [auth] mode = http needs [auth] http_url\n");
 	expect_errors("[auth]\nhttp_url = ftp://x\n",
 		      "t.conf:2: http_url: 'ftp://x' is not an http:// or https:// URL\n");
-	expect_errors("[notify]\nmode = reginfo\ntarget = pool\n",
-		      "t.conf:2: [notify] mode needs a [database] (the events' outbox lives there)\n"
-		      "t.conf:3: [notify] target = pool needs [routing] session_controllers = yes "
-		      "(or give a sip: URI)\n");
+	expect_errors(
+		"[notify]\nmode = reginfo\ntarget = pool\n",
+		"t.conf:2: [notify] mode needs a [database] (the events' outbox lives there)\n"
+		"t.conf:3: [notify] target = pool needs [routing] session_controllers = yes "
+		"(or give a sip: URI)\n");
 	expect_errors("[notify]\ntarget = tel:+123\n",
 		      "t.conf:2: target: 'tel:+123' is neither \"pool\" nor a sip: URI\n");
 }
