@@ -372,10 +372,40 @@ static unsigned load_of(struct server *v)
 	       atomic_load_explicit(&v->held, memory_order_relaxed);
 }
 
+/* The data centre to choose in: the best rank with a server in service
+ * (UINT32_MAX: none). Under the lock. */
+static unsigned rank_in_service(void)
+{
+	unsigned best_rank = UINT32_MAX;
+
+	for (unsigned i = 0; i < pool.n; i++) {
+		const struct server *v = &pool.s[i];
+
+		if (v->state == SCPOOL_ACTIVE && v->weight && v->rank < best_rank)
+			best_rank = v->rank;
+	}
+	return best_rank;
+}
+
+/* The choice made (best may be NULL: none): counted as a call being set up
+ * there, or as a refusal. Unlocks the pool. Returns whether there was one. */
+static bool chosen(struct server *best, struct scpool_pick *out)
+{
+	if (best) {
+		atomic_fetch_add_explicit(&best->setting_up, 1, memory_order_relaxed);
+		out->id = best->id;
+		memcpy(out->uri, best->uri, sizeof(out->uri));
+	}
+	pthread_rwlock_unlock(&pool.lock);
+	if (!best)
+		atomic_fetch_add(&pool.no_server, 1);
+	return best != NULL;
+}
+
 bool scpool_choose(unsigned worker, struct scpool_pick *out)
 {
 	struct picker *pk = &pool.pickers[worker < pool.npickers ? worker : 0];
-	unsigned best_rank = UINT32_MAX, ncand = 0, setting = 0, wsum = 0;
+	unsigned best_rank, ncand = 0, setting = 0, wsum = 0;
 	int64_t total = 0;
 	struct server *best = NULL;
 
@@ -384,12 +414,7 @@ bool scpool_choose(unsigned worker, struct scpool_pick *out)
 		memset(pk->cw, 0, sizeof(pk->cw));
 		pk->gen = pool.gen;
 	}
-	for (unsigned i = 0; i < pool.n; i++) {
-		const struct server *v = &pool.s[i];
-
-		if (v->state == SCPOOL_ACTIVE && v->weight && v->rank < best_rank)
-			best_rank = v->rank;
-	}
+	best_rank = rank_in_service();
 	for (unsigned i = 0; i < pool.n; i++) {
 		struct server *v = &pool.s[i];
 
@@ -420,32 +445,20 @@ bool scpool_choose(unsigned worker, struct scpool_pick *out)
 		if (!best || pk->cw[i] > pk->cw[best - pool.s])
 			best = v;
 	}
-	if (best) {
+	if (best)
 		pk->cw[best - pool.s] -= total;
-		atomic_fetch_add_explicit(&best->setting_up, 1, memory_order_relaxed);
-		out->id = best->id;
-		memcpy(out->uri, best->uri, sizeof(out->uri));
-	}
-	pthread_rwlock_unlock(&pool.lock);
-	if (!best)
-		atomic_fetch_add(&pool.no_server, 1);
-	return best != NULL;
+	return chosen(best, out);
 }
 
 bool scpool_choose_key(uint64_t key, struct scpool_pick *out)
 {
 	const struct siphash_key hk = {.k0 = key, .k1 = 0x6a756e6374696f6eull};
-	unsigned best_rank = UINT32_MAX;
+	unsigned best_rank;
 	uint64_t best_score = 0;
 	struct server *best = NULL;
 
 	pthread_rwlock_rdlock(&pool.lock);
-	for (unsigned i = 0; i < pool.n; i++) {
-		const struct server *v = &pool.s[i];
-
-		if (v->state == SCPOOL_ACTIVE && v->weight && v->rank < best_rank)
-			best_rank = v->rank;
-	}
+	best_rank = rank_in_service();
 	/* Rendezvous hashing over the pairs (a server alone is its own
 	 * pair): a pair that leaves moves only its own keys, and every node
 	 * computes the same. The pair, not the member, so that a takeover
@@ -463,15 +476,7 @@ bool scpool_choose_key(uint64_t key, struct scpool_pick *out)
 			best_score = score;
 		}
 	}
-	if (best) {
-		atomic_fetch_add_explicit(&best->setting_up, 1, memory_order_relaxed);
-		out->id = best->id;
-		memcpy(out->uri, best->uri, sizeof(out->uri));
-	}
-	pthread_rwlock_unlock(&pool.lock);
-	if (!best)
-		atomic_fetch_add(&pool.no_server, 1);
-	return best != NULL;
+	return chosen(best, out);
 }
 
 void scpool_set_sessions(const char *const *names, const unsigned *counts, unsigned n)

@@ -103,6 +103,30 @@ static bool find_credentials(struct sip_msg *m, bool proxy, struct sip_str realm
 	return false;
 }
 
+/* The credentials of m for realm (*c), checked for what every mode needs
+ * before anything else; false with out set to a challenge when there are
+ * none to check (out is cleared first). */
+static bool credentials_of(struct sip_msg *m, bool proxy, struct sip_str realm,
+			   struct sip_digest_cred *c, struct auth_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!key) {
+		challenge(out, false, "no secret");
+		return false;
+	}
+	if (!find_credentials(m, proxy, realm, c)) {
+		challenge(out, false, "no credentials");
+		return false;
+	}
+	out->presented = true;
+	out->username = c->username;
+	if (!c->username.len || !c->nonce.len || !c->response.len || !c->uri.len || c->userhash) {
+		challenge(out, false, "incomplete credentials");
+		return false;
+	}
+	return true;
+}
+
 /* Whom a nonce is for: this node and the client's address (not its port,
  * which a TCP client changes), hashed with scope_key, which auth_init()
  * derives from the node's name: every node has its own, and a restart
@@ -140,21 +164,8 @@ void auth_check(struct sip_msg *m, const struct netaddr *src, bool proxy, struct
 	bool stale = false;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (!key) {
-		challenge(out, false, "no secret");
+	if (!credentials_of(m, proxy, realm, &c, out))
 		return;
-	}
-	if (!find_credentials(m, proxy, realm, &c)) {
-		challenge(out, false, "no credentials");
-		return;
-	}
-	out->presented = true;
-	out->username = c.username;
-	if (!c.username.len || !c.nonce.len || !c.response.len || !c.uri.len || c.userhash) {
-		challenge(out, false, "incomplete credentials");
-		return;
-	}
 	if (ban_user_banned(c.username, realm, clock_wall_ms())) {
 		out->verdict = AUTH_BANNED;
 		out->why = "user banned";
@@ -443,21 +454,8 @@ static void check_http(struct worker *w, const struct sip_job *job, struct sip_m
 	uint32_t nc = 1;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (!key) {
-		challenge(out, false, "no secret");
+	if (!credentials_of(m, proxy, realm, &c, out))
 		return;
-	}
-	if (!find_credentials(m, proxy, realm, &c)) {
-		challenge(out, false, "no credentials");
-		return;
-	}
-	out->presented = true;
-	out->username = c.username;
-	if (!c.username.len || !c.nonce.len || !c.response.len || !c.uri.len || c.userhash) {
-		challenge(out, false, "incomplete credentials");
-		return;
-	}
 	if (!uri_matches(m, c.uri)) {
 		challenge(out, false, "uri mismatch");
 		return;

@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/siphash.h"
+#include "base/strbuf.h"
 #include "base/ttlcache.h"
 #include "config/config.h"
 #include "registrar/nonce.h"
@@ -48,27 +49,6 @@
 
 /* ---- the request's JSON ------------------------------------------------ */
 
-struct jbuf {
-	char *p;
-	size_t n, cap;
-	bool over;
-};
-
-static void put(struct jbuf *b, const void *s, size_t len)
-{
-	if (b->over || len > b->cap - b->n) {
-		b->over = true;
-		return;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-}
-
-static void put_lit(struct jbuf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
 /*
  * v as a JSON string (RFC 8259 §7): '"' and '\' escaped, control
  * characters as \u00XX, the rest as it is once checked to be UTF-8. With
@@ -76,11 +56,11 @@ static void put_lit(struct jbuf *b, const char *s)
  * undone first, so the service sees the value the client hashed. Returns
  * false for text that is not UTF-8.
  */
-static bool put_str(struct jbuf *b, struct sip_str v, bool unquote)
+static bool put_str(struct strbuf *b, struct sip_str v, bool unquote)
 {
 	const unsigned char *p = (const unsigned char *)v.p, *end = p + v.len;
 
-	put(b, "\"", 1);
+	strbuf_put(b, "\"", 1);
 	while (p < end) {
 		unsigned char ch = *p;
 
@@ -91,42 +71,42 @@ static bool put_str(struct jbuf *b, struct sip_str v, bool unquote)
 
 			if (!k)
 				return false;
-			put(b, p, k);
+			strbuf_put(b, p, k);
 			p += k;
 			continue;
 		}
 		if (ch == '"' || ch == '\\') {
 			char e[2] = {'\\', (char)ch};
-			put(b, e, 2);
+			strbuf_put(b, e, 2);
 		} else if (ch < 0x20) {
 			char e[7];
 			snprintf(e, sizeof(e), "\\u%04x", ch);
-			put(b, e, 6);
+			strbuf_put(b, e, 6);
 		} else {
-			put(b, &ch, 1);
+			strbuf_put(b, &ch, 1);
 		}
 		p++;
 	}
-	put(b, "\"", 1);
+	strbuf_put(b, "\"", 1);
 	return true;
 }
 
-static bool member(struct jbuf *b, const char *name, struct sip_str v, bool unquote)
+static bool member(struct strbuf *b, const char *name, struct sip_str v, bool unquote)
 {
-	if (b->n > 1)
-		put(b, ",", 1);
-	put(b, "\"", 1);
-	put_lit(b, name);
-	put(b, "\":", 2);
+	if (b->len > 1)
+		strbuf_put(b, ",", 1);
+	strbuf_put(b, "\"", 1);
+	strbuf_puts(b, name);
+	strbuf_put(b, "\":", 2);
 	return put_str(b, v, unquote);
 }
 
 ssize_t httpauth_json_request(const struct httpauth_request *r, char *buf, size_t cap)
 {
-	struct jbuf b = {.p = buf, .cap = cap};
+	struct strbuf b = strbuf_make(buf, cap);
 	bool ok;
 
-	put(&b, "{", 1);
+	strbuf_put(&b, "{", 1);
 	/* The credentials' values are quoted-strings or tokens (RFC 7616
 	 * §3.4): unquoting a token changes nothing. */
 	ok = member(&b, "username", r->username, true) && member(&b, "realm", r->realm, true) &&
@@ -139,18 +119,18 @@ ssize_t httpauth_json_request(const struct httpauth_request *r, char *buf, size_
 	     member(&b, "request_uri", r->request_uri, false) && member(&b, "aor", r->aor, false);
 	if (!ok)
 		return -EILSEQ;
-	put_lit(&b, ",\"contact\":[");
+	strbuf_puts(&b, ",\"contact\":[");
 	for (unsigned i = 0; i < r->ncontact; i++) {
 		if (i)
-			put(&b, ",", 1);
+			strbuf_put(&b, ",", 1);
 		if (!put_str(&b, r->contact[i], false))
 			return -EILSEQ;
 	}
-	put(&b, "]", 1);
+	strbuf_put(&b, "]", 1);
 	if (!member(&b, "source", r->source, false))
 		return -EILSEQ;
-	put(&b, "}", 1);
-	return b.over ? -ENOSPC : (ssize_t)b.n;
+	strbuf_put(&b, "}", 1);
+	return b.overflow ? -ENOSPC : (ssize_t)b.len;
 }
 
 int httpauth_json_answer(const char *body, size_t len, enum digest_alg alg,

@@ -17,46 +17,27 @@
  */
 #include "registrar/reginfo.h"
 
+#include "base/strbuf.h"
+
 #include <errno.h>
 #include <string.h>
 
-struct writer {
-	char *p;
-	size_t len, cap;
-	bool overflow;
-};
-
-static void put(struct writer *w, const char *s, size_t n)
-{
-	if (w->overflow || n > w->cap - w->len) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p + w->len, s, n);
-	w->len += n;
-}
-
-static void puts_(struct writer *w, const char *s)
-{
-	put(w, s, strlen(s));
-}
-
-static void put_u64(struct writer *w, uint64_t v)
+static void put_u64(struct strbuf *w, uint64_t v)
 {
 	char buf[24];
 
-	put(w, buf, sip_fmt_u64(buf, v));
+	strbuf_put(w, buf, sip_fmt_u64(buf, v));
 }
 
 /* A qvalue (RFC 3261 §20.10) from thousandths 0..1000, trailing zeros
  * dropped: 1000 "1", 500 "0.5", 80 "0.08", 1 "0.001", 0 "0". */
-static void put_q(struct writer *w, unsigned q)
+static void put_q(struct strbuf *w, unsigned q)
 {
 	char buf[6] = {'0', '.'};
 	size_t n = 5;
 
 	if (q >= 1000) {
-		puts_(w, "1");
+		strbuf_puts(w, "1");
 		return;
 	}
 	buf[2] = (char)('0' + q / 100);
@@ -64,13 +45,13 @@ static void put_q(struct writer *w, unsigned q)
 	buf[4] = (char)('0' + q % 10);
 	while (n > 2 && buf[n - 1] == '0')
 		n--;
-	put(w, buf, n == 2 ? 1 : n);
+	strbuf_put(w, buf, n == 2 ? 1 : n);
 }
 
 /* s escaped for an attribute value or element content (XML 1.0 §2.4,
  * §3.3.3): the five markup characters as entities, TAB, LF and CR as
  * character references so that attribute normalisation keeps them. */
-static void put_esc(struct writer *w, struct sip_str s)
+static void put_esc(struct strbuf *w, struct sip_str s)
 {
 	const char *p = s.p, *end = sip_str_end(s), *run = p;
 
@@ -105,30 +86,30 @@ static void put_esc(struct writer *w, struct sip_str s)
 		default:
 			continue;
 		}
-		put(w, run, (size_t)(p - run));
-		puts_(w, e);
+		strbuf_put(w, run, (size_t)(p - run));
+		strbuf_puts(w, e);
 		run = p + 1;
 	}
-	put(w, run, (size_t)(end - run));
+	strbuf_put(w, run, (size_t)(end - run));
 }
 
 /* ' NAME="VALUE"', the value escaped. */
-static void put_attr(struct writer *w, const char *name, struct sip_str value)
+static void put_attr(struct strbuf *w, const char *name, struct sip_str value)
 {
-	puts_(w, " ");
-	puts_(w, name);
-	puts_(w, "=\"");
+	strbuf_puts(w, " ");
+	strbuf_puts(w, name);
+	strbuf_puts(w, "=\"");
 	put_esc(w, value);
-	puts_(w, "\"");
+	strbuf_puts(w, "\"");
 }
 
-static void put_attr_u64(struct writer *w, const char *name, uint64_t v)
+static void put_attr_u64(struct strbuf *w, const char *name, uint64_t v)
 {
-	puts_(w, " ");
-	puts_(w, name);
-	puts_(w, "=\"");
+	strbuf_puts(w, " ");
+	strbuf_puts(w, name);
+	strbuf_puts(w, "=\"");
 	put_u64(w, v);
-	puts_(w, "\"");
+	strbuf_puts(w, "\"");
 }
 
 /* The values of the contact's event attribute, RFC 3680 §5.3 and the
@@ -173,35 +154,35 @@ static bool contact_ok(const struct reginfo_contact *ct)
 	       xml_text_ok(ct->call_id) && ct->q <= 1000;
 }
 
-static void put_contact(struct writer *w, const struct reginfo_contact *ct)
+static void put_contact(struct strbuf *w, const struct reginfo_contact *ct)
 {
-	puts_(w, "    <contact");
+	strbuf_puts(w, "    <contact");
 	put_attr(w, "id", ct->id);
-	puts_(w, ct->active ? " state=\"active\"" : " state=\"terminated\"");
+	strbuf_puts(w, ct->active ? " state=\"active\"" : " state=\"terminated\"");
 	put_attr(w, "event", sip_str_cstr(ct->event));
 	if (ct->duration >= 0)
 		put_attr_u64(w, "duration-registered", (uint64_t)ct->duration);
 	if (ct->active && ct->expires >= 0)
 		put_attr_u64(w, "expires", (uint64_t)ct->expires);
 	if (ct->q >= 0) {
-		puts_(w, " q=\"");
+		strbuf_puts(w, " q=\"");
 		put_q(w, (unsigned)ct->q);
-		puts_(w, "\"");
+		strbuf_puts(w, "\"");
 	}
 	if (ct->call_id.len)
 		put_attr(w, "callid", ct->call_id);
 	if (ct->cseq >= 0)
 		put_attr_u64(w, "cseq", (uint64_t)ct->cseq);
-	puts_(w, ">\n      <uri>");
+	strbuf_puts(w, ">\n      <uri>");
 	put_esc(w, ct->uri);
-	puts_(w, "</uri>\n    </contact>\n");
+	strbuf_puts(w, "</uri>\n    </contact>\n");
 }
 
 ssize_t reginfo_build(char *out, size_t cap, struct sip_str aor, struct sip_str reg_id,
 		      uint64_t version, bool full, const char *reg_state,
 		      const struct reginfo_contact *c, unsigned n)
 {
-	struct writer w = {out, 0, cap, false};
+	struct strbuf w = strbuf_make(out, cap);
 
 	if (!out || !reg_state || (n && !c))
 		return -EINVAL;
@@ -216,18 +197,18 @@ ssize_t reginfo_build(char *out, size_t cap, struct sip_str aor, struct sip_str 
 	if (cap == 0)
 		return -ENOSPC;
 	w.cap = cap - 1;
-	puts_(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		  "<reginfo xmlns=\"urn:ietf:params:xml:ns:reginfo\"");
+	strbuf_puts(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			"<reginfo xmlns=\"urn:ietf:params:xml:ns:reginfo\"");
 	put_attr_u64(&w, "version", version);
-	puts_(&w, full ? " state=\"full\">\n" : " state=\"partial\">\n");
-	puts_(&w, "  <registration");
+	strbuf_puts(&w, full ? " state=\"full\">\n" : " state=\"partial\">\n");
+	strbuf_puts(&w, "  <registration");
 	put_attr(&w, "aor", aor);
 	put_attr(&w, "id", reg_id);
 	put_attr(&w, "state", sip_str_cstr(reg_state));
-	puts_(&w, ">\n");
+	strbuf_puts(&w, ">\n");
 	for (unsigned i = 0; i < n; i++)
 		put_contact(&w, &c[i]);
-	puts_(&w, "  </registration>\n</reginfo>\n");
+	strbuf_puts(&w, "  </registration>\n</reginfo>\n");
 	if (w.overflow) {
 		out[0] = '\0';
 		return -ENOSPC;

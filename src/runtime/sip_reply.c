@@ -12,6 +12,7 @@
 
 #include "autoconfig.h"
 #include "base/siphash.h"
+#include "base/strbuf.h"
 #include "net/transport.h"
 
 #include <errno.h>
@@ -19,34 +20,13 @@
 #include <stdio.h>
 #include <string.h>
 
-struct writer {
-	char *p;
-	size_t len, cap;
-	bool overflow;
-};
-
-static void put(struct writer *w, const char *s, size_t n)
+static void putstr(struct strbuf *w, struct sip_str s)
 {
-	if (w->overflow || n > w->cap - w->len) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p + w->len, s, n);
-	w->len += n;
+	strbuf_put(w, s.p, s.len);
 }
 
-static void puts_(struct writer *w, const char *s)
-{
-	put(w, s, strlen(s));
-}
-
-static void putstr(struct writer *w, struct sip_str s)
-{
-	put(w, s.p, s.len);
-}
-
-static void putf(struct writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct writer *w, const char *fmt, ...)
+static void putf(struct strbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct strbuf *w, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -219,7 +199,7 @@ bool sip_reply_is_our_tag(struct sip_msg *m)
 
 /* The top Via value with received/rport added (RFC 3261 §18.2.1, RFC
  * 3581), or as it came when src is NULL. */
-static void put_top_via(struct writer *w, const struct sip_hdr *h, const struct sip_via *v,
+static void put_top_via(struct strbuf *w, const struct sip_hdr *h, const struct sip_via *v,
 			const struct sip_source *src)
 {
 	const char *vend = v->raw.p + v->raw.len;
@@ -229,16 +209,16 @@ static void put_top_via(struct writer *w, const struct sip_hdr *h, const struct 
 
 	if (src)
 		transport_via_stamp(v, src, &st);
-	puts_(w, "Via: ");
+	strbuf_puts(w, "Via: ");
 	if (st.rport_at) {
-		put(w, p, (size_t)(st.rport_at - p));
-		puts_(w, st.rport_text);
+		strbuf_put(w, p, (size_t)(st.rport_at - p));
+		strbuf_puts(w, st.rport_text);
 		p = st.rport_at;
 	}
-	put(w, p, (size_t)(vend - p));
-	puts_(w, st.received_text);
-	put(w, vend, (size_t)(hend - vend));
-	puts_(w, "\r\n");
+	strbuf_put(w, p, (size_t)(vend - p));
+	strbuf_puts(w, st.received_text);
+	strbuf_put(w, vend, (size_t)(hend - vend));
+	strbuf_puts(w, "\r\n");
 }
 
 /*
@@ -263,16 +243,16 @@ static const struct sip_via *reply_via(struct sip_msg *req, struct sip_via *tmp,
 }
 
 /* "Name: value" CRLF for the first header of id, when there is one. */
-static void put_copy(struct writer *w, struct sip_msg *req, enum sip_hdr_id id)
+static void put_copy(struct strbuf *w, struct sip_msg *req, enum sip_hdr_id id)
 {
 	const struct sip_hdr *h = sip_msg_hdr(req, id);
 
 	if (!h)
 		return;
-	puts_(w, sip_hdr_name(id));
-	puts_(w, ": ");
+	strbuf_puts(w, sip_hdr_name(id));
+	strbuf_puts(w, ": ");
 	putstr(w, h->value);
-	puts_(w, "\r\n");
+	strbuf_puts(w, "\r\n");
 }
 
 static const char *server_value;
@@ -285,7 +265,7 @@ void sip_reply_set_server(const char *value)
 ssize_t sip_reply_build(struct sip_msg *req, const struct sip_source *src,
 			const struct sip_reply *r, char *out, size_t cap)
 {
-	struct writer w = {.p = out, .len = 0, .cap = cap, .overflow = false};
+	struct strbuf w = strbuf_make(out, cap);
 	struct sip_via loose;
 	bool whole;
 	const struct sip_via *top = reply_via(req, &loose, &whole);
@@ -312,14 +292,14 @@ ssize_t sip_reply_build(struct sip_msg *req, const struct sip_source *src,
 			 * are what is wrong with it. */
 			put_top_via(&w, h, top, whole ? src : NULL);
 		} else {
-			puts_(&w, "Via: ");
+			strbuf_puts(&w, "Via: ");
 			putstr(&w, h->value);
-			puts_(&w, "\r\n");
+			strbuf_puts(&w, "\r\n");
 		}
 	}
 	put_copy(&w, req, SIP_HDR_FROM);
 	if (to) {
-		puts_(&w, "To: ");
+		strbuf_puts(&w, "To: ");
 		putstr(&w, to->value);
 		/* §8.2.6.2: a tag unless the request had one (in-dialog) or
 		 * this is a 100; not on a To we could not parse (it may hide
@@ -327,23 +307,23 @@ ssize_t sip_reply_build(struct sip_msg *req, const struct sip_source *src,
 		if (to_parsed && to_parsed->tag.len == 0 && r->status > 100) {
 			if (!tag)
 				tag = sip_reply_derive_tag(req, tagbuf, sizeof(tagbuf));
-			puts_(&w, ";tag=");
-			puts_(&w, tag);
+			strbuf_puts(&w, ";tag=");
+			strbuf_puts(&w, tag);
 		}
-		puts_(&w, "\r\n");
+		strbuf_puts(&w, "\r\n");
 	}
 	put_copy(&w, req, SIP_HDR_CALL_ID);
 	put_copy(&w, req, SIP_HDR_CSEQ);
 	if (r->extra)
-		puts_(&w, r->extra);
+		strbuf_puts(&w, r->extra);
 	if (server_value) {
-		puts_(&w, "Server: ");
-		puts_(&w, server_value);
-		puts_(&w, "\r\n");
+		strbuf_puts(&w, "Server: ");
+		strbuf_puts(&w, server_value);
+		strbuf_puts(&w, "\r\n");
 	}
 	putf(&w, "Content-Length: %zu\r\n\r\n", r->body_len);
 	if (r->body_len)
-		put(&w, r->body, r->body_len);
+		strbuf_put(&w, r->body, r->body_len);
 	return w.overflow ? -ENOSPC : (ssize_t)w.len;
 }
 

@@ -1678,3 +1678,49 @@ Test(scpool, dlgcache_bound_and_sweep)
 	cr_expect_null(dlgcache_find(0, cid(70)));
 	dlgcache_fini();
 }
+
+/* ---- by key (an AOR's REGISTERs, scpool_choose_key()) -------------------- */
+
+static const char *pick_key(uint64_t key)
+{
+	struct scpool_pick p;
+
+	memset(&p, 0, sizeof(p));
+	if (!scpool_choose_key(key, &p))
+		return NULL;
+	remember_id(p.uri, p.id);
+	scpool_release(p.id);
+	return name_of_uri(p.uri);
+}
+
+Test(scpool, by_key_sticks_spreads_and_follows_the_pair)
+{
+	const char *first[64];
+	unsigned in_p1 = 0;
+	uint64_t t0;
+
+	LOAD(weighted);
+	t0 = clock_now_ms();
+	cr_assert_eq(round_at(t0, ""), 4);
+	for (uint64_t k = 0; k < 64; k++) {
+		first[k] = pick_key(k * 0x9e3779b97f4a7c15ull);
+		cr_assert_not_null(first[k]);
+		cr_expect(strcmp(first[k], "a1") == 0 || strcmp(first[k], "a2") == 0,
+			  "key %u: %s, a standby", (unsigned)k, first[k]);
+		in_p1 += strcmp(first[k], "a1") == 0;
+		/* the same key, the same server, again and again */
+		cr_expect_str_eq(pick_key(k * 0x9e3779b97f4a7c15ull), first[k]);
+	}
+	/* rendezvous hashing spreads the keys over both pairs */
+	cr_expect(in_p1 > 10 && in_p1 < 54, "p1 got %u of 64 keys", in_p1);
+	/* p2's primary fails: its keys go to its standby, p1's stay put */
+	cr_assert_eq(round_at(t0 + 5000, "a2"), 4);
+	EXPECT_STATE("b2", "active", "a2: 503 to OPTIONS");
+	for (uint64_t k = 0; k < 64; k++)
+		cr_expect_str_eq(pick_key(k * 0x9e3779b97f4a7c15ull),
+				 strcmp(first[k], "a2") == 0 ? "b2" : first[k]);
+	/* nothing in service: no server */
+	cr_assert_eq(round_at(t0 + 10000, "a1 b1 a2 b2"), 4);
+	cr_expect_null(pick_key(1));
+	cr_expect_eq(stat_of("a1").setting_up, 0);
+}
