@@ -286,10 +286,11 @@ static void ev_gone(void *tu, struct ctx *c)
 {
 	struct delivery *d = tu;
 
+	/* Not d->s: a delivery whose outcome is written outlives its sender
+	 * while its transaction lingers (Timer K), up to txn_layer_free(). */
 	(void)c;
 	d->c = NULL;
-	if (!d->s->stopped)
-		delivery_release(d);
+	delivery_release(d);
 }
 
 static const struct ctx_ops ev_ops = {
@@ -541,7 +542,8 @@ static int send_event(struct sender *s, const struct event *e, struct delivery *
 	err = e->sub_id ? dest_of(e->sub_target, e->sub_route_set, &dst)
 			: dest_of(sip_str_cstr(uri), SIP_STR_NULL, &dst);
 	if (err < 0) {
-		snprintf(why, whylen, "cannot resolve %s",
+		/* (cut to the error column's size: the URI is in the config) */
+		snprintf(why, whylen, "cannot resolve %.60s",
 			 e->sub_id ? "the subscriber's Contact or Route" : uri);
 		return err;
 	}
@@ -730,7 +732,7 @@ static void free_list(struct delivery *d)
 		if (d->sc_id)
 			scpool_release(d->sc_id);
 		if (d->c)
-			ctx_abandon(d->c); /* ev_gone: stopped, nothing freed there */
+			ctx_abandon(d->c); /* ev_gone: not written, not freed there */
 		free(d);
 		d = next;
 	}
