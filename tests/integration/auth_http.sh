@@ -258,9 +258,11 @@ grep -q 'event=auth_http_failed status=500' "$T_DIR/junction.log" && grep -q 'ev
 # SIGTERM while the service thinks: the REGISTER is still answered.
 control sleep 0.4
 challenge alice
+arrived=$(cat "$HLOG.in" 2>/dev/null | wc -l)
 answer alice secret 00000001 MD5 atstop &
 sender=$!
-sleep 0.15 # with the service now, for 0.4 s
+# with the service now, for 0.4 s (a fixed wait lost the race on a busy CI)
+wait_for 3 eval '[ "$(wc -l <"$HLOG.in")" -gt "$arrived" ]' || fail "the service never got the REGISTER"
 stop_junction && pass "SIGTERM while asking: exit 0" || fail "exit status"
 wait "$sender"
 [ "$(status_of atstop)" = 200 ] && pass "the REGISTER being asked about at SIGTERM was answered: 200" ||

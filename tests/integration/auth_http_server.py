@@ -89,6 +89,9 @@ class Handler(BaseHTTPRequestHandler):
             entry["error"] = "not JSON: %s" % e
         with LOCK:
             mode, pause = STATE["mode"], float(STATE.get("sleep", 0))
+            # arrivals, before any answer: a test can act while we think
+            with open(LOG.name + ".in", "a") as arrivals:
+                arrivals.write("%f\n" % time.time())
         if mode == "sleep":
             time.sleep(pause)
         body = b""
