@@ -503,7 +503,10 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		return regevent_subscribe(w, job, m);
 	if (affinity_on(cfg) && session_affinity(w, job, m, &rs, from_sc, &kept))
 		return kept;
-	if (trusted && !route_has_next(&rs) && rs.remove && cfg->sip.mode == PROXY_MODE_STATEFUL) {
+	/* (a Path is the route of a dialog's first request only: in-dialog
+	 * requests follow Record-Route and skip the look) */
+	if (trusted && rs.remove && !sip_msg_to(m)->tag.len && !route_has_next(&rs) &&
+	    cfg->sip.mode == PROXY_MODE_STATEFUL) {
 		struct scpool_pick hop;
 
 		if (path_received(&rs, &hop))

@@ -831,16 +831,11 @@ static void subscribed(void *arg, int err, const struct store_result *r)
 static bool aor_of(const struct config *cfg, struct sip_msg *m, char *out, size_t cap)
 {
 	const struct sip_uri *u = sip_msg_to(m)->tag.len ? &sip_msg_to(m)->uri : sip_msg_ruri(m);
-	size_t n;
 
-	if (!u->user.len || !config_is_domain(cfg, u->host) ||
-	    (size_t)snprintf(out, cap, "sip:%.*s@%.*s", SIP_STR_FMT(u->user),
-			     SIP_STR_FMT(u->host)) >= cap)
+	if (!u->user.len || !config_is_domain(cfg, u->host) || cap < 5)
 		return false;
-	n = 5 + u->user.len;
-	for (; out[n]; n++)
-		out[n] = sip_tolower(out[n]);
-	return true;
+	memcpy(out, "sip:", 4);
+	return sip_user_at_domain(u->user, u->host, out + 4, cap - 4) != 0;
 }
 
 /* Record-Route values in order, comma-separated: the route set of the

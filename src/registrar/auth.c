@@ -103,6 +103,19 @@ static bool find_credentials(struct sip_msg *m, bool proxy, struct sip_str realm
 	return false;
 }
 
+/* RFC 7616 §3.3: each nonce-count once (without qop, RFC 2069, the nonce
+ * itself is single use: nc 1). False with out set to a stale challenge
+ * when this one was used or forgotten. */
+static bool nc_taken(struct sip_str nonce, uint32_t nc, uint64_t now_s, struct auth_outcome *out)
+{
+	int rc = nonce_nc_check(nc_table, nonce, nc, now_s);
+
+	if (rc < 0)
+		challenge(out, true,
+			  rc == -EALREADY ? "nonce-count replayed" : "nonce-count forgotten");
+	return rc == 0;
+}
+
 /* The credentials of m for realm (*c), checked for what every mode needs
  * before anything else; false with out set to a challenge when there are
  * none to check (out is cleared first). */
@@ -218,14 +231,8 @@ void auth_check(struct sip_msg *m, const struct netaddr *src, bool proxy, struct
 		challenge(out, true, "stale nonce");
 		return;
 	}
-	/* RFC 7616 §3.3: each nonce-count once. Without qop (RFC 2069) the
-	 * nonce itself is single use: nc 1. */
-	rc = nonce_nc_check(nc_table, c.nonce, nc, now_s);
-	if (rc < 0) {
-		challenge(out, true,
-			  rc == -EALREADY ? "nonce-count replayed" : "nonce-count forgotten");
+	if (!nc_taken(c.nonce, nc, now_s, out))
 		return;
-	}
 	out->verdict = AUTH_PASS;
 	out->username = c.username;
 }
@@ -508,12 +515,8 @@ static void check_http(struct worker *w, const struct sip_job *job, struct sip_m
 	}
 	/* RFC 7616 §3.3, before asking: a replay costs no round trip. The
 	 * count is taken here, once; the run with the answer skips it. */
-	rc = nonce_nc_check(nc_table, c.nonce, nc, now_s);
-	if (rc < 0) {
-		challenge(out, true,
-			  rc == -EALREADY ? "nonce-count replayed" : "nonce-count forgotten");
+	if (!nc_taken(c.nonce, nc, now_s, out))
 		return;
-	}
 	/* A nonce the service accepted: with its HA1, the response is
 	 * checked here in full; without, its username and scope are all
 	 * there is to go on (junction(8) recommends returning ha1). Another
