@@ -18,7 +18,7 @@
 struct entry {
 	struct entry *next;
 	uint64_t hash;
-	uint64_t stored_ms;
+	uint64_t expires_ms;
 	uint32_t klen, vlen;
 	char data[]; /* key, then value */
 };
@@ -115,7 +115,7 @@ ssize_t ttlcache_get(struct ttlcache *c, const char *key, size_t klen, uint64_t 
 	for (struct entry *e = *bucket_of(c, st, h); e; e = e->next) {
 		if (!same_key(e, h, key, klen))
 			continue;
-		if (now_ms - e->stored_ms < c->ttl) {
+		if (now_ms < e->expires_ms) {
 			if (e->vlen > cap) {
 				rc = -ENOSPC;
 			} else {
@@ -138,13 +138,13 @@ static void make_room(struct ttlcache *c, struct stripe *st, struct entry **buck
 	while (*pp) {
 		struct entry *e = *pp;
 
-		if (now_ms - e->stored_ms >= c->ttl) {
+		if (now_ms >= e->expires_ms) {
 			*pp = e->next;
 			free(e);
 			st->count--;
 			continue;
 		}
-		if (!oldest || e->stored_ms < (*oldest)->stored_ms)
+		if (!oldest || e->expires_ms < (*oldest)->expires_ms)
 			oldest = pp;
 		pp = &e->next;
 	}
@@ -158,6 +158,12 @@ static void make_room(struct ttlcache *c, struct stripe *st, struct entry **buck
 
 void ttlcache_put(struct ttlcache *c, const char *key, size_t klen, const void *val, size_t vlen,
 		  uint64_t now_ms)
+{
+	ttlcache_put_ttl(c, key, klen, val, vlen, now_ms, c->ttl);
+}
+
+void ttlcache_put_ttl(struct ttlcache *c, const char *key, size_t klen, const void *val,
+		      size_t vlen, uint64_t now_ms, uint64_t ttl_ms)
 {
 	uint64_t h = siphash(siphash_process_key(), key, klen);
 	struct stripe *st = stripe_of(c, h);
@@ -179,7 +185,7 @@ void ttlcache_put(struct ttlcache *c, const char *key, size_t klen, const void *
 		make_room(c, st, bucket, now_ms);
 	if (st->count < c->stripe_cap && (e = malloc(sizeof(*e) + klen + vlen))) {
 		e->hash = h;
-		e->stored_ms = now_ms;
+		e->expires_ms = now_ms + ttl_ms;
 		e->klen = (uint32_t)klen;
 		e->vlen = (uint32_t)vlen;
 		memcpy(e->data, key, klen);

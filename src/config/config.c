@@ -84,12 +84,17 @@ static void cfg_set_trusted(struct cfg_parse *ps, const struct cfg_key *k, const
 static void cfg_set_scanners(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_url(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_notify_target(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_translate(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_dns_servers(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_access(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_digits(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static const struct cfg_key *cfg_find_key(const char *section, const char *name);
 
 static const char *const mode_names[] = {"stateless", "stateful", "redirect", NULL};
 static const char *const auth_mode_names[] = {"local", "none", "delegate", "http", NULL};
 static const char *const notify_mode_names[] = {"off", "register", "reginfo", NULL};
 static const char *const ban_action_names[] = {"drop", "reply", NULL};
+static const char *const access_format_names[] = {"logfmt", "json", NULL};
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -158,6 +163,24 @@ static const struct cfg_key cfg_keys[] = {
 	{"security", "share_bans", cfg_set_bool, .off = OFF(security.share_bans), .dflt = "yes"},
 	{"log", "level", cfg_set_log_level, .off = OFF(log.level), .dflt = "info"},
 	{"log", "target", cfg_set_log_target, .off = OFF(log.target), .dflt = "stderr"},
+	{"log", "access", cfg_set_access, .off = OFF(log.access), .dflt = "off"},
+	{"log", "access_format", cfg_set_enum, .off = OFF(log.access_format),
+	 .names = access_format_names, .dflt = "logfmt"},
+	/* Asynchronous DNS (net/dns.c): c-ares in each worker. */
+	{"dns", "servers", cfg_set_dns_servers, .count_off = OFF(dns.nservers), .list = true},
+	{"dns", "timeout", cfg_set_uint, .off = OFF(dns.timeout), .min = 50, .max = 30000,
+	 .dflt = "2000"},
+	{"dns", "tries", cfg_set_uint, .off = OFF(dns.tries), .min = 1, .max = 10, .dflt = "2"},
+	{"dns", "cache_size", cfg_set_uint, .off = OFF(dns.cache_size), .min = 0, .max = 16777216,
+	 .dflt = "8192"},
+	{"dns", "negative_ttl", cfg_set_uint, .off = OFF(dns.negative_ttl), .min = 0, .max = 86400,
+	 .dflt = "60"},
+	/* Call records (proxy/cdr.c). */
+	{"cdr", "enabled", cfg_set_bool, .off = OFF(cdr.enabled), .dflt = "no"},
+	{"cdr", "flush_interval", cfg_set_uint, .off = OFF(cdr.flush_interval), .min = 10,
+	 .max = 60000, .dflt = "200"},
+	{"cdr", "queue_size", cfg_set_uint, .off = OFF(cdr.queue_size), .min = 16,
+	 .max = 16777216, .dflt = "65536"},
 	/* cfg_set_string: .min and .max bound the length (.max is the buffer). */
 	{"database", "conninfo", cfg_set_string, .off = OFF(database.conninfo),
 	 .min = 1, .max = CFG_CONNINFO_MAX},
@@ -245,6 +268,19 @@ static const struct cfg_key cfg_keys[] = {
 	 .dflt = "no"},
 	{"routing", "overload_dialog_rate", cfg_set_uint, .off = OFF(routing.overload_dialog_rate),
 	 .min = 0, .max = 1000000, .dflt = "0"},
+	/* Translation of the Request-URI (proxy/translate.c). ENUM asks
+	 * public DNS about the numbers called: on when listed. */
+	{"routing", "translate", cfg_set_translate, .count_off = OFF(routing.ntranslate),
+	 .list = true, .dflt = "forward registry routes"},
+	{"routing", "max_translations", cfg_set_uint, .off = OFF(routing.max_translations),
+	 .min = 1, .max = 16, .dflt = "5"},
+	{"routing", "enum_suffix", cfg_set_string, .off = OFF(routing.enum_suffix), .min = 1,
+	 .max = CFG_NAME_MAX, .dflt = "e164.arpa"},
+	{"routing", "country_code", cfg_set_digits, .off = OFF(routing.country_code), .max = 4},
+	{"routing", "national_prefix", cfg_set_digits, .off = OFF(routing.national_prefix),
+	 .max = 4, .dflt = "0"},
+	{"routing", "international_prefix", cfg_set_digits,
+	 .off = OFF(routing.international_prefix), .max = 4, .dflt = "00"},
 	/* Session affinity (proxy/affinity.c), with session_controllers. */
 	{"sessions", "affinity", cfg_set_bool, .off = OFF(sessions.affinity), .dflt = "yes"},
 	{"sessions", "relate", cfg_set_relate, .count_off = OFF(sessions.nrelate), .list = true,
@@ -832,6 +868,103 @@ static void cfg_set_geo_fallback(struct cfg_parse *ps, const struct cfg_key *k, 
 		memcpy(cfg->cluster.geo_fallback[cfg->cluster.ngeo_fallback], p, len);
 		cfg->cluster.geo_fallback[cfg->cluster.ngeo_fallback++][len] = '\0';
 	}
+}
+
+/* Step names (enum cfg_translate), in any order (the order is fixed), or
+ * "none" alone: the Request-URI as it came. */
+static void cfg_set_translate(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	static const char *const names[] = {"forward", "registry", "enum", "routes"};
+	struct config *cfg = ps->cfg;
+	const char *p;
+	size_t len;
+
+	if (cfg->routing.ntranslate == 0)
+		cfg->routing.translate = 0; /* the first occurrence replaces the default */
+	while ((p = cfg_next_item(&value, &len))) {
+		unsigned bit = 0;
+
+		if (len == 4 && strncasecmp(p, "none", 4) == 0 && !cfg->routing.ntranslate) {
+			cfg->routing.ntranslate = 1;
+			continue;
+		}
+		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i]) == len && strncasecmp(p, names[i], len) == 0)
+				bit = 1u << i;
+		if (!bit || cfg->routing.translate & bit ||
+		    (cfg->routing.ntranslate && !cfg->routing.translate)) {
+			cfg_err(ps,
+				"%s: '%.*s' is not one of forward|registry|enum|routes (each once) "
+				"or none alone",
+				k->name, (int)len, p);
+			return;
+		}
+		cfg->routing.translate |= bit;
+		cfg->routing.ntranslate++;
+	}
+}
+
+/* Name servers: IPv4 or [IPv6], each with an optional :port (53). */
+static void cfg_set_dns_servers(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct config *cfg = ps->cfg;
+	const char *p;
+	size_t len;
+
+	while ((p = cfg_next_item(&value, &len))) {
+		char buf[NETADDR_STRLEN + 8];
+		struct netaddr a;
+		bool port = false;
+
+		if (len + 4 >= sizeof(buf)) {
+			cfg_err(ps, "%s: '%.*s' is too long", k->name, (int)len, p);
+			continue;
+		}
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		/* "1.2.3.4:53" or "[::1]:53" names a port; a bare address gets 53 */
+		port = buf[0] == '[' ? strstr(buf, "]:") != NULL : strchr(buf, ':') != NULL;
+		if (!port)
+			strcat(buf, buf[0] == '[' || !strchr(buf, ':') ? ":53" : "");
+		if (netaddr_parse(buf, &a) < 0) {
+			cfg_err(ps, "%s: '%.*s' is not ADDRESS[:PORT]", k->name, (int)len, p);
+			continue;
+		}
+		if (cfg->dns.nservers >= CFG_MAX_DNS_SERVERS) {
+			cfg_err(ps, "%s: more than %d servers", k->name, CFG_MAX_DNS_SERVERS);
+			return;
+		}
+		cfg->dns.servers[cfg->dns.nservers++] = a;
+	}
+}
+
+/* "off", "syslog" or an absolute path. */
+static void cfg_set_access(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	char *target = cfg_field(ps, k->off);
+
+	if (strcasecmp(value, "off") == 0 || strcasecmp(value, "syslog") == 0) {
+		strcpy(target, strcasecmp(value, "off") == 0 ? "off" : "syslog");
+		return;
+	}
+	if (value[0] != '/' || strlen(value) >= PATH_MAX) {
+		cfg_err(ps, "%s: '%s' is not off, syslog or an absolute path", k->name, value);
+		return;
+	}
+	strcpy(target, value);
+}
+
+/* A short string of digits (empty allowed), .max digits at most. */
+static void cfg_set_digits(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	char *dst = cfg_field(ps, k->off);
+	size_t len = strlen(value);
+
+	if (len > k->max || strspn(value, "0123456789") != len) {
+		cfg_err(ps, "%s: '%s' is not up to %u digits", k->name, value, k->max);
+		return;
+	}
+	strcpy(dst, value);
 }
 
 /* Rule names (enum cfg_relate), or "none" alone. */

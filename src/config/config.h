@@ -62,6 +62,19 @@ enum cfg_relate {
 	CFG_RELATE_CONTROLLER = 1u << 5,    /* a Session Controller's session for the callee */
 };
 
+/* [routing] translate: the steps that may replace a Request-URI, in the
+ * fixed order of the design (proxy/translate.c), one bit each. */
+enum cfg_translate {
+	CFG_TRANSLATE_FORWARD = 1u << 0,  /* call forward unconditional */
+	CFG_TRANSLATE_REGISTRY = 1u << 1, /* the location service */
+	CFG_TRANSLATE_ENUM = 1u << 2,     /* ENUM, RFC 6116 */
+	CFG_TRANSLATE_ROUTES = 1u << 3,   /* static routes */
+};
+
+/* [dns] servers, [log] access_format. */
+#define CFG_MAX_DNS_SERVERS 8
+enum access_format { ACCESS_FORMAT_LOGFMT = 0, ACCESS_FORMAT_JSON };
+
 struct config {
 	char path[PATH_MAX];
 
@@ -97,7 +110,25 @@ struct config {
 	struct {
 		enum log_level level;
 		char target[PATH_MAX]; /* "stderr", "syslog" or an absolute path */
+		/* One line per transaction (proxy/accesslog.c): "off", "syslog"
+		 * or an absolute path, reopened on SIGHUP. */
+		char access[PATH_MAX];
+		enum access_format access_format;
 	} log;
+	struct {
+		/* Name servers ([dns] servers); none: the system's (resolv.conf). */
+		struct netaddr servers[CFG_MAX_DNS_SERVERS];
+		unsigned nservers;
+		unsigned timeout;      /* ms a try waits for an answer */
+		unsigned tries;        /* tries per server */
+		unsigned cache_size;   /* answers the node keeps, all workers */
+		unsigned negative_ttl; /* seconds a "no such name" is kept at most */
+	} dns;
+	struct {
+		bool enabled;            /* call records written to the cdr table */
+		unsigned flush_interval; /* ms between batches */
+		unsigned queue_size;     /* records waiting at most; beyond, dropped and counted */
+	} cdr;
 
 	struct {
 		/* libpq connection string; empty: no database, registrar off */
@@ -189,6 +220,16 @@ struct config {
 		 * requests from them are routed by Request-URI. */
 		bool session_controllers;
 		unsigned overload_dialog_rate; /* new dialogs per second; 0: off */
+		unsigned translate;            /* enum cfg_translate bits */
+		unsigned ntranslate;           /* names listed (the list mechanism's count) */
+		unsigned max_translations;     /* Request-URI replacements per request */
+		char enum_suffix[CFG_NAME_MAX]; /* ENUM's domain (RFC 6116 §2.4) */
+		/* E.164 normalisation (proxy/e164.c): the country code a national
+		 * number is in, and the prefixes that mark national and
+		 * international numbers dialled without '+'. */
+		char country_code[8];
+		char national_prefix[8];
+		char international_prefix[8];
 	} routing;
 
 	struct {

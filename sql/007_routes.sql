@@ -1,0 +1,2 @@
+-- 007: static routes and call forward (placeholder)
+SELECT 1;

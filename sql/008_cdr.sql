@@ -1,0 +1,2 @@
+-- 008: call records (placeholder)
+SELECT 1;

@@ -1,0 +1,1 @@
+#include "admin/admin_internal.h"

@@ -1,0 +1,1 @@
+#include "proxy/e164.h"

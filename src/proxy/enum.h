@@ -1,0 +1,4 @@
+/* enum: placeholder */
+#ifndef JCT_ENUM_H
+#define JCT_ENUM_H
+#endif
