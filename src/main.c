@@ -4,7 +4,7 @@
  * Start-up binds every socket before any thread exists, so a bad config
  * or a busy port fails the start with one clear message. Signals are
  * blocked in every thread and taken synchronously here with sigtimedwait(2):
- * SIGHUP reopens the log, SIGTERM/SIGINT stop the listeners, let the
+ * SIGHUP reopens the log files, SIGTERM/SIGINT stop the listeners, let the
  * workers drain what was already queued, and exit 0 within a bounded time.
  * Between signals, every TRIM_INTERVAL_S the main thread gives the memory
  * that bursts left free back to the system (malloc_trim(3)): transactions
@@ -16,13 +16,18 @@
 #include "admin/admin.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "net/dns.h"
 #include "net/transport.h"
+#include "proxy/accesslog.h"
 #include "proxy/affinity.h"
+#include "proxy/cdr.h"
+#include "proxy/callfwd.h"
 #include "proxy/core.h"
 #include "proxy/dialog_rate.h"
 #include "proxy/dlgcache.h"
 #include "proxy/scpool.h"
 #include "proxy/self.h"
+#include "proxy/statroute.h"
 #include "registrar/auth.h"
 #include "registrar/httpauth.h"
 #include "registrar/location.h"
@@ -169,11 +174,25 @@ static int run(const struct config *cfg)
 	if (rc < 0)
 		return 1;
 	if (scpool_init(cfg, cfg->sip.workers) < 0 ||
+	    dns_cache_init(cfg->dns.cache_size, cfg->dns.negative_ttl) < 0 ||
 	    dlgcache_init(cfg->sip.workers, cfg->sessions.cache_size) < 0) {
 		log_error("event=start_failed error=\"out of memory\"");
 		return 1;
 	}
 	dialog_rate_init(cfg->routing.overload_dialog_rate);
+	/* The access log and the call records, before the workers, which
+	 * write to them. */
+	rc = accesslog_open(cfg);
+	if (rc < 0) {
+		log_error("event=start_failed error=\"access log %s: %s\"", cfg->log.access,
+			  strerror(-rc));
+		return 1;
+	}
+	rc = cdr_start(cfg);
+	if (rc < 0) {
+		log_error("event=start_failed error=\"call records: %s\"", strerror(-rc));
+		return 1;
+	}
 	/* Before the workers, which post to it; its threads inherit the
 	 * blocked signals. */
 	if (cfg->auth.mode == AUTH_MODE_HTTP) {
@@ -202,6 +221,9 @@ static int run(const struct config *cfg)
 			bg_hooks.bans_out = ban_store_out;
 			bg_hooks.bans_in = ban_store_in;
 		}
+		/* Static routes and call forwards: every node holds both. */
+		bg_hooks.routes = statroute_replace;
+		bg_hooks.forwards = callfwd_replace;
 		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval,
 				    &bg_hooks, cfg->node.name, cfg->cluster.geo_location);
 		if (rc < 0) {
@@ -273,6 +295,7 @@ static int run(const struct config *cfg)
 		case SIGHUP:
 			log_reopen();
 			log_info("event=log_reopened");
+			accesslog_reopen();
 			break;
 		default:
 			log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
@@ -291,9 +314,14 @@ static int run(const struct config *cfg)
 	rc = workers_stop(DRAIN_TIMEOUT_MS);
 	if (cfg->auth.mode == AUTH_MODE_HTTP && rc == 0)
 		httpauth_destroy();
+	/* After the workers: their last records and lines are written. */
+	cdr_stop();
+	accesslog_close();
 	store_bg_stop();
 	dlgcache_fini();
 	scpool_fini();
+	statroute_free();
+	callfwd_free();
 	transport_close();
 	auth_destroy();
 	ban_fini();

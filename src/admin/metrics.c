@@ -9,6 +9,7 @@
  * rate() over them starts at the first scrape.
  */
 #include "admin/metrics.h"
+#include "net/dns.h"
 
 #include "sip/sip_msg.h"
 
@@ -343,6 +344,36 @@ static void affinity_families(FILE *f, const struct metrics_input *in)
 		in->sessions->expired);
 }
 
+/* Where requests go: DNS (RFC 3263), failover, translation. */
+static void routing_families(FILE *f, const struct counters *c)
+{
+	const char *l = "junction_translations_total";
+
+	counter(f, "junction_dns_queries_total", "DNS queries sent to a name server.",
+		get(&c->v[CTR_DNS_QUERIES]));
+	counter(f, "junction_dns_cache_hits_total", "DNS lookups answered from the node's cache.",
+		get(&c->v[CTR_DNS_CACHE_HITS]));
+	counter(f, "junction_dns_failures_total",
+		"DNS lookups that failed: no answer in time or a server failure.",
+		get(&c->v[CTR_DNS_FAILURES]));
+	gauge(f, "junction_dns_cache_entries", "DNS answers the node keeps.", dns_cache_count());
+	counter(f, "junction_dns_stateless_waits_total",
+		"Stateless requests dropped while their next hop was looked up (the "
+		"retransmission finds the answer cached).",
+		get(&c->v[CTR_DNS_STATELESS_WAITS]));
+	counter(f, "junction_failovers_total",
+		"Requests moved to the next destination after a 503, a transport error or a "
+		"timeout (RFC 3263 4.3).",
+		get(&c->v[CTR_FAILOVERS]));
+	family(f, l, "counter",
+	       "Request-URI translations by step: forward (call forward), enum (ENUM), route "
+	       "(a static route or outbound proxy chose the next hop), loop (refused with 482).");
+	sample(f, l, "step", "forward", get(&c->v[CTR_TRANSLATED_FORWARD]));
+	sample(f, l, "step", "enum", get(&c->v[CTR_TRANSLATED_ENUM]));
+	sample(f, l, "step", "route", get(&c->v[CTR_TRANSLATED_ROUTE]));
+	sample(f, l, "step", "loop", get(&c->v[CTR_TRANSLATION_LOOPS]));
+}
+
 /* Registration through the back end ([auth] mode = delegate) and the
  * registration events sent to it ([notify]): closed sets, always written. */
 static void backend_registration_families(FILE *f, const struct counters *c)
@@ -397,6 +428,7 @@ char *metrics_format(const struct metrics_input *in, size_t *len)
 	db_families(f, in);
 	security_families(f, in);
 	backend_registration_families(f, in->ctr);
+	routing_families(f, in->ctr);
 	if (in->pool) {
 		pool_families(f, in);
 		affinity_families(f, in);

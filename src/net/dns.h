@@ -4,7 +4,7 @@
  *
  * Each worker has its own resolver (struct dns): its sockets sleep in the
  * worker's epoll beside the queue and the database (dns_fds()), its
- * timeouts are a timer of the worker's heap, and its answers come back
+ * timeouts bound the worker's sleep (dns_timeout_ms()), and its answers come back
  * as callbacks on the worker's thread, so a request waiting for DNS holds
  * no worker and a slow name server delays only the requests that wait on
  * it. Answers (positive and negative) are kept in a cache every worker
@@ -20,9 +20,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-struct config;
-struct timer_heap;
 
 /* A worker's resolver; opaque. */
 struct dns;
@@ -73,25 +70,26 @@ struct dns_stats {
 	uint64_t failures;   /* timeouts and server failures (not "no such name") */
 };
 
-/* The node's cache, made once before the workers start from [dns]
- * cache_size and negative_ttl; freed at exit. Returns 0 or -ENOMEM. */
-int dns_cache_init(const struct config *cfg);
+/* The node's cache, made once before the workers start: at most size
+ * answers ([dns] cache_size; 0: none), a negative one kept at most
+ * negative_ttl seconds. Returns 0 or -ENOMEM. */
+int dns_cache_init(unsigned size, unsigned negative_ttl);
 void dns_cache_free(void);
 /* Answers cached (for monitoring, any thread). */
 unsigned dns_cache_count(void);
 
-/* A worker's resolver, using timers (borrowed) for its timeouts, [dns]
- * servers (none: /etc/resolv.conf), timeout and tries. NULL on failure
- * (logged). */
-struct dns *dns_new(const struct config *cfg, struct timer_heap *timers);
+/* A worker's resolver asking servers[0..n) (n = 0: /etc/resolv.conf's),
+ * each try waiting timeout_ms, tries times per server ([dns] servers,
+ * timeout, tries). NULL on failure (logged). */
+struct dns *dns_new(const struct netaddr *servers, unsigned n, unsigned timeout_ms, unsigned tries);
 /* Ends every pending lookup with -ECANCELED (callbacks run), then frees. */
 void dns_free(struct dns *d);
 
 /*
  * Looks up name (no trailing dot needed) for records of type. From the
  * cache: cb runs before dns_lookup returns, and it returns 1. Else a
- * query is sent and it returns 0; cb runs later from dns_process() or
- * the timer, exactly once. Returns -EINVAL for a name too long or empty.
+ * query is sent (or joins the same one in flight) and it returns 0; cb
+ * runs later from dns_process(), exactly once. Returns -EINVAL for a name too long or empty.
  * The caller keeps arg alive until cb (a lookup ends within [dns]
  * timeout x tries x servers).
  */
@@ -102,7 +100,10 @@ unsigned dns_fds(const struct dns *d, int *fds, unsigned cap);
 unsigned dns_serial(const struct dns *d);
 /* Lookups waiting for an answer. */
 unsigned dns_pending(const struct dns *d);
-/* Reads what the sockets have (without blocking) and runs the callbacks. */
+/* Milliseconds until a try times out (-1: nothing pending). */
+int dns_timeout_ms(const struct dns *d);
+/* Reads what the sockets have and handles the tries that timed out,
+ * without blocking; runs the callbacks. */
 void dns_process(struct dns *d);
 
 void dns_get_stats(const struct dns *d, struct dns_stats *st);

@@ -30,6 +30,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "net/dns.h"
 #include "proxy/affinity.h"
 #include "proxy/delegate.h"
 #include "proxy/dialog_rate.h"
@@ -604,7 +605,12 @@ static void core_round_end(struct worker *w)
 {
 	struct counters *ctr = worker_counters(w);
 	struct txn_stats ts;
+	struct dns_stats ds;
 
+	dns_get_stats(worker_dns(w), &ds);
+	ctr_set(&ctr->v[CTR_DNS_QUERIES], ds.queries);
+	ctr_set(&ctr->v[CTR_DNS_CACHE_HITS], ds.cache_hits);
+	ctr_set(&ctr->v[CTR_DNS_FAILURES], ds.failures);
 	if (!worker_txn(w))
 		return;
 	if (affinity_on(worker_config(w)))

@@ -30,7 +30,7 @@
 #include "base/log.h"
 #include "base/siphash.h"
 #include "config/config.h"
-#include "net/resolve.h"
+#include "net/nexthop.h"
 #include "proxy/affinity.h"
 #include "proxy/delegate.h"
 #include "proxy/relay.h"
@@ -68,7 +68,14 @@ struct pbranch {
 	bool provisional;       /* a provisional came: a CANCEL may be sent (§9.1) */
 	bool cancel_wanted;     /* cancel once a provisional comes */
 	bool by_size;           /* over TCP for its size alone: UDP if TCP is refused */
-	char *resp;             /* the final response as received (for step 6) */
+	bool resolving;         /* waiting for DNS (nexthop.h) */
+	/* RFC 3263 §4.3: where the request may go, tried in order (a 503, a
+	 * transport error or a timeout moves it to the next); hops.n = 0
+	 * until resolved. alt: which of the target's next hops (a static
+	 * route may give several, tried in turn) they come from. */
+	struct nexthop_list hops;
+	unsigned hop_i, alt;
+	char *resp; /* the final response as received (for step 6) */
 	uint32_t resp_len;
 	struct timer timer_c;
 };
@@ -330,6 +337,19 @@ static void cancel_pending(struct pctx *p)
 		cancel_branch(p->b[i]);
 }
 
+/* The final status of a branch whose next hop did not resolve: 416 for
+ * sips we cannot send, 478 for a name without an address, 504 when DNS
+ * itself failed (RFC 3261 §21.5.5: an external server did not answer). */
+static unsigned resolve_status(int rc, const struct sip_uri *hop)
+{
+	if (rc == -EPROTONOSUPPORT && hop && hop->scheme == SIP_URI_SIPS)
+		return 416;
+	return rc == -ETIMEDOUT || rc == -EIO ? 504 : 478;
+}
+
+static void send_branch(struct pbranch *b, unsigned udp_mtu);
+static void resolved(void *arg, int rc, const struct nexthop_list *l);
+
 static void on_timer_c(struct timer *t, void *arg, uint64_t now_ms)
 {
 	struct pbranch *b = arg;
@@ -367,6 +387,7 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	struct relay_request rr;
 	struct sip_msg m;
 	char branch[RELAY_BRANCH_MAX];
+	char hop[TARGET_HOP_MAX];
 	unsigned status = 0;
 	ssize_t n;
 	int rc, err;
@@ -387,16 +408,28 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 		status = 400;
 		goto failed;
 	}
-	if (t->hop && sip_uri_parse(sip_str_cstr(t->hop), &rs.hop) < 0) {
+	if (t->hop && (target_hop(t, b->alt, hop, sizeof(hop)) < 0 ||
+		       sip_uri_parse(sip_str_cstr(hop), &rs.hop) < 0)) {
 		status = 500;
 		goto failed;
 	}
-	rc = resolve_uri(&rs.hop, m.len, udp_mtu, &dst);
-	if (rc < 0) {
-		status = rc == -EPROTONOSUPPORT && rs.hop.scheme == SIP_URI_SIPS ? 416 : 478;
-		goto failed;
+	if (!b->hops.n) {
+		/* RFC 3263 §4: the hop's transports, ports and addresses */
+		rc = nexthop_resolve(worker_dns(w), &rs.hop, m.len, udp_mtu, &b->hops, resolved, b);
+		if (rc == 1) {
+			b->resolving = true;
+			p->refs++; /* until resolved() */
+			return;
+		}
+		if (rc < 0) {
+			b->hops.n = 0;
+			status = resolve_status(rc, &rs.hop);
+			goto failed;
+		}
+		b->hop_i = 0;
 	}
-	b->by_size = rc == 1;
+	dst = b->hops.d[b->hop_i];
+	b->by_size = b->hops.by_size && dst.proto == SIP_PROTO_TCP;
 	/* Straight back to us unchanged is a loop; with a new Request-URI it
 	 * is a spiral (§16.3 step 4), and the loop check catches it if it
 	 * ever comes back unchanged. */
@@ -450,6 +483,61 @@ failed:
 	b->final = status;
 	b->local = true;
 	p->pending--;
+}
+
+/* The next hop of branch b is resolved (rc 0, l) or not: the branch is
+ * sent, or fails over to the target's next hop, or fails. */
+static void resolved(void *arg, int rc, const struct nexthop_list *l)
+{
+	struct pbranch *b = arg;
+	struct pctx *p = b->p;
+
+	b->resolving = false;
+	if (b->final) {
+		/* cancelled (CANCEL, 6xx or 2xx elsewhere) while DNS answered */
+	} else if (rc == 0) {
+		b->hops = *l;
+		b->hop_i = 0;
+		send_branch(b, worker_config(p->w)->sip.udp_mtu);
+		if (b->final)
+			proxy_check_complete(p);
+	} else if (b->t->hop && target_hop(b->t, b->alt + 1, NULL, 0) == 0) {
+		b->alt++; /* the static route's next hop */
+		send_branch(b, worker_config(p->w)->sip.udp_mtu);
+		if (b->final)
+			proxy_check_complete(p);
+	} else {
+		b->final = resolve_status(rc, NULL);
+		b->local = true;
+		p->pending--;
+		proxy_check_complete(p);
+	}
+	pctx_unref(p);
+}
+
+/* §4.3 of RFC 3263: branch b's destination failed (a 503, a transport
+ * error, a timeout): the request goes to the next one, as a new client
+ * transaction. Returns false when there is none (or it may not). */
+static bool fail_over(struct pbranch *b)
+{
+	struct pctx *p = b->p;
+
+	if (b->final || p->cancelled)
+		return false;
+	if (b->hop_i + 1 < b->hops.n) {
+		b->hop_i++;
+	} else if (b->t->hop && target_hop(b->t, b->alt + 1, NULL, 0) == 0) {
+		b->alt++;
+		b->hops.n = 0;
+	} else {
+		return false;
+	}
+	ctr_inc(worker_counters(p->w), CTR_FAILOVERS);
+	timer_stop(worker_timers(p->w), &b->timer_c);
+	send_branch(b, worker_config(p->w)->sip.udp_mtu);
+	if (b->final)
+		proxy_check_complete(p);
+	return true;
 }
 
 /* Starts one branch to target t (§16.6). */
@@ -742,6 +830,8 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 	}
 	if (b->final)
 		return; /* given up already (cancelled, Timer C): absorbed */
+	if (status == 503 && !p->delegated && fail_over(b))
+		return; /* RFC 3263 §4.3: the next destination */
 	if (p->delegated) {
 		struct sip_msg req;
 
@@ -783,11 +873,15 @@ static void branch_failed(void *tu, struct ctx *c, unsigned status, uint64_t now
 		/* §18.1.1: TCP was chosen for the size alone and the connection
 		 * was refused: the same request over UDP, as a new branch. */
 		b->by_size = false;
+		b->hops.d[b->hop_i].proto = SIP_PROTO_UDP;
 		send_branch(b, 0);
 		if (b->final)
 			proxy_check_complete(b->p);
 		return;
 	}
+	/* RFC 3263 §4.3: a transport error or a timeout: the next one */
+	if (!b->p->delegated && fail_over(b))
+		return;
 	/* §16.7 step 1 and §16.8: a timeout is a 408, a transport error a
 	 * 503 (which step 6 turns into 500 if it is all there is). */
 	if (b->p->delegated)

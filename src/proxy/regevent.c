@@ -53,7 +53,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "net/netaddr.h"
-#include "net/resolve.h"
+#include "net/nexthop.h"
 #include "net/transport.h"
 #include "proxy/delegate.h"
 #include "proxy/scpool.h"
@@ -413,10 +413,23 @@ static void path_of(const struct event *e, unsigned listener, char *buf, size_t 
 		buf[0] = '\0';
 }
 
-/* Where a request to uri (its route set route, may be empty) goes:
- * the first Route's URI, else uri (RFC 3261 §12.2.1.1, loose routing). */
-static int dest_of(struct sip_str uri, struct sip_str route, struct sip_dest *dst)
+/* A lookup an event started: its answer is in the cache for the retry. */
+static void dns_warmed(void *arg, int rc, const struct nexthop_list *l)
 {
+	(void)arg;
+	(void)rc;
+	(void)l;
+}
+
+/* Where a request to uri (its route set route, may be empty) goes:
+ * the first Route's URI, else uri (RFC 3261 §12.2.1.1, loose routing),
+ * by RFC 3263 (the first destination: a failed event is retried). A name
+ * not cached yet is -EAGAIN: the event is retried once DNS answered. */
+static int dest_of(struct dns *dns, struct sip_str uri, struct sip_str route,
+		   struct sip_dest *dst)
+{
+	struct nexthop_list l;
+	int rc;
 	struct sip_uri u;
 
 	if (route.len) {
@@ -429,7 +442,13 @@ static int dest_of(struct sip_str uri, struct sip_str route, struct sip_dest *ds
 	} else if (sip_uri_parse(uri, &u) < 0) {
 		return -EINVAL;
 	}
-	return resolve_uri(&u, 0, 0, dst) < 0 ? -EHOSTUNREACH : 0;
+	rc = nexthop_resolve(dns, &u, 0, 0, &l, dns_warmed, NULL);
+	if (rc == 1)
+		return -EAGAIN;
+	if (rc < 0)
+		return -EHOSTUNREACH;
+	*dst = l.d[0];
+	return 0;
 }
 
 /* Writes e's request to uri (for the target) or in its subscription's
@@ -541,11 +560,11 @@ static int send_event(struct sender *s, const struct event *e, struct delivery *
 	bool notify = e->sub_id || worker_config(s->w)->notify.mode == NOTIFY_MODE_REGINFO;
 	int listener, n, err;
 
-	err = e->sub_id ? dest_of(e->sub_target, e->sub_route_set, &dst)
-			: dest_of(sip_str_cstr(uri), SIP_STR_NULL, &dst);
+	err = e->sub_id ? dest_of(worker_dns(s->w), e->sub_target, e->sub_route_set, &dst)
+			: dest_of(worker_dns(s->w), sip_str_cstr(uri), SIP_STR_NULL, &dst);
 	if (err < 0) {
 		/* (cut to the error column's size: the URI is in the config) */
-		snprintf(why, whylen, "cannot resolve %.60s",
+		snprintf(why, whylen, "%s %.60s", err == -EAGAIN ? "resolving" : "cannot resolve",
 			 e->sub_id ? "the subscriber's Contact or Route" : uri);
 		return err;
 	}

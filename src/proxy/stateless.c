@@ -14,7 +14,7 @@
 
 #include "base/log.h"
 #include "config/config.h"
-#include "net/resolve.h"
+#include "net/nexthop.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
 #include "proxy/self.h"
@@ -24,12 +24,21 @@
 #include <errno.h>
 #include <string.h>
 
+/* A lookup a dropped request started: its answer is in the cache now. */
+static void dns_warmed(void *arg, int rc, const struct nexthop_list *l)
+{
+	(void)arg;
+	(void)rc;
+	(void)l;
+}
+
 /* §16.6: the edits for the route set and the relay, applied in one copy,
  * and the send. The target and route set are settled in rs. */
 void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		       struct route_state *rs)
 {
 	const struct sip_source *src = &job->src;
+	struct nexthop_list hops;
 	struct sip_dest dst;
 	char branch[RELAY_BRANCH_LEN];
 	struct relay_request rr;
@@ -43,7 +52,18 @@ void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		return;
 	}
 again:
-	rc = by_size = resolve_uri(&rs->hop, m->len, udp_mtu, &dst);
+	rc = nexthop_resolve(worker_dns(w), &rs->hop, m->len, udp_mtu, &hops, dns_warmed, NULL);
+	if (rc == 1) {
+		/* No state to wait in: dropped while DNS answers into the
+		 * cache; the UAC's retransmission (T1 later) finds it there. */
+		ctr_inc(worker_counters(w), CTR_DNS_STATELESS_WAITS);
+		return;
+	}
+	if (rc == 0) {
+		/* stateless: the first destination, no failover (§16.11) */
+		dst = hops.d[0];
+		by_size = hops.by_size && dst.proto == SIP_PROTO_TCP;
+	}
 	if (rc < 0) {
 		/* No target (RFC 3263 §4). 478 is what Kamailio and OpenSIPS
 		 * answer here, and operators grep for it; sips without TLS is
@@ -51,9 +71,10 @@ again:
 		if (rc == -EPROTONOSUPPORT && rs->hop.scheme == SIP_URI_SIPS)
 			worker_reply(w, m, src, 416, NULL, NULL);
 		else
-			worker_reply(w, m, src, 478,
+			worker_reply(w, m, src, rc == -ETIMEDOUT || rc == -EIO ? 504 : 478,
 				     rc == -EPROTONOSUPPORT ? "Unsupported Transport"
-							    : "Unresolvable Destination",
+				     : rc == -ETIMEDOUT || rc == -EIO ? "DNS Unavailable"
+								      : "Unresolvable Destination",
 				     NULL);
 		return;
 	}

@@ -28,6 +28,50 @@ int target_set_hop(struct target_set *ts, const char *hop)
 	return 0;
 }
 
+int target_set_route(struct target_set *ts, const char *uri, const char *hops)
+{
+	size_t ul = uri ? strlen(uri) + 1 : 0, hl = hops ? strlen(hops) + 1 : 0;
+
+	target_set_self(ts);
+	ts->mem = malloc(ul + hl + 1);
+	if (!ts->mem)
+		return -ENOMEM;
+	if (uri) {
+		memcpy(ts->mem, uri, ul);
+		ts->t[0].uri = ts->mem;
+	}
+	if (hops) {
+		memcpy(ts->mem + ul, hops, hl);
+		ts->t[0].hop = ts->mem + ul;
+	}
+	return 0;
+}
+
+int target_hop(const struct target *t, unsigned i, char *buf, size_t cap)
+{
+	const char *p = t->hop;
+
+	for (;;) {
+		size_t len;
+
+		while (p && *p == ' ')
+			p++;
+		if (!p || !*p)
+			return -ENOENT;
+		len = strcspn(p, " ");
+		if (i-- == 0) {
+			if (!buf)
+				return 0;
+			if (len >= cap)
+				return -ENOSPC;
+			memcpy(buf, p, len);
+			buf[len] = '\0';
+			return 0;
+		}
+		p += len;
+	}
+}
+
 static bool routable(struct sip_str uri)
 {
 	return sip_str_caseprefix(uri, "sip:") || sip_str_caseprefix(uri, "sips:");

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/siphash.h"
 #include "config/config.h"
+#include "net/dns.h"
 #include "net/transport.h"
 #include "net/udp.h"
 #include "runtime/counters.h"
@@ -34,7 +35,7 @@
 #define WORKER_OUT_SLACK (MSG_EDIT_TEXT_MAX + 1024)
 
 /* epoll data of what a worker sleeps on */
-enum { WAKE_QUEUE, WAKE_STORE, WAKE_UDP };
+enum { WAKE_QUEUE, WAKE_STORE, WAKE_UDP, WAKE_DNS };
 
 static struct worker *workers;
 static struct queue **queues;
@@ -67,6 +68,9 @@ struct worker {
 	struct msg_edits edits;
 	struct store *store;   /* NULL without a [database] */
 	struct txn_layer *txn; /* the app's (worker_set_txn()), never looked into */
+	struct dns *dns;       /* its resolver (net/dns.h); NULL if it failed to start */
+	int dns_fd[16];        /* the resolver's sockets as registered in epfd */
+	unsigned dns_nfd, dns_serial;
 	struct timer_heap timers;
 	uint64_t branch_seq; /* makes our branch IDs unique */
 	int epfd;            /* what the worker sleeps on */
@@ -241,7 +245,37 @@ static int next_timeout_ms(const struct worker *w, uint64_t now_ms)
 		if (st >= 0 && (timeout < 0 || st < timeout))
 			timeout = st;
 	}
+	if (w->dns) {
+		int dt = dns_timeout_ms(w->dns);
+
+		if (dt >= 0 && (timeout < 0 || dt < timeout))
+			timeout = dt;
+	}
 	return timeout;
+}
+
+/* Keeps the resolver's sockets registered in epfd (they come and go with
+ * its queries, and may reuse a number another socket had). */
+static void watch_dns(struct worker *w)
+{
+	int fds[16];
+	unsigned n;
+
+	if (!w->dns || dns_serial(w->dns) == w->dns_serial)
+		return;
+	n = dns_fds(w->dns, fds, 16);
+	for (unsigned i = 0; i < w->dns_nfd; i++)
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->dns_fd[i], NULL);
+	for (unsigned i = 0; i < n; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = WAKE_DNS};
+
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0 && errno != EEXIST)
+			log_warn("event=epoll_failed worker=%u error=\"%s\"", w->index,
+				 strerror(errno));
+		w->dns_fd[i] = fds[i];
+	}
+	w->dns_nfd = n;
+	w->dns_serial = dns_serial(w->dns);
 }
 
 /* Are the database sockets registered in epfd as the store wants them? */
@@ -336,6 +370,8 @@ static bool must_wake(const struct worker *s)
 
 	if (s->store && !store_watched(s))
 		return true;
+	if (s->dns && dns_serial(s->dns) != s->dns_serial)
+		return true; /* a socket to sleep on */
 	return timeout >= 0 && now + (uint64_t)timeout < s->sleep_until_ms;
 }
 
@@ -439,6 +475,7 @@ static void worker_sleep(struct worker *w)
 
 	if (w->store)
 		watch_store(w);
+	watch_dns(w);
 	if (!queue_sleep_begin(&w->queue))
 		return;
 	w->sleep_until_ms = timeout < 0 ? UINT64_MAX : now + (uint64_t)timeout;
@@ -488,6 +525,9 @@ static void *worker_main(void *arg)
 
 		run_list(w, job);
 		timer_run(&w->timers, clock_now_ms());
+		/* DNS answers resume the requests that waited on them */
+		if (w->dns && dns_pending(w->dns))
+			dns_process(w->dns);
 		if (w->store) {
 			/* Send what this round queued, then take what came back;
 			 * completions may queue more, sent at once. */
@@ -505,7 +545,8 @@ static void *worker_main(void *arg)
 		/* Stop once closed and drained, including what waits on the
 		 * database, so nothing acknowledged is cut off. Transactions
 		 * still lingering (Timer J and the like) are not waited for. */
-		if (closed && idle && (!w->store || !store_pending(w->store)))
+		if (closed && idle && (!w->store || !store_pending(w->store)) &&
+		    (!w->dns || !dns_pending(w->dns)))
 			break;
 		if (idle)
 			worker_sleep(w);
@@ -567,6 +608,9 @@ static int worker_init(struct worker *w, const struct config *cfg, const struct 
 		if (!w->store)
 			return -ENOMEM;
 	}
+	w->dns = dns_new(cfg->dns.servers, cfg->dns.nservers, cfg->dns.timeout, cfg->dns.tries);
+	if (!w->dns)
+		return -ENOMEM;
 	if (app->init) {
 		rc = app->init(w);
 		if (rc < 0)
@@ -645,6 +689,10 @@ int workers_stop(unsigned timeout_ms)
 		 * unregistered by process exit only after this point). */
 		for (unsigned i = 0; i < nworkers; i++) {
 			queue_destroy(&workers[i].queue);
+			/* lookups still waiting end first (-ECANCELED), while the
+			 * layers that wait on them are still there */
+			dns_free(workers[i].dns);
+			workers[i].dns = NULL;
 			if (workers[i].app_ready && workers[i].app->fini)
 				workers[i].app->fini(&workers[i]);
 			workers[i].txn = NULL;
@@ -694,6 +742,11 @@ struct store *worker_store(struct worker *w)
 struct timer_heap *worker_timers(struct worker *w)
 {
 	return &w->timers;
+}
+
+struct dns *worker_dns(struct worker *w)
+{
+	return w->dns;
 }
 
 struct txn_layer *worker_txn(struct worker *w)

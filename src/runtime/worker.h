@@ -42,6 +42,7 @@
 
 struct config;
 struct counters;
+struct dns;
 struct msg_edits;
 struct store;
 struct timer_heap;
@@ -117,6 +118,9 @@ struct counters *worker_counters(struct worker *w);
 struct store *worker_store(struct worker *w);
 /* The worker's timer heap (timers fire between rounds of jobs). */
 struct timer_heap *worker_timers(struct worker *w);
+/* The worker's DNS resolver (net/dns.h); its answers come back on the
+ * worker's thread. Never NULL once the worker runs. */
+struct dns *worker_dns(struct worker *w);
 /* The transaction layer the app's init gave it (NULL: none, e.g. not
  * stateful); the runtime keeps the pointer and never looks inside. */
 struct txn_layer *worker_txn(struct worker *w);
