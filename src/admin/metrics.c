@@ -358,8 +358,8 @@ static void routing_families(FILE *f, const struct counters *c)
 		get(&c->v[CTR_DNS_FAILURES]));
 	gauge(f, "junction_dns_cache_entries", "DNS answers the node keeps.", dns_cache_count());
 	counter(f, "junction_dns_stateless_waits_total",
-		"Stateless requests dropped while their next hop was looked up (the "
-		"retransmission finds the answer cached).",
+		"Stateless requests kept while their next hop was looked up (they "
+		"run again once DNS answered).",
 		get(&c->v[CTR_DNS_STATELESS_WAITS]));
 	counter(f, "junction_failovers_total",
 		"Requests moved to the next destination after a 503, a transport error or a "
@@ -400,6 +400,27 @@ static void backend_registration_families(FILE *f, const struct counters *c)
 	sample(f, l, "outcome", "failed", get(&c->v[CTR_REGEVENTS_FAILED]));
 }
 
+/* Call records and the access log, when they are on. */
+static void record_families(FILE *f, const struct metrics_input *in)
+{
+	if (in->cdr) {
+		counter(f, "junction_cdr_written_total", "Call records written to the cdr table.",
+			in->cdr->written);
+		counter(f, "junction_cdr_dropped_total",
+			"Call records lost: the queue ([cdr] queue_size) was full, the database "
+			"refused them, or they were still queued at the stop.",
+			in->cdr->dropped);
+		gauge(f, "junction_cdr_queued",
+		      "Call records waiting to be written (a backlog while the database is down).",
+		      in->cdr->queued);
+	}
+	if (in->access_log_dropped)
+		counter(f, "junction_access_log_dropped_total",
+			"Access log lines lost: the writer was behind and its ring full, or the "
+			"file could not be written.",
+			*in->access_log_dropped);
+}
+
 static void process_families(FILE *f, const struct metrics_process *p)
 {
 	gauge(f, "process_resident_memory_bytes", "Resident memory size in bytes.", p->rss_bytes);
@@ -428,6 +449,7 @@ char *metrics_format(const struct metrics_input *in, size_t *len)
 	db_families(f, in);
 	security_families(f, in);
 	backend_registration_families(f, in->ctr);
+	record_families(f, in);
 	routing_families(f, in->ctr);
 	if (in->pool) {
 		pool_families(f, in);

@@ -290,8 +290,7 @@ static bool relay(struct worker *w, struct sip_job *job, struct sip_msg *m, stru
 	case PROXY_MODE_STATELESS:
 		break;
 	}
-	stateless_forward(w, job, m, rs);
-	return false;
+	return stateless_forward(w, job, m, rs);
 }
 
 /* A request for user@one-of-our-domains: the location service. */
@@ -344,8 +343,7 @@ static bool to_pick(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	if (sip_uri_parse(sip_str_cstr(pick->uri), &hop) == 0)
 		route_set_hop(rs, &hop);
 	scpool_release(pick->id);
-	stateless_forward(w, job, m, rs);
-	return false;
+	return stateless_forward(w, job, m, rs);
 }
 
 /*

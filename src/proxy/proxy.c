@@ -38,7 +38,9 @@
 #include "proxy/scpool.h"
 #include "proxy/self.h"
 #include "proxy/stateless.h"
+#include "proxy/statroute.h"
 #include "proxy/target.h"
+#include "proxy/translate.h"
 #include "registrar/auth.h"
 #include "registrar/location.h"
 #include "registrar/registrar.h"
@@ -910,27 +912,41 @@ static void cancel_failed(void *tu, struct ctx *c, unsigned status, uint64_t now
 
 /* ---- entry points ----------------------------------------------------------- */
 
-static void located(struct worker *w, void *arg, int err, const struct location_result *r)
+/* The Request-URI is translated (translate.h): the targets to try, or
+ * the status that ends the request. */
+static void translated(void *arg, unsigned status, struct target_set *ts, const char *reason,
+		       const char *extra)
 {
 	struct pctx *p = arg;
 
-	(void)w;
 	p->locating = false;
 	if (p->cancelled) {
 		/* CANCEL came during the lookup: nothing was sent anywhere */
+		target_set_free(ts);
 		respond_local(p, 487, NULL, NULL);
-	} else if (err) {
-		respond_local(p, 503, "Database Unavailable", db_retry_after(p->w));
-	} else if (target_set_from_location(&p->ts, r) < 0) {
-		respond_local(p, 500, NULL, NULL);
-	} else if (p->ts.n == 0) {
-		p->local_status = location_miss_status(r, p->trusted);
+	} else if (status == 404 || status == 480) {
+		p->local_status = status; /* §16.7 step 6 with no branch at all */
 		proxy_check_complete(p);
+	} else if (status) {
+		respond_local(p, status, reason, status == 503 ? db_retry_after(p->w) : extra);
 	} else {
+		p->ts = *ts; /* ours now */
 		start_next_group(p);
 		proxy_check_complete(p);
 	}
-	pctx_unref(p); /* the lookup's reference */
+	pctx_unref(p); /* the translation's reference */
+}
+
+/* Does the request's Request-URI go through translation? Out-of-dialog
+ * requests that no Route leads (§16.4): to our users (locate), or
+ * elsewhere when a step could apply there (ENUM, a static route or
+ * outbound proxy loaded); the rest keep their Request-URI at no cost. */
+static bool wants_translation(const struct config *cfg, struct sip_msg *m,
+			      const struct route_state *rs, bool locate)
+{
+	if (sip_msg_to(m)->tag.len || route_has_next(rs))
+		return false;
+	return locate || (cfg->routing.translate & CFG_TRANSLATE_ENUM) || statroute_count() > 0;
 }
 
 bool proxy_start(struct worker *w, struct sip_job *job, struct sip_msg *m, struct route_state *rs,
@@ -960,12 +976,21 @@ bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	if (p->invite)
 		respond_local(p, 100, NULL, NULL); /* §16.2: the INVITE is ours now */
 	p->trusted = job->trusted;
-	if (locate) {
+	if (!sc && wants_translation(worker_config(w), m, rs, locate)) {
+		const struct config *cfg = worker_config(w);
+		/* a foreign target passed the relay policy already (core.c);
+		 * one of ours may leave only as translate.h says */
+		bool authed =
+			cfg->auth.invite &&
+			(cfg->auth.mode == AUTH_MODE_LOCAL || cfg->auth.mode == AUTH_MODE_HTTP) &&
+			config_is_domain(cfg, sip_msg_from(m)->uri.host);
+		bool may_leave = p->trusted || authed || cfg->security.open_relay || !locate;
+
 		p->locating = true;
 		p->refs++;
-		if (location_lookup(w, rs->target.user, rs->target.host, located, p) < 0) {
+		if (translate_start(w, &rs->target, may_leave, p->trusted, translated, p) < 0) {
 			p->locating = false;
-			respond_local(p, 503, "Database Unavailable", db_retry_after(p->w));
+			respond_local(p, 500, NULL, NULL);
 			pctx_unref(p);
 		}
 		return true;

@@ -22,19 +22,44 @@
 #include "registrar/location.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* A lookup a dropped request started: its answer is in the cache now. */
-static void dns_warmed(void *arg, int rc, const struct nexthop_list *l)
+/* A request kept while its next hop resolves (stateless_forward()). */
+struct dns_wait {
+	struct worker *w;
+	struct sip_job *job;
+};
+
+/* DNS answered into the cache: the request runs again from the start and
+ * finds the answer there (a failure is not cached: after a few runs it is
+ * answered 504 instead of asking again). */
+static void dns_answered(void *arg, int rc, const struct nexthop_list *l)
 {
-	(void)arg;
-	(void)rc;
+	struct dns_wait *dw = arg;
+	struct sip_msg m;
+
 	(void)l;
+	if (rc < 0) {
+		/* no address: answered here (a negative answer may not be
+		 * cacheable, RFC 2308 §5) */
+		if (worker_reparse(dw->w, dw->job, &m) == 0 && m.method_id != SIP_METHOD_ACK)
+			worker_reply(dw->w, &m, &dw->job->src,
+				     rc == -ETIMEDOUT || rc == -EIO ? 504 : 478,
+				     rc == -ETIMEDOUT || rc == -EIO ? "DNS Unavailable"
+								    : "Unresolvable Destination",
+				     NULL);
+		job_free(dw->job);
+	} else {
+		dw->job->replays++;
+		worker_resume(dw->w, dw->job);
+	}
+	free(dw);
 }
 
 /* §16.6: the edits for the route set and the relay, applied in one copy,
  * and the send. The target and route set are settled in rs. */
-void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
+bool stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		       struct route_state *rs)
 {
 	const struct sip_source *src = &job->src;
@@ -49,15 +74,32 @@ void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	st = route_next_hop(m, rs);
 	if (st) {
 		worker_reply(w, m, src, st, "Bad Route", NULL);
-		return;
+		return false;
 	}
 again:
-	rc = nexthop_resolve(worker_dns(w), &rs->hop, m->len, udp_mtu, &hops, dns_warmed, NULL);
+	if (job->replays >= 3) {
+		/* run again after DNS answered, and still not in the cache */
+		rc = nexthop_resolve(NULL, &rs->hop, m->len, udp_mtu, &hops, NULL, NULL);
+		if (rc == -EHOSTUNREACH)
+			rc = -ETIMEDOUT;
+	} else {
+		struct dns_wait *dw = malloc(sizeof(*dw));
+
+		if (!dw) {
+			worker_reply(w, m, src, 500, NULL, NULL);
+			return false;
+		}
+		*dw = (struct dns_wait){.w = w, .job = job};
+		rc = nexthop_resolve(worker_dns(w), &rs->hop, m->len, udp_mtu, &hops, dns_answered,
+				     dw);
+		if (rc != 1)
+			free(dw);
+	}
 	if (rc == 1) {
-		/* No state to wait in: dropped while DNS answers into the
-		 * cache; the UAC's retransmission (T1 later) finds it there. */
+		/* No transaction to wait in: the job is kept until DNS has
+		 * answered into the cache, then runs again. */
 		ctr_inc(worker_counters(w), CTR_DNS_STATELESS_WAITS);
-		return;
+		return true;
 	}
 	if (rc == 0) {
 		/* stateless: the first destination, no failover (§16.11) */
@@ -72,16 +114,16 @@ again:
 			worker_reply(w, m, src, 416, NULL, NULL);
 		else
 			worker_reply(w, m, src, rc == -ETIMEDOUT || rc == -EIO ? 504 : 478,
-				     rc == -EPROTONOSUPPORT ? "Unsupported Transport"
+				     rc == -EPROTONOSUPPORT           ? "Unsupported Transport"
 				     : rc == -ETIMEDOUT || rc == -EIO ? "DNS Unavailable"
 								      : "Unresolvable Destination",
 				     NULL);
-		return;
+		return false;
 	}
 	if (!rs->ruri_changed && self_is_listening_on(&dst.addr, dst.proto)) {
 		/* It would come straight back to us (§16.3 step 4's concern). */
 		worker_reply(w, m, src, 482, NULL, NULL);
-		return;
+		return false;
 	}
 
 	msg_edits_init(worker_edits(w));
@@ -102,12 +144,12 @@ again:
 		rc = auth_consume_credentials(m, worker_edits(w));
 	if (rc < 0) {
 		worker_reply(w, m, src, 500, "Cannot Edit Request", NULL);
-		return;
+		return false;
 	}
 	n = msg_edit_apply(worker_edits(w), m->buf, m->len, worker_out(w), worker_out_cap(w));
 	if (n < 0) {
 		worker_reply(w, m, src, 513, NULL, NULL);
-		return;
+		return false;
 	}
 	if (worker_send(w, &dst, worker_out(w), (size_t)n) == 0) {
 		ctr_inc(worker_counters(w), CTR_RELAYED_REQUESTS);
@@ -117,6 +159,7 @@ again:
 		goto again;
 	} else if (m->method_id != SIP_METHOD_ACK)
 		worker_reply(w, m, src, 503, "Next Hop Unreachable", NULL);
+	return false;
 }
 
 /* The location service answered for a request to one of our users. */
@@ -142,7 +185,8 @@ static void located(struct worker *w, void *arg, int err, const struct location_
 		route_set_target(&rs, &target);
 		if (r->t[i].path.len && route_preload(&rs, r->t[i].path) != 0)
 			continue;
-		stateless_forward(w, job, &m, &rs);
+		if (stateless_forward(w, job, &m, &rs))
+			return; /* kept while DNS answers */
 		goto out;
 	}
 	worker_reply(w, &m, &job->src, location_miss_status(r, job->trusted), NULL, NULL);

@@ -9,9 +9,10 @@
 #include "runtime/worker.h"
 
 /* Relays request m along rs (settled by route_preprocess and friends):
- * next hop, edits, send; answers it when that fails. The job stays the
- * caller's. */
-void stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
+ * next hop (RFC 3263), edits, send; answers it when that fails. Returns
+ * true when it kept the job while DNS answers (it then runs again from
+ * the start, worker_resume()); else the job stays the caller's. */
+bool stateless_forward(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		       struct route_state *rs);
 /* Looks up rs->target's user and relays to the best binding. Returns true
  * when it kept the job (until the database answers). */

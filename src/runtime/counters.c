@@ -66,6 +66,15 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_AUTH_HTTP_REJECTED] = "auth_http_rejected",
 	[CTR_AUTH_HTTP_FAILED] = "auth_http_failed",
 	[CTR_AUTH_HTTP_CACHED] = "auth_http_cached",
+	[CTR_DNS_QUERIES] = "dns_queries",
+	[CTR_DNS_CACHE_HITS] = "dns_cache_hits",
+	[CTR_DNS_FAILURES] = "dns_failures",
+	[CTR_DNS_STATELESS_WAITS] = "dns_stateless_waits",
+	[CTR_FAILOVERS] = "failovers",
+	[CTR_TRANSLATED_FORWARD] = "translated_forward",
+	[CTR_TRANSLATED_ENUM] = "translated_enum",
+	[CTR_TRANSLATED_ROUTE] = "translated_route",
+	[CTR_TRANSLATION_LOOPS] = "translation_loops",
 };
 
 const char *ctr_name(enum ctr_id id)

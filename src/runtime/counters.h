@@ -73,15 +73,15 @@ enum ctr_id {
 	CTR_AUTH_HTTP_FAILED,   /* another status, no answer in time, queue full: 503 */
 	CTR_AUTH_HTTP_CACHED,   /* accepted on a nonce the service accepted before */
 	/* where requests go (net/dns.c, net/nexthop.c, proxy/translate.c) */
-	CTR_DNS_QUERIES,          /* sent to a name server (set from the resolver) */
-	CTR_DNS_CACHE_HITS,       /* answered from the node's cache */
-	CTR_DNS_FAILURES,         /* timeouts and server failures */
-	CTR_DNS_STATELESS_WAITS,  /* stateless requests dropped while their hop resolves */
-	CTR_FAILOVERS,            /* RFC 3263 §4.3: a request moved to the next destination */
-	CTR_TRANSLATED_FORWARD,   /* Request-URIs replaced by a call forward */
-	CTR_TRANSLATED_ENUM,      /* ... by ENUM */
-	CTR_TRANSLATED_ROUTE,     /* requests sent by a static route or outbound proxy */
-	CTR_TRANSLATION_LOOPS,    /* refused: a forward loop or too many replacements (482) */
+	CTR_DNS_QUERIES,         /* sent to a name server (set from the resolver) */
+	CTR_DNS_CACHE_HITS,      /* answered from the node's cache */
+	CTR_DNS_FAILURES,        /* timeouts and server failures */
+	CTR_DNS_STATELESS_WAITS, /* stateless requests kept while their hop resolves */
+	CTR_FAILOVERS,           /* RFC 3263 §4.3: a request moved to the next destination */
+	CTR_TRANSLATED_FORWARD,  /* Request-URIs replaced by a call forward */
+	CTR_TRANSLATED_ENUM,     /* ... by ENUM */
+	CTR_TRANSLATED_ROUTE,    /* requests sent by a static route or outbound proxy */
+	CTR_TRANSLATION_LOOPS,   /* refused: a forward loop or too many replacements (482) */
 	CTR__COUNT
 };
 
