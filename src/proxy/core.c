@@ -31,6 +31,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "net/dns.h"
+#include "proxy/accesslog.h"
 #include "proxy/affinity.h"
 #include "proxy/delegate.h"
 #include "proxy/dialog_rate.h"
@@ -619,7 +620,29 @@ static void core_round_end(struct worker *w)
 	ctr_set(&ctr->v[CTR_HOP_NOT_SENT], txn_layer_hop_failures(worker_txn(w)));
 }
 
+/* The access log's line for a request answered here, never relayed. */
+static void core_replied(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+			 unsigned status)
+{
+	struct accesslog_entry e;
+
+	(void)w;
+	if (!accesslog_on() || !m->request)
+		return;
+	e = (struct accesslog_entry){.at_ms = clock_wall_ms(),
+				     .proto = src->proto,
+				     .src = &src->remote,
+				     .method = m->method,
+				     .ruri = m->ruri,
+				     .from_user = sip_msg_from(m) ? sip_msg_from(m)->uri.user
+								  : SIP_STR_NULL,
+				     .call_id = sip_msg_call_id(m),
+				     .status = status};
+	accesslog_write(&e);
+}
+
 const struct worker_app core_app = {.init = core_worker_init,
+				    .replied = core_replied,
 				    .fini = core_worker_fini,
 				    .request = core_request,
 				    .response = core_response,

@@ -31,7 +31,9 @@
 #include "base/siphash.h"
 #include "config/config.h"
 #include "net/nexthop.h"
+#include "proxy/accesslog.h"
 #include "proxy/affinity.h"
+#include "proxy/cdr.h"
 #include "proxy/delegate.h"
 #include "proxy/relay.h"
 #include "proxy/route.h"
@@ -105,6 +107,11 @@ struct pctx {
 	char *extra;
 	size_t extra_len;
 	bool delegated, committing;
+	/* Accounting (accesslog.h, cdr.h): when it came, where it went, what
+	 * ended it; whether its call record started. */
+	uint64_t start_ms, start_wall_ms;
+	bool by_cancel, cdr_started, logged;
+	char target[NETADDR_STRLEN + 8];
 	struct pbranch *b[PROXY_MAX_BRANCHES]; /* each its own block: ctx_ops hold pointers */
 };
 
@@ -201,10 +208,78 @@ static int parse_request(struct pctx *p, struct sip_msg *m)
 	return worker_parse_aside(p->w, req->data, req->len, m);
 }
 
+/* ---- accounting ------------------------------------------------------------ */
+
+static struct sip_str target_str(const struct pctx *p)
+{
+	return sip_str_make(p->target, strlen(p->target));
+}
+
+/* A call record of event ev for INVITE p (m: the request, or for an answer
+ * the 2xx, whose To has the tag). */
+static void cdr_of(struct pctx *p, struct sip_msg *m, enum cdr_event ev, unsigned status,
+		   const char *reason)
+{
+	char sc[STORE_SEEN_NAME_MAX] = "";
+	struct cdr_record r = {.event = ev,
+			       .at_ms = clock_wall_ms(),
+			       .call_id = sip_msg_call_id(m),
+			       .from_uri = sip_msg_from(m)->uri.raw,
+			       .from_tag = sip_msg_from(m)->tag,
+			       .to_uri = sip_msg_to(m)->uri.raw,
+			       .to_tag = sip_msg_to(m)->tag,
+			       .target = target_str(p),
+			       .status = status,
+			       .reason = reason};
+
+	if (p->sc_id && scpool_name_of(p->sc_id, sc))
+		r.sip_server = sip_str_make(sc, strlen(sc));
+	if (m->request)
+		r.ruri = m->ruri;
+	cdr_record(&r);
+}
+
+/* The transaction's final answer went up (status 0: none, RFC 4320): its
+ * access log line; for a call set up by p, its end when it failed; for a
+ * BYE, the call's end. */
+static void account_final(struct pctx *p, unsigned status)
+{
+	struct sip_msg m;
+	bool acc = accesslog_on(), cdr = cdr_on() && (p->starts_dialog || !p->invite);
+
+	if (p->logged || (!acc && !cdr) || parse_request(p, &m) < 0)
+		return;
+	p->logged = true;
+	if (acc) {
+		struct accesslog_entry e = {.at_ms = p->start_wall_ms,
+					    .duration_ms = clock_now_ms() - p->start_ms,
+					    .proto = stx_source(p->st)->proto,
+					    .src = &stx_source(p->st)->remote,
+					    .method = m.method,
+					    .ruri = m.ruri,
+					    .from_user = sip_msg_from(&m)->uri.user,
+					    .call_id = sip_msg_call_id(&m),
+					    .target = target_str(p),
+					    .status = status};
+
+		accesslog_write(&e);
+	}
+	if (!cdr_on())
+		return;
+	if (p->invite && p->starts_dialog && p->cdr_started && status >= 300)
+		cdr_of(p, &m, CDR_END, status,
+		       p->by_cancel    ? "cancel"
+		       : status == 408 ? "timeout"
+				       : "failure");
+	else if (m.method_id == SIP_METHOD_BYE && status >= 200 && status < 300)
+		cdr_of(p, &m, CDR_END, 0, "bye");
+}
+
 /* ---- answering upstream -------------------------------------------------- */
 
 static void final_sent(struct pctx *p)
 {
+	account_final(p, 0); /* (logged already when a final went up) */
 	p->final_sent = true;
 	release_sc(p);
 	pctx_close(p);
@@ -235,6 +310,8 @@ static void respond_local(struct pctx *p, unsigned status, const char *reason, c
 	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
 	ctr_response_sent(worker_counters(w), status, true);
 	dialog_failed(p, status, &m);
+	if (status >= 200)
+		account_final(p, status); /* the transaction keeps no request once answered */
 	p->refs++; /* held: the server transaction may end inside stx_respond */
 	(void)stx_respond(p->st, worker_out(w), (size_t)n, status, clock_now_ms());
 	if (status >= 200)
@@ -270,6 +347,8 @@ static void relay_up(struct pctx *p, struct sip_msg *m, const char *extra, size_
 	ctr_inc(worker_counters(w), CTR_RELAYED_RESPONSES);
 	ctr_response_sent(worker_counters(w), status, false);
 	dialog_failed(p, status, m);
+	if (status >= 200)
+		account_final(p, status);
 	p->refs++; /* held: a 2xx ends the INVITE server transaction inside */
 	(void)stx_respond(p->st, worker_out(w), (size_t)n, status, clock_now_ms());
 	if (status >= 200)
@@ -475,6 +554,16 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 		goto failed;
 	}
 	p->refs++;
+	{
+		char a[NETADDR_STRLEN];
+
+		netaddr_format(&dst.addr, a, sizeof(a));
+		snprintf(p->target, sizeof(p->target), "%s:%s", sip_proto_name(dst.proto), a);
+	}
+	if (p->invite && p->starts_dialog && !p->cdr_started && cdr_on()) {
+		p->cdr_started = true;
+		cdr_of(p, &m, CDR_START, 0, NULL);
+	}
 	ctr_inc(worker_counters(w), CTR_RELAYED_REQUESTS);
 	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
 	if (p->invite) /* §16.6 step 11 */
@@ -814,6 +903,8 @@ static void branch_response(void *tu, struct ctx *c, struct sip_msg *m, uint64_t
 		p->cancelled = true;
 		if (first && affinity_on(worker_config(w)))
 			affinity_answered(w, m); /* a dialog recorded as early is up */
+		if (first && p->invite && p->cdr_started)
+			cdr_of(p, m, CDR_ANSWER, status, NULL);
 		relay_up(p, m, NULL, 0);
 		if (p->invite) {
 			ctr_inc(worker_counters(w), CTR_DIALOGS_CREATED);
@@ -968,6 +1059,8 @@ bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 		return false;
 	}
 	p->w = w;
+	p->start_ms = clock_now_ms();
+	p->start_wall_ms = clock_wall_ms();
 	p->invite = m->method_id == SIP_METHOD_INVITE;
 	p->starts_dialog = (p->invite || m->method_id == SIP_METHOD_SUBSCRIBE ||
 			    m->method_id == SIP_METHOD_REFER) &&
@@ -1032,6 +1125,8 @@ bool proxy_register_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 	}
 	(void)rs;
 	p->w = w;
+	p->start_ms = clock_now_ms();
+	p->start_wall_ms = clock_wall_ms();
 	p->delegated = true;
 	p->refs = 1;
 	p->trusted = job->trusted;
@@ -1058,6 +1153,7 @@ bool proxy_cancel(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	if (!p || p->final_sent || p->cancelled)
 		return true; /* answered already: nothing left to cancel */
 	p->cancelled = true;
+	p->by_cancel = true;
 	if (p->locating)
 		return true; /* answered 487 when the lookup returns */
 	cancel_pending(p);

@@ -158,6 +158,8 @@ void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_sou
 		return;
 	}
 	ctr_local_reply_sent(&w->ctr, status, (uint64_t)rc);
+	if (status >= 200 && w->app->replied)
+		w->app->replied(w, m, src, status);
 	if (status >= 400 && log_enabled(LOG_LVL_INFO)) {
 		char a[NETADDR_STRLEN];
 		unsigned unlogged;

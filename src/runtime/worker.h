@@ -72,6 +72,10 @@ struct worker_app {
 	void (*undelivered)(struct worker *w, struct sip_msg *m);
 	/* The end of a round of jobs: gauges. */
 	void (*round_end)(struct worker *w);
+	/* A final response of our own to request m went to src (worker_reply()):
+	 * the access log's line for a transaction that never left. */
+	void (*replied)(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+			unsigned status);
 };
 
 /* Creates and starts n workers running app (borrowed for the process's
