@@ -94,10 +94,10 @@ static int by_priority(const void *a, const void *b)
 {
 	const struct dns_srv *x = a, *y = b;
 
-	/* weight 0 first within a priority, as RFC 2782's selection starts */
+	/* weight 0 last within a priority: drawn once no weight is left */
 	if (x->priority != y->priority)
 		return x->priority < y->priority ? -1 : 1;
-	return (x->weight != 0) - (y->weight != 0);
+	return (x->weight == 0) - (y->weight == 0);
 }
 
 void nexthop_srv_order(struct dns_srv *srv, unsigned n)
@@ -108,17 +108,19 @@ void nexthop_srv_order(struct dns_srv *srv, unsigned n)
 
 		while (end < n && srv[end].priority == srv[i].priority)
 			end++;
-		/* RFC 2782: draw among the rest of the priority by running sum */
+		/* RFC 2782: draw among the rest of the priority in proportion
+		 * to weight (a uniform draw in [0, sum), the first whose running
+		 * sum exceeds it); weight 0 only once no weight is left */
 		for (unsigned k = i; k + 1 < end; k++) {
 			uint64_t sum = 0, pick, run = 0;
 			unsigned c = k;
 
 			for (unsigned j = k; j < end; j++)
 				sum += srv[j].weight;
-			pick = sum ? rnd() % (sum + 1) : 0;
-			for (unsigned j = k; j < end; j++) {
+			pick = sum ? rnd() % sum : 0;
+			for (unsigned j = k; j < end && sum; j++) {
 				run += srv[j].weight;
-				if (run >= pick) {
+				if (run > pick) {
 					c = j;
 					break;
 				}

@@ -50,7 +50,7 @@ int nexthop_resolve(struct dns *d, const struct sip_uri *u, size_t msg_len, unsi
 		    struct nexthop_list *l, nexthop_cb cb, void *arg);
 
 /* RFC 2782's order of srv[0..n) in place: by priority, and within one
- * priority a weighted random draw (weight 0 rarely first). */
+ * priority a weighted random draw (weight 0 last). */
 void nexthop_srv_order(struct dns_srv *srv, unsigned n);
 
 #endif
