@@ -22,6 +22,8 @@ J2IP=127.0.0.3
 PGPORT=25432
 JADMINPORT=25090
 JADMINTOKEN=bench-token-0123456789
+# routing's name server (dnsmasq): _sip._udp.bench.test names the UAS
+DNSPORT=25053
 PIDS=()
 
 log() { echo "[bench] $*" >&2; }
@@ -172,7 +174,7 @@ queue_depth = 65536
 # the per-source rate limit runs on every request (SIPp is one source);
 # the security scenario's "trusted" case skips every check instead
 rate_limit = 1000000
-$([ "$variant" = trusted ] && echo "trusted = 127.0.0.0/8")
+$([[ $variant == trusted || $variant == route_* ]] && echo "trusted = 127.0.0.0/8")
 [database]
 conninfo = host=127.0.0.1 port=$PGPORT dbname=junction user=postgres
 connections_per_worker = ${JUNCTION_DB_CONNS:-1}
@@ -189,7 +191,11 @@ token = $JADMINTOKEN
 name = bench$n
 [log]
 level = ${JUNCTION_LOG:-warn}
+$([ "$variant" = acct_on ] && echo "access = $WORK/access.log")
+[dns]
+servers = 127.0.0.1:$DNSPORT
 CONF
+	[ "$variant" = acct_on ] && printf '[cdr]\nenabled = yes\n' >>"$conf"
 	[[ $variant == sc* || $variant == delegate || $variant == events_* ]] && cat >>"$conf" <<CONF
 [routing]
 session_controllers = yes
@@ -553,11 +559,19 @@ sipp_cmd() {
 	reg_auth | delegate:local | reg_events:*) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" -auth_uri localhost "${common[@]}" "127.0.0.1:$PORT" ;;
 	# delegated: the back end answers the first REGISTER 200, no challenge
 	reg_noauth | delegate:delegated) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
-	calls | sc_calls | sc_affinity:* | security:*)
+	routing:*)
+		# a domain that is not the proxy's: the UAS's address, or a name
+		# whose SRV record gives it
+		local dom=bench.test
+		[ "$sc" = routing:numeric ] && dom=127.0.0.1:$UASPORT
+		echo sipp -sf "$SCEN/uac_dest.xml" -s uas -rsa "127.0.0.1:$PORT" -set dhost 127.0.0.1 \
+			-set dport "$PORT" -set dom "$dom" "${common[@]}" "127.0.0.1:$PORT"
+		;;
+	calls | sc_calls | sc_affinity:* | security:* | acct:*)
 		# the INVITE to the proxy, its ACK and BYE to dhost (uac.xml's
 		# setdest): the proxy again, or sc_affinity's second node
 		local svc=sc dhost=127.0.0.1
-		[[ $sc == calls || $sc == security:* ]] && svc=uas
+		[[ $sc == calls || $sc == security:* || $sc == acct:* ]] && svc=uas
 		[[ $sc == sc_affinity:* ]] && dhost=$J2IP
 		echo sipp -sf "$SCEN/uac.xml" -s $svc -rsa "127.0.0.1:$PORT" -set dhost $dhost -set dport "$PORT" \
 			"${common[@]}" "127.0.0.1:$PORT"
@@ -576,6 +590,8 @@ cases_of() {
 	security) echo security:checked security:trusted ;;
 	delegate) echo delegate:local delegate:delegated ;;
 	reg_events) echo reg_events:off reg_events:on ;;
+	routing) echo routing:numeric routing:srv ;;
+	acct) echo acct:off acct:on ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -590,6 +606,9 @@ variant_of() {
 	sc_affinity:plain) echo sc_plain ;;
 	sc_affinity:affinity) echo sc_affinity ;;
 	security:trusted) echo trusted ;;
+	routing:numeric) echo route_numeric ;;
+	routing:srv) echo route_srv ;;
+	acct:on) echo acct_on ;;
 	*) echo noauth ;;
 	esac
 }
@@ -684,7 +703,7 @@ start_rate() {
 	case $1 in
 	options) echo 5000 ;;
 	reg_noauth | reg_auth | delegate:* | reg_events:*) echo 1500 ;;
-	calls | sc_calls | sc_affinity:* | security:*) echo 1500 ;;
+	calls | sc_calls | sc_affinity:* | security:* | routing:* | acct:*) echo 1500 ;;
 	esac
 }
 
@@ -731,8 +750,14 @@ find_rate() {
 			return
 		fi
 		;;
-	security)
+	security | acct)
 		[ "$sys" = junction ] || { log "$sys: no $sc (Junction only)"; return; }
+		for c in $(cases_of "$sc"); do search_rate "$sys" "$c"; done
+		return
+		;;
+	routing)
+		[ "$sys" = junction ] || { log "$sys: no $sc (Junction only)"; return; }
+		start_dns || { NOTE[$sys/routing:srv]="dnsmasq did not start"; return; }
 		for c in $(cases_of "$sc"); do search_rate "$sys" "$c"; done
 		return
 		;;
@@ -761,10 +786,11 @@ search_rate() {
 	local sys=$1 sc=$2 rate best=0 fail=0 steps=0
 	local key="$sys/$sc"
 	start_system "$sys" "$(variant_of "$sc")" || { NOTE[$key]="did not start"; return; }
-	if [[ $sc == calls || $sc == security:* ]]; then
+	if [[ $sc == calls || $sc == security:* || $sc == routing:* || $sc == acct:* ]]; then
 		start_uas
 		register_uas
 	fi
+	[ "$sc" = acct:on ] && psqlq junction "TRUNCATE cdr" >/dev/null
 	if [[ $sc == sc_* || $sc == delegate:delegated || $sc == reg_events:* ]]; then
 		sc_pool_ready "$sys" || { NOTE[$key]="the Session Controller is not in service"; RATE[$key]=0; return; }
 	fi
@@ -896,6 +922,57 @@ events_report() {
 	echo "Junction ${CPU_OP[$o]:--} on, ${CPU_OP[$f]:--} off; PostgreSQL ${PG_OP[$o]:--}, ${PG_OP[$f]:--}; the back end ${SC_OP[$o]:--}, ${SC_OP[$f]:--}.**"
 }
 
+# routing's name server: dnsmasq on 127.0.0.1:DNSPORT serving
+# _sip._udp.bench.test (the UAS, priority 10) and its A record.
+start_dns() {
+	[ -n "${DNS_PID:-}" ] && kill -0 "$DNS_PID" 2>/dev/null && return 0
+	cat >"$WORK/dns.conf" <<DNSCONF
+no-resolv
+no-hosts
+listen-address=127.0.0.1
+bind-interfaces
+port=$DNSPORT
+local-ttl=300
+local=/test/
+host-record=uas.bench.test,127.0.0.1
+srv-host=_sip._udp.bench.test,uas.bench.test,$UASPORT,10,1
+DNSCONF
+	dnsmasq --no-daemon --conf-file="$WORK/dns.conf" --pid-file= --user="$(id -un)" \
+		>"$WORK/dnsmasq.log" 2>&1 &
+	DNS_PID=$!
+	PIDS+=("$DNS_PID")
+	sleep 0.5
+	kill -0 "$DNS_PID"
+}
+
+# The cost of RFC 3263 next hops and of accounting: ratios of two
+# Junction cases each.
+routing_report() {
+	local n=junction/routing:numeric s=junction/routing:srv
+	local nr=${RATE[$n]:-0} sr=${RATE[$s]:-0}
+	echo
+	echo "routing (Junction only): the calls of \`calls\` to a domain not the proxy's, from a"
+	echo "trusted source: numeric, sip:uas@127.0.0.1:$UASPORT (no lookup); srv, sip:uas@bench.test"
+	echo "whose next hop is _sip._udp.bench.test's SRV record (dnsmasq on 127.0.0.1:$DNSPORT, TTL"
+	echo "300 s): NAPTR, SRV and A answered from the node's cache after the first call."
+	echo
+	echo "**routing: srv/numeric = $(ratio "$sr" "$nr") ($sr/$nr calls/s); CPU per call ${CPU_OP[$s]:--} µs srv,"
+	echo "${CPU_OP[$n]:--} µs numeric.**"
+}
+
+acct_report() {
+	local f=junction/acct:off o=junction/acct:on
+	local fr=${RATE[$f]:-0} or=${RATE[$o]:-0}
+	echo
+	echo "acct (Junction only): the calls of \`calls\` with nothing recorded (off) and with an"
+	echo "access log line per transaction (\`[log] access\`, logfmt, to a file) and call records"
+	echo "(\`[cdr] enabled\`: start, answer, end rows, batched every 200 ms) on: $(psqlq junction \
+		"SELECT count(*) FROM cdr" 2>/dev/null || echo '?') cdr rows written by the last step."
+	echo
+	echo "**acct: on/off = $(ratio "$or" "$fr") ($or/$fr calls/s); CPU per call (µs): Junction"
+	echo "${CPU_OP[$o]:--} on, ${CPU_OP[$f]:--} off; PostgreSQL ${PG_OP[$o]:--}, ${PG_OP[$f]:--}.**"
+}
+
 # The cost of the security checks of every request from a source that is
 # not trusted (the scanner check, the rate count, the ban lookup).
 security_report() {
@@ -945,14 +1022,14 @@ report() {
 	for sc in $SCENARIOS; do
 		[ "$sc" = memory ] && continue
 		for sys in $systems; do
-			if [[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events ]] && [ "$sys" != junction ]; then
+			if [[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events || $sc == routing || $sc == acct ]] && [ "$sys" != junction ]; then
 				echo "| $sc | $sys | — | — | — | — | — | — | — | no equivalent: Junction only |"
 				continue
 			fi
 			for c in $(cases_of "$sc"); do
 				local k="$sys/$c" r=""
 				[ "$sys" = junction ] && r=$(ratio "${RATE[junction/$c]:-0}" "${RATE[kamailio/$c]:-0}")
-				[[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events ]] && r="—"
+				[[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events || $sc == routing || $sc == acct ]] && r="—"
 				echo "| ${c/:/ } | $sys | ${RATE[$k]:-0} | $r | ${CPU_OP[$k]:--} | ${PG_OP[$k]:--} | ${P50[$k]:--} | ${P99[$k]:--} | ${P99_80[$k]:--} | ${NOTE[$k]:-} |"
 			done
 		done
@@ -982,6 +1059,8 @@ report() {
 	[[ " $SCENARIOS " == *" security "* ]] && [[ " $systems " == *" junction "* ]] && security_report
 	[[ " $SCENARIOS " == *" delegate "* ]] && [[ " $systems " == *" junction "* ]] && delegate_report
 	[[ " $SCENARIOS " == *" reg_events "* ]] && [[ " $systems " == *" junction "* ]] && events_report
+	[[ " $SCENARIOS " == *" routing "* ]] && [[ " $systems " == *" junction "* ]] && routing_report
+	[[ " $SCENARIOS " == *" acct "* ]] && [[ " $systems " == *" junction "* ]] && acct_report
 	local s0=(${STEAL0:-0 0}) s1=(${STEAL1:-0 0})
 	echo
 	echo "The machine's latency floor (bench/sched-floor.c, before the load, nothing else"
