@@ -60,9 +60,15 @@ struct opts {
 	bool all;
 	/* notifications */
 	const char *state;
+	/* routes and forwards */
+	const char *kind, *match, *description;
+	long priority; /* -1: not given */
+	/* cdrs */
+	const char *from, *to, *call_id;
+	bool calls;
 };
 
-static struct opts o = {.timeout = 10, .weight = -1};
+static struct opts o = {.timeout = 10, .weight = -1, .priority = -1};
 static char cfg_url[FIELD_MAX], cfg_token[FIELD_MAX], cfg_cacert[FIELD_MAX];
 static char cfg_path[4096];
 
@@ -110,6 +116,16 @@ static void usage(FILE *f)
 	      "  ban rm ADDRESS|USER@REALM               lifts it on every node\n"
 	      "  notifications [--aor AOR] [--state pending|sending|failed] [--limit N]\n"
 	      "                                          registration events not delivered\n"
+	      "  route list [--kind domain|prefix|outbound] [--match M] [--limit N]\n"
+	      "  route add KIND MATCH NEXT_HOP [--priority N] [--weight N] [--description T]\n"
+	      "            [--disabled]             KIND: domain, prefix (E.164 digits), outbound\n"
+	      "  route show ID | route del ID\n"
+	      "  forward list [--domain D] [--limit N]  call forwards unconditional\n"
+	      "  forward set USER@DOMAIN TARGET [--description T] [--disabled]\n"
+	      "  forward show USER@DOMAIN | forward del USER@DOMAIN\n"
+	      "  cdrs [--from TIME] [--to TIME] [--call-id ID] [--calls] [--limit N]\n"
+	      "                                          call records, newest first (--calls:\n"
+	      "                                          one line per call); TIME: ISO 8601\n"
 	      "options:\n"
 	      "  --url URL          the admin API (env JUNCTION_URL; default " DEFAULT_URL ")\n"
 	      "  --token TOKEN      the bearer token (env JUNCTION_TOKEN)\n"
@@ -926,6 +942,8 @@ static json_t *srv_body(void)
 		json_object_set_new(b, "ha_pair", json_null());
 	if (o.role)
 		json_object_set_new(b, "role", json_string(o.role));
+	if (o.weight > 10000)
+		die(EXIT_USAGE, "--weight: a sip server's is a number from 0 to 10000");
 	if (o.weight >= 0)
 		json_object_set_new(b, "weight", json_integer(o.weight));
 	if (o.enabled_only || o.disabled_only)
@@ -1248,6 +1266,295 @@ static void cmd_notifications(int argc, char **argv)
 	json_decref(j);
 }
 
+static const struct column cdr_cols[] = {
+	{"AT", "at"},         {"EVENT", "event"},   {"CALL-ID", "call_id"},
+	{"FROM", "from_uri"}, {"TO", "to_uri"},     {"TARGET", "target"},
+	{"STATUS", "status"}, {"REASON", "reason"}, {"NODE", "node"},
+};
+static const struct column call_cols[] = {
+	{"STARTED", "started"},   {"CALL-ID", "call_id"},         {"FROM", "from_uri"},
+	{"TO", "to_uri"},         {"STATUS", "status"},           {"REASON", "reason"},
+	{"ANSWERED", "answered"}, {"DURATION-MS", "duration_ms"}, {"TARGET", "target"},
+	{"NODES", "nodes"},
+};
+
+/* The call records ([cdr]): events, or with --calls the calls they make;
+ * one request, newest first, at most the API's page (it has no cursor:
+ * older ones are asked for with --to). */
+static void cmd_cdrs(int argc, char **argv)
+{
+	char query[4096] = "", path[sizeof(query) + 32], limit[24];
+	json_t *j = NULL, *items, *it;
+	size_t i;
+
+	(void)argv;
+	if (argc != 0)
+		die(EXIT_USAGE, "cdrs takes no arguments, only options");
+	if (o.limit > PAGE_MAX)
+		die(EXIT_USAGE, "cdrs: --limit is at most %u", PAGE_MAX);
+	add_arg(query, sizeof(query), "from", o.from);
+	add_arg(query, sizeof(query), "to", o.to);
+	add_arg(query, sizeof(query), "call_id", o.call_id);
+	if (o.limit) {
+		snprintf(limit, sizeof(limit), "%ld", o.limit);
+		add_arg(query, sizeof(query), "limit", limit);
+	}
+	snprintf(path, sizeof(path), "%s%s", o.calls ? "/v1/cdrs/calls" : "/v1/cdrs", query);
+	request("GET", path, NULL, &j);
+	if (o.json) {
+		print_json(j);
+		json_decref(j);
+		return;
+	}
+	items = json_object_get(j, "items");
+	if (json_array_size(items) == 0) {
+		printf(o.calls ? "no calls\n" : "no call records\n");
+		json_decref(j);
+		return;
+	}
+	if (o.calls) {
+		/* The nodes as one cell. */
+		json_array_foreach(items, i, it)
+		{
+			char nodes[512] = "";
+			size_t k;
+			json_t *n;
+
+			json_array_foreach(json_object_get(it, "nodes"), k, n)
+			{
+				const char *v = json_string_value(n);
+				size_t used = strlen(nodes);
+
+				snprintf(nodes + used, sizeof(nodes) - used, "%s%s", k ? "," : "",
+					 v ? v : "");
+			}
+			json_object_set_new(it, "nodes", json_string(nodes));
+		}
+		print_table(items, call_cols, sizeof(call_cols) / sizeof(call_cols[0]));
+	} else {
+		print_table(items, cdr_cols, sizeof(cdr_cols) / sizeof(cdr_cols[0]));
+	}
+	if (json_array_size(items) == (size_t)(o.limit ? o.limit : 100))
+		printf("(the newest %zu: older ones with --to, more with --limit)\n",
+		       json_array_size(items));
+	json_decref(j);
+}
+
+/* ---- static routes and call forwards ------------------------------------- */
+
+static const struct column rt_cols[] = {
+	{"ID", "id"},
+	{"KIND", "kind"},
+	{"MATCH", "match"},
+	{"NEXT-HOP", "next_hop"},
+	{"PRIORITY", "priority"},
+	{"WEIGHT", "weight"},
+	{"ENABLED", "enabled"},
+	{"DESCRIPTION", "description"},
+};
+static const struct column rt_fields[] = {
+	{"id", "id"},
+	{"kind", "kind"},
+	{"match", "match"},
+	{"next_hop", "next_hop"},
+	{"priority", "priority"},
+	{"weight", "weight"},
+	{"enabled", "enabled"},
+	{"description", "description"},
+	{"created", "created_at"},
+	{"updated", "updated_at"},
+};
+
+/* An id as the API takes it: 1 to 18 digits. */
+static const char *route_id(const char *verb, const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 18 || strspn(id, "0123456789") != n)
+		die(EXIT_USAGE, "route %s: give one ID (see route list)", verb);
+	return id;
+}
+
+static void cmd_route(int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : NULL;
+	char query[4096] = "", path[64];
+	json_t *j = NULL, *body;
+
+	if (!verb)
+		die(EXIT_USAGE, "route: give list, add, show or del");
+	if (strcmp(verb, "list") == 0) {
+		if (argc != 1)
+			die(EXIT_USAGE, "route list takes no arguments, only options");
+		add_arg(query, sizeof(query), "kind", o.kind);
+		add_arg(query, sizeof(query), "match", o.match);
+		j = list_all("/v1/routes", query);
+		if (o.json)
+			print_json(j);
+		else if (json_array_size(json_object_get(j, "items")) == 0)
+			printf("no routes\n");
+		else
+			print_table(json_object_get(j, "items"), rt_cols,
+				    sizeof(rt_cols) / sizeof(rt_cols[0]));
+		json_decref(j);
+	} else if (strcmp(verb, "add") == 0) {
+		if (argc != 4)
+			die(EXIT_USAGE, "route add: give KIND (domain, prefix or outbound), MATCH "
+					"and NEXT_HOP");
+		if (o.kind || o.match)
+			die(EXIT_USAGE, "route add: KIND and MATCH are arguments; --kind and "
+					"--match are for list");
+		body = json_pack("{s:s, s:s, s:s, s:b}", "kind", argv[1], "match", argv[2],
+				 "next_hop", argv[3], "enabled", !o.disabled);
+		if (!body)
+			die(EXIT_USAGE, "the values must be UTF-8 text");
+		if (o.priority >= 0)
+			json_object_set_new(body, "priority", json_integer(o.priority));
+		if (o.weight >= 0)
+			json_object_set_new(body, "weight", json_integer(o.weight));
+		if (o.description)
+			json_object_set_new(body, "description", json_string(o.description));
+		request_json("POST", "/v1/routes", body, &j);
+		if (o.json)
+			print_json(j);
+		else
+			printf("created route %" JSON_INTEGER_FORMAT ": %s %s -> %s (%s)\n",
+			       json_integer_value(json_object_get(j, "id")),
+			       json_string_value(json_object_get(j, "kind")),
+			       json_string_value(json_object_get(j, "match")),
+			       json_string_value(json_object_get(j, "next_hop")),
+			       json_is_true(json_object_get(j, "enabled")) ? "enabled"
+									   : "disabled");
+		json_decref(j);
+	} else if (strcmp(verb, "show") == 0 || strcmp(verb, "del") == 0 ||
+		   strcmp(verb, "rm") == 0) {
+		if (argc != 2)
+			die(EXIT_USAGE, "route %s: give one ID (see route list)", verb);
+		snprintf(path, sizeof(path), "/v1/routes/%s", route_id(verb, argv[1]));
+		if (strcmp(verb, "show") == 0) {
+			request("GET", path, NULL, &j);
+			if (o.json)
+				print_json(j);
+			else
+				print_fields(j, rt_fields,
+					     sizeof(rt_fields) / sizeof(rt_fields[0]));
+			json_decref(j);
+		} else {
+			request("DELETE", path, NULL, NULL);
+			if (o.json)
+				print_json_new(
+					json_pack("{s:I}", "deleted", (json_int_t)atoll(argv[1])));
+			else
+				printf("deleted route %s\n", argv[1]);
+		}
+	} else {
+		die(EXIT_USAGE, "route: unknown command '%s'", verb);
+	}
+}
+
+static const struct column fwd_cols[] = {
+	{"AOR", "aor"},
+	{"TARGET", "target"},
+	{"ENABLED", "enabled"},
+	{"DESCRIPTION", "description"},
+	{"UPDATED", "updated_at"},
+};
+static const struct column fwd_fields[] = {
+	{"aor", "aor"},
+	{"target", "target"},
+	{"enabled", "enabled"},
+	{"description", "description"},
+	{"created", "created_at"},
+	{"updated", "updated_at"},
+};
+
+/* /v1/forwards/USER@DOMAIN for the argument, escaped. */
+static void fwd_path(const char *arg, char *out, size_t cap)
+{
+	const char *p = arg, *at;
+	char *e;
+
+	if (strncmp(p, "sip:", 4) == 0)
+		p += 4;
+	at = strrchr(p, '@');
+	if (!at || at == p || !at[1])
+		die(EXIT_USAGE, "'%s' is not USER@DOMAIN", arg);
+	e = escape(p);
+	snprintf(out, cap, "/v1/forwards/%s", e);
+	curl_free(e);
+}
+
+static void cmd_forward(int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : NULL;
+	char query[4096] = "", path[4096], *text;
+	json_t *j = NULL, *body;
+	long status;
+
+	if (!verb)
+		die(EXIT_USAGE, "forward: give list, set, show or del");
+	if (strcmp(verb, "list") == 0) {
+		if (argc != 1)
+			die(EXIT_USAGE, "forward list takes no arguments, only options");
+		add_arg(query, sizeof(query), "domain", o.domain);
+		j = list_all("/v1/forwards", query);
+		if (o.json)
+			print_json(j);
+		else if (json_array_size(json_object_get(j, "items")) == 0)
+			printf("no forwards\n");
+		else
+			print_table(json_object_get(j, "items"), fwd_cols,
+				    sizeof(fwd_cols) / sizeof(fwd_cols[0]));
+		json_decref(j);
+		return;
+	}
+	if (strcmp(verb, "set") == 0) {
+		if (argc != 3)
+			die(EXIT_USAGE, "forward set: give USER@DOMAIN and TARGET (a sip: URI)");
+		fwd_path(argv[1], path, sizeof(path));
+		body = json_pack("{s:s, s:b}", "target", argv[2], "enabled", !o.disabled);
+		if (!body)
+			die(EXIT_USAGE, "the values must be UTF-8 text");
+		if (o.description)
+			json_object_set_new(body, "description", json_string(o.description));
+		text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		if (!text)
+			die(EXIT_USAGE, "the values must be UTF-8 text");
+		status = request("PUT", path, text, &j); /* 201 created, 200 replaced */
+		free(text);
+		if (o.json)
+			print_json(j);
+		else
+			printf("%s -> %s (%s, %s)\n", json_string_value(json_object_get(j, "aor")),
+			       json_string_value(json_object_get(j, "target")),
+			       status == 201 ? "created" : "replaced",
+			       json_is_true(json_object_get(j, "enabled")) ? "enabled"
+									   : "disabled");
+		json_decref(j);
+		return;
+	}
+	if (argc != 2)
+		die(EXIT_USAGE, "forward %s: give one USER@DOMAIN", verb);
+	fwd_path(argv[1], path, sizeof(path));
+	if (strcmp(verb, "show") == 0) {
+		request("GET", path, NULL, &j);
+		if (o.json)
+			print_json(j);
+		else
+			print_fields(j, fwd_fields, sizeof(fwd_fields) / sizeof(fwd_fields[0]));
+		json_decref(j);
+	} else if (strcmp(verb, "del") == 0 || strcmp(verb, "rm") == 0) {
+		request("DELETE", path, NULL, NULL);
+		if (o.json)
+			print_json_new(json_pack("{s:s}", "deleted", argv[1]));
+		else
+			printf("deleted the forward of %s\n", argv[1]);
+	} else {
+		die(EXIT_USAGE, "forward: unknown command '%s'", verb);
+	}
+}
+
 /* --min-age and --max-age: seconds, as the API takes them (0 to 2^31 - 1). */
 static const char *age_opt(const char *name, const char *v)
 {
@@ -1287,6 +1594,14 @@ int main(int argc, char **argv)
 		O_MAX_AGE,
 		O_ALL,
 		O_STATE,
+		O_KIND,
+		O_MATCH,
+		O_PRIORITY,
+		O_DESCRIPTION,
+		O_FROM,
+		O_TO,
+		O_CALL_ID,
+		O_CALLS,
 	};
 	static const struct option longopts[] = {
 		{"url", required_argument, NULL, O_URL},
@@ -1317,6 +1632,14 @@ int main(int argc, char **argv)
 		{"max-age", required_argument, NULL, O_MAX_AGE},
 		{"all", no_argument, NULL, O_ALL},
 		{"state", required_argument, NULL, O_STATE},
+		{"kind", required_argument, NULL, O_KIND},
+		{"match", required_argument, NULL, O_MATCH},
+		{"priority", required_argument, NULL, O_PRIORITY},
+		{"description", required_argument, NULL, O_DESCRIPTION},
+		{"from", required_argument, NULL, O_FROM},
+		{"to", required_argument, NULL, O_TO},
+		{"call-id", required_argument, NULL, O_CALL_ID},
+		{"calls", no_argument, NULL, O_CALLS},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -1394,8 +1717,9 @@ int main(int argc, char **argv)
 			break;
 		case O_WEIGHT:
 			o.weight = strtol(optarg, &end, 10);
-			if (!*optarg || *end || o.weight < 0 || o.weight > 10000)
-				die(EXIT_USAGE, "--weight: '%s' is not a number from 0 to 10000",
+			/* 0..10000 for a sip server (srv_body), 0..65535 for a route */
+			if (!*optarg || *end || o.weight < 0 || o.weight > 65535)
+				die(EXIT_USAGE, "--weight: '%s' is not a number from 0 to 65535",
 				    optarg);
 			break;
 		case O_SIP_SERVER:
@@ -1412,6 +1736,33 @@ int main(int argc, char **argv)
 			break;
 		case O_STATE:
 			o.state = optarg;
+			break;
+		case O_KIND:
+			o.kind = optarg;
+			break;
+		case O_MATCH:
+			o.match = optarg;
+			break;
+		case O_PRIORITY:
+			o.priority = strtol(optarg, &end, 10);
+			if (!*optarg || *end || o.priority < 0 || o.priority > 65535)
+				die(EXIT_USAGE, "--priority: '%s' is not a number from 0 to 65535",
+				    optarg);
+			break;
+		case O_DESCRIPTION:
+			o.description = optarg;
+			break;
+		case O_FROM:
+			o.from = optarg;
+			break;
+		case O_TO:
+			o.to = optarg;
+			break;
+		case O_CALL_ID:
+			o.call_id = optarg;
+			break;
+		case O_CALLS:
+			o.calls = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1451,6 +1802,12 @@ int main(int argc, char **argv)
 		cmd_ban(argc - optind - 1, argv + optind + 1);
 	else if (strcmp(argv[optind], "notifications") == 0)
 		cmd_notifications(argc - optind - 1, argv + optind + 1);
+	else if (strcmp(argv[optind], "route") == 0)
+		cmd_route(argc - optind - 1, argv + optind + 1);
+	else if (strcmp(argv[optind], "forward") == 0)
+		cmd_forward(argc - optind - 1, argv + optind + 1);
+	else if (strcmp(argv[optind], "cdrs") == 0)
+		cmd_cdrs(argc - optind - 1, argv + optind + 1);
 	else
 		die(EXIT_USAGE, "unknown command '%s' (see junctionctl --help)", argv[optind]);
 	curl_global_cleanup();

@@ -89,6 +89,15 @@ static const struct admin_route routes[] = {
 	{"/v1/bans", false, admin_bans_list, admin_bans_create, NULL, NULL, "GET, HEAD, POST"},
 	{"/v1/bans/", false, admin_ban_get, NULL, NULL, admin_ban_delete, "GET, HEAD, DELETE"},
 	{"/v1/notifications", false, admin_notifications_list, NULL, NULL, NULL, "GET, HEAD"},
+	{"/v1/routes", false, admin_routes_list, admin_routes_create, NULL, NULL,
+	 "GET, HEAD, POST"},
+	{"/v1/routes/", false, admin_route_get, NULL, NULL, admin_route_delete,
+	 "GET, HEAD, PUT, DELETE"},
+	{"/v1/forwards", false, admin_forwards_list, NULL, NULL, NULL, "GET, HEAD"},
+	{"/v1/forwards/", false, admin_forward_get, NULL, NULL, admin_forward_delete,
+	 "GET, HEAD, PUT, DELETE"},
+	{"/v1/cdrs", false, admin_cdrs_list, NULL, NULL, NULL, "GET, HEAD"},
+	{"/v1/cdrs/calls", false, admin_cdr_calls_list, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/status", false, admin_status, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/stats", false, admin_stats, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/openapi.json", false, admin_openapi, NULL, NULL, NULL, "GET, HEAD"},
@@ -98,6 +107,24 @@ static const struct admin_route routes[] = {
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The few routes that take PUT (create or replace), by path. */
+static const struct {
+	const char *path;
+	admin_handler put;
+} put_routes[] = {
+	{"/v1/routes/", admin_route_put},
+	{"/v1/forwards/", admin_forward_put},
+};
+
+static admin_handler route_put(const struct admin_route *rt)
+{
+	for (size_t i = 0; i < sizeof(put_routes) / sizeof(put_routes[0]); i++) {
+		if (strcmp(rt->path, put_routes[i].path) == 0)
+			return put_routes[i].put;
+	}
+	return NULL;
+}
 
 /* The route of path (one trailing '/' ignored); *rest gets the key of a
  * prefix route. NULL: none. */
@@ -650,6 +677,8 @@ static void on_headers(struct admin_req *r)
 		r->fn = rt->patch;
 	else if (strcmp(m, "DELETE") == 0)
 		r->fn = rt->del;
+	else if (strcmp(m, "PUT") == 0)
+		r->fn = route_put(rt);
 	if (!r->fn) {
 		r->allow = rt->allow;
 		admin_error(r, 405, ADMIN_E_METHOD, "%.16s is not allowed on %.200s (allowed: %s)",

@@ -174,6 +174,19 @@ void admin_ban_delete(struct admin_req *r);
 
 void admin_notifications_list(struct admin_req *r);
 
+void admin_routes_list(struct admin_req *r);
+void admin_routes_create(struct admin_req *r);
+void admin_route_get(struct admin_req *r);
+void admin_route_put(struct admin_req *r);
+void admin_route_delete(struct admin_req *r);
+void admin_forwards_list(struct admin_req *r);
+void admin_forward_get(struct admin_req *r);
+void admin_forward_put(struct admin_req *r);
+void admin_forward_delete(struct admin_req *r);
+
+void admin_cdrs_list(struct admin_req *r);
+void admin_cdr_calls_list(struct admin_req *r);
+
 void admin_status(struct admin_req *r);
 void admin_stats(struct admin_req *r);
 void admin_metrics(struct admin_req *r);

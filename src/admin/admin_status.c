@@ -21,7 +21,11 @@
 #include "admin/metrics.h"
 #include "base/clock.h"
 #include "config/config.h"
+#include "net/dns.h"
 #include "net/tcp.h"
+#include "proxy/accesslog.h"
+#include "proxy/callfwd.h"
+#include "proxy/statroute.h"
 #include "runtime/counters.h"
 #include "runtime/worker.h"
 #include "security/ban.h"
@@ -247,6 +251,8 @@ void admin_metrics(struct admin_req *r)
 	struct scpool_stats pool;
 	struct scpool_server_stat *servers = NULL;
 	struct store_bg_sessions sessions;
+	struct cdr_stats cdr;
+	uint64_t access_dropped;
 	struct db_state db;
 	size_t len = 0;
 	char *text = NULL;
@@ -274,6 +280,17 @@ void admin_metrics(struct admin_req *r)
 		store_bg_sessions(&sessions);
 		in.sessions = &sessions;
 	}
+	if (cdr_on()) {
+		cdr_get_stats(&cdr);
+		in.cdr = &cdr;
+	}
+	if (accesslog_on()) {
+		access_dropped = accesslog_dropped();
+		in.access_log_dropped = &access_dropped;
+	}
+	in.dns_cache_entries = dns_cache_count();
+	in.routes_loaded = statroute_count();
+	in.forwards_loaded = callfwd_count();
 	text = metrics_format(&in, &len);
 out:
 	free(servers);

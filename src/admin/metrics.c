@@ -9,7 +9,6 @@
  * rate() over them starts at the first scrape.
  */
 #include "admin/metrics.h"
-#include "net/dns.h"
 
 #include "sip/sip_msg.h"
 
@@ -345,8 +344,9 @@ static void affinity_families(FILE *f, const struct metrics_input *in)
 }
 
 /* Where requests go: DNS (RFC 3263), failover, translation. */
-static void routing_families(FILE *f, const struct counters *c)
+static void routing_families(FILE *f, const struct metrics_input *in)
 {
+	const struct counters *c = in->ctr;
 	const char *l = "junction_translations_total";
 
 	counter(f, "junction_dns_queries_total", "DNS queries sent to a name server.",
@@ -356,7 +356,8 @@ static void routing_families(FILE *f, const struct counters *c)
 	counter(f, "junction_dns_failures_total",
 		"DNS lookups that failed: no answer in time or a server failure.",
 		get(&c->v[CTR_DNS_FAILURES]));
-	gauge(f, "junction_dns_cache_entries", "DNS answers the node keeps.", dns_cache_count());
+	gauge(f, "junction_dns_cache_entries", "DNS answers the node keeps.",
+	      in->dns_cache_entries);
 	counter(f, "junction_dns_stateless_waits_total",
 		"Stateless requests kept while their next hop was looked up (they "
 		"run again once DNS answered).",
@@ -372,6 +373,19 @@ static void routing_families(FILE *f, const struct counters *c)
 	sample(f, l, "step", "enum", get(&c->v[CTR_TRANSLATED_ENUM]));
 	sample(f, l, "step", "route", get(&c->v[CTR_TRANSLATED_ROUTE]));
 	sample(f, l, "step", "loop", get(&c->v[CTR_TRANSLATION_LOOPS]));
+}
+
+/* The static routes and call forwards this node holds: a node whose
+ * figure lags the database's row count has missed a reload. */
+static void loaded_families(FILE *f, const struct metrics_input *in)
+{
+	gauge(f, "junction_routes_loaded",
+	      "Enabled static routes (route rows) this node has loaded; each reload within a "
+	      "second of a change.",
+	      in->routes_loaded);
+	gauge(f, "junction_forwards_loaded",
+	      "Enabled call forwards (call_forward rows) this node has loaded.",
+	      in->forwards_loaded);
 }
 
 /* Registration through the back end ([auth] mode = delegate) and the
@@ -450,7 +464,8 @@ char *metrics_format(const struct metrics_input *in, size_t *len)
 	security_families(f, in);
 	backend_registration_families(f, in->ctr);
 	record_families(f, in);
-	routing_families(f, in->ctr);
+	routing_families(f, in);
+	loaded_families(f, in);
 	if (in->pool) {
 		pool_families(f, in);
 		affinity_families(f, in);

@@ -11,6 +11,7 @@
 #ifndef JCT_METRICS_H
 #define JCT_METRICS_H
 
+#include "proxy/cdr.h"
 #include "proxy/scpool.h"
 #include "runtime/counters.h"
 
@@ -46,6 +47,13 @@ struct metrics_input {
 	/* The cluster's sessions (store_bg_sessions()), with pool; NULL: not
 	 * exported */
 	const struct store_bg_sessions *sessions;
+	/* Call records ([cdr] enabled); NULL: off (not exported) */
+	const struct cdr_stats *cdr;
+	/* Access log lines dropped ([log] access); NULL: off (not exported) */
+	const uint64_t *access_log_dropped;
+	/* What the node holds: DNS answers cached, static routes and call
+	 * forwards loaded */
+	unsigned dns_cache_entries, routes_loaded, forwards_loaded;
 };
 
 /* Reads /proc/self. Returns 0 or a negative errno. */

@@ -1255,6 +1255,11 @@ static void cfg_check_together(struct cfg_parse *ps)
 		ps->lineno = cfg_line_of(ps, "notify", "mode");
 		cfg_err(ps, "[notify] mode needs a [database] (the events' outbox lives there)");
 	}
+	if (c->cdr.enabled && !c->database.conninfo[0]) {
+		ps->lineno = cfg_line_of(ps, "cdr", "enabled");
+		cfg_err(ps, "[cdr] enabled = yes needs a [database] (the call records are written "
+			    "there)");
+	}
 	if (c->notify.mode != NOTIFY_MODE_OFF && strcmp(c->notify.target, "pool") == 0 &&
 	    !c->routing.session_controllers) {
 		ps->lineno = cfg_line_of(ps, "notify", "target");

@@ -351,6 +351,43 @@ static size_t make_key(const char *name, enum dns_type type, char *key)
 
 /* ---- lookups ------------------------------------------------------------------- */
 
+/* How long a name found in /etc/hosts is kept: the file is read again
+ * (once per name) after that. */
+#define DNS_HOSTS_TTL 60
+
+/* An A or AAAA lookup first looks in /etc/hosts, as getaddrinfo(3) does
+ * (operators name hosts there, "localhost" among them). Fills a and
+ * returns true when the file has the name. */
+static bool from_hosts_file(struct dns *d, const char *name, enum dns_type type,
+			    struct dns_answer *a)
+{
+	struct hostent *he = NULL;
+	int family = type == DNS_A ? AF_INET : AF_INET6;
+
+	if ((type != DNS_A && type != DNS_AAAA) ||
+	    ares_gethostbyname_file(d->ch, name, family, &he) != ARES_SUCCESS || !he)
+		return false;
+	memset(a, 0, offsetof(struct dns_answer, r));
+	a->type = type;
+	a->ttl = DNS_HOSTS_TTL;
+	for (char **p = he->h_addr_list; *p && a->n < DNS_MAX_RECORDS; p++) {
+		struct netaddr *na = &a->r.addr[a->n++];
+
+		memset(na, 0, sizeof(*na));
+		if (family == AF_INET) {
+			na->u.in.sin_family = AF_INET;
+			memcpy(&na->u.in.sin_addr, *p, 4);
+			na->len = sizeof(na->u.in);
+		} else {
+			na->u.in6.sin6_family = AF_INET6;
+			memcpy(&na->u.in6.sin6_addr, *p, 16);
+			na->len = sizeof(na->u.in6);
+		}
+	}
+	ares_free_hostent(he);
+	return a->n > 0;
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct dns_query *q = arg;
@@ -425,6 +462,17 @@ int dns_lookup(struct dns *d, const char *name, enum dns_type type, dns_cb cb, v
 		if (n > 0) {
 			a->cached = true;
 			d->st.cache_hits++;
+			cb(arg, a);
+			free(a);
+			return 1;
+		}
+		free(a);
+	}
+	{
+		struct dns_answer *a = malloc(sizeof(*a));
+
+		if (a && from_hosts_file(d, name, type, a)) {
+			cache_put(key, klen, a);
 			cb(arg, a);
 			free(a);
 			return 1;

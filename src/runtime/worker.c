@@ -130,6 +130,13 @@ void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *
 	worker_reply_full(w, m, src, &r);
 }
 
+void worker_replied(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+		    unsigned status)
+{
+	if (status >= 200 && w->app->replied)
+		w->app->replied(w, m, src, status);
+}
+
 void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m, const struct sip_source *src)
 {
 	char extra[32];
@@ -158,8 +165,7 @@ void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_sou
 		return;
 	}
 	ctr_local_reply_sent(&w->ctr, status, (uint64_t)rc);
-	if (status >= 200 && w->app->replied)
-		w->app->replied(w, m, src, status);
+	worker_replied(w, m, src, status);
 	if (status >= 400 && log_enabled(LOG_LVL_INFO)) {
 		char a[NETADDR_STRLEN];
 		unsigned unlogged;

@@ -109,6 +109,11 @@ void worker_reply(struct worker *w, struct sip_msg *m, const struct sip_source *
 void worker_reply_full(struct worker *w, struct sip_msg *m, const struct sip_source *src,
 		       const struct sip_reply *r);
 
+/* A final response of ours to m went to src by another way than
+ * worker_reply() (a server transaction's): tells the app (its access log). */
+void worker_replied(struct worker *w, struct sip_msg *m, const struct sip_source *src,
+		    unsigned status);
+
 /* 503 with Retry-After: the database is down or overloaded. */
 void worker_reply_db_unavailable(struct worker *w, struct sip_msg *m, const struct sip_source *src);
 

@@ -103,6 +103,17 @@ static const struct {
 	{"sip_server_uri_check", "uri must be sip: or sips: and a host, without '@' or blanks"},
 	{"sip_server_role_check", "role must be primary or backup"},
 	{"sip_server_weight_check", "weight must be 0 to 10000"},
+	{"route_hop_unique", "this match has this next hop already"},
+	{"route_kind_check", "kind must be domain, prefix or outbound"},
+	{"route_match_check",
+	 "match must be 1 to 15 digits for a prefix, else a host name in lowercase"},
+	{"route_next_hop_check", "next_hop must be a sip: or sips: URI without '@' or blanks"},
+	{"route_priority_check", "priority must be 0 to 65535"},
+	{"route_weight_check", "weight must be 0 to 65535"},
+	{"route_description_check", "description must be at most 256 characters"},
+	{"call_forward_aor_check", "aor must be user@domain, the domain a host name"},
+	{"call_forward_target_check", "target must be a sip: or sips: URI without blanks"},
+	{"call_forward_description_check", "description must be at most 256 characters"},
 };
 
 struct store_admin *store_admin_new(const char *conninfo, unsigned timeout_s)
@@ -710,6 +721,66 @@ int store_admin_session(struct store_admin *sa, int64_t id, struct sa_rows **out
 			1, params, true, out);
 }
 
+/* ---- call records --------------------------------------------------------- */
+
+#define CDR_COLS                                                                                   \
+	"id, event, " ISO("at") ", node, call_id, from_uri, from_tag, to_uri, to_tag, ruri, "      \
+				"target, sip_server, status, reason"
+#define CALL_TIMES ISO("started") ", " ISO("answered") ", " ISO("ended")
+#define CALL_COLS                                                                                  \
+	"call_id, from_tag, " CALL_TIMES ", status, reason, from_uri, to_uri, ruri, target, "      \
+	"sip_server, node, array_to_json(nodes), "                                                 \
+	"round(extract(epoch FROM duration) * 1000)::bigint"
+/* The bounds ($1, $2: ms since the epoch; NULL: none) on a time. */
+#define CDR_SINCE_AT      "($1::bigint IS NULL OR at >= to_timestamp($1::bigint / 1000.0))"
+#define CDR_UNTIL_AT      "($2::bigint IS NULL OR at < to_timestamp($2::bigint / 1000.0))"
+#define CDR_SINCE_STARTED "($1::bigint IS NULL OR started >= to_timestamp($1::bigint / 1000.0))"
+#define CDR_UNTIL_STARTED "($2::bigint IS NULL OR started < to_timestamp($2::bigint / 1000.0))"
+#define CDR_OF_CALL       "($3::text IS NULL OR call_id = $3)"
+
+static const char sa_cdrs_sql[] = "SELECT " CDR_COLS " FROM cdr"
+				  " WHERE " CDR_SINCE_AT " AND " CDR_UNTIL_AT " AND " CDR_OF_CALL
+				  " ORDER BY at DESC, id DESC LIMIT $4::integer";
+
+/*
+ * The view groups every row of the table by call: the calls wanted are
+ * found first by their start events (the index on at, newest first), and
+ * the view is asked only for their Call-IDs, which PostgreSQL pushes
+ * down to the index on call_id. The bounds apply again to the calls (a
+ * Call-ID may have calls outside them).
+ */
+static const char sa_cdr_calls_sql[] =
+	"SELECT " CALL_COLS " FROM cdr_call"
+	" WHERE call_id = ANY (ARRAY(SELECT call_id FROM cdr WHERE event = 'start'"
+	" AND " CDR_SINCE_AT " AND " CDR_UNTIL_AT " AND " CDR_OF_CALL
+	" ORDER BY at DESC LIMIT $4::integer))"
+	" AND " CDR_SINCE_STARTED " AND " CDR_UNTIL_STARTED
+	" ORDER BY started DESC, call_id, from_tag LIMIT $4::integer";
+
+/* The filter as the statements' four parameters. */
+static int sa_cdr_query(struct store_admin *sa, const char *sql, const struct sa_cdr_filter *f,
+			struct sa_rows **out)
+{
+	char from[24], to[24], limit[16];
+	const char *params[4] = {f->from_ms < 0 ? NULL : from, f->to_ms < 0 ? NULL : to, f->call_id,
+				 limit};
+
+	snprintf(from, sizeof(from), "%" PRId64, f->from_ms);
+	snprintf(to, sizeof(to), "%" PRId64, f->to_ms);
+	snprintf(limit, sizeof(limit), "%u", f->limit);
+	return sa_query(sa, sql, 4, params, false, out);
+}
+
+int store_admin_cdrs(struct store_admin *sa, const struct sa_cdr_filter *f, struct sa_rows **out)
+{
+	return sa_cdr_query(sa, sa_cdrs_sql, f, out);
+}
+
+int store_admin_cdr_calls(struct store_admin *sa, const struct sa_cdr_filter *f,
+			  struct sa_rows **out)
+{
+	return sa_cdr_query(sa, sa_cdr_calls_sql, f, out);
+}
 /* ---- registration events ------------------------------------------------ */
 
 /* Unix seconds, whole (the API's created_at and next_try). */
@@ -737,4 +808,173 @@ int store_admin_notifications(struct store_admin *sa, const struct sa_ev_filter 
 			" WHERE ($1::text IS NULL OR aor = $1) AND ($2::text IS NULL OR state = $2)"
 			" ORDER BY id LIMIT $3::integer",
 			3, params, false, out);
+}
+
+/* ---- static routes and call forwards ------------------------------------ */
+
+/* A route as the API shows it (enum sa_rt_col). */
+#define RT_COLS                                                                                    \
+	"id, kind, match, next_hop, priority, weight, enabled, description, " ISO(                 \
+		"created_at") ", " ISO("updated_at")
+/* A forward (enum sa_fwd_col, SA_FWD_CREATED aside). */
+#define FWD_COLS                                                                                   \
+	"aor, target, enabled, description, " ISO("created_at") ", " ISO("updated_at") ", id"
+
+int store_admin_routes(struct store_admin *sa, const struct sa_rt_filter *f, struct sa_rows **out)
+{
+	char after[24], limit[16];
+	const char *params[4] = {after, f->kind, f->match, limit};
+
+	snprintf(after, sizeof(after), "%" PRId64, f->after_id);
+	snprintf(limit, sizeof(limit), "%u", f->limit);
+	return sa_query(sa,
+			"SELECT " RT_COLS " FROM route WHERE id > $1::bigint"
+			" AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR match = $3)"
+			" ORDER BY id LIMIT $4::integer",
+			4, params, false, out);
+}
+
+int store_admin_route(struct store_admin *sa, int64_t id, struct sa_rows **out)
+{
+	char idtext[24];
+	const char *params[1] = {idtext};
+
+	snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+	return sa_query(sa, "SELECT " RT_COLS " FROM route WHERE id = $1::bigint", 1, params, true,
+			out);
+}
+
+/* An INSERT (id 0: parameters $1..$7 are the columns) or UPDATE ($1 the
+ * id, $2..$8 the columns) of a route in a transaction, the row it returns
+ * into *out; -ENOENT when it returned none. */
+static int sa_route_write(struct store_admin *sa, const char *sql, int64_t id,
+			  const struct sa_rt_set *s, struct sa_rows **out)
+{
+	char idtext[24], prio[16], weight[16];
+	const char *params[8] = {idtext,
+				 s->kind,
+				 s->match,
+				 s->next_hop,
+				 prio,
+				 weight,
+				 s->enabled ? "true" : "false",
+				 s->description};
+	PGresult *r = NULL;
+	int rc;
+
+	snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+	snprintf(prio, sizeof(prio), "%d", s->priority);
+	snprintf(weight, sizeof(weight), "%d", s->weight);
+	rc = sa_begin(sa);
+	if (rc == 0)
+		rc = id ? sa_exec(sa, sql, 8, params, false, &r)
+			: sa_exec(sa, sql, 7, params + 1, false, &r);
+	if (rc == 0 && PQntuples(r) == 0)
+		rc = -ENOENT;
+	rc = sa_end(sa, rc);
+	if (rc < 0) {
+		PQclear(r);
+		return rc;
+	}
+	return sa_rows_wrap(r, out);
+}
+
+int store_admin_route_add(struct store_admin *sa, const struct sa_rt_set *s, struct sa_rows **out)
+{
+	return sa_route_write(sa,
+			      "INSERT INTO route (kind, match, next_hop, priority, weight, enabled,"
+			      " description) VALUES ($1, $2, $3, $4::integer, $5::integer,"
+			      " $6::boolean, $7) RETURNING " RT_COLS,
+			      0, s, out);
+}
+
+int store_admin_route_update(struct store_admin *sa, int64_t id, const struct sa_rt_set *s,
+			     struct sa_rows **out)
+{
+	return sa_route_write(
+		sa,
+		"UPDATE route SET kind = $2, match = $3, next_hop = $4,"
+		" priority = $5::integer, weight = $6::integer, enabled = $7::boolean,"
+		" description = $8 WHERE id = $1::bigint RETURNING " RT_COLS,
+		id, s, out);
+}
+
+int store_admin_route_del(struct store_admin *sa, int64_t id)
+{
+	char idtext[24];
+	const char *params[1] = {idtext};
+	PGresult *r = NULL;
+	int rc;
+
+	snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+	rc = sa_begin(sa);
+	if (rc == 0)
+		rc = sa_exec(sa, "DELETE FROM route WHERE id = $1::bigint RETURNING id", 1, params,
+			     false, &r);
+	if (rc == 0 && PQntuples(r) == 0)
+		rc = -ENOENT;
+	PQclear(r);
+	return sa_end(sa, rc);
+}
+
+int store_admin_forwards(struct store_admin *sa, const struct sa_fwd_filter *f,
+			 struct sa_rows **out)
+{
+	char after[24], limit[16];
+	const char *params[3] = {after, f->domain, limit};
+
+	snprintf(after, sizeof(after), "%" PRId64, f->after_id);
+	snprintf(limit, sizeof(limit), "%u", f->limit);
+	return sa_query(sa,
+			"SELECT " FWD_COLS " FROM call_forward WHERE id > $1::bigint"
+			" AND ($2::text IS NULL OR substring(aor from '@([^@]*)$') = $2)"
+			" ORDER BY id LIMIT $3::integer",
+			3, params, false, out);
+}
+
+int store_admin_forward(struct store_admin *sa, const char *aor, struct sa_rows **out)
+{
+	const char *params[1] = {aor};
+
+	return sa_query(sa, "SELECT " FWD_COLS " FROM call_forward WHERE aor = $1", 1, params, true,
+			out);
+}
+
+int store_admin_forward_set(struct store_admin *sa, const char *aor, const char *target,
+			    bool enabled, const char *description, struct sa_rows **out)
+{
+	const char *params[4] = {aor, target, enabled ? "true" : "false", description};
+	PGresult *r = NULL;
+	int rc = sa_begin(sa);
+
+	/* xmax is 0 in the row an INSERT made, not in one DO UPDATE changed */
+	if (rc == 0)
+		rc = sa_exec(sa,
+			     "INSERT INTO call_forward AS f (aor, target, enabled, description)"
+			     " VALUES ($1, $2, $3::boolean, $4) ON CONFLICT (aor) DO UPDATE"
+			     " SET target = excluded.target, enabled = excluded.enabled,"
+			     " description = excluded.description"
+			     " RETURNING " FWD_COLS ", f.xmax = 0",
+			     4, params, false, &r);
+	rc = sa_end(sa, rc);
+	if (rc < 0) {
+		PQclear(r);
+		return rc;
+	}
+	return sa_rows_wrap(r, out);
+}
+
+int store_admin_forward_del(struct store_admin *sa, const char *aor)
+{
+	const char *params[1] = {aor};
+	PGresult *r = NULL;
+	int rc = sa_begin(sa);
+
+	if (rc == 0)
+		rc = sa_exec(sa, "DELETE FROM call_forward WHERE aor = $1 RETURNING aor", 1, params,
+			     false, &r);
+	if (rc == 0 && PQntuples(r) == 0)
+		rc = -ENOENT;
+	PQclear(r);
+	return sa_end(sa, rc);
 }

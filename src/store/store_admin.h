@@ -10,11 +10,11 @@
  * connection's statement_timeout (the admin request timeout).
  *
  * Results come back as a row set (struct sa_rows) whose columns are the
- * SA_SUB_*, SA_BND_*, SA_SRV_*, SA_SES_* or SA_EV_* indexes below, text
- * as PostgreSQL sends it, so that nothing outside the store layer sees
- * libpq. Times are ISO 8601 in UTC ("2026-11-21T10:00:00.123Z"), but for
- * the registration events' (unix seconds, as /v1/notifications gives
- * them).
+ * SA_SUB_*, SA_BND_*, SA_SRV_*, SA_SES_*, SA_EV_*, SA_RT_* or SA_FWD_*
+ * indexes below, text as PostgreSQL sends it, so that nothing outside
+ * the store layer sees libpq. Times are ISO 8601 in UTC
+ * ("2026-11-21T10:00:00.123Z"), but for the registration events' (unix
+ * seconds, as /v1/notifications gives them).
  *
  * Errors (negative errno): -ENOTCONN the database cannot be reached;
  * -ECONNRESET the connection broke during the statement (a write's outcome
@@ -237,6 +237,60 @@ int store_admin_sessions(struct store_admin *sa, const struct sa_ses_filter *f,
  * there is none. */
 int store_admin_session(struct store_admin *sa, int64_t id, struct sa_rows **out);
 
+/* ---- call records (read only: the nodes write them) --------------------- */
+
+/* An event of the cdr table (sql/008_cdr.sql). */
+enum sa_cdr_col {
+	SA_CDR_ID = 0,
+	SA_CDR_EVENT, /* "start", "answer" or "end" */
+	SA_CDR_AT,
+	SA_CDR_NODE,
+	SA_CDR_CALL_ID,
+	SA_CDR_FROM_URI,
+	SA_CDR_FROM_TAG,
+	SA_CDR_TO_URI,
+	SA_CDR_TO_TAG,
+	SA_CDR_RURI,
+	SA_CDR_TARGET,
+	SA_CDR_SIP_SERVER,
+	SA_CDR_STATUS,
+	SA_CDR_REASON,
+	SA_CDR__COLS
+};
+
+/* A call of the cdr_call view. */
+enum sa_call_col {
+	SA_CALL_CALL_ID = 0,
+	SA_CALL_FROM_TAG,
+	SA_CALL_STARTED,
+	SA_CALL_ANSWERED, /* NULL: not answered */
+	SA_CALL_ENDED,    /* NULL: not ended (yet) */
+	SA_CALL_STATUS,
+	SA_CALL_REASON,
+	SA_CALL_FROM_URI,
+	SA_CALL_TO_URI,
+	SA_CALL_RURI,
+	SA_CALL_TARGET,
+	SA_CALL_SIP_SERVER,
+	SA_CALL_NODE,
+	SA_CALL_NODES,       /* a JSON array of strings */
+	SA_CALL_DURATION_MS, /* NULL: not answered or not ended */
+	SA_CALL__COLS
+};
+
+struct sa_cdr_filter {
+	int64_t from_ms;     /* at (calls: started) at or after; -1: any */
+	int64_t to_ms;       /* ... before; -1: any */
+	const char *call_id; /* NULL: any */
+	unsigned limit;
+};
+
+/* Events, newest (at, then id) first. */
+int store_admin_cdrs(struct store_admin *sa, const struct sa_cdr_filter *f, struct sa_rows **out);
+/* Calls found by their start event, newest first. */
+int store_admin_cdr_calls(struct store_admin *sa, const struct sa_cdr_filter *f,
+			  struct sa_rows **out);
+
 /* ---- registration events (read only: the nodes write them) ------------- */
 
 /* An event of the outbox (sql/006_reg_events.sql, the pending_reg_events
@@ -269,5 +323,79 @@ struct sa_ev_filter {
  * row with the count of all that match. */
 int store_admin_notifications(struct store_admin *sa, const struct sa_ev_filter *f,
 			      struct sa_rows **out);
+
+/* ---- static routes and call forwards (sql/007_routes.sql) ---------------- */
+
+enum sa_rt_col {
+	SA_RT_ID = 0,
+	SA_RT_KIND, /* "domain", "prefix" or "outbound" */
+	SA_RT_MATCH,
+	SA_RT_NEXT_HOP,
+	SA_RT_PRIORITY,
+	SA_RT_WEIGHT,
+	SA_RT_ENABLED,     /* "t" or "f" */
+	SA_RT_DESCRIPTION, /* NULL: none */
+	SA_RT_CREATED_AT,
+	SA_RT_UPDATED_AT,
+	SA_RT__COLS
+};
+
+struct sa_rt_filter {
+	int64_t after_id;  /* pagination */
+	const char *kind;  /* NULL: any */
+	const char *match; /* exact, as stored; NULL: any */
+	unsigned limit;
+};
+
+/* A route as written: every column (an update replaces them all). */
+struct sa_rt_set {
+	const char *kind, *match, *next_hop;
+	int priority, weight;
+	bool enabled;
+	const char *description; /* NULL: none */
+};
+
+/* Routes by id. */
+int store_admin_routes(struct store_admin *sa, const struct sa_rt_filter *f, struct sa_rows **out);
+/* One route; -ENOENT when there is none. */
+int store_admin_route(struct store_admin *sa, int64_t id, struct sa_rows **out);
+/* *out: the new row. -EEXIST when the match has this next hop already;
+ * -EINVAL (a CHECK). */
+int store_admin_route_add(struct store_admin *sa, const struct sa_rt_set *s, struct sa_rows **out);
+/* Replaces route id; *out: the row after. -ENOENT, -EEXIST, -EINVAL. */
+int store_admin_route_update(struct store_admin *sa, int64_t id, const struct sa_rt_set *s,
+			     struct sa_rows **out);
+/* -ENOENT when there is none. */
+int store_admin_route_del(struct store_admin *sa, int64_t id);
+
+enum sa_fwd_col {
+	SA_FWD_AOR = 0, /* user@domain */
+	SA_FWD_TARGET,
+	SA_FWD_ENABLED,     /* "t" or "f" */
+	SA_FWD_DESCRIPTION, /* NULL: none */
+	SA_FWD_CREATED_AT,
+	SA_FWD_UPDATED_AT,
+	SA_FWD_ID,      /* the order of creation, for pagination */
+	SA_FWD_CREATED, /* store_admin_forward_set(): "t" when the row is new */
+	SA_FWD__COLS
+};
+
+struct sa_fwd_filter {
+	int64_t after_id;   /* pagination */
+	const char *domain; /* the AOR's (lowercase); NULL: any */
+	unsigned limit;
+};
+
+/* Forwards by id (the order of creation). */
+int store_admin_forwards(struct store_admin *sa, const struct sa_fwd_filter *f,
+			 struct sa_rows **out);
+/* One forward (aor as stored: user@domain); -ENOENT when there is none. */
+int store_admin_forward(struct store_admin *sa, const char *aor, struct sa_rows **out);
+/* Creates or replaces the forward of aor; *out: the row after, its
+ * SA_FWD_CREATED column "t" when it was created. -EINVAL (a CHECK). */
+int store_admin_forward_set(struct store_admin *sa, const char *aor, const char *target,
+			    bool enabled, const char *description, struct sa_rows **out);
+/* -ENOENT when there is none. */
+int store_admin_forward_del(struct store_admin *sa, const char *aor);
 
 #endif

@@ -20,7 +20,11 @@
  *     table as soon as it is woken (and every BG_BANS_MS), LISTENs on
  *     junction_ban and reads the rows changed since it last looked, less
  *     BG_BANS_LAG_MS: a row whose transaction committed late carries an
- *     earlier changed_at, and reading it twice does no harm.
+ *     earlier changed_at, and reading it twice does no harm;
+ *   - LISTENs on junction_route and junction_forward and hands the
+ *     enabled rows of route and call_forward, each read whole, to the
+ *     static routes and call forwards (proxy/statroute.c, callfwd.c) after
+ *     every change and every reconnect.
  * Blocking libpq calls are fine here: no SIP traffic waits on this thread.
  */
 #include "store/store_bg.h"
@@ -95,6 +99,11 @@ static PGconn *bg_connect(void)
 				PQclear(r);
 				r = PQexec(c, "LISTEN junction_ban");
 				bg_bans_seen_ms = 0; /* all in force again */
+			}
+			if (PQresultStatus(r) == PGRES_COMMAND_OK &&
+			    (bg_hooks.routes || bg_hooks.forwards)) {
+				PQclear(r);
+				r = PQexec(c, "LISTEN junction_route; LISTEN junction_forward");
 			}
 			if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 				PQclear(r);
@@ -354,6 +363,72 @@ static bool bg_load_servers(PGconn *c)
 	return true;
 }
 
+/* Reads the enabled routes whole and hands them to the hook (100k rows
+ * are a few MB for a moment). Returns false when the connection failed. */
+static bool bg_load_routes(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT id, kind, match, next_hop, priority, weight FROM route "
+				"WHERE enabled ORDER BY id");
+	struct store_route *rows = NULL;
+	unsigned n;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("event=routes_load_failed error=\"%s\"",
+			 PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		return PQstatus(c) == CONNECTION_OK;
+	}
+	n = (unsigned)PQntuples(r);
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows) {
+		log_warn("event=routes_load_failed error=\"out of memory\"");
+		PQclear(r);
+		return true;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		rows[i] = (struct store_route){
+			.id = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10),
+			.kind = PQgetvalue(r, (int)i, 1),
+			.match = PQgetvalue(r, (int)i, 2),
+			.next_hop = PQgetvalue(r, (int)i, 3),
+			.priority = (unsigned)strtoul(PQgetvalue(r, (int)i, 4), NULL, 10),
+			.weight = (unsigned)strtoul(PQgetvalue(r, (int)i, 5), NULL, 10)};
+	}
+	bg_hooks.routes(rows, n);
+	free(rows);
+	PQclear(r);
+	return true;
+}
+
+/* The same for the enabled call forwards. */
+static bool bg_load_forwards(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT aor, target FROM call_forward WHERE enabled ORDER BY aor");
+	struct store_forward *rows = NULL;
+	unsigned n;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("event=forwards_load_failed error=\"%s\"",
+			 PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		return PQstatus(c) == CONNECTION_OK;
+	}
+	n = (unsigned)PQntuples(r);
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows) {
+		log_warn("event=forwards_load_failed error=\"out of memory\"");
+		PQclear(r);
+		return true;
+	}
+	for (unsigned i = 0; i < n; i++)
+		rows[i] = (struct store_forward){.aor = PQgetvalue(r, (int)i, 0),
+						 .target = PQgetvalue(r, (int)i, 1)};
+	bg_hooks.forwards(rows, n);
+	free(rows);
+	PQclear(r);
+	return true;
+}
+
 /* Writes this node's view of every server (junction_sip_server_seen(), its
  * columns as arrays). Returns false when the connection failed. */
 static bool bg_publish(PGconn *c)
@@ -424,7 +499,7 @@ static void *bg_main(void *unused)
 {
 	PGconn *c = NULL;
 	uint64_t next_sweep = clock_now_ms(), next_publish = 0, next_bans = 0;
-	bool load = false, bans = false;
+	bool load = false, bans = false, routes = false, forwards = false;
 
 	(void)unused;
 	while (!bg_stopping()) {
@@ -439,12 +514,24 @@ static void *bg_main(void *unused)
 			if (!c)
 				break;
 			load = bg_hooks.sip_servers != NULL;
+			routes = bg_hooks.routes != NULL;
+			forwards = bg_hooks.forwards != NULL;
 			bans = bg_hooks.bans_in != NULL;
 			next_publish = 0;
 		}
 		if (load) {
 			load = false;
 			if (!bg_load_servers(c))
+				goto lost;
+		}
+		if (routes) {
+			routes = false;
+			if (!bg_load_routes(c))
+				goto lost;
+		}
+		if (forwards) {
+			forwards = false;
+			if (!bg_load_forwards(c))
 				goto lost;
 		}
 		now = clock_now_ms();
@@ -490,6 +577,10 @@ static void *bg_main(void *unused)
 				load = true; /* once for a burst of changes */
 			else if (strcmp(n->relname, "junction_ban") == 0)
 				bans = true;
+			else if (strcmp(n->relname, "junction_route") == 0)
+				routes = true; /* once for a burst, as above */
+			else if (strcmp(n->relname, "junction_forward") == 0)
+				forwards = true;
 			else
 				bg_hooks.subscriber_changed(n->extra);
 			PQfreemem(n);

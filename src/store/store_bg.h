@@ -3,7 +3,8 @@
  * LISTEN/NOTIFY, the sweep of expired bindings, and the Session
  * Controller pools: the sip_server table read on every change, and what
  * this node sees of each server written to sip_server_node; the session
- * sweep and counts (store_bg.c).
+ * sweep and counts; the static routes and call forwards, route and
+ * call_forward read whole on every change (store_bg.c).
  */
 #ifndef JCT_STORE_BG_H
 #define JCT_STORE_BG_H
@@ -45,6 +46,22 @@ struct store_ban {
 	bool lifted;
 };
 
+/* An enabled row of route (sql/007_routes.sql); the strings are valid
+ * during the call only. */
+struct store_route {
+	int64_t id;
+	const char *kind; /* "domain", "prefix" or "outbound" */
+	const char *match;
+	const char *next_hop;
+	unsigned priority, weight;
+};
+
+/* An enabled row of call_forward; likewise. */
+struct store_forward {
+	const char *aor; /* user@domain, the domain in lowercase */
+	const char *target;
+};
+
 /* What the thread tells the node's caches; called on its thread, so each
  * must be safe from any thread. */
 struct store_bg_hooks {
@@ -69,6 +86,11 @@ struct store_bg_hooks {
 	 * reconnect: all in force). NULL: bans are not shared. */
 	unsigned (*bans_out)(struct store_ban *out, unsigned max);
 	void (*bans_in)(const struct store_ban *rows, unsigned n);
+	/* The enabled rows of route and of call_forward, each table read
+	 * whole at each (re)connect and after each NOTIFY junction_route or
+	 * junction_forward. NULL: not loaded on this node. */
+	void (*routes)(const struct store_route *rows, unsigned n);
+	void (*forwards)(const struct store_forward *rows, unsigned n);
 };
 
 /* Starts the thread; it connects (and reconnects) by itself. hooks is

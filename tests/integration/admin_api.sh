@@ -687,6 +687,34 @@ expect 200 "registration events: none pending ([notify] mode = off)"
 api GET '/v1/notifications?state=lost'
 expect 400 bad_request "a state that is none"
 
+# ---- static routes and call forwards (routes_api.sh covers them in full) ----------------
+api POST /v1/routes '{"kind": "prefix", "match": "4930", "next_hop": "gw1.example.net"}'
+expect 201 "a route"
+RID=$(jq -r .id "$T_DIR/body")
+api GET /v1/routes
+expect 200 "routes"
+api GET "/v1/routes/$RID"
+expect 200 "the route"
+api PUT "/v1/routes/$RID" '{"kind": "prefix", "match": "4931", "next_hop": "gw1.example.net"}'
+expect 200 "the route replaced"
+api DELETE "/v1/routes/$RID"
+expect 204 "the route deleted"
+api PUT /v1/forwards/alice@example.com '{"target": "sip:bob@example.com"}'
+expect 201 "a forward"
+api GET /v1/forwards
+expect 200 "forwards"
+api GET /v1/forwards/alice@example.com
+expect 200 "the forward"
+api DELETE /v1/forwards/alice@example.com
+expect 204 "the forward deleted"
+
+# ---- call records (cdr_writer.sh covers them) -------------------------------------------
+api GET /v1/cdrs
+expect 200 "call records: none ([cdr] off)"
+api GET /v1/cdrs/calls
+expect 200 "calls: none"
+[ "$(jq -c .items "$T_DIR/body")" = "[]" ] && pass "no calls recorded" || fail "calls: $(cat "$T_DIR/body")"
+
 # ---- every answer against the OpenAPI document ----------------------------------------
 openapi_check --coverage
 

@@ -7,48 +7,35 @@
 # worker. Where each call went is read from the access log.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
+. "$(dirname "$0")/dns_lib.sh"
 need ss sipp dnsmasq python3 curl
 
 PORT=$(free_port)
 DNS=$(free_port)
-HOLE=$(free_port)
+SLOW=$(free_port)
 UA=$(free_port) UB=$(free_port) UC=$(free_port)
 UF1=$(free_port) UF2=$(free_port) US1=$(free_port) US2=$(free_port) UT=$(free_port)
 UN=$(free_port) API=$(free_port)
 
-# A name server that takes queries and never answers (for slow.test).
-python3 -c "import socket,time
-s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('127.0.0.1',$HOLE)); time.sleep(300)" &
-T_PIDS+=("$!")
-
-cat >"$T_DIR/dns.conf" <<EOF
-no-resolv
-no-hosts
-listen-address=127.0.0.1
-bind-interfaces
-port=$DNS
-local-ttl=300
-local=/test/
-server=/slow.test/127.0.0.1#$HOLE
-host-record=a.test,127.0.0.1
-host-record=b.test,127.0.0.1
-host-record=c.test,127.0.0.1
-srv-host=_sip._udp.w.test,a.test,$UA,10,3
-srv-host=_sip._udp.w.test,b.test,$UB,10,1
-srv-host=_sip._udp.w.test,c.test,$UC,20,1
-srv-host=_sip._udp.f.test,a.test,$UF1,10,1
-srv-host=_sip._udp.f.test,b.test,$UF2,20,1
-srv-host=_sip._udp.s.test,a.test,$US1,10,1
-srv-host=_sip._udp.s.test,b.test,$US2,20,1
-naptr-record=n.test,10,10,S,SIP+D2T,,_sip._tcp.n.test
-naptr-record=n.test,20,10,S,SIP+D2U,,_sip._udp.n.test
-srv-host=_sip._tcp.n.test,a.test,$UT,10,1
-srv-host=_sip._udp.n.test,a.test,$UA,10,1
-EOF
-dnsmasq --no-daemon --conf-file="$T_DIR/dns.conf" --pid-file= --user="$(id -un)" \
-	>"$T_DIR/dnsmasq.log" 2>&1 &
-T_PIDS+=("$!")
-wait_for 5 bound udp "$DNS" || { fail "dnsmasq not listening"; cat "$T_DIR/dnsmasq.log" >&2; t_done; }
+# The zone (dnsmasq, tests/integration/dns_lib.sh), with slowdns.py in
+# front of it: it never answers for slow.test, and logs every query.
+DNS_TTL=300
+dns_a a.test 127.0.0.1
+dns_a b.test 127.0.0.1
+dns_a c.test 127.0.0.1
+dns_srv _sip._udp.w.test a.test "$UA" 10 3
+dns_srv _sip._udp.w.test b.test "$UB" 10 1
+dns_srv _sip._udp.w.test c.test "$UC" 20 1
+dns_srv _sip._udp.f.test a.test "$UF1" 10 1
+dns_srv _sip._udp.f.test b.test "$UF2" 20 1
+dns_srv _sip._udp.s.test a.test "$US1" 10 1
+dns_srv _sip._udp.s.test b.test "$US2" 20 1
+dns_naptr n.test 10 10 S SIP+D2T "" _sip._tcp.n.test
+dns_naptr n.test 20 10 S SIP+D2U "" _sip._udp.n.test
+dns_srv _sip._tcp.n.test a.test "$UT" 10 1
+dns_srv _sip._udp.n.test a.test "$UA" 10 1
+dns_start "$DNS" || { fail "dnsmasq"; t_done; }
+dns_slow_start "$SLOW" --drop-match 'slow\.test$' || { fail "slowdns"; t_done; }
 
 # One worker: the slow lookup and the other calls share it.
 SIP_EXTRA="record_route = yes" write_config "$PORT"
@@ -57,7 +44,7 @@ cat >>"$T_DIR/junction.conf" <<EOF
 access = $T_DIR/access.log
 
 [dns]
-servers = 127.0.0.1:$DNS
+servers = 127.0.0.1:$SLOW
 timeout = 500
 tries = 2
 
@@ -99,6 +86,10 @@ log "SRV weights 3:1 over 1000 calls: A=$na B=$nb C=$nc"
 # 750 expected for A; 5 standard deviations (13.7 each) either way
 [ "$na" -ge 680 ] && [ "$na" -le 820 ] && pass "weight: A got $na of 1000 (3:1)" ||
 	fail "weight: A got $na of 1000, expected about 750"
+
+n=$(dns_queries _sip._udp.w.test SRV)
+[ "$n" = 1 ] && pass "the SRV of w.test asked once for 1000 calls (cached)" ||
+	fail "the SRV of w.test asked $n times"
 
 # 2. §4.3: the first target answers 503: the call goes on to the second.
 uas uas_f1 uas_503.xml "$UF1" -m 20

@@ -9,6 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/proxy_lib.sh"
+. "$(dirname "$0")/dns_lib.sh"
 need ss psql sipp dnsmasq
 
 PORT=$(free_port)
@@ -17,20 +18,8 @@ GW1=$(free_port) GW2=$(free_port) GW3=$(free_port) OBP=$(free_port) LST=$(free_p
 
 # ENUM: +44 1234567 -> sip:carol@carrier.test (RFC 6116 §2.4: the digits
 # reversed under the suffix)
-cat >"$T_DIR/dns.conf" <<EOF
-no-resolv
-no-hosts
-listen-address=127.0.0.1
-bind-interfaces
-port=$DNS
-local-ttl=60
-local=/test/
-naptr-record=7.6.5.4.3.2.1.4.4.e164.test,100,10,u,E2U+sip,!^.*\$!sip:carol@carrier.test!
-EOF
-dnsmasq --no-daemon --conf-file="$T_DIR/dns.conf" --pid-file= --user="$(id -un)" \
-	>"$T_DIR/dnsmasq.log" 2>&1 &
-T_PIDS+=("$!")
-wait_for 5 bound udp "$DNS" || { fail "dnsmasq not listening"; cat "$T_DIR/dnsmasq.log" >&2; t_done; }
+dns_naptr 7.6.5.4.3.2.1.4.4.e164.test 100 10 u E2U+sip '!^.*$!sip:carol@carrier.test!'
+dns_start "$DNS" || { fail "dnsmasq"; t_done; }
 
 SIP_EXTRA="record_route = yes" SECURITY="trusted = 127.0.0.1/32" write_config "$PORT"
 cat >>"$T_DIR/junction.conf" <<EOF
