@@ -1284,6 +1284,13 @@ static void cfg_check_together(struct cfg_parse *ps)
 			"the same on every node)",
 			CFG_SECRET_MIN);
 	}
+	/* Translation runs in the stateful proxy's response context: said
+	 * explicitly for another mode, it would be accepted and do nothing. */
+	if (cfg_line_of(ps, "routing", "translate") && c->sip.mode != PROXY_MODE_STATEFUL &&
+	    c->routing.translate != 0) {
+		ps->lineno = cfg_line_of(ps, "routing", "translate");
+		cfg_err(ps, "[routing] translate needs [sip] mode = stateful (or translate = none)");
+	}
 	if (c->routing.session_controllers && !c->database.conninfo[0]) {
 		ps->lineno = cfg_line_of(ps, "routing", "session_controllers");
 		cfg_err(ps, "[routing] session_controllers = yes needs a [database] (the pools "

@@ -1285,3 +1285,46 @@ Test(config, security)
 	expect_errors("[sip]\ntcp_max_queued = 100\n",
 		      "t.conf:2: tcp_max_queued: '100' is out of range 16384..67108864\n");
 }
+
+Test(config, dns_and_translation)
+{
+	struct config cfg;
+	char a[NETADDR_STRLEN];
+
+	load_ok("", &cfg);
+	cr_expect_eq(cfg.dns.nservers, 0);
+	cr_expect_eq(cfg.dns.timeout, 2000);
+	cr_expect_eq(cfg.dns.tries, 2);
+	cr_expect_eq(cfg.dns.cache_size, 8192);
+	cr_expect_eq(cfg.dns.negative_ttl, 60);
+	cr_expect_eq(cfg.routing.translate, CFG_TRANSLATE_FORWARD | CFG_TRANSLATE_REGISTRY |
+						    CFG_TRANSLATE_ROUTES);
+	cr_expect_eq(cfg.routing.max_translations, 5);
+	cr_expect_str_eq(cfg.routing.enum_suffix, "e164.arpa");
+	cr_expect_str_eq(cfg.routing.country_code, "");
+	cr_expect_not(cfg.cdr.enabled);
+	cr_expect_str_eq(cfg.log.access, "off");
+	load_ok("[dns]\nservers = 127.0.0.1:5353 [::1] 192.0.2.1\n"
+		"[routing]\ntranslate = routes enum\n",
+		&cfg);
+	cr_expect_eq(cfg.dns.nservers, 3);
+	netaddr_format(&cfg.dns.servers[0], a, sizeof(a));
+	cr_expect_str_eq(a, "127.0.0.1:5353");
+	netaddr_format(&cfg.dns.servers[1], a, sizeof(a));
+	cr_expect_str_eq(a, "[::1]:53");
+	netaddr_format(&cfg.dns.servers[2], a, sizeof(a));
+	cr_expect_str_eq(a, "192.0.2.1:53");
+	cr_expect_eq(cfg.routing.translate, CFG_TRANSLATE_ENUM | CFG_TRANSLATE_ROUTES);
+	load_ok("[routing]\ntranslate = none\n", &cfg);
+	cr_expect_eq(cfg.routing.translate, 0);
+	expect_errors("[dns]\nservers = dns.example.com\n",
+		      "t.conf:2: servers: 'dns.example.com' is not ADDRESS[:PORT]\n");
+	expect_errors("[routing]\ntranslate = routes routes\n",
+		      "t.conf:2: translate: 'routes' is not one of forward|registry|enum|routes "
+		      "(each once) or none alone\n");
+	expect_errors("[sip]\nmode = stateless\n[routing]\ntranslate = routes\n",
+		      "t.conf:4: [routing] translate needs [sip] mode = stateful (or translate = "
+		      "none)\n");
+	expect_errors("[log]\naccess = relative.log\n",
+		      "t.conf:2: access: 'relative.log' is not off, syslog or an absolute path\n");
+}
