@@ -1297,8 +1297,8 @@ Test(config, dns_and_translation)
 	cr_expect_eq(cfg.dns.tries, 2);
 	cr_expect_eq(cfg.dns.cache_size, 8192);
 	cr_expect_eq(cfg.dns.negative_ttl, 60);
-	cr_expect_eq(cfg.routing.translate, CFG_TRANSLATE_FORWARD | CFG_TRANSLATE_REGISTRY |
-						    CFG_TRANSLATE_ROUTES);
+	cr_expect_eq(cfg.routing.translate,
+		     CFG_TRANSLATE_FORWARD | CFG_TRANSLATE_REGISTRY | CFG_TRANSLATE_ROUTES);
 	cr_expect_eq(cfg.routing.max_translations, 5);
 	cr_expect_str_eq(cfg.routing.enum_suffix, "e164.arpa");
 	cr_expect_str_eq(cfg.routing.country_code, "");
