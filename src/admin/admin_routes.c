@@ -278,6 +278,23 @@ static json_t *route_json(const struct sa_rows *rows, unsigned i)
 #undef COL
 }
 
+/* Answers a page of rows (limit + 1 were asked for: one more says there
+ * is a next page, whose cursor is the id in column id_col); takes rows. */
+static void page_reply(struct admin_req *r, struct sa_rows *rows, unsigned limit, unsigned id_col,
+		       json_t *(*to_json)(const struct sa_rows *rows, unsigned i))
+{
+	unsigned n = sa_rows_count(rows);
+	json_t *items = json_array(), *next = NULL;
+
+	for (unsigned i = 0; i < n && i < limit; i++)
+		json_array_append_new(items, to_json(rows, i));
+	if (n > limit)
+		next = admin_cursor(strtoll(sa_rows_get(rows, limit - 1, id_col), NULL, 10));
+	sa_rows_free(rows);
+	admin_json(r, 200,
+		   json_pack("{s:o, s:o}", "items", items, "next", next ? next : json_null()));
+}
+
 /* ID of the path; false when it answered 404. */
 static bool route_key(struct admin_req *r, int64_t *id)
 {
@@ -312,8 +329,7 @@ void admin_routes_list(struct admin_req *r)
 	struct store_admin *db;
 	struct sa_rows *rows = NULL;
 	char match[RT_DOMAIN_MAX + 1];
-	json_t *items, *next = NULL;
-	unsigned limit, n;
+	unsigned limit;
 	int rc;
 
 	if (!admin_args_only(r, args) || !admin_page(r, &limit, &f.after_id))
@@ -344,15 +360,7 @@ void admin_routes_list(struct admin_req *r)
 		admin_db_error(r, rc, "routes");
 		return;
 	}
-	n = sa_rows_count(rows);
-	items = json_array();
-	for (unsigned i = 0; i < n && i < limit; i++)
-		json_array_append_new(items, route_json(rows, i));
-	if (n > limit)
-		next = admin_cursor(strtoll(sa_rows_get(rows, limit - 1, SA_RT_ID), NULL, 10));
-	sa_rows_free(rows);
-	admin_json(r, 200,
-		   json_pack("{s:o, s:o}", "items", items, "next", next ? next : json_null()));
+	page_reply(r, rows, limit, SA_RT_ID, route_json);
 }
 
 void admin_routes_create(struct admin_req *r)
@@ -557,8 +565,7 @@ void admin_forwards_list(struct admin_req *r)
 	struct store_admin *db;
 	struct sa_rows *rows = NULL;
 	char domain[RT_DOMAIN_MAX + 1];
-	json_t *items, *next = NULL;
-	unsigned limit, n;
+	unsigned limit;
 	int rc;
 
 	if (!admin_args_only(r, args) || !admin_page(r, &limit, &f.after_id))
@@ -582,15 +589,7 @@ void admin_forwards_list(struct admin_req *r)
 		admin_db_error(r, rc, "forwards");
 		return;
 	}
-	n = sa_rows_count(rows);
-	items = json_array();
-	for (unsigned i = 0; i < n && i < limit; i++)
-		json_array_append_new(items, forward_json(rows, i));
-	if (n > limit)
-		next = admin_cursor(strtoll(sa_rows_get(rows, limit - 1, SA_FWD_ID), NULL, 10));
-	sa_rows_free(rows);
-	admin_json(r, 200,
-		   json_pack("{s:o, s:o}", "items", items, "next", next ? next : json_null()));
+	page_reply(r, rows, limit, SA_FWD_ID, forward_json);
 }
 
 void admin_forward_get(struct admin_req *r)

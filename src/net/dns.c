@@ -238,6 +238,25 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* The addresses of he into a (A or AAAA). */
+static void put_addrs(struct dns_answer *a, const struct hostent *he)
+{
+	for (char **p = he->h_addr_list; *p && a->n < DNS_MAX_RECORDS; p++) {
+		struct netaddr *na = &a->r.addr[a->n++];
+
+		memset(na, 0, sizeof(*na));
+		if (he->h_addrtype == AF_INET) {
+			na->u.in.sin_family = AF_INET;
+			memcpy(&na->u.in.sin_addr, *p, 4);
+			na->len = sizeof(na->u.in);
+		} else {
+			na->u.in6.sin6_family = AF_INET6;
+			memcpy(&na->u.in6.sin6_addr, *p, 16);
+			na->len = sizeof(na->u.in6);
+		}
+	}
+}
+
 /* Parses a positive answer into a. Returns 0 or -EIO. */
 static int parse_answer(struct dns_answer *a, const unsigned char *abuf, int alen)
 {
@@ -250,20 +269,7 @@ static int parse_answer(struct dns_answer *a, const unsigned char *abuf, int ale
 
 		if (rc != ARES_SUCCESS)
 			return rc == ARES_ENODATA ? -ENOENT : -EIO;
-		for (char **p = he->h_addr_list; *p && a->n < DNS_MAX_RECORDS; p++) {
-			struct netaddr *na = &a->r.addr[a->n++];
-
-			memset(na, 0, sizeof(*na));
-			if (he->h_addrtype == AF_INET) {
-				na->u.in.sin_family = AF_INET;
-				memcpy(&na->u.in.sin_addr, *p, 4);
-				na->len = sizeof(na->u.in);
-			} else {
-				na->u.in6.sin6_family = AF_INET6;
-				memcpy(&na->u.in6.sin6_addr, *p, 16);
-				na->len = sizeof(na->u.in6);
-			}
-		}
+		put_addrs(a, he);
 		ares_free_hostent(he);
 		return 0;
 	}
@@ -370,20 +376,7 @@ static bool from_hosts_file(struct dns *d, const char *name, enum dns_type type,
 	memset(a, 0, offsetof(struct dns_answer, r));
 	a->type = type;
 	a->ttl = DNS_HOSTS_TTL;
-	for (char **p = he->h_addr_list; *p && a->n < DNS_MAX_RECORDS; p++) {
-		struct netaddr *na = &a->r.addr[a->n++];
-
-		memset(na, 0, sizeof(*na));
-		if (family == AF_INET) {
-			na->u.in.sin_family = AF_INET;
-			memcpy(&na->u.in.sin_addr, *p, 4);
-			na->len = sizeof(na->u.in);
-		} else {
-			na->u.in6.sin6_family = AF_INET6;
-			memcpy(&na->u.in6.sin6_addr, *p, 16);
-			na->len = sizeof(na->u.in6);
-		}
-	}
+	put_addrs(a, he);
 	ares_free_hostent(he);
 	return a->n > 0;
 }

@@ -410,27 +410,34 @@ static void advance(struct nx *x)
 
 /* ---- the entry point ---------------------------------------------------------------- */
 
+int nexthop_transport(const struct sip_uri *u, enum sip_proto *proto)
+{
+	*proto = SIP_PROTO_UDP;
+	if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
+		return -EPROTONOSUPPORT;
+	if (u->transport.len) {
+		if (sip_proto_parse(u->transport, proto) < 0)
+			return -EPROTONOSUPPORT;
+	} else if (u->scheme == SIP_URI_SIPS) {
+		*proto = SIP_PROTO_TLS;
+	}
+	if (u->scheme == SIP_URI_SIPS && *proto != SIP_PROTO_TLS)
+		return -EPROTONOSUPPORT; /* sips needs TLS on every hop (§26.2.2) */
+	return transport_has_proto(*proto) ? 0 : -EPROTONOSUPPORT;
+}
+
 int nexthop_resolve(struct dns *d, const struct sip_uri *u, size_t msg_len, unsigned udp_mtu,
 		    struct nexthop_list *l, nexthop_cb cb, void *arg)
 {
 	struct sip_str host = u->maddr.len ? u->maddr : u->host;
-	enum sip_proto proto = SIP_PROTO_UDP;
+	enum sip_proto proto;
 	struct netaddr na;
 	struct nx *x;
 	int rc;
 
-	if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
-		return -EPROTONOSUPPORT;
-	if (u->transport.len) {
-		if (sip_proto_parse(u->transport, &proto) < 0)
-			return -EPROTONOSUPPORT;
-	} else if (u->scheme == SIP_URI_SIPS) {
-		proto = SIP_PROTO_TLS;
-	}
-	if (u->scheme == SIP_URI_SIPS && proto != SIP_PROTO_TLS)
-		return -EPROTONOSUPPORT; /* sips needs TLS on every hop (§26.2.2) */
-	if (!transport_has_proto(proto))
-		return -EPROTONOSUPPORT;
+	rc = nexthop_transport(u, &proto);
+	if (rc < 0)
+		return rc;
 	if (host.len == 0 || host.len >= DNS_NAME_MAX)
 		return -EHOSTUNREACH;
 	x = calloc(1, sizeof(*x));

@@ -49,6 +49,12 @@ typedef void (*nexthop_cb)(void *arg, int rc, const struct nexthop_list *l);
 int nexthop_resolve(struct dns *d, const struct sip_uri *u, size_t msg_len, unsigned udp_mtu,
 		    struct nexthop_list *l, nexthop_cb cb, void *arg);
 
+/* §4.1's first rules: the URI's transport parameter, else TLS for sips,
+ * else UDP (which NAPTR or SRV may still change). Returns 0, or
+ * -EPROTONOSUPPORT: not sip/sips, a transport we do not know or have no
+ * listener for, sips over anything but TLS. */
+int nexthop_transport(const struct sip_uri *u, enum sip_proto *proto);
+
 /* RFC 2782's order of srv[0..n) in place: by priority, and within one
  * priority a weighted random draw (weight 0 last). */
 void nexthop_srv_order(struct dns_srv *srv, unsigned n);

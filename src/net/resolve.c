@@ -1,15 +1,12 @@
 /*
- * resolve: the next hop of a URI (see resolve.h). Runs on the worker that
- * relays: a numeric host (the common case for bindings and Route values
- * we wrote ourselves) costs a parse and a listener lookup; a name goes
- * through getaddrinfo(3) on this thread, which can stall the worker for as
- * long as the resolver takes, so production routes should name addresses
- * or a local caching resolver until RFC 3263 lookups are asynchronous.
- * Only families we have a listener for are kept: an answer we cannot send
- * to is no answer.
+ * resolve: the next hop of a URI, waiting for getaddrinfo(3) (see
+ * resolve.h): for the threads that may block, never a worker. Only
+ * families we have a listener for are kept: an answer we cannot send to
+ * is no answer.
  */
 #include "net/resolve.h"
 
+#include "net/nexthop.h"
 #include "net/tcp.h"
 
 #include <errno.h>
@@ -56,26 +53,19 @@ int resolve_host(struct sip_str host, uint16_t port, enum sip_proto proto, struc
 
 int resolve_uri(const struct sip_uri *u, size_t msg_len, unsigned udp_mtu, struct sip_dest *d)
 {
-	enum sip_proto proto = SIP_PROTO_UDP;
+	enum sip_proto proto;
 	struct sip_str host;
 	bool by_size = false;
 	int rc;
 
-	if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
-		return -EPROTONOSUPPORT;
-	if (u->transport.len) {
-		if (sip_proto_parse(u->transport, &proto) < 0)
-			return -EPROTONOSUPPORT;
-	} else if (u->scheme == SIP_URI_SIPS) {
-		proto = SIP_PROTO_TLS;
-	} else if (udp_mtu && msg_len > udp_mtu && transport_has_proto(SIP_PROTO_TCP)) {
+	rc = nexthop_transport(u, &proto);
+	if (rc < 0)
+		return rc;
+	if (proto == SIP_PROTO_UDP && !u->transport.len && udp_mtu && msg_len > udp_mtu &&
+	    transport_has_proto(SIP_PROTO_TCP)) {
 		proto = SIP_PROTO_TCP;
 		by_size = true;
 	}
-	if (u->scheme == SIP_URI_SIPS && proto != SIP_PROTO_TLS)
-		return -EPROTONOSUPPORT; /* sips needs TLS on every hop (§26.2.2) */
-	if (!transport_has_proto(proto))
-		return -EPROTONOSUPPORT;
 	host = u->maddr.len ? u->maddr : u->host;
 	rc = resolve_host(host, u->port ? u->port : sip_uri_default_port(u), proto, d);
 	if (rc == 0 && by_size && tcp_refused_recently(&d->addr)) {

@@ -1,11 +1,11 @@
 /*
- * resolve: the next hop for a URI (RFC 3263 §4, without NAPTR/SRV yet):
- * transport from the transport parameter or the sips scheme, else UDP, or
- * TCP for a message over [sip] udp_mtu bytes (RFC 3261 §18.1.1) unless
- * that address refused TCP in the last minute (tcp.h); host from maddr
- * or the host part; port or the transport's default. Numeric hosts cost
- * nothing; names go through getaddrinfo(3), which may block the calling
- * worker, so production routes should use addresses or a local resolver.
+ * resolve: the next hop for a URI for threads that are not workers and
+ * may wait (the Session Controller pool's loader): transport as
+ * nexthop_transport() says, or TCP for a message over [sip] udp_mtu bytes
+ * (RFC 3261 §18.1.1) unless that address refused TCP in the last minute
+ * (tcp.h); host from maddr or the host part; port or the transport's
+ * default; a name through getaddrinfo(3), which blocks. Workers resolve
+ * with nexthop.h (RFC 3263 in full, without blocking).
  */
 #ifndef JCT_RESOLVE_H
 #define JCT_RESOLVE_H

@@ -21,6 +21,7 @@
 #include "proxy/accesslog.h"
 
 #include "base/log.h"
+#include "base/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,39 +84,6 @@ static void al_puts(struct al_out *o, const char *s)
 	al_put(o, s, strlen(s));
 }
 
-/* The length of the UTF-8 character at p[0..n) and its code point, or 0
- * when the bytes are not one (overlong, surrogate, past U+10FFFF). */
-static size_t al_utf8(const unsigned char *p, size_t n, unsigned *cp)
-{
-	unsigned c = p[0], v;
-	size_t len;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, v = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, v = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, v = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-	    (len == 4 && (v < 0x10000 || v > 0x10ffff)))
-		return 0;
-	*cp = v;
-	return len;
-}
-
 /* s's length cut to max bytes without splitting a UTF-8 character. */
 static size_t al_cut(struct sip_str s, size_t max)
 {
@@ -138,7 +106,7 @@ static void al_escaped(struct al_out *o, struct sip_str s)
 
 	for (size_t i = 0; i < n;) {
 		unsigned cp;
-		size_t k = al_utf8(p + i, n - i, &cp);
+		size_t k = utf8_decode(p + i, n - i, &cp);
 
 		if (k == 0) {
 			al_puts(o, "\\ufffd");

@@ -11,7 +11,6 @@
 #include "proxy/relay.h"
 
 #include "base/siphash.h"
-#include "net/resolve.h"
 #include "proxy/self.h"
 #include "sip/hdr_list.h"
 
@@ -251,11 +250,14 @@ int relay_response_edits(struct sip_msg *m, struct msg_edits *ed, struct sip_des
 	if (rc < 0)
 		return rc;
 	rc = transport_response_dest(&next, NULL, d);
-	if (rc == -EHOSTUNREACH && sip_proto_parse(next.transport, &p) == 0) {
-		/* sent-by is a name (§18.2.2 with RFC 3263 §5) */
-		uint16_t port = next.port ? next.port : (p == SIP_PROTO_TLS ? 5061 : 5060);
-		rc = resolve_host(next.host, port, p, d);
-	}
+	/* A sent-by that is a name has received= beside it whenever we
+	 * relayed the request (§18.2.1 stamps it), so a Via without one is
+	 * not of a request we relayed: it is not looked up (that would let
+	 * anyone make a worker wait on DNS with one response). Over a stream
+	 * the connection the request came on is enough. */
+	if (rc == -EHOSTUNREACH && conn && sip_proto_parse(next.transport, &p) == 0 &&
+	    sip_proto_is_stream(p))
+		rc = 0;
 	if (rc < 0)
 		return rc;
 	if (sip_proto_is_stream(d->proto))

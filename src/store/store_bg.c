@@ -363,28 +363,46 @@ static bool bg_load_servers(PGconn *c)
 	return true;
 }
 
+/* Reads a table whole (sql) into an array of n rows of size bytes, for a
+ * loader named what. Returns the result (the array in *rows, the caller
+ * frees both) or NULL: *conn_ok says whether the connection still works. */
+static PGresult *bg_read_all(PGconn *c, const char *sql, const char *what, size_t size, void **rows,
+			     unsigned *n, bool *conn_ok)
+{
+	PGresult *r = PQexec(c, sql);
+
+	*conn_ok = true;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("event=%s_load_failed error=\"%s\"", what,
+			 PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		*conn_ok = PQstatus(c) == CONNECTION_OK;
+		return NULL;
+	}
+	*n = (unsigned)PQntuples(r);
+	*rows = calloc(*n ? *n : 1, size);
+	if (!*rows) {
+		log_warn("event=%s_load_failed error=\"out of memory\"", what);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
 /* Reads the enabled routes whole and hands them to the hook (100k rows
  * are a few MB for a moment). Returns false when the connection failed. */
 static bool bg_load_routes(PGconn *c)
 {
-	PGresult *r = PQexec(c, "SELECT id, kind, match, next_hop, priority, weight FROM route "
-				"WHERE enabled ORDER BY id");
-	struct store_route *rows = NULL;
+	struct store_route *rows;
 	unsigned n;
+	bool ok;
+	PGresult *r = bg_read_all(c,
+				  "SELECT id, kind, match, next_hop, priority, weight FROM route "
+				  "WHERE enabled ORDER BY id",
+				  "routes", sizeof(*rows), (void **)&rows, &n, &ok);
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		log_warn("event=routes_load_failed error=\"%s\"",
-			 PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
-		PQclear(r);
-		return PQstatus(c) == CONNECTION_OK;
-	}
-	n = (unsigned)PQntuples(r);
-	rows = calloc(n ? n : 1, sizeof(*rows));
-	if (!rows) {
-		log_warn("event=routes_load_failed error=\"out of memory\"");
-		PQclear(r);
-		return true;
-	}
+	if (!r)
+		return ok;
 	for (unsigned i = 0; i < n; i++) {
 		rows[i] = (struct store_route){
 			.id = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10),
@@ -403,23 +421,15 @@ static bool bg_load_routes(PGconn *c)
 /* The same for the enabled call forwards. */
 static bool bg_load_forwards(PGconn *c)
 {
-	PGresult *r = PQexec(c, "SELECT aor, target FROM call_forward WHERE enabled ORDER BY aor");
-	struct store_forward *rows = NULL;
+	struct store_forward *rows;
 	unsigned n;
+	bool ok;
+	PGresult *r =
+		bg_read_all(c, "SELECT aor, target FROM call_forward WHERE enabled ORDER BY aor",
+			    "forwards", sizeof(*rows), (void **)&rows, &n, &ok);
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		log_warn("event=forwards_load_failed error=\"%s\"",
-			 PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
-		PQclear(r);
-		return PQstatus(c) == CONNECTION_OK;
-	}
-	n = (unsigned)PQntuples(r);
-	rows = calloc(n ? n : 1, sizeof(*rows));
-	if (!rows) {
-		log_warn("event=forwards_load_failed error=\"out of memory\"");
-		PQclear(r);
-		return true;
-	}
+	if (!r)
+		return ok;
 	for (unsigned i = 0; i < n; i++)
 		rows[i] = (struct store_forward){.aor = PQgetvalue(r, (int)i, 0),
 						 .target = PQgetvalue(r, (int)i, 1)};

@@ -13,6 +13,7 @@
 #include "store/store_cdr.h"
 
 #include "base/log.h"
+#include "base/utf8.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -191,37 +192,6 @@ static bool sc_reserve(struct store_cdr *sc, size_t more)
 	return true;
 }
 
-/* The length of the UTF-8 sequence at p[0..n), or 0 when it is not one
- * (overlong forms, surrogates and code points past U+10FFFF are not). */
-static size_t sc_utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0];
-	size_t len;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* A column's value in COPY's text format: \N for NULL, backslash
  * escapes for the characters that end a column or a row. Room for the
  * worst case (3 bytes a byte, and the tab) is reserved by the caller. */
@@ -235,7 +205,8 @@ static void sc_put_col(struct store_cdr *sc, struct sip_str s, bool null_if_empt
 		o += 2;
 	}
 	for (size_t i = 0; i < s.len;) {
-		size_t n = sc_utf8_len(p + i, s.len - i);
+		unsigned cp;
+		size_t n = utf8_decode(p + i, s.len - i, &cp);
 
 		if (n == 0) {
 			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */

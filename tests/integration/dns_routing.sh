@@ -4,7 +4,8 @@
 # calls, failover to the next SRV target when the first answers 503 and
 # when it is silent (§4.3), NAPTR choosing TCP, and a DNS server that
 # never answers, which must not slow calls to other targets on the same
-# worker. Where each call went is read from the access log.
+# worker, and late answers that are waited for. Where each call went is
+# read from the access log.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 . "$(dirname "$0")/dns_lib.sh"
@@ -15,10 +16,11 @@ DNS=$(free_port)
 SLOW=$(free_port)
 UA=$(free_port) UB=$(free_port) UC=$(free_port)
 UF1=$(free_port) UF2=$(free_port) US1=$(free_port) US2=$(free_port) UT=$(free_port)
-UN=$(free_port) API=$(free_port)
+UN=$(free_port) API=$(free_port) UL=$(free_port)
 
 # The zone (dnsmasq, tests/integration/dns_lib.sh), with slowdns.py in
-# front of it: it never answers for slow.test, and logs every query.
+# front of it: it never answers for slow.test, answers late for late.test,
+# and logs every query.
 DNS_TTL=300
 dns_a a.test 127.0.0.1
 dns_a b.test 127.0.0.1
@@ -34,8 +36,10 @@ dns_naptr n.test 10 10 S SIP+D2T "" _sip._tcp.n.test
 dns_naptr n.test 20 10 S SIP+D2U "" _sip._udp.n.test
 dns_srv _sip._tcp.n.test a.test "$UT" 10 1
 dns_srv _sip._udp.n.test a.test "$UA" 10 1
+dns_srv _sip._udp.late.test b.test "$UL" 10 1
 dns_start "$DNS" || { fail "dnsmasq"; t_done; }
-dns_slow_start "$SLOW" --drop-match 'slow\.test$' || { fail "slowdns"; t_done; }
+dns_slow_start "$SLOW" --drop-match 'slow\.test$' --delay-match 'late\.test$' --delay-ms 700 ||
+	{ fail "slowdns"; t_done; }
 
 # One worker: the slow lookup and the other calls share it.
 SIP_EXTRA="record_route = yes" write_config "$PORT"
@@ -116,7 +120,17 @@ uas_wait uas_t 5
 [ "$(grep -c "method=INVITE .*target=\"tcp:127.0.0.1:$UT\"" "$T_DIR/access.log")" -eq 5 ] &&
 	pass "NAPTR: 5 INVITEs over TCP" || fail "NAPTR: INVITEs not over TCP"
 
-# 5. A name server that never answers: the request waiting for it holds
+# 5. Late answers (700 ms for every question about late.test: NAPTR,
+# then SRV): the call waits for them and goes through.
+uas uas_l uas.xml "$UL" -m 2
+t0=$(now_ms)
+calls l late.test 2 -r 10
+t1=$(now_ms)
+uas_wait uas_l 2
+[ "$((t1 - t0))" -ge 1400 ] && pass "late DNS answers waited for ($((t1 - t0)) ms)" ||
+	fail "late.test answered in $((t1 - t0)) ms: the delays were not seen"
+
+# 6. A name server that never answers: the request waiting for it holds
 # no worker. While sip:x@slow.test waits (NAPTR, SRV, A: each 2 tries x
 # 500 ms, then 504), 100 calls to
 # numeric targets on the same (only) worker go through at once.
