@@ -334,7 +334,10 @@ static void cache_put(const char *key, size_t klen, const struct dns_answer *a)
 
 	if (!cache || (a->status && a->status != -ENOENT))
 		return; /* timeouts and failures are not answers */
-	if (a->status == -ENOENT && ttl > negative_max)
+	/* A negative answer without a SOA (RFC 2308 §5 would not keep it)
+	 * is kept negative_ttl too, as Kamailio's dns_neg_cache_ttl does:
+	 * else every call to a domain without NAPTR would ask again. */
+	if (a->status == -ENOENT && (ttl == 0 || ttl > negative_max))
 		ttl = negative_max;
 	if (ttl > DNS_MAX_TTL)
 		ttl = DNS_MAX_TTL;

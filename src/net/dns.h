@@ -9,9 +9,9 @@
  * no worker and a slow name server delays only the requests that wait on
  * it. Answers (positive and negative) are kept in a cache every worker
  * shares, for their TTL (RFC 1035 §3.2.1; a negative answer for its SOA
- * minimum, RFC 2308 §5, at most [dns] negative_ttl). A lookup the cache
- * answers costs no socket and no callback delay: dns_lookup() answers it
- * before it returns.
+ * minimum, RFC 2308 §5, at most [dns] negative_ttl, which one without a
+ * SOA gets). A lookup the cache answers costs no socket and no callback
+ * delay: dns_lookup() answers it before it returns.
  */
 #ifndef JCT_DNS_H
 #define JCT_DNS_H
