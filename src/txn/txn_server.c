@@ -318,10 +318,11 @@ void stx_reply(struct stx *st, struct worker *w, struct sip_msg *m, unsigned sta
 		ctr_inc(ctr, CTR_DROPPED);
 		return;
 	}
+	/* before it goes: a final response frees the request m points into */
+	worker_replied(w, m, &st->src, status);
 	if (stx_respond(st, worker_out(w), (size_t)n, status, clock_now_ms()) < 0)
 		ctr_inc(ctr, CTR_TX_ERRORS);
 	ctr_local_reply_sent(ctr, status, (uint64_t)n);
-	worker_replied(w, m, &st->src, status);
 }
 
 const struct sip_job *stx_request(const struct stx *st)
