@@ -53,6 +53,7 @@ struct dns {
 	unsigned pending;
 	struct dns_query *queries; /* in flight */
 	struct dns_stats st;
+	bool closing; /* in dns_free(): the callbacks may not ask again */
 };
 
 static struct ttlcache *cache;
@@ -450,6 +451,8 @@ int dns_lookup(struct dns *d, const char *name, enum dns_type type, dns_cb cb, v
 
 	if (len == 0 || len >= DNS_NAME_MAX)
 		return -EINVAL;
+	if (d->closing)
+		return -ECANCELED;
 	klen = make_key(name, type, key);
 	if (cache) {
 		struct dns_answer *a = malloc(sizeof(*a));
@@ -574,6 +577,7 @@ void dns_free(struct dns *d)
 {
 	if (!d)
 		return;
+	d->closing = true;
 	ares_destroy(d->ch); /* pending lookups end with ARES_EDESTRUCTION */
 	ares_library_cleanup();
 	free(d);

@@ -91,7 +91,7 @@ void dns_free(struct dns *d);
  * query is sent (or joins the same one in flight) and it returns 0; cb
  * runs later from dns_process(), exactly once. Returns -EINVAL for a name too long or empty.
  * The caller keeps arg alive until cb (a lookup ends within [dns]
- * timeout x tries x servers).
+ * timeout x tries x servers). -ECANCELED once the resolver is going away.
  */
 int dns_lookup(struct dns *d, const char *name, enum dns_type type, dns_cb cb, void *arg);
 

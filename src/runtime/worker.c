@@ -553,8 +553,9 @@ static void *worker_main(void *arg)
 		/* Stop once closed and drained, including what waits on the
 		 * database, so nothing acknowledged is cut off. Transactions
 		 * still lingering (Timer J and the like) are not waited for. */
-		if (closed && idle && (!w->store || !store_pending(w->store)) &&
-		    (!w->dns || !dns_pending(w->dns)))
+		/* (Lookups still waiting for DNS are not waited for: their
+		 * requests are ended by dns_free(), after the join.) */
+		if (closed && idle && (!w->store || !store_pending(w->store)))
 			break;
 		if (idle)
 			worker_sleep(w);
