@@ -320,8 +320,12 @@ static int run(const struct config *cfg)
 	store_bg_stop();
 	dlgcache_fini();
 	scpool_fini();
-	statroute_free();
-	callfwd_free();
+	if (rc == 0) {
+		/* what the workers read, once none is left (a stuck one may) */
+		statroute_free();
+		callfwd_free();
+		dns_cache_free();
+	}
 	transport_close();
 	auth_destroy();
 	ban_fini();

@@ -420,26 +420,32 @@ static void cfg_set_log_level(struct cfg_parse *ps, const struct cfg_key *k, con
 	*(enum log_level *)cfg_field(ps, k->off) = level;
 }
 
-static void cfg_set_log_target(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+/* A log's destination: word (stderr, off), syslog or an absolute path:
+ * a relative one would depend on the directory the daemon was started
+ * from, which differs between a shell and systemd. */
+static void cfg_set_log_dest(struct cfg_parse *ps, const struct cfg_key *k, const char *value,
+			     const char *word)
 {
 	char *target = cfg_field(ps, k->off);
 
-	if (strcasecmp(value, "stderr") == 0 || strcasecmp(value, "syslog") == 0) {
-		strcpy(target, strcasecmp(value, "stderr") == 0 ? "stderr" : "syslog");
+	if (strcasecmp(value, word) == 0 || strcasecmp(value, "syslog") == 0) {
+		strcpy(target, strcasecmp(value, word) == 0 ? word : "syslog");
 		return;
 	}
-	/* A relative path would depend on the directory the daemon was
-	 * started from, which differs between a shell and systemd. */
 	if (value[0] != '/') {
-		cfg_err(ps, "%s: '%s' is not stderr, syslog or an absolute path", k->name, value);
+		cfg_err(ps, "%s: '%s' is not %s, syslog or an absolute path", k->name, value, word);
 		return;
 	}
-	if (strlen(value) >= sizeof(ps->cfg->log.target)) {
-		cfg_err(ps, "%s: the path is longer than %zu characters", k->name,
-			sizeof(ps->cfg->log.target) - 1);
+	if (strlen(value) >= PATH_MAX) {
+		cfg_err(ps, "%s: the path is longer than %d characters", k->name, PATH_MAX - 1);
 		return;
 	}
 	strcpy(target, value);
+}
+
+static void cfg_set_log_target(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	cfg_set_log_dest(ps, k, value, "stderr");
 }
 
 /* ---- hosts and addresses ---------------------------------------------- */
@@ -938,20 +944,10 @@ static void cfg_set_dns_servers(struct cfg_parse *ps, const struct cfg_key *k, c
 	}
 }
 
-/* "off", "syslog" or an absolute path. */
+/* The access log: off, syslog or an absolute path. */
 static void cfg_set_access(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
 {
-	char *target = cfg_field(ps, k->off);
-
-	if (strcasecmp(value, "off") == 0 || strcasecmp(value, "syslog") == 0) {
-		strcpy(target, strcasecmp(value, "off") == 0 ? "off" : "syslog");
-		return;
-	}
-	if (value[0] != '/' || strlen(value) >= PATH_MAX) {
-		cfg_err(ps, "%s: '%s' is not off, syslog or an absolute path", k->name, value);
-		return;
-	}
-	strcpy(target, value);
+	cfg_set_log_dest(ps, k, value, "off");
 }
 
 /* A short string of digits (empty allowed), .max digits at most. */
@@ -1289,7 +1285,8 @@ static void cfg_check_together(struct cfg_parse *ps)
 	if (cfg_line_of(ps, "routing", "translate") && c->sip.mode != PROXY_MODE_STATEFUL &&
 	    c->routing.translate != 0) {
 		ps->lineno = cfg_line_of(ps, "routing", "translate");
-		cfg_err(ps, "[routing] translate needs [sip] mode = stateful (or translate = none)");
+		cfg_err(ps,
+			"[routing] translate needs [sip] mode = stateful (or translate = none)");
 	}
 	if (c->routing.session_controllers && !c->database.conninfo[0]) {
 		ps->lineno = cfg_line_of(ps, "routing", "session_controllers");

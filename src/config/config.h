@@ -219,10 +219,10 @@ struct config {
 		/* Out-of-dialog requests from endpoints go to Session Controllers,
 		 * requests from them are routed by Request-URI. */
 		bool session_controllers;
-		unsigned overload_dialog_rate; /* new dialogs per second; 0: off */
-		unsigned translate;            /* enum cfg_translate bits */
-		unsigned ntranslate;           /* names listed (the list mechanism's count) */
-		unsigned max_translations;     /* Request-URI replacements per request */
+		unsigned overload_dialog_rate;  /* new dialogs per second; 0: off */
+		unsigned translate;             /* enum cfg_translate bits */
+		unsigned ntranslate;            /* names listed (the list mechanism's count) */
+		unsigned max_translations;      /* Request-URI replacements per request */
 		char enum_suffix[CFG_NAME_MAX]; /* ENUM's domain (RFC 6116 §2.4) */
 		/* E.164 normalisation (proxy/e164.c): the country code a national
 		 * number is in, and the prefixes that mark national and

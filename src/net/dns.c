@@ -454,29 +454,25 @@ int dns_lookup(struct dns *d, const char *name, enum dns_type type, dns_cb cb, v
 	if (d->closing)
 		return -ECANCELED;
 	klen = make_key(name, type, key);
-	if (cache) {
-		struct dns_answer *a = malloc(sizeof(*a));
-		ssize_t n = a ? ttlcache_get(cache, key, klen, clock_now_ms(), a, sizeof(*a)) : -1;
-
-		if (n > 0) {
-			a->cached = true;
-			d->st.cache_hits++;
-			cb(arg, a);
-			free(a);
-			return 1;
-		}
-		free(a);
-	}
 	{
+		/* answered here: from the cache, else from /etc/hosts (and
+		 * cached); one buffer for either */
 		struct dns_answer *a = malloc(sizeof(*a));
+		bool hit = false;
 
-		if (a && from_hosts_file(d, name, type, a)) {
+		if (a && cache &&
+		    ttlcache_get(cache, key, klen, clock_now_ms(), a, sizeof(*a)) > 0) {
+			a->cached = hit = true;
+			d->st.cache_hits++;
+		} else if (a && from_hosts_file(d, name, type, a)) {
 			cache_put(key, klen, a);
-			cb(arg, a);
-			free(a);
-			return 1;
+			hit = true;
 		}
+		if (hit)
+			cb(arg, a);
 		free(a);
+		if (hit)
+			return 1;
 	}
 	w = malloc(sizeof(*w));
 	if (!w)

@@ -11,7 +11,7 @@
  */
 #include "net/nexthop.h"
 
-#include "base/clock.h"
+#include "base/weighted.h"
 #include "net/tcp.h"
 #include "net/transport.h"
 
@@ -78,62 +78,30 @@ static void advance(struct nx *x);
 
 /* ---- RFC 2782 ordering ----------------------------------------------------- */
 
-static uint64_t rnd(void)
-{
-	static __thread uint64_t s;
-
-	if (!s)
-		s = clock_now_ns() ^ (uint64_t)(uintptr_t)&s;
-	s ^= s << 13;
-	s ^= s >> 7;
-	s ^= s << 17;
-	return s;
-}
-
 static int by_priority(const void *a, const void *b)
 {
 	const struct dns_srv *x = a, *y = b;
 
-	/* weight 0 last within a priority: drawn once no weight is left */
-	if (x->priority != y->priority)
-		return x->priority < y->priority ? -1 : 1;
-	return (x->weight == 0) - (y->weight == 0);
+	return x->priority < y->priority ? -1 : x->priority > y->priority;
 }
 
 void nexthop_srv_order(struct dns_srv *srv, unsigned n)
 {
+	uint32_t prio[DNS_MAX_RECORDS], weight[DNS_MAX_RECORDS];
+	unsigned order[DNS_MAX_RECORDS];
+	struct dns_srv in[DNS_MAX_RECORDS];
+
+	if (n > DNS_MAX_RECORDS)
+		n = DNS_MAX_RECORDS;
 	qsort(srv, n, sizeof(*srv), by_priority);
-	for (unsigned i = 0; i < n;) {
-		unsigned end = i;
-
-		while (end < n && srv[end].priority == srv[i].priority)
-			end++;
-		/* RFC 2782: draw among the rest of the priority in proportion
-		 * to weight (a uniform draw in [0, sum), the first whose running
-		 * sum exceeds it); weight 0 only once no weight is left */
-		for (unsigned k = i; k + 1 < end; k++) {
-			uint64_t sum = 0, pick, run = 0;
-			unsigned c = k;
-
-			for (unsigned j = k; j < end; j++)
-				sum += srv[j].weight;
-			pick = sum ? rnd() % sum : 0;
-			for (unsigned j = k; j < end && sum; j++) {
-				run += srv[j].weight;
-				if (run > pick) {
-					c = j;
-					break;
-				}
-			}
-			if (c != k) {
-				struct dns_srv t = srv[k];
-
-				srv[k] = srv[c];
-				srv[c] = t;
-			}
-		}
-		i = end;
+	for (unsigned i = 0; i < n; i++) {
+		prio[i] = srv[i].priority;
+		weight[i] = srv[i].weight;
 	}
+	weighted_order(prio, weight, n, order);
+	memcpy(in, srv, n * sizeof(*srv));
+	for (unsigned i = 0; i < n; i++)
+		srv[i] = in[order[i]];
 }
 
 /* ---- the end ----------------------------------------------------------------- */
@@ -143,37 +111,50 @@ static bool can_send(enum sip_proto p, int family)
 	return transport_pick_listener(p, family, -1) >= 0;
 }
 
+/* Would a message of msg_len bytes over proto (fixed: by the URI) go
+ * over TCP for its size (RFC 3261 §18.1.1)? */
+static bool too_big(enum sip_proto proto, bool fixed, size_t msg_len, unsigned udp_mtu)
+{
+	return proto == SIP_PROTO_UDP && !fixed && udp_mtu && msg_len > udp_mtu &&
+	       transport_has_proto(SIP_PROTO_TCP);
+}
+
+/* Appends addr:port over proto to l when we can send there; over TCP
+ * when big, unless that address just refused TCP. */
+static void add_dest(struct nexthop_list *l, enum sip_proto proto, const struct netaddr *addr,
+		     uint16_t port, bool big)
+{
+	struct sip_dest *d = &l->d[l->n];
+
+	if (l->n == NEXTHOP_MAX || !can_send(proto, netaddr_family(addr)))
+		return;
+	memset(d, 0, sizeof(*d));
+	d->proto = proto;
+	d->addr = *addr;
+	netaddr_set_port(&d->addr, port);
+	d->listener = -1;
+	if (big && !tcp_refused_recently(&d->addr) &&
+	    can_send(SIP_PROTO_TCP, netaddr_family(&d->addr))) {
+		d->proto = SIP_PROTO_TCP;
+		l->by_size = true;
+	}
+	l->n++;
+}
+
 static void finish(struct nx *x)
 {
 	struct nexthop_list *l = &x->out;
-	bool big = x->proto == SIP_PROTO_UDP && !x->proto_fixed && x->udp_mtu &&
-		   x->msg_len > x->udp_mtu && transport_has_proto(SIP_PROTO_TCP);
+	bool big = too_big(x->proto, x->proto_fixed, x->msg_len, x->udp_mtu);
 
 	for (unsigned s = 0; s < x->nslots; s++)
-		for (unsigned i = 0; i < x->slot[s].n && l->n < NEXTHOP_MAX; i++) {
-			struct sip_dest *d = &l->d[l->n];
-
-			memset(d, 0, sizeof(*d));
-			d->proto = x->proto;
-			d->addr = x->slot[s].a[i];
-			netaddr_set_port(&d->addr, x->slot[s].port);
-			d->listener = -1;
-			if (!can_send(d->proto, netaddr_family(&d->addr)))
-				continue;
-			/* RFC 3261 §18.1.1: too big for UDP, unless TCP was just
-			 * refused there */
-			if (big && !tcp_refused_recently(&d->addr) &&
-			    can_send(SIP_PROTO_TCP, netaddr_family(&d->addr))) {
-				d->proto = SIP_PROTO_TCP;
-				l->by_size = true;
-			}
-			l->n++;
-		}
+		for (unsigned i = 0; i < x->slot[s].n; i++)
+			add_dest(l, x->proto, &x->slot[s].a[i], x->slot[s].port, big);
 	x->rc = l->n ? 0 : x->dns_err ? x->dns_err : -EHOSTUNREACH;
 	x->done = true;
 	if (x->sync)
 		return; /* nexthop_resolve() hands it over */
-	x->cb(x->arg, x->rc, x->rc ? NULL : l);
+	if (x->cb)
+		x->cb(x->arg, x->rc, x->rc ? NULL : l);
 	free(x);
 }
 
@@ -438,8 +419,17 @@ int nexthop_resolve(struct dns *d, const struct sip_uri *u, size_t msg_len, unsi
 	rc = nexthop_transport(u, &proto);
 	if (rc < 0)
 		return rc;
-	if (host.len == 0 || host.len >= DNS_NAME_MAX)
-		return -EHOSTUNREACH;
+	if (netaddr_from_host(host, 0, &na) == 0) {
+		/* §4.1/§4.2: a numeric host, the common case (bindings, our
+		 * Record-Route): no lookup, nothing allocated */
+		l->n = 0;
+		l->by_size = false;
+		add_dest(l, proto, &na, u->port ? u->port : sip_uri_default_port(u),
+			 too_big(proto, u->transport.len != 0, msg_len, udp_mtu));
+		return l->n ? 0 : -EHOSTUNREACH;
+	}
+	if (!d || host.len == 0 || host.len >= DNS_NAME_MAX)
+		return -EHOSTUNREACH; /* a name, and no resolver to ask */
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
@@ -454,15 +444,7 @@ int nexthop_resolve(struct dns *d, const struct sip_uri *u, size_t msg_len, unsi
 	x->msg_len = msg_len;
 	x->udp_mtu = udp_mtu;
 	sip_str_to_cstr(host, x->host, sizeof(x->host));
-	if (netaddr_from_host(host, 0, &na) == 0 || !d) {
-		/* §4.1/§4.2: a numeric host: no lookup at all (without a
-		 * resolver a name finds no address) */
-		x->nslots = netaddr_from_host(host, 0, &na) == 0;
-		x->slot[0].a[0] = na;
-		x->slot[0].n = 1;
-		x->slot[0].port = u->port ? u->port : sip_uri_default_port(u);
-		finish(x);
-	} else if (x->port) {
+	if (x->port) {
 		host_addrs(x); /* §4.2: an explicit port: A/AAAA only */
 	} else if (x->proto_fixed) {
 		probe_srv(x); /* the transport is known: its SRV alone */

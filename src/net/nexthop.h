@@ -41,7 +41,8 @@ typedef void (*nexthop_cb)(void *arg, int rc, const struct nexthop_list *l);
  * Resolves u for a message of msg_len bytes (udp_mtu: [sip] udp_mtu, 0:
  * never TCP for size). Returns 0 with *l filled when that needed no wait
  * (cb not called); 1 when DNS is being asked (cb runs later, once, on this
- * worker; the caller keeps arg alive until then); or, without calling cb,
+ * worker; the caller keeps arg alive until then; cb NULL: nobody waits,
+ * the answer only fills the cache); or, without calling cb,
  * -EPROTONOSUPPORT (a scheme or transport we cannot send on; sips
  * without TLS), -EHOSTUNREACH or -ENOMEM. d may be NULL: names then
  * fail (-EHOSTUNREACH) and numeric hosts work.
@@ -55,8 +56,7 @@ int nexthop_resolve(struct dns *d, const struct sip_uri *u, size_t msg_len, unsi
  * listener for, sips over anything but TLS. */
 int nexthop_transport(const struct sip_uri *u, enum sip_proto *proto);
 
-/* RFC 2782's order of srv[0..n) in place: by priority, and within one
- * priority a weighted random draw (weight 0 last). */
+/* RFC 2782's order of srv[0..n) in place (base/weighted.h). */
 void nexthop_srv_order(struct dns_srv *srv, unsigned n);
 
 #endif

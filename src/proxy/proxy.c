@@ -72,7 +72,6 @@ struct pbranch {
 	bool provisional;       /* a provisional came: a CANCEL may be sent (§9.1) */
 	bool cancel_wanted;     /* cancel once a provisional comes */
 	bool by_size;           /* over TCP for its size alone: UDP if TCP is refused */
-	bool resolving;         /* waiting for DNS (nexthop.h) */
 	/* RFC 3263 §4.3: where the request may go, tried in order (a 503, a
 	 * transport error or a timeout moves it to the next); hops.n = 0
 	 * until resolved. alt: which of the target's next hops (a static
@@ -264,9 +263,9 @@ static void account_final(struct pctx *p, unsigned status)
 
 		accesslog_write(&e);
 	}
-	if (!cdr_on())
+	if (!cdr)
 		return;
-	if (p->invite && p->starts_dialog && p->cdr_started && status >= 300)
+	if (p->invite && p->cdr_started && status >= 300)
 		cdr_of(p, &m, CDR_END, status,
 		       p->by_cancel    ? "cancel"
 		       : status == 408 ? "timeout"
@@ -498,7 +497,6 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 		/* RFC 3263 §4: the hop's transports, ports and addresses */
 		rc = nexthop_resolve(worker_dns(w), &rs.hop, m.len, udp_mtu, &b->hops, resolved, b);
 		if (rc == 1) {
-			b->resolving = true;
 			p->refs++; /* until resolved() */
 			return;
 		}
@@ -554,7 +552,8 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 		goto failed;
 	}
 	p->refs++;
-	{
+	if (accesslog_on() || cdr_on()) {
+		/* where it went, for the records (none kept otherwise) */
 		char a[NETADDR_STRLEN];
 
 		netaddr_format(&dst.addr, a, sizeof(a));
@@ -583,7 +582,6 @@ static void resolved(void *arg, int rc, const struct nexthop_list *l)
 	struct pbranch *b = arg;
 	struct pctx *p = b->p;
 
-	b->resolving = false;
 	if (b->final) {
 		/* cancelled (CANCEL, 6xx or 2xx elsewhere) while DNS answered */
 	} else if (rc == 0) {

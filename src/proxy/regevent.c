@@ -413,20 +413,11 @@ static void path_of(const struct event *e, unsigned listener, char *buf, size_t 
 		buf[0] = '\0';
 }
 
-/* A lookup an event started: its answer is in the cache for the retry. */
-static void dns_warmed(void *arg, int rc, const struct nexthop_list *l)
-{
-	(void)arg;
-	(void)rc;
-	(void)l;
-}
-
 /* Where a request to uri (its route set route, may be empty) goes:
  * the first Route's URI, else uri (RFC 3261 §12.2.1.1, loose routing),
  * by RFC 3263 (the first destination: a failed event is retried). A name
  * not cached yet is -EAGAIN: the event is retried once DNS answered. */
-static int dest_of(struct dns *dns, struct sip_str uri, struct sip_str route,
-		   struct sip_dest *dst)
+static int dest_of(struct dns *dns, struct sip_str uri, struct sip_str route, struct sip_dest *dst)
 {
 	struct nexthop_list l;
 	int rc;
@@ -442,7 +433,7 @@ static int dest_of(struct dns *dns, struct sip_str uri, struct sip_str route,
 	} else if (sip_uri_parse(uri, &u) < 0) {
 		return -EINVAL;
 	}
-	rc = nexthop_resolve(dns, &u, 0, 0, &l, dns_warmed, NULL);
+	rc = nexthop_resolve(dns, &u, 0, 0, &l, NULL, NULL); /* fills the cache */
 	if (rc == 1)
 		return -EAGAIN;
 	if (rc < 0)

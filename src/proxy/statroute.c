@@ -15,19 +15,17 @@
  * 100k routes take about 10 MB and a few tens of milliseconds to build,
  * on the database thread; the lookups cost the same whatever the size.
  *
- * The weighted order of RFC 2782 §"Usage rules" is drawn per lookup with
- * a per-thread xorshift generator (no shared state is written on the hot
- * path). Unlike the RFC, which lets a weight 0 be drawn first with a
- * small chance, a hop of weight 0 here comes after every weighted hop of
- * its priority: the shares of the others are then exactly their weights
- * (3:1 is 75:25, not the RFC's 80:20 for integer draws), and 0 means
- * "standby" as sip_server.weight 0 means "drain".
+ * The weighted order of RFC 2782 §"Usage rules" is drawn per lookup by
+ * base/weighted.h, as for SRV records: a hop of weight 0 comes after every
+ * weighted hop of its priority, so 0 means "standby" as sip_server.weight
+ * 0 means "drain".
  */
 #include "proxy/statroute.h"
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/siphash.h"
+#include "base/weighted.h"
 #include "proxy/e164.h"
 #include "sip/sip_uri.h"
 
@@ -37,11 +35,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define SR_DOMAIN_MAX  253
 #define SR_LOG_SKIPPED 10 /* rows logged one by one per load; the rest counted */
 #define SR_MIN_SLOTS   16
+
+_Static_assert(STATROUTE_GROUP_MAX <= WEIGHTED_MAX, "a group is ordered whole");
 
 enum sr_kind { SR_DOMAIN = 0, SR_PREFIX, SR_OUTBOUND };
 
@@ -297,21 +296,6 @@ unsigned statroute_count(void)
 
 /* ---- lookups ------------------------------------------------------------- */
 
-/* xorshift64* per thread, seeded from the kernel on first use. */
-static uint64_t sr_random(void)
-{
-	static _Thread_local uint64_t s;
-
-	if (!s) {
-		if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s) || !s)
-			s = (clock_now_ns() ^ (uint64_t)(uintptr_t)&s) | 1;
-	}
-	s ^= s >> 12;
-	s ^= s << 25;
-	s ^= s >> 27;
-	return s * 0x2545F4914F6CDD1DULL;
-}
-
 static const struct sr_group *sr_lookup(const struct sr_table *t, uint8_t kind, const char *key,
 					size_t len)
 {
@@ -327,52 +311,22 @@ static const struct sr_group *sr_lookup(const struct sr_table *t, uint8_t kind, 
 	return NULL;
 }
 
-/*
- * The hops of g into out: each priority's run (at most
- * STATROUTE_GROUP_MAX hops, so one 64-bit mask says which are taken) in
- * weighted random order: draw r in 1..sum of the weights not yet taken,
- * take the first hop whose running sum reaches r (a weight 0 never
- * does); once only weight 0 is left, uniformly among those.
- */
+/* The hops of g into out, in RFC 2782's order (base/weighted.h): at
+ * most STATROUTE_MAX_HOPS of its STATROUTE_GROUP_MAX. */
 static void sr_order(const struct sr_table *t, const struct sr_group *g, struct statroute_hops *out)
 {
 	const struct sr_hop *h = t->h + g->first;
-	unsigned i = 0;
+	uint32_t prio[STATROUTE_GROUP_MAX], weight[STATROUTE_GROUP_MAX];
+	unsigned order[STATROUTE_GROUP_MAX],
+		n = g->n < STATROUTE_GROUP_MAX ? g->n : STATROUTE_GROUP_MAX;
 
-	out->n = 0;
-	while (i < g->n && out->n < STATROUTE_MAX_HOPS) {
-		unsigned j = i, left;
-		uint64_t taken = 0, sum = 0;
-
-		while (j < g->n && h[j].priority == h[i].priority)
-			sum += h[j++].weight;
-		for (left = j - i; left && out->n < STATROUTE_MAX_HOPS; left--) {
-			unsigned pick = i;
-
-			if (sum) {
-				uint64_t r = sr_random() % sum + 1, run = 0;
-
-				for (; pick < j; pick++) {
-					if (taken & (1ull << (pick - i)))
-						continue;
-					run += h[pick].weight;
-					if (run >= r)
-						break;
-				}
-				sum -= h[pick].weight;
-			} else {
-				uint64_t r = sr_random() % left;
-
-				for (; pick < j; pick++) {
-					if (!(taken & (1ull << (pick - i))) && r-- == 0)
-						break;
-				}
-			}
-			taken |= 1ull << (pick - i);
-			strcpy(out->uri[out->n++], t->strs + h[pick].uri);
-		}
-		i = j;
+	for (unsigned i = 0; i < n; i++) {
+		prio[i] = h[i].priority;
+		weight[i] = h[i].weight;
 	}
+	weighted_order(prio, weight, n, order);
+	for (out->n = 0; out->n < n && out->n < STATROUTE_MAX_HOPS; out->n++)
+		strcpy(out->uri[out->n], t->strs + h[order[out->n]].uri);
 }
 
 /* domain in lowercase into buf (SR_DOMAIN_MAX + 1); false when too long. */

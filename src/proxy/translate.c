@@ -167,8 +167,6 @@ static void run(struct translation *x)
 			return;
 		}
 		local = ours(x);
-		number =
-			x->u.has_user && e164_normalise(cfg, x->u.user, digits, sizeof(digits)) > 0;
 		/* 1. call forward unconditional, for an AOR of ours */
 		if ((steps & CFG_TRANSLATE_FORWARD) && local &&
 		    callfwd_find(x->u.user, x->u.host, fwd, sizeof(fwd))) {
@@ -196,6 +194,9 @@ static void run(struct translation *x)
 				finish(x, 503, NULL, "Database Unavailable");
 			return;
 		}
+		/* (only the steps after the registry look at the number) */
+		number = (steps & (CFG_TRANSLATE_ENUM | CFG_TRANSLATE_ROUTES)) && x->u.has_user &&
+			 e164_normalise(cfg, x->u.user, digits, sizeof(digits)) > 0;
 		/* 3. ENUM, for a telephone number */
 		if ((steps & CFG_TRANSLATE_ENUM) && number && x->may_leave && !x->enum_done) {
 			x->enum_done = true;
