@@ -63,6 +63,26 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* Query argument name, if given, lowercased into buf (RT_DOMAIN_MAX + 1
+ * bytes), *out pointing to it (left alone when absent). Returns false
+ * once it answered 400 (too long). */
+static bool lower_arg(struct admin_req *r, const char *name, char *buf, const char **out)
+{
+	const char *v = admin_arg(r, name);
+
+	if (!v)
+		return true;
+	if (strlen(v) > RT_DOMAIN_MAX) {
+		admin_error(r, 400, ADMIN_E_BAD_REQUEST, "%s is longer than %d characters", name,
+			    RT_DOMAIN_MAX);
+		return false;
+	}
+	snprintf(buf, RT_DOMAIN_MAX + 1, "%s", v);
+	lower(buf);
+	*out = buf;
+	return true;
+}
+
 /* Is d (lowercase) a host name or IPv4 address, as the table's
  * junction_is_domain() says: labels of letters, digits and '-', neither
  * first nor last, 1 to 63 long, joined by dots? */
@@ -341,16 +361,9 @@ void admin_routes_list(struct admin_req *r)
 			    "kind must be domain, prefix or outbound, not '%.32s'", f.kind);
 		return;
 	}
-	if (admin_arg(r, "match")) {
-		if (strlen(admin_arg(r, "match")) > RT_DOMAIN_MAX) {
-			admin_error(r, 400, ADMIN_E_BAD_REQUEST,
-				    "match is longer than %d characters", RT_DOMAIN_MAX);
-			return;
-		}
-		snprintf(match, sizeof(match), "%s", admin_arg(r, "match"));
-		lower(match); /* as stored; digits are unchanged */
-		f.match = match;
-	}
+	/* as stored: lowercase (digits are unchanged) */
+	if (!lower_arg(r, "match", match, &f.match))
+		return;
 	f.limit = limit + 1; /* one more says whether there is a next page */
 	db = admin_db(r);
 	if (!db)
@@ -570,16 +583,8 @@ void admin_forwards_list(struct admin_req *r)
 
 	if (!admin_args_only(r, args) || !admin_page(r, &limit, &f.after_id))
 		return;
-	if (admin_arg(r, "domain")) {
-		if (strlen(admin_arg(r, "domain")) > RT_DOMAIN_MAX) {
-			admin_error(r, 400, ADMIN_E_BAD_REQUEST,
-				    "domain is longer than %d characters", RT_DOMAIN_MAX);
-			return;
-		}
-		snprintf(domain, sizeof(domain), "%s", admin_arg(r, "domain"));
-		lower(domain);
-		f.domain = domain;
-	}
+	if (!lower_arg(r, "domain", domain, &f.domain))
+		return;
 	f.limit = limit + 1;
 	db = admin_db(r);
 	if (!db)
