@@ -23,10 +23,14 @@ APORT=$(free_port)
 TIMEOUT=3
 PER_SOURCE=1100
 QUEUED=16384
+# queue_depth: room for the slow reader's 20,000 requests, so that the
+# client served beside it meets its output cap, not full worker queues
+# (503 from the dispatcher, a race with how fast the workers drain).
 SIP_EXTRA="tcp_message_timeout = $TIMEOUT
 tcp_max_per_source = $PER_SOURCE
 tcp_max_queued = $QUEUED
-tcp_max_connections = 4096" write_config "$PORT"
+tcp_max_connections = 4096
+queue_depth = 32768" write_config "$PORT"
 cat >>"$T_DIR/junction.conf" <<CONF
 
 [admin]
