@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "net/dns.h"
+#include "net/tls.h"
 #include "net/transport.h"
 #include "proxy/accesslog.h"
 #include "proxy/affinity.h"
@@ -31,6 +32,7 @@
 #include "registrar/auth.h"
 #include "registrar/httpauth.h"
 #include "registrar/location.h"
+#include "registrar/registrar.h"
 #include "registrar/subcache.h"
 #include "runtime/counters.h"
 #include "runtime/dispatch.h"
@@ -47,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DRAIN_TIMEOUT_MS 5000
@@ -105,6 +108,32 @@ static int check_schema(const struct config *cfg)
 }
 
 /* One line with the lifetime totals, so a run leaves its figures behind. */
+/* The certificate in use, and how long it has left (start, reload). */
+static void log_tls_certificate(void)
+{
+	char subject[256] = "";
+	int64_t not_after = 0;
+
+	if (tls_cert_info(&not_after, subject, sizeof(subject)))
+		log_info("event=tls_certificate subject=\"%s\" days_left=%lld", subject,
+			 (long long)((not_after - (int64_t)time(NULL)) / 86400));
+}
+
+/* SIGHUP: the certificate and key read again (a renewal replaces the
+ * files); connections that are up keep theirs. A file that does not
+ * load leaves the old ones in service. */
+static void reload_tls(void)
+{
+	char err[1024];
+
+	if (tls_reload(err, sizeof(err)) < 0) {
+		log_error("event=tls_reload_failed error=\"%s\" kept=old", err);
+		return;
+	}
+	log_info("event=tls_reloaded");
+	log_tls_certificate();
+}
+
 static void log_counters(void)
 {
 	struct counters c;
@@ -146,6 +175,7 @@ static int run(const struct config *cfg)
 	int sig, rc;
 	bool stop = false;
 
+	registrar_set_flow_path(core_flow_path);
 	rc = self_init(cfg);
 	if (rc < 0)
 		return 1;
@@ -167,6 +197,15 @@ static int run(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (config_tls_on(cfg)) {
+		char err[1024];
+
+		if (tls_init(&cfg->tls, true, err, sizeof(err)) < 0) {
+			log_error("event=start_failed error=\"[tls] %s\"", err);
+			return 1;
+		}
+		log_tls_certificate();
+	}
 	rc = transport_open(cfg->sip.listen, cfg->sip.nlisten);
 	if (rc < 0)
 		return 1;
@@ -296,6 +335,8 @@ static int run(const struct config *cfg)
 			log_reopen();
 			log_info("event=log_reopened");
 			accesslog_reopen();
+			if (config_tls_on(cfg))
+				reload_tls();
 			break;
 		default:
 			log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
@@ -327,6 +368,7 @@ static int run(const struct config *cfg)
 		dns_cache_free();
 	}
 	transport_close();
+	tls_free();
 	auth_destroy();
 	ban_fini();
 	subcache_destroy();

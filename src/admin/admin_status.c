@@ -23,6 +23,8 @@
 #include "config/config.h"
 #include "net/dns.h"
 #include "net/tcp.h"
+#include "net/tls.h"
+#include "net/transport.h"
 #include "proxy/accesslog.h"
 #include "proxy/callfwd.h"
 #include "proxy/statroute.h"
@@ -130,6 +132,40 @@ static uint64_t dialogs_active(const struct counters *c)
 	return a > b ? a - b : 0;
 }
 
+/* The stream transports with a listener, and what each carried. */
+static json_t *transports_json(void)
+{
+	json_t *a = json_array();
+
+	for (int p = SIP_PROTO_TCP; p < SIP_PROTO__COUNT; p++) {
+		struct tcp_stats st;
+
+		if (!transport_has_proto(p))
+			continue;
+		tcp_stats(p, &st);
+		json_array_append_new(
+			a, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "transport",
+				     sip_proto_name(p), "connections", (json_int_t)st.connections,
+				     "bytes_in", (json_int_t)st.bytes_in, "bytes_out",
+				     (json_int_t)st.bytes_out, "handshakes", (json_int_t)st.handshakes,
+				     "handshake_failures", (json_int_t)st.handshake_failures));
+	}
+	return a;
+}
+
+/* The TLS server certificate in use, null without TLS. */
+static json_t *tls_json(void)
+{
+	char subject[256] = "";
+	int64_t not_after = 0;
+
+	if (!tls_cert_info(&not_after, subject, sizeof(subject)))
+		return json_null();
+	return json_pack("{s:s, s:o, s:I}", "subject", subject, "expires_at",
+			 iso_time((double)not_after), "days_left",
+			 (json_int_t)((not_after - (int64_t)clock_wall_s()) / 86400));
+}
+
 void admin_status(struct admin_req *r)
 {
 	const struct config *cfg = admin_config();
@@ -154,7 +190,9 @@ void admin_status(struct admin_req *r)
 	counters_snapshot(c);
 	for (unsigned i = 0; i < cfg->sip.nlisten; i++)
 		json_array_append_new(listeners,
-				      json_pack("{s:s}", "listen", cfg->sip.listen[i].text));
+				      json_pack("{s:s, s:s}", "listen", cfg->sip.listen[i].text,
+						"transport",
+						sip_proto_name(cfg->sip.listen[i].proto)));
 	for (unsigned i = 0; i < workers_count(); i++)
 		json_array_append_new(workers,
 				      json_pack("{s:I, s:I}", "index", (json_int_t)i, "queue_depth",
@@ -163,7 +201,8 @@ void admin_status(struct admin_req *r)
 	dbj = json_pack("{s:s, s:o}", "state", db_state(&db), "latency_ms",
 			db.up > 0 ? json_real(db.latency_ms) : json_null());
 	admin_json(r, 200,
-		   json_pack("{s:s, s:o, s:o, s:I, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I}",
+		   json_pack("{s:s, s:o, s:o, s:I, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:o, "
+			     "s:o}",
 			     "version", PACKAGE_VERSION, "node", admin_col_str(cfg->node.name),
 			     "started_at", iso_time(admin_started_at()), "uptime_seconds",
 			     (json_int_t)(up > 0 ? up : 0), "mode", mode_name(cfg->sip.mode),
@@ -171,7 +210,8 @@ void admin_status(struct admin_req *r)
 			     "bindings", db.bindings >= 0 ? json_integer(db.bindings) : json_null(),
 			     "transactions", (json_int_t)get(&c->g_transactions), "dialogs",
 			     (json_int_t)dialogs_active(c), "tcp_connections",
-			     (json_int_t)tcp_connection_count()));
+			     (json_int_t)tcp_connection_count(), "transports", transports_json(),
+			     "tls", tls_json()));
 	free(c);
 }
 
@@ -268,6 +308,10 @@ void admin_metrics(struct admin_req *r)
 	in.nworkers = n;
 	in.queue_depth = depth;
 	in.tcp_connections = tcp_connection_count();
+	for (int p = SIP_PROTO_TCP; p < SIP_PROTO__COUNT; p++)
+		if ((in.transport_on[p] = transport_has_proto(p)))
+			tcp_stats(p, &in.transport[p]);
+	(void)tls_cert_info(&in.tls_not_after, NULL, 0);
 	in.bans = (unsigned)ban_count(clock_wall_ms());
 	in.db_up = db.up;
 	in.bindings_active = db.bindings;

@@ -375,6 +375,46 @@ static void routing_families(FILE *f, const struct metrics_input *in)
 	sample(f, l, "step", "loop", get(&c->v[CTR_TRANSLATION_LOOPS]));
 }
 
+/* Per stream transport: connections, bytes on the wire, handshakes (the
+ * TLS handshake, the WebSocket upgrade), and the TLS certificate's end. */
+static void transport_families(FILE *f, const struct metrics_input *in)
+{
+	static const char *const conns = "junction_transport_connections",
+			      *const bytes = "junction_transport_bytes_total",
+			      *const hs = "junction_transport_handshakes_total";
+
+	family(f, conns, "gauge", "Open SIP connections, by stream transport.");
+	for (int p = 0; p < SIP_PROTO__COUNT; p++)
+		if (in->transport_on[p])
+			sample(f, conns, "transport", sip_proto_name(p),
+			       in->transport[p].connections);
+	family(f, bytes, "counter",
+	       "Bytes received and sent on SIP connections (TLS records included), by "
+	       "transport and direction.");
+	for (int p = 0; p < SIP_PROTO__COUNT; p++)
+		if (in->transport_on[p]) {
+			fprintf(f, "%s{transport=\"%s\",direction=\"in\"} %" PRIu64 "\n", bytes,
+				sip_proto_name(p), in->transport[p].bytes_in);
+			fprintf(f, "%s{transport=\"%s\",direction=\"out\"} %" PRIu64 "\n", bytes,
+				sip_proto_name(p), in->transport[p].bytes_out);
+		}
+	family(f, hs, "counter",
+	       "TLS handshakes (tls, wss) and WebSocket upgrades (ws) by transport and "
+	       "outcome.");
+	for (int p = 0; p < SIP_PROTO__COUNT; p++)
+		if (in->transport_on[p] && p != SIP_PROTO_TCP) {
+			fprintf(f, "%s{transport=\"%s\",outcome=\"ok\"} %" PRIu64 "\n", hs,
+				sip_proto_name(p), in->transport[p].handshakes);
+			fprintf(f, "%s{transport=\"%s\",outcome=\"failed\"} %" PRIu64 "\n", hs,
+				sip_proto_name(p), in->transport[p].handshake_failures);
+		}
+	if (in->tls_not_after > 0)
+		gauge(f, "junction_tls_certificate_expiry_timestamp_seconds",
+		      "When the TLS server certificate in use expires (Unix time); reloaded on "
+		      "SIGHUP.",
+		      (uint64_t)in->tls_not_after);
+}
+
 /* The static routes and call forwards this node holds: a node whose
  * figure lags the database's row count has missed a reload. */
 static void loaded_families(FILE *f, const struct metrics_input *in)
@@ -466,6 +506,7 @@ char *metrics_format(const struct metrics_input *in, size_t *len)
 	record_families(f, in);
 	routing_families(f, in);
 	loaded_families(f, in);
+	transport_families(f, in);
 	if (in->pool) {
 		pool_families(f, in);
 		affinity_families(f, in);

@@ -11,6 +11,7 @@
 #ifndef JCT_METRICS_H
 #define JCT_METRICS_H
 
+#include "net/tcp.h"
 #include "proxy/cdr.h"
 #include "proxy/scpool.h"
 #include "runtime/counters.h"
@@ -54,6 +55,12 @@ struct metrics_input {
 	/* What the node holds: DNS answers cached, static routes and call
 	 * forwards loaded */
 	unsigned dns_cache_entries, routes_loaded, forwards_loaded;
+	/* Each stream transport with a listener (tcp, tls, ws, wss): what
+	 * tcp_stats() says; the others are not exported. */
+	bool transport_on[SIP_PROTO__COUNT];
+	struct tcp_stats transport[SIP_PROTO__COUNT];
+	/* The TLS certificate's notAfter (Unix seconds); 0: no TLS */
+	int64_t tls_not_after;
 };
 
 /* Reads /proc/self. Returns 0 or a negative errno. */

@@ -88,6 +88,7 @@ static void cfg_set_translate(struct cfg_parse *ps, const struct cfg_key *k, con
 static void cfg_set_dns_servers(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_access(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static void cfg_set_digits(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
+static void cfg_set_tls_peers(struct cfg_parse *ps, const struct cfg_key *k, const char *value);
 static const struct cfg_key *cfg_find_key(const char *section, const char *name);
 
 static const char *const mode_names[] = {"stateless", "stateful", "redirect", NULL};
@@ -95,6 +96,8 @@ static const char *const auth_mode_names[] = {"local", "none", "delegate", "http
 static const char *const notify_mode_names[] = {"off", "register", "reginfo", NULL};
 static const char *const ban_action_names[] = {"drop", "reply", NULL};
 static const char *const access_format_names[] = {"logfmt", "json", NULL};
+static const char *const tls_version_names[] = {"1.2", "1.3", NULL};
+static const char *const verify_client_names[] = {"no", "optional", "require", NULL};
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -166,6 +169,21 @@ static const struct cfg_key cfg_keys[] = {
 	{"log", "access", cfg_set_access, .off = OFF(log.access), .dflt = "off"},
 	{"log", "access_format", cfg_set_enum, .off = OFF(log.access_format),
 	 .names = access_format_names, .dflt = "logfmt"},
+	/* TLS (net/tls.c): the tls: and wss: listeners, outgoing TLS. */
+	{"tls", "certificate", cfg_set_path, .off = OFF(tls.certificate)},
+	{"tls", "private_key", cfg_set_path, .off = OFF(tls.private_key)},
+	{"tls", "ca_file", cfg_set_path, .off = OFF(tls.ca_file)},
+	{"tls", "verify_client", cfg_set_enum, .off = OFF(tls.verify_client),
+	 .names = verify_client_names, .dflt = "no"},
+	{"tls", "verify_server", cfg_set_bool, .off = OFF(tls.verify_server), .dflt = "yes"},
+	{"tls", "min_version", cfg_set_enum, .off = OFF(tls.min_version),
+	 .names = tls_version_names, .dflt = "1.2"},
+	{"tls", "ciphers", cfg_set_string, .off = OFF(tls.ciphers), .min = 1,
+	 .max = TLS_CIPHERS_MAX, .dflt = TLS_DEFAULT_CIPHERS},
+	{"tls", "ciphersuites", cfg_set_string, .off = OFF(tls.ciphersuites), .min = 1,
+	 .max = TLS_CIPHERS_MAX},
+	{"tls", "trusted_peers", cfg_set_tls_peers, .count_off = OFF(tls.ntrusted_peers),
+	 .list = true},
 	/* Asynchronous DNS (net/dns.c): c-ares in each worker. */
 	{"dns", "servers", cfg_set_dns_servers, .count_off = OFF(dns.nservers), .list = true},
 	{"dns", "timeout", cfg_set_uint, .off = OFF(dns.timeout), .min = 50, .max = 30000,
@@ -579,7 +597,7 @@ static void cfg_listen_item(struct cfg_parse *ps, const struct cfg_key *k, const
 				     (size_t)(colon - item))
 			cfg_err(ps,
 				"%s: '%s' has an unknown transport '%.*s' "
-				"(expected udp, tcp or tls)",
+				"(expected udp, tcp, tls, ws or wss)",
 				k->name, item, (int)(colon - item), item);
 		else
 			cfg_err(ps,
@@ -1096,6 +1114,28 @@ static void cfg_set_scanners(struct cfg_parse *ps, const struct cfg_key *k, cons
 	}
 }
 
+/* [tls] trusted_peers: host names a client certificate may carry. */
+static void cfg_set_tls_peers(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
+{
+	struct tls_settings *t = &ps->cfg->tls;
+	const char *p;
+	size_t len;
+
+	while ((p = cfg_next_item(&value, &len))) {
+		if (len >= TLS_NAME_MAX) {
+			cfg_err(ps, "%s: '%.*s' is longer than %d characters", k->name, (int)len, p,
+				TLS_NAME_MAX - 1);
+			continue;
+		}
+		if (t->ntrusted_peers >= TLS_MAX_TRUSTED) {
+			cfg_err(ps, "%s: more than %d names", k->name, TLS_MAX_TRUSTED);
+			return;
+		}
+		memcpy(t->trusted_peers[t->ntrusted_peers], p, len);
+		t->trusted_peers[t->ntrusted_peers++][len] = '\0';
+	}
+}
+
 /* [admin] listen: "off", or one ADDRESS:PORT (IPv6 in brackets). */
 static void cfg_set_admin_listen(struct cfg_parse *ps, const struct cfg_key *k, const char *value)
 {
@@ -1206,9 +1246,56 @@ static void cfg_check_admin(struct cfg_parse *ps)
 	}
 }
 
+/* TLS: what a tls: or wss: listener needs, loaded as the start would
+ * load it, so that --check-config finds an unreadable file, a key that
+ * does not match or a certificate out of its validity period. */
+static void cfg_check_tls(struct cfg_parse *ps)
+{
+	const struct config *c = ps->cfg;
+	const struct tls_settings *t = &c->tls;
+	bool listener = config_tls_on(c), set = false;
+	char err[1024];
+
+	for (size_t i = 0; i < CFG_NKEYS; i++)
+		set |= strcmp(cfg_keys[i].section, "tls") == 0 && ps->first_line[i];
+	if (!listener && set) {
+		ps->lineno = cfg_line_of(ps, "sip", "listen");
+		cfg_err(ps, "[tls] is set, but no tls: or wss: listener in [sip] listen uses it "
+			    "(outgoing TLS leaves from one)");
+		return;
+	}
+	if (!listener)
+		return;
+	if (!t->certificate[0] || !t->private_key[0]) {
+		ps->lineno = cfg_line_of(ps, "tls", t->certificate[0] ? "certificate" : "private_key");
+		if (!ps->lineno)
+			ps->lineno = cfg_line_of(ps, "sip", "listen");
+		cfg_err(ps, "a tls: or wss: listener needs [tls] certificate and private_key");
+		return;
+	}
+	if (t->verify_client != TLS_VERIFY_NO && !t->ca_file[0]) {
+		ps->lineno = cfg_line_of(ps, "tls", "verify_client");
+		cfg_err(ps, "[tls] verify_client needs [tls] ca_file (the CAs whose client "
+			    "certificates are accepted)");
+		return;
+	}
+	if (t->ntrusted_peers && t->verify_client == TLS_VERIFY_NO) {
+		ps->lineno = cfg_line_of(ps, "tls", "trusted_peers");
+		cfg_err(ps, "[tls] trusted_peers needs verify_client = optional or require "
+			    "(a name is trusted only from a certificate that verified)");
+		return;
+	}
+	if (tls_check(t, true, err, sizeof(err)) < 0) {
+		ps->lineno = cfg_line_of(ps, "tls", "certificate");
+		cfg_err(ps, "[tls] %s", err);
+	}
+}
+
 static void cfg_check_together(struct cfg_parse *ps)
 {
 	const struct config *c = ps->cfg;
+
+	cfg_check_tls(ps);
 
 	if (c->registrar.min_expires > c->registrar.default_expires ||
 	    c->registrar.default_expires > c->registrar.max_expires) {
@@ -1642,6 +1729,14 @@ bool config_is_domain(const struct config *cfg, struct sip_str host)
 		if (sip_str_caseeq_cstr(host, cfg->sip.domain[i]))
 			return true;
 	}
+	return false;
+}
+
+bool config_tls_on(const struct config *cfg)
+{
+	for (unsigned i = 0; i < cfg->sip.nlisten; i++)
+		if (sip_proto_is_secure(cfg->sip.listen[i].proto))
+			return true;
 	return false;
 }
 

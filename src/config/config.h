@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "net/netaddr.h"
+#include "net/tls.h"
 #include "net/transport.h"
 #include "sip/sip_msg.h"
 
@@ -106,6 +107,9 @@ struct config {
 		unsigned tcp_max_queued;       /* bytes of output queued per connection */
 		unsigned tcp_max_queued_total; /* bytes queued over all connections */
 	} sip;
+
+	/* TLS for tls: and wss: listeners and outgoing TLS (net/tls.h). */
+	struct tls_settings tls;
 
 	struct {
 		enum log_level level;
@@ -299,6 +303,8 @@ bool config_record_route(const struct config *cfg);
 
 /* Is host (case-insensitive) one of the served domains? */
 bool config_is_domain(const struct config *cfg, struct sip_str host);
+/* Does a listener need TLS (tls:, wss:)? */
+bool config_tls_on(const struct config *cfg);
 /* Is a inside one of the [security] trusted blocks? */
 bool config_is_trusted(const struct config *cfg, const struct netaddr *a);
 

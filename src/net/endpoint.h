@@ -9,6 +9,7 @@
 #include "net/netaddr.h"
 #include "sip/sip_hdr.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Where a received message came from: enough to answer it. */
@@ -17,6 +18,9 @@ struct sip_source {
 	uint16_t listener; /* index of the config listener it arrived on */
 	struct netaddr remote;
 	uint64_t conn_id; /* stream connection, 0 for UDP */
+	/* Came over a connection whose client certificate verified and names
+	 * one of [tls] trusted_peers (net/tls.h): a trusted source. */
+	bool peer_trusted;
 };
 
 /* Where a message goes. */
@@ -25,6 +29,11 @@ struct sip_dest {
 	struct netaddr addr;
 	int listener;     /* listener to send from; -1: the first of the right proto and family */
 	uint64_t conn_id; /* stream: try this connection first; 0: find or open one by addr */
+	/* TLS: the host name addr was resolved from, which the server's
+	 * certificate must name (RFC 5922 §7.2); NULL: addr itself. Borrowed:
+	 * whoever keeps a sip_dest keeps the name alive (txn_client.c copies
+	 * it). */
+	const char *name;
 };
 
 #endif

@@ -16,8 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const proto_names[SIP_PROTO__COUNT] = {"udp", "tcp", "tls"};
-static const char *const proto_via_names[SIP_PROTO__COUNT] = {"UDP", "TCP", "TLS"};
+static const char *const proto_names[SIP_PROTO__COUNT] = {"udp", "tcp", "tls", "ws", "wss"};
+static const char *const proto_via_names[SIP_PROTO__COUNT] = {"UDP", "TCP", "TLS", "WS", "WSS"};
 
 int sip_proto_parse(struct sip_str s, enum sip_proto *out)
 {

@@ -13,7 +13,15 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-enum sip_proto { SIP_PROTO_UDP = 0, SIP_PROTO_TCP, SIP_PROTO_TLS, SIP_PROTO__COUNT };
+/* WS and WSS: SIP over WebSocket (RFC 7118), in the clear and over TLS. */
+enum sip_proto {
+	SIP_PROTO_UDP = 0,
+	SIP_PROTO_TCP,
+	SIP_PROTO_TLS,
+	SIP_PROTO_WS,
+	SIP_PROTO_WSS,
+	SIP_PROTO__COUNT
+};
 
 struct netaddr {
 	union {
@@ -27,16 +35,33 @@ struct netaddr {
 /* Longest text netaddr_format() writes: "[v6]:65535" and a NUL. */
 #define NETADDR_STRLEN 56
 
-/* "udp" / "tcp" / "tls" (case-insensitive) -> proto. Returns 0 or -EINVAL. */
+/* "udp" / "tcp" / "tls" / "ws" / "wss" (case-insensitive) -> proto.
+ * Returns 0 or -EINVAL. */
 int sip_proto_parse(struct sip_str s, enum sip_proto *out);
-/* "udp", "tcp", "tls" */
+/* "udp", "tcp", "tls", "ws", "wss" */
 const char *sip_proto_name(enum sip_proto p);
-/* "UDP", "TCP", "TLS": the Via transport token. */
+/* "UDP", "TCP", "TLS", "WS", "WSS": the Via transport token. */
 const char *sip_proto_via_name(enum sip_proto p);
 /* Stream transports keep a connection (RFC 3261 §18). */
 static inline bool sip_proto_is_stream(enum sip_proto p)
 {
 	return p != SIP_PROTO_UDP;
+}
+/* Over TLS: what a sips URI may travel on (RFC 3261 §26.2, RFC 5630). */
+static inline bool sip_proto_is_secure(enum sip_proto p)
+{
+	return p == SIP_PROTO_TLS || p == SIP_PROTO_WSS;
+}
+/* WebSocket: a message per frame (RFC 7118 §5.1), and a connection only
+ * the client opens: we never connect to a WebSocket peer. */
+static inline bool sip_proto_is_ws(enum sip_proto p)
+{
+	return p == SIP_PROTO_WS || p == SIP_PROTO_WSS;
+}
+/* Framed by Content-Length, which is therefore required (§18.3, §20.14). */
+static inline bool sip_proto_framed_by_length(enum sip_proto p)
+{
+	return p == SIP_PROTO_TCP || p == SIP_PROTO_TLS;
 }
 
 /* "1.2.3.4:5060" or "[::1]:5060" (port required). Returns 0 or -EINVAL. */

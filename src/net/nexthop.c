@@ -402,7 +402,7 @@ int nexthop_transport(const struct sip_uri *u, enum sip_proto *proto)
 	} else if (u->scheme == SIP_URI_SIPS) {
 		*proto = SIP_PROTO_TLS;
 	}
-	if (u->scheme == SIP_URI_SIPS && *proto != SIP_PROTO_TLS)
+	if (u->scheme == SIP_URI_SIPS && !sip_proto_is_secure(*proto))
 		return -EPROTONOSUPPORT; /* sips needs TLS on every hop (§26.2.2) */
 	return transport_has_proto(*proto) ? 0 : -EPROTONOSUPPORT;
 }
@@ -424,6 +424,7 @@ int nexthop_resolve(struct dns *d, const struct sip_uri *u, size_t msg_len, unsi
 		 * Record-Route): no lookup, nothing allocated */
 		l->n = 0;
 		l->by_size = false;
+		l->name[0] = '\0';
 		add_dest(l, proto, &na, u->port ? u->port : sip_uri_default_port(u),
 			 too_big(proto, u->transport.len != 0, msg_len, udp_mtu));
 		return l->n ? 0 : -EHOSTUNREACH;
@@ -444,6 +445,7 @@ int nexthop_resolve(struct dns *d, const struct sip_uri *u, size_t msg_len, unsi
 	x->msg_len = msg_len;
 	x->udp_mtu = udp_mtu;
 	sip_str_to_cstr(host, x->host, sizeof(x->host));
+	sip_str_to_cstr(u->host, x->out.name, sizeof(x->out.name));
 	if (x->port) {
 		host_addrs(x); /* §4.2: an explicit port: A/AAAA only */
 	} else if (x->proto_fixed) {

@@ -30,6 +30,9 @@ struct nexthop_list {
 	struct sip_dest d[NEXTHOP_MAX];
 	/* TCP was chosen for the size alone: over UDP again if TCP is refused */
 	bool by_size;
+	/* The URI's host when it is a name: what a TLS server's certificate
+	 * must name (RFC 5922 §7.2; sip_dest.name); "" for a numeric host. */
+	char name[DNS_NAME_MAX];
 };
 
 /* The end of a lookup: rc 0 and l (borrowed for the call), or
@@ -53,7 +56,8 @@ int nexthop_resolve(struct dns *d, const struct sip_uri *u, size_t msg_len, unsi
 /* §4.1's first rules: the URI's transport parameter, else TLS for sips,
  * else UDP (which NAPTR or SRV may still change). Returns 0, or
  * -EPROTONOSUPPORT: not sip/sips, a transport we do not know or have no
- * listener for, sips over anything but TLS. */
+ * listener for, sips over anything but TLS or WSS. (ws and wss come only
+ * from the parameter, and reach only a connection the peer opened.) */
 int nexthop_transport(const struct sip_uri *u, enum sip_proto *proto);
 
 /* RFC 2782's order of srv[0..n) in place (base/weighted.h). */

@@ -27,18 +27,46 @@
  * and logs stay on one thread. Accepted connections are counted per IP
  * address (any port) in a keyed hash; outgoing ones are not, as we chose
  * to open them.
+ *
+ * TLS (tls:, wss:) sits between the socket and the rest, over memory
+ * BIOs, so OpenSSL never touches the socket and the code above stays one
+ * path: the epoll thread reads ciphertext, feeds it to the SSL and reads
+ * plaintext out into the same input buffer the framing reads; a send
+ * encrypts into the write BIO and puts the ciphertext through the same
+ * queue, caps and direct send() as clear text. Every call on a
+ * connection's SSL is made under its wlock (an SSL object is not safe
+ * from two threads at once), which the read side takes only for the
+ * decryption itself. A send before the handshake is done waits as
+ * plaintext (pend, counted in the caps like the queue); if an outgoing
+ * connection never gets through its handshake (refused, or a
+ * certificate that does not verify), each request waiting there goes
+ * back as undelivered, as for a refused TCP connect. The handshake has
+ * message_timeout_s from the accept (or connect) to finish, like a
+ * message.
+ *
+ * WebSocket (ws:, wss:; RFC 7118): after the HTTP upgrade (ws.c), each
+ * data message is one SIP message, so no Content-Length framing; a
+ * SIP message we send is one unfragmented frame. Only clients open
+ * WebSocket connections: a send to a WebSocket peer without one open
+ * fails (its binding's request goes to the node that holds it,
+ * proxy/core.c). The upgrade request must arrive whole within
+ * message_timeout_s of the accept, and each frame's payload is capped at
+ * max_message_size before a byte of it is buffered.
  */
 #include "net/tcp.h"
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/siphash.h"
+#include "net/tls.h"
+#include "net/ws.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -78,7 +106,20 @@ struct tcp_conn {
 	bool dead;
 	bool capped; /* closed for its output cap: the epoll thread counts it */
 
+	/* TLS: the session over memory BIOs (owned by ssl); NULL in the
+	 * clear. Under wlock: ssl, tls_up, pend. */
+	SSL *ssl;
+	BIO *rbio, *wbio;
+	bool tls_up;
+	char *pend; /* plaintext sent before the handshake ended */
+	size_t pend_len, pend_cap;
+	/* WebSocket: WS_UPGRADE until the HTTP upgrade, then WS_OPEN (set by
+	 * the epoll thread; a send reads it under wlock). */
+	uint8_t ws;
+	bool peer_trusted; /* tls_peer_trusted(), once the handshake is done */
+
 	/* Epoll thread only. */
+	struct ws_decoder wsd;
 	char *in;
 	size_t in_len, in_cap;
 	struct sip_frame frame;       /* of the message at in[0] */
@@ -125,6 +166,28 @@ static struct tcp_conn **by_id, **by_addr;
 static size_t tbl_mask;
 static unsigned tbl_count;
 static uint64_t next_conn_id = 1;
+
+enum { WS_NONE = 0, WS_UPGRADE, WS_OPEN };
+
+/* What each stream transport did (tcp_stats()). */
+static struct {
+	_Atomic uint64_t bytes_in, bytes_out, handshakes, handshake_failures;
+	unsigned open; /* under tbl_lock */
+} stats[SIP_PROTO__COUNT];
+
+/* Sources whose handshake failed, logged once a minute each (epoll
+ * thread only): a ring, oldest entry replaced. */
+#define HS_FAIL_SLOTS 64
+#define HS_FAIL_MS    60000
+static struct {
+	struct netaddr host;
+	uint64_t until_ms;
+	unsigned unlogged;
+} hs_failed[HS_FAIL_SLOTS];
+static unsigned hs_failed_next;
+
+/* Ciphertext as read, before the SSL has it (epoll thread only). */
+static char tls_scratch[TCP_READ_CHUNK];
 
 static struct tcp_source **sources;   /* tbl_mask + 1 chains; epoll thread only */
 static _Atomic uint64_t queued_total; /* bytes in every output queue */
@@ -175,6 +238,7 @@ static void table_insert(struct tcp_conn *c)
 	by_addr[a] = c;
 	c->in_table = true;
 	tbl_count++;
+	stats[c->proto].open++;
 }
 
 /* Under tbl_lock. */
@@ -196,6 +260,7 @@ static void table_remove(struct tcp_conn *c)
 		}
 	c->in_table = false;
 	tbl_count--;
+	stats[c->proto].open--;
 }
 
 /* Under tbl_lock. */
@@ -301,13 +366,17 @@ static struct tcp_conn *conn_new(int fd, enum sip_proto proto, unsigned listener
 	return c;
 }
 
-/* Under c->wlock (or with the last reference): frees the output queue. */
+/* Under c->wlock (or with the last reference): frees the output queue
+ * and what waits for the TLS handshake. */
 static void conn_drop_output(struct tcp_conn *c)
 {
-	atomic_fetch_sub_explicit(&queued_total, c->out_len, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&queued_total, c->out_len + c->pend_len, memory_order_relaxed);
 	free(c->out);
 	c->out = NULL;
 	c->out_len = c->out_cap = 0;
+	free(c->pend);
+	c->pend = NULL;
+	c->pend_len = c->pend_cap = 0;
 }
 
 static void conn_unref(struct tcp_conn *c)
@@ -317,9 +386,35 @@ static void conn_unref(struct tcp_conn *c)
 	conn_drop_output(c);
 	close(c->fd);
 	pthread_mutex_destroy(&c->wlock);
+	SSL_free(c->ssl); /* and its BIOs */
+	ws_decoder_free(&c->wsd);
 	free(c->in);
 	free(c);
 }
+
+/* Gives c a TLS session (ssl taken) over memory BIOs. Returns 0 or
+ * -ENOMEM (ssl freed). Before c is shared. */
+static int conn_tls_attach(struct tcp_conn *c, SSL *ssl)
+{
+	BIO *r = BIO_new(BIO_s_mem()), *w = BIO_new(BIO_s_mem());
+
+	if (!ssl || !r || !w) {
+		BIO_free(r);
+		BIO_free(w);
+		SSL_free(ssl);
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	/* An empty read BIO says "retry", not EOF: more may come. */
+	BIO_set_mem_eof_return(r, -1);
+	SSL_set_bio(ssl, r, w);
+	c->ssl = ssl;
+	c->rbio = r;
+	c->wbio = w;
+	return 0;
+}
+
+static int conn_tls_drain(struct tcp_conn *c);
 
 /* Epoll thread only: takes the connection out of service. Its output
  * queue goes at once, not with the last reference, so that the bytes
@@ -335,6 +430,13 @@ static void conn_close(struct tcp_conn *c, const char *why)
 	table_remove(c);
 	pthread_mutex_unlock(&tbl_lock);
 	pthread_mutex_lock(&c->wlock);
+	if (c->ssl && c->tls_up && !c->dead) {
+		/* close_notify, so the peer knows nothing was cut (RFC 8446
+		 * §6.1); best effort, as the queue goes now */
+		(void)SSL_shutdown(c->ssl);
+		ERR_clear_error();
+		(void)conn_tls_drain(c);
+	}
 	c->dead = true;
 	capped = c->capped;
 	conn_drop_output(c);
@@ -406,21 +508,32 @@ static void conn_fail(struct tcp_conn *c, const char *why)
 	struct sip_source src = {.proto = c->proto, .listener = c->listener, .remote = c->remote};
 	char *out = NULL;
 	size_t len = 0, off = 0;
-	bool never_up;
+	bool never_up, was_refused;
 
 	pthread_mutex_lock(&c->wlock);
-	never_up = c->connecting;
+	was_refused = c->connecting;
+	/* Over TLS, not up until the handshake is done; what waits is
+	 * plaintext in pend (out holds only handshake records then). */
+	never_up = was_refused || (c->ssl && !c->tls_up && !c->incoming);
 	if (never_up) {
-		out = c->out;
-		len = c->out_len;
-		c->out = NULL;
-		c->out_len = c->out_cap = 0;
+		char **q = c->ssl ? &c->pend : &c->out;
+		size_t *qlen = c->ssl ? &c->pend_len : &c->out_len;
+
+		out = *q;
+		len = *qlen;
+		*q = NULL;
+		*qlen = 0;
+		if (c->ssl)
+			c->pend_cap = 0;
+		else
+			c->out_cap = 0;
 		atomic_fetch_sub_explicit(&queued_total, len, memory_order_relaxed);
-		why = "refused";
+		if (was_refused)
+			why = "refused";
 	}
 	c->dead = true; /* from now on a send fails at once */
 	pthread_mutex_unlock(&c->wlock);
-	if (never_up)
+	if (was_refused)
 		refused_note(&c->remote);
 	conn_close(c, why);
 	while (off < len) {
@@ -448,11 +561,16 @@ static void conn_set_events(struct tcp_conn *c, uint32_t events)
 		c->events = events;
 }
 
-/* Under c->wlock: appends to the output queue. Returns 0, -ENOBUFS when
- * that would pass max_queued or max_queued_total, or -ENOMEM. */
-static int conn_queue(struct tcp_conn *c, const char *buf, size_t len)
+/* Under c->wlock: appends to the output queue (plain: to what waits for
+ * the TLS handshake). Returns 0, -ENOBUFS when that would pass
+ * max_queued or max_queued_total, or -ENOMEM. */
+static int conn_queue(struct tcp_conn *c, bool plain, const char *buf, size_t len)
 {
-	if (c->out_len + len > set.max_queued)
+	char **q = plain ? &c->pend : &c->out;
+	size_t *qlen = plain ? &c->pend_len : &c->out_len;
+	size_t *qcap = plain ? &c->pend_cap : &c->out_cap;
+
+	if (c->out_len + c->pend_len + len > set.max_queued)
 		return -ENOBUFS;
 	/* Reserve first: two threads racing for the last bytes cannot both
 	 * get them. */
@@ -461,22 +579,22 @@ static int conn_queue(struct tcp_conn *c, const char *buf, size_t len)
 		atomic_fetch_sub_explicit(&queued_total, len, memory_order_relaxed);
 		return -ENOBUFS;
 	}
-	if (c->out_len + len > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
+	if (*qlen + len > *qcap) {
+		size_t cap = *qcap ? *qcap : 4096;
 		char *p;
 
-		while (cap < c->out_len + len)
+		while (cap < *qlen + len)
 			cap *= 2;
-		p = realloc(c->out, cap);
+		p = realloc(*q, cap);
 		if (!p) {
 			atomic_fetch_sub_explicit(&queued_total, len, memory_order_relaxed);
 			return -ENOMEM;
 		}
-		c->out = p;
-		c->out_cap = cap;
+		*q = p;
+		*qcap = cap;
 	}
-	memcpy(c->out + c->out_len, buf, len);
-	c->out_len += len;
+	memcpy(*q + *qlen, buf, len);
+	*qlen += len;
 	return 0;
 }
 
@@ -503,21 +621,18 @@ static int conn_flush(struct tcp_conn *c)
 		memmove(c->out, c->out + off, c->out_len - off);
 		c->out_len -= off;
 		atomic_fetch_sub_explicit(&queued_total, off, memory_order_relaxed);
+		atomic_fetch_add_explicit(&stats[c->proto].bytes_out, off, memory_order_relaxed);
 	}
 	conn_set_events(c, EPOLLIN | EPOLLRDHUP | (c->out_len ? EPOLLOUT : 0));
 	return 0;
 }
 
-/* Any thread: sends or queues buf on c. */
-static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
+/* Under c->wlock: bytes for the wire (ciphertext over TLS): sent at once
+ * when nothing waits before them, else queued for the epoll thread. */
+static int conn_put_raw(struct tcp_conn *c, const char *buf, size_t len)
 {
-	int rc = 0;
+	int rc;
 
-	pthread_mutex_lock(&c->wlock);
-	if (c->dead) {
-		rc = -ECONNRESET;
-		goto out;
-	}
 	if (c->out_len == 0 && !c->connecting) {
 		ssize_t n;
 
@@ -528,16 +643,18 @@ static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
 			rc = -errno;
 			/* The epoll thread sees the error and closes. */
 			(void)shutdown(c->fd, SHUT_RDWR);
-			goto out;
+			return rc;
 		}
 		if (n > 0) {
+			atomic_fetch_add_explicit(&stats[c->proto].bytes_out, (uint64_t)n,
+						  memory_order_relaxed);
 			buf += n;
 			len -= (size_t)n;
 		}
 		if (len == 0)
-			goto out;
+			return 0;
 	}
-	rc = conn_queue(c, buf, len);
+	rc = conn_queue(c, false, buf, len);
 	if (rc == -ENOBUFS && !c->connecting) {
 		/* A peer that does not read: close rather than hold its
 		 * output. The shutdown wakes the epoll thread, which closes
@@ -548,15 +665,95 @@ static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
 		c->dead = true;
 		conn_drop_output(c);
 		(void)shutdown(c->fd, SHUT_RDWR);
-		goto out;
+		return rc;
 	}
 	if (rc == 0 && !c->connecting)
 		conn_set_events(c, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
-out:
+	return rc;
+}
+
+/* Under c->wlock: what the SSL wrote (records, alerts) to the wire. */
+static int conn_tls_drain(struct tcp_conn *c)
+{
+	char *p;
+	long n = BIO_get_mem_data(c->wbio, &p);
+	int rc = 0;
+
+	if (n > 0) {
+		rc = conn_put_raw(c, p, (size_t)n);
+		(void)BIO_reset(c->wbio);
+	}
+	return rc;
+}
+
+/* Under c->wlock: plaintext to c, encrypted over TLS; before the
+ * handshake is done it waits (a cap refuses the send, as for a
+ * connection still connecting). */
+static int conn_put(struct tcp_conn *c, const char *buf, size_t len)
+{
+	if (!c->ssl)
+		return conn_put_raw(c, buf, len);
+	if (!c->tls_up)
+		return conn_queue(c, true, buf, len);
+	/* Into a memory BIO: the whole of it, or a broken session. */
+	if (SSL_write(c->ssl, buf, (int)len) != (int)len) {
+		ERR_clear_error();
+		c->dead = true;
+		(void)shutdown(c->fd, SHUT_RDWR);
+		return -EIO;
+	}
+	return conn_tls_drain(c);
+}
+
+/* Under c->wlock: one WebSocket frame of op with payload buf (RFC 6455
+ * §5.2; a server's frames are not masked). */
+static int conn_put_frame(struct tcp_conn *c, enum ws_opcode op, const void *buf, size_t len)
+{
+	uint8_t small[4096];
+	uint8_t *f = len + WS_HEADER_MAX <= sizeof(small) ? small : malloc(len + WS_HEADER_MAX);
+	size_t h;
+	int rc;
+
+	if (!f)
+		return -ENOMEM;
+	h = ws_frame_header(f, op, len);
+	if (len)
+		memcpy(f + h, buf, len);
+	rc = conn_put(c, (const char *)f, h + len);
+	if (f != small)
+		free(f);
+	return rc;
+}
+
+/* Any thread: sends the SIP message buf on c (one frame over WebSocket,
+ * RFC 7118 §5.1). */
+static int conn_write(struct tcp_conn *c, const char *buf, size_t len)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->wlock);
+	if (c->dead)
+		rc = -ECONNRESET;
+	else if (c->ws == WS_OPEN)
+		rc = conn_put_frame(c, ws_message_opcode(buf, len), buf, len);
+	else if (c->ws == WS_UPGRADE)
+		rc = -ENOTCONN; /* nothing of ours can be for it yet */
+	else
+		rc = conn_put(c, buf, len);
 	pthread_mutex_unlock(&c->wlock);
 	if (rc == 0)
 		atomic_store_explicit(&c->last_active_ms, clock_now_ms(), memory_order_relaxed);
 	return rc;
+}
+
+/* Epoll thread: a control frame of op, or (op 0) bytes as they are: the
+ * upgrade's HTTP response, a whole close frame. */
+static void conn_write_ws(struct tcp_conn *c, enum ws_opcode op, const void *buf, size_t len)
+{
+	pthread_mutex_lock(&c->wlock);
+	if (!c->dead)
+		(void)(op ? conn_put_frame(c, op, buf, len) : conn_put(c, buf, len));
+	pthread_mutex_unlock(&c->wlock);
 }
 
 static void set_nodelay(int fd)
@@ -576,6 +773,10 @@ static struct tcp_conn *conn_connect_locked(const struct sip_dest *d, int *err)
 	struct tcp_conn *c;
 	int fd;
 
+	if (sip_proto_is_ws(d->proto)) {
+		*err = -ECONNRESET; /* only the client opens one (RFC 7118 §4) */
+		return NULL;
+	}
 	if (tbl_count >= set.max_connections) {
 		*err = -EMFILE;
 		return NULL;
@@ -601,6 +802,20 @@ static struct tcp_conn *conn_connect_locked(const struct sip_dest *d, int *err)
 	}
 	c->id = next_conn_id++;
 	c->connecting = true;
+	if (d->proto == SIP_PROTO_TLS) {
+		/* The ClientHello waits in the queue for the connect; the
+		 * handshake has message_timeout_s from now. Nobody else sees c
+		 * yet, so no lock. */
+		if (conn_tls_attach(c, tls_client_new(d->name, &d->addr)) < 0) {
+			*err = -ENOMEM;
+			conn_unref(c);
+			return NULL;
+		}
+		(void)SSL_do_handshake(c->ssl);
+		ERR_clear_error();
+		(void)conn_tls_drain(c);
+		c->msg_start_ms = clock_now_ms();
+	}
 	c->events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
 	ev.events = c->events;
 	ev.data.ptr = c;
@@ -635,6 +850,21 @@ int tcp_send(const struct sip_dest *d, const char *buf, size_t len)
 	rc = conn_write(c, buf, len);
 	conn_unref(c);
 	return rc;
+}
+
+void tcp_stats(enum sip_proto p, struct tcp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if ((unsigned)p >= SIP_PROTO__COUNT)
+		return;
+	pthread_mutex_lock(&tbl_lock);
+	st->connections = stats[p].open;
+	pthread_mutex_unlock(&tbl_lock);
+	st->bytes_in = atomic_load_explicit(&stats[p].bytes_in, memory_order_relaxed);
+	st->bytes_out = atomic_load_explicit(&stats[p].bytes_out, memory_order_relaxed);
+	st->handshakes = atomic_load_explicit(&stats[p].handshakes, memory_order_relaxed);
+	st->handshake_failures =
+		atomic_load_explicit(&stats[p].handshake_failures, memory_order_relaxed);
 }
 
 unsigned tcp_connection_count(void)
@@ -727,6 +957,19 @@ static void accept_all(struct tcp_listener *l)
 			continue;
 		}
 		set_nodelay(fd);
+		if ((l->proto == SIP_PROTO_TLS || l->proto == SIP_PROTO_WSS) &&
+		    conn_tls_attach(c, tls_server_new()) < 0) {
+			pthread_mutex_unlock(&tbl_lock);
+			source_release(&remote);
+			conn_unref(c);
+			continue;
+		}
+		/* The TLS handshake and the WebSocket upgrade have
+		 * message_timeout_s from now, like a message. */
+		if (c->ssl || sip_proto_is_ws(l->proto))
+			c->msg_start_ms = clock_now_ms();
+		if (sip_proto_is_ws(l->proto))
+			c->ws = WS_UPGRADE;
 		c->id = next_conn_id++;
 		c->incoming = true;
 		c->events = EPOLLIN | EPOLLRDHUP;
@@ -768,54 +1011,157 @@ static size_t keepalive_consume(struct tcp_conn *c, const char *p, size_t n)
 	return k;
 }
 
-/* Returns false when the connection was closed. */
-static bool conn_read(struct tcp_conn *c)
+/* Room for at least a quarter chunk more in c->in. Returns 0, -EMSGSIZE
+ * when it is at its cap (the largest message and a chunk: framing would
+ * have said "too big" before, so a defensive end) or -ENOMEM. */
+static int in_grow(struct tcp_conn *c)
 {
-	size_t max = set.limits.max_message_size;
+	size_t max = set.limits.max_message_size + TCP_READ_CHUNK;
+	size_t cap;
+	char *p;
+
+	if (c->in_cap - c->in_len >= TCP_READ_CHUNK / 4)
+		return 0;
+	cap = c->in_cap ? c->in_cap * 2 : TCP_READ_CHUNK;
+	if (cap > max)
+		cap = max;
+	if (cap <= c->in_len || cap - c->in_len < 64)
+		return -EMSGSIZE;
+	p = realloc(c->in, cap);
+	if (!p)
+		return -ENOMEM;
+	c->in = p;
+	c->in_cap = cap;
+	return 0;
+}
+
+/* Epoll thread: a handshake (TLS or WebSocket upgrade) that failed is
+ * counted, and logged once a minute per source address. */
+static void handshake_failed(struct tcp_conn *c, const char *what, const char *why)
+{
+	uint64_t now = clock_now_ms();
+	struct netaddr host = c->remote;
+	char addr[NETADDR_STRLEN];
+	unsigned i, skipped = 0;
+
+	atomic_fetch_add_explicit(&stats[c->proto].handshake_failures, 1, memory_order_relaxed);
+	netaddr_set_port(&host, 0);
+	for (i = 0; i < HS_FAIL_SLOTS; i++)
+		if (netaddr_equal(&hs_failed[i].host, &host))
+			break;
+	if (i < HS_FAIL_SLOTS && hs_failed[i].until_ms > now) {
+		hs_failed[i].unlogged++;
+		return;
+	}
+	if (i == HS_FAIL_SLOTS) {
+		i = hs_failed_next;
+		hs_failed_next = (hs_failed_next + 1) % HS_FAIL_SLOTS;
+		hs_failed[i].host = host;
+		hs_failed[i].unlogged = 0;
+	}
+	skipped = hs_failed[i].unlogged;
+	hs_failed[i].unlogged = 0;
+	hs_failed[i].until_ms = now + HS_FAIL_MS;
+	netaddr_format(&c->remote, addr, sizeof(addr));
+	log_warn("event=%s_handshake_failed transport=%s remote=%s direction=%s error=\"%s\" "
+		 "unlogged=%u",
+		 what, sip_proto_name(c->proto), addr, c->incoming ? "in" : "out", why, skipped);
+}
+
+/* Under c->wlock: the TLS handshake is done. What waited for it goes. */
+static int tls_handshake_done(struct tcp_conn *c)
+{
+	int rc = 0;
+
+	c->tls_up = true;
+	atomic_fetch_add_explicit(&stats[c->proto].handshakes, 1, memory_order_relaxed);
+	if (c->incoming)
+		c->peer_trusted = tls_peer_trusted(c->ssl);
+	if (c->ws != WS_UPGRADE)
+		c->msg_start_ms = 0;
+	if (c->pend_len) {
+		char *p = c->pend;
+		size_t n = c->pend_len;
+
+		c->pend = NULL;
+		c->pend_len = c->pend_cap = 0;
+		atomic_fetch_sub_explicit(&queued_total, n, memory_order_relaxed);
+		rc = conn_put(c, p, n);
+		free(p);
+	}
+	if (log_enabled(LOG_LVL_DEBUG))
+		log_debug("event=tls_up conn=%llu version=%s cipher=%s peer_trusted=%d",
+			  (unsigned long long)c->id, SSL_get_version(c->ssl),
+			  SSL_get_cipher_name(c->ssl), c->peer_trusted);
+	return rc;
+}
+
+/* Under c->wlock, epoll thread: moves the handshake on and decrypts what
+ * the read BIO holds into c->in, as far as there is room. Returns 0 (all
+ * read: the SSL wants more), 1 (c->in is full: frame, then call again),
+ * or a negative errno with *why: the connection must close. */
+static int tls_pump(struct tcp_conn *c, const char **why)
+{
+	int r, e, full = 0;
+
+	if (!c->tls_up) {
+		r = SSL_do_handshake(c->ssl);
+		if (r != 1) {
+			e = SSL_get_error(c->ssl, r);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				return conn_tls_drain(c); /* our next flight */
+			*why = tls_error_text(c->ssl, r);
+			(void)conn_tls_drain(c); /* the alert */
+			return -EPROTO;
+		}
+		if (tls_handshake_done(c) < 0) {
+			*why = "send";
+			return -EIO;
+		}
+	}
+	for (;;) {
+		int g = in_grow(c);
+
+		if (g == -EMSGSIZE) {
+			full = 1;
+			break;
+		}
+		if (g < 0) {
+			*why = "oom";
+			return g;
+		}
+		r = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len));
+		if (r > 0) {
+			c->in_len += (size_t)r;
+			continue;
+		}
+		e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ)
+			break;
+		*why = e == SSL_ERROR_ZERO_RETURN ? "close_notify" : tls_error_text(c->ssl, r);
+		(void)conn_tls_drain(c);
+		return -ECONNRESET;
+	}
+	/* Session tickets, a key update's answer. */
+	if (conn_tls_drain(c) < 0) {
+		*why = "send";
+		return -EIO;
+	}
+	return full;
+}
+
+/* Epoll thread: SIP messages framed by Content-Length from c->in
+ * (§18.3). Returns false when the connection was closed. */
+static bool frame_sip(struct tcp_conn *c, uint64_t now)
+{
 	size_t off = 0;
-	uint64_t now;
-	ssize_t n;
-
-	if (c->in_cap - c->in_len < TCP_READ_CHUNK / 4) {
-		size_t cap = c->in_cap ? c->in_cap * 2 : TCP_READ_CHUNK;
-		char *p;
-
-		if (cap > max + TCP_READ_CHUNK)
-			cap = max + TCP_READ_CHUNK;
-		if (cap <= c->in_len) {
-			/* Full and still no complete message: framing said "more",
-			 * which the size cap makes impossible; defensive. */
-			conn_close(c, "oversize");
-			return false;
-		}
-		p = realloc(c->in, cap);
-		if (!p) {
-			conn_close(c, "oom");
-			return false;
-		}
-		c->in = p;
-		c->in_cap = cap;
-	}
-	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
-	if (n == 0) {
-		conn_close(c, "eof");
-		return false;
-	}
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return true;
-		conn_close(c, "read_error");
-		return false;
-	}
-	c->in_len += (size_t)n;
-	now = clock_now_ms();
-	atomic_store_explicit(&c->last_active_ms, now, memory_order_relaxed);
 
 	while (off < c->in_len) {
 		struct sip_source src = {.proto = c->proto,
 					 .listener = c->listener,
 					 .remote = c->remote,
-					 .conn_id = c->id};
+					 .conn_id = c->id,
+					 .peer_trusted = c->peer_trusted};
 		struct sip_error err = {0, NULL};
 		ssize_t len;
 
@@ -852,6 +1198,158 @@ static bool conn_read(struct tcp_conn *c)
 		c->in_len -= off;
 	}
 	return true;
+}
+
+/* The longest upgrade request taken (a browser's is under 2 kB). */
+#define WS_UPGRADE_MAX 8192
+
+/* Epoll thread: the WebSocket upgrade, then one SIP message per data
+ * message (RFC 7118 §5.1). Returns false when the connection was closed. */
+static bool frame_ws(struct tcp_conn *c, uint64_t now)
+{
+	struct sip_source src = {.proto = c->proto,
+				 .listener = c->listener,
+				 .remote = c->remote,
+				 .conn_id = c->id,
+				 .peer_trusted = c->peer_trusted};
+	size_t off = 0;
+
+	while (off < c->in_len) {
+		struct ws_event ev;
+		size_t used = 0;
+		uint8_t cf[4];
+
+		if (c->ws == WS_UPGRADE) {
+			char resp[WS_RESPONSE_MAX];
+			size_t rlen = 0;
+			unsigned status = 0;
+			ssize_t n = ws_handshake(c->in + off, c->in_len - off, WS_UPGRADE_MAX, resp,
+						 &rlen, &status);
+
+			if (n == 0)
+				break;
+			conn_write_ws(c, 0, resp, rlen);
+			if (n < 0) {
+				char why[32];
+
+				snprintf(why, sizeof(why), "HTTP %u", status);
+				handshake_failed(c, "ws", why);
+				conn_close(c, "ws_upgrade");
+				return false;
+			}
+			pthread_mutex_lock(&c->wlock);
+			c->ws = WS_OPEN;
+			pthread_mutex_unlock(&c->wlock);
+			atomic_fetch_add_explicit(&stats[c->proto].handshakes, 1,
+						  memory_order_relaxed);
+			off += (size_t)n;
+			continue;
+		}
+		switch (ws_decode(&c->wsd, (uint8_t *)c->in + off, c->in_len - off,
+				  set.limits.max_message_size, &used, &ev)) {
+		case WS_EV_NONE:
+			goto out;
+		case WS_EV_MESSAGE:
+			if (ev.len)
+				sink->message(sink_ctx, (const char *)ev.data, ev.len, &src, 0);
+			break;
+		case WS_EV_PING:
+			conn_write_ws(c, WS_OP_PONG, ev.data, ev.len);
+			break;
+		case WS_EV_PONG:
+			break;
+		case WS_EV_CLOSE:
+			/* §5.5.1: the close answered, then the TCP connection */
+			conn_write_ws(c, 0, cf,
+				      ws_close_frame(cf, ev.code == WS_CLOSE_NO_STATUS
+								 ? WS_CLOSE_NORMAL
+								 : ev.code));
+			conn_close(c, "ws_close");
+			return false;
+		case WS_EV_ERROR:
+			conn_write_ws(c, 0, cf, ws_close_frame(cf, ev.code));
+			sink->count(sink_ctx, SINK_PARSE_ERROR);
+			log_debug("event=ws_protocol_error conn=%llu code=%u",
+				  (unsigned long long)c->id, ev.code);
+			conn_close(c, "ws_protocol_error");
+			return false;
+		}
+		off += used;
+	}
+out:
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	/* A frame or the upgrade request under way has message_timeout_s. */
+	if (c->in_len || c->ws == WS_UPGRADE || c->wsd.msg_opcode)
+		c->msg_start_ms = c->msg_start_ms ? c->msg_start_ms : now;
+	else if (!c->ssl || c->tls_up)
+		c->msg_start_ms = 0;
+	return true;
+}
+
+/* Epoll thread: reads what the socket has and frames it. Returns false
+ * when the connection was closed. */
+static bool conn_read(struct tcp_conn *c)
+{
+	const char *why = NULL;
+	uint64_t now;
+	ssize_t n;
+	int rc;
+
+	if (!c->ssl) {
+		rc = in_grow(c);
+		if (rc < 0) {
+			conn_close(c, rc == -EMSGSIZE ? "oversize" : "oom");
+			return false;
+		}
+		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	} else {
+		n = read(c->fd, tls_scratch, sizeof(tls_scratch));
+	}
+	if (n == 0) {
+		conn_fail(c, "eof");
+		return false;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return true;
+		conn_fail(c, "read_error");
+		return false;
+	}
+	atomic_fetch_add_explicit(&stats[c->proto].bytes_in, (uint64_t)n, memory_order_relaxed);
+	now = clock_now_ms();
+	atomic_store_explicit(&c->last_active_ms, now, memory_order_relaxed);
+	if (!c->ssl) {
+		c->in_len += (size_t)n;
+		return c->ws ? frame_ws(c, now) : frame_sip(c, now);
+	}
+	/* Over TLS: decrypt, frame, and again while the SSL holds more than
+	 * c->in had room for. */
+	pthread_mutex_lock(&c->wlock);
+	(void)BIO_write(c->rbio, tls_scratch, (int)n);
+	for (;;) {
+		size_t before = c->in_len;
+
+		rc = tls_pump(c, &why);
+		pthread_mutex_unlock(&c->wlock);
+		if (rc < 0) {
+			if (rc == -EPROTO)
+				handshake_failed(c, "tls", why);
+			conn_fail(c, rc == -EPROTO ? "tls_handshake" : why);
+			return false;
+		}
+		if (rc == 1 && c->in_len == before) {
+			conn_close(c, "oversize"); /* full, and framing took nothing */
+			return false;
+		}
+		if (!(c->ws ? frame_ws(c, now) : frame_sip(c, now)))
+			return false;
+		if (rc == 0)
+			return true;
+		pthread_mutex_lock(&c->wlock);
+	}
 }
 
 static void conn_writable(struct tcp_conn *c)

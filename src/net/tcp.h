@@ -1,6 +1,7 @@
 /*
- * tcp: SIP over TCP (RFC 3261 §18.3): listening sockets, the connection
- * table, framing by Content-Length, and non-blocking sends.
+ * tcp: SIP over TCP (RFC 3261 §18.3), TLS (§26, net/tls.h) and WebSocket
+ * (RFC 7118, net/ws.h): listening sockets, the connection table,
+ * framing, and non-blocking sends.
  *
  * One epoll thread accepts, reads and frames; every complete message goes
  * to the sink it was started with (the runtime's dispatch) with the
@@ -73,5 +74,13 @@ bool tcp_refused_recently(const struct netaddr *a);
 
 /* Open connections (for monitoring). */
 unsigned tcp_connection_count(void);
+
+/* What one stream transport (tcp, tls, ws, wss) did since the start:
+ * connections open now, bytes on the wire (ciphertext over TLS), and
+ * handshakes (TLS, WebSocket upgrade) done and failed. */
+struct tcp_stats {
+	uint64_t connections, bytes_in, bytes_out, handshakes, handshake_failures;
+};
+void tcp_stats(enum sip_proto p, struct tcp_stats *st);
 
 #endif

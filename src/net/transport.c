@@ -32,13 +32,6 @@ int transport_open(const struct transport_listen *l, unsigned n)
 		const struct transport_listen *cl = &l[i];
 		int fd;
 
-		if (cl->proto == SIP_PROTO_TLS) {
-			log_error(
-				"event=listen_failed listen=%s error=\"TLS is not supported yet\"",
-				cl->text);
-			transport_close();
-			return -EPROTONOSUPPORT;
-		}
 		fd = cl->proto == SIP_PROTO_UDP ? udp_open(&cl->addr) : tcp_listen_open(&cl->addr);
 		if (fd < 0) {
 			log_error("event=listen_failed listen=%s error=\"%s\"", cl->text,

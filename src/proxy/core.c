@@ -355,28 +355,44 @@ static bool to_pick(struct worker *w, struct sip_job *job, struct sip_msg *m,
  * from anyone else a Route of ours naming an address would be a relay to
  * anywhere. Fills hop (id 0) when one of our Route values had one.
  */
-static bool path_received(const struct route_state *rs, struct scpool_pick *hop)
+static bool path_received(const struct route_state *rs, struct scpool_pick *hop, bool ws_only)
 {
 	for (unsigned i = 0; i < rs->routes.n && i < 64; i++) {
-		struct sip_addr a;
+		enum sip_proto p;
 		struct sip_uri u;
-		struct sip_str v;
-		int n;
 
-		if (!(rs->remove >> i & 1) || sip_addr_parse(rs->routes.e[i].s, &a) < 0 ||
-		    !sip_param_find(a.uri.params, "received", &v))
+		if (!(rs->remove >> i & 1) ||
+		    route_received(rs->routes.e[i].s, hop->uri, sizeof(hop->uri), &u) < 0)
 			continue;
-		n = sip_unescape(v, hop->uri, sizeof(hop->uri) - 1);
-		if (n <= 0)
-			continue;
-		hop->uri[n] = '\0';
-		if (sip_uri_parse(sip_str_make(hop->uri, (size_t)n), &u) < 0 ||
-		    (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS))
+		if (ws_only && (sip_proto_parse(u.transport, &p) < 0 || !sip_proto_is_ws(p)))
 			continue;
 		hop->id = 0;
 		return true;
 	}
 	return false;
+}
+
+/* A Route of ours naming a WebSocket flow (relay_flow_uri()): the
+ * request goes down that connection, in or out of a dialog. From any
+ * source: we never open a WebSocket connection, so such an address
+ * reaches only a client connected to us, as a request to its AOR would. */
+static bool ws_flow(const struct route_state *rs, struct scpool_pick *hop)
+{
+	return rs->remove && !route_has_next(rs) && path_received(rs, hop, true);
+}
+
+/*
+ * A binding made over a WebSocket (RFC 7118) is reachable only through
+ * the connection its client opened, which one node holds: the registrar
+ * stores that node's flow URI (relay_flow_uri()) as the binding's first
+ * Path, so a request for the AOR entering any node goes to this one
+ * (RFC 3327), which sends it down the connection (ws_flow(), or
+ * proxy.c's shortcut when the request entered here). In-dialog requests
+ * find it the same way through our Record-Route.
+ */
+size_t core_flow_path(const struct sip_source *src, char *buf, size_t cap)
+{
+	return relay_flow_uri(src->proto, &src->remote, buf, cap);
 }
 
 /* To the Session Controller of the session a new dialog belongs to, or
@@ -455,11 +471,11 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	/* Any request from a standby Session Controller, an OPTIONS for us
 	 * included, says it has taken over (scpool.h). */
 	from_sc = scpool_on() ? scpool_from(src, clock_now_ms()) : 0;
-	trusted = from_sc || config_is_trusted(cfg, &src->remote);
+	trusted = from_sc || src->peer_trusted || config_is_trusted(cfg, &src->remote);
 	job->trusted = trusted;
 	if (!trusted && !admitted(w, job, m))
 		return false;
-	if (validate_syntax(m, sip_proto_is_stream(src->proto), &v)) {
+	if (validate_syntax(m, sip_proto_framed_by_length(src->proto), &v)) {
 		reject(w, m, src, &v);
 		return false;
 	}
@@ -501,6 +517,12 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	if (cfg->notify.subscribe && !route_has_next(&rs) &&
 	    regevent_is_subscribe(cfg, m, &rs.target))
 		return regevent_subscribe(w, job, m);
+	if (cfg->sip.mode == PROXY_MODE_STATEFUL) {
+		struct scpool_pick hop;
+
+		if (ws_flow(&rs, &hop))
+			return to_pick(w, job, m, &rs, &hop);
+	}
 	if (affinity_on(cfg) && session_affinity(w, job, m, &rs, from_sc, &kept))
 		return kept;
 	/* (a Path is the route of a dialog's first request only: in-dialog
@@ -509,9 +531,10 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	    cfg->sip.mode == PROXY_MODE_STATEFUL) {
 		struct scpool_pick hop;
 
-		if (path_received(&rs, &hop))
+		if (path_received(&rs, &hop, false))
 			return to_pick(w, job, m, &rs, &hop);
 	}
+
 	/* A method nobody here knows, for this node itself (no user, one of
 	 * our addresses or domains): there is nothing to relay it to, and
 	 * as the UAS we do not implement it (§21.5.2; RFC 4475 §3.1.1.5). */

@@ -452,6 +452,24 @@ static void on_timer_c(struct timer *t, void *arg, uint64_t now_ms)
 	proxy_check_complete(b->p);
 }
 
+/* A binding whose Path is this node's own WebSocket flow alone (core.c's
+ * core_flow_path()): the hop is the connection itself, not ourselves
+ * first. hop points into buf. */
+static bool own_flow(const char *path, struct route_state *rs, char *buf, size_t cap)
+{
+	struct sip_str cur = sip_str_cstr(path), first;
+	struct sip_addr a;
+	struct sip_uri hop;
+	enum sip_proto p;
+
+	if (!sip_list_next(&cur, &first) || cur.len || sip_addr_parse(first, &a) < 0 ||
+	    !self_is_local_uri(&a.uri) || route_received(first, buf, cap, &hop) < 0 ||
+	    sip_proto_parse(hop.transport, &p) < 0 || !sip_proto_is_ws(p))
+		return false;
+	route_set_hop(rs, &hop);
+	return true;
+}
+
 /* Sends branch b to its target (§16.6 steps 1-10), over TCP for a request
  * above udp_mtu bytes (0: never). A failure before sending counts as the
  * branch's final response (404/478/503: step 6 picks among them). */
@@ -467,7 +485,7 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	struct relay_request rr;
 	struct sip_msg m;
 	char branch[RELAY_BRANCH_MAX];
-	char hop[TARGET_HOP_MAX];
+	char hop[TARGET_HOP_MAX], flow[TARGET_HOP_MAX];
 	unsigned status = 0;
 	ssize_t n;
 	int rc, err;
@@ -483,8 +501,10 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 		}
 		route_set_target(&rs, &uri);
 	}
-	if ((t->path && route_preload(&rs, sip_str_cstr(t->path)) != 0) ||
-	    route_next_hop(&m, &rs) != 0) {
+	if (t->path && own_flow(t->path, &rs, flow, sizeof(flow))) {
+		/* down the connection this node holds (core.c) */
+	} else if ((t->path && route_preload(&rs, sip_str_cstr(t->path)) != 0) ||
+		   route_next_hop(&m, &rs) != 0) {
 		status = 400;
 		goto failed;
 	}
@@ -508,7 +528,14 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 		b->hop_i = 0;
 	}
 	dst = b->hops.d[b->hop_i];
+	dst.name = b->hops.name[0] ? b->hops.name : NULL;
 	b->by_size = b->hops.by_size && dst.proto == SIP_PROTO_TCP;
+	/* RFC 5630 §3.1.3: a sips Request-URI travels over TLS on every hop,
+	 * whatever the Route says. */
+	if (rs.target.scheme == SIP_URI_SIPS && !sip_proto_is_secure(dst.proto)) {
+		status = 480;
+		goto failed;
+	}
 	/* Straight back to us unchanged is a loop; with a new Request-URI it
 	 * is a spiral (§16.3 step 4), and the loop check catches it if it
 	 * ever comes back unchanged. */
@@ -521,7 +548,8 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	rr = (struct relay_request){.src = stx_source(p->st),
 				    .dst = &dst,
 				    .branch = branch,
-				    .record_route = config_record_route(cfg) &&
+				    .record_route = (config_record_route(cfg) ||
+						     relay_must_record_route(stx_source(p->st), &dst)) &&
 						    (m.method_id == SIP_METHOD_INVITE ||
 						     m.method_id == SIP_METHOD_SUBSCRIBE ||
 						     m.method_id == SIP_METHOD_REFER) &&

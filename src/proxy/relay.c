@@ -11,6 +11,7 @@
 #include "proxy/relay.h"
 
 #include "base/siphash.h"
+#include "config/config.h"
 #include "proxy/self.h"
 #include "sip/hdr_list.h"
 
@@ -42,9 +43,42 @@ static int sender_via_edits(struct sip_msg *m, const struct sip_source *src, str
 	return rc;
 }
 
-static int record_route_edit(struct msg_edits *ed, uint32_t at, unsigned listener)
+size_t relay_flow_uri(enum sip_proto proto, const struct netaddr *peer, char *buf, size_t cap)
+{
+	int family = netaddr_family(peer), l, n;
+	char addr[NETADDR_STRLEN];
+
+	if (!sip_proto_is_ws(proto))
+		return 0;
+	l = transport_pick_listener(SIP_PROTO_UDP, family, -1);
+	if (l < 0)
+		l = transport_pick_listener(SIP_PROTO_TCP, family, -1);
+	if (l < 0)
+		return 0;
+	netaddr_format(peer, addr, sizeof(addr));
+	/* ';transport=x' escaped inside the parameter (§25.1) */
+	n = snprintf(buf, cap, "<sip:%s%s;lr;received=sip:%s%%3Btransport%%3D%s>",
+		     self_hostport((unsigned)l),
+		     transport_listener_proto((unsigned)l) == SIP_PROTO_TCP ? ";transport=tcp" : "",
+		     addr, sip_proto_name(proto));
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* Our Record-Route for the side of listener, whose peer is peer over
+ * proto: a WebSocket client's flow, else the listener's address. */
+static int record_route_edit(struct msg_edits *ed, uint32_t at, unsigned listener,
+			     enum sip_proto proto, const struct netaddr *peer)
 {
 	enum sip_proto p = transport_listener_proto(listener);
+	char flow[NETADDR_STRLEN * 2 + CFG_NAME_MAX + 64];
+	size_t n = relay_flow_uri(proto, peer, flow, sizeof(flow));
+
+	if (n) {
+		struct sip_str parts[] = {SIP_STR("Record-Route: "), sip_str_make(flow, n),
+					  SIP_STR("\r\n")};
+
+		return msg_edit_insert_parts(ed, at, parts, 3);
+	}
 
 	if (p == SIP_PROTO_UDP) {
 		struct sip_str parts[] = {SIP_STR("Record-Route: <sip:"),
@@ -71,13 +105,15 @@ int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct
 	if (r->record_route) {
 		/* Ours on top: the outbound side first, then the inbound side
 		 * when the request changes transport or interface. */
-		rc = record_route_edit(ed, m->headers_off, (unsigned)out);
+		rc = record_route_edit(ed, m->headers_off, (unsigned)out, r->dst->proto,
+				       &r->dst->addr);
 		if (rc == 0 && (unsigned)out != r->src->listener &&
 		    (transport_listener_proto((unsigned)out) !=
 			     transport_listener_proto(r->src->listener) ||
 		     strcmp(self_rr_hostport((unsigned)out), self_rr_hostport(r->src->listener)) !=
 			     0))
-			rc = record_route_edit(ed, m->headers_off, r->src->listener);
+			rc = record_route_edit(ed, m->headers_off, r->src->listener, r->src->proto,
+					       &r->src->remote);
 		if (rc < 0)
 			return rc;
 	}

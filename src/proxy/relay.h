@@ -35,6 +35,26 @@ struct relay_request {
 int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct msg_edits *ed);
 
 /*
+ * A WebSocket flow (RFC 7118): the URI that reaches the client connected
+ * from peer over proto (ws or wss) through this node, "<sip:HOST:PORT;lr;
+ * received=sip:PEER%3Btransport%3Dws>", into buf[0..cap). HOST:PORT is a
+ * UDP (else TCP) listener of ours, which the other nodes reach; received
+ * says which connection (route_received()). It goes in the Path stored
+ * with a binding (core.c) and in the Record-Route of a dialog with the
+ * client (RFC 7118 §6: the client's Contact cannot be reached otherwise).
+ * Returns its length, 0 when proto is not WebSocket or it does not fit.
+ */
+size_t relay_flow_uri(enum sip_proto proto, const struct netaddr *peer, char *buf, size_t cap);
+
+/* Does a request between src and dst need our Record-Route whatever
+ * [sip] record_route says? Yes when either side is a WebSocket. */
+static inline bool relay_must_record_route(const struct sip_source *src,
+					   const struct sip_dest *dst)
+{
+	return sip_proto_is_ws(src->proto) || sip_proto_is_ws(dst->proto);
+}
+
+/*
  * A stateless branch (§16.11): the same for every retransmission of a
  * request, and for the CANCEL and non-2xx ACK of an INVITE: a keyed hash of
  * the received branch when it has the magic cookie, else of the fields

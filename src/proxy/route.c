@@ -98,6 +98,24 @@ void route_set_hop(struct route_state *rs, const struct sip_uri *hop)
 	rs->hop_fixed = true;
 }
 
+int route_received(struct sip_str value, char *buf, size_t cap, struct sip_uri *out)
+{
+	struct sip_addr a;
+	struct sip_str v;
+	int n;
+
+	if (cap < 2 || sip_addr_parse(value, &a) < 0 || !sip_param_find(a.uri.params, "received", &v))
+		return -ENOENT;
+	n = sip_unescape(v, buf, cap - 1);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = '\0';
+	if (sip_uri_parse(sip_str_make(buf, (size_t)n), out) < 0 ||
+	    (out->scheme != SIP_URI_SIP && out->scheme != SIP_URI_SIPS))
+		return -ENOENT;
+	return 0;
+}
+
 unsigned route_next_hop(struct sip_msg *m, struct route_state *rs)
 {
 	struct sip_addr a;

@@ -54,6 +54,13 @@ unsigned route_preload(struct route_state *rs, struct sip_str path);
  * hop must outlive the edits. */
 void route_set_hop(struct route_state *rs, const struct sip_uri *hop);
 
+/* The address a Route or Path value of ours sends to (its received
+ * parameter, as Kamailio's path module writes it: delegate.c, and
+ * core.c for WebSocket flows), unescaped into buf[0..cap) and parsed
+ * into *out (pointing into buf). Returns 0, or -ENOENT when value has
+ * none (or not a sip/sips URI). */
+int route_received(struct sip_str value, char *buf, size_t cap, struct sip_uri *out);
+
 /* §16.6 steps 6-7: fills rs->hop. Returns 0 or 400. */
 unsigned route_next_hop(struct sip_msg *m, struct route_state *rs);
 

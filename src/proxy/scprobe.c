@@ -96,7 +96,10 @@ static const struct ctx_ops probe_ops = {
 static void send_probe(const struct scpool_probe *sp, uint64_t now_ms)
 {
 	struct txn_layer *l = worker_txn(pr.w);
-	char msg[SCPROBE_MSG_MAX], callid[SCPROBE_CALLID_MAX], branch[40];
+	char msg[SCPROBE_MSG_MAX], callid[SCPROBE_CALLID_MAX], branch[40], name[SCPOOL_URI_MAX];
+	struct sip_dest dest;
+	struct netaddr numeric;
+	struct sip_uri u;
 	const char *hp;
 	struct probe *p;
 	int listener, n, err;
@@ -133,7 +136,14 @@ static void send_probe(const struct scpool_probe *sp, uint64_t now_ms)
 	p->sent_ns = clock_now_ns();
 	p->sent_ms = now_ms;
 	p->deadline_ms = sp->deadline_ms;
-	p->c = ctx_send(l, msg, (size_t)n, &sp->dest, SIP_METHOD_OPTIONS, branch, &probe_ops, p,
+	dest = sp->dest;
+	/* over TLS, the certificate must name the URI's host (RFC 5922) */
+	if (sip_uri_parse(sip_str_cstr(sp->uri), &u) == 0 &&
+	    netaddr_from_host(u.host, 0, &numeric) < 0) {
+		sip_str_to_cstr(u.host, name, sizeof(name));
+		dest.name = name;
+	}
+	p->c = ctx_send(l, msg, (size_t)n, &dest, SIP_METHOD_OPTIONS, branch, &probe_ops, p,
 			now_ms, &err);
 	if (!p->c) {
 		free(p);

@@ -104,7 +104,13 @@ again:
 	if (rc == 0) {
 		/* stateless: the first destination, no failover (§16.11) */
 		dst = hops.d[0];
+		dst.name = hops.name[0] ? hops.name : NULL; /* lives to the send */
 		by_size = hops.by_size && dst.proto == SIP_PROTO_TCP;
+		/* RFC 5630 §3.1.3: a sips Request-URI over TLS on every hop */
+		if (rs->target.scheme == SIP_URI_SIPS && !sip_proto_is_secure(dst.proto)) {
+			worker_reply(w, m, src, 480, "SIPS Needs TLS", NULL);
+			return false;
+		}
 	}
 	if (rc < 0) {
 		/* No target (RFC 3263 §4). 478 is what Kamailio and OpenSIPS
@@ -132,7 +138,8 @@ again:
 				    .dst = &dst,
 				    .branch = branch,
 				    .conn_hint = true,
-				    .record_route = config_record_route(worker_config(w)) &&
+				    .record_route = (config_record_route(worker_config(w)) ||
+						     relay_must_record_route(src, &dst)) &&
 						    (m->method_id == SIP_METHOD_INVITE ||
 						     m->method_id == SIP_METHOD_SUBSCRIBE ||
 						     m->method_id == SIP_METHOD_REFER) &&

@@ -83,6 +83,13 @@ static size_t date_header(char *buf, size_t cap)
 	return strftime(buf, cap, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 }
 
+static registrar_flow_path_fn flow_path;
+
+void registrar_set_flow_path(registrar_flow_path_fn fn)
+{
+	flow_path = fn;
+}
+
 /* Path header values as one comma-separated text, or empty. */
 static struct sip_str path_text(struct sip_msg *m, char *buf, size_t cap)
 {
@@ -100,6 +107,26 @@ static struct sip_str path_text(struct sip_msg *m, char *buf, size_t cap)
 		n += h->value.len;
 	}
 	return sip_str_make(buf, n);
+}
+
+/* The route set stored with the bindings: the flow's own Path first when
+ * src is a connection only this node holds (registrar_set_flow_path()),
+ * then the REGISTER's. Empty: none. */
+static struct sip_str stored_path(struct sip_msg *m, const struct sip_source *src, char *buf,
+				  size_t cap)
+{
+	size_t n = flow_path ? flow_path(src, buf, cap) : 0;
+	struct sip_str rest;
+
+	if (!n)
+		return path_text(m, buf, cap);
+	if (n + 2 >= cap)
+		return SIP_STR_NULL;
+	rest = path_text(m, buf + n + 2, cap - n - 2);
+	if (!rest.len)
+		return sip_str_make(buf, n);
+	memcpy(buf + n, ", ", 2);
+	return sip_str_make(buf, n + 2 + rest.len);
 }
 
 static bool supports(struct sip_msg *m, const char *tag)
@@ -360,7 +387,7 @@ static int submit(struct reg_req *in, struct sip_msg *m, const struct sip_source
 	struct sip_str qs[REG_MAX_CONTACTS];
 	char received[NETADDR_STRLEN + 8];
 	char pbuf[REG_PATH_MAX];
-	struct sip_str path = path_text(m, pbuf, sizeof(pbuf));
+	struct sip_str path = stored_path(m, from, pbuf, sizeof(pbuf));
 	struct sip_str star = rc->star ? SIP_STR("true") : SIP_STR("false");
 	struct sip_str ua_text =
 		ua ? sip_str_make(ua->value.p,

@@ -66,6 +66,15 @@ typedef void (*registrar_committed_fn)(struct worker *w, void *arg, unsigned sta
 unsigned registrar_commit(struct worker *w, struct sip_msg *req, const struct sip_source *src,
 			  struct sip_msg *resp, registrar_committed_fn done, void *arg);
 
+/* The Path value ("<sip:...>") through which a binding made over src is
+ * reached, into buf[0..cap): its length, or 0 when src needs none (any
+ * node reaches its Contact). A connection only this node holds (a
+ * WebSocket, RFC 7118) needs one, as a flow behind an edge proxy does
+ * (RFC 5626 §5.1); the proxy layer knows the node's addresses and gives
+ * the function at start, before any worker runs. */
+typedef size_t (*registrar_flow_path_fn)(const struct sip_source *src, char *buf, size_t cap);
+void registrar_set_flow_path(registrar_flow_path_fn fn);
+
 /* Handles a REGISTER whose Request-URI is one of our domains. Takes the
  * job (returns true), except when it could not even start (no registrar
  * configured, transaction table full): answered, false, the job stays the

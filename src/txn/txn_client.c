@@ -56,6 +56,7 @@ void ctx_destroy(struct ctx *c)
 	if (c->ops && c->ops->done)
 		c->ops->done(c->tu, c);
 	free(c->req);
+	free(c->name);
 	free(c);
 }
 
@@ -146,6 +147,11 @@ struct ctx *ctx_send(struct txn_layer *l, const char *buf, size_t len, const str
 	c->invite = method == SIP_METHOD_INVITE;
 	c->state = CTX_CALLING;
 	c->dest = *dest;
+	/* The name a TLS connection opened later (for the ACK or a CANCEL)
+	 * checks the certificate against: ours to keep. */
+	c->dest.name = NULL;
+	if (dest->name && dest->proto == SIP_PROTO_TLS)
+		c->dest.name = c->name = strdup(dest->name);
 	c->ops = ops;
 	c->tu = tu;
 	b = c->hash & l->mask;

@@ -47,7 +47,8 @@ struct ctx {
 	char branch[48];
 	char *req; /* the request as sent (for retransmission, CANCEL and ACK) */
 	uint32_t req_len;
-	struct sip_dest dest;
+	struct sip_dest dest; /* its name is name */
+	char *name;
 	unsigned a_ms;
 	bool got_provisional;
 	struct timer t_retrans; /* A, E */

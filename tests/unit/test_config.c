@@ -115,7 +115,7 @@ Test(config, full_file)
 	load_ok("; Junction\n"
 		"[sip]\n"
 		"listen = udp:192.0.2.1:5060, tcp:[2001:DB8::1]:5061\n"
-		"listen = tls:0.0.0.0:5061\n"
+		"listen = ws:0.0.0.0:8080\n"
 		"domain = Example.COM sip.example.com\n"
 		"domain = [2001:db8::1], 192.0.2.1\n"
 		"advertise = SBC.example.com:5080\n"
@@ -139,8 +139,8 @@ Test(config, full_file)
 	cr_assert_str_eq(cfg.sip.listen[1].text, "tcp:[2001:db8::1]:5061");
 	cr_assert_eq(cfg.sip.listen[1].proto, SIP_PROTO_TCP);
 	cr_assert_eq(netaddr_family(&cfg.sip.listen[1].addr), AF_INET6);
-	cr_assert_str_eq(cfg.sip.listen[2].text, "tls:0.0.0.0:5061");
-	cr_assert_eq(cfg.sip.listen[2].proto, SIP_PROTO_TLS);
+	cr_assert_str_eq(cfg.sip.listen[2].text, "ws:0.0.0.0:8080");
+	cr_assert_eq(cfg.sip.listen[2].proto, SIP_PROTO_WS);
 	cr_assert_eq(cfg.sip.ndomains, 4);
 	cr_assert_str_eq(cfg.sip.domain[0], "example.com");
 	cr_assert_str_eq(cfg.sip.domain[1], "sip.example.com");
@@ -419,7 +419,7 @@ static const struct listen_case bad_listen[] = {
 	{"udp", "'udp' has no transport: expected PROTO:ADDRESS:PORT, e.g. udp:192.0.2.1:5060 or "
 		"tcp:[2001:db8::1]:5060"},
 	{"sctp:127.0.0.1:5060",
-	 "'sctp:127.0.0.1:5060' has an unknown transport 'sctp' (expected udp, tcp or tls)"},
+	 "'sctp:127.0.0.1:5060' has an unknown transport 'sctp' (expected udp, tcp, tls, ws or wss)"},
 	{"udp:localhost:5060", "'udp:localhost:5060': 'localhost' is not a numeric IPv4 or IPv6 "
 			       "address (host names are not allowed here)"},
 	{"udp:sip.example.com:5060", "'udp:sip.example.com:5060': 'sip.example.com' is not a "
@@ -445,8 +445,8 @@ static const struct listen_case bad_listen[] = {
 			       "address (host names are not allowed here)"},
 	{"udp:127.0.0.1:5060 UDP:127.0.0.1:5060", "'udp:127.0.0.1:5060' is listed twice"},
 	{"udp:[::1]:5060 udp:[0:0::1]:5060", "'udp:[::1]:5060' is listed twice"},
-	{"tcp:127.0.0.1:5061 tls:127.0.0.1:5061",
-	 "'tcp:127.0.0.1:5061' and 'tls:127.0.0.1:5061' cannot share one TCP port"},
+	{"tcp:127.0.0.1:5061 ws:127.0.0.1:5061",
+	 "'tcp:127.0.0.1:5061' and 'ws:127.0.0.1:5061' cannot share one TCP port"},
 };
 
 Test(config, listen_errors)
@@ -466,14 +466,60 @@ Test(config, listen_good)
 
 	/* udp and tcp share a port; the text is the normal form. */
 	load_ok("[sip]\nlisten = UDP:[::]:5060 tcp:[::]:5060 udp:127.0.0.1:65535 "
-		"tls:[2001:0db8::0001]:5061\n",
+		"WS:[2001:0db8::0001]:8080\n",
 		&cfg);
 	cr_assert_eq(cfg.sip.nlisten, 4);
 	cr_assert_str_eq(cfg.sip.listen[0].text, "udp:[::]:5060");
 	cr_assert(netaddr_is_any(&cfg.sip.listen[0].addr));
 	cr_assert_eq(cfg.sip.listen[1].proto, SIP_PROTO_TCP);
 	cr_assert_eq(netaddr_port(&cfg.sip.listen[2].addr), 65535);
-	cr_assert_str_eq(cfg.sip.listen[3].text, "tls:[2001:db8::1]:5061");
+	cr_assert_str_eq(cfg.sip.listen[3].text, "ws:[2001:db8::1]:8080");
+}
+
+/* TLS: what a tls: or wss: listener needs is checked whole at load (the
+ * files themselves in tests/integration/tls.sh, with real certificates). */
+Test(config, tls_requirements)
+{
+	expect_errors("[sip]\nlisten = tls:127.0.0.1:5061\n",
+		      "t.conf:2: a tls: or wss: listener needs [tls] certificate and "
+		      "private_key\n");
+	expect_errors("[sip]\nlisten = wss:127.0.0.1:443\n[tls]\ncertificate = /c.pem\n",
+		      "t.conf:4: a tls: or wss: listener needs [tls] certificate and "
+		      "private_key\n");
+	expect_errors("[sip]\nlisten = udp:127.0.0.1:5060\n[tls]\nverify_server = no\n",
+		      "t.conf:2: [tls] is set, but no tls: or wss: listener in [sip] listen uses "
+		      "it (outgoing TLS leaves from one)\n");
+	expect_errors("[sip]\nlisten = tls:127.0.0.1:5061\n[tls]\ncertificate = /c.pem\n"
+		      "private_key = /k.pem\nverify_client = require\n",
+		      "t.conf:6: [tls] verify_client needs [tls] ca_file (the CAs whose client "
+		      "certificates are accepted)\n");
+	expect_errors("[sip]\nlisten = tls:127.0.0.1:5061\n[tls]\ncertificate = /c.pem\n"
+		      "private_key = /k.pem\ntrusted_peers = sbc.example.com\n",
+		      "t.conf:6: [tls] trusted_peers needs verify_client = optional or require (a "
+		      "name is trusted only from a certificate that verified)\n");
+	expect_errors("[sip]\nlisten = udp:127.0.0.1:5060\n[tls]\nmin_version = 1.1\n",
+		      "t.conf:4: min_version: '1.1' is not one of 1.2|1.3\n"
+		      "t.conf:2: [tls] is set, but no tls: or wss: listener in [sip] listen uses "
+		      "it (outgoing TLS leaves from one)\n");
+	expect_errors("[sip]\nlisten = udp:127.0.0.1:5060\n[tls]\nverify_client = maybe\n",
+		      "t.conf:4: verify_client: 'maybe' is not one of no|optional|require\n"
+		      "t.conf:2: [tls] is set, but no tls: or wss: listener in [sip] listen uses "
+		      "it (outgoing TLS leaves from one)\n");
+}
+
+/* A certificate file that is not there fails the load, saying which. */
+Test(config, tls_missing_file)
+{
+	struct config cfg;
+	char *errs = NULL;
+
+	cr_assert_eq(load("[sip]\nlisten = tls:127.0.0.1:5061\n[tls]\n"
+			  "certificate = /nonexistent/c.pem\nprivate_key = /nonexistent/k.pem\n",
+			  &cfg, &errs),
+		     -EINVAL);
+	cr_assert(strstr(errs, "t.conf:4: [tls] certificate /nonexistent/c.pem does not load"),
+		  "%s", errs);
+	free(errs);
 }
 
 Test(config, domains)
