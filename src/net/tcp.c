@@ -1248,6 +1248,7 @@ static bool frame_ws(struct tcp_conn *c, uint64_t now)
 		switch (ws_decode(&c->wsd, (uint8_t *)c->in + off, c->in_len - off,
 				  set.limits.max_message_size, &used, &ev)) {
 		case WS_EV_NONE:
+			off += used; /* fragments taken into the decoder */
 			goto out;
 		case WS_EV_MESSAGE:
 			if (ev.len)

@@ -81,10 +81,10 @@ static int ctx_common(SSL_CTX *ctx, const struct tls_settings *s, char *err, siz
 		return fail(err, cap, "ciphersuites '%s': no suite known", s->ciphersuites);
 	/* Renegotiation is a cheap way to make a server work (CVE-2011-1473);
 	 * SIP never needs it. Buffers released while idle: most of a SIP
-	 * connection's life is idle, and each buffer is 16-34 kB. */
+	 * connection's life is idle, and each buffer is 16-34 kB. A write
+	 * into the memory BIO is whole (no partial writes asked for). */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return 0;
 }
 

@@ -67,8 +67,11 @@ enum ws_event_kind {
 
 struct ws_event {
 	enum ws_event_kind kind;
-	const uint8_t *data; /* MESSAGE, PING: payload, valid until the next
-			      * ws_decode() or ws_decoder_free() */
+	const uint8_t *data; /* MESSAGE, PING, PONG: payload, in buf (a message
+			      * in one frame, a control frame) or in the
+			      * decoder (a fragmented message); valid until
+			      * the next ws_decode() or ws_decoder_free(), and
+			      * while buf is not moved */
 	size_t len;
 	uint16_t code; /* CLOSE: the peer's code (1005 when none), data/len
 			* its reason; ERROR: ours */
@@ -97,10 +100,12 @@ struct ws_decoder {
  *
  *   for (;;) {
  *           k = ws_decode(&dec, buf, len, max, &used, &ev);
+ *           if (k == WS_EV_ERROR)
+ *                   send ws_close_frame(ev.code), close, return;
  *           buf += used, len -= used;
- *           if (k == WS_EV_NONE || k == WS_EV_CLOSE || k == WS_EV_ERROR)
- *                   break;
- *           ...
+ *           if (k == WS_EV_NONE)
+ *                   break; (keep buf[0..len) for the next read)
+ *           use ev (MESSAGE, PING, PONG, CLOSE) before moving buf;
  *   }
  */
 enum ws_event_kind ws_decode(struct ws_decoder *d, uint8_t *buf, size_t len, size_t max,

@@ -417,7 +417,8 @@ static void path_of(const struct event *e, unsigned listener, char *buf, size_t 
  * the first Route's URI, else uri (RFC 3261 §12.2.1.1, loose routing),
  * by RFC 3263 (the first destination: a failed event is retried). A name
  * not cached yet is -EAGAIN: the event is retried once DNS answered. */
-static int dest_of(struct dns *dns, struct sip_str uri, struct sip_str route, struct sip_dest *dst)
+static int dest_of(struct dns *dns, struct sip_str uri, struct sip_str route, struct sip_dest *dst,
+		   char name[DNS_NAME_MAX])
 {
 	struct nexthop_list l;
 	int rc;
@@ -439,6 +440,9 @@ static int dest_of(struct dns *dns, struct sip_str uri, struct sip_str route, st
 	if (rc < 0)
 		return -EHOSTUNREACH;
 	*dst = l.d[0];
+	/* the name a TLS server's certificate must carry, in the caller's buffer */
+	memcpy(name, l.name, DNS_NAME_MAX);
+	dst->name = name[0] ? name : NULL;
 	return 0;
 }
 
@@ -547,12 +551,12 @@ static int send_event(struct sender *s, const struct event *e, struct delivery *
 		      char *why, size_t whylen)
 {
 	struct sip_dest dst;
-	char callid[REGEVENT_CALLID], branch[40];
+	char callid[REGEVENT_CALLID], branch[40], name[DNS_NAME_MAX];
 	bool notify = e->sub_id || worker_config(s->w)->notify.mode == NOTIFY_MODE_REGINFO;
 	int listener, n, err;
 
-	err = e->sub_id ? dest_of(worker_dns(s->w), e->sub_target, e->sub_route_set, &dst)
-			: dest_of(worker_dns(s->w), sip_str_cstr(uri), SIP_STR_NULL, &dst);
+	err = e->sub_id ? dest_of(worker_dns(s->w), e->sub_target, e->sub_route_set, &dst, name)
+			: dest_of(worker_dns(s->w), sip_str_cstr(uri), SIP_STR_NULL, &dst, name);
 	if (err < 0) {
 		/* (cut to the error column's size: the URI is in the config) */
 		snprintf(why, whylen, "%s %.60s", err == -EAGAIN ? "resolving" : "cannot resolve",
