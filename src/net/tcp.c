@@ -120,6 +120,8 @@ struct tcp_conn {
 
 	/* Epoll thread only. */
 	struct ws_decoder wsd;
+	uint64_t last_rx_ms;   /* the last read that brought bytes */
+	uint64_t ws_pinged_ms; /* our last WebSocket ping */
 	char *in;
 	size_t in_len, in_cap;
 	struct sip_frame frame;       /* of the message at in[0] */
@@ -362,6 +364,7 @@ static struct tcp_conn *conn_new(int fd, enum sip_proto proto, unsigned listener
 	c->remote = *remote;
 	atomic_init(&c->refs, 1); /* the table's */
 	atomic_init(&c->last_active_ms, clock_now_ms());
+	c->last_rx_ms = clock_now_ms();
 	pthread_mutex_init(&c->wlock, NULL);
 	return c;
 }
@@ -1322,6 +1325,7 @@ static bool conn_read(struct tcp_conn *c)
 	atomic_fetch_add_explicit(&stats[c->proto].bytes_in, (uint64_t)n, memory_order_relaxed);
 	now = clock_now_ms();
 	atomic_store_explicit(&c->last_active_ms, now, memory_order_relaxed);
+	c->last_rx_ms = now;
 	if (!c->ssl) {
 		c->in_len += (size_t)n;
 		return c->ws ? frame_ws(c, now) : frame_sip(c, now);
@@ -1380,13 +1384,19 @@ static void conn_writable(struct tcp_conn *c)
 /* Once a second: closes the connections silent for idle_timeout_s and
  * those whose buffered message began more than message_timeout_s ago.
  * O(table) per pass, nothing per read; no cap on how many go in one pass,
- * so a thousand late connections all go within the second they are due. */
+ * so a thousand late connections all go within the second they are due.
+ *
+ * A WebSocket client may say nothing for longer than that between two
+ * registrations (browsers send no keep-alive of their own), and its
+ * binding lives only as long as its connection: it gets a ping every
+ * third of idle_timeout_s of silence (RFC 6455 §5.5.2), and is closed
+ * only when it has sent nothing, not even the pong, for idle_timeout_s. */
 static void close_idle(void)
 {
 	uint64_t now = clock_now_ms();
 	uint64_t idle = (uint64_t)set.idle_timeout_s * 1000;
 	uint64_t late = (uint64_t)set.message_timeout_s * 1000;
-	struct tcp_conn *idle_list = NULL, *late_list = NULL, *c;
+	struct tcp_conn *idle_list = NULL, *late_list = NULL, *ping_list = NULL, *c;
 	char addr[NETADDR_STRLEN];
 	unsigned nlate = 0;
 
@@ -1396,8 +1406,20 @@ static void close_idle(void)
 			uint64_t last =
 				atomic_load_explicit(&c->last_active_ms, memory_order_relaxed);
 
-			/* msg_start_ms is this thread's own. */
-			if (c->msg_start_ms && now - c->msg_start_ms > late) {
+			/* msg_start_ms, last_rx_ms and ws (written under wlock,
+			 * by this thread) are this thread's own. */
+			if (c->ws == WS_OPEN && !c->msg_start_ms) {
+				uint64_t quiet = c->last_rx_ms > c->ws_pinged_ms ? c->last_rx_ms
+										 : c->ws_pinged_ms;
+
+				if (now - c->last_rx_ms > idle) {
+					c->next_victim = idle_list;
+					idle_list = c;
+				} else if (now - quiet >= idle / 3) {
+					c->next_victim = ping_list;
+					ping_list = c;
+				}
+			} else if (c->msg_start_ms && now - c->msg_start_ms > late) {
 				c->next_victim = late_list;
 				late_list = c;
 			} else if (last < now && now - last > idle) {
@@ -1409,6 +1431,11 @@ static void close_idle(void)
 		}
 	pthread_mutex_unlock(&tbl_lock);
 	/* Only this thread removes connections, so the pointers stay valid. */
+	while ((c = ping_list) != NULL) {
+		ping_list = c->next_victim;
+		c->ws_pinged_ms = now;
+		conn_write_ws(c, WS_OP_PING, NULL, 0);
+	}
 	while ((c = idle_list) != NULL) {
 		idle_list = c->next_victim;
 		conn_close(c, "idle");
