@@ -525,6 +525,17 @@ static void cmd_status(void)
 	json_array_foreach(json_object_get(j, "listeners"), i, it)
 		printf(" %s", json_string_value(json_object_get(it, "listen")));
 	putchar('\n');
+	json_array_foreach(json_object_get(j, "transports"), i, it)
+		printf("%-13s %" JSON_INTEGER_FORMAT " conns, %" JSON_INTEGER_FORMAT
+		       " handshakes failed\n",
+		       json_string_value(json_object_get(it, "transport")),
+		       json_integer_value(json_object_get(it, "connections")),
+		       json_integer_value(json_object_get(it, "handshake_failures")));
+	if (json_is_object(json_object_get(j, "tls")))
+		printf("%-13s %s, expires %s (%" JSON_INTEGER_FORMAT " days)\n", "certificate",
+		       json_string_value(json_object_get(json_object_get(j, "tls"), "subject")),
+		       json_string_value(json_object_get(json_object_get(j, "tls"), "expires_at")),
+		       json_integer_value(json_object_get(json_object_get(j, "tls"), "days_left")));
 	printf("%-13s", "queue depths");
 	json_array_foreach(json_object_get(j, "workers"), i, it) printf(
 		" %" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(it, "queue_depth")));

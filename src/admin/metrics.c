@@ -399,8 +399,8 @@ static void transport_families(FILE *f, const struct metrics_input *in)
 				sip_proto_name(p), in->transport[p].bytes_out);
 		}
 	family(f, hs, "counter",
-	       "TLS handshakes (tls, wss) and WebSocket upgrades (ws) by transport and "
-	       "outcome.");
+	       "Connections set up (tls: the TLS handshake; ws: the WebSocket upgrade; wss: "
+	       "both) or failing to, by transport and outcome.");
 	for (int p = 0; p < SIP_PROTO__COUNT; p++)
 		if (in->transport_on[p] && p != SIP_PROTO_TCP) {
 			fprintf(f, "%s{transport=\"%s\",outcome=\"ok\"} %" PRIu64 "\n", hs,

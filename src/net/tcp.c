@@ -1077,7 +1077,9 @@ static int tls_handshake_done(struct tcp_conn *c)
 	int rc = 0;
 
 	c->tls_up = true;
-	atomic_fetch_add_explicit(&stats[c->proto].handshakes, 1, memory_order_relaxed);
+	/* wss: counted once the upgrade that follows is done too */
+	if (!c->ws)
+		atomic_fetch_add_explicit(&stats[c->proto].handshakes, 1, memory_order_relaxed);
 	if (c->incoming)
 		c->peer_trusted = tls_peer_trusted(c->ssl);
 	if (c->ws != WS_UPGRADE)

@@ -77,7 +77,8 @@ unsigned tcp_connection_count(void);
 
 /* What one stream transport (tcp, tls, ws, wss) did since the start:
  * connections open now, bytes on the wire (ciphertext over TLS), and
- * handshakes (TLS, WebSocket upgrade) done and failed. */
+ * connections set up (tls: the TLS handshake; ws: the WebSocket upgrade;
+ * wss: both) or failing to. */
 struct tcp_stats {
 	uint64_t connections, bytes_in, bytes_out, handshakes, handshake_failures;
 };
