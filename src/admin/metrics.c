@@ -408,11 +408,13 @@ static void transport_families(FILE *f, const struct metrics_input *in)
 			fprintf(f, "%s{transport=\"%s\",outcome=\"failed\"} %" PRIu64 "\n", hs,
 				sip_proto_name(p), in->transport[p].handshake_failures);
 		}
+	/* Declared always (the alert rules name it); a sample only with a
+	 * certificate, since 0 would say it expired long ago. */
+	family(f, "junction_tls_certificate_expiry_timestamp_seconds", "gauge",
+	       "When the TLS server certificate in use expires (Unix time); reloaded on SIGHUP.");
 	if (in->tls_not_after > 0)
-		gauge(f, "junction_tls_certificate_expiry_timestamp_seconds",
-		      "When the TLS server certificate in use expires (Unix time); reloaded on "
-		      "SIGHUP.",
-		      (uint64_t)in->tls_not_after);
+		sample(f, "junction_tls_certificate_expiry_timestamp_seconds", NULL, NULL,
+		       (uint64_t)in->tls_not_after);
 }
 
 /* The static routes and call forwards this node holds: a node whose

@@ -1256,6 +1256,15 @@ static void cfg_check_tls(struct cfg_parse *ps)
 	bool listener = config_tls_on(c), set = false;
 	char err[1024];
 
+	for (unsigned i = 0; i < c->sip.nlisten; i++)
+		if (sip_proto_is_ws(c->sip.listen[i].proto) && c->sip.mode != PROXY_MODE_STATEFUL) {
+			ps->lineno = cfg_line_of(ps, "sip", "mode");
+			cfg_err(ps, "a ws: or wss: listener needs [sip] mode = stateful (a WebSocket "
+				    "client is reached through the node that holds its connection, "
+				    "by the stateful proxy)");
+			return;
+		}
+
 	for (size_t i = 0; i < CFG_NKEYS; i++)
 		set |= strcmp(cfg_keys[i].section, "tls") == 0 && ps->first_line[i];
 	if (!listener && set) {

@@ -1447,7 +1447,9 @@ static void close_idle(void)
 	while ((c = late_list) != NULL) {
 		late_list = c->next_victim;
 		sink->count(sink_ctx, SINK_TCP_SLOW);
-		conn_close(c, "slow_message");
+		/* an outgoing TLS connection whose handshake did not end in
+		 * time hands back what waited for it, as a refused one does */
+		conn_fail(c, "slow_message");
 		nlate++;
 	}
 	/* One line per pass: at most one a second, however many. */

@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "net/netaddr.h"
 #include "proxy/proxy.h"
+#include "proxy/relay.h"
 #include "proxy/scpool.h"
 #include "proxy/self.h"
 #include "registrar/registrar.h"
@@ -44,7 +45,22 @@ int delegate_path(enum sip_proto proto, unsigned listener, struct sip_str addr, 
 		  size_t cap)
 {
 	bool udp = proto == SIP_PROTO_UDP;
+	char text[NETADDR_STRLEN];
+	struct netaddr peer;
+	size_t k;
 	int n;
+
+	/* A WebSocket client: the back end reaches it through the node that
+	 * holds the connection, never over WebSocket (relay.h). */
+	if (sip_proto_is_ws(proto)) {
+		sip_str_to_cstr(addr, text, sizeof(text));
+		if (cap < 16 || netaddr_parse(text, &peer) < 0 ||
+		    !(k = relay_flow_uri(proto, &peer, buf + 6, cap - 9)))
+			return -ENOSPC;
+		memcpy(buf, "Path: ", 6);
+		memcpy(buf + 6 + k, "\r\n", 3);
+		return 0;
+	}
 
 	/* Over UDP any node reaches the device (the binding is shared), so
 	 * the cluster's name when there is one; a stream only from the node

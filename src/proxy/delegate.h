@@ -24,9 +24,9 @@ void delegate_refused(struct worker *w, struct sip_msg *req, const struct sip_so
 
 /* The Path line (CRLF-terminated) the back end gets for a device at addr
  * ("192.0.2.1:5060") that reached us over proto on listener: our address
- * (the cluster's for UDP, the node's for a stream) with the device's in
- * the received parameter, as Kamailio's path module writes it. Returns 0
- * or -ENOSPC. */
+ * (the cluster's for UDP, the node's for a stream; for a WebSocket, the
+ * node's flow URI, relay_flow_uri()) with the device's in the received
+ * parameter, as Kamailio's path module writes it. Returns 0 or -ENOSPC. */
 int delegate_path(enum sip_proto proto, unsigned listener, struct sip_str addr, char *buf,
 		  size_t cap);
 

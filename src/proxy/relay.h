@@ -41,7 +41,8 @@ int relay_request_edits(struct sip_msg *m, const struct relay_request *r, struct
  * UDP (else TCP) listener of ours, which the other nodes reach; received
  * says which connection (route_received()). It goes in the Path stored
  * with a binding (core.c) and in the Record-Route of a dialog with the
- * client (RFC 7118 §6: the client's Contact cannot be reached otherwise).
+ * client (its Contact cannot be reached otherwise: RFC 7118 §8.2 shows
+ * the same, RFC 5626 §5.3 the flow in a Record-Route).
  * Returns its length, 0 when proto is not WebSocket or it does not fit.
  */
 size_t relay_flow_uri(enum sip_proto proto, const struct netaddr *peer, char *buf, size_t cap);
