@@ -19,7 +19,9 @@
 #                              (CL_AUTH_EXTRA: the [auth] lines, default
 #                              "invite = yes")
 #   cl_pool                    the servers of the SC_* tables, by SQL
-#   cl_node_start NAME [LINE]  a node (n1..n4) with its own config and log;
+#   cl_node_start NAME [LINE]  a node (n1..n4) with its own config and log
+#                              (CL_LISTEN_EXTRA: more listeners, @IP@ the
+#                              node's address);
 #                              LINEs ("[section]" or "key = value") are
 #                              appended (a later key of the same name is an
 #                              error in Junction: use CL_CLUSTER / CL_ROUTING
@@ -138,7 +140,7 @@ cl_node_conf() {
 	{
 		cat <<CONF
 [sip]
-listen = udp:$ip:$NPORT tcp:$ip:$NPORT
+listen = udp:$ip:$NPORT tcp:$ip:$NPORT${CL_LISTEN_EXTRA:+ ${CL_LISTEN_EXTRA//@IP@/$ip}}
 domain = $CL_DOMAIN
 workers = 2
 mode = stateful
