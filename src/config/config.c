@@ -1295,7 +1295,20 @@ static void cfg_check_tls(struct cfg_parse *ps)
 		return;
 	}
 	if (tls_check(t, true, err, sizeof(err)) < 0) {
-		ps->lineno = cfg_line_of(ps, "tls", "certificate");
+		/* the key the reason begins with ("private_key /x does not
+		 * match...") is the line to change */
+		static const char *const keys[] = {"private_key", "ca_file", "ciphersuites",
+						   "ciphers", "min_version"};
+		const char *k = "certificate";
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strncmp(err, keys[i], strlen(keys[i])) == 0) {
+				k = keys[i];
+				break;
+			}
+		ps->lineno = cfg_line_of(ps, "tls", k);
+		if (!ps->lineno)
+			ps->lineno = cfg_line_of(ps, "sip", "listen");
 		cfg_err(ps, "[tls] %s", err);
 	}
 }

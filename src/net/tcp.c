@@ -183,6 +183,7 @@ static struct {
 #define HS_FAIL_MS    60000
 static struct {
 	struct netaddr host;
+	bool out; /* our connection to it: a peer's noise hides not our own */
 	uint64_t until_ms;
 	unsigned unlogged;
 } hs_failed[HS_FAIL_SLOTS];
@@ -1039,7 +1040,7 @@ static int in_grow(struct tcp_conn *c)
 }
 
 /* Epoll thread: a handshake (TLS or WebSocket upgrade) that failed is
- * counted, and logged once a minute per source address. */
+ * counted, and logged once a minute per address and direction. */
 static void handshake_failed(struct tcp_conn *c, const char *what, const char *why)
 {
 	uint64_t now = clock_now_ms();
@@ -1050,7 +1051,7 @@ static void handshake_failed(struct tcp_conn *c, const char *what, const char *w
 	atomic_fetch_add_explicit(&stats[c->proto].handshake_failures, 1, memory_order_relaxed);
 	netaddr_set_port(&host, 0);
 	for (i = 0; i < HS_FAIL_SLOTS; i++)
-		if (netaddr_equal(&hs_failed[i].host, &host))
+		if (hs_failed[i].out == !c->incoming && netaddr_equal(&hs_failed[i].host, &host))
 			break;
 	if (i < HS_FAIL_SLOTS && hs_failed[i].until_ms > now) {
 		hs_failed[i].unlogged++;
@@ -1060,6 +1061,7 @@ static void handshake_failed(struct tcp_conn *c, const char *what, const char *w
 		i = hs_failed_next;
 		hs_failed_next = (hs_failed_next + 1) % HS_FAIL_SLOTS;
 		hs_failed[i].host = host;
+		hs_failed[i].out = !c->incoming;
 		hs_failed[i].unlogged = 0;
 	}
 	skipped = hs_failed[i].unlogged;

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -97,8 +98,15 @@ static int ctx_own_cert(SSL_CTX *ctx, const struct tls_settings *s, char *err, s
 		return 0;
 	if (!SSL_CTX_use_certificate_chain_file(ctx, s->certificate))
 		return fail(err, cap, "certificate %s does not load", s->certificate);
-	if (!SSL_CTX_use_PrivateKey_file(ctx, s->private_key, SSL_FILETYPE_PEM))
+	if (!SSL_CTX_use_PrivateKey_file(ctx, s->private_key, SSL_FILETYPE_PEM)) {
+		/* OpenSSL 3 compares the key with the certificate as it loads it */
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error(); /* that says it all */
+			return fail(err, cap, "private_key %s does not match the certificate",
+				    s->private_key);
+		}
 		return fail(err, cap, "private_key %s does not load", s->private_key);
+	}
 	if (!SSL_CTX_check_private_key(ctx))
 		return fail(err, cap, "private_key %s does not match the certificate",
 			    s->private_key);
