@@ -778,7 +778,7 @@ static struct tcp_conn *conn_connect_locked(const struct sip_dest *d, int *err)
 	int fd;
 
 	if (sip_proto_is_ws(d->proto)) {
-		*err = -ECONNRESET; /* only the client opens one (RFC 7118 §4) */
+		*err = -ENOTCONN; /* only the client opens one (RFC 7118 §4) */
 		return NULL;
 	}
 	if (tbl_count >= set.max_connections) {

@@ -355,16 +355,13 @@ static bool to_pick(struct worker *w, struct sip_job *job, struct sip_msg *m,
  * from anyone else a Route of ours naming an address would be a relay to
  * anywhere. Fills hop (id 0) when one of our Route values had one.
  */
-static bool path_received(const struct route_state *rs, struct scpool_pick *hop, bool ws_only)
+static bool path_received(const struct route_state *rs, struct scpool_pick *hop)
 {
 	for (unsigned i = 0; i < rs->routes.n && i < 64; i++) {
-		enum sip_proto p;
 		struct sip_uri u;
 
 		if (!(rs->remove >> i & 1) ||
 		    route_received(rs->routes.e[i].s, hop->uri, sizeof(hop->uri), &u) < 0)
-			continue;
-		if (ws_only && (sip_proto_parse(u.transport, &p) < 0 || !sip_proto_is_ws(p)))
 			continue;
 		hop->id = 0;
 		return true;
@@ -373,12 +370,28 @@ static bool path_received(const struct route_state *rs, struct scpool_pick *hop,
 }
 
 /* A Route of ours naming a WebSocket flow (relay_flow_uri()): the
- * request goes down that connection, in or out of a dialog. From any
- * source: we never open a WebSocket connection, so such an address
- * reaches only a client connected to us, as a request to its AOR would. */
+ * request goes down that connection, in or out of a dialog. Only the last
+ * of our Route values faces the next hop: a dialog's route set has ours
+ * twice when the transports differ, and the client's own requests come
+ * with its flow first (that one faces the client). From any source: we
+ * never open a WebSocket connection, so such an address reaches only a
+ * client connected to us, as a request to its AOR would. */
 static bool ws_flow(const struct route_state *rs, struct scpool_pick *hop)
 {
-	return rs->remove && !route_has_next(rs) && path_received(rs, hop, true);
+	unsigned last = 0;
+	enum sip_proto p;
+	struct sip_uri u;
+
+	if (!rs->remove || route_has_next(rs))
+		return false;
+	for (unsigned i = 0; i < rs->routes.n && i < 64; i++)
+		if (rs->remove >> i & 1)
+			last = i;
+	if (route_received(rs->routes.e[last].s, hop->uri, sizeof(hop->uri), &u) < 0 ||
+	    sip_proto_parse(u.transport, &p) < 0 || !sip_proto_is_ws(p))
+		return false;
+	hop->id = 0;
+	return true;
 }
 
 /*
@@ -531,7 +544,7 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 	    cfg->sip.mode == PROXY_MODE_STATEFUL) {
 		struct scpool_pick hop;
 
-		if (path_received(&rs, &hop, false))
+		if (path_received(&rs, &hop))
 			return to_pick(w, job, m, &rs, &hop);
 	}
 

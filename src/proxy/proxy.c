@@ -548,6 +548,10 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 	rr = (struct relay_request){.src = stx_source(p->st),
 				    .dst = &dst,
 				    .branch = branch,
+				    /* a 2xx retransmitted once the transaction is
+				     * gone is relayed by Via: to a WebSocket client
+				     * only its connection leads */
+				    .conn_hint = sip_proto_is_ws(stx_source(p->st)->proto),
 				    .record_route = (config_record_route(cfg) ||
 						     relay_must_record_route(stx_source(p->st), &dst)) &&
 						    (m.method_id == SIP_METHOD_INVITE ||
