@@ -107,7 +107,6 @@ static int check_schema(const struct config *cfg)
 	return rc;
 }
 
-/* One line with the lifetime totals, so a run leaves its figures behind. */
 /* The certificate in use, and how long it has left (start, reload). */
 static void log_tls_certificate(void)
 {
@@ -134,6 +133,7 @@ static void reload_tls(void)
 	log_tls_certificate();
 }
 
+/* One line with the lifetime totals, so a run leaves its figures behind. */
 static void log_counters(void)
 {
 	struct counters c;

@@ -143,12 +143,13 @@ static json_t *transports_json(void)
 		if (!transport_has_proto(p))
 			continue;
 		tcp_stats(p, &st);
-		json_array_append_new(
-			a, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "transport",
-				     sip_proto_name(p), "connections", (json_int_t)st.connections,
-				     "bytes_in", (json_int_t)st.bytes_in, "bytes_out",
-				     (json_int_t)st.bytes_out, "handshakes", (json_int_t)st.handshakes,
-				     "handshake_failures", (json_int_t)st.handshake_failures));
+		json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "transport",
+						   sip_proto_name(p), "connections",
+						   (json_int_t)st.connections, "bytes_in",
+						   (json_int_t)st.bytes_in, "bytes_out",
+						   (json_int_t)st.bytes_out, "handshakes",
+						   (json_int_t)st.handshakes, "handshake_failures",
+						   (json_int_t)st.handshake_failures));
 	}
 	return a;
 }

@@ -380,8 +380,8 @@ static void routing_families(FILE *f, const struct metrics_input *in)
 static void transport_families(FILE *f, const struct metrics_input *in)
 {
 	static const char *const conns = "junction_transport_connections",
-			      *const bytes = "junction_transport_bytes_total",
-			      *const hs = "junction_transport_handshakes_total";
+				 *const bytes = "junction_transport_bytes_total",
+				 *const hs = "junction_transport_handshakes_total";
 
 	family(f, conns, "gauge", "Open SIP connections, by stream transport.");
 	for (int p = 0; p < SIP_PROTO__COUNT; p++)

@@ -1259,9 +1259,10 @@ static void cfg_check_tls(struct cfg_parse *ps)
 	for (unsigned i = 0; i < c->sip.nlisten; i++)
 		if (sip_proto_is_ws(c->sip.listen[i].proto) && c->sip.mode != PROXY_MODE_STATEFUL) {
 			ps->lineno = cfg_line_of(ps, "sip", "mode");
-			cfg_err(ps, "a ws: or wss: listener needs [sip] mode = stateful (a WebSocket "
-				    "client is reached through the node that holds its connection, "
-				    "by the stateful proxy)");
+			cfg_err(ps,
+				"a ws: or wss: listener needs [sip] mode = stateful (a WebSocket "
+				"client is reached through the node that holds its connection, "
+				"by the stateful proxy)");
 			return;
 		}
 
@@ -1276,7 +1277,8 @@ static void cfg_check_tls(struct cfg_parse *ps)
 	if (!listener)
 		return;
 	if (!t->certificate[0] || !t->private_key[0]) {
-		ps->lineno = cfg_line_of(ps, "tls", t->certificate[0] ? "certificate" : "private_key");
+		ps->lineno =
+			cfg_line_of(ps, "tls", t->certificate[0] ? "certificate" : "private_key");
 		if (!ps->lineno)
 			ps->lineno = cfg_line_of(ps, "sip", "listen");
 		cfg_err(ps, "a tls: or wss: listener needs [tls] certificate and private_key");

@@ -45,8 +45,7 @@ static void drain_errors(const char *what, char *err, size_t cap)
 }
 
 /* err: the formatted reason, then what OpenSSL queued. Returns -EINVAL. */
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap, const char *fmt,
-						      ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap, const char *fmt, ...)
 {
 	char what[PATH_MAX + 128];
 	va_list ap;
@@ -124,18 +123,20 @@ static SSL_CTX *server_build(const struct tls_settings *s, char *err, size_t cap
 		return NULL;
 	}
 	if (!s->certificate[0]) {
-		snprintf(err, cap, "a tls: or wss: listener needs [tls] certificate and "
-				   "private_key");
+		snprintf(err, cap,
+			 "a tls: or wss: listener needs [tls] certificate and "
+			 "private_key");
 		goto bad;
 	}
 	if (ctx_common(ctx, s, err, cap) < 0 || ctx_own_cert(ctx, s, err, cap) < 0)
 		goto bad;
 	if (s->verify_client != TLS_VERIFY_NO) {
-		STACK_OF(X509_NAME) *names;
+		STACK_OF(X509_NAME) * names;
 
 		if (!s->ca_file[0]) {
-			snprintf(err, cap, "verify_client needs [tls] ca_file (the CAs whose "
-					   "client certificates are accepted)");
+			snprintf(err, cap,
+				 "verify_client needs [tls] ca_file (the CAs whose "
+				 "client certificates are accepted)");
 			goto bad;
 		}
 		if (!SSL_CTX_load_verify_locations(ctx, s->ca_file, NULL)) {

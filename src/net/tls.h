@@ -29,9 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TLS_CIPHERS_MAX  512
-#define TLS_NAME_MAX     256
-#define TLS_MAX_TRUSTED  16
+#define TLS_CIPHERS_MAX     512
+#define TLS_NAME_MAX        256
+#define TLS_MAX_TRUSTED     16
 #define TLS_DEFAULT_CIPHERS "HIGH:!aNULL:!MD5:!RC4:!3DES:!CBC"
 
 /* The oldest version taken ([tls] min_version: "1.2", "1.3"). */
@@ -47,7 +47,7 @@ struct tls_settings {
 	char ca_file[PATH_MAX]; /* empty: the system's store (client side only) */
 	enum tls_verify_client verify_client;
 	bool verify_server;
-	unsigned min_version; /* TLS_MIN_12 or TLS_MIN_13 */
+	unsigned min_version;               /* TLS_MIN_12 or TLS_MIN_13 */
 	char ciphers[TLS_CIPHERS_MAX];      /* TLS 1.2 and below (OpenSSL cipher list) */
 	char ciphersuites[TLS_CIPHERS_MAX]; /* TLS 1.3; empty: OpenSSL's */
 	/* Client certificate names (DNS SAN, or CN without SAN) that make a

@@ -547,7 +547,6 @@ bool core_request(struct worker *w, struct sip_job *job, struct sip_msg *m)
 		if (path_received(&rs, &hop))
 			return to_pick(w, job, m, &rs, &hop);
 	}
-
 	/* A method nobody here knows, for this node itself (no user, one of
 	 * our addresses or domains): there is nothing to relay it to, and
 	 * as the UAS we do not implement it (§21.5.2; RFC 4475 §3.1.1.5). */

@@ -552,12 +552,13 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 				     * gone is relayed by Via: to a WebSocket client
 				     * only its connection leads */
 				    .conn_hint = sip_proto_is_ws(stx_source(p->st)->proto),
-				    .record_route = (config_record_route(cfg) ||
-						     relay_must_record_route(stx_source(p->st), &dst)) &&
-						    (m.method_id == SIP_METHOD_INVITE ||
-						     m.method_id == SIP_METHOD_SUBSCRIBE ||
-						     m.method_id == SIP_METHOD_REFER) &&
-						    sip_msg_to(&m)->tag.len == 0};
+				    .record_route =
+					    (config_record_route(cfg) ||
+					     relay_must_record_route(stx_source(p->st), &dst)) &&
+					    (m.method_id == SIP_METHOD_INVITE ||
+					     m.method_id == SIP_METHOD_SUBSCRIBE ||
+					     m.method_id == SIP_METHOD_REFER) &&
+					    sip_msg_to(&m)->tag.len == 0};
 	rc = route_commit(&m, &rs, worker_edits(w));
 	if (rc == 0)
 		rc = relay_request_edits(&m, &rr, worker_edits(w));

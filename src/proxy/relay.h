@@ -49,8 +49,7 @@ size_t relay_flow_uri(enum sip_proto proto, const struct netaddr *peer, char *bu
 
 /* Does a request between src and dst need our Record-Route whatever
  * [sip] record_route says? Yes when either side is a WebSocket. */
-static inline bool relay_must_record_route(const struct sip_source *src,
-					   const struct sip_dest *dst)
+static inline bool relay_must_record_route(const struct sip_source *src, const struct sip_dest *dst)
 {
 	return sip_proto_is_ws(src->proto) || sip_proto_is_ws(dst->proto);
 }

@@ -104,7 +104,8 @@ int route_received(struct sip_str value, char *buf, size_t cap, struct sip_uri *
 	struct sip_str v;
 	int n;
 
-	if (cap < 2 || sip_addr_parse(value, &a) < 0 || !sip_param_find(a.uri.params, "received", &v))
+	if (cap < 2 || sip_addr_parse(value, &a) < 0 ||
+	    !sip_param_find(a.uri.params, "received", &v))
 		return -ENOENT;
 	n = sip_unescape(v, buf, cap - 1);
 	if (n <= 0)

@@ -143,8 +143,8 @@ static void send_probe(const struct scpool_probe *sp, uint64_t now_ms)
 		sip_str_to_cstr(u.host, name, sizeof(name));
 		dest.name = name;
 	}
-	p->c = ctx_send(l, msg, (size_t)n, &dest, SIP_METHOD_OPTIONS, branch, &probe_ops, p,
-			now_ms, &err);
+	p->c = ctx_send(l, msg, (size_t)n, &dest, SIP_METHOD_OPTIONS, branch, &probe_ops, p, now_ms,
+			&err);
 	if (!p->c) {
 		free(p);
 		scpool_probe_done(sp->id, false, 0, "transaction table full", now_ms);

@@ -418,8 +418,8 @@ static const struct listen_case bad_listen[] = {
 			   "udp:192.0.2.1:5060 or tcp:[2001:db8::1]:5060"},
 	{"udp", "'udp' has no transport: expected PROTO:ADDRESS:PORT, e.g. udp:192.0.2.1:5060 or "
 		"tcp:[2001:db8::1]:5060"},
-	{"sctp:127.0.0.1:5060",
-	 "'sctp:127.0.0.1:5060' has an unknown transport 'sctp' (expected udp, tcp, tls, ws or wss)"},
+	{"sctp:127.0.0.1:5060", "'sctp:127.0.0.1:5060' has an unknown transport 'sctp' (expected "
+				"udp, tcp, tls, ws or wss)"},
 	{"udp:localhost:5060", "'udp:localhost:5060': 'localhost' is not a numeric IPv4 or IPv6 "
 			       "address (host names are not allowed here)"},
 	{"udp:sip.example.com:5060", "'udp:sip.example.com:5060': 'sip.example.com' is not a "
