@@ -549,9 +549,10 @@ static void send_branch(struct pbranch *b, unsigned udp_mtu)
 				    .dst = &dst,
 				    .branch = branch,
 				    /* a 2xx retransmitted once the transaction is
-				     * gone is relayed by Via: to a WebSocket client
-				     * only its connection leads */
-				    .conn_hint = sip_proto_is_ws(stx_source(p->st)->proto),
+				     * gone is relayed by Via: back on the connection
+				     * the request came on (§18.2.2), the only way
+				     * to a WebSocket client */
+				    .conn_hint = sip_proto_is_stream(stx_source(p->st)->proto),
 				    .record_route =
 					    (config_record_route(cfg) ||
 					     relay_must_record_route(stx_source(p->st), &dst)) &&

@@ -21,7 +21,7 @@ struct relay_request {
 	const struct sip_dest *dst;   /* where it goes */
 	const char *branch;           /* our Via branch */
 	bool record_route;
-	bool conn_hint; /* name the inbound connection in our Via (stateless) */
+	bool conn_hint; /* name the inbound connection in our Via (for responses relayed by Via) */
 };
 
 /*
