@@ -15,7 +15,9 @@ need python3 ss awk
 
 DPORT=$(free_port)
 SPORT=$(free_port)
-DELAY=1500
+# long enough that the other query, a python3 start under a loaded
+# machine, is done before the delayed one returns
+DELAY=3000
 ENUM_RE='!^\+44(.*)$!sip:\1@uk.example.net!'
 ODD_RE='!^\+1([0-9]{1,3})"?$!sip:\1@x.test!'
 
