@@ -845,11 +845,17 @@ static void subscribed(void *arg, int err, const struct store_result *r)
 static bool aor_of(const struct config *cfg, struct sip_msg *m, char *out, size_t cap)
 {
 	const struct sip_uri *u = sip_msg_to(m)->tag.len ? &sip_msg_to(m)->uri : sip_msg_ruri(m);
+	size_t n;
 
 	if (!u->user.len || !config_is_domain(cfg, u->host) || cap < 5)
 		return false;
 	memcpy(out, "sip:", 4);
-	return sip_user_at_domain(u->user, u->host, out + 4, cap - 4) != 0;
+	/* (it writes no NUL: the callers read out as a C string) */
+	n = sip_user_at_domain(u->user, u->host, out + 4, cap - 5);
+	if (!n)
+		return false;
+	out[4 + n] = '\0';
+	return true;
 }
 
 /* Record-Route values in order, comma-separated: the route set of the
