@@ -24,6 +24,17 @@ JADMINPORT=25090
 JADMINTOKEN=bench-token-0123456789
 # routing's name server (dnsmasq): _sip._udp.bench.test names the UAS
 DNSPORT=25053
+# tls: the front proxy (a Junction node of its own, UDP from SIPp, TCP or
+# TLS to the proxy under test) on FRONTPORT (udp, tcp) and FRONTPORT + 1
+# (tls), its admin port; the proxy under test listens on its PORT (udp,
+# tcp) and PORT + 1 (tls)
+FRONTPORT=25100
+FRONTADMINPORT=25092
+# tls's SIPp UAC (its own port, so that its socket's drops can be read)
+UACPORT=25099
+# tls's certificates (tls_setup): a private CA, and one for 127.0.0.1 each
+# for the proxy under test (sut) and the front
+TLS_PKI=$WORK/pki
 PIDS=()
 
 log() { echo "[bench] $*" >&2; }
@@ -48,6 +59,16 @@ tree_ticks() {
 	echo $total
 }
 udp_rcvbuf_errors() { awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp; }
+# The receive-buffer drops of the UDP sockets bound to each PORT now (the
+# last column of /proc/net/udp), "PORT:DROPS ...": which of ours dropped,
+# on a machine whose other users' drops count in udp_rcvbuf_errors too.
+udp_port_drops() {
+	local p out=""
+	for p in "$@"; do
+		out="$out $p:$(awk -v h="$(printf ':%04X' "$p")" 'substr($2, length($2) - 4) == h { d += $NF } END { print d + 0 }' /proc/net/udp /proc/net/udp6 2>/dev/null)"
+	done
+	echo "${out# }"
+}
 # resident and proportional set size (kB) of a process tree
 tree_mem() {
 	local pid=$1 rss=0 pss=0 p
@@ -155,6 +176,9 @@ node_ip() { if [ "$1" = 1 ]; then echo 127.0.0.1; else echo "$J2IP"; fi; }
 # delegate); events_off and events_on: auth's local REGISTERs with sc's
 # pool and [notify] off, or on (an RFC 3680 reginfo NOTIFY to the AOR's
 # Session Controller for every binding written, refreshes included).
+# tls: noauth's node with TCP and TLS listeners beside UDP (PORT, PORT + 1)
+# and [tls] (the run's certificate for 127.0.0.1, no client certificate
+# asked for).
 write_junction_conf() {
 	local variant=$1 n=${2:-1} conf auth=none
 	conf=$(jfile "$n" conf)
@@ -165,7 +189,7 @@ write_junction_conf() {
 	cat >"$conf" <<CONF
 [sip]
 $([ "$variant" = delegate ] && echo "mode = stateful")
-listen = udp:$(node_ip "$n"):$JPORT
+listen = udp:$(node_ip "$n"):$JPORT$([ "$variant" = tls ] && echo " tcp:$(node_ip "$n"):$JPORT tls:$(node_ip "$n"):$((JPORT + 1))")
 domain = localhost
 record_route = yes
 workers = ${JUNCTION_WORKERS:-2}
@@ -196,6 +220,14 @@ $([ "$variant" = acct_on ] && echo "access = $WORK/access.log")
 servers = 127.0.0.1:$DNSPORT
 CONF
 	[ "$variant" = acct_on ] && printf '[cdr]\nenabled = yes\n' >>"$conf"
+	[ "$variant" = tls ] && cat >>"$conf" <<CONF
+[tls]
+certificate = $TLS_PKI/sut.pem
+private_key = $TLS_PKI/sut.key
+ca_file = $TLS_PKI/ca.pem
+verify_client = no
+min_version = 1.2
+CONF
 	[[ $variant == sc* || $variant == delegate || $variant == events_* ]] && cat >>"$conf" <<CONF
 [routing]
 session_controllers = yes
@@ -243,6 +275,7 @@ stop_pid() {
 # Junction node.
 SYS_PID=""
 NODE2_PID=""
+FRONT_PID=""
 stop_system() {
 	stop_pid "$SYS_PID"
 	stop_pid "$NODE2_PID"
@@ -255,6 +288,31 @@ sys_ticks() {
 	t=$(tree_ticks "$SYS_PID")
 	[ -n "$NODE2_PID" ] && t=$((t + $(tree_ticks "$NODE2_PID")))
 	echo "$t"
+}
+
+# The system under test's CPU ticks and the front proxy's, when one runs.
+busy_ticks() {
+	local t
+	t=$(sys_ticks)
+	[ -n "$FRONT_PID" ] && t=$((t + $(tree_ticks "$FRONT_PID")))
+	echo "$t"
+}
+
+# ports_free PORT...: wait, at most 30 s, until nothing listens on these
+# ports (UDP or TCP): on a shared machine the integration tests pick
+# theirs at random in 12000-31999, where bench's are (tls).
+ports_free() {
+	local p busy
+	for _ in $(seq 60); do
+		busy=""
+		for p in "$@"; do
+			ss -Hlnut "sport = :$p" 2>/dev/null | grep -q . && busy="$busy $p"
+		done
+		[ -z "$busy" ] && return 0
+		sleep 0.5
+	done
+	log "port(s)$busy taken: $(ss -Hlnutp "sport = :${busy# }" 2>/dev/null | head -n 1)"
+	return 1
 }
 
 # sip_up WHAT HOST PORT: wait until an OPTIONS for the proxy
@@ -277,7 +335,7 @@ start_junction() {
 	pid=$!
 	PIDS+=("$pid")
 	if [ "$n" = 1 ]; then SYS_PID=$pid; else NODE2_PID=$pid; fi
-	sip_up "junction node $n" "$(node_ip "$n")" "$JPORT"
+	sip_up "junction node $n" "$(node_ip "$n")" "$JPORT" || { tail -n 2 "$(jfile "$n" log)" >&2; return 1; }
 }
 
 # start_system junction|kamailio VARIANT (write_junction_conf's): clean
@@ -290,6 +348,11 @@ start_system() {
 	stop_system
 	psqlq junction "TRUNCATE binding" >/dev/null
 	psqlq kamailio "TRUNCATE location" >/dev/null
+	if [ "$variant" = tls ]; then
+		local p=$JPORT
+		[ "$sys" = junction ] || p=$KPORT
+		ports_free "$p" $((p + 1)) || return 1
+	fi
 	if [ "$sys" = junction ]; then
 		PORT=$JPORT
 		case $variant in
@@ -314,7 +377,15 @@ start_system() {
 			echo "1 sip:$SCIP:$SCPORT 0 0" >"$WORK/dispatcher.list"
 			defs+=(-A WITH_DISPATCHER -A "DSLIST=\"$WORK/dispatcher.list\"")
 		fi
-		kamailio -f "$bench/kamailio/kamailio.cfg" -l "udp:127.0.0.1:$KPORT" -DD -E -m 512 -M 32 -x "${KAMAILIO_MEM:-fm}" \
+		local listen=(-l "udp:127.0.0.1:$KPORT")
+		if [ "$variant" = tls ]; then
+			# TCP and TLS beside UDP, as many TCP readers as UDP
+			# children, the tls module's file, ctl for kamcmd
+			listen+=(-l "tcp:127.0.0.1:$KPORT" -l "tls:127.0.0.1:$((KPORT + 1))")
+			defs+=(-A WITH_TLS -A "TLSCFG=\"$WORK/kamailio-tls.cfg\"" -A "TCP_CHILDREN=${KAMAILIO_CHILDREN:-4}"
+				-A "CTLSOCK=\"unix:$WORK/kamailio.ctl\"")
+		fi
+		kamailio -f "$bench/kamailio/kamailio.cfg" "${listen[@]}" -DD -E -m 512 -M 32 -x "${KAMAILIO_MEM:-fm}" \
 			"${defs[@]}" >>"$WORK/kamailio.log" 2>&1 &
 		SYS_PID=$!
 		PORT=$KPORT
@@ -434,6 +505,11 @@ node_metric() {
 	local ports=$JADMINPORT port
 	[ -n "$NODE2_PID" ] && ports="$ports $((JADMINPORT + 1))"
 	for port in $ports; do curl -s "http://127.0.0.1:$port/metrics"; done |
+		awk -v m="$1" '$1 == m { s += $2; n++ } END { if (n) print s }'
+}
+# front_metric NAME: the same, of tls's front proxy.
+front_metric() {
+	curl -s "http://127.0.0.1:$FRONTADMINPORT/metrics" |
 		awk -v m="$1" '$1 == m { s += $2; n++ } END { if (n) print s }'
 }
 # What reached the Session Controller over the run of sys for one
@@ -567,6 +643,15 @@ sipp_cmd() {
 		echo sipp -sf "$SCEN/uac_dest.xml" -s uas -rsa "127.0.0.1:$PORT" -set dhost 127.0.0.1 \
 			-set dport "$PORT" -set dom "$dom" "${common[@]}" "127.0.0.1:$PORT"
 		;;
+	tls:*)
+		# the call of calls through the front proxy, its INVITE with a
+		# Route to the proxy under test over TCP or TLS (PORT + 1)
+		local tr=${sc#tls:} rport=$PORT
+		[ "$tr" = tls ] && rport=$((PORT + 1))
+		echo sipp -sf "$SCEN/uac_route.xml" -s uas -rsa "127.0.0.1:$FRONTPORT" -set dhost 127.0.0.1 \
+			-set dport "$FRONTPORT" -set rhost "127.0.0.1:$rport" -set rtr "$tr" -p "$UACPORT" \
+			"${common[@]}" "127.0.0.1:$FRONTPORT"
+		;;
 	calls | sc_calls | sc_affinity:* | security:* | acct:*)
 		# the INVITE to the proxy, its ACK and BYE to dhost (uac.xml's
 		# setdest): the proxy again, or sc_affinity's second node
@@ -592,6 +677,7 @@ cases_of() {
 	reg_events) echo reg_events:off reg_events:on ;;
 	routing) echo routing:numeric routing:srv ;;
 	acct) echo acct:off acct:on ;;
+	tls) echo tls:tcp tls:tls ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -609,36 +695,60 @@ variant_of() {
 	routing:numeric) echo route_numeric ;;
 	routing:srv) echo route_srv ;;
 	acct:on) echo acct_on ;;
+	tls:*) echo tls ;;
 	*) echo noauth ;;
 	esac
 }
 
-# One step: sets STEP_OK (1/0) and STEP_{RATE,CPU_OP,PG_OP,SC_OP,P50,P99,SIPP_CPU,WHY}
-# (SC_OP: the Session Controller's CPU per operation, when one runs).
+# One step: sets STEP_OK (1/0) and STEP_{RATE,CPU_OP,PG_OP,SC_OP,FRONT_OP,P50,P99,SIPP_CPU,WHY}
+# (SC_OP: the Session Controller's CPU per operation, when one runs;
+# FRONT_OP: tls's front proxy's). For tls, the capture and the latency are
+# the front's UDP port's (SIPp's side): the proxy under test speaks TCP
+# or TLS to the front, which a capture cannot read apart.
 run_step() {
 	# (calls on a line of its own: words of one "local" expand before it runs)
 	local sys=$1 sc=$2 rate=$3 secs=${4:-$STEP_S} dir
 	local calls=$((rate * secs))
 	dir=$(mktemp -d "$WORK/step.XXXXXX")
-	local pgpid c0 c1 p0 p1 s0=0 s1=0 u0 u1 rc
+	local pgpid c0 c1 p0 p1 s0=0 s1=0 f0=0 f1=0 u0 u1 rc d0="" d1=""
 	pgpid=$(head -n 1 "$WORK/pg/data/postmaster.pid")
+	[[ $sc == tls:* ]] && d0="$(udp_port_drops "$FRONTPORT" "$PORT" "$UASPORT") $UACPORT:0"
 	c0=$(sys_ticks)
 	p0=$(tree_ticks "$pgpid")
 	[ -n "$SC_PID" ] && s0=$(tree_ticks "$SC_PID")
+	[ -n "$FRONT_PID" ] && f0=$(tree_ticks "$FRONT_PID")
 	u0=$(udp_rcvbuf_errors)
 	# a window of the step on the wire, for the latency (bench/wire-latency):
 	# at most 20,000 packets, which tshark reads in about 5 s
 	# (BENCH_PGCAP=1: PostgreSQL's port too, for bench/register-path)
-	local win=$((secs - 2 < 3 ? secs - 2 : 3)) cap_pid filter="udp port $PORT"
+	local capport=$PORT
+	[[ $sc == tls:* ]] && capport=$FRONTPORT
+	local win=$((secs - 2 < 3 ? secs - 2 : 3)) cap_pid filter="udp port $capport"
 	[ -n "${BENCH_PGCAP:-}" ] && filter="$filter or tcp port $PGPORT"
 	(sleep 1 && exec dumpcap -q -i lo -f "$filter" -B 64 -a "duration:$win" -c 20000 -w "$dir/cap.pcap" -P \
 		>/dev/null 2>&1) &
 	cap_pid=$!
+	# tls: the drops of SIPp's own socket, read while it is open (the
+	# most seen: it is gone once SIPp ends)
+	local sampler=""
+	if [[ $sc == tls:* ]]; then
+		(m=0
+		while :; do
+			v=$(udp_port_drops "$UACPORT")
+			[ "${v#*:}" -gt "$m" ] && m=${v#*:} && echo "$m" >"$dir/uacdrops"
+			sleep 0.2
+		done) &
+		sampler=$!
+	fi
 	# bounded even when SIPp hangs after an overload (it has, past its -timeout)
 	(cd "$dir" && TIMEFORMAT='%R %U %S' &&
 		{ time timeout -k 5 -s INT $((secs * 2 + 40)) $(sipp_cmd "$sc" "$rate" "$calls") >sipp.out 2>&1; } 2>time.txt; exit $?)
 	rc=$?
 	wait "$cap_pid"
+	if [ -n "$sampler" ]; then
+		kill "$sampler" 2>/dev/null
+		wait "$sampler" 2>/dev/null
+	fi
 	# reg_events:on: the CPU is read once the step's events are delivered,
 	# so that each REGISTER pays for its NOTIFY (a backlog is a failure)
 	local drain=""
@@ -646,7 +756,9 @@ run_step() {
 	c1=$(sys_ticks)
 	p1=$(tree_ticks "$pgpid")
 	[ -n "$SC_PID" ] && s1=$(tree_ticks "$SC_PID")
+	[ -n "$FRONT_PID" ] && f1=$(tree_ticks "$FRONT_PID")
 	u1=$(udp_rcvbuf_errors)
+	[[ $sc == tls:* ]] && d1="$(udp_port_drops "$FRONTPORT" "$PORT" "$UASPORT") $UACPORT:$(cat "$dir/uacdrops" 2>/dev/null || echo 0)"
 	local last ok failed elapsed
 	last=$(tail -n 1 "$dir/stat.csv" 2>/dev/null)
 	ok=$(echo "$last" | cut -d';' -f16)
@@ -660,18 +772,38 @@ run_step() {
 	STEP_SC_OP=-
 	[ -n "$SC_PID" ] &&
 		STEP_SC_OP=$(awk -v t=$((s1 - s0)) -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }')
+	STEP_FRONT_OP=-
+	[ -n "$FRONT_PID" ] &&
+		STEP_FRONT_OP=$(awk -v t=$((f1 - f0)) -v n="$ok" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }')
 	STEP_SIPP_CPU=$(awk '{ if ($1 > 0) printf "%.0f", ($2 + $3) * 100 / $1; else print 0 }' "$dir/time.txt" 2>/dev/null)
 	local lat
-	lat=$("$bench/wire-latency" "$dir/cap.pcap" "$PORT" 2>/dev/null || echo "- - 0")
+	lat=$("$bench/wire-latency" "$dir/cap.pcap" "$capport" 2>/dev/null || echo "- - 0")
 	read -r STEP_P50 STEP_P99 STEP_LAT_N <<<"$lat"
+	# The drops that fail a step: the machine's; for tls, those of its own
+	# sockets (the front's, the proxy's, the UAS's, SIPp's), since on a
+	# shared machine other programs' drops failed steps none of ours
+	# dropped in
+	local udrops=$((u1 - u0)) whose="" a b
+	if [ -n "$d0" ]; then
+		udrops=0
+		for a in $d1; do
+			for b in $d0; do
+				if [ "${a%%:*}" = "${b%%:*}" ]; then
+					whose="$whose ${a%%:*}:$((${a#*:} - ${b#*:}))"
+					udrops=$((udrops + ${a#*:} - ${b#*:}))
+				fi
+			done
+		done
+		[ $((u1 - u0)) -gt "$udrops" ] && log "$sys $sc rate=$rate: $((u1 - u0 - udrops)) UDP receive-buffer drops elsewhere on the machine (not counted)"
+	fi
 	STEP_OK=1
 	STEP_WHY=""
 	if [ "$ok" -eq 0 ] || [ $((failed * 1000)) -ge "$calls" ] || [ $((ok + failed)) -lt "$calls" ]; then
 		STEP_OK=0
 		STEP_WHY="failed=$failed of $calls (ok=$ok, sipp rc=$rc)"
-	elif [ $((u1 - u0)) -gt 0 ]; then
+	elif [ "$udrops" -gt 0 ]; then
 		STEP_OK=0
-		STEP_WHY="$((u1 - u0)) UDP receive-buffer drops"
+		STEP_WHY="$udrops UDP receive-buffer drops${whose:+ (by port:$whose)}"
 	elif [ "$(awk -v e="$elapsed" -v s="$secs" 'BEGIN { print (e > s * 1.15 + 2) }')" = 1 ]; then
 		STEP_OK=0
 		STEP_WHY="took ${elapsed}s for ${secs}s of load"
@@ -680,7 +812,19 @@ run_step() {
 		STEP_WHY="${drain##* } registration events undelivered ${EV_DRAIN_S:-5}s after the load"
 	fi
 	[ -n "$drain" ] && drain=" outbox=$(echo "$drain" | awk '{print $1 " at the end, " $3 " after " $2 "s"}')"
-	log "$sys $sc rate=$rate (${secs}s) ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us${SC_PID:+ sc/op=${STEP_SC_OP}us} p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}%${drain} ${STEP_WHY}"
+	# tls: the CPU per call by offered rate, over every step at that rate
+	# that passed (their ticks over their calls), else "fail"
+	if [[ $sc == tls:* ]]; then
+		local lk=$sys/$sc@$rate
+		if [ "$STEP_OK" = 1 ]; then
+			LADDER_T[$lk]=$((${LADDER_T[$lk]:-0} + c1 - c0))
+			LADDER_N[$lk]=$((${LADDER_N[$lk]:-0} + ok))
+			LADDER[$lk]=$(awk -v t="${LADDER_T[$lk]}" -v n="${LADDER_N[$lk]}" 'BEGIN { printf "%.0f", t * 10000 / n }')
+		elif [ -z "${LADDER[$lk]:-}" ]; then
+			LADDER[$lk]=fail
+		fi
+	fi
+	log "$sys $sc rate=$rate (${secs}s) ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us${SC_PID:+ sc/op=${STEP_SC_OP}us}${FRONT_PID:+ front/op=${STEP_FRONT_OP}us} p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}%${drain} ${STEP_WHY}"
 	[ -n "${BENCH_KEEP:-}" ] && log "kept $dir" || rm -rf "$dir"
 }
 
@@ -689,12 +833,13 @@ run_step() {
 # time out), and a step started at once would pay for it: wait until the
 # proxy's CPU stays under 5% of a core for a second, at most SETTLE_S (20)
 # seconds.
+# (tls: the front proxy's CPU too)
 settle() {
 	local i t0 t1
 	for ((i = 0; i < ${SETTLE_S:-20}; i++)); do
-		t0=$(sys_ticks)
+		t0=$(busy_ticks)
 		sleep 1
-		t1=$(sys_ticks)
+		t1=$(busy_ticks)
 		[ $((t1 - t0)) -lt 5 ] && return
 	done
 }
@@ -704,6 +849,8 @@ start_rate() {
 	options) echo 5000 ;;
 	reg_noauth | reg_auth | delegate:* | reg_events:*) echo 1500 ;;
 	calls | sc_calls | sc_affinity:* | security:* | routing:* | acct:*) echo 1500 ;;
+	# 1500 is the second step: the calls scenario's steps and one below
+	tls:*) echo 1000 ;;
 	esac
 }
 
@@ -755,6 +902,33 @@ find_rate() {
 		for c in $(cases_of "$sc"); do search_rate "$sys" "$c"; done
 		return
 		;;
+	tls)
+		# both systems behind the same front (started afresh for each
+		# case); the step lengths may be set apart (TLS_SEARCH_S,
+		# TLS_STEP_S: bench/run's 5 and 10 make the four searches
+		# 10-13 minutes on the shared 2-core machine)
+		local SEARCH_S=${TLS_SEARCH_S:-$SEARCH_S} STEP_S=${TLS_STEP_S:-$STEP_S}
+		tls_setup || { log "tls: no certificates"; NOTE[$sys/tls:tcp]="no certificates"; return; }
+		for c in $(cases_of "$sc"); do
+			if ! start_front; then
+				NOTE[$sys/$c]="the front proxy did not start"
+				RATE[$sys/$c]=0
+				continue
+			fi
+			# new connections: to the proxy freshly started, before
+			# any load (after one, Kamailio's figures were 2-5 times
+			# higher, Junction's up to 1.7, and both wandered while
+			# transactions and memory settled); search_rate starts it
+			# afresh again
+			if [ "$c" = tls:tls ]; then
+				start_system "$sys" tls && tls_handshakes "$sys"
+			fi
+			search_rate "$sys" "$c"
+			tls_count "$sys" "$c"
+			stop_front
+		done
+		return
+		;;
 	routing)
 		[ "$sys" = junction ] || { log "$sys: no $sc (Junction only)"; return; }
 		start_dns || { NOTE[$sys/routing:srv]="dnsmasq did not start"; return; }
@@ -781,12 +955,14 @@ find_rate() {
 # The highest passing rate of sys for sc: steps of SEARCH_S seconds going
 # up x1.5 until one fails (down /2 while none has passed), one step between the last pass and the failure,
 # then the best rate held for STEP_S seconds (stepping down x0.8 when it
-# does not hold), then 80% of it for the latency there.
+# does not hold), then 80% of it for the latency there. tls: up and down
+# on one grid (tls_grid), so that every case is offered the same rates,
+# and no 80% step.
 search_rate() {
 	local sys=$1 sc=$2 rate best=0 fail=0 steps=0
 	local key="$sys/$sc"
 	start_system "$sys" "$(variant_of "$sc")" || { NOTE[$key]="did not start"; return; }
-	if [[ $sc == calls || $sc == security:* || $sc == routing:* || $sc == acct:* ]]; then
+	if [[ $sc == calls || $sc == security:* || $sc == routing:* || $sc == acct:* || $sc == tls:* ]]; then
 		start_uas
 		register_uas
 	fi
@@ -804,15 +980,15 @@ search_rate() {
 		if [ "$STEP_OK" = 1 ]; then
 			best=$rate
 			RATE[$key]=$rate CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
-			SC_OP[$key]=$STEP_SC_OP
+			SC_OP[$key]=$STEP_SC_OP FRONT_OP[$key]=$STEP_FRONT_OP
 			[ "$fail" -gt 0 ] && break
-			rate=$((rate * 3 / 2))
+			if [[ $sc == tls:* ]]; then rate=$(tls_grid_next "$rate" up); else rate=$((rate * 3 / 2)); fi
 		else
 			NOTE[$key]="limit: $STEP_WHY at $rate/s"
 			settle
 			if [ "$best" -eq 0 ]; then
 				# the start rate is already too much: go down
-				rate=$((rate / 2))
+				if [[ $sc == tls:* ]]; then rate=$(tls_grid_next "$rate" down); else rate=$((rate / 2)); fi
 				[ "$rate" -ge 100 ] && continue
 				break
 			fi
@@ -833,7 +1009,7 @@ search_rate() {
 			# no figures: those of the search steps are not of a rate that held
 			NOTE[$key]="no rate held for ${STEP_S}s: $STEP_WHY"
 			RATE[$key]=0
-			unset "CPU_OP[$key]" "PG_OP[$key]" "SC_OP[$key]" "P50[$key]" "P99[$key]"
+			unset "CPU_OP[$key]" "PG_OP[$key]" "SC_OP[$key]" "FRONT_OP[$key]" "P50[$key]" "P99[$key]"
 			return
 		fi
 		NOTE[$key]="${best}/s did not hold for ${STEP_S}s ($STEP_WHY)"
@@ -841,8 +1017,10 @@ search_rate() {
 		settle
 	done
 	RATE[$key]=$best CPU_OP[$key]=$STEP_CPU_OP PG_OP[$key]=$STEP_PG_OP P50[$key]=$STEP_P50 P99[$key]=$STEP_P99
-	SC_OP[$key]=$STEP_SC_OP
+	SC_OP[$key]=$STEP_SC_OP FRONT_OP[$key]=$STEP_FRONT_OP
 	[ "${STEP_SIPP_CPU:-0}" -ge 90 ] && NOTE[$key]="SIPp at ${STEP_SIPP_CPU}% CPU: the load generator is the limit"
+	# tls: no latency step (its p50/p99 are a round trip through two proxies)
+	[[ $sc == tls:* ]] && return
 	run_step "$sys" "$sc" $((best * 4 / 5)) "$SEARCH_S"
 	P99_80[$key]=$STEP_P99
 }
@@ -876,6 +1054,7 @@ measure_memory() {
 	log "$sys memory: at rest rss/pss ${rest// /\/} kB; just after the load ${after// /\/} kB; with $rows bindings ${with// /\/} kB"
 }
 declare -A MEM_REST MEM_WITH MEM_AFTER MEM_ROWS
+declare -A FRONT_OP LADDER LADDER_T LADDER_N
 
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
@@ -943,6 +1122,303 @@ DNSCONF
 	PIDS+=("$DNS_PID")
 	sleep 0.5
 	kill -0 "$DNS_PID"
+}
+
+# tls: the certificates (tests/integration/tls_lib.sh's openssl commands,
+# in $WORK/pki: a CA, sut.pem and front.pem, each for IP:127.0.0.1, P-256
+# keys) and Kamailio's tls module file, made once a run.
+tls_setup() {
+	[ -n "${TLS_READY:-}" ] && return 0
+	# (T_DIR: where tls_lib.sh puts its pki directory)
+	T_DIR=$WORK . "$top/tests/integration/tls_lib.sh" || return 1
+	TLS_PKI=$WORK/pki
+	rm -rf "$TLS_PKI"
+	tls_ca && tls_cert sut IP:127.0.0.1 && tls_cert front IP:127.0.0.1 || return 1
+	[ -s "$TLS_PKI/sut.pem" ] && [ -s "$TLS_PKI/front.pem" ] || return 1
+	# the same as Junction's [tls]: TLS 1.2 or later, no client
+	# certificate asked for; (client: unused, Kamailio opens none here)
+	cat >"$WORK/kamailio-tls.cfg" <<TLSCFG
+[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+certificate = $TLS_PKI/sut.pem
+private_key = $TLS_PKI/sut.key
+ca_list = $TLS_PKI/ca.pem
+
+[client:default]
+method = TLSv1.2+
+verify_certificate = yes
+require_certificate = yes
+ca_list = $TLS_PKI/ca.pem
+TLSCFG
+	TLS_READY=1
+}
+
+# tls's front proxy: a Junction node of its own on 127.0.0.1, UDP and TCP
+# on FRONTPORT, TLS on FRONTPORT + 1 (a node sends TLS only from a TLS
+# listener of its own), no database, the load's source trusted (no
+# security checks), record-routing. It forwards each INVITE by its
+# preloaded Route (uac_route.xml) to the proxy under test over TCP or TLS,
+# the server's certificate verified ([tls] verify_server, its IP SAN),
+# one connection reused for every call; the ACK and BYE by their route set.
+# The same node, configuration and binary for both systems.
+write_front_conf() {
+	cat >"$WORK/front.conf" <<CONF
+[sip]
+listen = udp:127.0.0.1:$FRONTPORT tcp:127.0.0.1:$FRONTPORT tls:127.0.0.1:$((FRONTPORT + 1))
+domain = localhost
+record_route = yes
+workers = ${JUNCTION_WORKERS:-2}
+queue_depth = 65536
+[security]
+trusted = 127.0.0.0/8
+[admin]
+listen = 127.0.0.1:$FRONTADMINPORT
+token = $JADMINTOKEN
+[node]
+name = front
+[log]
+level = ${JUNCTION_LOG:-warn}
+[tls]
+certificate = $TLS_PKI/front.pem
+private_key = $TLS_PKI/front.key
+ca_file = $TLS_PKI/ca.pem
+verify_server = yes
+min_version = 1.2
+CONF
+}
+start_front() {
+	stop_front
+	ports_free "$FRONTPORT" $((FRONTPORT + 1)) "$FRONTADMINPORT" || return 1
+	write_front_conf
+	"$JUNCTION" -c "$WORK/front.conf" >>"$WORK/front.log" 2>&1 &
+	FRONT_PID=$!
+	PIDS+=("$FRONT_PID")
+	sip_up "the front proxy" 127.0.0.1 "$FRONTPORT" || { stop_front; return 1; }
+}
+stop_front() {
+	stop_pid "$FRONT_PID"
+	FRONT_PID=""
+}
+
+# Kamailio's RPC (ctl's socket, tls scenario only): kamcmd CMD.
+kam_rpc() { kamcmd -s "unix:$WORK/kamailio.ctl" "$@" 2>/dev/null; }
+
+# What the connections between the front and the proxy under test were
+# over a tls case (TLS_SEEN[sys/case], TLS_HS[sys/case]): the TLS
+# handshakes the front completed (its junction_transport_handshakes_total,
+# as client or server: its one peer is the proxy under test, so these are
+# the proxy's too, whichever system), the proxy's own count where it
+# keeps one (Junction's metric; Kamailio's tls.info gives only the TLS
+# connections open now), and the connections open at the end (ss): from
+# the front to the proxy's port, and from the proxy to the front's
+# listener (a 2xx retransmission relayed by its Via, see README.md).
+declare -A TLS_SEEN TLS_HS
+tls_count() {
+	local sys=$1 sc=$2 tr=${2#tls:} fok ffail sok sfail in out port=$PORT fport=$FRONTPORT own
+	[ "$tr" = tls ] && port=$((PORT + 1)) fport=$((FRONTPORT + 1))
+	fok=$(front_metric 'junction_transport_handshakes_total{transport="tls",outcome="ok"}')
+	ffail=$(front_metric 'junction_transport_handshakes_total{transport="tls",outcome="failed"}')
+	in=$(ss -Htn state established "( sport = :$port )" 2>/dev/null | wc -l)
+	out=$(ss -Htn state established "( dport = :$fport )" 2>/dev/null | wc -l)
+	if [ "$sys" = junction ]; then
+		sok=$(node_metric 'junction_transport_handshakes_total{transport="tls",outcome="ok"}')
+		sfail=$(node_metric 'junction_transport_handshakes_total{transport="tls",outcome="failed"}')
+		own="the node counted ${sok:-?} TLS handshakes, ${sfail:-?} failed"
+	else
+		sok=$(kam_rpc tls.info | awk '/opened_connections/ {print $2}')
+		own="tls.info: ${sok:-?} TLS connections open at the end"
+	fi
+	TLS_HS[$sys/$sc]=${fok:-?}
+	TLS_SEEN[$sys/$sc]="the front counted ${fok:-?} TLS handshakes with it, ${ffail:-?} failed; $own; $tr connections open at the end (ss): $in from the front to port $port, $out from the proxy to the front's $fport"
+	log "$sys $sc: ${TLS_SEEN[$sys/$sc]}"
+}
+
+# The cost of a new connection to the proxy under test (HS[sys/kind]),
+# freshly started, nothing else running through it:
+# bench/tls-handshakes opens HS_N (500) TLS connections to PORT + 1 one
+# after the other, each with a full handshake and one OPTIONS answered
+# 200, and HS_TCP_N (2000) TCP connections to PORT the same way, the
+# proxy's CPU read before and after each loop. "N SECONDS OK FAILED
+# VERSION CIPHER TICKS HANDSHAKES" (HANDSHAKES: the proxy's own count for
+# Junction, else -).
+declare -A HS
+tls_handshakes() {
+	local sys=$1 kind n port c0 c1 out h0 h1 hs
+	settle
+	for kind in tcp tls; do
+		n=${HS_TCP_N:-2000} port=$PORT
+		[ "$kind" = tls ] && n=${HS_N:-500} port=$((PORT + 1))
+		h0=""
+		[ "$sys" = junction ] && h0=$(node_metric 'junction_transport_handshakes_total{transport="tls",outcome="ok"}')
+		c0=$(sys_ticks)
+		out=$("$bench/tls-handshakes" 127.0.0.1 "$port" "$n" "$kind" "$TLS_PKI/ca.pem" 2>>"$WORK/tls-handshakes.err") ||
+			out="- 0 $n - -"
+		c1=$(sys_ticks)
+		hs=-
+		if [ -n "$h0" ]; then
+			h1=$(node_metric 'junction_transport_handshakes_total{transport="tls",outcome="ok"}')
+			hs=$((${h1:-0} - h0))
+		fi
+		HS[$sys/$kind]="$n $out $((c1 - c0)) $hs"
+		[ "$kind" = tls ] && HS_CIPHER=$(echo "$out" | awk '{print $4, $5}')
+		log "$sys: $n new $kind connections, each one OPTIONS: $out; $((c1 - c0)) ticks of the proxy; handshakes $hs"
+		sleep 1
+	done
+}
+
+# The rates tls's searches step on, from its start rate up x1.5 and down
+# /1.5: ... 444 666 1000 1500 2250 3375 5062 ...
+tls_grid() {
+	local r up="" down=""
+	r=$(start_rate tls:tcp)
+	while [ "$r" -le 30000 ]; do up="$up $r"; r=$((r * 3 / 2)); done
+	r=$(($(start_rate tls:tcp) * 2 / 3))
+	while [ "$r" -ge 100 ]; do down="$r $down"; r=$((r * 2 / 3)); done
+	echo $down $up
+}
+# tls_grid_next RATE up|down: the grid's next rate above or below RATE
+# (0 below the lowest).
+tls_grid_next() {
+	local r prev=0
+	for r in $(tls_grid); do
+		if [ "$2" = up ]; then
+			[ "$r" -gt "$1" ] && { echo "$r"; return; }
+		else
+			[ "$r" -ge "$1" ] && { echo "$prev"; return; }
+			prev=$r
+		fi
+	done
+	echo "$prev"
+}
+# tls_eq_rate KEY...: the highest rate of the grid at which every KEY
+# (SYS/CASE) had a step that passed.
+tls_eq_rate() {
+	local r k best="" ok
+	for r in $(tls_grid); do
+		ok=1
+		for k in "$@"; do
+			[[ ${LADDER[$k@$r]:-fail} == fail ]] && ok=0
+		done
+		[ "$ok" = 1 ] && best=$r
+	done
+	echo "$best"
+}
+# tls's summary below the table: per system, TCP beside TLS (the rates,
+# and the CPU per call at the highest rate both passed), Junction beside
+# Kamailio, the CPU per call at each rate of the grid, the connections,
+# the cost of a new connection.
+tls_report() {
+	local sys r rt rl k c n secs okc failed ver ciph ticks hs
+	echo
+	echo "tls: the calls of \`calls\` (INVITE to BYE, the callee \`uas\` looked up), from SIPp over UDP to"
+	echo "a front proxy (a Junction node of its own, 127.0.0.1:$FRONTPORT, ${JUNCTION_WORKERS:-2} workers, no database, the"
+	echo "same for both systems) that sends each INVITE by its preloaded Route (bench/scenarios/uac_route.xml)"
+	echo "to the proxy under test over TCP or TLS, one connection for all the calls, and the ACK and BYE"
+	echo "by their route set; the proxy under test (record-routing, transaction-stateful) relays"
+	echo "to the SIPp UAS over UDP. TLS: 1.2 or later (negotiated: ${HS_CIPHER:-?}), a P-256"
+	echo "certificate for 127.0.0.1 from a private CA, verified by the front, no client certificate. CPU"
+	echo "per call is the proxy under test's; its rate/s, ratio and CPU columns above are at the rate"
+	echo "each case held, its p50/p99 the round trip seen at the front's UDP port (SIPp's INVITE in to"
+	echo "the 200 out, BYE in to its 200 out: the front twice, the proxy under test, the UAS)."
+	[ -n "${TLS_SEARCH_S:-}${TLS_STEP_S:-}" ] &&
+		echo "Its search steps took ${TLS_SEARCH_S:-$SEARCH_S} s and the best rate was held ${TLS_STEP_S:-$STEP_S} s (TLS_SEARCH_S, TLS_STEP_S)."
+	echo "The machine is shared, so the rates are noisy: compare the CPU per call at equal rates."
+	echo
+	echo "| system | calls/s TCP | calls/s TLS | TLS/TCP calls/s | at calls/s | CPU µs/call TCP | CPU µs/call TLS | TLS/TCP CPU | front CPU µs/call TCP, TLS | TLS handshakes during the calls |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	for sys in $systems; do
+		r=$(tls_eq_rate "$sys/tls:tcp" "$sys/tls:tls")
+		rt=${LADDER[$sys/tls:tcp@$r]:--} rl=${LADDER[$sys/tls:tls@$r]:--}
+		[ -z "$r" ] && rt=- rl=-
+		echo "| $sys | ${RATE[$sys/tls:tcp]:-0} | ${RATE[$sys/tls:tls]:-0} | $(ratio "${RATE[$sys/tls:tls]:-0}" "${RATE[$sys/tls:tcp]:-0}") |" \
+			"${r:--} | $rt | $rl | $(ratio "$rl" "$rt") | ${FRONT_OP[$sys/tls:tcp]:--}, ${FRONT_OP[$sys/tls:tls]:--} |" \
+			"${TLS_HS[$sys/tls:tls]:--} |"
+	done
+	echo
+	echo "calls/s: the rate each case held; at calls/s: the highest offered rate both of a system's"
+	echo "cases passed, at which its CPU columns are (equal rates); front CPU: at the rates held;"
+	echo "TLS handshakes: those between the front and the proxy under test over the tls case, as the"
+	echo "front counted them (either way; Junction's own count is below, Kamailio keeps none)."
+	if [[ " $systems " == *" junction "* ]] && [[ " $systems " == *" kamailio "* ]]; then
+		local line="" tr
+		for tr in tcp tls; do
+			r=$(tls_eq_rate "junction/tls:$tr" "kamailio/tls:$tr")
+			line="$line ${tr^^}: $(ratio "${RATE[junction/tls:$tr]:-0}" "${RATE[kamailio/tls:$tr]:-0}") in calls/s"
+			line="$line (${RATE[junction/tls:$tr]:-0}/${RATE[kamailio/tls:$tr]:-0}), Kamailio/Junction CPU per call"
+			if [ -n "$r" ]; then
+				line="$line $(ratio "${LADDER[kamailio/tls:$tr@$r]}" "${LADDER[junction/tls:$tr@$r]}") at $r calls/s"
+				line="$line (${LADDER[kamailio/tls:$tr@$r]}/${LADDER[junction/tls:$tr@$r]} µs);"
+			else
+				line="$line - (no rate both passed);"
+			fi
+		done
+		echo
+		echo "**tls: Junction/Kamailio:${line%;}.**"
+	fi
+	echo
+	echo "CPU µs per call of the proxy under test at each rate of the search's grid, over the steps"
+	echo "at that rate that passed (${TLS_SEARCH_S:-$SEARCH_S} s each, the held rate's ${TLS_STEP_S:-$STEP_S} s where it is one of these): their"
+	echo "CPU over their calls; fail: no step at that rate passed; ·: not offered:"
+	echo
+	local rates=() hdr="| case |" sep="|---|"
+	for r in $(tls_grid); do
+		for k in "${!LADDER[@]}"; do
+			if [[ $k == *"@$r" ]]; then rates+=("$r"); hdr="$hdr $r/s |"; sep="$sep---:|"; break; fi
+		done
+	done
+	echo "$hdr"
+	echo "$sep"
+	for sys in $systems; do
+		for c in tls:tcp tls:tls; do
+			local row="| $sys ${c#tls:} |"
+			for r in "${rates[@]}"; do row="$row ${LADDER[$sys/$c@$r]:-·} |"; done
+			echo "$row"
+		done
+	done
+	echo
+	echo "The connections between the front and the proxy under test, over each case:"
+	for sys in $systems; do
+		for c in tls:tcp tls:tls; do
+			echo "$sys ${c#tls:}: ${TLS_SEEN[$sys/$c]:-not measured}."
+		done
+	done
+	echo
+	echo "New connections (bench/tls-handshakes, before the tls case, to the proxy freshly started): one"
+	echo "python3 client opens connections one after the other to it, sends one OPTIONS on each"
+	echo "(answered 200 by the proxy) and closes it; TLS: a full handshake each (no resumption). CPU"
+	echo "per connection: the proxy's, from /proc/PID/stat (10 ms ticks) over the loop. The loop's own"
+	echo "rate is bound by its round trips and its own handshake work on the same 2 cores; 1,000,000"
+	echo "over the CPU per connection is what one core of the proxy would take."
+	echo
+	echo "| system | transport | connections | ok | failed | seconds | connections/s (the loop) | CPU µs/connection | connections/s per core | handshakes counted |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	local cost=()
+	for sys in $systems; do
+		local per_tcp="" per_tls=""
+		for k in tcp tls; do
+			read -r n secs okc failed ver ciph ticks hs <<<"${HS[$sys/$k]:-- - - - - - - -}"
+			local per="-" cps="-" core="-"
+			if [ "$okc" != - ] && [ "${okc:-0}" -gt 0 ] 2>/dev/null; then
+				per=$(awk -v t="$ticks" -v n="$okc" 'BEGIN { printf "%.0f", t * 10000 / n }')
+				cps=$(awk -v s="$secs" -v n="$okc" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "-" }')
+				core=$(awk -v p="$per" 'BEGIN { if (p > 0) printf "%.0f", 1000000 / p; else print "-" }')
+			fi
+			[ "$k" = tcp ] && per_tcp=$per || per_tls=$per
+			echo "| $sys | $k | $n | $okc | $failed | $secs | $cps | $per | $core | $hs |"
+		done
+		cost+=("$sys $(awk -v a="$per_tls" -v b="$per_tcp" 'BEGIN { if (a + 0 > 0 && b != "-") printf "%.0f", a - b; else print "-" }') $per_tls $per_tcp")
+	done
+	echo
+	local line=""
+	local a b
+	for k in "${cost[@]}"; do
+		read -r sys c a b <<<"$k"
+		line="$line $sys $c µs ($a µs a TLS connection, $b µs a TCP one),"
+	done
+	echo "**tls: a full TLS handshake (a new TLS connection with its OPTIONS, less a TCP one) costs the"
+	echo "proxy under test${line%,}.**"
 }
 
 # The cost of RFC 3263 next hops and of accounting: ratios of two
@@ -1061,6 +1537,7 @@ report() {
 	[[ " $SCENARIOS " == *" reg_events "* ]] && [[ " $systems " == *" junction "* ]] && events_report
 	[[ " $SCENARIOS " == *" routing "* ]] && [[ " $systems " == *" junction "* ]] && routing_report
 	[[ " $SCENARIOS " == *" acct "* ]] && [[ " $systems " == *" junction "* ]] && acct_report
+	[[ " $SCENARIOS " == *" tls "* ]] && tls_report
 	local s0=(${STEAL0:-0 0}) s1=(${STEAL1:-0 0})
 	echo
 	echo "The machine's latency floor (bench/sched-floor.c, before the load, nothing else"
