@@ -420,6 +420,19 @@ static int conn_tls_attach(struct tcp_conn *c, SSL *ssl)
 
 static int conn_tls_drain(struct tcp_conn *c);
 
+/* One of c's two output queues: out (bytes for the wire) or, plain, pend
+ * (plaintext waiting for the TLS handshake). */
+struct conn_q {
+	char **buf;
+	size_t *len, *cap;
+};
+
+static struct conn_q conn_q_of(struct tcp_conn *c, bool plain)
+{
+	return plain ? (struct conn_q){&c->pend, &c->pend_len, &c->pend_cap}
+		     : (struct conn_q){&c->out, &c->out_len, &c->out_cap};
+}
+
 /* Epoll thread only: takes the connection out of service. Its output
  * queue goes at once, not with the last reference, so that the bytes
  * leave queued_total now. A connection a worker closed for its output cap
@@ -520,17 +533,12 @@ static void conn_fail(struct tcp_conn *c, const char *why)
 	 * plaintext in pend (out holds only handshake records then). */
 	never_up = was_refused || (c->ssl && !c->tls_up && !c->incoming);
 	if (never_up) {
-		char **q = c->ssl ? &c->pend : &c->out;
-		size_t *qlen = c->ssl ? &c->pend_len : &c->out_len;
+		struct conn_q q = conn_q_of(c, c->ssl != NULL);
 
-		out = *q;
-		len = *qlen;
-		*q = NULL;
-		*qlen = 0;
-		if (c->ssl)
-			c->pend_cap = 0;
-		else
-			c->out_cap = 0;
+		out = *q.buf;
+		len = *q.len;
+		*q.buf = NULL;
+		*q.len = *q.cap = 0;
 		atomic_fetch_sub_explicit(&queued_total, len, memory_order_relaxed);
 		if (was_refused)
 			why = "refused";
@@ -570,9 +578,9 @@ static void conn_set_events(struct tcp_conn *c, uint32_t events)
  * max_queued or max_queued_total, or -ENOMEM. */
 static int conn_queue(struct tcp_conn *c, bool plain, const char *buf, size_t len)
 {
-	char **q = plain ? &c->pend : &c->out;
-	size_t *qlen = plain ? &c->pend_len : &c->out_len;
-	size_t *qcap = plain ? &c->pend_cap : &c->out_cap;
+	struct conn_q cq = conn_q_of(c, plain);
+	char **q = cq.buf;
+	size_t *qlen = cq.len, *qcap = cq.cap;
 
 	if (c->out_len + c->pend_len + len > set.max_queued)
 		return -ENOBUFS;

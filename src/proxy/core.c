@@ -379,7 +379,6 @@ static bool path_received(const struct route_state *rs, struct scpool_pick *hop)
 static bool ws_flow(const struct route_state *rs, struct scpool_pick *hop)
 {
 	unsigned last = 0;
-	enum sip_proto p;
 	struct sip_uri u;
 
 	if (!rs->remove || route_has_next(rs))
@@ -387,8 +386,7 @@ static bool ws_flow(const struct route_state *rs, struct scpool_pick *hop)
 	for (unsigned i = 0; i < rs->routes.n && i < 64; i++)
 		if (rs->remove >> i & 1)
 			last = i;
-	if (route_received(rs->routes.e[last].s, hop->uri, sizeof(hop->uri), &u) < 0 ||
-	    sip_proto_parse(u.transport, &p) < 0 || !sip_proto_is_ws(p))
+	if (route_ws_flow(rs->routes.e[last].s, hop->uri, sizeof(hop->uri), &u) < 0)
 		return false;
 	hop->id = 0;
 	return true;

@@ -460,11 +460,9 @@ static bool own_flow(const char *path, struct route_state *rs, char *buf, size_t
 	struct sip_str cur = sip_str_cstr(path), first;
 	struct sip_addr a;
 	struct sip_uri hop;
-	enum sip_proto p;
 
 	if (!sip_list_next(&cur, &first) || cur.len || sip_addr_parse(first, &a) < 0 ||
-	    !self_is_local_uri(&a.uri) || route_received(first, buf, cap, &hop) < 0 ||
-	    sip_proto_parse(hop.transport, &p) < 0 || !sip_proto_is_ws(p))
+	    !self_is_local_uri(&a.uri) || route_ws_flow(first, buf, cap, &hop) < 0)
 		return false;
 	route_set_hop(rs, &hop);
 	return true;

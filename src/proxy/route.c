@@ -117,6 +117,16 @@ int route_received(struct sip_str value, char *buf, size_t cap, struct sip_uri *
 	return 0;
 }
 
+int route_ws_flow(struct sip_str value, char *buf, size_t cap, struct sip_uri *out)
+{
+	enum sip_proto p;
+
+	if (route_received(value, buf, cap, out) < 0 || sip_proto_parse(out->transport, &p) < 0 ||
+	    !sip_proto_is_ws(p))
+		return -ENOENT;
+	return 0;
+}
+
 unsigned route_next_hop(struct sip_msg *m, struct route_state *rs)
 {
 	struct sip_addr a;

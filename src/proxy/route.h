@@ -60,6 +60,9 @@ void route_set_hop(struct route_state *rs, const struct sip_uri *hop);
  * into *out (pointing into buf). Returns 0, or -ENOENT when value has
  * none (or not a sip/sips URI). */
 int route_received(struct sip_str value, char *buf, size_t cap, struct sip_uri *out);
+/* The same, only when received names a WebSocket flow (relay.h's
+ * relay_flow_uri()): ;transport=ws or wss. */
+int route_ws_flow(struct sip_str value, char *buf, size_t cap, struct sip_uri *out);
 
 /* §16.6 steps 6-7: fills rs->hop. Returns 0 or 400. */
 unsigned route_next_hop(struct sip_msg *m, struct route_state *rs);
