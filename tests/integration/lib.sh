@@ -30,6 +30,7 @@ t_cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 	[ -n "${T_CLEANUP_HOOK:-}" ] && $T_CLEANUP_HOOK
+	t_release_ports
 	if [ "$T_FAILS" -eq 0 ] && [ -z "${KEEP_TEST_DIR:-}" ]; then
 		rm -rf "$T_DIR"
 	else
@@ -183,11 +184,20 @@ expect_dropped() {
 # A free port (UDP and TCP) in 12000-31999, or in LOW..LOW+SPAN-1 when
 # given: below the ephemeral range (32768 and up on Debian), since a port
 # the kernel may meanwhile give to a client socket fails to bind later.
+# A port found free is not yet bound: another test running beside this one
+# could find it free too and bind it first (CI once failed so). So each
+# pick is reserved in T_PORT_DIR, one directory per port made atomically,
+# held until this test's cleanup; a reservation another test holds, or
+# left by one killed with SIGKILL, is skipped.
 #   free_port [LOW SPAN]
+T_PORT_DIR=${TMPDIR:-/tmp}/jct-ports
 free_port() {
 	local p low=${1:-12000} span=${2:-20000}
+	mkdir -p "$T_PORT_DIR" 2>/dev/null
 	for _ in $(seq 200); do
 		p=$((low + (RANDOM * 32768 + RANDOM) % span))
+		mkdir "$T_PORT_DIR/$p" 2>/dev/null || continue
+		echo $$ >"$T_PORT_DIR/$p/pid" # $$: the test's shell, even in $(...)
 		if ! ss -Hlnu "sport = :$p" 2>/dev/null | grep -q . &&
 			! ss -Hlnt "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
@@ -195,6 +205,15 @@ free_port() {
 		fi
 	done
 	return 1
+}
+
+# Gives back the ports this test reserved, once what it started is gone.
+t_release_ports() {
+	local d
+	for d in "$T_PORT_DIR"/*/; do
+		[ "$(cat "$d/pid" 2>/dev/null)" = "$$" ] && rm -rf "$d"
+	done
+	return 0
 }
 
 # Writes a config for a daemon on $1 (port) to $T_DIR/junction.conf; extra
