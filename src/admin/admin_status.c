@@ -31,6 +31,7 @@
 #include "runtime/counters.h"
 #include "runtime/worker.h"
 #include "security/ban.h"
+#include "store/store.h"
 #include "store/store_bg.h"
 
 #include <pthread.h>
@@ -92,6 +93,15 @@ static void db_probe_cached(struct admin_req *r, struct db_state *s)
 	cache_at_ms = now;
 	cache_valid = true;
 	pthread_mutex_unlock(&cache_lock);
+}
+
+/* Whether every worker's store has a connection up. */
+static bool workers_connected(void)
+{
+	struct store_health h;
+
+	store_health(&h);
+	return h.available;
 }
 
 /* "up", "down", or "off" without a database. */
@@ -172,6 +182,7 @@ void admin_status(struct admin_req *r)
 	const struct config *cfg = admin_config();
 	struct counters *c = malloc(sizeof(*c));
 	struct db_state db;
+	struct store_health health;
 	json_t *listeners = json_array(), *workers = json_array(), *dbj;
 	double now = (double)clock_wall_s();
 	double up = now - admin_started_at();
@@ -199,8 +210,12 @@ void admin_status(struct admin_req *r)
 				      json_pack("{s:I, s:I}", "index", (json_int_t)i, "queue_depth",
 						(json_int_t)worker_queue_length(i)));
 	db_probe(r, true, &db);
-	dbj = json_pack("{s:s, s:o}", "state", db_state(&db), "latency_ms",
-			db.up > 0 ? json_real(db.latency_ms) : json_null());
+	store_health(&health);
+	dbj = json_pack("{s:s, s:o, s:b, s:o, s:I, s:f}", "state", db_state(&db), "latency_ms",
+			db.up > 0 ? json_real(db.latency_ms) : json_null(), "workers_connected",
+			db.up >= 0 && health.available, "primary",
+			health.primary[0] ? json_string(health.primary) : json_null(), "failovers",
+			(json_int_t)health.failovers, "unavailable_seconds", health.unavailable_s);
 	admin_json(r, 200,
 		   json_pack("{s:s, s:o, s:o, s:I, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:o, "
 			     "s:o}",
@@ -295,6 +310,7 @@ void admin_metrics(struct admin_req *r)
 	struct cdr_stats cdr;
 	uint64_t access_dropped;
 	struct db_state db;
+	struct store_health health;
 	size_t len = 0;
 	char *text = NULL;
 
@@ -315,6 +331,9 @@ void admin_metrics(struct admin_req *r)
 	(void)tls_cert_info(&in.tls_not_after, NULL, 0);
 	in.bans = (unsigned)ban_count(clock_wall_ms());
 	in.db_up = db.up;
+	store_health(&health);
+	in.db_failovers = health.failovers;
+	in.db_unavailable_s = health.unavailable_s;
 	in.bindings_active = db.bindings;
 	in.proc = metrics_process_read(&proc) == 0 ? &proc : NULL;
 	if (scpool_on() && (servers = calloc(SCPOOL_MAX, sizeof(*servers)))) {
@@ -359,6 +378,9 @@ void admin_readyz(struct admin_req *r)
 	bool listeners = admin_serving(), ready;
 
 	db_probe(r, false, &db);
+	/* and every worker has a connection: a REGISTER on any is stored */
+	if (db.up > 0 && !workers_connected())
+		db.up = 0;
 	ready = listeners && db.up != 0;
 	admin_json(r, ready ? 200 : 503,
 		   json_pack("{s:s, s:{s:s, s:s}}", "status", ready ? "ready" : "not_ready",

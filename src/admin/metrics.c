@@ -194,9 +194,17 @@ static void db_families(FILE *f, const struct metrics_input *in)
 	const struct counters *c = in->ctr;
 	uint64_t cum = 0;
 
-	if (in->db_up >= 0)
+	if (in->db_up >= 0) {
 		gauge(f, "junction_db_up", "1 when the database answers this node, else 0.",
 		      (uint64_t)in->db_up);
+		counter(f, "junction_db_failovers_total",
+			"Times this node's connections found the primary on another server.",
+			in->db_failovers);
+		family(f, "junction_db_unavailable_seconds_total", "counter",
+		       "Seconds during which a worker of this node had no database connection "
+		       "(what needs a write was answered 503).");
+		fprintf(f, "junction_db_unavailable_seconds_total %.3f\n", in->db_unavailable_s);
+	}
 	gauge(f, "junction_db_connections_up", "Worker database connections that are up.",
 	      get(&c->g_db_up));
 	gauge(f, "junction_db_pending_operations", "Database operations waiting for an answer.",

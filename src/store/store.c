@@ -43,6 +43,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/siphash.h"
+#include "store/pgconn.h"
 #include "store/pgtext.h"
 
 #include <errno.h>
@@ -189,6 +190,7 @@ struct conn {
 	bool want_write;   /* PQflush left data to send */
 	bool setup_failed; /* a statement could not be prepared */
 	bool logged_down;
+	unsigned gen; /* pgconn_generation() it was opened under */
 
 	struct item *items; /* ring of expected replies */
 	unsigned items_cap, items_head, items_n;
@@ -285,11 +287,14 @@ static void merged_complete(struct store *s, struct store_op *leader, int err)
 	op_complete(s, leader, err ? err : leader->err);
 }
 
+static void retire_stale(struct store *s, uint64_t now_ms);
+
 struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool write,
 				uint64_t lock_key, store_done_fn fn, void *arg, int *err)
 {
 	struct store_op *op;
 
+	retire_stale(s, clock_now_ms());
 	if (!store_up(s)) {
 		*err = -ENOTCONN;
 		return NULL;
@@ -438,6 +443,7 @@ struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
 		s->conns[i].index = i;
 		s->conns[i].backoff_ms = STORE_BACKOFF_MIN_MS;
 	}
+	pgconn_store_new();
 	s->rtt = rtt;
 	s->rtt_arg = arg;
 	return s;
@@ -479,6 +485,8 @@ static void fail_conn(struct conn *c, int err)
 
 static void go_down(struct conn *c, uint64_t now_ms, const char *why)
 {
+	bool was_up = c->state == ST_UP;
+
 	if (!c->logged_down)
 		log_error("event=db_down store=%s conn=%u reason=\"%s\"", c->s->name, c->index,
 			  why);
@@ -493,10 +501,30 @@ static void go_down(struct conn *c, uint64_t now_ms, const char *why)
 	c->next_attempt_ms = now_ms + c->backoff_ms;
 	c->backoff_ms =
 		c->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS : c->backoff_ms * 2;
+	if (was_up && !store_up(c->s))
+		pgconn_store_down();
 	fail_conn(c, -ECONNRESET);
 	/* The batch being built waits for another connection, if one is up. */
 	if (!store_up(c->s))
 		fail_batch(c->s, -ECONNRESET);
+}
+
+/* Closes the idle connections opened before the primary last moved (a
+ * failover another connection saw, or a read-only error): one left on
+ * the old server could take a write that the new primary never sees.
+ * Reconnected at once; busy ones go when their batch is back. */
+static void retire_stale(struct store *s, uint64_t now_ms)
+{
+	unsigned gen = pgconn_generation();
+
+	for (unsigned i = 0; i < s->nconns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->state == ST_UP && c->gen != gen && c->items_n == 0) {
+			go_down(c, now_ms, "the primary moved: reconnecting");
+			c->next_attempt_ms = now_ms;
+		}
+	}
 }
 
 static void conn_error(struct conn *c, uint64_t now_ms)
@@ -549,7 +577,7 @@ static void connect_step(struct conn *c, uint64_t now_ms)
 	if (c->state == ST_DOWN) {
 		if (now_ms < c->next_attempt_ms)
 			return;
-		c->conn = PQconnectStart(c->s->conninfo);
+		c->conn = pgconn_start(c->s->conninfo, "junction-worker");
 		c->s->sock_serial++;
 		if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD) {
 			conn_error(c, now_ms);
@@ -923,6 +951,9 @@ static void read_results(struct conn *c, uint64_t now_ms)
 				return;
 			}
 			if (c->state == ST_SETUP) {
+				c->gen = pgconn_connected(c->conn);
+				if (!store_up(c->s))
+					pgconn_store_up();
 				c->state = ST_UP;
 				c->backoff_ms = STORE_BACKOFF_MIN_MS;
 				if (c->logged_down)
@@ -933,14 +964,22 @@ static void read_results(struct conn *c, uint64_t now_ms)
 			continue;
 		}
 		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+			char msg[256];
+
 			it->failed = true;
-			if (st == PGRES_FATAL_ERROR) {
-				char msg[256];
-				snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
-				msg[strcspn(msg, "\r\n\"")] = '\0';
+			snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+			msg[strcspn(msg, "\r\n\"")] = '\0';
+			if (st == PGRES_FATAL_ERROR && pgconn_must_replace(r)) {
+				/* Not the primary any more (or going away): what is
+				 * on this wire was not done; answer it 503 and find
+				 * the server that takes writes now. */
+				PQclear(r);
+				go_down(c, now_ms, msg);
+				return;
+			}
+			if (st == PGRES_FATAL_ERROR)
 				log_warn("event=db_error store=%s conn=%u error=\"%s\"", c->s->name,
 					 c->index, msg);
-			}
 		}
 		if (it->kind == IT_OP && !it->op->res && st == PGRES_TUPLES_OK)
 			it->op->res = r;
@@ -1026,6 +1065,7 @@ void store_handle(struct store *s, uint64_t now_ms)
 {
 	for (unsigned i = 0; i < s->nconns; i++)
 		conn_handle(&s->conns[i], now_ms);
+	retire_stale(s, now_ms);
 }
 
 bool store_up(const struct store *s)
@@ -1058,6 +1098,7 @@ void store_free(struct store *s)
 
 	if (!s)
 		return;
+	pgconn_store_gone(store_up(s));
 	for (unsigned i = 0; i < s->nconns; i++) {
 		struct conn *c = &s->conns[i];
 

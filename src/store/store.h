@@ -133,6 +133,16 @@ unsigned store_result_rows(const struct store_result *r);
 struct sip_str store_result_get(const struct store_result *r, unsigned row, unsigned col);
 bool store_result_null(const struct store_result *r, unsigned row, unsigned col);
 
+/* What the node has seen of its database as a whole, every connection of
+ * the store layer counted (pgconn.c). */
+struct store_health {
+	bool available;       /* every worker's store has a connection up */
+	uint64_t failovers;   /* times the primary moved since the start */
+	double unavailable_s; /* seconds some worker had none, start included */
+	char primary[128];    /* "host:port" reached last; "" none yet */
+};
+void store_health(struct store_health *out);
+
 /*
  * Schema (store_migrate.c): blocking, for `junction --migrate` and the
  * start-up check, never on a worker.

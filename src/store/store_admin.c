@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "store/pgconn.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,8 +25,6 @@
 #include <string.h>
 
 #define SA_RETRY_MS 1000
-/* Seconds libpq may spend connecting, unless conninfo says otherwise. */
-#define SA_CONNECT_TIMEOUT "3"
 
 struct store_admin {
 	char *conninfo;
@@ -34,6 +33,7 @@ struct store_admin {
 	uint64_t next_try_ms; /* no connection attempt before this */
 	bool down_logged;     /* an outage is logged once */
 	char why[256];        /* store_admin_error() */
+	unsigned gen;         /* pgconn_generation() of c */
 };
 
 struct sa_rows {
@@ -177,18 +177,20 @@ static bool sa_setup(PGconn *c, unsigned timeout_s)
  * recent. Returns 0 or -ENOTCONN. */
 static int sa_connect(struct store_admin *sa)
 {
-	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *vals[] = {SA_CONNECT_TIMEOUT, "junction-admin", sa->conninfo, NULL};
-
-	if (sa->c && PQstatus(sa->c) == CONNECTION_OK)
+	/* one opened before the primary last moved may still reach the old
+	 * server: replaced before it is used */
+	if (sa->c && PQstatus(sa->c) == CONNECTION_OK && sa->gen == pgconn_generation())
 		return 0;
+	if (sa->c && PQstatus(sa->c) == CONNECTION_OK) {
+		PQfinish(sa->c);
+		sa->c = NULL;
+		sa->next_try_ms = 0;
+	}
 	if (sa->c)
 		sa_down(sa, PQerrorMessage(sa->c));
 	if (clock_now_ms() < sa->next_try_ms)
 		return -ENOTCONN;
-	/* expand_dbname: conninfo is a whole connection string; its own
-	 * keys override the defaults given before it. */
-	sa->c = PQconnectdbParams(keys, vals, 1);
+	sa->c = pgconn_connect(sa->conninfo, "junction-admin");
 	if (!sa->c || PQstatus(sa->c) != CONNECTION_OK) {
 		sa_down(sa, sa->c ? PQerrorMessage(sa->c) : "out of memory");
 		return -ENOTCONN;
@@ -197,6 +199,7 @@ static int sa_connect(struct store_admin *sa)
 		sa_down(sa, PQerrorMessage(sa->c));
 		return -ENOTCONN;
 	}
+	sa->gen = pgconn_connected(sa->c);
 	if (sa->down_logged)
 		log_info("event=admin_db_up");
 	sa->down_logged = false;
@@ -226,8 +229,11 @@ static int sa_error(struct store_admin *sa, PGresult *r)
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	char msg[256];
 
-	if (PQstatus(sa->c) != CONNECTION_OK) {
-		sa_down(sa, PQerrorMessage(sa->c));
+	if (PQstatus(sa->c) != CONNECTION_OK || pgconn_must_replace(r)) {
+		/* broken, or its server no longer takes writes: the next
+		 * attempt finds the one that does */
+		sa_down(sa, PQstatus(sa->c) != CONNECTION_OK ? PQerrorMessage(sa->c)
+							      : PQresultErrorMessage(r));
 		return -ECONNRESET;
 	}
 	if (state && strcmp(state, "23505") == 0) {

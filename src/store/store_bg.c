@@ -31,6 +31,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "store/pgconn.h"
 #include "store/pgtext.h"
 
 #include <errno.h>
@@ -58,6 +59,7 @@ static pthread_t bg_thread;
 static bool bg_started;
 static int bg_stop_fd = -1;
 static int bg_wake_fd = -1; /* store_bg_publish_soon() */
+static unsigned bg_gen;     /* pgconn_generation() of the connection */
 static char *bg_conninfo;
 static char *bg_node, *bg_geo;
 static unsigned bg_sweep_interval_ms;
@@ -81,12 +83,23 @@ static bool bg_stopping(void)
 	return poll(&p, 1, 0) > 0;
 }
 
+/* After a failed statement r (freed here): whether c may go on. Not when
+ * it broke, nor when its server no longer takes writes (the primary
+ * moved: reconnect to the one that does). */
+static bool bg_still_up(PGconn *c, PGresult *r)
+{
+	bool replace = pgconn_must_replace(r);
+
+	PQclear(r);
+	return PQstatus(c) == CONNECTION_OK && !replace;
+}
+
 static PGconn *bg_connect(void)
 {
 	unsigned backoff = 100;
 
 	while (!bg_stopping()) {
-		PGconn *c = PQconnectdb(bg_conninfo);
+		PGconn *c = pgconn_connect(bg_conninfo, "junction-listener");
 		PGresult *r;
 
 		if (PQstatus(c) == CONNECTION_OK) {
@@ -107,7 +120,10 @@ static PGconn *bg_connect(void)
 			}
 			if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 				PQclear(r);
-				/* Changes while we were away went unheard. */
+				bg_gen = pgconn_connected(c);
+				/* Changes while we were away went unheard, and after
+				 * a failover the new primary may lack some of what
+				 * the caches hold (not yet replicated). */
 				bg_hooks.resync();
 				return c;
 			}
@@ -134,8 +150,7 @@ static bool bg_sweep(PGconn *c)
 		unsigned n;
 
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-			PQclear(r);
-			return PQstatus(c) == CONNECTION_OK;
+			return bg_still_up(c, r);
 		}
 		n = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
 		PQclear(r);
@@ -171,8 +186,7 @@ static bool bg_sweep_sessions(PGconn *c)
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 			log_warn("event=session_sweep_failed error=\"%s\"",
 				 PQresultErrorMessage(r));
-			PQclear(r);
-			return PQstatus(c) == CONNECTION_OK;
+			return bg_still_up(c, r);
 		}
 		n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 		deleted = strtol(PQgetvalue(r, 0, 1), NULL, 10);
@@ -204,8 +218,7 @@ static bool bg_session_counts(PGconn *c)
 			   BG_MAX_SERVERS));
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_warn("event=session_counts_failed error=\"%s\"", PQresultErrorMessage(r));
-		PQclear(r);
-		return PQstatus(c) == CONNECTION_OK;
+		return bg_still_up(c, r);
 	}
 	n = (unsigned)PQntuples(r);
 	for (unsigned i = 0; i < n; i++) {
@@ -259,8 +272,7 @@ static bool bg_bans_write(PGconn *c)
 			    PQresultStatus(r) != PGRES_COMMAND_OK) {
 				log_warn("event=ban_write_failed target=\"%s\" error=\"%s\"",
 					 b[i].target, PQresultErrorMessage(r));
-				PQclear(r);
-				if (PQstatus(c) != CONNECTION_OK)
+				if (!bg_still_up(c, r))
 					return false;
 				continue;
 			}
@@ -294,8 +306,7 @@ static bool bg_bans_read(PGconn *c)
 			 1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_warn("event=bans_read_failed error=\"%s\"", PQresultErrorMessage(r));
-		PQclear(r);
-		return PQstatus(c) == CONNECTION_OK;
+		return bg_still_up(c, r);
 	}
 	n = PQntuples(r);
 	for (int i = 0; i < n;) {
@@ -328,8 +339,7 @@ static bool bg_sweep_bans(PGconn *c)
 	if (!bg_hooks.bans_in)
 		return true;
 	r = PQexec(c, "SELECT junction_ban_sweep()");
-	PQclear(r);
-	return PQstatus(c) == CONNECTION_OK;
+	return bg_still_up(c, r);
 }
 
 /* Reads sip_server whole and hands it to the pool. Returns false when the
@@ -344,8 +354,7 @@ static bool bg_load_servers(PGconn *c)
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_warn("event=sip_servers_load_failed error=\"%s\"",
 			 PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
-		PQclear(r);
-		return PQstatus(c) == CONNECTION_OK;
+		return bg_still_up(c, r);
 	}
 	n = (unsigned)PQntuples(r);
 	for (unsigned i = 0; i < n; i++) {
@@ -376,7 +385,7 @@ static PGresult *bg_read_all(PGconn *c, const char *sql, const char *what, size_
 		log_warn("event=%s_load_failed error=\"%s\"", what,
 			 PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
 		PQclear(r);
-		*conn_ok = PQstatus(c) == CONNECTION_OK;
+		*conn_ok = bg_still_up(c, r);
 		return NULL;
 	}
 	*n = (unsigned)PQntuples(r);
@@ -519,6 +528,10 @@ static void *bg_main(void *unused)
 		uint64_t now, next;
 		bool woken;
 
+		if (c && bg_gen != pgconn_generation()) {
+			log_info("event=db_listen_reconnect reason=\"the primary moved\"");
+			goto lost;
+		}
 		if (!c) {
 			c = bg_connect();
 			if (!c)

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/utf8.h"
+#include "store/pgconn.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -24,11 +25,8 @@
 #include <string.h>
 #include <time.h>
 
-/* Seconds libpq may spend connecting, and a statement may run, unless
- * conninfo says otherwise (the statement's is set after connecting). */
-#define SC_CONNECT_TIMEOUT "2"
-#define SC_STATEMENT_S     10
-#define SC_TCP_TIMEOUT_MS  "10000"
+/* Seconds a statement may run (set after connecting). */
+#define SC_STATEMENT_S 10
 
 #define SC_COPY                                                                                    \
 	"COPY cdr (event, at, node, call_id, from_uri, from_tag, to_uri, to_tag, ruri, target, "   \
@@ -43,6 +41,7 @@ struct store_cdr {
 	pthread_mutex_t cancel_lock;
 	PGcancel *cancel;
 	bool down_logged; /* an outage is logged once */
+	unsigned gen;     /* pgconn_generation() of c */
 	char why[256];    /* store_cdr_error() */
 	/* The COPY text being built. */
 	char *buf;
@@ -136,27 +135,23 @@ const char *store_cdr_error(const struct store_cdr *sc)
 
 static int sc_connect(struct store_cdr *sc)
 {
-	static const char *const keys[] = {
-		"connect_timeout",  "application_name", "keepalives_idle", "keepalives_interval",
-		"tcp_user_timeout", "client_encoding",  "dbname",          NULL};
-	const char *vals[] = {SC_CONNECT_TIMEOUT, "junction-cdr", "5",          "2",
-			      SC_TCP_TIMEOUT_MS,  "UTF8",         sc->conninfo, NULL};
-	char sql[96];
+	char sql[128];
 	PGresult *r;
 	bool ok;
 
-	if (sc->c && PQstatus(sc->c) == CONNECTION_OK)
+	/* one opened before the primary last moved may reach the old one */
+	if (sc->c && PQstatus(sc->c) == CONNECTION_OK && sc->gen == pgconn_generation())
 		return 0;
 	sc_close(sc);
-	/* expand_dbname: conninfo is a whole connection string; its own keys
-	 * override the defaults given before it. */
-	sc->c = PQconnectdbParams(keys, vals, 1);
+	sc->c = pgconn_connect(sc->conninfo, "junction-cdr");
 	if (!sc->c || PQstatus(sc->c) != CONNECTION_OK) {
 		sc_log_down(sc, sc->c ? PQerrorMessage(sc->c) : NULL);
 		sc_close(sc);
 		return -ENOTCONN;
 	}
-	snprintf(sql, sizeof(sql), "SET statement_timeout = '%ds'; SET TimeZone = 'UTC'",
+	snprintf(sql, sizeof(sql),
+		 "SET statement_timeout = '%ds'; SET TimeZone = 'UTC'; "
+		 "SET client_encoding = 'UTF8'",
 		 SC_STATEMENT_S);
 	r = PQexec(sc->c, sql);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -167,6 +162,7 @@ static int sc_connect(struct store_cdr *sc)
 		return -ENOTCONN;
 	}
 	sc_set_cancel(sc, PQgetCancel(sc->c));
+	sc->gen = pgconn_connected(sc->c);
 	if (sc->down_logged)
 		log_info("event=cdr_db_up");
 	sc->down_logged = false;
@@ -291,8 +287,10 @@ static int sc_failed(struct store_cdr *sc, PGresult *r)
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	PGresult *rest;
 
-	if (PQstatus(sc->c) != CONNECTION_OK) {
-		sc_log_down(sc, PQerrorMessage(sc->c));
+	if (PQstatus(sc->c) != CONNECTION_OK || (r && pgconn_must_replace(r))) {
+		/* broken, or no longer the primary: the next batch finds it */
+		sc_log_down(sc, PQstatus(sc->c) != CONNECTION_OK ? PQerrorMessage(sc->c)
+								  : PQresultErrorMessage(r));
 		sc_close(sc);
 		return -ECONNRESET;
 	}

@@ -4,6 +4,7 @@
  * records what a database has. Blocking libpq calls: this runs from the
  * command line (--migrate) and once at start-up, never on a worker.
  */
+#include "store/pgconn.h"
 #include "store/store.h"
 #include "store/store_migrations.h"
 
@@ -17,7 +18,7 @@
 
 static PGconn *connect_or_report(const char *conninfo, FILE *errs)
 {
-	PGconn *c = PQconnectdb(conninfo);
+	PGconn *c = pgconn_connect(conninfo, "junction-migrate");
 
 	if (PQstatus(c) != CONNECTION_OK) {
 		if (errs)
