@@ -21,6 +21,9 @@
 	"target_session_attrs", "connect_timeout", "keepalives_idle", "keepalives_interval",       \
 		"keepalives_count", "tcp_user_timeout", "application_name", "dbname"
 #define PGCONN_VALS(app, conninfo) "read-write", "3", "5", "2", "3", "10000", app, conninfo
+#define PGCONN_NKEYS               8
+#define PGCONN_MAX_KEYS            64 /* libpq knows about 50 */
+#define PGCONN_MAX_HOSTS           16
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char primary[128];         /* under lock */
@@ -38,12 +41,72 @@ PGconn *pgconn_connect(const char *conninfo, const char *app)
 	return PQconnectdbParams(keys, vals, 1);
 }
 
-PGconn *pgconn_start(const char *conninfo, const char *app)
+/* The comma-separated list v rotated left by k, into out (NULL: it does
+ * not have n elements, or does not fit). */
+static const char *rotate(const char *v, unsigned n, unsigned k, char *out, size_t size)
 {
-	const char *const keys[] = {PGCONN_KEYS, NULL};
-	const char *const vals[] = {PGCONN_VALS(app, conninfo), NULL};
+	const char *item[PGCONN_MAX_HOSTS + 1];
+	unsigned m = 0;
+	size_t len = 0;
 
-	return PQconnectStartParams(keys, vals, 1);
+	for (const char *p = v; m <= PGCONN_MAX_HOSTS; m++) {
+		item[m] = p;
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		p++;
+	}
+	if (m + 1 != n || strlen(v) >= size)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		const char *s = item[(i + k) % n];
+		size_t l = strcspn(s, ",");
+
+		if (i)
+			out[len++] = ',';
+		memcpy(out + len, s, l);
+		len += l;
+	}
+	out[len] = '\0';
+	return out;
+}
+
+PGconn *pgconn_start(const char *conninfo, const char *app, unsigned first)
+{
+	/* the defaults but dbname, then the conninfo's own keys (later keys
+	 * win), its host lists rotated */
+	const char *keys[PGCONN_MAX_KEYS + 1] = {PGCONN_KEYS, NULL};
+	const char *vals[PGCONN_MAX_KEYS + 1] = {PGCONN_VALS(app, conninfo), NULL};
+	static const char *const lists[] = {"host", "hostaddr", "port"};
+	char rotated[3][512];
+	unsigned k = PGCONN_NKEYS - 1, nhosts = 1;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
+	PGconn *c;
+
+	if (!opts) /* unreadable: libpq says why when it fails */
+		return PQconnectStartParams(keys, vals, 1);
+	for (o = opts; o->keyword; o++) {
+		if (strcmp(o->keyword, "host") == 0 && o->val)
+			for (const char *p = o->val; (p = strchr(p, ',')); p++)
+				nhosts++;
+	}
+	for (o = opts; o->keyword && k < PGCONN_MAX_KEYS; o++) {
+		const char *v = o->val;
+
+		if (!v)
+			continue;
+		for (unsigned i = 0; i < 3 && nhosts > 1; i++) {
+			if (strcmp(o->keyword, lists[i]) == 0 &&
+			    rotate(v, nhosts, first % nhosts, rotated[i], sizeof(rotated[i])))
+				v = rotated[i];
+		}
+		keys[k] = o->keyword;
+		vals[k++] = v;
+	}
+	keys[k] = vals[k] = NULL;
+	c = PQconnectStartParams(keys, vals, 0); /* copies what it keeps */
+	PQconninfoFree(opts);
+	return c;
 }
 
 unsigned pgconn_connected(PGconn *c)

@@ -24,11 +24,15 @@
 
 /* A connection to conninfo with Junction's defaults; app names it in
  * pg_stat_activity. pgconn_connect() blocks until it is made or has
- * failed; pgconn_start() begins a non-blocking one (PQconnectPoll).
- * Either way the caller owns the result (PQfinish), which may be NULL
- * when out of memory. */
+ * failed (libpq moves to the next host after connect_timeout);
+ * pgconn_start() begins a non-blocking one (PQconnectPoll), for which
+ * libpq enforces no timeout: its owner gives up after its own, and the
+ * next attempt (first = attempts so far) starts at the next host of a
+ * multi-host conninfo, so that a server gone silent (no reset) cannot
+ * hold every attempt. Either way the caller owns the result (PQfinish),
+ * which may be NULL when out of memory. */
 PGconn *pgconn_connect(const char *conninfo, const char *app);
-PGconn *pgconn_start(const char *conninfo, const char *app);
+PGconn *pgconn_start(const char *conninfo, const char *app, unsigned first);
 
 /* A connection just became usable: tells which server it reached. When
  * that is not the server the node's connections reached before, the

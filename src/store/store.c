@@ -60,6 +60,10 @@
 /* A batch with no answer for this long means the server or the path to it
  * is gone without the socket noticing: reset and reconnect. */
 #define STORE_BATCH_TIMEOUT_MS 15000
+/* libpq enforces no connect_timeout on a non-blocking connect: a server
+ * that does not answer (gone without a reset) is given up after this,
+ * and the next attempt starts at the next host of the conninfo. */
+#define STORE_CONNECT_TIMEOUT_MS 5000
 /* The fewest operations worth a merged statement. Measured in PostgreSQL
  * 15 here: junction_register_batch() costs about 300 us a call and 27 us a
  * REGISTER, junction_register() about 100 us a REGISTER; below 4 a
@@ -191,6 +195,8 @@ struct conn {
 	bool setup_failed; /* a statement could not be prepared */
 	bool logged_down;
 	unsigned gen; /* pgconn_generation() it was opened under */
+	unsigned attempts;         /* failed connects: the next starts at this host */
+	uint64_t connect_start_ms; /* of the attempt under way */
 
 	struct item *items; /* ring of expected replies */
 	unsigned items_cap, items_head, items_n;
@@ -487,6 +493,9 @@ static void go_down(struct conn *c, uint64_t now_ms, const char *why)
 {
 	bool was_up = c->state == ST_UP;
 
+	if (c->state == ST_CONNECTING || c->state == ST_SETUP)
+		c->attempts++;
+
 	if (!c->logged_down)
 		log_error("event=db_down store=%s conn=%u reason=\"%s\"", c->s->name, c->index,
 			  why);
@@ -577,7 +586,8 @@ static void connect_step(struct conn *c, uint64_t now_ms)
 	if (c->state == ST_DOWN) {
 		if (now_ms < c->next_attempt_ms)
 			return;
-		c->conn = pgconn_start(c->s->conninfo, "junction-worker");
+		c->conn = pgconn_start(c->s->conninfo, "junction-worker", c->attempts);
+		c->connect_start_ms = now_ms;
 		c->s->sock_serial++;
 		if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD) {
 			conn_error(c, now_ms);
@@ -1028,6 +1038,8 @@ int store_timeout_ms(const struct store *s, uint64_t now_ms)
 
 		if (c->state == ST_DOWN)
 			t = c->next_attempt_ms > now_ms ? (int)(c->next_attempt_ms - now_ms) : 0;
+		else if (c->state != ST_UP)
+			t = 1000; /* to notice a connect that never ends */
 		else if (c->items_n)
 			t = 1000; /* to notice a batch that never comes back */
 		if (t >= 0 && (best < 0 || t < best))
@@ -1048,6 +1060,11 @@ static bool batch_timed_out(struct conn *c, uint64_t now_ms)
 
 static void conn_handle(struct conn *c, uint64_t now_ms)
 {
+	if ((c->state == ST_CONNECTING || c->state == ST_SETUP) &&
+	    now_ms - c->connect_start_ms > STORE_CONNECT_TIMEOUT_MS) {
+		go_down(c, now_ms, "no answer while connecting: next host");
+		return;
+	}
 	if (c->state == ST_DOWN || c->state == ST_CONNECTING) {
 		connect_step(c, now_ms);
 		if (c->state != ST_SETUP)

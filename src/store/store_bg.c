@@ -59,6 +59,7 @@ static pthread_t bg_thread;
 static bool bg_started;
 static int bg_stop_fd = -1;
 static int bg_wake_fd = -1; /* store_bg_publish_soon() */
+#define BG_GEN_CHECK_MS 1000
 static unsigned bg_gen;     /* pgconn_generation() of the connection */
 static char *bg_conninfo;
 static char *bg_node, *bg_geo;
@@ -586,6 +587,10 @@ static void *bg_main(void *unused)
 			next = next_publish;
 		if (bg_hooks.bans_out && next_bans < next)
 			next = next_bans;
+		/* a worker may see the primary move first (read-only): look
+		 * at the generation at least this often */
+		if (next > now + BG_GEN_CHECK_MS)
+			next = now + BG_GEN_CHECK_MS;
 		p[2].fd = PQsocket(c);
 		p[2].events = POLLIN;
 		(void)poll(p, 3, (int)(next > now ? next - now : 0));
