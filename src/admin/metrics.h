@@ -36,11 +36,11 @@ struct metrics_input {
 	unsigned nworkers;
 	const unsigned *queue_depth; /* nworkers entries */
 	unsigned tcp_connections;
-	unsigned bans;                      /* in force on this node */
-	int db_up;                          /* 1, 0; -1: no database configured (not exported) */
+	unsigned bans; /* in force on this node */
+	int db_up;     /* 1, 0; -1: no database configured (not exported) */
 	/* store_health(): exported with db_up >= 0 */
-	uint64_t db_failovers;   /* the primary moved */
-	double db_unavailable_s; /* seconds some worker had no connection */
+	uint64_t db_failovers;              /* the primary moved */
+	double db_unavailable_s;            /* seconds some worker had no connection */
 	int64_t bindings_active;            /* -1: unknown (not exported) */
 	const struct metrics_process *proc; /* NULL: not exported */
 	/* Session Controller pools; NULL: not in use (not exported, nor

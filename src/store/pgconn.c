@@ -26,12 +26,12 @@
 #define PGCONN_MAX_HOSTS           16
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static char primary[128];         /* under lock */
-static uint64_t failovers;        /* under lock */
-static unsigned generation;       /* atomic */
+static char primary[128];          /* under lock */
+static uint64_t failovers;         /* under lock */
+static unsigned generation;        /* atomic */
 static unsigned stores, stores_up; /* under lock */
-static uint64_t down_since_ms;    /* under lock; when stores_up fell short */
-static uint64_t down_total_ms;    /* under lock */
+static uint64_t down_since_ms;     /* under lock; when stores_up fell short */
+static uint64_t down_total_ms;     /* under lock */
 
 PGconn *pgconn_connect(const char *conninfo, const char *app)
 {

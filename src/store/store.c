@@ -194,7 +194,7 @@ struct conn {
 	bool want_write;   /* PQflush left data to send */
 	bool setup_failed; /* a statement could not be prepared */
 	bool logged_down;
-	unsigned gen; /* pgconn_generation() it was opened under */
+	unsigned gen;              /* pgconn_generation() it was opened under */
 	unsigned attempts;         /* failed connects: the next starts at this host */
 	uint64_t connect_start_ms; /* of the attempt under way */
 

@@ -233,7 +233,7 @@ static int sa_error(struct store_admin *sa, PGresult *r)
 		/* broken, or its server no longer takes writes: the next
 		 * attempt finds the one that does */
 		sa_down(sa, PQstatus(sa->c) != CONNECTION_OK ? PQerrorMessage(sa->c)
-							      : PQresultErrorMessage(r));
+							     : PQresultErrorMessage(r));
 		return -ECONNRESET;
 	}
 	if (state && strcmp(state, "23505") == 0) {

@@ -60,7 +60,7 @@ static bool bg_started;
 static int bg_stop_fd = -1;
 static int bg_wake_fd = -1; /* store_bg_publish_soon() */
 #define BG_GEN_CHECK_MS 1000
-static unsigned bg_gen;     /* pgconn_generation() of the connection */
+static unsigned bg_gen; /* pgconn_generation() of the connection */
 static char *bg_conninfo;
 static char *bg_node, *bg_geo;
 static unsigned bg_sweep_interval_ms;

@@ -290,7 +290,7 @@ static int sc_failed(struct store_cdr *sc, PGresult *r)
 	if (PQstatus(sc->c) != CONNECTION_OK || (r && pgconn_must_replace(r))) {
 		/* broken, or no longer the primary: the next batch finds it */
 		sc_log_down(sc, PQstatus(sc->c) != CONNECTION_OK ? PQerrorMessage(sc->c)
-								  : PQresultErrorMessage(r));
+								 : PQresultErrorMessage(r));
 		sc_close(sc);
 		return -ECONNRESET;
 	}
