@@ -421,6 +421,14 @@ int main(int argc, char **argv)
 	if (!cfg)
 		return 1;
 	rc = config_load(path, cfg, stderr);
+	if (rc == 0 && cfg->database.conninfo[0]) {
+		char why[256];
+
+		if (store_conninfo_check(cfg->database.conninfo, why, sizeof(why)) < 0) {
+			fprintf(stderr, "%s: [database] conninfo: %s\n", path, why);
+			rc = -EINVAL;
+		}
+	}
 	if (check) {
 		if (rc == 0)
 			printf("%s: OK\n", path);

@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -107,6 +108,50 @@ PGconn *pgconn_start(const char *conninfo, const char *app, unsigned first)
 	c = PQconnectStartParams(keys, vals, 0); /* copies what it keeps */
 	PQconninfoFree(opts);
 	return c;
+}
+
+/* Elements of a comma-separated list. */
+static unsigned count_list(const char *v)
+{
+	unsigned n = 1;
+
+	for (const char *p = v; (p = strchr(p, ',')); p++)
+		n++;
+	return n;
+}
+
+int store_conninfo_check(const char *conninfo, char *err, size_t cap)
+{
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &why), *o;
+	unsigned hosts = 1, ports = 1, addrs = 0;
+
+	if (!opts) {
+		snprintf(err, cap, "%s", why ? why : "out of memory");
+		err[strcspn(err, "\r\n")] = '\0';
+		PQfreemem(why);
+		return -EINVAL;
+	}
+	for (o = opts; o->keyword; o++) {
+		if (!o->val)
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			hosts = count_list(o->val);
+		else if (strcmp(o->keyword, "port") == 0)
+			ports = count_list(o->val);
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			addrs = count_list(o->val);
+	}
+	PQconninfoFree(opts);
+	if (addrs > hosts)
+		hosts = addrs; /* hostaddr alone names the servers */
+	if ((ports != 1 && ports != hosts) || (addrs && addrs != hosts)) {
+		snprintf(err, cap, "%u hosts but %u ports%s: give one port, or one per host", hosts,
+			 ports,
+			 addrs && addrs != hosts ? " and a hostaddr list of another length" : "");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 unsigned pgconn_connected(PGconn *c)

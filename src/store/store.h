@@ -143,6 +143,11 @@ struct store_health {
 };
 void store_health(struct store_health *out);
 
+/* Whether libpq can read conninfo, and a multi-host one has 1 or as many
+ * ports (and hostaddrs) as hosts. Returns 0, or -EINVAL with the reason
+ * in err (cap bytes). For --check-config and the start. */
+int store_conninfo_check(const char *conninfo, char *err, size_t cap);
+
 /*
  * Schema (store_migrate.c): blocking, for `junction --migrate` and the
  * start-up check, never on a worker.

@@ -63,6 +63,19 @@ for s in A B; do
 	pg_subscribers "$USERS" || { fail "subscribers $s"; t_done; }
 done
 cp "$T_DIR/base.conf" "$T_DIR/junction.conf"
+
+# --check-config reads the conninfo as libpq will (and the start refuses
+# what it refuses)
+for bad in "host=a,b,c port=1,2|3 hosts but 2 ports" "host=a bogus=1|invalid connection option \"bogus\""; do
+	cp "$T_DIR/base.conf" "$T_DIR/bad.conf"
+	printf '\n[database]\nconninfo = %s\n[auth]\nsecret = test-secret-0123456789abcdef\n' "${bad%%|*}" >>"$T_DIR/bad.conf"
+	"$JUNCTION" --check-config -c "$T_DIR/bad.conf" >"$T_DIR/check.out" 2>&1 &&
+		fail "--check-config accepted conninfo '${bad%%|*}'" ||
+		{ grep -qF "[database] conninfo: ${bad#*|}" "$T_DIR/check.out" &&
+			pass "--check-config: conninfo '${bad%%|*}' refused: ${bad#*|}" ||
+			fail "--check-config on '${bad%%|*}': $(cat "$T_DIR/check.out")"; }
+done
+
 PG_CONNINFO="host=127.0.0.1,$A_DIR,$B_DIR port=$SILENT,$A_PORT,$B_PORT dbname=junction user=postgres"
 DB_EXTRA="connections_per_worker = 2" pg_config
 admin_config "$(free_port)"
