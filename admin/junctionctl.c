@@ -509,6 +509,12 @@ static void cmd_status(void)
 	printf("%-13s %s", "database", json_string_value(json_object_get(db, "state")));
 	if (json_is_number(json_object_get(db, "latency_ms")))
 		printf(" (%.2f ms)", json_number_value(json_object_get(db, "latency_ms")));
+	if (json_is_string(json_object_get(db, "primary")))
+		printf(" on %s", json_string_value(json_object_get(db, "primary")));
+	if (json_integer_value(json_object_get(db, "failovers")) > 0)
+		printf(", %" JSON_INTEGER_FORMAT " failover(s), %.1f s without",
+		       json_integer_value(json_object_get(db, "failovers")),
+		       json_number_value(json_object_get(db, "unavailable_seconds")));
 	putchar('\n');
 	if (json_is_integer(json_object_get(j, "bindings")))
 		printf("%-13s %" JSON_INTEGER_FORMAT "\n", "bindings",

@@ -176,8 +176,8 @@ jq -r '.panels[].targets[].expr' "$TOP_SRCDIR/admin/grafana-dashboard.json" |
 	[ "$(q "$expr" | jq -r .status)" = success ] || { log "dashboard query refused: $expr"; bad=$((bad + 1)); }
 done
 [ "$bad" = 0 ] && pass "every dashboard query runs on Prometheus" || fail "$bad dashboard queries refused"
-[ "$(curl -s "http://127.0.0.1:$PPORT/api/v1/rules" | jq '[.data.groups[].rules[] | select(.health == "ok")] | length')" = 11 ] &&
-	pass "Prometheus loaded the 11 alert rules" || fail "rules in Prometheus"
+[ "$(curl -s "http://127.0.0.1:$PPORT/api/v1/rules" | jq '[.data.groups[].rules[] | select(.health == "ok")] | length')" = 12 ] &&
+	pass "Prometheus loaded the 12 alert rules" || fail "rules in Prometheus"
 kill -TERM "$PROM_PID"
 wait "$PROM_PID" 2>/dev/null
 pass "Prometheus stopped"
