@@ -4,7 +4,8 @@
 #   pg_start            start it; sets PG_CONNINFO, PGHOST, PGPORT
 #   pg_stop / pg_restart
 #   psql_q SQL          one value, unaligned
-#   pg_migrate          junction --migrate with $T_DIR/junction.conf
+#   pg_migrate          junction --migrate with $T_DIR/junction.conf (and
+#                       PG_PARTITIONED: binding partitioned)
 
 pg_bindir() {
 	local d
@@ -65,8 +66,14 @@ psql_q() {
 	psql -X -q -A -t -h "$PG_DIR" -p "$PGPORT" -U postgres -d junction -v ON_ERROR_STOP=1 -c "$1"
 }
 
+# PG_PARTITIONED=N: binding then hash-partitioned N ways by
+# bench/partition-binding.sql (doc/SCALING.md), for db_partitioned.sh
 pg_migrate() {
-	"$JUNCTION" --migrate -c "$T_DIR/junction.conf"
+	"$JUNCTION" --migrate -c "$T_DIR/junction.conf" || return 1
+	[ -n "${PG_PARTITIONED:-}" ] || return 0
+	psql -X -q -h "$PG_DIR" -p "$PGPORT" -U postgres -d junction -v ON_ERROR_STOP=1 \
+		-v partitions="$PG_PARTITIONED" -f "$TOP_SRCDIR/bench/partition-binding.sql" >&2 || return 1
+	[ "$(psql_q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'binding'::regclass")" = "$PG_PARTITIONED" ]
 }
 
 # Appends the [database] and [auth] sections for this cluster to the config.
