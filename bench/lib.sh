@@ -59,6 +59,15 @@ tree_ticks() {
 	echo $total
 }
 udp_rcvbuf_errors() { awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp; }
+# PostgreSQL's CPU ticks: the run's server, or every server whose
+# postmaster.pid is in PG_PIDFILES (db_failover: the formation's two nodes)
+pg_ticks() {
+	local f t=0
+	for f in ${PG_PIDFILES:-$WORK/pg/data/postmaster.pid}; do
+		t=$((t + $(tree_ticks "$(head -n 1 "$f" 2>/dev/null)")))
+	done
+	echo "$t"
+}
 # The receive-buffer drops of the UDP sockets bound to each PORT now (the
 # last column of /proc/net/udp), "PORT:DROPS ...": which of ours dropped,
 # on a machine whose other users' drops count in udp_rcvbuf_errors too.
@@ -159,6 +168,7 @@ bench_teardown() {
 	sleep 1
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	[ -n "${PGBIN:-}" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null 2>&1
+	fo_teardown # db_failover's formation (bench/failover.sh)
 	return 0
 }
 
@@ -200,7 +210,7 @@ queue_depth = 65536
 rate_limit = 1000000
 $([[ $variant == trusted || $variant == route_* ]] && echo "trusted = 127.0.0.0/8")
 [database]
-conninfo = host=127.0.0.1 port=$PGPORT dbname=junction user=postgres
+conninfo = ${JCONNINFO:-host=127.0.0.1 port=$PGPORT dbname=${JDB:-junction} user=postgres}
 connections_per_worker = ${JUNCTION_DB_CONNS:-1}
 [auth]
 mode = $auth
@@ -347,6 +357,8 @@ start_system() {
 	local sys=$1 variant=$2
 	stop_system
 	psqlq junction "TRUNCATE binding" >/dev/null
+	# reg_partitioned's partitioned case runs on a database of its own
+	[ "${JDB:-junction}" = junction ] || psqlq "$JDB" "TRUNCATE binding" >/dev/null || return 1
 	psqlq kamailio "TRUNCATE location" >/dev/null
 	if [ "$variant" = tls ]; then
 		local p=$JPORT
@@ -370,7 +382,7 @@ start_system() {
 	else
 		# -x fm: the fast allocator operators run in production; the
 		# Debian default (qm, with memory debugging) costs Kamailio ~3x
-		local defs=(-A "DBURL=\"postgres://postgres@127.0.0.1:$PGPORT/kamailio\"" -A "CHILDREN=${KAMAILIO_CHILDREN:-4}")
+		local defs=(-A "DBURL=\"${KDBURL:-postgres://postgres@127.0.0.1:$PGPORT/kamailio}\"" -A "CHILDREN=${KAMAILIO_CHILDREN:-4}")
 		[ "$variant" = auth ] && defs+=(-A WITH_AUTH)
 		if [ "$variant" = sc ]; then
 			# the dispatcher's one destination: the Session Controller
@@ -632,7 +644,7 @@ sipp_cmd() {
 		-timeout $((STEP_S + 30))s -trace_stat -stf stat.csv -fd 1 ${SIPP_EXTRA:-})
 	case $sc in
 	options) echo sipp -sf "$SCEN/options.xml" "${common[@]}" "127.0.0.1:$PORT" ;;
-	reg_auth | delegate:local | reg_events:*) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" -auth_uri localhost "${common[@]}" "127.0.0.1:$PORT" ;;
+	reg_auth | delegate:local | reg_events:* | reg_partitioned:* | db_failover:*) echo sipp -sf "$SCEN/register_auth.xml" -inf "$WORK/users.csv" -auth_uri localhost "${common[@]}" "127.0.0.1:$PORT" ;;
 	# delegated: the back end answers the first REGISTER 200, no challenge
 	reg_noauth | delegate:delegated) echo sipp -sf "$SCEN/register.xml" -inf "$WORK/users.csv" "${common[@]}" "127.0.0.1:$PORT" ;;
 	routing:*)
@@ -678,13 +690,21 @@ cases_of() {
 	routing) echo routing:numeric routing:srv ;;
 	acct) echo acct:off acct:on ;;
 	tls) echo tls:tcp tls:tls ;;
+	db_failover) echo db_failover:plain db_failover:sync ;;
+	reg_partitioned)
+		if [ "${PART_FIRST:-plain}" = partitioned ]; then
+			echo reg_partitioned:partitioned reg_partitioned:plain
+		else
+			echo reg_partitioned:plain reg_partitioned:partitioned
+		fi
+		;;
 	*) echo "$1" ;;
 	esac
 }
 
 variant_of() {
 	case $1 in
-	reg_auth | delegate:local) echo auth ;;
+	reg_auth | delegate:local | reg_partitioned:* | db_failover:*) echo auth ;;
 	delegate:delegated) echo delegate ;;
 	reg_events:off) echo events_off ;;
 	reg_events:on) echo events_on ;;
@@ -710,11 +730,10 @@ run_step() {
 	local sys=$1 sc=$2 rate=$3 secs=${4:-$STEP_S} dir
 	local calls=$((rate * secs))
 	dir=$(mktemp -d "$WORK/step.XXXXXX")
-	local pgpid c0 c1 p0 p1 s0=0 s1=0 f0=0 f1=0 u0 u1 rc d0="" d1=""
-	pgpid=$(head -n 1 "$WORK/pg/data/postmaster.pid")
+	local c0 c1 p0 p1 s0=0 s1=0 f0=0 f1=0 u0 u1 rc d0="" d1=""
 	[[ $sc == tls:* ]] && d0="$(udp_port_drops "$FRONTPORT" "$PORT" "$UASPORT") $UACPORT:0"
 	c0=$(sys_ticks)
-	p0=$(tree_ticks "$pgpid")
+	p0=$(pg_ticks)
 	[ -n "$SC_PID" ] && s0=$(tree_ticks "$SC_PID")
 	[ -n "$FRONT_PID" ] && f0=$(tree_ticks "$FRONT_PID")
 	u0=$(udp_rcvbuf_errors)
@@ -754,7 +773,7 @@ run_step() {
 	local drain=""
 	[ "$sc" = reg_events:on ] && drain=$(outbox_drain)
 	c1=$(sys_ticks)
-	p1=$(tree_ticks "$pgpid")
+	p1=$(pg_ticks)
 	[ -n "$SC_PID" ] && s1=$(tree_ticks "$SC_PID")
 	[ -n "$FRONT_PID" ] && f1=$(tree_ticks "$FRONT_PID")
 	u1=$(udp_rcvbuf_errors)
@@ -824,6 +843,16 @@ run_step() {
 			LADDER[$lk]=fail
 		fi
 	fi
+	# reg_partitioned: Junction's and PostgreSQL's CPU by offered rate,
+	# over the steps at that rate that passed, so that the two cases
+	# compare at equal rates too (PostgreSQL's CPU per REGISTER falls as
+	# the rate, and with it the REGISTERs per batch, grows)
+	if [[ $sc == reg_partitioned:* ]] && [ "$STEP_OK" = 1 ]; then
+		local pk=$sys/$sc@$rate
+		PART_T[$pk]=$((${PART_T[$pk]:-0} + c1 - c0))
+		PART_P[$pk]=$((${PART_P[$pk]:-0} + p1 - p0))
+		PART_N[$pk]=$((${PART_N[$pk]:-0} + ok))
+	fi
 	log "$sys $sc rate=$rate (${secs}s) ok=$ok failed=$failed cpu/op=${STEP_CPU_OP}us pg/op=${STEP_PG_OP}us${SC_PID:+ sc/op=${STEP_SC_OP}us}${FRONT_PID:+ front/op=${STEP_FRONT_OP}us} p50=${STEP_P50}ms p99=${STEP_P99}ms (n=$STEP_LAT_N) sipp=${STEP_SIPP_CPU}%${drain} ${STEP_WHY}"
 	[ -n "${BENCH_KEEP:-}" ] && log "kept $dir" || rm -rf "$dir"
 }
@@ -847,7 +876,7 @@ settle() {
 start_rate() {
 	case $1 in
 	options) echo 5000 ;;
-	reg_noauth | reg_auth | delegate:* | reg_events:*) echo 1500 ;;
+	reg_noauth | reg_auth | delegate:* | reg_events:* | reg_partitioned:* | db_failover:*) echo 1500 ;;
 	calls | sc_calls | sc_affinity:* | security:* | routing:* | acct:*) echo 1500 ;;
 	# 1500 is the second step: the calls scenario's steps and one below
 	tls:*) echo 1000 ;;
@@ -927,6 +956,31 @@ find_rate() {
 			tls_count "$sys" "$c"
 			stop_front
 		done
+		return
+		;;
+	reg_partitioned)
+		[ "$sys" = junction ] || { log "$sys: no $sc (Junction only)"; return; }
+		# the same node, configuration and load; only the database
+		# differs: junction (binding as migrated) or junction_part (its
+		# copy, binding hash-partitioned by bench/partition-binding.sql)
+		part_db_setup || NOTE[$sys/reg_partitioned:partitioned]="bench/partition-binding.sql failed"
+		for c in $(cases_of "$sc"); do
+			JDB=junction
+			if [ "$c" = reg_partitioned:partitioned ]; then
+				[ -n "${PART_READY:-}" ] || { RATE[$sys/$c]=0; continue; }
+				JDB=junction_part
+			fi
+			search_rate "$sys" "$c"
+			[ "$c" = reg_partitioned:partitioned ] && part_count
+		done
+		stop_system
+		JDB=junction
+		return
+		;;
+	db_failover)
+		# bench/failover.sh: plain, sync on a pg_auto_failover formation,
+		# then the long run with failovers
+		failover_scenario "$sys"
 		return
 		;;
 	routing)
@@ -1436,6 +1490,69 @@ routing_report() {
 	echo "${CPU_OP[$n]:--} µs numeric.**"
 }
 
+# reg_partitioned's second database (junction_part): a copy of junction
+# (the schema, the subscribers) with binding hash-partitioned by
+# bench/partition-binding.sql, made once a run (no node connected to
+# junction while it is copied).
+declare -A PART_T PART_P PART_N
+PART_SEEN=""
+part_db_setup() {
+	[ -n "${PART_READY:-}" ] && return 0
+	stop_system
+	psqlq postgres "DROP DATABASE IF EXISTS junction_part" >/dev/null || return 1
+	for _ in $(seq 20); do
+		psqlq postgres "CREATE DATABASE junction_part TEMPLATE junction" >/dev/null 2>&1 && break
+		sleep 0.5 # the last node's connections closing
+	done
+	psql -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d junction_part -v ON_ERROR_STOP=1 \
+		-v partitions="${PARTITIONS:-8}" -f "$bench/partition-binding.sql" >"$WORK/partition.log" 2>&1 ||
+		{ log "bench/partition-binding.sql: $(tail -n 3 "$WORK/partition.log")"; return 1; }
+	[ "$(psqlq junction_part "SELECT relkind FROM pg_class WHERE oid = 'binding'::regclass")" = p ] ||
+		return 1
+	log "junction_part: binding in $(psqlq junction_part "SELECT count(*) FROM pg_inherits
+	                                 WHERE inhparent = 'binding'::regclass") hash partitions"
+	PART_READY=1
+}
+# What the partitioned case left in its table: the bindings per partition.
+part_count() {
+	PART_SEEN=$(psqlq junction_part "SELECT sum(n) || ' bindings, ' ||
+	                                 string_agg(n::text, '/' ORDER BY p) || ' by partition'
+	                                 FROM (SELECT tableoid::regclass::text AS p, count(*) AS n
+	                                       FROM binding GROUP BY 1) s")
+	log "junction_part: ${PART_SEEN:-?}"
+}
+# CPU µs per operation from ticks and operations
+per_op() { awk -v t="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.0f", t * 10000 / n; else print "-" }'; }
+# What hash-partitioning binding does to authenticated REGISTERs: the
+# rates, and the CPU per REGISTER of Junction and PostgreSQL at the rates
+# held and at the highest offered rate both cases passed.
+partition_report() {
+	local p=junction/reg_partitioned:plain q=junction/reg_partitioned:partitioned
+	local pr=${RATE[$p]:-0} qr=${RATE[$q]:-0} k r eq="" jp jq pp pq
+	for k in "${!PART_N[@]}"; do
+		[[ $k == "$p@"* ]] || continue
+		r=${k##*@}
+		if [ -n "${PART_N[$q@$r]:-}" ] && { [ -z "$eq" ] || [ "$r" -gt "$eq" ]; }; then eq=$r; fi
+	done
+	if [ -n "$eq" ]; then
+		jp=$(per_op "${PART_T[$p@$eq]}" "${PART_N[$p@$eq]}") jq=$(per_op "${PART_T[$q@$eq]}" "${PART_N[$q@$eq]}")
+		pp=$(per_op "${PART_P[$p@$eq]}" "${PART_N[$p@$eq]}") pq=$(per_op "${PART_P[$q@$eq]}" "${PART_N[$q@$eq]}")
+	fi
+	echo
+	echo "reg_partitioned (Junction only: Kamailio has no equivalent, so the ratio is partitioned"
+	echo "over plain Junction): reg_auth's REGISTERs (401, REGISTER with credentials, 200; the same"
+	echo "$USERS AORs and contacts refreshed over and over) through the same node, on two databases"
+	echo "of the same PostgreSQL: plain, \`junction\` as migrated; partitioned, its copy"
+	echo "\`junction_part\` after bench/partition-binding.sql (binding PARTITION BY HASH (aor),"
+	echo "${PARTITIONS:-8} partitions, PRIMARY KEY (id, aor), fillfactor 70 on each partition); ${PART_FIRST:-plain}"
+	echo "measured first (PART_FIRST). The partitioned table at the end: ${PART_SEEN:-not measured}."
+	echo
+	echo "**reg_partitioned: partitioned/plain = $(ratio "$qr" "$pr") ($qr/$pr REGISTERs/s); CPU per REGISTER"
+	echo "(µs) at the rates held: Junction ${CPU_OP[$q]:--} partitioned, ${CPU_OP[$p]:--} plain; PostgreSQL"
+	echo "${PG_OP[$q]:--}, ${PG_OP[$p]:--}; at ${eq:--} REGISTERs/s, the highest offered rate both passed:"
+	echo "Junction ${jq:--}, ${jp:--}; PostgreSQL ${pq:--}, ${pp:--} (partitioned/plain $(ratio "${pq:-0}" "${pp:-0}")).**"
+}
+
 acct_report() {
 	local f=junction/acct:off o=junction/acct:on
 	local fr=${RATE[$f]:-0} or=${RATE[$o]:-0}
@@ -1498,14 +1615,14 @@ report() {
 	for sc in $SCENARIOS; do
 		[ "$sc" = memory ] && continue
 		for sys in $systems; do
-			if [[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events || $sc == routing || $sc == acct ]] && [ "$sys" != junction ]; then
+			if [[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events || $sc == routing || $sc == acct || $sc == reg_partitioned ]] && [ "$sys" != junction ]; then
 				echo "| $sc | $sys | — | — | — | — | — | — | — | no equivalent: Junction only |"
 				continue
 			fi
 			for c in $(cases_of "$sc"); do
 				local k="$sys/$c" r=""
 				[ "$sys" = junction ] && r=$(ratio "${RATE[junction/$c]:-0}" "${RATE[kamailio/$c]:-0}")
-				[[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events || $sc == routing || $sc == acct ]] && r="—"
+				[[ $sc == sc_affinity || $sc == security || $sc == delegate || $sc == reg_events || $sc == routing || $sc == acct || $sc == reg_partitioned ]] && r="—"
 				echo "| ${c/:/ } | $sys | ${RATE[$k]:-0} | $r | ${CPU_OP[$k]:--} | ${PG_OP[$k]:--} | ${P50[$k]:--} | ${P99[$k]:--} | ${P99_80[$k]:--} | ${NOTE[$k]:-} |"
 			done
 		done
@@ -1537,6 +1654,8 @@ report() {
 	[[ " $SCENARIOS " == *" reg_events "* ]] && [[ " $systems " == *" junction "* ]] && events_report
 	[[ " $SCENARIOS " == *" routing "* ]] && [[ " $systems " == *" junction "* ]] && routing_report
 	[[ " $SCENARIOS " == *" acct "* ]] && [[ " $systems " == *" junction "* ]] && acct_report
+	[[ " $SCENARIOS " == *" reg_partitioned "* ]] && [[ " $systems " == *" junction "* ]] && partition_report
+	[[ " $SCENARIOS " == *" db_failover "* ]] && failover_report
 	[[ " $SCENARIOS " == *" tls "* ]] && tls_report
 	local s0=(${STEAL0:-0 0}) s1=(${STEAL1:-0 0})
 	echo
@@ -1551,3 +1670,6 @@ report() {
 	echo "Over the run the hypervisor took $(awk -v s="$((s1[0] - s0[0]))" -v t="$((s1[1] - s0[1]))" \
 		'BEGIN {printf "%.1f", (t > 0 ? 100 * s / t : 0)}')% of the cores' time (steal, /proc/stat)."
 }
+
+# db_failover (issue 22): the scenario's own functions
+. "$bench/failover.sh"

@@ -61,7 +61,10 @@
 #   pgaf_logs                  the end of every node's log on stderr
 #
 # Environment: PGAF_BIN (the PostgreSQL binaries pg_autoctl uses, default
-# the highest version with the pgautofailover extension).
+# the highest version with the pgautofailover extension); PGAF_NODE_CONF
+# (lines for node a's postgresql.auto.conf, which node b copies: bench's
+# db_failover gives the nodes the shared_buffers and max_connections of
+# its single server).
 
 declare -A PGAF_PORT=() PGAF_RUN=()
 PGAF_NAME_a=node_a
@@ -319,7 +322,7 @@ pgaf_setup() {
 
 	# the monitor, its timings in place before it starts (node a's initdb
 	# meanwhile)
-	pgaf_initdb a </dev/null &
+	pgaf_initdb a <<<"${PGAF_NODE_CONF:-}" &
 	local init_a=$!
 	pgaf_initdb monitor <<<"$PGAF_GUCS
 listen_addresses = '127.0.0.1'" || return 1
