@@ -42,6 +42,16 @@ PGconn *pgconn_connect(const char *conninfo, const char *app)
 	return PQconnectdbParams(keys, vals, 1);
 }
 
+/* Elements of a comma-separated list. */
+static unsigned count_list(const char *v)
+{
+	unsigned n = 1;
+
+	for (const char *p = v; (p = strchr(p, ',')); p++)
+		n++;
+	return n;
+}
+
 /* The comma-separated list v rotated left by k, into out (NULL: it does
  * not have n elements, or does not fit). */
 static const char *rotate(const char *v, unsigned n, unsigned k, char *out, size_t size)
@@ -88,8 +98,7 @@ PGconn *pgconn_start(const char *conninfo, const char *app, unsigned first)
 		return PQconnectStartParams(keys, vals, 1);
 	for (o = opts; o->keyword; o++) {
 		if (strcmp(o->keyword, "host") == 0 && o->val)
-			for (const char *p = o->val; (p = strchr(p, ',')); p++)
-				nhosts++;
+			nhosts = count_list(o->val);
 	}
 	for (o = opts; o->keyword && k < PGCONN_MAX_KEYS; o++) {
 		const char *v = o->val;
@@ -108,16 +117,6 @@ PGconn *pgconn_start(const char *conninfo, const char *app, unsigned first)
 	c = PQconnectStartParams(keys, vals, 0); /* copies what it keeps */
 	PQconninfoFree(opts);
 	return c;
-}
-
-/* Elements of a comma-separated list. */
-static unsigned count_list(const char *v)
-{
-	unsigned n = 1;
-
-	for (const char *p = v; (p = strchr(p, ',')); p++)
-		n++;
-	return n;
 }
 
 int store_conninfo_check(const char *conninfo, char *err, size_t cap)
@@ -195,52 +194,40 @@ bool pgconn_must_replace(const PGresult *r)
 	return strncmp(state, "57P", 3) == 0 || strncmp(state, "08", 2) == 0;
 }
 
-/* Called under lock when stores_up or stores changed. */
-static void account(bool was_available)
+/* Moves the count of worker stores and of those with a connection up,
+ * and the time without one: some store down since down_since_ms. */
+static void stores_move(int dstores, int dup)
 {
-	bool now_available = stores_up == stores;
-
-	if (was_available && !now_available)
+	pthread_mutex_lock(&lock);
+	bool was = stores_up == stores;
+	stores += (unsigned)dstores;
+	stores_up += (unsigned)dup;
+	bool now = stores_up == stores;
+	if (was && !now)
 		down_since_ms = clock_now_ms();
-	else if (!was_available && now_available)
+	else if (!was && now)
 		down_total_ms += clock_now_ms() - down_since_ms;
+	pthread_mutex_unlock(&lock);
 }
 
 void pgconn_store_new(void)
 {
-	pthread_mutex_lock(&lock);
-	bool was = stores_up == stores;
-	stores++;
-	account(was);
-	pthread_mutex_unlock(&lock);
+	stores_move(1, 0);
 }
 
 void pgconn_store_up(void)
 {
-	pthread_mutex_lock(&lock);
-	bool was = stores_up == stores;
-	stores_up++;
-	account(was);
-	pthread_mutex_unlock(&lock);
+	stores_move(0, 1);
 }
 
 void pgconn_store_down(void)
 {
-	pthread_mutex_lock(&lock);
-	bool was = stores_up == stores;
-	stores_up--;
-	account(was);
-	pthread_mutex_unlock(&lock);
+	stores_move(0, -1);
 }
 
 void pgconn_store_gone(bool was_up)
 {
-	pthread_mutex_lock(&lock);
-	bool was = stores_up == stores;
-	stores--;
-	stores_up -= was_up;
-	account(was);
-	pthread_mutex_unlock(&lock);
+	stores_move(-1, was_up ? -1 : 0);
 }
 
 void store_health(struct store_health *out)

@@ -218,6 +218,7 @@ struct store {
 	char *merge_buf; /* the joined parameters of a merged statement */
 	size_t merge_cap;
 
+	unsigned gen_seen; /* pgconn_generation() no connection is older than */
 	uint64_t last_rtt_us;
 	store_rtt_fn rtt;
 	void *rtt_arg;
@@ -525,15 +526,24 @@ static void go_down(struct conn *c, uint64_t now_ms, const char *why)
 static void retire_stale(struct store *s, uint64_t now_ms)
 {
 	unsigned gen = pgconn_generation();
+	bool busy = false;
 
+	if (gen == s->gen_seen)
+		return; /* the usual case, on every operation: one load */
 	for (unsigned i = 0; i < s->nconns; i++) {
 		struct conn *c = &s->conns[i];
 
-		if (c->state == ST_UP && c->gen != gen && c->items_n == 0) {
-			go_down(c, now_ms, "the primary moved: reconnecting");
-			c->next_attempt_ms = now_ms;
+		if (c->state != ST_UP || c->gen == gen)
+			continue;
+		if (c->items_n) {
+			busy = true; /* again at the next call */
+			continue;
 		}
+		go_down(c, now_ms, "the primary moved: reconnecting");
+		c->next_attempt_ms = now_ms;
 	}
+	if (!busy)
+		s->gen_seen = gen;
 }
 
 static void conn_error(struct conn *c, uint64_t now_ms)
