@@ -49,17 +49,7 @@ mkdir -p "$WORK"
 FO_PORT_LOW=25440
 # the long run's two SIPps (their contacts' ports)
 FO_SIPP_PORT=25097
-now_ms() { date +%s%3N; }
-wait_for() {
-	local end
-	end=$(($(now_ms) + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')))
-	shift
-	while :; do
-		"$@" && return 0
-		[ "$(now_ms)" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
+. "$top/tests/integration/wait_lib.sh" # now_ms, wait_for
 need() {
 	local t
 	for t in "$@"; do command -v "$t" >/dev/null 2>&1 || { log "db_failover: $t not installed"; return 1; }; done
