@@ -118,8 +118,17 @@ sed -n 's/^OK //p' "$T_DIR/a2.log" | sort -u >"$T_DIR/acked"
 on B "SELECT contact FROM binding" | sort -u >"$T_DIR/on_b"
 missing=$(comm -23 "$T_DIR/acked" "$T_DIR/on_b" | wc -l)
 log "after A turned read-only: $ok 200s, $n503 503s"
-[ "$n503" -ge 1 ] && [ "$ok" -ge 15 ] && pass "the REGISTERs that met read-only A got 503 ($n503), then B took them ($ok 200s)" ||
+[ "$n503" -ge 1 ] && [ "$ok" -ge 1 ] && pass "the REGISTERs that met read-only A got 503 ($n503), then B took them ($ok 200s)" ||
 	fail "after A turned read-only: $ok 200s, $n503 503s"
+# the switch is over: every REGISTER goes to B (how many fell in the
+# window above depends on the machine's load, not on Junction)
+read -r ok3 n503 <<<"$(register a3 10)"
+[ "$ok3" = 10 ] && pass "then 10 of 10 REGISTERs stored on B" || fail "after the switch: $ok3 200s, $n503 503s"
+sed -n 's/^OK //p' "$T_DIR/a3.log" >>"$T_DIR/acked"
+sort -u -o "$T_DIR/acked" "$T_DIR/acked"
+on B "SELECT contact FROM binding" | sort -u >"$T_DIR/on_b"
+missing=$(comm -23 "$T_DIR/acked" "$T_DIR/on_b" | wc -l)
+ok=$((ok + ok3))
 [ "$missing" = 0 ] && [ "$ok" -ge 1 ] && pass "every one of the $ok acknowledged bindings is on B" ||
 	fail "$missing acknowledged bindings not on B"
 [ "$(on A "SELECT count(*) FROM binding")" = 10 ] && pass "A unchanged (10 rows)" || fail "A changed"
