@@ -66,7 +66,7 @@ static pthread_cond_t pool_free = PTHREAD_COND_INITIALIZER;
 
 struct admin_route {
 	const char *path; /* exact; with a trailing '/', a prefix taking one key */
-	bool open;        /* no token needed: probes and the scraper */
+	bool open;        /* no token needed: probes, the scraper, the console */
 	admin_handler get, post, patch, del;
 	const char *allow; /* the Allow header of a 405 */
 };
@@ -98,12 +98,17 @@ static const struct admin_route routes[] = {
 	 "GET, HEAD, PUT, DELETE"},
 	{"/v1/cdrs", false, admin_cdrs_list, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/cdrs/calls", false, admin_cdr_calls_list, NULL, NULL, NULL, "GET, HEAD"},
+	{"/v1/nodes", false, admin_nodes_list, NULL, NULL, NULL, "GET, HEAD"},
+	{"/v1/log", false, admin_log_list, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/status", false, admin_status, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/stats", false, admin_stats, NULL, NULL, NULL, "GET, HEAD"},
 	{"/v1/openapi.json", false, admin_openapi, NULL, NULL, NULL, "GET, HEAD"},
 	{"/metrics", true, admin_metrics, NULL, NULL, NULL, "GET, HEAD"},
 	{"/healthz", true, admin_healthz, NULL, NULL, NULL, "GET, HEAD"},
 	{"/readyz", true, admin_readyz, NULL, NULL, NULL, "GET, HEAD"},
+	/* The web console's files (admin_ui.c): no data in them. */
+	{"/ui", true, admin_ui, NULL, NULL, NULL, "GET, HEAD"},
+	{"/ui/", true, admin_ui, NULL, NULL, NULL, "GET, HEAD"},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -760,6 +765,8 @@ static enum MHD_Result send_response(struct admin_req *r)
 		snprintf(ra, sizeof(ra), "%u", acfg->database.retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
+	for (const char *const *h = r->headers; h && h[0] && h[1]; h += 2)
+		MHD_add_response_header(resp, h[0], h[1]);
 	ok = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	r->sent = true;

@@ -74,6 +74,7 @@ struct admin_req {
 	bool auth_challenge; /* 401: WWW-Authenticate */
 	bool bad_token;      /* ... with error="invalid_token" */
 	bool retry_after;    /* 503: Retry-After */
+	const char *const *headers; /* more headers: name, value, ..., NULL */
 
 	struct store_admin *db; /* borrowed from the pool by admin_db() */
 };
@@ -187,6 +188,9 @@ void admin_forward_delete(struct admin_req *r);
 void admin_cdrs_list(struct admin_req *r);
 void admin_cdr_calls_list(struct admin_req *r);
 
+void admin_nodes_list(struct admin_req *r);
+void admin_log_list(struct admin_req *r);
+
 void admin_status(struct admin_req *r);
 void admin_stats(struct admin_req *r);
 void admin_metrics(struct admin_req *r);
@@ -197,5 +201,17 @@ void admin_openapi(struct admin_req *r);
 /* The OpenAPI document (admin/openapi.json), compiled in. */
 extern const char admin_openapi_json[];
 extern const unsigned long admin_openapi_json_len;
+
+/* The web console at /ui/ (admin_ui.c): the files of admin/ui/, compiled
+ * in by admin/embed-ui.sh. */
+void admin_ui(struct admin_req *r);
+struct admin_ui_file {
+	const char *name;          /* "app.js" */
+	const char *ctype;         /* the Content-Type, with its charset */
+	const unsigned char *data; /* len bytes, then a NUL */
+	unsigned long len;
+};
+extern const struct admin_ui_file admin_ui_files[];
+extern const unsigned admin_ui_files_n;
 
 #endif

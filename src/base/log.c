@@ -1,5 +1,6 @@
 /*
- * log: one line per event, written with one write(2) and no lock.
+ * log: one line per event, written with one write(2) and no lock; the
+ * last warn and error lines kept in a ring besides.
  *
  * log_msg() formats "ts=... level=... " and the caller's text into a stack
  * buffer of at most LOG_LINE_MAX bytes, ending in "\n", and hands it to the
@@ -15,6 +16,14 @@
  * writer racing with SIGHUP writes to either the old or the new file, never
  * to a closed or reused descriptor. log_open() and log_close() are meant
  * for start-up and shutdown, when no other thread logs.
+ *
+ * The ring (log_recent(), for /v1/log) holds the last LOG_RECENT_MAX warn
+ * and error lines written, each cut at LOG_RECENT_MSG_MAX bytes, under a
+ * mutex: those lines are rare (a flood of them is rate-limited at its
+ * source, log_rate_ok()), so the lock is uncontended, and a copy of 600
+ * bytes is all it covers. info and debug lines never touch it (one
+ * comparison of the level decides). Lines below the log level are not
+ * written and not kept either, so the ring is what the log says.
  */
 /* First: AC_USE_SYSTEM_EXTENSIONS defines _GNU_SOURCE there, for dup3(2). */
 #include "autoconfig.h"
@@ -24,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -49,6 +59,12 @@ static atomic_int log_target = LOG_TARGET_STDERR;
 static atomic_int log_fd = -1;
 /* The file target's path, for log_reopen(); written only by log_open(). */
 static char log_path[PATH_MAX];
+
+/* The recent warn and error lines: recent_n of them, the newest in the
+ * slot before recent_next. */
+static struct log_entry recent[LOG_RECENT_MAX];
+static size_t recent_next, recent_n;
+static pthread_mutex_t recent_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int log_level_parse(const char *s, enum log_level *out)
 {
@@ -169,26 +185,90 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-/* "ts=2026-11-21T10:00:00.123Z level=warn " into buf; returns its length. */
-static size_t log_prefix(char *buf, size_t cap, enum log_level level)
-{
-	struct timespec ts;
-	int64_t days, secs, y;
-	unsigned mo, d;
-	int n;
+/* A wall clock time in UTC, broken down for LOG_TIME_FMT. */
+struct log_civil {
+	int64_t y;
+	unsigned mo, d, h, mi, s, ms;
+};
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	days = ts.tv_sec / 86400;
-	secs = ts.tv_sec % 86400;
+/* 2026-11-21T10:00:00.123Z */
+#define LOG_TIME_FMT     "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ"
+#define LOG_TIME_ARGS(c) (long long)(c).y, (c).mo, (c).d, (c).h, (c).mi, (c).s, (c).ms
+
+static void log_civil_of(const struct timespec *ts, struct log_civil *c)
+{
+	int64_t days = ts->tv_sec / 86400, secs = ts->tv_sec % 86400;
+
 	if (secs < 0) {
 		secs += 86400;
 		days--;
 	}
-	civil_from_days(days, &y, &mo, &d);
-	n = snprintf(buf, cap, "ts=%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ level=%s ", (long long)y,
-		     mo, d, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
-		     (unsigned)(secs % 60), (unsigned)(ts.tv_nsec / 1000000), level_names[level]);
+	civil_from_days(days, &c->y, &c->mo, &c->d);
+	c->h = (unsigned)(secs / 3600);
+	c->mi = (unsigned)(secs / 60 % 60);
+	c->s = (unsigned)(secs % 60);
+	c->ms = (unsigned)(ts->tv_nsec / 1000000);
+}
+
+/* "ts=2026-11-21T10:00:00.123Z level=warn " into buf; returns its length. */
+static size_t log_prefix(char *buf, size_t cap, enum log_level level, const struct log_civil *c)
+{
+	int n = snprintf(buf, cap, "ts=" LOG_TIME_FMT " level=%s ", LOG_TIME_ARGS(*c),
+			 level_names[level]);
+
 	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* Keeps a warn or error line (its text after the prefix: len bytes at
+ * text, no NUL) in the ring, over the oldest when it is full. A text
+ * over LOG_RECENT_MSG_MAX is cut before a UTF-8 character, not inside
+ * one, and ends in "...", as a cut line does. */
+static void log_keep(enum log_level level, const struct log_civil *c, const char *text, size_t len)
+{
+	/* room for any value of the fields, which the compiler cannot bound */
+	char time[96];
+	bool cut = len > LOG_RECENT_MSG_MAX;
+	size_t keep = len, tlen;
+	struct log_entry *e;
+	int r = snprintf(time, sizeof(time), LOG_TIME_FMT, LOG_TIME_ARGS(*c));
+
+	tlen = r < 0                                ? 0
+	       : (size_t)r < sizeof(recent[0].time) ? (size_t)r
+						    : sizeof(recent[0].time) - 1;
+	if (cut) {
+		keep = LOG_RECENT_MSG_MAX - 3;
+		/* text[keep], the first byte left out, continues a character:
+		 * that character goes too */
+		while (keep > 0 && ((unsigned char)text[keep] & 0xc0) == 0x80)
+			keep--;
+	}
+	pthread_mutex_lock(&recent_lock);
+	e = &recent[recent_next];
+	memcpy(e->time, time, tlen);
+	e->time[tlen] = '\0';
+	e->level = level;
+	memcpy(e->message, text, keep);
+	if (cut) {
+		memcpy(e->message + keep, "...", 3);
+		keep += 3;
+	}
+	e->message[keep] = '\0';
+	recent_next = (recent_next + 1) % LOG_RECENT_MAX;
+	if (recent_n < LOG_RECENT_MAX)
+		recent_n++;
+	pthread_mutex_unlock(&recent_lock);
+}
+
+size_t log_recent(struct log_entry *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&recent_lock);
+	n = recent_n < max ? recent_n : max;
+	for (size_t i = 0; i < n; i++)
+		out[i] = recent[(recent_next + LOG_RECENT_MAX - 1 - i) % LOG_RECENT_MAX];
+	pthread_mutex_unlock(&recent_lock);
+	return n;
 }
 
 static void log_write(int fd, const char *p, size_t len)
@@ -211,14 +291,21 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	size_t n = 0, avail, w;
 	int target, fd, r;
 	int saved_errno = errno; /* callers log in error paths, then read errno */
+	bool keep = level <= LOG_LVL_WARN;
+	struct timespec ts;
+	struct log_civil tm = {0};
 	va_list ap;
 
 	if ((unsigned)level > LOG_LVL_DEBUG || !log_enabled(level))
 		return;
 	target = atomic_load(&log_target);
+	if (target != LOG_TARGET_SYSLOG || keep) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		log_civil_of(&ts, &tm);
+	}
 	/* syslog stamps time, level and pid itself. */
 	if (target != LOG_TARGET_SYSLOG)
-		n = log_prefix(line, sizeof(line), level);
+		n = log_prefix(line, sizeof(line), level, &tm);
 
 	/* vsnprintf writes at most avail - 1 characters and a NUL; the NUL's
 	 * place becomes the "\n". */
@@ -237,6 +324,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			line[i] = '?';
 	}
+	if (keep)
+		log_keep(level, &tm, line + n, w);
 
 	if (target == LOG_TARGET_SYSLOG) {
 		line[n + w] = '\0';

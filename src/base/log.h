@@ -5,12 +5,15 @@
  *
  * Each line is formatted into a stack buffer and written with one write(2),
  * so lines from several threads never interleave. Targets: stderr, syslog,
- * or a file that SIGHUP reopens (log_reopen) for logrotate.
+ * or a file that SIGHUP reopens (log_reopen) for logrotate. The last
+ * LOG_RECENT_MAX warn and error lines written are kept in memory besides
+ * (log_recent), for the admin API's /v1/log.
  */
 #ifndef JCT_LOG_H
 #define JCT_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
@@ -30,6 +33,25 @@ bool log_enabled(enum log_level level);
 /* fmt is the rest of the line after "ts=... level=...", conventionally
  * starting with "event=NAME". Values with spaces are quoted by the caller. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The most recent warn and error lines kept, and the bytes kept of each
+ * line's text (a longer one is cut and ends in "..."). */
+#define LOG_RECENT_MAX     200
+#define LOG_RECENT_MSG_MAX 512
+
+/* A warn or error line as it was written. */
+struct log_entry {
+	char time[32];        /* UTC, as the line's ts=: "2026-11-21T10:00:00.123Z" */
+	enum log_level level; /* LOG_LVL_ERROR or LOG_LVL_WARN */
+	/* the line after "ts=... level=", NUL-terminated: "event=... key=..." */
+	char message[LOG_RECENT_MSG_MAX + 1];
+};
+
+/* Copies the last warn and error lines written (at most max, and at most
+ * LOG_RECENT_MAX: the ring's size) into out, newest first; returns how
+ * many. Only lines that log_enabled() let through are there. Any thread;
+ * it takes the ring's lock for the copy. */
+size_t log_recent(struct log_entry *out, size_t max);
 
 /* A limit on one kind of log line, so that a flood of events (an attack)
  * is not a flood of lines: at most per_sec lines a second, the rest

@@ -87,6 +87,11 @@ struct worker {
 	unsigned store_serial;
 	pthread_t thread;
 	bool started;
+	/* Progress, for the watchdog (workers_stalled_ms()): rounds run and
+	 * whether it sleeps waiting for work; written by the worker. */
+	_Atomic uint64_t rounds;
+	_Atomic bool asleep;
+	uint64_t wd_rounds, wd_since_ms; /* the watchdog's last look; its thread only */
 };
 
 /* The jobs a reader took for another worker during one read (claim_job()),
@@ -487,9 +492,11 @@ static void worker_sleep(struct worker *w)
 	if (!queue_sleep_begin(&w->queue))
 		return;
 	w->sleep_until_ms = timeout < 0 ? UINT64_MAX : now + (uint64_t)timeout;
+	atomic_store_explicit(&w->asleep, true, memory_order_relaxed);
 	pthread_mutex_unlock(&w->run);
 	(void)epoll_wait(w->epfd, evs, 8, timeout);
 	pthread_mutex_lock(&w->run);
+	atomic_store_explicit(&w->asleep, false, memory_order_relaxed);
 	queue_sleep_end(&w->queue);
 }
 
@@ -500,6 +507,26 @@ bool workers_db_up(void)
 		    !atomic_load_explicit(&workers[i].ctr.g_db_up, memory_order_relaxed))
 			return false;
 	return true;
+}
+
+uint64_t workers_stalled_ms(uint64_t now_ms, unsigned *which)
+{
+	uint64_t worst = 0;
+
+	for (unsigned i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+		uint64_t r = atomic_load_explicit(&w->rounds, memory_order_relaxed);
+
+		if (atomic_load_explicit(&w->asleep, memory_order_relaxed) || r != w->wd_rounds ||
+		    !w->wd_since_ms) {
+			w->wd_rounds = r;
+			w->wd_since_ms = now_ms;
+		} else if (now_ms - w->wd_since_ms > worst) {
+			worst = now_ms - w->wd_since_ms;
+			*which = i;
+		}
+	}
+	return worst;
 }
 
 void workers_read_udp(bool on)
@@ -530,6 +557,7 @@ static void *worker_main(void *arg)
 			wake_helper(w);
 		job = queue_take(&w->queue, &closed);
 		idle = !job && !datagrams;
+		atomic_fetch_add_explicit(&w->rounds, 1, memory_order_relaxed);
 
 		run_list(w, job);
 		timer_run(&w->timers, clock_now_ms());

@@ -88,6 +88,11 @@ unsigned workers_count(void);
 unsigned worker_queue_length(unsigned i);
 /* Has every worker's database connection come up (true without one)? */
 bool workers_db_up(void);
+/* How long the most stalled worker has gone without finishing a round
+ * while it had work (asleep waiting for work is never stalled), in ms, as
+ * seen from this call's previous looks; *which gets that worker. For the
+ * watchdog: one thread calls it, every second or so. */
+uint64_t workers_stalled_ms(uint64_t now_ms, unsigned *which);
 /* Starts (on) or stops the workers' reading of the UDP sockets; on once
  * dispatch is set up and the listeners are open. */
 void workers_read_udp(bool on);

@@ -984,3 +984,20 @@ int store_admin_forward_del(struct store_admin *sa, const char *aor)
 	PQclear(r);
 	return sa_end(sa, rc);
 }
+
+/* ---- the nodes of the cluster -------------------------------------------- */
+
+#define NODE_COLS                                                                                  \
+	"name, version, geo_location, sip_listen, admin_listen, " ISO("started_at") ", " ISO(      \
+		"last_seen") ", alive"
+
+int store_admin_nodes(struct store_admin *sa, unsigned limit, struct sa_rows **out)
+{
+	char lim[16];
+	const char *params[1] = {lim};
+
+	snprintf(lim, sizeof(lim), "%u", limit);
+	return sa_query(sa,
+			"SELECT " NODE_COLS " FROM cluster_nodes ORDER BY name LIMIT $1::integer",
+			1, params, false, out);
+}

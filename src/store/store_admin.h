@@ -10,8 +10,8 @@
  * connection's statement_timeout (the admin request timeout).
  *
  * Results come back as a row set (struct sa_rows) whose columns are the
- * SA_SUB_*, SA_BND_*, SA_SRV_*, SA_SES_*, SA_EV_*, SA_RT_* or SA_FWD_*
- * indexes below, text as PostgreSQL sends it, so that nothing outside
+ * SA_SUB_*, SA_BND_*, SA_SRV_*, SA_SES_*, SA_EV_*, SA_RT_*, SA_FWD_* or
+ * SA_NODE_* indexes below, text as PostgreSQL sends it, so that nothing outside
  * the store layer sees libpq. Times are ISO 8601 in UTC
  * ("2026-11-21T10:00:00.123Z"), but for the registration events' (unix
  * seconds, as /v1/notifications gives them).
@@ -397,5 +397,23 @@ int store_admin_forward_set(struct store_admin *sa, const char *aor, const char 
 			    bool enabled, const char *description, struct sa_rows **out);
 /* -ENOENT when there is none. */
 int store_admin_forward_del(struct store_admin *sa, const char *aor);
+
+/* ---- the nodes of the cluster (sql/010_nodes.sql; read only) ------------ */
+
+/* A row of the cluster_nodes view: each node writes its own. */
+enum sa_node_col {
+	SA_NODE_NAME = 0,
+	SA_NODE_VERSION,
+	SA_NODE_GEO_LOCATION, /* NULL: not set */
+	SA_NODE_SIP_LISTEN,
+	SA_NODE_ADMIN_LISTEN, /* NULL: its admin API is off */
+	SA_NODE_STARTED_AT,
+	SA_NODE_LAST_SEEN,
+	SA_NODE_ALIVE, /* "t" or "f": a heartbeat within 30 s */
+	SA_NODE__COLS
+};
+
+/* The nodes by name, at most limit of them. */
+int store_admin_nodes(struct store_admin *sa, unsigned limit, struct sa_rows **out);
 
 #endif

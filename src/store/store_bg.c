@@ -24,7 +24,12 @@
  *   - LISTENs on junction_route and junction_forward and hands the
  *     enabled rows of route and call_forward, each read whole, to the
  *     static routes and call forwards (proxy/statroute.c, callfwd.c) after
- *     every change and every reconnect.
+ *     every change and every reconnect;
+ *   - writes this node's row of the node table (name, version, data
+ *     centre, listeners, start) when it connects and every BG_NODE_MS
+ *     after, which moves its last_seen: a heartbeat, from which the
+ *     cluster_nodes view tells live nodes from gone ones. It writes its
+ *     own row only; another node's, however old, is left to operators.
  * Blocking libpq calls are fine here: no SIP traffic waits on this thread.
  */
 #include "store/store_bg.h"
@@ -54,6 +59,7 @@
 #define BG_BANS_MS        1000
 #define BG_BANS_LAG_MS    10000
 #define BG_BANS_BATCH     256
+#define BG_NODE_MS        10000 /* the heartbeat; cluster_nodes allows 30 s */
 
 static pthread_t bg_thread;
 static bool bg_started;
@@ -69,6 +75,12 @@ static _Atomic uint64_t bg_dialogs_expired, bg_sessions_open, bg_dialogs_open;
 static unsigned bg_session_keep_s;
 static struct store_bg_hooks bg_hooks;
 static int64_t bg_bans_seen_ms; /* changed_at of the newest ban row read; 0: none yet */
+/* This node's row of the node table (store_bg_set_node_info()); no
+ * version: no row written. */
+static char *bg_version, *bg_sip_listen, *bg_admin_listen;
+static bool bg_node_nomem;     /* a copy failed */
+static uint64_t bg_started_ms; /* wall clock */
+static bool bg_node_failing;   /* the last heartbeat failed (logged once) */
 
 static void bg_sleep(unsigned ms)
 {
@@ -385,8 +397,7 @@ static PGresult *bg_read_all(PGconn *c, const char *sql, const char *what, size_
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_warn("event=%s_load_failed error=\"%s\"", what,
 			 PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
-		PQclear(r);
-		*conn_ok = bg_still_up(c, r);
+		*conn_ok = bg_still_up(c, r); /* frees r */
 		return NULL;
 	}
 	*n = (unsigned)PQntuples(r);
@@ -508,6 +519,39 @@ static bool bg_publish(PGconn *c)
 	return PQstatus(c) == CONNECTION_OK;
 }
 
+/* Upserts this node's row, last_seen now. Returns false when the
+ * connection failed. */
+static bool bg_node_beat(PGconn *c)
+{
+	char started[24];
+	const char *params[6] = {bg_node,       bg_version,      bg_geo[0] ? bg_geo : NULL,
+				 bg_sip_listen, bg_admin_listen, started};
+	PGresult *r;
+
+	if (!bg_version)
+		return true;
+	snprintf(started, sizeof(started), "%llu", (unsigned long long)bg_started_ms);
+	r = PQexecParams(c,
+			 "INSERT INTO node (name, version, geo_location, sip_listen, "
+			 "admin_listen, started_at, last_seen) VALUES ($1, $2, $3, $4, $5, "
+			 "to_timestamp($6::bigint / 1000.0), now()) ON CONFLICT (name) DO UPDATE "
+			 "SET version = excluded.version, geo_location = excluded.geo_location, "
+			 "sip_listen = excluded.sip_listen, admin_listen = excluded.admin_listen, "
+			 "started_at = excluded.started_at, last_seen = excluded.last_seen",
+			 6, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		/* once, not every BG_NODE_MS while it lasts */
+		if (!bg_node_failing)
+			log_warn("event=node_heartbeat_failed error=\"%s\"",
+				 PQresultErrorMessage(r));
+		bg_node_failing = true;
+		return bg_still_up(c, r);
+	}
+	bg_node_failing = false;
+	PQclear(r);
+	return true;
+}
+
 static bool bg_woken(void)
 {
 	uint64_t v;
@@ -518,7 +562,7 @@ static bool bg_woken(void)
 static void *bg_main(void *unused)
 {
 	PGconn *c = NULL;
-	uint64_t next_sweep = clock_now_ms(), next_publish = 0, next_bans = 0;
+	uint64_t next_sweep = clock_now_ms(), next_publish = 0, next_bans = 0, next_node = 0;
 	bool load = false, bans = false, routes = false, forwards = false;
 
 	(void)unused;
@@ -542,6 +586,7 @@ static void *bg_main(void *unused)
 			forwards = bg_hooks.forwards != NULL;
 			bans = bg_hooks.bans_in != NULL;
 			next_publish = 0;
+			next_node = 0;
 		}
 		if (load) {
 			load = false;
@@ -575,6 +620,11 @@ static void *bg_main(void *unused)
 				goto lost;
 			next_publish = clock_now_ms() + BG_PUBLISH_MS;
 		}
+		if (now >= next_node) {
+			if (!bg_node_beat(c))
+				goto lost;
+			next_node = clock_now_ms() + BG_NODE_MS;
+		}
 		now = clock_now_ms();
 		if (now >= next_sweep) {
 			if (!bg_sweep(c) || !bg_sweep_sessions(c) || !bg_sweep_bans(c))
@@ -587,6 +637,8 @@ static void *bg_main(void *unused)
 			next = next_publish;
 		if (bg_hooks.bans_out && next_bans < next)
 			next = next_bans;
+		if (bg_version && next_node < next)
+			next = next_node;
 		/* a worker may see the primary move first (read-only): look
 		 * at the generation at least this often */
 		if (next > now + BG_GEN_CHECK_MS)
@@ -632,7 +684,7 @@ int store_bg_start(const char *conninfo, unsigned sweep_interval_s,
 	bg_conninfo = strdup(conninfo);
 	bg_node = strdup(node);
 	bg_geo = strdup(geo_location);
-	if (!bg_conninfo || !bg_node || !bg_geo)
+	if (!bg_conninfo || !bg_node || !bg_geo || bg_node_nomem)
 		return -ENOMEM;
 	bg_sweep_interval_ms = sweep_interval_s * 1000;
 	bg_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -667,6 +719,19 @@ void store_bg_stop(void)
 	free(bg_node);
 	free(bg_geo);
 	bg_conninfo = bg_node = bg_geo = NULL;
+	free(bg_version);
+	free(bg_sip_listen);
+	free(bg_admin_listen);
+	bg_version = bg_sip_listen = bg_admin_listen = NULL;
+}
+
+void store_bg_set_node_info(const char *version, const char *sip_listen, const char *admin_listen)
+{
+	bg_version = strdup(version);
+	bg_sip_listen = strdup(sip_listen);
+	bg_admin_listen = admin_listen ? strdup(admin_listen) : NULL;
+	bg_node_nomem = !bg_version || !bg_sip_listen || (admin_listen && !bg_admin_listen);
+	bg_started_ms = clock_wall_ms();
 }
 
 void store_bg_publish_soon(void)

@@ -4,7 +4,8 @@
  * Controller pools: the sip_server table read on every change, and what
  * this node sees of each server written to sip_server_node; the session
  * sweep and counts; the static routes and call forwards, route and
- * call_forward read whole on every change (store_bg.c).
+ * call_forward read whole on every change; this node's row of the node
+ * table, its heartbeat (store_bg.c).
  */
 #ifndef JCT_STORE_BG_H
 #define JCT_STORE_BG_H
@@ -101,6 +102,14 @@ int store_bg_start(const char *conninfo, unsigned sweep_interval_s,
 /* Asks the thread to publish this node's view of the servers and its new
  * bans now (something changed). Any thread. */
 void store_bg_publish_soon(void);
+/* What this node's row of the node table (sql/010_nodes.sql) says of it
+ * besides its name and geo_location: the junction version, the [sip]
+ * listen value (the listeners separated by blanks) and the admin API's
+ * listen address (NULL: the API is off); all copied. Before
+ * store_bg_start(), which then fails -ENOMEM if the copies did; without
+ * it the thread writes no row. The thread writes the row when it
+ * connects and every 10 s after. */
+void store_bg_set_node_info(const char *version, const char *sip_listen, const char *admin_listen);
 /* Stops it within a poll interval and joins it. */
 void store_bg_stop(void);
 /* How long ended sessions stay in the session table (seconds); before

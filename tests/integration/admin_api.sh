@@ -14,6 +14,10 @@
 # junction_sip_server_seen(). Sessions: /v1/sessions over rows written in
 # SQL (newest first, pages, each filter alone and together, ended ones),
 # /v1/sessions/ID with its dialogs, and the 400s, 401, 404 and 405.
+# Nodes: /v1/nodes with this node's row (self, alive, its version and
+# listeners) and one written in SQL with an old heartbeat (not alive), and
+# the heartbeat bringing an aged row back; /v1/log against the warn and
+# error lines of junction.log, its filters and their 400s.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/admin_lib.sh"
@@ -630,6 +634,11 @@ api GET /v1/sessions
 expect 503 database_unavailable "sessions with the database down"
 api GET "/v1/sessions/$S2"
 expect 503 database_unavailable "a session with the database down"
+api GET /v1/nodes
+expect 503 database_unavailable "nodes with the database down"
+api GET /v1/log
+[ "$STATUS" = 200 ] && jq -e '[.entries[] | select(.level == "warn" and (.message | startswith("event=admin_db_down ")))] | length > 0' "$T_DIR/body" >/dev/null &&
+	pass "/v1/log answers with the database down, and says so" || fail "log with the database down: $STATUS $(head -c 600 "$T_DIR/body")"
 pg_restart
 for _ in $(seq 30); do
 	api GET /v1/subscribers/alice@example.com
@@ -714,6 +723,123 @@ expect 200 "call records: none ([cdr] off)"
 api GET /v1/cdrs/calls
 expect 200 "calls: none"
 [ "$(jq -c .items "$T_DIR/body")" = "[]" ] && pass "no calls recorded" || fail "calls: $(cat "$T_DIR/body")"
+
+# ---- the nodes of the cluster -----------------------------------------------------------
+api GET /v1/status
+NODE=$(jqv .node)
+STARTED=$(jqv .started_at)
+JVERSION=$("$JUNCTION" --version | cut -d' ' -f2)
+# another node, stopped (31 s without a heartbeat): its row stays, not alive
+psql_q "INSERT INTO node (name, version, geo_location, sip_listen, admin_listen, started_at, last_seen)
+	VALUES ('zz-gone', '0.9.1', 'dc9', 'udp:192.0.2.9:5060 tcp:192.0.2.9:5060', NULL,
+	'2026-01-02 03:04:05.678+00', now() - interval '31 seconds')" >/dev/null
+for _ in 1 2 3; do # one heartbeat before and after the request: last_seen known
+	seen=$(iso "(SELECT last_seen FROM node WHERE name = '$NODE')")
+	api GET /v1/nodes
+	[ "$seen" = "$(iso "(SELECT last_seen FROM node WHERE name = '$NODE')")" ] && break
+done
+expect 200 "the nodes"
+want=$(jq -n --arg name "$NODE" --arg v "$JVERSION" --arg admin "127.0.0.1:$APORT" --arg seen "$seen" \
+	--arg sip "udp:127.0.0.1:$PORT tcp:127.0.0.1:$PORT udp:[::1]:$PORT tcp:[::1]:$PORT" \
+	--arg started "$(iso "(SELECT started_at FROM node WHERE name = '$NODE')")" \
+	--arg gone_seen "$(iso "(SELECT last_seen FROM node WHERE name = 'zz-gone')")" \
+	'[{name: $name, version: $v, geo_location: null, sip_listen: $sip, admin_listen: $admin,
+	   started_at: $started, last_seen: $seen, alive: true, self: true},
+	  {name: "zz-gone", version: "0.9.1", geo_location: "dc9",
+	   sip_listen: "udp:192.0.2.9:5060 tcp:192.0.2.9:5060", admin_listen: null,
+	   started_at: "2026-01-02T03:04:05.678Z", last_seen: $gone_seen, alive: false, self: false}]')
+same_json "$(jq -c '.nodes | sort_by(.name)' "$T_DIR/body")" "$(jq -c 'sort_by(.name)' <<<"$want")" &&
+	pass "nodes: this one (self, alive, version, listeners, no geo_location) and a gone one (not alive)" ||
+	fail "nodes: $(jq -c .nodes "$T_DIR/body"), want $(jq -c . <<<"$want")"
+[ "$(jq -r '[.nodes[].name] | join(",")' "$T_DIR/body")" = "$(psql_q "SELECT string_agg(name, ',' ORDER BY name) FROM node")" ] &&
+	pass "nodes by name" || fail "nodes order: $(jq -c '[.nodes[].name]' "$T_DIR/body")"
+[ "$(psql_q "SELECT abs(extract(epoch FROM started_at - '$STARTED'::timestamptz)) < 5 FROM node WHERE name = '$NODE'")" = t ] &&
+	pass "its started_at is the start /v1/status gives ($STARTED)" || fail "started_at $(psql_q "SELECT started_at FROM node")"
+# the heartbeat: a row made old comes back alive within 10 s
+psql_q "UPDATE node SET last_seen = now() - interval '1 hour' WHERE name = '$NODE'" >/dev/null
+api GET /v1/nodes
+[ "$(jq -c --arg n "$NODE" '[.nodes[] | select(.name == $n) | .alive, .self]' "$T_DIR/body")" = "[false,true]" ] &&
+	pass "a node without a heartbeat for an hour is not alive" || fail "old heartbeat: $(jq -c .nodes "$T_DIR/body")"
+start=$(date +%s%N)
+for _ in $(seq 60); do
+	[ "$(psql_q "SELECT alive FROM cluster_nodes WHERE name = '$NODE'")" = t ] && break
+	sleep 0.25
+done
+took=$((($(date +%s%N) - start) / 1000000))
+api GET /v1/nodes
+[ "$(jq -c --arg n "$NODE" '[.nodes[] | select(.name == $n) | .alive]' "$T_DIR/body")" = "[true]" ] && [ "$took" -le 11000 ] &&
+	[ "$(jq -c '[.nodes[] | select(.name == "zz-gone") | .alive]' "$T_DIR/body")" = "[false]" ] &&
+	pass "the next heartbeat makes it alive again (${took} ms); the gone node's row is left as it was" ||
+	fail "heartbeat after ${took} ms: $(jq -c .nodes "$T_DIR/body")"
+api GET '/v1/nodes?name=x'
+expect 400 bad_request "nodes take no parameter"
+api POST /v1/nodes '{}'
+expect 405 method_not_allowed "nodes are read only"
+api HEAD /v1/nodes "" -I
+[ "$STATUS" = 200 ] && pass "HEAD on the nodes" || fail "HEAD nodes: $STATUS"
+
+# ---- this node's recent warnings and errors ----------------------------------------------
+TOKEN=wrong-token-0123456789abcdef api GET /v1/log-probe
+expect 401 unauthorized "a wrong token (logged at warn)"
+api GET /v1/log
+expect 200 "recent warnings"
+msg=$(jq -r '.entries[0].message' "$T_DIR/body")
+[ "$(jq -r '.entries[0].level' "$T_DIR/body")" = warn ] &&
+	grep -Eq '^event=admin_request method=GET path="/v1/log-probe" status=401 ms=[0-9]+\.[0-9] remote=127\.0\.0\.1:[0-9]+$' <<<"$msg" &&
+	grep -Fxq "ts=$(jq -r '.entries[0].time' "$T_DIR/body") level=warn $msg" "$T_DIR/junction.log" &&
+	pass "the newest entry is the refused request, its time and text those of the log line" ||
+	fail "log: $(jq -c '.entries[0]' "$T_DIR/body")"
+cp "$T_DIR/body" "$T_DIR/log.default"
+# every entry is a warn or error line of the log, newest first, none left out
+log_matches() { # BODY LEVELS LIMIT: the entries are the log's last LIMIT lines of LEVELS
+	"$PY3" - "$1" "$T_DIR/junction.log" "$2" "$3" <<'PY'
+import json, re, sys
+body, logf, levels, limit = sys.argv[1], sys.argv[2], sys.argv[3].split(","), int(sys.argv[4])
+entries = json.load(open(body))["entries"]
+def cut(text):  # as log.c keeps a text over 512 bytes
+    b = text.encode()
+    if len(b) <= 512:
+        return text
+    keep = 509
+    while keep > 0 and (b[keep] & 0xC0) == 0x80:
+        keep -= 1
+    return b[:keep].decode() + "..."
+lines = []
+for line in open(logf, encoding="utf-8", errors="replace"):
+    m = re.match(r"^ts=(\S+) level=(warn|error) (.*)$", line.rstrip("\n"))
+    if m and m.group(2) in levels:
+        lines.append({"time": m.group(1), "level": m.group(2), "message": cut(m.group(3))})
+# lines logged after the request are not in its answer
+while lines and entries and lines[-1] != entries[0]:
+    lines.pop()
+want = lines[::-1][:limit]
+if entries != want:
+    print("got %d entries, want %d; first difference:" % (len(entries), len(want)))
+    for g, w in zip(entries + [None] * len(want), want + [None] * len(entries)):
+        if g != w:
+            print("  got  %s\n  want %s" % (g, w))
+            break
+    sys.exit(1)
+print(len(entries))
+PY
+}
+n=$(log_matches "$T_DIR/log.default" warn,error 100) && pass "/v1/log: the last $n warn and error lines of the log, newest first" || fail "log vs junction.log: $n"
+api GET '/v1/log?level=error&limit=200'
+expect 200 "recent errors"
+n=$(log_matches "$T_DIR/body" error 200) && [ "$(jq '[.entries[] | select(.level != "error")] | length' "$T_DIR/body")" = 0 ] &&
+	pass "/v1/log?level=error: the last $n error lines only" || fail "errors vs junction.log: $n"
+api GET '/v1/log?level=warn&limit=1'
+expect 200 "the newest entry"
+[ "$(jq -c .entries "$T_DIR/body")" = "$(jq -c '.entries[:1]' "$T_DIR/log.default")" ] &&
+	pass "limit=1: one entry, the newest" || fail "limit=1: $(jq -c .entries "$T_DIR/body")"
+for bad in limit=0 limit=201 limit=-1 limit=1x 'limit=' level=x level=info level=ERROR since=1; do
+	api GET "/v1/log?$bad"
+	expect 400 bad_request "/v1/log?$bad"
+done
+api DELETE /v1/log
+expect 405 method_not_allowed "the log is read only"
+api HEAD /v1/log "" -I
+[ "$STATUS" = 200 ] && pass "HEAD on the log" || fail "HEAD log: $STATUS"
 
 # ---- every answer against the OpenAPI document ----------------------------------------
 openapi_check --coverage
