@@ -119,24 +119,16 @@
 		return wrap;
 	}
 
-	function spark(values) {
-		const NS = 'http://www.w3.org/2000/svg';
-		const w = 100, h = 20;
-		const svg = document.createElementNS(NS, 'svg');
-		svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
-		svg.setAttribute('preserveAspectRatio', 'none');
-		svg.setAttribute('aria-hidden', 'true');
-		svg.setAttribute('class', 'sparkline');
-		if (values.length >= 2) {
-			const max = Math.max(1, ...values);
-			const step = w / (values.length - 1);
-			const pts = values.map((v, i) =>
-				`${(i * step).toFixed(1)},${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`);
-			const line = document.createElementNS(NS, 'polyline');
-			line.setAttribute('points', pts.join(' '));
-			svg.append(line);
-		}
-		return svg;
+	/* Draws values (oldest first) into the <polyline> of an <svg
+	 * viewBox="0 0 100 24"> of index.html, spread over its width and scaled
+	 * to its height (the largest value at the top, 1 at least). */
+	function spark(svg, values) {
+		const w = 100, h = 24;
+		const max = Math.max(1, ...values);
+		const step = values.length > 1 ? w / (values.length - 1) : 0;
+		const pts = values.length < 2 ? [] : values.map((v, i) =>
+			`${(i * step).toFixed(1)},${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`);
+		$('polyline', svg).setAttribute('points', pts.join(' '));
 	}
 
 	/* ---- the API ------------------------------------------------------- */
@@ -231,11 +223,6 @@
 		};
 		pollers.push(p);
 		tick();
-		return () => {
-			clearTimeout(p.timer);
-			if (live())
-				tick();
-		};
 	}
 
 	function currentSection() {
@@ -391,8 +378,8 @@
 		setText(v, 'rate_responses_rx', fmtRate(r.responses_rx));
 		setText(v, 'rate_rx_messages', fmtRate(r.rx_messages));
 		setText(v, 'rate_note', prev ? `over ${dt.toFixed(1)} s` : '(measuring)');
-		$('[data-k="spark_requests"]', v).replaceChildren(spark(rates.hist.requests));
-		$('[data-k="spark_responses"]', v).replaceChildren(spark(rates.hist.responses));
+		spark($('[data-k="spark_requests"]', v), rates.hist.requests);
+		spark($('[data-k="spark_responses"]', v), rates.hist.responses);
 		/* one chip per counter: the methods seen at least once since the
 		 * node started (the others stay at 0), every response class */
 		const chips = (o, po, attr, all) => Object.keys(o).filter((k) => all || o[k] > 0)
@@ -409,6 +396,8 @@
 	function startNode() {
 		rates.prev = null;
 		rates.hist = {requests: [], responses: []};
+		for (const k of ['spark_requests', 'spark_responses'])
+			spark($(`[data-k="${k}"]`), []);
 		setText($('#view-node'), 'rate_note', '(measuring)');
 		poll(REFRESH_MS, (live) => load(live, '/v1/status', '/v1/status', renderStatus));
 		poll(REFRESH_MS, (live) => load(live, '/v1/nodes', '/v1/nodes', renderPeers, (e) => {

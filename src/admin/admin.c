@@ -4,7 +4,7 @@
  * bodies, JSON responses and errors, and the pool of database
  * connections. The resources themselves are in admin_subscribers.c,
  * admin_bindings.c, admin_sip_servers.c, admin_sessions.c and
- * admin_status.c.
+ * admin_status.c; the web console's files are served by admin_ui.c.
  *
  * MHD calls on_request() several times per request: once when the headers
  * are in (route, token and declared body size are checked there, so a bad

@@ -126,6 +126,9 @@ STATUS=$(curl -s -I -o /dev/null -D "$T_DIR/headers" -w '%{http_code}' "$ADMIN_U
 [ "$STATUS" = 200 ] && [ "$(hdr Content-Length)" = "$(wc -c <"$TOP_SRCDIR/admin/ui/app.js")" ] &&
 	[ "$(hdr Content-Security-Policy)" = "$CSP" ] &&
 	pass "HEAD /ui/app.js: 200, its length, the CSP" || fail "HEAD /ui/app.js: $STATUS $(hdr Content-Length)"
+grep -nE 'https?:|//[a-z0-9.-]+\.[a-z]{2,}/' "$TOP_SRCDIR"/admin/ui/* >"$T_DIR/urls" &&
+	{ fail "the console's files name another site:"; cat "$T_DIR/urls" >&2; } ||
+	pass "no URL of another site in the console's files"
 TOKEN= api GET /ui/nothing.js
 expect 404 not_found "unknown console file"
 TOKEN= api GET /ui/a/b
