@@ -205,9 +205,10 @@ static void notify_tick(const struct config *cfg, struct notify_state *ns)
 	if (stalled >= ns->wd_ms / 2) {
 		/* No ping: systemd ends the node at the interval's end. */
 		if (!ns->stalled)
-			log_error("event=worker_stalled worker=%u ms=%llu detail=\"no watchdog ping: "
-				  "the service manager restarts the node\"",
-				  which, (unsigned long long)stalled);
+			log_error(
+				"event=worker_stalled worker=%u ms=%llu detail=\"no watchdog ping: "
+				"the service manager restarts the node\"",
+				which, (unsigned long long)stalled);
 		ns->stalled = true;
 		return;
 	}
@@ -395,7 +396,8 @@ static int run(const struct config *cfg)
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		notify_tick(cfg, &ns);
 		if (sig < 0) {
-			if (errno == EAGAIN && clock_now_ms() - trimmed_ms >= TRIM_INTERVAL_S * 1000) {
+			if (errno == EAGAIN &&
+			    clock_now_ms() - trimmed_ms >= TRIM_INTERVAL_S * 1000) {
 				malloc_trim(0);
 				trimmed_ms = clock_now_ms();
 			}

@@ -69,11 +69,11 @@ struct admin_req {
 	size_t out_len;
 	const char *out_static; /* or a static one */
 	const char *ctype;
-	const char *allow;   /* 405: the Allow header */
-	char location[512];  /* 201: the Location header */
-	bool auth_challenge; /* 401: WWW-Authenticate */
-	bool bad_token;      /* ... with error="invalid_token" */
-	bool retry_after;    /* 503: Retry-After */
+	const char *allow;          /* 405: the Allow header */
+	char location[512];         /* 201: the Location header */
+	bool auth_challenge;        /* 401: WWW-Authenticate */
+	bool bad_token;             /* ... with error="invalid_token" */
+	bool retry_after;           /* 503: Retry-After */
 	const char *const *headers; /* more headers: name, value, ..., NULL */
 
 	struct store_admin *db; /* borrowed from the pool by admin_db() */
