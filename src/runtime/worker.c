@@ -557,7 +557,10 @@ static void *worker_main(void *arg)
 			wake_helper(w);
 		job = queue_take(&w->queue, &closed);
 		idle = !job && !datagrams;
-		atomic_fetch_add_explicit(&w->rounds, 1, memory_order_relaxed);
+		/* its only writer: a plain increment, no locked instruction */
+		atomic_store_explicit(&w->rounds,
+				      atomic_load_explicit(&w->rounds, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
 
 		run_list(w, job);
 		timer_run(&w->timers, clock_now_ms());
