@@ -368,26 +368,33 @@ static int cursor_parse(const char *s, int64_t *id)
 	return 0;
 }
 
-bool admin_page(struct admin_req *r, unsigned *limit, int64_t *after_id)
+bool admin_limit_arg(struct admin_req *r, unsigned max, unsigned *limit)
 {
-	const char *l = admin_arg(r, "limit"), *c = admin_arg(r, "cursor");
+	const char *l = admin_arg(r, "limit");
 	unsigned long v;
 	char *end;
 
 	*limit = ADMIN_LIMIT_DEFAULT;
-	*after_id = 0;
-	if (l) {
-		errno = 0;
-		v = strtoul(l, &end, 10);
-		if (!*l || *end || errno || l[0] == '-' || l[0] == '+' || v < 1 ||
-		    v > ADMIN_LIMIT_MAX) {
-			admin_error(r, 400, ADMIN_E_BAD_REQUEST,
-				    "limit must be a number in 1..%d, not '%.32s'", ADMIN_LIMIT_MAX,
-				    l);
-			return false;
-		}
-		*limit = (unsigned)v;
+	if (!l)
+		return true;
+	errno = 0;
+	v = strtoul(l, &end, 10);
+	if (!*l || *end || errno || l[0] == '-' || l[0] == '+' || v < 1 || v > max) {
+		admin_error(r, 400, ADMIN_E_BAD_REQUEST,
+			    "limit must be a number in 1..%u, not '%.32s'", max, l);
+		return false;
 	}
+	*limit = (unsigned)v;
+	return true;
+}
+
+bool admin_page(struct admin_req *r, unsigned *limit, int64_t *after_id)
+{
+	const char *c = admin_arg(r, "cursor");
+
+	*after_id = 0;
+	if (!admin_limit_arg(r, ADMIN_LIMIT_MAX, limit))
+		return false;
 	if (c && cursor_parse(c, after_id) < 0) {
 		admin_error(r, 400, ADMIN_E_BAD_REQUEST,
 			    "cursor '%.64s' is not one this server gave (use the list's \"next\")",

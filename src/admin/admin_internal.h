@@ -110,6 +110,9 @@ bool admin_utf8(const char *s);
 /* Refuses (400) any query parameter not in allowed (NULL-terminated), and
  * allowed ones whose value is not UTF-8. Returns false when it answered. */
 bool admin_args_only(struct admin_req *r, const char *const *allowed);
+/* ?limit= into *limit: 1..max, ADMIN_LIMIT_DEFAULT when absent. Returns
+ * false when it answered (400). */
+bool admin_limit_arg(struct admin_req *r, unsigned max, unsigned *limit);
 /* limit and cursor of a list. Returns false when it answered (400). */
 bool admin_page(struct admin_req *r, unsigned *limit, int64_t *after_id);
 /* The opaque cursor for the page after id. */

@@ -31,8 +31,6 @@
 
 /* The most rows /v1/nodes gives. */
 #define NODES_MAX ADMIN_LIMIT_MAX
-/* /v1/log's ?limit= default (its largest is the ring's size). */
-#define LOG_LIMIT_DEFAULT 100
 
 static json_t *node_json(const struct sa_rows *rows, unsigned i, const char *self)
 {
@@ -76,37 +74,18 @@ void admin_nodes_list(struct admin_req *r)
 	admin_json(r, 200, json_pack("{s:o}", "nodes", nodes));
 }
 
-/* ?limit= into *limit (LOG_LIMIT_DEFAULT when absent): digits only, 1 to
- * LOG_RECENT_MAX. Returns false when it answered 400. */
-static bool log_limit_arg(struct admin_req *r, size_t *limit)
-{
-	const char *v = admin_arg(r, "limit");
-	size_t n;
-
-	*limit = LOG_LIMIT_DEFAULT;
-	if (!v)
-		return true;
-	n = strlen(v);
-	/* three digits at most: strtoul cannot overflow before the check */
-	*limit = n > 0 && n <= 3 && strspn(v, "0123456789") == n ? strtoul(v, NULL, 10) : 0;
-	if (*limit < 1 || *limit > LOG_RECENT_MAX) {
-		admin_error(r, 400, ADMIN_E_BAD_REQUEST,
-			    "limit must be a number in 1..%d, not '%.32s'", LOG_RECENT_MAX, v);
-		return false;
-	}
-	return true;
-}
-
 void admin_log_list(struct admin_req *r)
 {
 	static const char *const args[] = {"limit", "level", NULL};
 	const char *level = admin_arg(r, "level");
 	struct log_entry *e;
 	bool errors_only;
-	size_t limit, n, given = 0;
+	unsigned limit;
+	size_t n, given = 0;
 	json_t *entries;
 
-	if (!admin_args_only(r, args) || !log_limit_arg(r, &limit))
+	/* ?limit= as every list's (ADMIN_LIMIT_DEFAULT, 100), up to the ring */
+	if (!admin_args_only(r, args) || !admin_limit_arg(r, LOG_RECENT_MAX, &limit))
 		return;
 	if (level && strcmp(level, "warn") != 0 && strcmp(level, "error") != 0) {
 		admin_error(r, 400, ADMIN_E_BAD_REQUEST,
