@@ -11,13 +11,8 @@
  * linger 32 s after a burst of REGISTERs and leave their arenas' pages
  * free but mapped.
  *
- * Under systemd (Type=notify, base/sdnotify.h) the main thread also says
- * READY=1 once the listeners are open and every worker reached the
- * database (not before: a unit ordered after junction.service expects a
- * registrar that stores), STOPPING=1 when the drain starts, and WATCHDOG=1
- * each quarter of the watchdog interval while no worker has been stuck in
- * one round for half of it: a stalled worker stops the pings and systemd
- * restarts the node.
+ * The main loop ticks once a second, for what the node tells systemd
+ * (runtime/service.h: ready, stopping, the watchdog).
  */
 #include "autoconfig.h"
 
@@ -46,6 +41,7 @@
 #include "registrar/subcache.h"
 #include "runtime/counters.h"
 #include "runtime/dispatch.h"
+#include "runtime/service.h"
 #include "runtime/sip_reply.h"
 #include "runtime/worker.h"
 #include "security/ban.h"
@@ -179,52 +175,11 @@ static struct store_bg_hooks bg_hooks = {.binding_changed = binding_changed,
 					 .subscriber_changed = subscriber_changed,
 					 .resync = caches_resync};
 
-/* The service manager's news (sdnotify.h), from the main loop's ticks. */
-struct notify_state {
-	bool ready;            /* READY=1 sent */
-	bool stalled;          /* a stalled worker was logged (once per stall) */
-	uint64_t wd_ms;        /* the watchdog interval; 0: none */
-	uint64_t last_ping_ms; /* the last WATCHDOG=1 */
-};
-
-static void notify_tick(const struct config *cfg, struct notify_state *ns)
-{
-	uint64_t now = clock_now_ms(), stalled;
-	unsigned which = 0;
-
-	if (!ns->ready && (!cfg->database.conninfo[0] || workers_db_up())) {
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving, %u workers", cfg->sip.workers);
-		sdnotify(msg);
-		ns->ready = true;
-	}
-	if (!ns->wd_ms)
-		return;
-	stalled = workers_stalled_ms(now, &which);
-	if (stalled >= ns->wd_ms / 2) {
-		/* No ping: systemd ends the node at the interval's end. */
-		if (!ns->stalled)
-			log_error(
-				"event=worker_stalled worker=%u ms=%llu detail=\"no watchdog ping: "
-				"the service manager restarts the node\"",
-				which, (unsigned long long)stalled);
-		ns->stalled = true;
-		return;
-	}
-	ns->stalled = false;
-	if (now - ns->last_ping_ms >= ns->wd_ms / 4) {
-		sdnotify("WATCHDOG=1");
-		ns->last_ping_ms = now;
-	}
-}
-
 static int run(const struct config *cfg)
 {
 	sigset_t sigs;
 	int sig, rc;
 	bool stop = false;
-	struct notify_state ns = {.wd_ms = sdnotify_watchdog_usec() / 1000};
 	uint64_t trimmed_ms = clock_now_ms();
 
 	registrar_set_flow_path(core_flow_path);
@@ -385,16 +340,14 @@ static int run(const struct config *cfg)
 		 : cfg->sip.mode == PROXY_MODE_REDIRECT ? "redirect"
 							: "stateless");
 
-	if (!workers_db_up())
-		sdnotify("STATUS=waiting for the database");
-	notify_tick(cfg, &ns);
+	service_start(cfg->database.conninfo[0] != '\0');
 	while (!stop) {
 		/* A tick a second at most: the watchdog's quarter interval is
 		 * at least that for any sensible WatchdogSec. */
 		struct timespec tick = {.tv_sec = 1};
 
 		sig = sigtimedwait(&sigs, NULL, &tick);
-		notify_tick(cfg, &ns);
+		service_tick();
 		if (sig < 0) {
 			if (errno == EAGAIN &&
 			    clock_now_ms() - trimmed_ms >= TRIM_INTERVAL_S * 1000) {
@@ -413,7 +366,7 @@ static int run(const struct config *cfg)
 			break;
 		default:
 			log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
-			sdnotify("STOPPING=1\nSTATUS=draining");
+			service_stopping();
 			stop = true;
 			break;
 		}
