@@ -280,7 +280,7 @@ static int run(const struct config *cfg)
 			for (unsigned i = 0; i < cfg->sip.nlisten && n < sizeof(listen); i++)
 				n += (size_t)snprintf(listen + n, sizeof(listen) - n, "%s%s",
 						      i ? " " : "", cfg->sip.listen[i].text);
-			store_bg_set_node_info(PACKAGE_VERSION, listen, admin);
+			store_bg_set_node_info(listen, admin);
 		}
 		rc = store_bg_start(cfg->database.conninfo, cfg->registrar.sweep_interval,
 				    &bg_hooks, cfg->node.name, cfg->cluster.geo_location);

@@ -32,6 +32,8 @@
  *     own row only; another node's, however old, is left to operators.
  * Blocking libpq calls are fine here: no SIP traffic waits on this thread.
  */
+#include "autoconfig.h" /* PACKAGE_VERSION */
+
 #include "store/store_bg.h"
 
 #include "base/clock.h"
@@ -76,8 +78,8 @@ static unsigned bg_session_keep_s;
 static struct store_bg_hooks bg_hooks;
 static int64_t bg_bans_seen_ms; /* changed_at of the newest ban row read; 0: none yet */
 /* This node's row of the node table (store_bg_set_node_info()); no
- * version: no row written. */
-static char *bg_version, *bg_sip_listen, *bg_admin_listen;
+ * listeners: no row written. */
+static char *bg_sip_listen, *bg_admin_listen;
 static bool bg_node_nomem;     /* a copy failed */
 static uint64_t bg_started_ms; /* wall clock */
 static bool bg_node_failing;   /* the last heartbeat failed (logged once) */
@@ -524,11 +526,11 @@ static bool bg_publish(PGconn *c)
 static bool bg_node_beat(PGconn *c)
 {
 	char started[24];
-	const char *params[6] = {bg_node,       bg_version,      bg_geo[0] ? bg_geo : NULL,
+	const char *params[6] = {bg_node,       PACKAGE_VERSION, bg_geo[0] ? bg_geo : NULL,
 				 bg_sip_listen, bg_admin_listen, started};
 	PGresult *r;
 
-	if (!bg_version)
+	if (!bg_sip_listen)
 		return true;
 	snprintf(started, sizeof(started), "%llu", (unsigned long long)bg_started_ms);
 	r = PQexecParams(c,
@@ -637,7 +639,7 @@ static void *bg_main(void *unused)
 			next = next_publish;
 		if (bg_hooks.bans_out && next_bans < next)
 			next = next_bans;
-		if (bg_version && next_node < next)
+		if (bg_sip_listen && next_node < next)
 			next = next_node;
 		/* a worker may see the primary move first (read-only): look
 		 * at the generation at least this often */
@@ -719,18 +721,16 @@ void store_bg_stop(void)
 	free(bg_node);
 	free(bg_geo);
 	bg_conninfo = bg_node = bg_geo = NULL;
-	free(bg_version);
 	free(bg_sip_listen);
 	free(bg_admin_listen);
-	bg_version = bg_sip_listen = bg_admin_listen = NULL;
+	bg_sip_listen = bg_admin_listen = NULL;
 }
 
-void store_bg_set_node_info(const char *version, const char *sip_listen, const char *admin_listen)
+void store_bg_set_node_info(const char *sip_listen, const char *admin_listen)
 {
-	bg_version = strdup(version);
 	bg_sip_listen = strdup(sip_listen);
 	bg_admin_listen = admin_listen ? strdup(admin_listen) : NULL;
-	bg_node_nomem = !bg_version || !bg_sip_listen || (admin_listen && !bg_admin_listen);
+	bg_node_nomem = !bg_sip_listen || (admin_listen && !bg_admin_listen);
 	bg_started_ms = clock_wall_ms();
 }
 

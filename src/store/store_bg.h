@@ -103,13 +103,13 @@ int store_bg_start(const char *conninfo, unsigned sweep_interval_s,
  * bans now (something changed). Any thread. */
 void store_bg_publish_soon(void);
 /* What this node's row of the node table (sql/010_nodes.sql) says of it
- * besides its name and geo_location: the junction version, the [sip]
+ * besides its name, geo_location and version (this build's): the [sip]
  * listen value (the listeners separated by blanks) and the admin API's
- * listen address (NULL: the API is off); all copied. Before
+ * listen address (NULL: the API is off); both copied. Before
  * store_bg_start(), which then fails -ENOMEM if the copies did; without
  * it the thread writes no row. The thread writes the row when it
  * connects and every 10 s after. */
-void store_bg_set_node_info(const char *version, const char *sip_listen, const char *admin_listen);
+void store_bg_set_node_info(const char *sip_listen, const char *admin_listen);
 /* Stops it within a poll interval and joins it. */
 void store_bg_stop(void);
 /* How long ended sessions stay in the session table (seconds); before
