@@ -201,13 +201,14 @@ t_release_ports() {
 	return 0
 }
 
-# Writes a config for a daemon on $1 (port) to $T_DIR/junction.conf; extra
-# lines for [sip] come from stdin when given ($2 = "extra").
+# Writes a config for a daemon on $1 (port) to $2 ($T_DIR/junction.conf by
+# default): listeners SIP_LISTEN (UDP and TCP on IPv4 and IPv6 loopback
+# by default), extra [sip] lines SIP_EXTRA, [security] SECURITY.
 write_config() {
-	local port=$1
-	cat >"$T_DIR/junction.conf" <<CONF
+	local port=$1 out=${2:-$T_DIR/junction.conf}
+	cat >"$out" <<CONF
 [sip]
-listen = udp:127.0.0.1:$port tcp:127.0.0.1:$port udp:[::1]:$port tcp:[::1]:$port
+listen = ${SIP_LISTEN:-udp:127.0.0.1:$port tcp:127.0.0.1:$port udp:[::1]:$port tcp:[::1]:$port}
 domain = example.com localhost
 workers = 2
 ${SIP_EXTRA:-}

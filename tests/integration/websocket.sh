@@ -50,18 +50,8 @@ wait_admin || { fail "admin API of node 1"; t_done; }
 
 # Node 2: UDP and TCP only, on the same database.
 mkdir -p "$T_DIR/n2"
-cat >"$T_DIR/n2/junction.conf" <<CONF
-[sip]
-listen = udp:127.0.0.1:$P2 tcp:127.0.0.1:$P2
-domain = example.com localhost
-workers = 2
-
-[security]
-trusted = 127.0.0.0/8 ::1
-
-[log]
-level = ${LOG_LEVEL:-info}
-target = stderr
+SIP_LISTEN="udp:127.0.0.1:$P2 tcp:127.0.0.1:$P2" write_config "$P2" "$T_DIR/n2/junction.conf"
+cat >>"$T_DIR/n2/junction.conf" <<CONF
 
 [node]
 name = n2
