@@ -9,7 +9,9 @@
  * Between signals, every TRIM_INTERVAL_S the main thread gives the memory
  * that bursts left free back to the system (malloc_trim(3)): transactions
  * linger 32 s after a burst of REGISTERs and leave their arenas' pages
- * free but mapped.
+ * free but mapped. Every 2 s, so that they are given back within seconds
+ * of the transactions' end: a trim took 4-60 us at rest and 1.2-2.7 ms
+ * with 100 MB of arenas, during a storm of 2,000 first REGISTERs/s.
  *
  * The main loop ticks once a second, for what the node tells systemd
  * (runtime/service.h: ready, stopping, the watchdog).
@@ -59,7 +61,7 @@
 #include <unistd.h>
 
 #define DRAIN_TIMEOUT_MS 5000
-#define TRIM_INTERVAL_S  10
+#define TRIM_INTERVAL_S  2 /* seconds */
 #define DB_WAIT_MS       3000 /* at start, for the first database connections */
 #define SUBCACHE_ENTRIES (256 * 1024)
 #define LOCATION_ENTRIES (256 * 1024)

@@ -2,9 +2,23 @@
  * ttlcache: see ttlcache.h. Keys are hashed with the process's SipHash
  * key; the stripe comes from the hash's top bits, the bucket from its low
  * bits. An entry is one allocation: header, key, value.
+ *
+ * Entries come from slabs of the stripe's own (64 KiB mappings, cut into
+ * slots of a size class, 16 bytes apart up to 512), not from malloc: a
+ * cached entry lives for a minute, among the short-lived allocations of
+ * the requests that made it, and scattered through the workers' malloc
+ * arenas it kept their pages resident after the load was gone (100,000
+ * subscribers cached by a registration storm held 113 MB of arenas for
+ * 17 MB of entries). In slabs they take their own pages, densely, and the
+ * arenas shrink back. A freed slot goes to its class's free list in the
+ * stripe (under the stripe's lock, which every change holds already); a
+ * slab is unmapped only with the cache, whose size is bounded. Larger
+ * entries (a location with many targets), and every entry in a sanitizer
+ * build, so that ASan sees each block, are plain malloc.
  */
 #include "base/ttlcache.h"
 
+#include "autoconfig.h" /* JCT_SANITIZE */
 #include "base/siphash.h"
 
 #include <errno.h>
@@ -12,8 +26,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define TTLCACHE_STRIPES 64
+#define SLAB_BYTES       (64 * 1024)
+#define SLOT_STEP        16
+#define SLOT_MAX         512
+#define SLOT_CLASSES     (SLOT_MAX / SLOT_STEP)
 
 struct entry {
 	struct entry *next;
@@ -23,10 +42,19 @@ struct entry {
 	char data[]; /* key, then value */
 };
 
+struct slab {
+	struct slab *next;
+};
+
 struct stripe {
 	pthread_mutex_t lock;
 	struct entry **buckets;
 	unsigned count;
+	/* per size class: freed slots, and the rest of the newest slab */
+	void *free_slots[SLOT_CLASSES];
+	char *fresh[SLOT_CLASSES];
+	size_t fresh_left[SLOT_CLASSES];
+	struct slab *slabs; /* every mapping, for ttlcache_free() */
 } __attribute__((aligned(64)));
 
 struct ttlcache {
@@ -60,6 +88,62 @@ struct ttlcache *ttlcache_new(unsigned max_entries, uint64_t ttl_ms)
 	return c;
 }
 
+/* The size class of an entry of n bytes, or -1 for malloc. */
+static int slot_class(size_t n)
+{
+#ifdef JCT_SANITIZE
+	(void)n;
+	return -1;
+#else
+	return n <= SLOT_MAX ? (int)((n + SLOT_STEP - 1) / SLOT_STEP) - 1 : -1;
+#endif
+}
+
+/* Under the stripe lock: a new entry of n bytes (header, key, value), or
+ * NULL when out of memory. */
+static struct entry *entry_alloc(struct stripe *st, size_t n)
+{
+	int k = slot_class(n);
+	size_t size = ((size_t)k + 1) * SLOT_STEP;
+	void *p;
+
+	if (k < 0)
+		return malloc(n);
+	if ((p = st->free_slots[k])) {
+		memcpy(&st->free_slots[k], p, sizeof(void *));
+		return p;
+	}
+	if (st->fresh_left[k] < size) {
+		struct slab *sl = mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (sl == MAP_FAILED)
+			return NULL;
+		sl->next = st->slabs;
+		st->slabs = sl;
+		/* slots start 16 bytes in: the header's 8, kept aligned */
+		st->fresh[k] = (char *)sl + SLOT_STEP;
+		st->fresh_left[k] = SLAB_BYTES - SLOT_STEP;
+	}
+	p = st->fresh[k];
+	st->fresh[k] += size;
+	st->fresh_left[k] -= size;
+	return p;
+}
+
+/* Under the stripe lock: gives e back to its class (or to free()). */
+static void entry_free(struct stripe *st, struct entry *e)
+{
+	int k = slot_class(sizeof(*e) + e->klen + e->vlen);
+
+	if (k < 0) {
+		free(e);
+		return;
+	}
+	memcpy((void *)e, &st->free_slots[k], sizeof(void *));
+	st->free_slots[k] = e;
+}
+
 static void drop_all(struct ttlcache *c, struct stripe *st)
 {
 	for (unsigned b = 0; b < c->nbuckets; b++) {
@@ -67,7 +151,7 @@ static void drop_all(struct ttlcache *c, struct stripe *st)
 
 		while (e) {
 			struct entry *next = e->next;
-			free(e);
+			entry_free(st, e);
 			e = next;
 		}
 		st->buckets[b] = NULL;
@@ -84,6 +168,10 @@ void ttlcache_free(struct ttlcache *c)
 			continue;
 		drop_all(c, &c->stripes[i]);
 		free(c->stripes[i].buckets);
+		for (struct slab *sl = c->stripes[i].slabs, *next; sl; sl = next) {
+			next = sl->next;
+			munmap(sl, SLAB_BYTES);
+		}
 		pthread_mutex_destroy(&c->stripes[i].lock);
 	}
 	free(c);
@@ -140,7 +228,7 @@ static void make_room(struct ttlcache *c, struct stripe *st, struct entry **buck
 
 		if (now_ms >= e->expires_ms) {
 			*pp = e->next;
-			free(e);
+			entry_free(st, e);
 			st->count--;
 			continue;
 		}
@@ -151,7 +239,7 @@ static void make_room(struct ttlcache *c, struct stripe *st, struct entry **buck
 	if (st->count >= c->stripe_cap && oldest) {
 		struct entry *e = *oldest;
 		*oldest = e->next;
-		free(e);
+		entry_free(st, e);
 		st->count--;
 	}
 }
@@ -176,14 +264,14 @@ void ttlcache_put_ttl(struct ttlcache *c, const char *key, size_t klen, const vo
 		if (same_key(*pp, h, key, klen)) {
 			e = *pp;
 			*pp = e->next;
-			free(e);
+			entry_free(st, e);
 			st->count--;
 			break;
 		}
 	}
 	if (st->count >= c->stripe_cap)
 		make_room(c, st, bucket, now_ms);
-	if (st->count < c->stripe_cap && (e = malloc(sizeof(*e) + klen + vlen))) {
+	if (st->count < c->stripe_cap && (e = entry_alloc(st, sizeof(*e) + klen + vlen))) {
 		e->hash = h;
 		e->expires_ms = now_ms + ttl_ms;
 		e->klen = (uint32_t)klen;
@@ -207,7 +295,7 @@ void ttlcache_del(struct ttlcache *c, const char *key, size_t klen)
 		struct entry *e = *pp;
 		if (same_key(e, h, key, klen)) {
 			*pp = e->next;
-			free(e);
+			entry_free(st, e);
 			st->count--;
 			break;
 		}
