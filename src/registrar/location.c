@@ -4,7 +4,10 @@
  * Its answer is cached in a flat form: a header (known, count, the
  * earliest expiry of the targets, wall clock seconds) and the targets'
  * q and strings; an entry whose earliest binding has expired is a miss, so
- * an expired binding is never used.
+ * an expired binding is never used. Answers with no target (404, 480)
+ * are not cached: PostgreSQL tells the nodes of a change only for AORs
+ * that had a binding (sql/011), which is what lets a registration storm's
+ * INSERTs go without a notification each.
  */
 #include "registrar/location.h"
 #include "runtime/counters.h"
@@ -215,7 +218,11 @@ static void looked_up(void *arg, int err, const struct store_result *r)
 			expires[res.n] = strtoll(store_result_get(r, i, 5).p, NULL, 10);
 			res.n++;
 		}
-		if (cache && l->klen && atomic_load(epoch_of(l->key, l->klen)) == l->epoch)
+		/* Only an AOR that has a binding is cached: the binding that
+		 * gives an AOR its first tells no node (sql/011), so a cached
+		 * "nowhere" would stay wrong until its TTL. */
+		if (cache && l->klen && res.n &&
+		    atomic_load(epoch_of(l->key, l->klen)) == l->epoch)
 			cache_put(l->key, l->klen, &res, expires);
 	}
 	l->fn(l->w, l->arg, err, err ? NULL : &res);

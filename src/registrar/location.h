@@ -6,6 +6,8 @@
  * AOR when PostgreSQL says its bindings changed (NOTIFY junction_binding,
  * store_bg.c), when this node's registrar or admin API changes them, when
  * one of its bindings expires, and after [registrar] location_cache_ttl.
+ * It holds only AORs that have a binding; a call to one that has none
+ * asks PostgreSQL each time.
  */
 #ifndef JCT_LOCATION_H
 #define JCT_LOCATION_H
