@@ -18,16 +18,19 @@
 -- lists it and lacks them). A removal tells the nodes only when the row
 -- had not expired: a cached entry whose binding expired is no longer
 -- used (location.c reads the earliest expiry of its targets), so the
--- sweeper's deletions tell nobody either.
+-- sweeper's deletions tell nobody either. A refresh that brings an
+-- expired, not yet swept, binding back is a binding added for the caches:
+-- the row trigger on UPDATE names its AOR too.
 
 DROP TRIGGER binding_notify_insert_delete ON binding;
 
 CREATE FUNCTION junction_binding_added_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- the new rows are live too: more live rows than new ones means
-    -- another (one index lookup per AOR; new_rows has no index to join)
+    -- more live rows than live new ones means another (one index lookup
+    -- per AOR; new_rows has no index to join)
     PERFORM pg_notify('junction_binding', a.aor)
-    FROM (SELECT n.aor, count(*) AS added FROM new_rows n GROUP BY n.aor) a
+    FROM (SELECT n.aor, count(*) FILTER (WHERE n.expires_at > now()) AS added
+          FROM new_rows n GROUP BY n.aor) a
     WHERE (SELECT count(*) FROM binding b WHERE b.aor = a.aor AND b.expires_at > now())
           > a.added;
     RETURN NULL;
@@ -48,3 +51,11 @@ CREATE TRIGGER binding_notify_insert AFTER INSERT ON binding
 CREATE TRIGGER binding_notify_delete AFTER DELETE ON binding
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION junction_binding_removed_notify();
+
+DROP TRIGGER binding_notify_update ON binding;
+CREATE TRIGGER binding_notify_update AFTER UPDATE ON binding
+    FOR EACH ROW
+    WHEN (OLD.contact IS DISTINCT FROM NEW.contact OR OLD.q IS DISTINCT FROM NEW.q
+          OR OLD.path IS DISTINCT FROM NEW.path OR OLD.received IS DISTINCT FROM NEW.received
+          OR NEW.expires_at < OLD.expires_at OR OLD.expires_at <= now())
+    EXECUTE FUNCTION junction_binding_notify();
