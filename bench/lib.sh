@@ -384,6 +384,18 @@ start_junction() {
 	PIDS+=("$pid")
 	if [ "$n" = 1 ]; then SYS_PID=$pid; else NODE2_PID=$pid; fi
 	sip_up "junction node $n" "$(node_ip "$n")" "$JPORT" || { tail -n 2 "$(jfile "$n" log)" >&2; return 1; }
+	# A node answers OPTIONS before its workers have reached PostgreSQL
+	# (their REGISTERs wait in the batch meanwhile): a load started then
+	# paid a second of retransmissions for it (a reg_storm step, started
+	# on a fresh node, failed at 3,375/s that held 4,049/s later). Wait
+	# for what systemd's READY=1 waits for, at most 10 s.
+	local i
+	for ((i = 0; i < 100; i++)); do
+		curl -s --max-time 1 -H "Authorization: Bearer $JADMINTOKEN" \
+			"http://127.0.0.1:$((JADMINPORT + n - 1))/v1/status" | grep -q '"workers_connected": *true' && return 0
+		sleep 0.1
+	done
+	log "junction node $n: workers not connected to PostgreSQL after 10 s"
 }
 
 # start_system junction|kamailio VARIANT (write_junction_conf's): clean
