@@ -1257,6 +1257,16 @@ search_rate() {
 # down on one grid (tls_grid), so that every case is offered the same
 # rates. The latency of like for like is measured apart, at Kamailio's
 # rates (latency_at_kamailio_rates).
+# After a failed step, the system starts afresh (both systems alike):
+# Kamailio did not come back from an overloaded calls step (in the run of
+# 2026-12-06 its CPU a call went from 127 us to 2,000-31,000 us in the
+# lower steps that followed, which all failed), whatever settle() waited.
+# reg_storm starts afresh for every step anyway.
+restart_after_failure() {
+	[ "$2" = reg_storm ] && return 0
+	prepare_system "$1" "$2" || log "$1 $2: not restarted after a failed step: $PREP_WHY"
+}
+
 search_once() {
 	local sys=$1 sc=$2 rate best=0 fail=0 steps=0
 	local key="$sys/$sc"
@@ -1278,6 +1288,7 @@ search_once() {
 		else
 			NOTE[$key]="limit: $STEP_WHY at $rate/s"
 			settle
+			restart_after_failure "$sys" "$sc"
 			if [ "$best" -eq 0 ]; then
 				# the start rate is already too much: go down
 				if [[ $sc == tls:* ]]; then rate=$(tls_grid_next "$rate" down); else rate=$((rate / 2)); fi
@@ -1307,6 +1318,7 @@ search_once() {
 		NOTE[$key]="${best}/s did not hold for ${STEP_S}s ($STEP_WHY)"
 		best=$((best * 4 / 5))
 		settle
+		restart_after_failure "$sys" "$sc"
 	done
 	keep_step "$key"
 	[ "${STEP_SIPP_CPU:-0}" -ge 90 ] && NOTE[$key]="SIPp at ${STEP_SIPP_CPU}% CPU: the load generator is the limit"
