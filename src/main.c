@@ -61,7 +61,7 @@
 #include <unistd.h>
 
 #define DRAIN_TIMEOUT_MS 5000
-#define TRIM_INTERVAL_S  2 /* seconds */
+#define TRIM_INTERVAL_S  2    /* seconds */
 #define DB_WAIT_MS       3000 /* at start, for the first database connections */
 #define SUBCACHE_ENTRIES (256 * 1024)
 #define LOCATION_ENTRIES (256 * 1024)

@@ -221,8 +221,7 @@ static void looked_up(void *arg, int err, const struct store_result *r)
 		/* Only an AOR that has a binding is cached: the binding that
 		 * gives an AOR its first tells no node (sql/011), so a cached
 		 * "nowhere" would stay wrong until its TTL. */
-		if (cache && l->klen && res.n &&
-		    atomic_load(epoch_of(l->key, l->klen)) == l->epoch)
+		if (cache && l->klen && res.n && atomic_load(epoch_of(l->key, l->klen)) == l->epoch)
 			cache_put(l->key, l->klen, &res, expires);
 	}
 	l->fn(l->w, l->arg, err, err ? NULL : &res);
