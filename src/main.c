@@ -6,12 +6,8 @@
  * blocked in every thread and taken synchronously here with sigtimedwait(2):
  * SIGHUP reopens the log files, SIGTERM/SIGINT stop the listeners, let the
  * workers drain what was already queued, and exit 0 within a bounded time.
- * Between signals, every TRIM_INTERVAL_S the main thread gives the memory
- * that bursts left free back to the system (malloc_trim(3)): transactions
- * linger 32 s after a burst of REGISTERs and leave their arenas' pages
- * free but mapped. Every 2 s, so that they are given back within seconds
- * of the transactions' end: a trim took 4-60 us at rest and 1.2-2.7 ms
- * with 100 MB of arenas, during a storm of 2,000 first REGISTERs/s.
+ * Between signals, the main thread gives the memory that bursts left free
+ * back to the system (runtime/memtrim.h).
  *
  * The main loop ticks once a second, for what the node tells systemd
  * (runtime/service.h: ready, stopping, the watchdog).
@@ -43,6 +39,7 @@
 #include "registrar/subcache.h"
 #include "runtime/counters.h"
 #include "runtime/dispatch.h"
+#include "runtime/memtrim.h"
 #include "runtime/service.h"
 #include "runtime/sip_reply.h"
 #include "runtime/worker.h"
@@ -52,7 +49,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +57,6 @@
 #include <unistd.h>
 
 #define DRAIN_TIMEOUT_MS 5000
-#define TRIM_INTERVAL_S  2    /* seconds */
 #define DB_WAIT_MS       3000 /* at start, for the first database connections */
 #define SUBCACHE_ENTRIES (256 * 1024)
 #define LOCATION_ENTRIES (256 * 1024)
@@ -182,7 +177,6 @@ static int run(const struct config *cfg)
 	sigset_t sigs;
 	int sig, rc;
 	bool stop = false;
-	uint64_t trimmed_ms = clock_now_ms();
 
 	registrar_set_flow_path(core_flow_path);
 	rc = self_init(cfg);
@@ -351,11 +345,8 @@ static int run(const struct config *cfg)
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		service_tick();
 		if (sig < 0) {
-			if (errno == EAGAIN &&
-			    clock_now_ms() - trimmed_ms >= TRIM_INTERVAL_S * 1000) {
-				malloc_trim(0);
-				trimmed_ms = clock_now_ms();
-			}
+			if (errno == EAGAIN)
+				memtrim_tick();
 			continue;
 		}
 		switch (sig) {
