@@ -17,6 +17,8 @@
  */
 #include "registrar/digest.h"
 
+#include "base/hex.h"
+
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -45,8 +47,6 @@ static void alg_fetch(void)
 	for (size_t i = 0; i < N_ALGS; i++)
 		alg_md[i] = EVP_MD_fetch(NULL, algs[i].fetch, NULL);
 }
-
-static const char hex_digits[] = "0123456789abcdef";
 
 /* A hash in progress: input gathered in buf, flushed to ctx when full. */
 struct hasher {
@@ -109,10 +109,7 @@ static void h_end_hex(struct hasher *h, char *out)
 		out[0] = '\0';
 		return;
 	}
-	for (unsigned int i = 0; i < n; i++) {
-		out[2 * i] = hex_digits[md[i] >> 4];
-		out[2 * i + 1] = hex_digits[md[i] & 0xf];
-	}
+	hex_encode(md, n, out);
 	out[2 * n] = '\0';
 }
 

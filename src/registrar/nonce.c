@@ -25,6 +25,8 @@
  */
 #include "registrar/nonce.h"
 
+#include "base/hex.h"
+
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -54,43 +56,14 @@ struct nonce_key {
 	EVP_MD_CTX *outer; /* SHA-256 having absorbed key ^ opad */
 };
 
-static const char hex_digits[] = "0123456789abcdef";
-
-static void hex_encode(const uint8_t *in, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex_digits[in[i] >> 4];
-		out[2 * i + 1] = hex_digits[in[i] & 0xf];
-	}
-}
-
-static int hex_lower_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static int hex_value(char c)
 {
 	return hex_lower_value(sip_tolower(c));
 }
 
-/* Lowercase only: we issue lowercase, and one spelling per nonce keeps the
- * nonce-count table from seeing "AB.." and "ab.." as two nonces. */
-static int hex_decode_lower(const char *p, size_t n_bytes, uint8_t *out)
-{
-	for (size_t i = 0; i < n_bytes; i++) {
-		int hi = hex_lower_value(p[2 * i]), lo = hex_lower_value(p[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
+/* hex_decode_lower() (base/hex.h), lower case only: we issue lowercase,
+ * and one spelling per nonce keeps the nonce-count table from seeing
+ * "AB.." and "ab.." as two nonces. */
 
 /* Big-endian integers of n bytes (n <= 8) in the nonce. */
 static uint64_t load_be(const uint8_t *p, int n)

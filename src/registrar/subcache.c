@@ -10,6 +10,7 @@
  */
 #include "registrar/subcache.h"
 
+#include "base/hex.h"
 #include "base/ttlcache.h"
 
 #include <errno.h>
@@ -43,34 +44,20 @@ static size_t make_key(struct sip_str user, struct sip_str domain, char *key)
 	return sip_user_at_domain(user, domain, key, SUBCACHE_KEY_MAX);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1; /* upper case too: it would not come back the same */
-}
-
 /* Appends the HA1 hex (a NUL-terminated string of at most 64 chars) at
  * out; returns the bytes written. */
 static size_t pack_ha1(const char *hex, unsigned char *out)
 {
 	size_t n = strlen(hex);
-	bool is_hex = n && n % 2 == 0;
 
-	for (size_t i = 0; is_hex && i < n; i++)
-		is_hex = hexval(hex[i]) >= 0;
 	if (!n) {
 		out[0] = HA1_EMPTY;
 		return 1;
 	}
-	if (is_hex) {
+	/* a failed decode leaves out[2..] to the text below */
+	if (n % 2 == 0 && hex_decode_lower(hex, n / 2, out + 2) == 0) {
 		out[0] = HA1_HEX;
 		out[1] = (unsigned char)(n / 2);
-		for (size_t i = 0; i < n / 2; i++)
-			out[2 + i] =
-				(unsigned char)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
 		return 2 + n / 2;
 	}
 	out[0] = HA1_TEXT;
@@ -83,7 +70,6 @@ static size_t pack_ha1(const char *hex, unsigned char *out)
  * terminated); returns the bytes read, or 0 when malformed. */
 static size_t unpack_ha1(const unsigned char *in, size_t avail, char *dst, size_t cap)
 {
-	static const char digits[] = "0123456789abcdef";
 	size_t n;
 
 	if (avail < 1)
@@ -97,10 +83,7 @@ static size_t unpack_ha1(const unsigned char *in, size_t avail, char *dst, size_
 	if (in[0] == HA1_HEX) {
 		if (2 * n >= cap)
 			return 0;
-		for (size_t i = 0; i < n; i++) {
-			dst[2 * i] = digits[in[2 + i] >> 4];
-			dst[2 * i + 1] = digits[in[2 + i] & 15];
-		}
+		hex_encode(in + 2, n, dst);
 		dst[2 * n] = '\0';
 		return 2 + n;
 	}
