@@ -153,7 +153,8 @@ static void written(void *arg, int err, const struct store_result *r)
 		ctr_inc(worker_counters(w), CTR_SESSION_WRITES_FAILED);
 }
 
-/* junction_dialog_update(action, ...), sent with the next batch. */
+/* junction_dialog_update(action, ...), sent with the next batch that
+ * leaves (at most 50 ms later). */
 static void update(struct worker *w, const char *action, struct sip_str call_id, struct sip_str tag,
 		   struct sip_str other, unsigned expires_s)
 {
@@ -168,6 +169,8 @@ static void update(struct worker *w, const char *action, struct sip_str call_id,
 		ctr_inc(worker_counters(w), CTR_SESSION_WRITES_FAILED);
 		return;
 	}
+	/* nobody waits for it: it leaves with the next batch that must */
+	store_op_defer(worker_store(w), op);
 	param(op, sip_str_cstr(action));
 	param(op, call_id);
 	param(op, text_of(tag));

@@ -55,6 +55,9 @@
 #define STORE_MAX_PARAMS     16
 #define STORE_MAX_PENDING    20000
 #define STORE_BATCH_MAX      16 /* operations in one batch before it goes anyway */
+/* A batch of deferred writes alone (store_op_defer()) waits this long for
+ * more operations to go with it. */
+#define STORE_DEFER_MS 50
 #define STORE_BACKOFF_MIN_MS 100
 #define STORE_BACKOFF_MAX_MS 1000
 /* A batch with no answer for this long means the server or the path to it
@@ -159,6 +162,7 @@ struct store_op {
 	struct store_result view;     /* set for merged ops when their rows are in */
 	enum store_stmt stmt;
 	bool write;
+	bool deferred; /* store_op_defer() */
 	uint64_t lock_key;
 	store_done_fn fn;
 	void *arg;
@@ -212,6 +216,8 @@ struct store {
 
 	struct store_op *batch; /* the batch being built, newest first */
 	unsigned batch_n;
+	unsigned batch_urgent;   /* its operations not deferred */
+	uint64_t batch_defer_ms; /* when its first deferred one must leave */
 	struct store_op *free_ops;
 	unsigned pending;
 
@@ -322,6 +328,7 @@ struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool writ
 	}
 	op->stmt = stmt;
 	op->write = write;
+	op->deferred = false;
 	op->lock_key = lock_key;
 	op->fn = fn;
 	op->arg = arg;
@@ -334,8 +341,19 @@ struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool writ
 	op->next = s->batch;
 	s->batch = op;
 	s->batch_n++;
+	s->batch_urgent++;
 	s->pending++;
 	return op;
+}
+
+void store_op_defer(struct store *s, struct store_op *op)
+{
+	if (op->deferred || !op->write)
+		return;
+	op->deferred = true;
+	s->batch_urgent--;
+	if (!s->batch_defer_ms)
+		s->batch_defer_ms = clock_now_ms() + STORE_DEFER_MS;
 }
 
 /* Makes room for n more parameter bytes; on failure the parameter
@@ -466,6 +484,8 @@ static void fail_batch(struct store *s, int err)
 		op_complete(s, op, err);
 	}
 	s->batch_n = 0;
+	s->batch_urgent = 0;
+	s->batch_defer_ms = 0;
 }
 
 /* Completes everything on this connection's wire with err. Its state is
@@ -765,6 +785,9 @@ void store_commit(struct store *s)
 	 * leaves at once. */
 	if (c->inflight && s->batch_n < STORE_BATCH_MAX)
 		return;
+	/* Deferred writes alone wait for company, a while. */
+	if (!s->batch_urgent && s->batch_n < STORE_BATCH_MAX && now_ms < s->batch_defer_ms)
+		return;
 	if (s->batch_n > sizeof(stack_ops) / sizeof(stack_ops[0])) {
 		ops = malloc(sizeof(*ops) * s->batch_n);
 		if (!ops) {
@@ -781,6 +804,8 @@ void store_commit(struct store *s)
 		qsort(ops, n, sizeof(*ops), cmp_lock_key);
 	s->batch = NULL;
 	s->batch_n = 0;
+	s->batch_urgent = 0;
+	s->batch_defer_ms = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (!stmts[ops[i]->stmt].merged)
 			continue;
@@ -810,6 +835,7 @@ void store_commit(struct store *s)
 				ops[k]->next = s->batch;
 				s->batch = ops[k];
 				s->batch_n++;
+				s->batch_urgent++; /* they leave with the next batch */
 			}
 			goto broken;
 		}
@@ -1053,6 +1079,13 @@ int store_timeout_ms(const struct store *s, uint64_t now_ms)
 		else if (c->items_n)
 			t = 1000; /* to notice a batch that never comes back */
 		if (t >= 0 && (best < 0 || t < best))
+			best = t;
+	}
+	/* deferred writes alone in the batch: when they must leave */
+	if (s->batch_n && !s->batch_urgent) {
+		int t = s->batch_defer_ms > now_ms ? (int)(s->batch_defer_ms - now_ms) : 0;
+
+		if (best < 0 || t < best)
 			best = t;
 	}
 	return best;

@@ -111,6 +111,12 @@ struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool writ
  * same rows take their locks in one order and do not deadlock. */
 uint64_t store_lock_key(const void *key, size_t len);
 
+/* Marks write op (of the batch being built) as one nobody waits for: a
+ * batch of such writes alone leaves once another operation joins it, it
+ * is full, or 50 ms after the first was deferred, so that they share
+ * their round trip and commit. Its completion still waits for COMMIT. */
+void store_op_defer(struct store *s, struct store_op *op);
+
 /* Adds the next text parameter (copied); NULL p with len 0 is SQL NULL.
  * A merged statement's parameters are all arrays, one element for each
  * scalar. */
