@@ -318,9 +318,11 @@ static void affinity_families(FILE *f, const struct metrics_input *in)
 	const struct counters *c = in->ctr;
 
 	family(f, l, "counter",
-	       "Sessions of dialogs looked up, by source (the node's cache, or a database read).");
+	       "Sessions of dialogs looked up, by source (the node's cache, a database read, or "
+	       "the request's target when it is a Session Controller).");
 	sample(f, l, "source", "cache", get(&c->v[CTR_AFFINITY_CACHE_HITS]));
 	sample(f, l, "source", "database", get(&c->v[CTR_AFFINITY_DB_LOOKUPS]));
+	sample(f, l, "source", "route_set", get(&c->v[CTR_AFFINITY_ROUTE_SET]));
 	counter(f, "junction_affinity_unknown_total",
 		"In-dialog requests routed by their route set: no node recorded their dialog, or "
 		"its session's Session Controller pair is out of service.",

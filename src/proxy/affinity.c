@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "net/netaddr.h"
 #include "proxy/dlgcache.h"
 #include "sip/sip_hdr.h"
 #include "store/store.h"
@@ -472,6 +473,23 @@ enum affinity_verdict affinity_new_dialog(struct worker *w, struct sip_job *job,
 
 /* ---- in-dialog requests ------------------------------------------------------ */
 
+/* The Session Controller m's Request-URI names by its address and port
+ * (its Contact, the route set's end: RFC 3261 §12.2.1.1), 0 for none. */
+static uint32_t target_controller(struct sip_msg *m)
+{
+	const struct sip_uri *u = sip_msg_ruri(m);
+	uint16_t port = u->port;
+	struct netaddr a;
+
+	if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
+		return 0;
+	if (!port)
+		port = u->scheme == SIP_URI_SIPS ? 5061 : 5060;
+	if (netaddr_from_host(u->host, port, &a) < 0)
+		return 0;
+	return scpool_at(&a);
+}
+
 /* A BYE ends the dialog, anything else may push its expiry on. */
 static void bookkeeping(struct worker *w, struct sip_msg *m, struct dlgcache_entry *e)
 {
@@ -515,6 +533,7 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 	struct dlgcache_entry *e = dlgcache_find(wi, sip_msg_call_id(m));
 	struct asked *a;
 	struct store_op *op;
+	uint32_t sc;
 	int err;
 
 	if (!to) {
@@ -538,6 +557,25 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 		*end = job;
 		job->dialog_asked = true;
 		return AFFINITY_KEPT;
+	}
+	if (!e && !job->dialog_asked && (sc = target_controller(m)) != 0) {
+		/* a dialog this node did not see start, sent to a Session
+		 * Controller: the one its session was given (or that joined
+		 * it there), whose Contact the route set ends with */
+		e = dlgcache_put(wi, sip_msg_call_id(m), false);
+		if (e)
+			*e = (struct dlgcache_entry){.key = e->key,
+						     .state = DLGCACHE_KNOWN,
+						     .sc_id = sc,
+						     /* its life not known: pushed on now */
+						     .refresh_ms = clock_now_ms(),
+						     .expires_ms = clock_now_ms() + refresh_ms(w) * 2};
+		ctr_inc(worker_counters(w), CTR_AFFINITY_ROUTE_SET);
+		bookkeeping(w, m, e);
+		if (scpool_take(sc, to))
+			return AFFINITY_TO;
+		ctr_inc(worker_counters(w), CTR_AFFINITY_UNKNOWN);
+		return AFFINITY_FREE;
 	}
 	if (!e && !job->dialog_asked && worker_store(w) && printable(sip_msg_call_id(m))) {
 		/* a dialog this node did not see start: ask where it is */

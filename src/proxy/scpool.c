@@ -586,6 +586,18 @@ static struct server *match_source(const struct sip_source *src)
 	return by_host;
 }
 
+uint32_t scpool_at(const struct netaddr *a)
+{
+	uint32_t id = 0;
+
+	pthread_rwlock_rdlock(&pool.lock);
+	for (unsigned i = 0; i < pool.n && !id; i++)
+		if (pool.s[i].resolved && netaddr_equal(&pool.s[i].dest.addr, a))
+			id = pool.s[i].id;
+	pthread_rwlock_unlock(&pool.lock);
+	return id;
+}
+
 uint32_t scpool_from(const struct sip_source *src, uint64_t now_ms)
 {
 	struct server *v;

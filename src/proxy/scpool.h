@@ -105,6 +105,8 @@ bool scpool_name_of(uint32_t id, char out[STORE_SEEN_NAME_MAX]);
 /* The servers whose pair has no member in service, at most max names. */
 unsigned scpool_dead(char (*out)[STORE_SEEN_NAME_MAX], unsigned max);
 
+/* The id of the server at address a (address and port), 0 for none. */
+uint32_t scpool_at(const struct netaddr *a);
 /* Which server is src (by address and port, or address alone for a
  * stream or another port)? Its id, 0 for none. A request from a standby
  * member makes it active (it has taken over). */

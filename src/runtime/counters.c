@@ -40,6 +40,7 @@ static const char *const names[CTR__COUNT] = {
 	[CTR_NO_SESSION_CONTROLLER] = "no_session_controller",
 	[CTR_AFFINITY_CACHE_HITS] = "affinity_cache_hits",
 	[CTR_AFFINITY_DB_LOOKUPS] = "affinity_db_lookups",
+	[CTR_AFFINITY_ROUTE_SET] = "affinity_route_set",
 	[CTR_AFFINITY_UNKNOWN] = "affinity_unknown",
 	[CTR_SESSIONS_CREATED] = "sessions_created",
 	[CTR_SESSIONS_JOINED] = "sessions_joined",

@@ -42,6 +42,7 @@ enum ctr_id {
 	CTR_NO_SESSION_CONTROLLER, /* answered 503: no Session Controller in service */
 	CTR_AFFINITY_CACHE_HITS,   /* dialogs' sessions found in the node's cache */
 	CTR_AFFINITY_DB_LOOKUPS,   /* ... asked of the database (in-dialog, not cached) */
+	CTR_AFFINITY_ROUTE_SET,    /* ... named by the request's target, a Session Controller */
 	CTR_AFFINITY_UNKNOWN,      /* in-dialog requests of no known dialog: by route set */
 	CTR_SESSIONS_CREATED,      /* new dialogs that started a session */
 	CTR_SESSIONS_JOINED,       /* new dialogs related to an open session */

@@ -30,6 +30,11 @@
 #  5. a dialog answered 404 ends with its session; with the database
 #     down a new call gets 503 with Retry-After and reaches no SC; once
 #     it is back calls are recorded and complete.
+#  6. the SCs of pair p1 restarted with their own address as Contact: 20
+#     calls, the in-dialog requests through another node, each reach one
+#     SC, and the node found each dialog's SC by its Request-URI, with no
+#     database read (affinity_route_set, counted 20 times in all, and
+#     nowhere before: the other checks' SCs give no address).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/cluster_lib.sh"
@@ -317,7 +322,36 @@ done
 [ $ok = 1 ] && [ -n "$(psql_q "SELECT call_id FROM dialog WHERE call_id LIKE 'c5up-%' AND state = 'ended'")" ] &&
 	pass "5: database back: calls are recorded and complete again" ||
 	fail "5: database back: no call completed"
+
+# ---- 6. the SC named by the Request-URI -------------------------------------
+for s in sc1a sc1b; do
+	sc_stop "$s"
+	SC_OPTS=(-set contact "sc@${SC_IP[$s]}:$SCPORT")
+	sc_start "$s"
+done
+# (the active member, whichever it is now, answers the probes again)
+sleep 1.5
+aff_call c6 n1 n2 20 20 0 "cust@pstn.test" svc -i 127.0.2.43
+[ "$EP_OK" = 20 ] && [ "$EP_FAILED" = 0 ] &&
+	pass "6: 20 calls to SCs giving their address completed, in-dialog requests through n2" ||
+	fail "6: successful=$EP_OK failed=$EP_FAILED of 20"
+cl_msgs
+got=$(awk '$6 ~ /^c6-/ && $3 != "OPTIONS" { if (!(($6, $1) in s)) { s[$6, $1] = 1; n[$6]++ }
+		if ($3 == "BYE") bye[$6] = 1 }
+	END { for (c in n) { k++; if (n[c] != 1) split_++; if (!(c in bye)) nobye++ }
+		print k + 0, split_ + 0, nobye + 0 }' "$T_DIR/msgs.txt")
+[ "$got" = "20 0 0" ] && pass "6: every request of each call reached one SC" ||
+	fail "6: calls, split over SCs, without a BYE at the SC: $got"
+
 ep_wait c2sc
 for a in agent1 agent2; do kill "${AGENT_PID[$a]}" 2>/dev/null; done
 for n in $CL_NODES; do cl_node_stop "$n"; done
+# the counters each node logged as it stopped
+rs=0
+for n in $CL_NODES; do
+	v=$(grep -o 'event=counters.* affinity_route_set=[0-9]*' "$T_DIR/$n/junction.log" | tail -n 1 | sed 's/.*=//')
+	rs=$((rs + ${v:-0}))
+done
+[ "$rs" = 20 ] && pass "6: the nodes found those 20 dialogs' SC by the Request-URI (route_set 20 in all)" ||
+	fail "6: affinity_route_set summed over the nodes: $rs, not 20"
 cl_done
