@@ -58,6 +58,11 @@
 /* A batch of deferred writes alone (store_op_defer()) waits this long for
  * more operations to go with it. */
 #define STORE_DEFER_MS 50
+/* Group commit at a steady load: a batch of fewer writes than make a
+ * merged statement waits up to STORE_LINGER_NS for more when the last
+ * batch left less than STORE_LINGER_BUSY_NS before it started. */
+#define STORE_LINGER_NS      1000000ULL
+#define STORE_LINGER_BUSY_NS 2000000ULL
 #define STORE_BACKOFF_MIN_MS 100
 #define STORE_BACKOFF_MAX_MS 1000
 /* A batch with no answer for this long means the server or the path to it
@@ -217,6 +222,9 @@ struct store {
 	struct store_op *batch; /* the batch being built, newest first */
 	unsigned batch_n;
 	unsigned batch_urgent;   /* its operations not deferred */
+	unsigned batch_writes;   /* its writes */
+	uint64_t batch_start_ns; /* when its first operation joined */
+	uint64_t last_sent_ns;   /* when the last batch left */
 	uint64_t batch_defer_ms; /* when its first deferred one must leave */
 	struct store_op *free_ops;
 	unsigned pending;
@@ -338,10 +346,13 @@ struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool writ
 	op->view = (struct store_result){0};
 	op->merged_next = NULL;
 	op->err = 0;
+	if (!s->batch_n)
+		s->batch_start_ns = clock_now_ns();
 	op->next = s->batch;
 	s->batch = op;
 	s->batch_n++;
 	s->batch_urgent++;
+	s->batch_writes += write;
 	s->pending++;
 	return op;
 }
@@ -485,6 +496,7 @@ static void fail_batch(struct store *s, int err)
 	}
 	s->batch_n = 0;
 	s->batch_urgent = 0;
+	s->batch_writes = 0;
 	s->batch_defer_ms = 0;
 }
 
@@ -769,6 +781,16 @@ static struct conn *pick_conn(struct store *s)
 	return best;
 }
 
+/* Does the batch wait for company (STORE_LINGER_NS)? At a steady rate of
+ * writes one commit then carries several: at 2,000 first REGISTERs/s a
+ * worker's batches held one or two. At a low rate nothing waits. */
+static bool lingers(const struct store *s, uint64_t now_ns)
+{
+	return s->batch_writes && s->batch_writes < STORE_MERGE_MIN &&
+	       s->batch_start_ns < s->last_sent_ns + STORE_LINGER_BUSY_NS &&
+	       now_ns < s->batch_start_ns + STORE_LINGER_NS;
+}
+
 void store_commit(struct store *s)
 {
 	uint64_t now_ms = clock_now_ms();
@@ -788,6 +810,8 @@ void store_commit(struct store *s)
 	/* Deferred writes alone wait for company, a while. */
 	if (!s->batch_urgent && s->batch_n < STORE_BATCH_MAX && now_ms < s->batch_defer_ms)
 		return;
+	if (lingers(s, clock_now_ns()))
+		return;
 	if (s->batch_n > sizeof(stack_ops) / sizeof(stack_ops[0])) {
 		ops = malloc(sizeof(*ops) * s->batch_n);
 		if (!ops) {
@@ -805,7 +829,9 @@ void store_commit(struct store *s)
 	s->batch = NULL;
 	s->batch_n = 0;
 	s->batch_urgent = 0;
+	s->batch_writes = 0;
 	s->batch_defer_ms = 0;
+	s->last_sent_ns = clock_now_ns();
 	for (unsigned i = 0; i < n; i++) {
 		if (!stmts[ops[i]->stmt].merged)
 			continue;
@@ -836,6 +862,7 @@ void store_commit(struct store *s)
 				s->batch = ops[k];
 				s->batch_n++;
 				s->batch_urgent++; /* they leave with the next batch */
+				s->batch_writes += ops[k]->write;
 			}
 			goto broken;
 		}
@@ -1081,6 +1108,9 @@ int store_timeout_ms(const struct store *s, uint64_t now_ms)
 		if (t >= 0 && (best < 0 || t < best))
 			best = t;
 	}
+	/* a batch that lingers: when it must leave (1 ms: the poll's unit) */
+	if (s->batch_n && lingers(s, clock_now_ns()) && (best < 0 || best > 1))
+		best = 1;
 	/* deferred writes alone in the batch: when they must leave */
 	if (s->batch_n && !s->batch_urgent) {
 		int t = s->batch_defer_ms > now_ms ? (int)(s->batch_defer_ms - now_ms) : 0;
