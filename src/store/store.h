@@ -11,12 +11,12 @@
  * transaction in one round trip, on the connection with the fewest
  * batches on the wire; four or more REGISTERs of a batch as one
  * statement. At a steady rate of writes a batch of a few waits up to 1 ms
- * for more; deferred writes (store_op_defer()) wait up to 50 ms. A read completes as soon as its result arrives; a write
- * completes only when its batch's COMMIT succeeded, so a caller that
- * answers on completion never acknowledges something that was not made
- * durable. Writes are sent in the order of their lock keys, so two
- * batches that touch the same rows take their locks in the same order and
- * cannot deadlock.
+ * for more; deferred writes (store_op_defer()) wait up to 50 ms. A read
+ * completes as soon as its result arrives; a write completes only when
+ * its batch's COMMIT succeeded, so a caller that answers on completion
+ * never acknowledges something that was not made durable. Writes are sent
+ * in the order of their lock keys, so two batches that touch the same rows
+ * take their locks in the same order and cannot deadlock.
  *
  * When a connection is lost, every operation on its wire completes with
  * -ECONNRESET (and the batch being built too when no other is up), new
