@@ -604,10 +604,11 @@ front_metric() {
 # and the BYEs it answered (the steps' calls, every one of them when no
 # step failed), and, from Junction, its own count of requests sent to a
 # Session Controller; for two nodes, also the dialogs recorded in the
-# database and the sessions node 2 read there.
+# database, the sessions node 2 read there and those it found by the
+# Request-URI (the Session Controller's Contact).
 declare -A SC_SEEN
 sc_count() {
-	local sys=$1 sc=$2 inv bye sent="" more="" dialogs lookups
+	local sys=$1 sc=$2 inv bye sent="" more="" dialogs lookups by_uri
 	sleep 1.5 # SIPp writes its counts every second
 	inv=$(sipp_stat "$SC_COUNTS" 0_INVITE_Recv)
 	bye=$(sipp_stat "$SC_COUNTS" 6_200_Sent)
@@ -618,7 +619,8 @@ sc_count() {
 		dialogs=$(psqlq junction "SELECT count(*) || ' dialogs recorded, ' ||
 		                          count(*) FILTER (WHERE state = 'ended') || ' ended' FROM dialog")
 		lookups=$(node_metric 'junction_affinity_lookups_total{source="database"}')
-		more="; ${dialogs:-no dialog table}, ${lookups:-?} sessions read from the database by a node"
+		by_uri=$(node_metric 'junction_affinity_lookups_total{source="route_set"}')
+		more="; ${dialogs:-no dialog table}, ${lookups:-?} sessions read from the database by a node, ${by_uri:-?} found by the Request-URI"
 	fi
 	SC_SEEN[$sys/$sc]="$inv INVITEs, $bye BYEs answered${sent:+ (the nodes counted $sent requests sent to it)}$more"
 	log "$sys $sc: the Session Controller took ${SC_SEEN[$sys/$sc]}"
@@ -1497,7 +1499,8 @@ affinity_report() {
 	echo "through two Junction nodes (127.0.0.1 and $J2IP, one PostgreSQL, \`[cluster] record_route ="
 	echo "bench.cluster\` on both), the INVITE to node 1, its ACK and BYE to node 2 (SIPp's setdest);"
 	echo "plain: \`[sessions] affinity = no\` (node 2 follows the route set), affinity: \`yes\` (node 1"
-	echo "records each dialog before its INVITE leaves, node 2 reads it from the database). CPU per"
+	echo "records each dialog before its INVITE leaves, node 2 finds the Session Controller by the"
+	echo "Request-URI, its Contact, and ends the dialog on the BYE). CPU per"
 	echo "call is both nodes'. The Session Controller took: plain ${SC_SEEN[junction/sc_affinity:plain]:-not measured};"
 	echo "affinity ${SC_SEEN[junction/sc_affinity:affinity]:-not measured}."
 	echo
@@ -2102,8 +2105,8 @@ sessions_report() {
 	echo
 	echo "mem_sessions (Junction only): $(thousands "$n") calls up at once through sc_affinity's two nodes"
 	echo "with \`[sessions] affinity = yes\` (the INVITE to node 1, which records each dialog and its"
-	echo "session in PostgreSQL before it leaves, the ACK and the BYE to node 2, which reads the"
-	echo "session from the database on the ACK), the Session Controller a SIPp UAS on $SCIP; the calls"
+	echo "session in PostgreSQL before it leaves, the ACK and the BYE to node 2, which finds the"
+	echo "Session Controller by the ACK's Request-URI, its Contact), the Session Controller a SIPp UAS on $SCIP; the calls"
 	echo "set up at ${SESS_RATE:-500}/s by bench/scenarios/uac_hold.xml, each held ${SESS[hold]:-?} s before its BYE. Memory"
 	echo "(tree_mem: RSS / PSS kB) at rest, ${SESS[at]:-?} s after the first INVITE (every call up, the"
 	echo "set-up's transactions gone) and ${MEM_SETTLE_S:-35} s after the last BYE."
