@@ -1418,7 +1418,7 @@ measure_memory() { storm_fixed "$1"; }
 # memory. sc_affinity's two nodes with [sessions] affinity = yes and its
 # Session Controller (sc_via_scenario's uas.xml, which waits for each
 # call's BYE however late it comes), SESSIONS (10,000) calls set up at
-# SESS_RATE (500/s) by bench/scenarios/uac_hold.xml (SIPp -l and -m
+# SESS_RATE (250/s) by bench/scenarios/uac_hold.xml (SIPp -l and -m
 # SESSIONS), the INVITE to node 1, the ACK and the BYE to node 2, each
 # call held SESS_HOLD_S seconds (SIPp -d; by default long enough for the
 # measure below) before its BYE. Each node's RSS and PSS (tree_mem) and
@@ -1433,7 +1433,7 @@ sess_rows() {
 	                FROM dialog"
 }
 measure_sessions() {
-	local sys=$1 n=${SESSIONS:-10000} rate=${SESS_RATE:-500} setup hold at up=0 t0 dir pid
+	local sys=$1 n=${SESSIONS:-10000} rate=${SESS_RATE:-250} setup hold at up=0 t0 dir pid
 	[ "$sys" = junction ] || { log "$sys: no mem_sessions (Junction only)"; return; }
 	setup=$(((n + rate - 1) / rate))
 	hold=${SESS_HOLD_S:-$((setup + ${MEM_SETTLE_S:-35} + 10))}
@@ -2107,7 +2107,7 @@ sessions_report() {
 	echo "with \`[sessions] affinity = yes\` (the INVITE to node 1, which records each dialog and its"
 	echo "session in PostgreSQL before it leaves, the ACK and the BYE to node 2, which finds the"
 	echo "Session Controller by the ACK's Request-URI, its Contact), the Session Controller a SIPp UAS on $SCIP; the calls"
-	echo "set up at ${SESS_RATE:-500}/s by bench/scenarios/uac_hold.xml, each held ${SESS[hold]:-?} s before its BYE. Memory"
+	echo "set up at ${SESS_RATE:-250}/s by bench/scenarios/uac_hold.xml, each held ${SESS[hold]:-?} s before its BYE. Memory"
 	echo "(tree_mem: RSS / PSS kB) at rest, ${SESS[at]:-?} s after the first INVITE (every call up, the"
 	echo "set-up's transactions gone) and ${MEM_SETTLE_S:-35} s after the last BYE."
 	if [ -n "${SESS[note]:-}" ]; then
