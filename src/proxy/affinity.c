@@ -569,7 +569,8 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 						     .sc_id = sc,
 						     /* its life not known: pushed on now */
 						     .refresh_ms = clock_now_ms(),
-						     .expires_ms = clock_now_ms() + refresh_ms(w) * 2};
+						     .expires_ms =
+							     clock_now_ms() + refresh_ms(w) * 2};
 		ctr_inc(worker_counters(w), CTR_AFFINITY_ROUTE_SET);
 		bookkeeping(w, m, e);
 		if (scpool_take(sc, to))

@@ -52,9 +52,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_MAX_PARAMS     16
-#define STORE_MAX_PENDING    20000
-#define STORE_BATCH_MAX      16 /* operations in one batch before it goes anyway */
+#define STORE_MAX_PARAMS  16
+#define STORE_MAX_PENDING 20000
+#define STORE_BATCH_MAX   16 /* operations in one batch before it goes anyway */
 /* A batch of deferred writes alone (store_op_defer()) waits this long for
  * more operations to go with it. */
 #define STORE_DEFER_MS 50
