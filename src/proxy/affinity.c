@@ -558,27 +558,23 @@ enum affinity_verdict affinity_in_dialog(struct worker *w, struct sip_job *job, 
 		job->dialog_asked = true;
 		return AFFINITY_KEPT;
 	}
-	if (!e && !job->dialog_asked && (sc = target_controller(m)) != 0) {
+	if (!e && !job->dialog_asked && (sc = target_controller(m)) != 0 &&
+	    (e = dlgcache_put(wi, sip_msg_call_id(m), false)) != NULL) {
 		/* a dialog this node did not see start, sent to a Session
 		 * Controller: the one its session was given (or that joined
-		 * it there), whose Contact the route set ends with */
-		e = dlgcache_put(wi, sip_msg_call_id(m), false);
-		if (e)
-			*e = (struct dlgcache_entry){.key = e->key,
-						     .state = DLGCACHE_KNOWN,
-						     .sc_id = sc,
-						     /* its life not known: pushed on now */
-						     .refresh_ms = clock_now_ms(),
-						     .expires_ms =
-							     clock_now_ms() + refresh_ms(w) * 2};
+		 * it there), whose Contact the route set ends with; its life
+		 * is not known, so it is pushed on at the next request */
+		uint64_t now = clock_now_ms();
+
+		*e = (struct dlgcache_entry){
+			.key = e->key,
+			.state = DLGCACHE_KNOWN,
+			.sc_id = sc,
+			.refresh_ms = now,
+			.expires_ms =
+				now + (uint64_t)worker_config(w)->sessions.dialog_timeout * 1000};
 		ctr_inc(worker_counters(w), CTR_AFFINITY_ROUTE_SET);
-		bookkeeping(w, m, e);
-		if (scpool_take(sc, to))
-			return AFFINITY_TO;
-		ctr_inc(worker_counters(w), CTR_AFFINITY_UNKNOWN);
-		return AFFINITY_FREE;
-	}
-	if (!e && !job->dialog_asked && worker_store(w) && printable(sip_msg_call_id(m))) {
+	} else if (!e && !job->dialog_asked && worker_store(w) && printable(sip_msg_call_id(m))) {
 		/* a dialog this node did not see start: ask where it is */
 		e = dlgcache_put(wi, sip_msg_call_id(m), false);
 		a = e ? asked_new(w, job, sip_msg_call_id(m), false) : NULL;

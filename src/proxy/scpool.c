@@ -568,8 +568,8 @@ void scpool_release(uint32_t id)
 	pthread_rwlock_unlock(&pool.lock);
 }
 
-/* The server src came from: address and port, else address alone. */
-static struct server *match_source(const struct sip_source *src)
+/* The server at a: address and port, else (host_too) address alone. */
+static struct server *match_addr(const struct netaddr *a, bool host_too)
 {
 	struct server *by_host = NULL;
 
@@ -578,9 +578,9 @@ static struct server *match_source(const struct sip_source *src)
 
 		if (!v->resolved)
 			continue;
-		if (netaddr_equal(&v->dest.addr, &src->remote))
+		if (netaddr_equal(&v->dest.addr, a))
 			return v;
-		if (!by_host && netaddr_equal_host(&v->dest.addr, &src->remote))
+		if (host_too && !by_host && netaddr_equal_host(&v->dest.addr, a))
 			by_host = v;
 	}
 	return by_host;
@@ -588,12 +588,12 @@ static struct server *match_source(const struct sip_source *src)
 
 uint32_t scpool_at(const struct netaddr *a)
 {
-	uint32_t id = 0;
+	struct server *v;
+	uint32_t id;
 
 	pthread_rwlock_rdlock(&pool.lock);
-	for (unsigned i = 0; i < pool.n && !id; i++)
-		if (pool.s[i].resolved && netaddr_equal(&pool.s[i].dest.addr, a))
-			id = pool.s[i].id;
+	v = match_addr(a, false);
+	id = v ? v->id : 0;
 	pthread_rwlock_unlock(&pool.lock);
 	return id;
 }
@@ -605,14 +605,14 @@ uint32_t scpool_from(const struct sip_source *src, uint64_t now_ms)
 	uint32_t id;
 
 	pthread_rwlock_rdlock(&pool.lock);
-	v = match_source(src);
+	v = match_addr(&src->remote, true);
 	takeover = v && v->enabled && v->state != SCPOOL_ACTIVE;
 	id = v ? v->id : 0;
 	pthread_rwlock_unlock(&pool.lock);
 	if (!takeover)
 		return id;
 	pthread_rwlock_wrlock(&pool.lock);
-	v = match_source(src); /* the pool may have been reloaded meanwhile */
+	v = match_addr(&src->remote, true); /* the pool may have been reloaded meanwhile */
 	if (v && v->enabled && v->state != SCPOOL_ACTIVE) {
 		v->alive = v->probed = true;
 		make_active(v, "request from it: it has taken over", now_ms);

@@ -61,10 +61,6 @@ static int hex_value(char c)
 	return hex_lower_value(sip_tolower(c));
 }
 
-/* hex_decode_lower() (base/hex.h), lower case only: we issue lowercase,
- * and one spelling per nonce keeps the nonce-count table from seeing
- * "AB.." and "ab.." as two nonces. */
-
 /* Big-endian integers of n bytes (n <= 8) in the nonce. */
 static uint64_t load_be(const uint8_t *p, int n)
 {
@@ -345,6 +341,8 @@ int nonce_nc_check(struct nonce_nc_table *t, struct sip_str nonce, uint32_t nc, 
 	uint32_t b, i;
 	int err;
 
+	/* lower case only: we issue lowercase, and one spelling per nonce
+	 * keeps the nonce-count table from seeing "AB.." and "ab.." as two */
 	if (nonce.len != NONCE_LEN || hex_decode_lower(nonce.p, sizeof(id), id))
 		return -EINVAL;
 	/* The same time checks as nonce_verify(), so that an entry is never

@@ -313,9 +313,10 @@ static void retire_stale(struct store *s, uint64_t now_ms);
 struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool write,
 				uint64_t lock_key, store_done_fn fn, void *arg, int *err)
 {
+	uint64_t now_ns = clock_now_ns();
 	struct store_op *op;
 
-	retire_stale(s, clock_now_ms());
+	retire_stale(s, now_ns / 1000000);
 	if (!store_up(s)) {
 		*err = -ENOTCONN;
 		return NULL;
@@ -347,7 +348,7 @@ struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool writ
 	op->merged_next = NULL;
 	op->err = 0;
 	if (!s->batch_n)
-		s->batch_start_ns = clock_now_ns();
+		s->batch_start_ns = now_ns;
 	op->next = s->batch;
 	s->batch = op;
 	s->batch_n++;
@@ -485,6 +486,16 @@ struct store *store_new(const char *conninfo, const char *name, unsigned nconns,
 	return s;
 }
 
+/* The batch being built is gone (sent, or failed): an empty one. */
+static void batch_clear(struct store *s)
+{
+	s->batch = NULL;
+	s->batch_n = 0;
+	s->batch_urgent = 0;
+	s->batch_writes = 0;
+	s->batch_defer_ms = 0;
+}
+
 /* Completes the batch being built with err. */
 static void fail_batch(struct store *s, int err)
 {
@@ -494,10 +505,7 @@ static void fail_batch(struct store *s, int err)
 		s->batch = op->next;
 		op_complete(s, op, err);
 	}
-	s->batch_n = 0;
-	s->batch_urgent = 0;
-	s->batch_writes = 0;
-	s->batch_defer_ms = 0;
+	batch_clear(s);
 }
 
 /* Completes everything on this connection's wire with err. Its state is
@@ -793,7 +801,7 @@ static bool lingers(const struct store *s, uint64_t now_ns)
 
 void store_commit(struct store *s)
 {
-	uint64_t now_ms = clock_now_ms();
+	uint64_t now_ns, now_ms;
 	struct store_op *stack_ops[256], **ops = stack_ops, *op;
 	struct conn *c = pick_conn(s);
 	unsigned n = 0, nmerged[STORE__COUNT] = {0};
@@ -801,6 +809,8 @@ void store_commit(struct store *s)
 
 	if (!s->batch_n || !c)
 		return;
+	now_ns = clock_now_ns();
+	now_ms = now_ns / 1000000;
 	/* Group commit: while every connection has a batch on its way, the
 	 * next one grows (up to a cap), so under load one round trip and one
 	 * WAL flush carry many operations, and at low load a batch of one
@@ -810,7 +820,7 @@ void store_commit(struct store *s)
 	/* Deferred writes alone wait for company, a while. */
 	if (!s->batch_urgent && s->batch_n < STORE_BATCH_MAX && now_ms < s->batch_defer_ms)
 		return;
-	if (lingers(s, clock_now_ns()))
+	if (lingers(s, now_ns))
 		return;
 	if (s->batch_n > sizeof(stack_ops) / sizeof(stack_ops[0])) {
 		ops = malloc(sizeof(*ops) * s->batch_n);
@@ -826,12 +836,8 @@ void store_commit(struct store *s)
 		any_write |= ops[i]->write;
 	if (any_write)
 		qsort(ops, n, sizeof(*ops), cmp_lock_key);
-	s->batch = NULL;
-	s->batch_n = 0;
-	s->batch_urgent = 0;
-	s->batch_writes = 0;
-	s->batch_defer_ms = 0;
-	s->last_sent_ns = clock_now_ns();
+	batch_clear(s);
+	s->last_sent_ns = now_ns;
 	for (unsigned i = 0; i < n; i++) {
 		if (!stmts[ops[i]->stmt].merged)
 			continue;
