@@ -311,6 +311,8 @@ static const struct cfg_key cfg_keys[] = {
 	 .min = 0, .max = 2592000, .dflt = "3600"},
 	{"sessions", "cache_size", cfg_set_uint, .off = OFF(sessions.cache_size),
 	 .min = 0, .max = 16777216, .dflt = "262144"},
+	{"sessions", "synchronous_commit", cfg_set_bool, .off = OFF(sessions.synchronous_commit),
+	 .dflt = "no"},
 	/* The admin API is loopback-only unless told otherwise, and off
 	 * until a token is given (cfg_check_together). */
 	{"admin", "listen", cfg_set_admin_listen, .dflt = "127.0.0.1:8080"},

@@ -244,6 +244,7 @@ struct config {
 		unsigned early_timeout;  /* seconds an unanswered one does */
 		unsigned keep_ended;     /* seconds ended sessions stay in the table */
 		unsigned cache_size;     /* dialogs the node caches, all workers */
+		bool synchronous_commit; /* session writes wait for the WAL flush */
 	} sessions;
 
 	struct {

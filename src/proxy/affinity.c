@@ -154,6 +154,17 @@ static void written(void *arg, int err, const struct store_result *r)
 		ctr_inc(worker_counters(w), CTR_SESSION_WRITES_FAILED);
 }
 
+/* Session writes are soft state, as in Kamailio's dialog module: by
+ * default their commit does not wait for the WAL flush ([sessions]
+ * synchronous_commit). A database crash may lose the last fraction of a
+ * second of them; those dialogs' requests then follow their route set, as
+ * with affinity off. A batch that also writes a binding is flushed. */
+static void relax(struct worker *w, struct store_op *op)
+{
+	if (!worker_config(w)->sessions.synchronous_commit)
+		store_op_relax(op);
+}
+
 /* junction_dialog_update(action, ...), sent with the next batch that
  * leaves (at most 50 ms later). */
 static void update(struct worker *w, const char *action, struct sip_str call_id, struct sip_str tag,
@@ -172,6 +183,7 @@ static void update(struct worker *w, const char *action, struct sip_str call_id,
 	}
 	/* nobody waits for it: it leaves with the next batch that must */
 	store_op_defer(worker_store(w), op);
+	relax(w, op);
 	param(op, sip_str_cstr(action));
 	param(op, call_id);
 	param(op, text_of(tag));
@@ -386,6 +398,7 @@ static int begin(struct worker *w, struct sip_job *job, struct sip_msg *m, uint3
 		free(a);
 		return err;
 	}
+	relax(w, op);
 	param(op, call_id);
 	param(op, text_of(sip_msg_from(m)->tag));
 	param(op, m->method);

@@ -153,6 +153,13 @@ static const struct {
 				 12},
 };
 
+/* The first statement of a batch whose writes are all relaxed
+ * (store_op_relax()): its transaction commits without waiting for the WAL
+ * flush (PostgreSQL's asynchronous commit); set_config(..., true) lasts
+ * until the batch's implicit transaction ends. */
+#define RELAX_NAME "relax"
+#define RELAX_SQL  "SELECT set_config('synchronous_commit', 'off', true)"
+
 enum store_state { ST_DOWN = 0, ST_CONNECTING, ST_SETUP, ST_UP };
 
 /* What a completion sees: rows row0.. of res, columns from col0 on. */
@@ -168,6 +175,7 @@ struct store_op {
 	enum store_stmt stmt;
 	bool write;
 	bool deferred; /* store_op_defer() */
+	bool relaxed;  /* store_op_relax() */
 	uint64_t lock_key;
 	store_done_fn fn;
 	void *arg;
@@ -180,7 +188,7 @@ struct store_op {
 	int err;
 };
 
-enum item_kind { IT_PREPARE, IT_OP, IT_SYNC };
+enum item_kind { IT_PREPARE, IT_OP, IT_RELAX, IT_SYNC };
 
 struct item {
 	enum item_kind kind;
@@ -338,6 +346,7 @@ struct store_op *store_op_begin(struct store *s, enum store_stmt stmt, bool writ
 	op->stmt = stmt;
 	op->write = write;
 	op->deferred = false;
+	op->relaxed = false;
 	op->lock_key = lock_key;
 	op->fn = fn;
 	op->arg = arg;
@@ -366,6 +375,11 @@ void store_op_defer(struct store *s, struct store_op *op)
 	s->batch_urgent--;
 	if (!s->batch_defer_ms)
 		s->batch_defer_ms = clock_now_ms() + STORE_DEFER_MS;
+}
+
+void store_op_relax(struct store_op *op)
+{
+	op->relaxed = op->write;
 }
 
 /* Makes room for n more parameter bytes; on failure the parameter
@@ -622,7 +636,8 @@ static void start_setup(struct conn *c, uint64_t now_ms)
 			return;
 		}
 	}
-	if (!PQpipelineSync(c->conn) ||
+	if (!PQsendPrepare(c->conn, RELAX_NAME, RELAX_SQL, 0, NULL) ||
+	    items_push(c, (struct item){.kind = IT_PREPARE}) < 0 || !PQpipelineSync(c->conn) ||
 	    items_push(c, (struct item){.kind = IT_SYNC, .sent_ms = now_ms}) < 0) {
 		conn_error(c, now_ms);
 		return;
@@ -799,13 +814,28 @@ static bool lingers(const struct store *s, uint64_t now_ns)
 	       now_ns < s->batch_start_ns + STORE_LINGER_NS;
 }
 
+/* ops[0..n) (NULL: sent or failed) are not recorded anywhere yet: back to
+ * the batch, for another connection or go_down() to fail. */
+static void batch_return(struct store *s, struct store_op **ops, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		if (!ops[k])
+			continue;
+		ops[k]->next = s->batch;
+		s->batch = ops[k];
+		s->batch_n++;
+		s->batch_urgent++; /* they leave with the next batch */
+		s->batch_writes += ops[k]->write;
+	}
+}
+
 void store_commit(struct store *s)
 {
 	uint64_t now_ns, now_ms;
 	struct store_op *stack_ops[256], **ops = stack_ops, *op;
 	struct conn *c = pick_conn(s);
 	unsigned n = 0, nmerged[STORE__COUNT] = {0};
-	bool any_write = false;
+	bool any_write = false, all_relaxed = true;
 
 	if (!s->batch_n || !c)
 		return;
@@ -832,8 +862,10 @@ void store_commit(struct store *s)
 	/* Oldest first, then writes by lock key (a stable order for locks). */
 	for (op = s->batch; op; op = op->next)
 		ops[s->batch_n - 1 - n++] = op;
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		any_write |= ops[i]->write;
+		all_relaxed &= !ops[i]->write || ops[i]->relaxed;
+	}
 	if (any_write)
 		qsort(ops, n, sizeof(*ops), cmp_lock_key);
 	batch_clear(s);
@@ -849,6 +881,13 @@ void store_commit(struct store *s)
 		nmerged[ops[i]->stmt]++;
 	}
 
+	/* Only when no write of the batch needs its commit flushed. */
+	if (any_write && all_relaxed &&
+	    (!PQsendQueryPrepared(c->conn, RELAX_NAME, 0, NULL, NULL, NULL, 0) ||
+	     items_push(c, (struct item){.kind = IT_RELAX}) < 0)) {
+		batch_return(s, ops, n);
+		goto broken;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		int rc;
 
@@ -859,17 +898,7 @@ void store_commit(struct store *s)
 		else
 			rc = send_op(c, ops[i]);
 		if (rc < 0) {
-			/* ops[i..] are not recorded anywhere yet: back to the
-			 * batch, for another connection or go_down() to fail. */
-			for (unsigned k = i; k < n; k++) {
-				if (!ops[k])
-					continue;
-				ops[k]->next = s->batch;
-				s->batch = ops[k];
-				s->batch_n++;
-				s->batch_urgent++; /* they leave with the next batch */
-				s->batch_writes += ops[k]->write;
-			}
+			batch_return(s, ops + i, n - i);
 			goto broken;
 		}
 	}
@@ -948,6 +977,7 @@ static void item_done(struct conn *c, uint64_t now_ms)
 {
 	struct item it = *items_front(c);
 	struct store_op *op;
+	struct item *end;
 
 	items_pop(c);
 	switch (it.kind) {
@@ -966,8 +996,7 @@ static void item_done(struct conn *c, uint64_t now_ms)
 			it.failed = true;
 		}
 		if (it.failed) {
-			struct item *end = batch_end(c);
-
+			end = batch_end(c);
 			for (struct store_op *m = op; m; m = m->merged_next)
 				m->err = -EIO;
 			if (end)
@@ -981,6 +1010,10 @@ static void item_done(struct conn *c, uint64_t now_ms)
 		park_write(c, op);
 		for (struct store_op *m = op->merged_next; m; m = m->merged_next)
 			park_write(c, m);
+		break;
+	case IT_RELAX:
+		if (it.failed && (end = batch_end(c)))
+			end->failed = true; /* the implicit transaction rolls back */
 		break;
 	case IT_SYNC:
 		if (!it.batch)

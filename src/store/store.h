@@ -117,6 +117,13 @@ uint64_t store_lock_key(const void *key, size_t len);
  * is full, or 50 ms after the first was deferred, so that they share
  * their round trip and commit. Its completion still waits for COMMIT. */
 void store_op_defer(struct store *s, struct store_op *op);
+/* Marks write op as one whose commit need not be flushed before it is
+ * reported: a batch whose writes are all relaxed commits with PostgreSQL's
+ * asynchronous commit (synchronous_commit off for that transaction): a
+ * crash of the database may lose its last fraction of a second of such
+ * commits, never part of one. A batch with any other write commits as
+ * usual, so a write that is not relaxed never loses its durability. */
+void store_op_relax(struct store_op *op);
 
 /* Adds the next text parameter (copied); NULL p with len 0 is SQL NULL.
  * A merged statement's parameters are all arrays, one element for each

@@ -19,7 +19,9 @@
 #     Referred-By agent1 (referred-by), and a second call of the SC to
 #     agent1 (controller); a call related to nothing goes where the pool
 #     says (new). A fourth node with [sessions] relate = replaces sends
-#     agent1's next call where the pool says.
+#     agent1's next call where the pool says; with synchronous_commit =
+#     yes its session writes wait for the WAL flush, while check 1's
+#     (the default) commit asynchronously.
 #  3. n1 SIGKILLed during 1 s of calls entering through it (their ACK,
 #     re-INVITE and BYE through n2): every call answered before the kill
 #     completes at its SC, and every INVITE that reached a SC has its
@@ -116,7 +118,23 @@ agent_up() {
 		'$a-reg', 1, 'test')" >/dev/null
 }
 
+# wal_syncs: PostgreSQL's WAL flushes so far (pg_stat_wal), once every
+# backend has reported them (a backend reports within a second of going
+# idle): read until two readings a second apart agree
+wal_syncs() {
+	local a b
+	b=$(psql_q "SELECT wal_sync FROM pg_stat_wal")
+	for _ in $(seq 15); do
+		sleep 1
+		a=$b
+		b=$(psql_q "SELECT wal_sync FROM pg_stat_wal")
+		[ "$a" = "$b" ] && break
+	done
+	echo "$b"
+}
+
 # ---- 1. 1000 calls, in-dialog requests through another node --------------
+syncs0=$(wal_syncs)
 aff_start c1n1 n1 n2 334 60 0 "ep@127.0.2.1" svc
 aff_start c1n2 n2 n3 333 60 0 "ep@127.0.2.2" svc
 aff_start c1n3 n3 n1 333 60 0 "ep@127.0.2.3" svc
@@ -131,6 +149,12 @@ for r in c1n1:334 c1n2:333 c1n3:333; do
 	}
 done
 [ "$total" = 1000 ] && pass "1: 1000 calls with a re-INVITE completed, in-dialog requests through another node"
+# [sessions] synchronous_commit = no (the default): the batches of session
+# writes commit without waiting for a WAL flush; PostgreSQL's WAL writer
+# flushes a few times a second instead of once a batch (thousands here)
+syncs=$(($(wal_syncs) - syncs0))
+[ "$syncs" -lt 250 ] && pass "1: session writes committed asynchronously ($syncs WAL flushes for 1000 calls)" ||
+	fail "1: $syncs WAL flushes for 1000 calls: session writes waited for the flush"
 cl_msgs
 # per Call-ID: the SCs, and how many INVITE, ACK, BYE (each once at least:
 # SIPp logs retransmissions too), and whether an in-dialog request came
@@ -221,12 +245,21 @@ refer=$(awk -v c="$consult" '$3 == "REFER" && $6 == c { print $1, $5 }' "$T_DIR/
 [ "$refer" = "sc2a ${NODE_IP[n1]}" ] && pass "2: the consultation's REFER through n1 reached sc2a" ||
 	fail "2: the REFER went: '$refer'"
 # a node that relates by Replaces only: agent1's call is a new session
-cl_node_start n4 "[sessions]" "relate = replaces"
+# (and synchronous_commit = yes: each of 40 calls at 20/s, about one
+# batch each, waits for its own WAL flush; asynchronous, the 2 s would
+# see the WAL writer's few a second)
+cl_node_start n4 "[sessions]" "relate = replaces" "synchronous_commit = yes"
 aff_call c2n4 n4 n4 1 1 0 "agent1@$CL_DOMAIN" svc -i "${AGENT_IP[agent1]}"
 cid=$(psql_q "SELECT call_id FROM dialog WHERE call_id LIKE 'c2n4-%'")
 [ "$EP_OK" = 1 ] && [ "$(rel "$cid")" = "new sc1a" ] &&
 	pass "2: with relate = replaces, agent1's call through n4 started a new session (sc1a)" ||
 	fail "2: relate = replaces: ok=$EP_OK '$(rel "$cid")'"
+syncs0=$(wal_syncs)
+aff_call c2sync n4 n4 40 20 0 "cust@pstn.test" svc -i 127.0.2.33
+syncs=$(($(wal_syncs) - syncs0))
+[ "$EP_OK" = 40 ] && [ "$syncs" -ge 35 ] &&
+	pass "2: with synchronous_commit = yes, 40 calls waited for $syncs WAL flushes" ||
+	fail "2: synchronous_commit = yes: ok=$EP_OK, $syncs WAL flushes for 40 calls"
 cl_node_stop n4
 ep_wait c2consult
 [ "$EP_OK" = 1 ] && pass "2: the consultation call (INVITE, REFER, BYE) completed" ||
