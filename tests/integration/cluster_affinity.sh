@@ -245,9 +245,9 @@ refer=$(awk -v c="$consult" '$3 == "REFER" && $6 == c { print $1, $5 }' "$T_DIR/
 [ "$refer" = "sc2a ${NODE_IP[n1]}" ] && pass "2: the consultation's REFER through n1 reached sc2a" ||
 	fail "2: the REFER went: '$refer'"
 # a node that relates by Replaces only: agent1's call is a new session
-# (and synchronous_commit = yes: each of 40 calls at 20/s, about one
-# batch each, waits for its own WAL flush; asynchronous, the 2 s would
-# see the WAL writer's few a second)
+# (and synchronous_commit = yes: each of 100 calls at 50/s, about one
+# batch each, waits for a WAL flush, a few shared when batches meet;
+# asynchronous, the 2 s would see the WAL writer's few a second)
 cl_node_start n4 "[sessions]" "relate = replaces" "synchronous_commit = yes"
 aff_call c2n4 n4 n4 1 1 0 "agent1@$CL_DOMAIN" svc -i "${AGENT_IP[agent1]}"
 cid=$(psql_q "SELECT call_id FROM dialog WHERE call_id LIKE 'c2n4-%'")
@@ -255,11 +255,11 @@ cid=$(psql_q "SELECT call_id FROM dialog WHERE call_id LIKE 'c2n4-%'")
 	pass "2: with relate = replaces, agent1's call through n4 started a new session (sc1a)" ||
 	fail "2: relate = replaces: ok=$EP_OK '$(rel "$cid")'"
 syncs0=$(wal_syncs)
-aff_call c2sync n4 n4 40 20 0 "cust@pstn.test" svc -i 127.0.2.33
+aff_call c2sync n4 n4 100 50 0 "cust@pstn.test" svc -i 127.0.2.33
 syncs=$(($(wal_syncs) - syncs0))
-[ "$EP_OK" = 40 ] && [ "$syncs" -ge 35 ] &&
-	pass "2: with synchronous_commit = yes, 40 calls waited for $syncs WAL flushes" ||
-	fail "2: synchronous_commit = yes: ok=$EP_OK, $syncs WAL flushes for 40 calls"
+[ "$EP_OK" = 100 ] && [ "$syncs" -ge 50 ] &&
+	pass "2: with synchronous_commit = yes, 100 calls waited for $syncs WAL flushes" ||
+	fail "2: synchronous_commit = yes: ok=$EP_OK, $syncs WAL flushes for 100 calls"
 cl_node_stop n4
 ep_wait c2consult
 [ "$EP_OK" = 1 ] && pass "2: the consultation call (INVITE, REFER, BYE) completed" ||
