@@ -426,9 +426,12 @@ static enum affinity_verdict ask_begin(struct worker *w, struct sip_job *job, st
 
 	job->dialog_asked = true;
 	/* §16.2: the INVITE is ours; its retransmissions stop while it
-	 * waits for the database (the transaction sends 100 again) */
-	if (m->method_id == SIP_METHOD_INVITE)
+	 * waits for the database (the transaction keeps that 100 to resend
+	 * and sends no other) */
+	if (m->method_id == SIP_METHOD_INVITE) {
 		worker_reply(w, m, &job->src, 100, NULL, NULL);
+		job->trying_sent = true;
+	}
 	err = begin(w, job, m, from_sc, prop, false);
 	if (err) {
 		log_warn("event=dialog_record_failed call_id=%.*s error=%d",

@@ -294,16 +294,35 @@ static void dialog_failed(struct pctx *p, unsigned status, struct sip_msg *m)
 }
 
 /* A response of our own to the original request (408, 487, 500...). */
+/* Builds our response r to the transaction's request (m: the request
+ * parsed) in the worker's output buffer; its length, or -1. */
+static ssize_t build_local(struct pctx *p, const struct sip_reply *r, struct sip_msg *m)
+{
+	if (!p->st || parse_request(p, m) < 0)
+		return -1;
+	return sip_reply_build(m, stx_source(p->st), r, worker_out(p->w), worker_out_cap(p->w));
+}
+
+/* The 100 affinity.c sent statelessly while the INVITE's dialog was
+ * recorded: the transaction keeps it to resend (§17.2.1) and sends none
+ * of its own. */
+static void trying_kept(struct pctx *p)
+{
+	struct sip_reply r = {.status = 100};
+	struct sip_msg m;
+	ssize_t n = build_local(p, &r, &m);
+
+	if (n > 0)
+		stx_provisional_sent(p->st, worker_out(p->w), (size_t)n, 100);
+}
+
 static void respond_local(struct pctx *p, unsigned status, const char *reason, const char *extra)
 {
 	struct worker *w = p->w;
 	struct sip_reply r = {.status = status, .reason = reason, .extra = extra};
 	struct sip_msg m;
-	ssize_t n;
+	ssize_t n = build_local(p, &r, &m);
 
-	if (!p->st || parse_request(p, &m) < 0)
-		return;
-	n = sip_reply_build(&m, stx_source(p->st), &r, worker_out(w), worker_out_cap(w));
 	if (n < 0)
 		return;
 	ctr_inc(worker_counters(w), CTR_TX_MESSAGES);
@@ -1081,6 +1100,7 @@ bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 {
 	struct pctx *p = calloc(1, sizeof(*p));
 	int err = -ENOMEM;
+	bool trying_sent = job->trying_sent; /* job is the transaction's once it exists */
 
 	if (!p || !(p->st = stx_new(worker_txn(w), job, m, &stx_ops, p, &err))) {
 		free(p);
@@ -1096,7 +1116,9 @@ bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 			    m->method_id == SIP_METHOD_REFER) &&
 			   sip_msg_to(m)->tag.len == 0;
 	p->refs = 1; /* open: released when the final response goes up */
-	if (p->invite)
+	if (p->invite && trying_sent)
+		trying_kept(p);
+	else if (p->invite)
 		respond_local(p, 100, NULL, NULL); /* §16.2: the INVITE is ours now */
 	p->trusted = job->trusted;
 	if (!sc && wants_translation(worker_config(w), m, rs, locate)) {

@@ -28,6 +28,7 @@ struct sip_job *job_new(const char *data, size_t len, const struct sip_source *s
 	job->truncated = false;
 	job->replays = 0;
 	job->dialog_asked = false;
+	job->trying_sent = false;
 	job->undelivered = false;
 	memcpy(job->data, data, len);
 	job->data[len] = '\0'; /* never relied on by the parser; eases debugging */

@@ -37,6 +37,7 @@ struct sip_job {
 	bool truncated;    /* datagram was larger than the buffer */
 	uint8_t replays;   /* times run again after a database fetch */
 	bool dialog_asked; /* the session storage was asked about its dialog (affinity.h) */
+	bool trying_sent;  /* an INVITE answered 100 statelessly while that was asked */
 	bool trusted;      /* from a trusted source or a Session Controller (core.c) */
 	/* A request of ours that the transport could not deliver (its
 	 * connection was refused), handed back to the worker that sent it

@@ -64,6 +64,10 @@ struct stx *stx_new(struct txn_layer *l, struct sip_job *job, struct sip_msg *m,
  * §17.2.2, RFC 6026 for a 2xx to INVITE: Accepted for Timer L, further
  * 2xx pass through). Returns 0 or the transport's error. */
 int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, uint64_t now_ms);
+/* The same for a provisional response already sent for the request
+ * before its transaction existed: kept (buf copied) for retransmissions
+ * of the request (§17.2.1), not sent again. */
+void stx_provisional_sent(struct stx *st, const char *buf, size_t len, unsigned status);
 /* Answers through st (which keeps the response for retransmissions) with
  * a response of our own to m, its request, built in w's scratch and
  * counted in w's counters. */

@@ -223,10 +223,31 @@ struct stx *stx_new(struct txn_layer *l, struct sip_job *job, struct sip_msg *m,
 	return st;
 }
 
+/* The last response, for retransmissions of the request; a provisional
+ * one moves Trying to Proceeding. */
+static void keep_response(struct stx *st, const char *buf, size_t len, unsigned status)
+{
+	char *copy = realloc(st->resp, len);
+
+	if (copy) {
+		memcpy(copy, buf, len);
+		st->resp = copy;
+		st->resp_len = (uint32_t)len;
+	}
+	st->resp_status = status;
+	if (status < 200 && st->state == STX_TRYING)
+		st->state = STX_PROCEEDING;
+}
+
+void stx_provisional_sent(struct stx *st, const char *buf, size_t len, unsigned status)
+{
+	if (status < 200 && (st->state == STX_TRYING || st->state == STX_PROCEEDING))
+		keep_response(st, buf, len, status);
+}
+
 int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, uint64_t now_ms)
 {
 	const struct txn_timers *tm = &st->layer->timers;
-	char *copy;
 	int rc;
 
 	if (st->state == STX_ACCEPTED && status >= 200 && status < 300)
@@ -248,18 +269,9 @@ int stx_respond(struct stx *st, const char *buf, size_t len, unsigned status, ui
 		linger_start(st, now_ms);
 		return rc;
 	}
-	copy = realloc(st->resp, len);
-	if (copy) {
-		memcpy(copy, buf, len);
-		st->resp = copy;
-		st->resp_len = (uint32_t)len;
-	}
-	st->resp_status = status;
-	if (status < 200) {
-		if (st->state == STX_TRYING)
-			st->state = STX_PROCEEDING;
+	keep_response(st, buf, len, status);
+	if (status < 200)
 		return rc;
-	}
 	st->state = STX_COMPLETED;
 	/* The request is no longer needed to answer anything. */
 	if (st->req) {

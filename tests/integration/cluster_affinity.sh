@@ -36,7 +36,9 @@
 #     calls, the in-dialog requests through another node, each reach one
 #     SC, and the node found each dialog's SC by its Request-URI, with no
 #     database read (affinity_route_set, counted 20 times in all, and
-#     nowhere before: the other checks' SCs give no address).
+#     nowhere before: the other checks' SCs give no address). An INVITE
+#     n1 records gets one 100 Trying, not one while it is recorded and
+#     another from its transaction.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/cluster_lib.sh"
@@ -375,6 +377,15 @@ got=$(awk '$6 ~ /^c6-/ && $3 != "OPTIONS" { if (!(($6, $1) in s)) { s[$6, $1] = 
 		print k + 0, split_ + 0, nobye + 0 }' "$T_DIR/msgs.txt")
 [ "$got" = "20 0 0" ] && pass "6: every request of each call reached one SC" ||
 	fail "6: calls, split over SCs, without a BYE at the SC: $got"
+# one 100 Trying for an INVITE sent once (§16.2): n1's stateless 100,
+# sent while the dialog is recorded, is the one its transaction keeps to
+# resend, not followed by one of its own (SIPp drops such a second 100
+# unseen, as a retransmission: sipsend prints every response)
+invite_raw "c7-$RANDOM@test" | "$SIPSEND" -w 5000 -a 127.0.2.44 udp "${NODE_IP[n1]}" "$NPORT" - >"$T_DIR/c7.out" 2>&1
+n100=$(grep -c "^SIP/2.0 100 " "$T_DIR/c7.out")
+[ "$n100" = 1 ] && grep -q "^SIP/2.0 200 " "$T_DIR/c7.out" &&
+	pass "6: an INVITE recorded by n1 got one 100 Trying, then its 200" ||
+	{ fail "6: an INVITE through n1 got $n100 100 Trying"; cat "$T_DIR/c7.out" >&2; }
 
 ep_wait c2sc
 for a in agent1 agent2; do kill "${AGENT_PID[$a]}" 2>/dev/null; done
