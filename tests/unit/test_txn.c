@@ -514,6 +514,28 @@ Test(txn, invite_server_timer_g_and_h)
 	cr_assert_eq(txn_layer_count(layer), 0);
 }
 
+Test(txn, invite_server_keeps_a_100_sent_before_it)
+{
+	struct stx *st = server("INVITE", SIP_PROTO_UDP);
+	const char *r = resp_text(100);
+	char first[64];
+
+	/* sent statelessly while the dialog was recorded: kept, not resent */
+	stx_provisional_sent(st, r, strlen(r), 100);
+	cr_assert_eq(drain(NULL, 0), 0);
+	cr_assert_eq(stx_state(st), STX_PROCEEDING);
+	stx_retransmitted(st); /* a retransmitted INVITE gets that 100 */
+	cr_assert_eq(drain(first, sizeof(first)), 1);
+	cr_assert_str_eq(first, "SIP/2.0 100 X");
+	respond(st, 486, 0);
+	cr_assert_eq(drain(NULL, 0), 1);
+	stx_provisional_sent(st, r, strlen(r), 100);
+	cr_assert_eq(stx_state(st), STX_COMPLETED, "nothing kept after a final response");
+	stx_retransmitted(st);
+	cr_assert_eq(drain(first, sizeof(first)), 1);
+	cr_assert_str_eq(first, "SIP/2.0 486 X", "the final response, not the 100");
+}
+
 Test(txn, invite_server_ack_stops_g_then_timer_i)
 {
 	struct stx *st = server("INVITE", SIP_PROTO_UDP);
