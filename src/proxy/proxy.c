@@ -293,7 +293,6 @@ static void dialog_failed(struct pctx *p, unsigned status, struct sip_msg *m)
 		affinity_failed(p->w, m);
 }
 
-/* A response of our own to the original request (408, 487, 500...). */
 /* Builds our response r to the transaction's request (m: the request
  * parsed) in the worker's output buffer; its length, or -1. */
 static ssize_t build_local(struct pctx *p, const struct sip_reply *r, struct sip_msg *m)
@@ -316,6 +315,7 @@ static void trying_kept(struct pctx *p)
 		stx_provisional_sent(p->st, worker_out(p->w), (size_t)n, 100);
 }
 
+/* A response of our own to the original request (408, 487, 500...). */
 static void respond_local(struct pctx *p, unsigned status, const char *reason, const char *extra)
 {
 	struct worker *w = p->w;
