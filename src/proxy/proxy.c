@@ -1117,7 +1117,7 @@ bool proxy_start_to(struct worker *w, struct sip_job *job, struct sip_msg *m,
 			   sip_msg_to(m)->tag.len == 0;
 	p->refs = 1; /* open: released when the final response goes up */
 	if (p->invite && trying_sent)
-		trying_kept(p);
+		trying_kept(p); /* sent already, while its dialog was recorded */
 	else if (p->invite)
 		respond_local(p, 100, NULL, NULL); /* §16.2: the INVITE is ours now */
 	p->trusted = job->trusted;

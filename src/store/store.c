@@ -971,13 +971,22 @@ static bool merged_distribute(struct store_op *leader)
 	return true;
 }
 
+/* A statement of the batch at the front failed: its implicit transaction
+ * rolls back, and the batch's writes fail with it. */
+static void batch_failed(struct conn *c)
+{
+	struct item *end = batch_end(c);
+
+	if (end)
+		end->failed = true;
+}
+
 /* An item's results are all in: NULL from PQgetResult for a command, the
  * PGRES_PIPELINE_SYNC result for a sync point. */
 static void item_done(struct conn *c, uint64_t now_ms)
 {
 	struct item it = *items_front(c);
 	struct store_op *op;
-	struct item *end;
 
 	items_pop(c);
 	switch (it.kind) {
@@ -996,11 +1005,9 @@ static void item_done(struct conn *c, uint64_t now_ms)
 			it.failed = true;
 		}
 		if (it.failed) {
-			end = batch_end(c);
 			for (struct store_op *m = op; m; m = m->merged_next)
 				m->err = -EIO;
-			if (end)
-				end->failed = true; /* the implicit transaction rolls back */
+			batch_failed(c);
 		}
 		if (!op->write) {
 			merged_complete(c->s, op, 0);
@@ -1012,8 +1019,8 @@ static void item_done(struct conn *c, uint64_t now_ms)
 			park_write(c, m);
 		break;
 	case IT_RELAX:
-		if (it.failed && (end = batch_end(c)))
-			end->failed = true; /* the implicit transaction rolls back */
+		if (it.failed)
+			batch_failed(c);
 		break;
 	case IT_SYNC:
 		if (!it.batch)
