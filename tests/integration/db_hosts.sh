@@ -137,9 +137,15 @@ grep -q 'level=warn event=db_failover from=".*:'"$A_PORT"'" to=".*:'"$B_PORT"'"'
 [ "$(metric junction_db_failovers_total)" = 1 ] && pass "junction_db_failovers_total 1" ||
 	fail "junction_db_failovers_total $(metric junction_db_failovers_total)"
 # the workers' and the listener's connections all moved; the admin API's
-# are replaced before their next use (checked by /readyz and /v1/status)
-left=$(psql -X -q -A -t -h "$A_DIR" -p "$A_PORT" -U postgres -d postgres -c \
-	"SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('junction-worker', 'junction-listener')")
+# are replaced before their next use (checked by /readyz and /v1/status).
+# The listener moves on its own tick, and a closed connection's backend
+# stays in pg_stat_activity until it has exited: read again for up to 5 s
+for _ in $(seq 50); do
+	left=$(psql -X -q -A -t -h "$A_DIR" -p "$A_PORT" -U postgres -d postgres -c \
+		"SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('junction-worker', 'junction-listener')")
+	[ "$left" = 0 ] && break
+	sleep 0.1
+done
 [ "$left" = 0 ] && pass "no worker or listener connection left on A" ||
 	fail "$left worker or listener connections still on A"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN_URL/readyz")" = 200 ] && pass "/readyz ready on B" ||
